@@ -1,0 +1,99 @@
+package batch
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+)
+
+// smallNet is a CryptoNets-shaped network on 12×12 images with random weights.
+func smallNet(rng *rand.Rand) *model.Model {
+	randn := func(n int, s float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = rng.NormFloat64() * s
+		}
+		return v
+	}
+	return &model.Model{
+		Name: "small", Input: model.Shape{C: 1, H: 12, W: 12}, InputRange: [2]float64{0, 1},
+		Layers: []model.Layer{
+			&model.Conv2D{InChannels: 1, OutChannels: 3, KernelH: 5, KernelW: 5, StrideH: 2, StrideW: 2,
+				Pad: model.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}, Weights: randn(75, 0.2), Bias: randn(3, 0.1)},
+			model.Square{},
+			&model.SumPool{KernelH: 3, KernelW: 3, StrideH: 1, StrideW: 1, Pad: model.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}, Scale: 1.0 / 9},
+			model.Flatten{},
+			&model.Dense{In: 75, Out: 20, Weights: randn(1500, 0.1), Bias: randn(20, 0.1)},
+			model.Square{},
+			&model.Dense{In: 20, Out: 4, Weights: randn(80, 0.3), Bias: randn(4, 0.1)},
+		},
+	}
+}
+
+func randomImages(rng *rand.Rand, n, size int) [][]float64 {
+	imgs := make([][]float64, n)
+	for i := range imgs {
+		imgs[i] = make([]float64, size)
+		for k := range imgs[i] {
+			imgs[i][k] = rng.Float64()
+		}
+	}
+	return imgs
+}
+
+// roundTrip encrypts, evaluates and decrypts, returning the largest absolute error
+// against the float64 reference and the number of argmax disagreements.
+func roundTrip(t *testing.T, m *model.Model, preset params.Preset, imgs [][]float64) (float64, int) {
+	t.Helper()
+	p, err := Compile(m, preset, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
+	codec, err := NewCodec(p.Manifest(), p.Parameters(), sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cts, err := codec.EncryptImages(imgs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Evaluate(cts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := codec.DecryptLogits(out, len(imgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := model.NewReference(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxErr, disagree := 0.0, 0
+	for i, img := range imgs {
+		want, _ := ref.Forward(img)
+		for j := range want {
+			maxErr = math.Max(maxErr, math.Abs(want[j]-logits[i][j]))
+		}
+		if model.Argmax(want) != model.Argmax(logits[i]) {
+			disagree++
+		}
+	}
+	return maxErr, disagree
+}
+
+func TestSmallNetworkMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	m := smallNet(rng)
+	imgs := randomImages(rng, 300, m.Input.Size())
+	maxErr, disagree := roundTrip(t, m, params.InsecureN11, imgs)
+	t.Logf("max abs error %.3g", maxErr)
+	if maxErr > 1e-4 || disagree != 0 {
+		t.Fatalf("max abs error %.3g, %d argmax disagreements", maxErr, disagree)
+	}
+}

@@ -1,0 +1,319 @@
+// Package batch is the CryptoNets packing: slot i of every ciphertext belongs to image
+// i, and each value of a layer's tensor is one ciphertext. Linear layers become
+// integer multiply-accumulates on the ciphertexts' RNS limbs (no level consumed),
+// squares become ciphertext tensor products left unrelinearized (so the server needs
+// no evaluation key), and rescaling happens only where the plan says.
+package batch
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+)
+
+// Options tune compilation; the zero value gives the defaults.
+type Options struct {
+	// TargetBits is the precision, in bits relative to each value's scale, beyond which
+	// the planner prefers speed (default 24).
+	TargetBits float64
+	// MinBits is the least precision a plan may have (default 12).
+	MinBits float64
+	// MaxImages caps the images per batch below the slot count (0: all slots).
+	MaxImages int
+}
+
+func (o Options) withDefaults() Options {
+	if o.TargetBits == 0 {
+		o.TargetBits = 24
+	}
+	if o.MinBits == 0 {
+		o.MinBits = 12
+	}
+	return o
+}
+
+// Plan is a model compiled for batch packing: quantized weights, bias residues,
+// rescale points and the public manifest. It holds no key.
+type Plan struct {
+	params   hefloat.Parameters
+	manifest plan.Manifest
+	steps    []step
+	inScale  rlwe.Scale
+	// precision is the planned precision in bits (see Options.TargetBits).
+	precision float64
+}
+
+// PrecisionBits returns the planned precision: the fewest bits of any value, relative
+// to its scale, that noise, weight rounding and rescaling leave exact.
+func (p *Plan) PrecisionBits() float64 { return p.precision }
+
+// Manifest returns the public manifest of the plan.
+func (p *Plan) Manifest() plan.Manifest { return p.manifest }
+
+// Parameters returns the CKKS parameters of the plan.
+func (p *Plan) Parameters() hefloat.Parameters { return p.params }
+
+// Steps describes the compiled steps, for inspection.
+func (p *Plan) Steps() []StepInfo {
+	out := make([]StepInfo, len(p.steps))
+	for i, s := range p.steps {
+		out[i] = s.info()
+	}
+	return out
+}
+
+// StepInfo describes one compiled step.
+type StepInfo struct {
+	Kind string `json:"kind"`
+	// Inputs and Outputs count ciphertexts.
+	Inputs  int `json:"inputs"`
+	Outputs int `json:"outputs"`
+	// Weights counts the non-zero integer weights of a linear step.
+	Weights int `json:"weights,omitempty"`
+	// WeightLogScale is s for weights round(w·2^s).
+	WeightLogScale int     `json:"weight_log_scale,omitempty"`
+	Rescales       int     `json:"rescales,omitempty"`
+	Level          int     `json:"level"`
+	Degree         int     `json:"degree"`
+	LogScale       float64 `json:"log_scale"`
+	Bound          float64 `json:"bound"`
+}
+
+// state tracks what the ciphertexts look like between steps at compile time.
+type state struct {
+	level, degree int
+	scale         rlwe.Scale
+	bound         []float64 // max |value| of each tensor element
+}
+
+func (s state) maxBound() float64 {
+	m := 0.0
+	for _, b := range s.bound {
+		m = math.Max(m, b)
+	}
+	return m
+}
+
+// Compile plans the evaluation of a converted model under the given parameters.
+func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) {
+	opts = opts.withDefaults()
+	prm, err := preset.Parameters()
+	if err != nil {
+		return nil, err
+	}
+	stages, err := m.Stages()
+	if err != nil {
+		return nil, err
+	}
+	inBound := math.Max(math.Abs(m.InputRange[0]), math.Abs(m.InputRange[1]))
+	sums, err := summarize(stages, inBound)
+	if err != nil {
+		return nil, err
+	}
+	sch, err := bestSchedule(prm, sums, opts)
+	if err != nil {
+		return nil, fmt.Errorf("batch: %s cannot hold this network: %w", preset.Name, err)
+	}
+	return build(m, stages, prm, preset, sch, inBound, opts)
+}
+
+// CompileAuto compiles under the smallest secure preset that holds the network.
+func CompileAuto(m *model.Model, opts Options) (*Plan, error) {
+	var errs []error
+	for _, preset := range params.Secure() {
+		p, err := Compile(m, preset, opts)
+		if err == nil {
+			return p, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// build constructs the plan that a schedule describes.
+func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, inBound float64, opts Options) (*Plan, error) {
+	st := state{level: prm.MaxLevel(), degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
+		bound: filled(m.Input.Size(), inBound)}
+	p := &Plan{params: prm, inScale: st.scale}
+	digest := sha256.New()
+	for i, stage := range stages {
+		var s step
+		switch {
+		case stage.Affine != nil:
+			var ls *linearStep
+			ls, st = compileLinear(prm, stage.Affine, st, sch.weightBits)
+			ls.rescales, st = rescaleState(prm, st, sch.rescales[i])
+			s = ls
+		default:
+			var sq *squareStep
+			sq, st = compileSquare(prm, st, sch.rescales[i])
+			s = sq
+		}
+		s.hash(digest)
+		p.steps = append(p.steps, s)
+	}
+	slots := prm.MaxSlots()
+	if opts.MaxImages > 0 && opts.MaxImages < slots {
+		slots = opts.MaxImages
+	}
+	p.manifest = plan.Manifest{
+		Model: m.Name, Packing: plan.Batch, Params: preset.Name, Insecure: preset.Insecure,
+		ParamsFingerprint: params.FingerprintOf(prm),
+		Input:             m.Input, InputRange: m.InputRange,
+		InputLogScale: sch.inLogScale, InputLevel: prm.MaxLevel(),
+		Outputs: len(st.bound), OutputLevel: st.level, OutputDegree: st.degree,
+		OutputLogScale: log2(st.scale), OutputBound: st.maxBound(),
+		ImagesPerBatch: slots, GaloisElements: []uint64{},
+	}
+	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
+	p.precision = sch.precision
+	return p, nil
+}
+
+func filled(n int, v float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func logQAt(prm hefloat.Parameters, level int) float64 {
+	s := 0.0
+	for _, q := range prm.Q()[:level+1] {
+		s += math.Log2(float64(q))
+	}
+	return s
+}
+
+func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits int) (*linearStep, state) {
+	logW := weightLogScale(maxAbsWeight(a), weightBits)
+	wScale := math.Ldexp(1, logW)
+	out := state{level: in.level, degree: in.degree, scale: in.scale.Mul(rlwe.NewScale(wScale)),
+		bound: a.MaxAbsOutput(in.bound)}
+	s := &linearStep{inputs: a.In, logW: logW, level: out.level, degree: out.degree, outScale: out.scale,
+		bound: out.maxBound()}
+	qmax := uint64(0)
+	for _, q := range prm.Q()[:out.level+1] {
+		qmax = max(qmax, q)
+	}
+	// Each chunk's Σ|w|·q plus a reduced accumulator (< q) must stay below 2^63; the
+	// schedule keeps weights below 2^weightBits, far under this budget.
+	budget := (math.MaxInt64-int64(qmax))/int64(qmax) - 1
+	for _, row := range a.Rows {
+		s.rows = append(s.rows, quantizeRow(row, wScale, budget))
+	}
+	s.bias = biasResidues(prm, a.Bias, out.scale, out.level)
+	return s, out
+}
+
+func maxAbsWeight(a *model.Affine) float64 {
+	m := 0.0
+	for _, row := range a.Rows {
+		for _, t := range row {
+			m = math.Max(m, math.Abs(t.Weight))
+		}
+	}
+	return m
+}
+
+// weightLogScale returns s such that max|w|·2^s ≤ 2^weightBits.
+func weightLogScale(maxW float64, weightBits int) int {
+	if maxW == 0 {
+		return 0
+	}
+	return weightBits - int(math.Ceil(math.Log2(maxW)))
+}
+
+// rescaleState divides the state's scale by its last n primes.
+func rescaleState(prm hefloat.Parameters, st state, n int) (int, state) {
+	for range n {
+		st.scale = st.scale.Div(rlwe.NewScale(prm.Q()[st.level]))
+		st.level--
+	}
+	return n, st
+}
+
+func quantizeRow(row []model.Term, wScale float64, budget int64) linearRow {
+	var r linearRow
+	var sum int64
+	for _, t := range row {
+		w := int64(math.Round(t.Weight * wScale))
+		if w == 0 {
+			continue
+		}
+		aw := max(w, -w)
+		if sum+aw > budget {
+			r.chunkEnds = append(r.chunkEnds, len(r.index))
+			sum = 0
+		}
+		sum += aw
+		r.index = append(r.index, int32(t.Index))
+		r.weight = append(r.weight, w)
+	}
+	r.chunkEnds = append(r.chunkEnds, len(r.index))
+	return r
+}
+
+// biasResidues encodes each bias b as round(b·scale) modulo every prime up to level:
+// the constant polynomial of an all-b slot vector.
+func biasResidues(prm hefloat.Parameters, bias []float64, scale rlwe.Scale, level int) [][]uint64 {
+	out := make([][]uint64, len(bias))
+	for j, b := range bias {
+		v := new(big.Float).SetPrec(256).SetFloat64(b)
+		v.Mul(v, &scale.Value)
+		iv, _ := v.Int(nil)
+		if v.Sign() >= 0 {
+			frac := new(big.Float).Sub(v, new(big.Float).SetInt(iv))
+			if frac.Cmp(big.NewFloat(0.5)) >= 0 {
+				iv.Add(iv, big.NewInt(1))
+			}
+		} else {
+			frac := new(big.Float).Sub(new(big.Float).SetInt(iv), v)
+			if frac.Cmp(big.NewFloat(0.5)) >= 0 {
+				iv.Sub(iv, big.NewInt(1))
+			}
+		}
+		out[j] = make([]uint64, level+1)
+		for i, q := range prm.Q()[:level+1] {
+			out[j][i] = new(big.Int).Mod(iv, new(big.Int).SetUint64(q)).Uint64()
+		}
+	}
+	return out
+}
+
+func compileSquare(prm hefloat.Parameters, in state, rescales int) (*squareStep, state) {
+	out := state{level: in.level, degree: 2 * in.degree, scale: in.scale.Mul(in.scale), bound: make([]float64, len(in.bound))}
+	for i, b := range in.bound {
+		out.bound[i] = b * b
+	}
+	s := &squareStep{n: len(in.bound), inDegree: in.degree}
+	s.rescales, out = rescaleState(prm, out, rescales)
+	s.level, s.scale, s.bound = out.level, out.scale, out.maxBound()
+	return s, out
+}
+
+func hashInts(h interface{ Write([]byte) (int, error) }, vs ...int64) {
+	var b [8]byte
+	for _, v := range vs {
+		binary.LittleEndian.PutUint64(b[:], uint64(v))
+		h.Write(b[:])
+	}
+}
+
+// log2 returns log2 of a scale, which may exceed float64's range.
+func log2(s rlwe.Scale) float64 {
+	mant := new(big.Float)
+	exp := s.Value.MantExp(mant)
+	f, _ := mant.Float64()
+	return float64(exp) + math.Log2(f)
+}

@@ -1,0 +1,161 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+)
+
+// stageSummary is what scheduling needs to know of a stage.
+type stageSummary struct {
+	linear   bool
+	maxW     float64 // linear: the largest |weight|
+	weights  int     // linear: the number of non-zero weights
+	outputs  int
+	logBound float64 // log2 of the largest |value| after the stage
+}
+
+// summarize computes the worst-case value bounds of every stage for inputs in
+// [-inBound, inBound] by interval arithmetic: these bounds hold for every valid input,
+// so no planned modulus can overflow.
+func summarize(stages []model.Stage, inBound float64) ([]stageSummary, error) {
+	var bound []float64
+	if len(stages) > 0 {
+		bound = filled(stages[0].In.Size(), inBound)
+	}
+	var sums []stageSummary
+	for _, st := range stages {
+		var s stageSummary
+		switch {
+		case st.Affine != nil:
+			s.linear, s.maxW = true, maxAbsWeight(st.Affine)
+			for _, row := range st.Affine.Rows {
+				s.weights += len(row)
+			}
+			bound = st.Affine.MaxAbsOutput(bound)
+		case st.Activation != nil:
+			if _, ok := st.Activation.(model.Square); !ok {
+				return nil, fmt.Errorf("batch: layer %d: %s activations are not supported by batch packing yet; only squares", st.Layer, st.Activation.Kind())
+			}
+			next := make([]float64, len(bound))
+			for i, b := range bound {
+				next[i] = b * b
+			}
+			bound = next
+		default:
+			return nil, fmt.Errorf("batch: layer %d: softmax must be removed by the conversion before compiling", st.Layer)
+		}
+		m := 1e-300
+		for _, b := range bound {
+			m = math.Max(m, b)
+		}
+		s.outputs, s.logBound = len(bound), math.Log2(m)
+		sums = append(sums, s)
+	}
+	if len(sums) == 0 || !sums[len(sums)-1].linear {
+		return nil, errors.New("batch: the network must end with a linear layer")
+	}
+	return sums, nil
+}
+
+// schedule fixes the input scale, the weight precision and where to rescale.
+type schedule struct {
+	inLogScale int
+	weightBits int
+	rescales   []int // primes dropped after each stage
+	precision  float64
+	cost       float64
+}
+
+// marginBits is the headroom kept between the largest |value·scale| and Q/2.
+const marginBits = 1
+
+// bestSchedule searches input scales, weight precisions and rescale points. It keeps
+// the schedules whose precision reaches min(TargetBits, best possible) and, among
+// those, returns the cheapest.
+func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts Options) (schedule, error) {
+	logq := make([]float64, len(prm.Q()))
+	for i, q := range prm.Q() {
+		logq[i] = math.Log2(float64(q))
+	}
+	// Fresh secret-key encryption noise in the slots: about σ·√N, with a safety factor.
+	freshNoise := float64(prm.LogN())/2 + 5
+	var found []schedule
+	for in := 20; in <= 40; in++ {
+		for wb := 10; wb <= 20; wb++ {
+			sch := schedule{inLogScale: in, weightBits: wb, rescales: make([]int, len(sums))}
+			precision := math.Min(float64(in)-freshNoise, float64(wb))
+			walk(prm, logq, sums, 0, prm.MaxLevel(), 1, float64(in), precision, 0, &sch, &found)
+		}
+	}
+	if len(found) == 0 {
+		return schedule{}, errors.New("no input scale and rescale schedule fits the modulus with the worst-case value bounds")
+	}
+	best := 0.0
+	for _, s := range found {
+		best = math.Max(best, s.precision)
+	}
+	if best < opts.MinBits {
+		return schedule{}, fmt.Errorf("the best schedule keeps %.1f bits of precision, under the %.1f required", best, opts.MinBits)
+	}
+	goal := math.Min(best, opts.TargetBits)
+	var pick *schedule
+	for i, s := range found {
+		if s.precision >= goal && (pick == nil || s.cost < pick.cost) {
+			pick = &found[i]
+		}
+	}
+	return *pick, nil
+}
+
+// walk simulates stages from index i on, trying every rescale count where rescaling
+// is allowed (after squares and after the last stage), and appends feasible schedules.
+func walk(prm hefloat.Parameters, logq []float64, sums []stageSummary, i, level, degree int, logScale, precision, cost float64, sch *schedule, found *[]schedule) {
+	if i == len(sums) {
+		s := *sch
+		s.rescales = append([]int(nil), sch.rescales...)
+		s.precision, s.cost = precision, cost
+		*found = append(*found, s)
+		return
+	}
+	st := sums[i]
+	if st.linear {
+		logScale += float64(weightLogScale(st.maxW, sch.weightBits))
+		cost += float64(st.weights * (level + 1) * (degree + 1))
+	} else {
+		logScale *= 2
+		degree *= 2
+		cost += float64(st.outputs*(level+1)) * float64((degree/2+1)*(degree/2+1))
+	}
+	capacity := 0.0
+	for _, b := range logq[:level+1] {
+		capacity += b
+	}
+	if logScale+st.logBound+1+marginBits > capacity {
+		return
+	}
+	maxRescale := 0
+	if !st.linear || i == len(sums)-1 {
+		maxRescale = level
+	}
+	for r := 0; r <= maxRescale; r++ {
+		ls, p, c := logScale, precision, cost
+		for k := range r {
+			ls -= logq[level-k]
+		}
+		if r > 0 {
+			// Rounding noise of a rescale grows like N^((degree+1)/2) in the slots.
+			p = math.Min(p, ls-float64(degree+1)*float64(prm.LogN())/2-2)
+			c += float64(st.outputs * (degree + 1) * (level + 1) * prm.LogN())
+		}
+		if ls < 1 {
+			break
+		}
+		sch.rescales[i] = r
+		walk(prm, logq, sums, i+1, level-r, degree, ls, p, c, sch, found)
+	}
+	sch.rescales[i] = 0
+}

@@ -1,0 +1,255 @@
+package batch
+
+import (
+	"fmt"
+	"hash"
+	"runtime"
+	"sync"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
+)
+
+// step is one compiled stage of the network.
+type step interface {
+	apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error)
+	info() StepInfo
+	hash(h hash.Hash)
+}
+
+// evaluation is the per-call context of Plan.Evaluate.
+type evaluation struct {
+	params  hefloat.Parameters
+	workers int
+}
+
+// parallel runs f(i) for i in [0, n) on the evaluation's workers.
+func (ev *evaluation) parallel(n int, f func(worker, i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	for w := range min(ev.workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(w, i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
+
+// linearStep computes out_j = Σ_t w_jt·in_t + b_j with integer weights w = round(w·2^logW),
+// directly on the RNS limbs of the NTT-domain ciphertexts: no level is consumed and the
+// scale grows by 2^logW.
+type linearStep struct {
+	inputs   int
+	rows     []linearRow
+	logW     int
+	bias     [][]uint64 // [output][limb]
+	level    int
+	degree   int
+	outScale rlwe.Scale
+	bound    float64
+	// rescales divides the outputs by that many primes (the final layer only).
+	rescales int
+}
+
+// linearRow is one output's weights; the accumulator is reduced after each chunk so
+// that Σ|w|·q within a chunk cannot overflow int64.
+type linearRow struct {
+	index     []int32
+	weight    []int64
+	chunkEnds []int
+}
+
+// blockSize is the number of coefficients one task accumulates at a time (fits L1).
+const blockSize = 512
+
+func (s *linearStep) info() StepInfo {
+	n := 0
+	for _, r := range s.rows {
+		n += len(r.index)
+	}
+	st := s.outScale
+	level := s.level
+	return StepInfo{Kind: "linear", Inputs: s.inputs, Outputs: len(s.rows), Weights: n, WeightLogScale: s.logW,
+		Rescales: s.rescales, Level: level - s.rescales, Degree: s.degree, LogScale: log2(st), Bound: s.bound}
+}
+
+func (s *linearStep) hash(h hash.Hash) {
+	hashInts(h, 1, int64(s.inputs), int64(s.logW), int64(s.rescales))
+	for j, r := range s.rows {
+		hashInts(h, int64(len(r.index)))
+		for t := range r.index {
+			hashInts(h, int64(r.index[t]), r.weight[t])
+		}
+		for _, b := range s.bias[j] {
+			hashInts(h, int64(b))
+		}
+	}
+}
+
+func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
+	if len(in) != s.inputs {
+		return nil, fmt.Errorf("linear step: %d inputs, want %d", len(in), s.inputs)
+	}
+	out := make([]*rlwe.Ciphertext, len(s.rows))
+	for j := range out {
+		out[j] = rlwe.NewCiphertext(ev.params, s.degree, s.level)
+		*out[j].MetaData = *in[0].MetaData
+		out[j].Scale = s.outScale
+	}
+	n := ev.params.N()
+	blocks := (n + blockSize - 1) / blockSize
+	limbs := s.level + 1
+	polys := s.degree + 1
+	acc := make([][]int64, ev.workers)
+	for w := range acc {
+		acc[w] = make([]int64, blockSize)
+	}
+	moduli := ev.params.Q()
+	ev.parallel(polys*limbs*blocks, func(w, task int) {
+		p, i, b := task/(limbs*blocks), (task/blocks)%limbs, task%blocks
+		lo, hi := b*blockSize, min((b+1)*blockSize, n)
+		a := acc[w][:hi-lo]
+		q := int64(moduli[i])
+		for j, row := range s.rows {
+			clear(a)
+			start := 0
+			for _, end := range row.chunkEnds {
+				for t := start; t < end; t++ {
+					mac(a, in[row.index[t]].Value[p].Coeffs[i][lo:hi], row.weight[t])
+				}
+				if end < len(row.index) {
+					reduce(a, q)
+				}
+				start = end
+			}
+			var bias uint64
+			if p == 0 {
+				bias = s.bias[j][i]
+			}
+			store(out[j].Value[p].Coeffs[i][lo:hi], a, q, bias)
+		}
+	})
+	if s.rescales > 0 {
+		rescaleAll(ev, out, s.rescales)
+	}
+	return out, nil
+}
+
+// mac adds w·c to acc, coefficient-wise.
+func mac(acc []int64, c []uint64, w int64) {
+	c = c[:len(acc)]
+	for k, v := range c {
+		acc[k] += w * int64(v)
+	}
+}
+
+// reduce brings every accumulator into (-q, q).
+func reduce(acc []int64, q int64) {
+	for k := range acc {
+		acc[k] %= q
+	}
+}
+
+// store writes (acc + bias) mod q into dst, in [0, q).
+func store(dst []uint64, acc []int64, q int64, bias uint64) {
+	dst = dst[:len(acc)]
+	for k, v := range acc {
+		r := v % q
+		if r < 0 {
+			r += q
+		}
+		u := uint64(r) + bias
+		if u >= uint64(q) {
+			u -= uint64(q)
+		}
+		dst[k] = u
+	}
+}
+
+// squareStep squares every ciphertext by a tensor product without relinearization:
+// a degree-d ciphertext becomes degree 2d, which the client can still decrypt.
+type squareStep struct {
+	n        int
+	inDegree int
+	rescales int
+	level    int
+	scale    rlwe.Scale
+	bound    float64
+}
+
+func (s *squareStep) info() StepInfo {
+	return StepInfo{Kind: "square", Inputs: s.n, Outputs: s.n, Rescales: s.rescales, Level: s.level,
+		Degree: 2 * s.inDegree, LogScale: log2(s.scale), Bound: s.bound}
+}
+
+func (s *squareStep) hash(h hash.Hash) { hashInts(h, 2, int64(s.n), int64(s.rescales)) }
+
+func (s *squareStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
+	if len(in) != s.n {
+		return nil, fmt.Errorf("square step: %d inputs, want %d", len(in), s.n)
+	}
+	out := make([]*rlwe.Ciphertext, len(in))
+	ev.parallel(len(in), func(_, i int) {
+		out[i] = square(ev.params, in[i])
+		in[i] = nil // let the collector reclaim inputs as we go
+	})
+	if s.rescales > 0 {
+		rescaleAll(ev, out, s.rescales)
+	}
+	return out, nil
+}
+
+// square returns the tensor square of ct: out_k = Σ_{i+j=k} ct_i·ct_j.
+func square(prm hefloat.Parameters, ct *rlwe.Ciphertext) *rlwe.Ciphertext {
+	d := ct.Degree()
+	out := rlwe.NewCiphertext(prm, 2*d, ct.Level())
+	*out.MetaData = *ct.MetaData
+	out.Scale = ct.Scale.Mul(ct.Scale)
+	r := prm.RingQ().AtLevel(ct.Level())
+	for k := 0; k <= 2*d; k++ {
+		dst := out.Value[k]
+		cross := false
+		for i := max(0, k-d); 2*i < k; i++ {
+			r.MulCoeffsBarrettThenAdd(ct.Value[i], ct.Value[k-i], dst)
+			cross = true
+		}
+		if cross {
+			r.Add(dst, dst, dst)
+		}
+		if k%2 == 0 {
+			r.MulCoeffsBarrettThenAdd(ct.Value[k/2], ct.Value[k/2], dst)
+		}
+	}
+	return out
+}
+
+// rescaleAll divides every ciphertext by its last n primes, in place.
+func rescaleAll(ev *evaluation, cts []*rlwe.Ciphertext, n int) {
+	buf := make([]ring.Poly, ev.workers)
+	for w := range buf {
+		buf[w] = ev.params.RingQ().NewPoly()
+	}
+	ev.parallel(len(cts), func(w, i int) {
+		ct := cts[i]
+		level := ct.Level()
+		r := ev.params.RingQ().AtLevel(level)
+		for _, p := range ct.Value {
+			r.DivRoundByLastModulusManyNTT(n, p, buf[w], p)
+		}
+		for l := level; l > level-n; l-- {
+			ct.Scale = ct.Scale.Div(rlwe.NewScale(ev.params.Q()[l]))
+		}
+		ct.Resize(ct.Degree(), level-n)
+	})
+}

@@ -1,0 +1,52 @@
+// Package cbor encodes and decodes the project's CBOR documents (model files and wire
+// payload headers) with limits suited to untrusted input.
+package cbor
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/ugorji/go/codec"
+)
+
+// newHandle returns a CBOR handle that rejects unknown fields and bounds nesting and
+// up-front allocation, so a hostile length field cannot reserve memory it does not fill.
+func newHandle() *codec.CborHandle {
+	h := &codec.CborHandle{}
+	h.MaxInitLen = 1 << 16
+	h.MaxDepth = 32
+	h.ErrorIfNoField = true
+	h.Canonical = true
+	return h
+}
+
+// Marshal encodes v as canonical CBOR.
+func Marshal(v any) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cbor: encode: %v", r)
+		}
+	}()
+	var buf bytes.Buffer
+	if err := codec.NewEncoder(&buf, newHandle()).Encode(v); err != nil {
+		return nil, fmt.Errorf("cbor: encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Unmarshal decodes one CBOR document that must fill data exactly into v.
+func Unmarshal(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cbor: malformed input: %v", r)
+		}
+	}()
+	dec := codec.NewDecoderBytes(data, newHandle())
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("cbor: malformed input: %w", err)
+	}
+	if n := dec.NumBytesRead(); n != len(data) {
+		return fmt.Errorf("cbor: %d trailing bytes after the document", len(data)-n)
+	}
+	return nil
+}

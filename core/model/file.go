@@ -1,0 +1,170 @@
+package model
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cryptonets/cryptonets/core/cbor"
+)
+
+// FileVersion is the version of the model file format written by this package.
+const FileVersion = 1
+
+// MaxFileSize bounds the size of a model file that Read accepts.
+const MaxFileSize = 1 << 30
+
+const fileMagic = "cryptonets-model"
+
+type fileRecord struct {
+	Magic      string        `codec:"magic"`
+	Version    int           `codec:"version"`
+	Name       string        `codec:"name"`
+	Input      Shape         `codec:"input"`
+	InputRange [2]float64    `codec:"input_range"`
+	Layers     []layerRecord `codec:"layers"`
+	Provenance Provenance    `codec:"provenance"`
+}
+
+// layerRecord is the tagged union a layer is stored as.
+type layerRecord struct {
+	Kind       Kind        `codec:"kind"`
+	Conv2D     *Conv2D     `codec:"conv2d,omitempty"`
+	Dense      *Dense      `codec:"dense,omitempty"`
+	SumPool    *SumPool    `codec:"sumpool,omitempty"`
+	Polynomial *Polynomial `codec:"polynomial,omitempty"`
+}
+
+func toRecord(l Layer) layerRecord {
+	r := layerRecord{Kind: l.Kind()}
+	switch l := l.(type) {
+	case *Conv2D:
+		r.Conv2D = l
+	case *Dense:
+		r.Dense = l
+	case *SumPool:
+		r.SumPool = l
+	case *Polynomial:
+		r.Polynomial = l
+	}
+	return r
+}
+
+func (r layerRecord) layer() (Layer, error) {
+	var l Layer
+	switch r.Kind {
+	case KindConv2D:
+		l = r.Conv2D
+	case KindDense:
+		l = r.Dense
+	case KindSumPool:
+		l = r.SumPool
+	case KindPolynomial:
+		l = r.Polynomial
+	case KindFlatten:
+		return Flatten{}, nil
+	case KindSquare:
+		return Square{}, nil
+	case KindSoftmax:
+		return Softmax{}, nil
+	default:
+		return nil, fmt.Errorf("unknown layer kind %q", r.Kind)
+	}
+	if isNil(l) {
+		return nil, fmt.Errorf("layer of kind %q has no body", r.Kind)
+	}
+	return l, nil
+}
+
+func isNil(l Layer) bool {
+	switch l := l.(type) {
+	case *Conv2D:
+		return l == nil
+	case *Dense:
+		return l == nil
+	case *SumPool:
+		return l == nil
+	case *Polynomial:
+		return l == nil
+	}
+	return l == nil
+}
+
+// MarshalBinary encodes the model in the versioned CBOR model file format.
+func (m *Model) MarshalBinary() ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	rec := fileRecord{Magic: fileMagic, Version: FileVersion, Name: m.Name, Input: m.Input,
+		InputRange: m.InputRange, Provenance: m.Provenance}
+	for _, l := range m.Layers {
+		rec.Layers = append(rec.Layers, toRecord(l))
+	}
+	return cbor.Marshal(rec)
+}
+
+// UnmarshalBinary decodes and validates a model file.
+func (m *Model) UnmarshalBinary(data []byte) error {
+	var rec fileRecord
+	if err := cbor.Unmarshal(data, &rec); err != nil {
+		return fmt.Errorf("model file: %w", err)
+	}
+	if rec.Magic != fileMagic {
+		return fmt.Errorf("model file: not a cryptonets model (magic %q)", rec.Magic)
+	}
+	if rec.Version != FileVersion {
+		return fmt.Errorf("model file: format version %d, this library reads version %d", rec.Version, FileVersion)
+	}
+	out := Model{Name: rec.Name, Input: rec.Input, InputRange: rec.InputRange, Provenance: rec.Provenance}
+	for i, r := range rec.Layers {
+		l, err := r.layer()
+		if err != nil {
+			return fmt.Errorf("model file: layer %d: %w", i, err)
+		}
+		out.Layers = append(out.Layers, l)
+	}
+	if err := out.Validate(); err != nil {
+		return fmt.Errorf("model file: %w", err)
+	}
+	*m = out
+	return nil
+}
+
+// Read decodes a model file from r (at most MaxFileSize bytes).
+func Read(r io.Reader) (*Model, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("model file: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("model file: larger than %d bytes", MaxFileSize)
+	}
+	m := new(Model)
+	if err := m.UnmarshalBinary(data); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Load reads a model file from disk.
+func Load(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("model file: %w", err)
+	}
+	defer f.Close()
+	m, err := Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Save writes the model file to path.
+func (m *Model) Save(path string) error {
+	data, err := m.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}

@@ -1,0 +1,133 @@
+// Package params defines the CKKS parameter sets the library uses, checks every set
+// against the HE-standard security bounds, and fingerprints parameters so that
+// objects made for other parameters are recognised before they are decoded.
+package params
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
+)
+
+// Preset is a named CKKS parameter set.
+type Preset struct {
+	// Name identifies the preset in manifests, the CLI and the C and Python APIs.
+	Name string
+	// Literal is the Lattigo parameter literal.
+	Literal hefloat.ParametersLiteral
+	// Insecure marks a set below 128-bit security, for fast tests only.
+	Insecure bool
+}
+
+// The presets. All use the conjugate-invariant ring (N real slots), a uniform ternary
+// secret and error σ = 3.2, and no special primes: batch plans need no key switching.
+var (
+	// N13 has 8192 real slots and log Q = 215 ≤ 218: 128-bit secure.
+	N13 = Preset{Name: "N13QP215", Literal: literal(13, []int{45, 43, 43, 42, 42})}
+	// N14 has 16384 real slots and log Q = 433 ≤ 438: 128-bit secure.
+	N14 = Preset{Name: "N14QP433", Literal: literal(14, []int{55, 42, 42, 42, 42, 42, 42, 42, 42, 42})}
+	// InsecureN11 has N13's moduli on a ring of degree 2048: fast, and NOT secure.
+	InsecureN11 = Preset{Name: "InsecureN11QP215", Literal: literal(11, []int{45, 43, 43, 42, 42}), Insecure: true}
+)
+
+func literal(logN int, logQ []int) hefloat.ParametersLiteral {
+	return hefloat.ParametersLiteral{LogN: logN, LogQ: logQ, LogDefaultScale: 30, RingType: ring.ConjugateInvariant}
+}
+
+// Secure lists the 128-bit presets from smallest to largest.
+func Secure() []Preset { return []Preset{N13, N14} }
+
+// ByName returns the preset with the given name. Insecure presets are returned only
+// when allowInsecure is set.
+func ByName(name string, allowInsecure bool) (Preset, error) {
+	for _, p := range append(Secure(), InsecureN11) {
+		if p.Name != name {
+			continue
+		}
+		if p.Insecure && !allowInsecure {
+			return Preset{}, fmt.Errorf("params: %s is insecure; it must be asked for explicitly", name)
+		}
+		return p, nil
+	}
+	return Preset{}, fmt.Errorf("params: unknown parameter set %q", name)
+}
+
+// Parameters builds the Lattigo parameters of the preset and checks their security:
+// a secure preset must reach 128 bits.
+func (p Preset) Parameters() (hefloat.Parameters, error) {
+	prm, err := hefloat.NewParametersFromLiteral(p.Literal)
+	if err != nil {
+		return hefloat.Parameters{}, fmt.Errorf("params: %s: %w", p.Name, err)
+	}
+	if _, err := SecurityBits(prm); err != nil && !p.Insecure {
+		return hefloat.Parameters{}, fmt.Errorf("params: %s: %w", p.Name, err)
+	}
+	return prm, nil
+}
+
+// maxLogQP is the HE standard v1.1 table of the largest log2(QP) for a uniform
+// ternary secret and σ = 3.2, by log N, for 128-, 192- and 256-bit security.
+var maxLogQP = map[int][3]float64{
+	10: {27, 19, 14},
+	11: {54, 37, 29},
+	12: {109, 75, 58},
+	13: {218, 152, 118},
+	14: {438, 305, 237},
+	15: {881, 611, 476},
+}
+
+// SecurityBits returns the classical security level (128, 192 or 256) that the
+// HE-standard table grants the parameters, or an error if they fall below 128 bits or
+// use a secret or error distribution the table does not cover.
+func SecurityBits(p hefloat.Parameters) (int, error) {
+	bounds, ok := maxLogQP[p.LogN()]
+	if !ok {
+		return 0, fmt.Errorf("log N = %d is outside the HE-standard table (10 to 15)", p.LogN())
+	}
+	xs, ok := p.Xs().(ring.Ternary)
+	if !ok || xs.H != 0 || math.Abs(xs.P-2.0/3.0) > 1e-9 {
+		return 0, fmt.Errorf("the secret must be uniform ternary, got %v", p.Xs())
+	}
+	xe, ok := p.Xe().(ring.DiscreteGaussian)
+	if !ok || xe.Sigma < 3.19 {
+		return 0, fmt.Errorf("the error must be a discrete Gaussian with σ ≥ 3.19, got %v", p.Xe())
+	}
+	logQP := p.LogQP()
+	const tolerance = 0.01
+	for i, bits := range []int{256, 192, 128} {
+		if logQP <= bounds[2-i]+tolerance {
+			return bits, nil
+		}
+	}
+	return 0, fmt.Errorf("log QP = %.1f exceeds %.0f, the 128-bit bound for log N = %d", logQP, bounds[0], p.LogN())
+}
+
+// Fingerprint is a digest of everything that makes two parameter sets compatible:
+// ring degree and type, moduli, distributions and default scale.
+type Fingerprint [16]byte
+
+// FingerprintOf computes the fingerprint of p.
+func FingerprintOf(p hefloat.Parameters) Fingerprint {
+	h := sha256.New()
+	put := func(v uint64) { _ = binary.Write(h, binary.LittleEndian, v) }
+	h.Write([]byte("cryptonets-params-v1"))
+	put(uint64(p.LogN()))
+	put(uint64(p.RingType()))
+	for _, moduli := range [][]uint64{p.Q(), p.P()} {
+		put(uint64(len(moduli)))
+		for _, q := range moduli {
+			put(q)
+		}
+	}
+	fmt.Fprintf(h, "%v|%v|%v", p.Xs(), p.Xe(), p.LogDefaultScale())
+	var f Fingerprint
+	copy(f[:], h.Sum(nil))
+	return f
+}
+
+// String formats the fingerprint in hex.
+func (f Fingerprint) String() string { return fmt.Sprintf("%x", f[:]) }
