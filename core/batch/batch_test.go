@@ -97,3 +97,51 @@ func TestSmallNetworkMatchesReference(t *testing.T) {
 		t.Fatalf("max abs error %.3g, %d argmax disagreements", maxErr, disagree)
 	}
 }
+
+// TestChunkedAccumulationMatchesReference uses rows of large equal-magnitude weights, so
+// that Σ|w|·q overflows int64 many times over and the kernel must reduce between chunks.
+func TestChunkedAccumulationMatchesReference(t *testing.T) {
+	const in = 400
+	w := make([]float64, 2*in)
+	for i := range w {
+		w[i] = 0.05 * float64(1-2*(i%2))
+	}
+	m := &model.Model{Name: "wide", Input: model.Shape{C: in, H: 1, W: 1}, InputRange: [2]float64{0, 1},
+		Layers: []model.Layer{
+			&model.Dense{In: in, Out: 2, Weights: w, Bias: []float64{0.5, -0.5}},
+			model.Square{},
+			&model.Dense{In: 2, Out: 2, Weights: []float64{1, 0.5, -0.25, 1}, Bias: []float64{0, 0.1}},
+		}}
+	p, err := Compile(m, params.InsecureN11, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chunks := len(p.steps[0].(*linearStep).rows[0].chunkEnds); chunks < 2 {
+		t.Fatalf("want several chunks per row, got %d", chunks)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	maxErr, disagree := roundTrip(t, m, params.InsecureN11, randomImages(rng, 50, in))
+	if maxErr > 1e-4 || disagree != 0 {
+		t.Fatalf("max abs error %.3g, %d argmax disagreements", maxErr, disagree)
+	}
+}
+
+func TestUnsupportedNetworksAreClearErrors(t *testing.T) {
+	relu := &model.Model{Name: "poly", Input: model.Shape{C: 2, H: 1, W: 1}, InputRange: [2]float64{0, 1},
+		Layers: []model.Layer{
+			&model.Dense{In: 2, Out: 2, Weights: []float64{1, 0, 0, 1}, Bias: []float64{0, 0}},
+			&model.Polynomial{Coeffs: []float64{0, 0.5, 0.25}, Interval: [2]float64{-1, 1}},
+			&model.Dense{In: 2, Out: 1, Weights: []float64{1, 1}, Bias: []float64{0}},
+		}}
+	if _, err := Compile(relu, params.N13, Options{}); err == nil {
+		t.Fatal("polynomial activation accepted by batch packing")
+	}
+	deep := &model.Model{Name: "deep", Input: model.Shape{C: 1, H: 1, W: 1}, InputRange: [2]float64{0, 1}}
+	for range 5 {
+		deep.Layers = append(deep.Layers, &model.Dense{In: 1, Out: 1, Weights: []float64{0.9}, Bias: []float64{0.1}}, model.Square{})
+	}
+	deep.Layers = append(deep.Layers, &model.Dense{In: 1, Out: 1, Weights: []float64{1}, Bias: []float64{0}})
+	if _, err := Compile(deep, params.N13, Options{}); err == nil {
+		t.Fatal("five squares fitted in 215 bits without relinearization")
+	}
+}

@@ -149,8 +149,11 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 		var s step
 		switch {
 		case stage.Affine != nil:
-			var ls *linearStep
-			ls, st = compileLinear(prm, stage.Affine, st, sch.weightBits)
+			ls, next, err := compileLinear(prm, stage.Affine, st, sch.weightBits)
+			if err != nil {
+				return nil, err
+			}
+			st = next
 			ls.rescales, st = rescaleState(prm, st, sch.rescales[i])
 			s = ls
 		default:
@@ -195,7 +198,7 @@ func logQAt(prm hefloat.Parameters, level int) float64 {
 	return s
 }
 
-func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits int) (*linearStep, state) {
+func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits int) (*linearStep, state, error) {
 	logW := weightLogScale(maxAbsWeight(a), weightBits)
 	wScale := math.Ldexp(1, logW)
 	out := state{level: in.level, degree: in.degree, scale: in.scale.Mul(rlwe.NewScale(wScale)),
@@ -209,11 +212,15 @@ func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits
 	// Each chunk's Σ|w|·q plus a reduced accumulator (< q) must stay below 2^63; the
 	// schedule keeps weights below 2^weightBits, far under this budget.
 	budget := (math.MaxInt64-int64(qmax))/int64(qmax) - 1
-	for _, row := range a.Rows {
-		s.rows = append(s.rows, quantizeRow(row, wScale, budget))
+	for j, row := range a.Rows {
+		r, err := quantizeRow(row, wScale, budget)
+		if err != nil {
+			return nil, in, fmt.Errorf("batch: output %d: %w", j, err)
+		}
+		s.rows = append(s.rows, r)
 	}
 	s.bias = biasResidues(prm, a.Bias, out.scale, out.level)
-	return s, out
+	return s, out, nil
 }
 
 func maxAbsWeight(a *model.Affine) float64 {
@@ -243,7 +250,7 @@ func rescaleState(prm hefloat.Parameters, st state, n int) (int, state) {
 	return n, st
 }
 
-func quantizeRow(row []model.Term, wScale float64, budget int64) linearRow {
+func quantizeRow(row []model.Term, wScale float64, budget int64) (linearRow, error) {
 	var r linearRow
 	var sum int64
 	for _, t := range row {
@@ -252,6 +259,9 @@ func quantizeRow(row []model.Term, wScale float64, budget int64) linearRow {
 			continue
 		}
 		aw := max(w, -w)
+		if aw > budget {
+			return r, fmt.Errorf("weight %g needs more than the %d the accumulator allows", t.Weight, budget)
+		}
 		if sum+aw > budget {
 			r.chunkEnds = append(r.chunkEnds, len(r.index))
 			sum = 0
@@ -261,7 +271,7 @@ func quantizeRow(row []model.Term, wScale float64, budget int64) linearRow {
 		r.weight = append(r.weight, w)
 	}
 	r.chunkEnds = append(r.chunkEnds, len(r.index))
-	return r
+	return r, nil
 }
 
 // biasResidues encodes each bias b as round(b·scale) modulo every prime up to level:

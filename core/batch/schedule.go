@@ -70,6 +70,17 @@ type schedule struct {
 	cost       float64
 }
 
+// maxWeightBits is the largest weight precision whose products with any coefficient
+// (below the largest prime) leave room in an int64 accumulator: the multiply-accumulate
+// kernel needs |w|·q < 2^63 for every single term.
+func maxWeightBits(prm hefloat.Parameters) int {
+	qmax := 0.0
+	for _, q := range prm.Q() {
+		qmax = math.Max(qmax, float64(q))
+	}
+	return 62 - int(math.Ceil(math.Log2(qmax)))
+}
+
 // marginBits is the headroom kept between the largest |value·scale| and Q/2.
 const marginBits = 1
 
@@ -85,7 +96,7 @@ func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts Options) (sc
 	freshNoise := float64(prm.LogN())/2 + 5
 	var found []schedule
 	for in := 20; in <= 40; in++ {
-		for wb := 10; wb <= 20; wb++ {
+		for wb := 10; wb <= maxWeightBits(prm); wb++ {
 			sch := schedule{inLogScale: in, weightBits: wb, rescales: make([]int, len(sums))}
 			precision := math.Min(float64(in)-freshNoise, float64(wb))
 			walk(prm, logq, sums, 0, prm.MaxLevel(), 1, float64(in), precision, 0, &sch, &found)

@@ -56,6 +56,10 @@ type Manifest struct {
 	Relinearize bool `codec:"relinearize"`
 }
 
+// record has Manifest's fields without its methods: the CBOR codec would otherwise
+// call MarshalBinary from inside MarshalBinary.
+type record Manifest
+
 // Parameters rebuilds the CKKS parameters the manifest names and checks that they
 // match its fingerprint.
 func (m *Manifest) Parameters() (hefloat.Parameters, error) {
@@ -101,7 +105,7 @@ func (m *Manifest) Validate() error {
 // Fingerprint is a digest of the whole manifest; every ciphertext made for the plan
 // carries it.
 func (m *Manifest) Fingerprint() [32]byte {
-	data, err := cbor.Marshal(m)
+	data, err := cbor.Marshal((*record)(m))
 	if err != nil {
 		panic(fmt.Sprintf("plan: manifest does not encode: %v", err)) // plain struct: cannot happen
 	}
@@ -109,12 +113,12 @@ func (m *Manifest) Fingerprint() [32]byte {
 }
 
 // MarshalBinary encodes the manifest as CBOR.
-func (m *Manifest) MarshalBinary() ([]byte, error) { return cbor.Marshal(m) }
+func (m *Manifest) MarshalBinary() ([]byte, error) { return cbor.Marshal((*record)(m)) }
 
 // UnmarshalBinary decodes and validates a manifest.
 func (m *Manifest) UnmarshalBinary(data []byte) error {
 	var out Manifest
-	if err := cbor.Unmarshal(data, &out); err != nil {
+	if err := cbor.Unmarshal(data, (*record)(&out)); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
 	if err := out.Validate(); err != nil {

@@ -1,0 +1,99 @@
+// Package client is the data owner's side: it holds the secret key, makes the
+// evaluation keys, encrypts images and decrypts results.
+//
+// CKKS decryptions leak information about the secret key to whoever also sees the
+// ciphertexts (Li–Micciancio 2021): never send decrypted logits back to the server
+// or a third party; share only the argmax labels.
+package client
+
+import (
+	"fmt"
+
+	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/wire"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+)
+
+// Client encrypts for and decrypts from one compiled model. It is not safe for
+// concurrent use.
+type Client struct {
+	manifest plan.Manifest
+	params   hefloat.Parameters
+	sk       *rlwe.SecretKey
+	codec    *batch.Codec
+}
+
+// New generates a fresh secret key for the manifest's parameters.
+func New(m *plan.Manifest) (*Client, error) {
+	return withKey(m, nil)
+}
+
+// Restore rebuilds a client from a secret key exported by ExportSecretKey.
+func Restore(m *plan.Manifest, secretKey []byte) (*Client, error) {
+	return withKey(m, secretKey)
+}
+
+func withKey(m *plan.Manifest, secretKey []byte) (*Client, error) {
+	if m == nil {
+		return nil, fmt.Errorf("client: nil manifest")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	prm, err := m.Parameters()
+	if err != nil {
+		return nil, err
+	}
+	var sk *rlwe.SecretKey
+	if secretKey == nil {
+		sk = rlwe.NewKeyGenerator(prm).GenSecretKeyNew()
+	} else if sk, err = wire.DecodeSecretKey(secretKey, prm); err != nil {
+		return nil, err
+	}
+	codec, err := batch.NewCodec(*m, prm, sk)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{manifest: *m, params: prm, sk: sk, codec: codec}, nil
+}
+
+// Manifest returns the manifest the client works for.
+func (c *Client) Manifest() plan.Manifest { return c.manifest }
+
+// ExportSecretKey seals the secret key, to store it with the client's other secrets.
+// It must never be sent to the server.
+func (c *Client) ExportSecretKey() ([]byte, error) { return wire.EncodeSecretKey(c.params, c.sk) }
+
+// EvaluationKeys returns the public keys the server needs for this plan.
+func (c *Client) EvaluationKeys() *wire.EvaluationKeys {
+	return &wire.EvaluationKeys{Params: c.manifest.ParamsFingerprint}
+}
+
+// Encrypt encrypts up to ImagesPerBatch images, each with Input.Size() values in
+// InputRange (channel-major).
+func (c *Client) Encrypt(images [][]float64, progress batch.Progress) (*wire.Ciphertexts, error) {
+	cts, err := c.codec.EncryptImages(images, progress)
+	if err != nil {
+		return nil, err
+	}
+	return &wire.Ciphertexts{Images: len(images), Ciphertexts: cts}, nil
+}
+
+// Decrypt returns the logits of every image of an encrypted result.
+func (c *Client) Decrypt(r *wire.Ciphertexts) ([][]float64, error) {
+	if r == nil {
+		return nil, fmt.Errorf("client: nil result")
+	}
+	return c.codec.DecryptLogits(r.Ciphertexts, r.Images)
+}
+
+// DecryptBytes opens a sealed encrypted result and decrypts it.
+func (c *Client) DecryptBytes(data []byte) ([][]float64, error) {
+	r, err := wire.DecodeCiphertexts(data, wire.KindEncryptedResult, &c.manifest, c.params)
+	if err != nil {
+		return nil, err
+	}
+	return c.Decrypt(r)
+}

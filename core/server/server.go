@@ -1,0 +1,64 @@
+// Package server evaluates a compiled model on encrypted batches. A Server is built
+// from a plan and the client's evaluation keys; no function here accepts, and no type
+// here can hold, a secret key.
+package server
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/wire"
+)
+
+// Server runs one plan for one client's keys. It is safe for concurrent use: each
+// Predict call has its own evaluation state.
+type Server struct {
+	plan     *batch.Plan
+	manifest plan.Manifest
+}
+
+// New checks that keys were made for the plan's parameters and returns a server.
+func New(p *batch.Plan, keys *wire.EvaluationKeys) (*Server, error) {
+	if p == nil || keys == nil {
+		return nil, errors.New("server: nil plan or keys")
+	}
+	m := p.Manifest()
+	if keys.Params != m.ParamsFingerprint {
+		return nil, fmt.Errorf("%w: evaluation keys made for other CKKS parameters", wire.ErrMismatch)
+	}
+	return &Server{plan: p, manifest: m}, nil
+}
+
+// Manifest returns the public manifest clients need.
+func (s *Server) Manifest() plan.Manifest { return s.manifest }
+
+// Predict evaluates the network on an encrypted batch and returns the encrypted
+// logits. The batch's ciphertexts are consumed.
+func (s *Server) Predict(in *wire.Ciphertexts, progress batch.Progress) (*wire.Ciphertexts, error) {
+	if in == nil {
+		return nil, errors.New("server: nil batch")
+	}
+	if in.Images < 1 || in.Images > s.manifest.ImagesPerBatch {
+		return nil, fmt.Errorf("server: batch of %d images, want 1 to %d", in.Images, s.manifest.ImagesPerBatch)
+	}
+	out, err := s.plan.Evaluate(in.Ciphertexts, progress)
+	if err != nil {
+		return nil, err
+	}
+	return &wire.Ciphertexts{Images: in.Images, Ciphertexts: out}, nil
+}
+
+// PredictBytes decodes a sealed encrypted batch, evaluates it and seals the result.
+func (s *Server) PredictBytes(data []byte, progress batch.Progress) ([]byte, error) {
+	in, err := wire.DecodeCiphertexts(data, wire.KindEncryptedBatch, &s.manifest, s.plan.Parameters())
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Predict(in, progress)
+	if err != nil {
+		return nil, err
+	}
+	return wire.EncodeCiphertexts(wire.KindEncryptedResult, &s.manifest, out)
+}

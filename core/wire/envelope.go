@@ -1,0 +1,127 @@
+// Package wire is the envelope every serialized object travels in, and the objects
+// themselves: evaluation keys, encrypted batches, encrypted results and secret keys.
+// A decoder checks magic, version, kind, fingerprints and the exact expected length
+// before any byte reaches a Lattigo decoder, whose own checks are not safe on
+// untrusted input.
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cryptonets/cryptonets/core/params"
+)
+
+// Version is the envelope format version.
+const Version = 1
+
+// Kind says what an envelope holds.
+type Kind uint16
+
+// The object kinds.
+const (
+	KindManifest Kind = iota + 1
+	KindEvaluationKeys
+	KindEncryptedBatch
+	KindEncryptedResult
+	KindSecretKey
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindManifest:
+		return "manifest"
+	case KindEvaluationKeys:
+		return "evaluation keys"
+	case KindEncryptedBatch:
+		return "encrypted batch"
+	case KindEncryptedResult:
+		return "encrypted result"
+	case KindSecretKey:
+		return "secret key"
+	}
+	return fmt.Sprintf("unknown kind %d", uint16(k))
+}
+
+var magic = [4]byte{'C', 'N', 'E', 'T'}
+
+// Header is the fixed-size front of every envelope.
+type Header struct {
+	Kind Kind
+	// Params is the fingerprint of the CKKS parameters the payload is for.
+	Params params.Fingerprint
+	// Plan is the fingerprint of the model plan (zero for objects that only depend on
+	// the parameters, such as keys).
+	Plan [32]byte
+	// PayloadLen is the exact length of the payload that follows.
+	PayloadLen uint64
+}
+
+// HeaderSize is the encoded size of a Header.
+const HeaderSize = 4 + 2 + 2 + 16 + 32 + 8
+
+// ErrFormat is wrapped by every error about malformed or mismatched input.
+var ErrFormat = errors.New("wire")
+
+// ErrMismatch is wrapped by errors about objects made for other parameters, another
+// plan or of another kind.
+var ErrMismatch = fmt.Errorf("%w: mismatch", ErrFormat)
+
+// Seal prepends a header to payload.
+func Seal(h Header, payload []byte) []byte {
+	h.PayloadLen = uint64(len(payload))
+	return append(encodeHeader(h), payload...)
+}
+
+// encodeHeader encodes h as it stands, PayloadLen included.
+func encodeHeader(h Header) []byte {
+	out := make([]byte, 0, HeaderSize)
+	out = append(out, magic[:]...)
+	out = binary.LittleEndian.AppendUint16(out, Version)
+	out = binary.LittleEndian.AppendUint16(out, uint16(h.Kind))
+	out = append(out, h.Params[:]...)
+	out = append(out, h.Plan[:]...)
+	return binary.LittleEndian.AppendUint64(out, h.PayloadLen)
+}
+
+// Peek decodes the header of data without checking it against expectations.
+func Peek(data []byte) (Header, error) {
+	var h Header
+	if len(data) < HeaderSize {
+		return h, fmt.Errorf("%w: %d bytes is too short for an envelope (%d-byte header)", ErrFormat, len(data), HeaderSize)
+	}
+	if !bytes.Equal(data[:4], magic[:]) {
+		return h, fmt.Errorf("%w: not a cryptonets object (bad magic)", ErrFormat)
+	}
+	if v := binary.LittleEndian.Uint16(data[4:]); v != Version {
+		return h, fmt.Errorf("%w: envelope version %d, this library reads version %d", ErrFormat, v, Version)
+	}
+	h.Kind = Kind(binary.LittleEndian.Uint16(data[6:]))
+	copy(h.Params[:], data[8:24])
+	copy(h.Plan[:], data[24:56])
+	h.PayloadLen = binary.LittleEndian.Uint64(data[56:])
+	if h.PayloadLen != uint64(len(data)-HeaderSize) {
+		return h, fmt.Errorf("%w: %s payload is %d bytes, header says %d (truncated or extended)", ErrFormat, h.Kind, len(data)-HeaderSize, h.PayloadLen)
+	}
+	return h, nil
+}
+
+// Open checks data's header against the expected kind and fingerprints and returns
+// the payload. A zero plan expectation skips the plan check.
+func Open(data []byte, kind Kind, prm params.Fingerprint, plan [32]byte) ([]byte, error) {
+	h, err := Peek(data)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case h.Kind != kind:
+		return nil, fmt.Errorf("%w: expected %s, got %s", ErrMismatch, kind, h.Kind)
+	case h.Params != prm:
+		return nil, fmt.Errorf("%w: %s made for other CKKS parameters", ErrMismatch, kind)
+	case plan != [32]byte{} && h.Plan != plan:
+		return nil, fmt.Errorf("%w: %s made for another model plan", ErrMismatch, kind)
+	}
+	return data[HeaderSize:], nil
+}

@@ -1,0 +1,180 @@
+package wire
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/cryptonets/cryptonets/core/cbor"
+	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+)
+
+// EncodeManifest seals a manifest.
+func EncodeManifest(m *plan.Manifest) ([]byte, error) {
+	payload, err := m.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return Seal(Header{Kind: KindManifest, Params: m.ParamsFingerprint, Plan: m.Fingerprint()}, payload), nil
+}
+
+// DecodeManifest opens and validates a manifest; its fingerprint must match the header.
+func DecodeManifest(data []byte) (*plan.Manifest, error) {
+	h, err := Peek(data)
+	if err != nil {
+		return nil, err
+	}
+	if h.Kind != KindManifest {
+		return nil, fmt.Errorf("%w: expected %s, got %s", ErrMismatch, KindManifest, h.Kind)
+	}
+	m := new(plan.Manifest)
+	if err := m.UnmarshalBinary(data[HeaderSize:]); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	if m.ParamsFingerprint != h.Params || m.Fingerprint() != h.Plan {
+		return nil, fmt.Errorf("%w: manifest does not match its envelope", ErrFormat)
+	}
+	return m, nil
+}
+
+// BatchShape is the shape of an encrypted batch for manifest m.
+func BatchShape(m *plan.Manifest) Shape {
+	return Shape{Count: m.Input.Size(), Degree: 1, Level: m.InputLevel, LogScale: float64(m.InputLogScale), MaxImages: m.ImagesPerBatch}
+}
+
+// ResultShape is the shape of an encrypted result for manifest m.
+func ResultShape(m *plan.Manifest) Shape {
+	return Shape{Count: m.Outputs, Degree: m.OutputDegree, Level: m.OutputLevel, LogScale: m.OutputLogScale, MaxImages: m.ImagesPerBatch}
+}
+
+// WriteCiphertexts writes cts in an envelope of the given kind for manifest m.
+func WriteCiphertexts(w io.Writer, kind Kind, m *plan.Manifest, cts *Ciphertexts) (int64, error) {
+	size, err := cts.PayloadSize()
+	if err != nil {
+		return 0, err
+	}
+	head := encodeHeader(Header{Kind: kind, Params: m.ParamsFingerprint, Plan: m.Fingerprint(), PayloadLen: uint64(size)})
+	if _, err := w.Write(head); err != nil {
+		return 0, err
+	}
+	cw := &countingWriter{w: w}
+	if err := cts.WritePayload(cw); err != nil {
+		return 0, err
+	}
+	return int64(len(head)) + cw.n, nil
+}
+
+// EncodeCiphertexts returns cts sealed in an envelope of the given kind.
+func EncodeCiphertexts(kind Kind, m *plan.Manifest, cts *Ciphertexts) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := WriteCiphertexts(&buf, kind, m, cts); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodeCiphertexts opens an envelope of the given kind for manifest m and decodes its
+// ciphertexts after checking their count, degree, level, scale and exact length.
+func DecodeCiphertexts(data []byte, kind Kind, m *plan.Manifest, prm hefloat.Parameters) (*Ciphertexts, error) {
+	payload, err := Open(data, kind, m.ParamsFingerprint, m.Fingerprint())
+	if err != nil {
+		return nil, err
+	}
+	shape := BatchShape(m)
+	if kind == KindEncryptedResult {
+		shape = ResultShape(m)
+	}
+	return readCiphertexts(payload, prm, shape)
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// EncodeSecretKey seals a secret key. Only the client ever calls it.
+func EncodeSecretKey(prm hefloat.Parameters, sk *rlwe.SecretKey) ([]byte, error) {
+	payload, err := sk.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return Seal(Header{Kind: KindSecretKey, Params: params.FingerprintOf(prm)}, payload), nil
+}
+
+// DecodeSecretKey opens a secret key for prm, checking its exact length before
+// Lattigo decodes it and its coefficients after.
+func DecodeSecretKey(data []byte, prm hefloat.Parameters) (*rlwe.SecretKey, error) {
+	payload, err := Open(data, KindSecretKey, params.FingerprintOf(prm), [32]byte{})
+	if err != nil {
+		return nil, err
+	}
+	sk := rlwe.NewSecretKey(prm)
+	if len(payload) != sk.BinarySize() {
+		return nil, fmt.Errorf("%w: secret key is %d bytes, expected %d", ErrFormat, len(payload), sk.BinarySize())
+	}
+	if err := sk.UnmarshalBinary(payload); err != nil {
+		return nil, fmt.Errorf("%w: secret key: %w", ErrFormat, err)
+	}
+	if err := checkReduced(prm, sk.Value.Q.Coeffs, sk.Value.Q.N()); err != nil {
+		return nil, err
+	}
+	return sk, nil
+}
+
+func checkReduced(prm hefloat.Parameters, coeffs [][]uint64, n int) error {
+	if len(coeffs) != prm.QCount() || n != prm.N() {
+		return fmt.Errorf("%w: key has the wrong dimensions", ErrFormat)
+	}
+	for i, row := range coeffs {
+		for _, v := range row {
+			if v >= prm.Q()[i] {
+				return fmt.Errorf("%w: key coefficient not reduced modulo its prime", ErrFormat)
+			}
+		}
+	}
+	return nil
+}
+
+// EvaluationKeys is the public key material a server needs for a plan. Batch plans
+// square without relinearizing and never rotate, so they need none: their evaluation
+// keys are empty but still name the parameters they were made for.
+type EvaluationKeys struct {
+	Params params.Fingerprint
+}
+
+type evaluationKeysPayload struct{}
+
+// EncodeEvaluationKeys seals evaluation keys.
+func EncodeEvaluationKeys(k *EvaluationKeys) ([]byte, error) {
+	payload, err := cbor.Marshal(evaluationKeysPayload{})
+	if err != nil {
+		return nil, err
+	}
+	return Seal(Header{Kind: KindEvaluationKeys, Params: k.Params}, payload), nil
+}
+
+// DecodeEvaluationKeys opens evaluation keys and checks they were made for the
+// parameters of manifest m and hold what its plan needs.
+func DecodeEvaluationKeys(data []byte, m *plan.Manifest) (*EvaluationKeys, error) {
+	if m.Relinearize || len(m.GaloisElements) > 0 {
+		return nil, fmt.Errorf("%w: plans that need relinearization or rotation keys are not supported by this version", ErrFormat)
+	}
+	payload, err := Open(data, KindEvaluationKeys, m.ParamsFingerprint, [32]byte{})
+	if err != nil {
+		return nil, err
+	}
+	var p evaluationKeysPayload
+	if err := cbor.Unmarshal(payload, &p); err != nil {
+		return nil, fmt.Errorf("%w: evaluation keys: %w", ErrFormat, err)
+	}
+	return &EvaluationKeys{Params: m.ParamsFingerprint}, nil
+}

@@ -1,0 +1,224 @@
+package wire_test
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/server"
+	"github.com/cryptonets/cryptonets/core/wire"
+)
+
+func tinyModel(rng *rand.Rand, hidden int) *model.Model {
+	randn := func(n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = rng.NormFloat64() * 0.2
+		}
+		return v
+	}
+	return &model.Model{Name: "tiny", Input: model.Shape{C: 1, H: 4, W: 4}, InputRange: [2]float64{0, 1},
+		Layers: []model.Layer{
+			model.Flatten{},
+			&model.Dense{In: 16, Out: hidden, Weights: randn(16 * hidden), Bias: randn(hidden)},
+			model.Square{},
+			&model.Dense{In: hidden, Out: 3, Weights: randn(3 * hidden), Bias: randn(3)},
+		}}
+}
+
+func compileTiny(t *testing.T, preset params.Preset, hidden int) *batch.Plan {
+	t.Helper()
+	p, err := batch.Compile(tinyModel(rand.New(rand.NewPCG(7, uint64(hidden))), hidden), preset, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// fixture is a compiled plan with a client, an encrypted batch and a result, sealed.
+type fixture struct {
+	plan     *batch.Plan
+	manifest plan.Manifest
+	client   *client.Client
+	batch    []byte
+	result   []byte
+}
+
+func newFixture(t *testing.T, preset params.Preset, hidden int) *fixture {
+	t.Helper()
+	p := compileTiny(t, preset, hidden)
+	m := p.Manifest()
+	c, err := client.New(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := make([][]float64, 5)
+	for i := range imgs {
+		imgs[i] = make([]float64, 16)
+		for k := range imgs[i] {
+			imgs[i][k] = float64((i+k)%5) / 4
+		}
+	}
+	enc, err := c.Encrypt(imgs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &m, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(p, c.EvaluationKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := srv.PredictBytes(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{plan: p, manifest: m, client: c, batch: b, result: r}
+}
+
+func TestRoundTripsAreByteExact(t *testing.T) {
+	f := newFixture(t, params.InsecureN11, 6)
+	prm := f.plan.Parameters()
+	for name, kind := range map[string]wire.Kind{"batch": wire.KindEncryptedBatch, "result": wire.KindEncryptedResult} {
+		data := f.batch
+		if kind == wire.KindEncryptedResult {
+			data = f.result
+		}
+		cts, err := wire.DecodeCiphertexts(data, kind, &f.manifest, prm)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		again, err := wire.EncodeCiphertexts(kind, &f.manifest, cts)
+		if err != nil || !bytes.Equal(again, data) {
+			t.Fatalf("%s: re-encoding differs (%v)", name, err)
+		}
+	}
+	mb, err := wire.EncodeManifest(&f.manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := wire.DecodeManifest(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mb2, _ := wire.EncodeManifest(m2); !bytes.Equal(mb, mb2) {
+		t.Fatal("manifest re-encoding differs")
+	}
+	sk, err := f.client.ExportSecretKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored, err := client.Restore(&f.manifest, sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sk2, _ := restored.ExportSecretKey(); !bytes.Equal(sk, sk2) {
+		t.Fatal("secret key re-encoding differs")
+	}
+	// The restored client decrypts what the original encrypted.
+	a, err := f.client.DecryptBytes(f.result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := restored.DecryptBytes(f.result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				t.Fatal("restored client decrypts differently")
+			}
+		}
+	}
+	ek, _ := wire.EncodeEvaluationKeys(f.client.EvaluationKeys())
+	if _, err := wire.DecodeEvaluationKeys(ek, &f.manifest); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBadInputIsRejected(t *testing.T) {
+	f := newFixture(t, params.InsecureN11, 6)
+	other := newFixture(t, params.InsecureN11, 7) // same parameters, another plan
+	prm := f.plan.Parameters()
+	corrupt := func(data []byte, at int) []byte {
+		c := bytes.Clone(data)
+		c[at] ^= 0xff
+		return c
+	}
+	cases := map[string]struct {
+		data []byte
+		kind wire.Kind
+		want error
+	}{
+		"truncated":           {f.batch[:len(f.batch)-9], wire.KindEncryptedBatch, wire.ErrFormat},
+		"truncated header":    {f.batch[:20], wire.KindEncryptedBatch, wire.ErrFormat},
+		"extended":            {append(bytes.Clone(f.batch), 0), wire.KindEncryptedBatch, wire.ErrFormat},
+		"bad magic":           {corrupt(f.batch, 0), wire.KindEncryptedBatch, wire.ErrFormat},
+		"bad version":         {corrupt(f.batch, 4), wire.KindEncryptedBatch, wire.ErrFormat},
+		"corrupt fingerprint": {corrupt(f.batch, 10), wire.KindEncryptedBatch, wire.ErrMismatch},
+		"wrong kind":          {f.result, wire.KindEncryptedBatch, wire.ErrMismatch},
+		"other plan":          {other.batch, wire.KindEncryptedBatch, wire.ErrMismatch},
+		"empty":               {nil, wire.KindEncryptedBatch, wire.ErrFormat},
+	}
+	for name, c := range cases {
+		_, err := wire.DecodeCiphertexts(c.data, c.kind, &f.manifest, prm)
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", name, err, c.want)
+		}
+	}
+	// A coefficient that is not reduced modulo its prime.
+	bad := bytes.Clone(f.batch)
+	for i := len(bad) - 8; i < len(bad); i++ {
+		bad[i] = 0xff
+	}
+	if _, err := wire.DecodeCiphertexts(bad, wire.KindEncryptedBatch, &f.manifest, prm); !errors.Is(err, wire.ErrFormat) {
+		t.Errorf("unreduced coefficient: %v", err)
+	}
+	// Every truncation of a secret key fails cleanly before Lattigo sees it.
+	sk, _ := f.client.ExportSecretKey()
+	for _, n := range []int{0, 10, wire.HeaderSize, len(sk) / 2, len(sk) - 1} {
+		if _, err := client.Restore(&f.manifest, sk[:n]); err == nil {
+			t.Errorf("secret key truncated to %d bytes accepted", n)
+		}
+	}
+}
+
+func TestOtherParametersAreRejected(t *testing.T) {
+	small := newFixture(t, params.InsecureN11, 6)
+	p := compileTiny(t, params.N13, 6)
+	m := p.Manifest()
+	if _, err := wire.DecodeCiphertexts(small.batch, wire.KindEncryptedBatch, &m, p.Parameters()); !errors.Is(err, wire.ErrMismatch) {
+		t.Fatalf("batch for other parameters: %v", err)
+	}
+	ek, _ := wire.EncodeEvaluationKeys(small.client.EvaluationKeys())
+	if _, err := wire.DecodeEvaluationKeys(ek, &m); !errors.Is(err, wire.ErrMismatch) {
+		t.Fatalf("evaluation keys for other parameters: %v", err)
+	}
+	if _, err := server.New(p, small.client.EvaluationKeys()); !errors.Is(err, wire.ErrMismatch) {
+		t.Fatalf("server accepted keys for other parameters: %v", err)
+	}
+	sk, _ := small.client.ExportSecretKey()
+	if _, err := client.Restore(&m, sk); !errors.Is(err, wire.ErrMismatch) {
+		t.Fatalf("secret key for other parameters: %v", err)
+	}
+}
+
+func TestWrongSecretKeyIsAnError(t *testing.T) {
+	f := newFixture(t, params.InsecureN11, 6)
+	stranger, err := client.New(&f.manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stranger.DecryptBytes(f.result); err == nil {
+		t.Fatal("a result decrypted with another client's key gave no error")
+	}
+}
