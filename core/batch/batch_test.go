@@ -145,3 +145,35 @@ func TestUnsupportedNetworksAreClearErrors(t *testing.T) {
 		t.Fatal("five squares fitted in 215 bits without relinearization")
 	}
 }
+
+// TestEachLayerTypeMatchesReference runs one small network per layer type, encrypted,
+// against the float64 reference.
+func TestEachLayerTypeMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	randn := func(n int, s float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = rng.NormFloat64() * s
+		}
+		return v
+	}
+	pad := model.Padding{Top: 1, Left: 2, Bottom: 0, Right: 1}
+	img := model.Shape{C: 2, H: 7, W: 6}
+	cases := map[string][]model.Layer{
+		"conv2d": {&model.Conv2D{InChannels: 2, OutChannels: 3, KernelH: 3, KernelW: 2, StrideH: 2, StrideW: 1, Pad: pad,
+			Weights: randn(36, 0.3), Bias: randn(3, 0.1)}},
+		"sumpool": {&model.SumPool{KernelH: 2, KernelW: 3, StrideH: 1, StrideW: 2, Pad: pad, Scale: 0.25}},
+		"dense":   {model.Flatten{}, &model.Dense{In: 84, Out: 5, Weights: randn(420, 0.1), Bias: randn(5, 0.1)}},
+		"square": {model.Flatten{}, &model.Dense{In: 84, Out: 4, Weights: randn(336, 0.1), Bias: randn(4, 0.1)}, model.Square{},
+			&model.Dense{In: 4, Out: 4, Weights: []float64{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, Bias: make([]float64, 4)}},
+	}
+	for name, layers := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := &model.Model{Name: name, Input: img, InputRange: [2]float64{0, 1}, Layers: layers}
+			maxErr, disagree := roundTrip(t, m, params.InsecureN11, randomImages(rng, 64, img.Size()))
+			if maxErr > 1e-4 || disagree != 0 {
+				t.Fatalf("max abs error %.3g, %d argmax disagreements", maxErr, disagree)
+			}
+		})
+	}
+}

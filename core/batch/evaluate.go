@@ -56,8 +56,8 @@ func checkCiphertexts(cts []*rlwe.Ciphertext, n, degree, level int, logScale flo
 			return fmt.Errorf("batch: ciphertext %d is empty", i)
 		case ct.Degree() != degree || ct.Level() != level:
 			return fmt.Errorf("batch: ciphertext %d has degree %d at level %d, want degree %d at level %d", i, ct.Degree(), ct.Level(), degree, level)
-		case !ct.IsNTT || ct.IsMontgomery:
-			return fmt.Errorf("batch: ciphertext %d is not in the NTT domain", i)
+		case !ct.IsNTT || ct.IsMontgomery || !ct.IsBatched:
+			return fmt.Errorf("batch: ciphertext %d is not a slot-encoded NTT-domain ciphertext", i)
 		case math.Abs(log2(ct.Scale)-logScale) > 1e-9:
 			return fmt.Errorf("batch: ciphertext %d has scale 2^%.3f, want 2^%.3f", i, log2(ct.Scale), logScale)
 		case ct.Value[0].N() != ringN:

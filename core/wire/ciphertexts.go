@@ -137,6 +137,7 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 			}
 		}
 		ct.IsNTT = true
+		ct.IsBatched = true
 		ct.Scale = scale
 		ct.LogDimensions = prm.LogMaxDimensions()
 		out.Ciphertexts[i] = ct

@@ -1,0 +1,112 @@
+package compile_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/server"
+	"github.com/cryptonets/cryptonets/core/wire"
+)
+
+const shippedModel = "../../models/mnist/mnist_cryptonets.cnm"
+
+// maxLogitError is the stated bound on |encrypted − plaintext| logits for the shipped
+// model at the default parameters (its logits reach about ±120; measured: 0.003).
+const maxLogitError = 0.02
+
+// TestShippedModelOnRealMNISTAt128Bits encrypts 512 real MNIST test images at the
+// default 128-bit parameters, evaluates through the wire format and compares every
+// logit with the float64 reference.
+func TestShippedModelOnRealMNISTAt128Bits(t *testing.T) {
+	m, err := model.Load(shippedModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := compile.Compile(m, compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := p.Manifest()
+	prm := p.Parameters()
+	if bits, err := params.SecurityBits(prm); err != nil || bits < 128 || man.Insecure {
+		t.Fatalf("default parameters are not 128-bit: %d, %v", bits, err)
+	}
+	set, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set = set.First(512)
+
+	c, err := client.New(&man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := c.Encrypt(set.Images, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(p, c.EvaluationKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	download, err := srv.PredictBytes(upload, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := c.DecryptBytes(download)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ref, err := model.NewReference(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxErr, correct := 0.0, 0
+	for i, img := range set.Images {
+		want, _ := ref.Forward(img)
+		for j := range want {
+			maxErr = math.Max(maxErr, math.Abs(want[j]-logits[i][j]))
+		}
+		if model.Argmax(want) != model.Argmax(logits[i]) {
+			t.Errorf("image %d: encrypted argmax %d, plaintext %d", i, model.Argmax(logits[i]), model.Argmax(want))
+		}
+		if model.Argmax(logits[i]) == set.Labels[i] {
+			correct++
+		}
+	}
+	accuracy := float64(correct) / float64(len(set.Images))
+	t.Logf("max abs logit error %.3g, accuracy %.4f, precision %.1f bits", maxErr, accuracy, p.PrecisionBits())
+	if maxErr > maxLogitError {
+		t.Errorf("max abs logit error %.3g exceeds %g", maxErr, maxLogitError)
+	}
+	if accuracy < 0.99 {
+		t.Errorf("accuracy %.4f below 0.99", accuracy)
+	}
+}
+
+func TestInsecurePresetsNeedOptIn(t *testing.T) {
+	m, err := model.Load(shippedModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := compile.Compile(m, compile.Options{Params: params.InsecureN11.Name}); err == nil {
+		t.Fatal("insecure preset used without opt-in")
+	}
+	p, err := compile.Compile(m, compile.Options{Params: params.InsecureN11.Name, AllowInsecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Manifest().Insecure {
+		t.Fatal("insecure plan not labelled insecure")
+	}
+}
