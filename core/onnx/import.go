@@ -1,0 +1,219 @@
+// Package onnx imports a neural network stored in the ONNX format into the layer graph
+// of package model, unconverted: the CryptoNets rewrites (package rewrite) come after.
+//
+// The graph must be a single chain of operators from one input image ([N, C, H, W] or
+// [N, features]; N may be symbolic) to one output: each node reads the output of the
+// previous one, plus constants (initializers or Constant nodes). Tensors are NCHW and
+// flattening is channel-major, exactly as model.Shape.Index, so weights are copied as
+// they are. The operators become layers as follows:
+//
+//   - Conv (2-D, group 1, dilation 1, explicit pads) → Conv2D; bias optional
+//   - Gemm (transA 0, transB 0 or 1, alpha, beta, C optional) → Dense
+//   - MatMul by a constant matrix → Dense with a zero bias
+//   - Add of a constant right after Conv, Gemm or MatMul → folded into its bias
+//   - Mul(x, x) and Pow(x, 2) → Square
+//   - AveragePool (ceil_mode 0; count_include_pad 1, or no pads) → SumPool with
+//     Scale 1/(kh·kw); GlobalAveragePool → SumPool over the whole image
+//   - Pad (zero, spatial only, as inputs or as attributes) → folded into the padding of
+//     the Conv or AveragePool that follows
+//   - Flatten (axis 1) and flattening Reshape ([N, -1] or [N, features], also computed
+//     by PyTorch's Shape → Gather → Unsqueeze → Concat pattern) → Flatten
+//   - Softmax over all the values of an image → Softmax
+//   - Identity and Dropout → dropped
+//
+// Anything else is an *UnsupportedError naming the operator, the node and what to do.
+// The imported model's InputRange is [0, 1] (pixels scaled to [0, 1]); set it on the
+// result when the network expects another range.
+package onnx
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+)
+
+// MaxFileSize bounds the size of an ONNX model that Import and ImportFile accept.
+const MaxFileSize = 1 << 30
+
+// Import decodes an ONNX model and translates its graph into layers.
+func Import(data []byte) (*model.Model, error) {
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("onnx: model is larger than %d bytes", MaxFileSize)
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		return nil, fmt.Errorf("onnx: cannot decode the model (not an ONNX file, or truncated): %w", err)
+	}
+	g := mp.GetGraph()
+	if g == nil || len(g.GetNode()) == 0 {
+		return nil, errors.New("onnx: not an ONNX model, or an empty one (no graph nodes)")
+	}
+	opset, err := defaultOpset(&mp)
+	if err != nil {
+		return nil, err
+	}
+	m, err := translate(g, opset)
+	if err != nil {
+		return nil, err
+	}
+	m.Name = g.GetName()
+	if m.Name == "" {
+		m.Name = "onnx-model"
+	}
+	sum := sha256.Sum256(data)
+	m.Provenance = model.Provenance{
+		Source:       "onnx",
+		SourceSHA256: hex.EncodeToString(sum[:]),
+		Notes: fmt.Sprintf("ONNX IR version %d, opset %d, producer %q version %q",
+			mp.GetIrVersion(), opset, mp.GetProducerName(), mp.GetProducerVersion()),
+	}
+	return m, nil
+}
+
+// ImportFile reads and imports an ONNX file (size-limited). The model is named after
+// the file (without its extension), since exporters usually give the graph a generic
+// name.
+func ImportFile(path string) (*model.Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	m, err := Import(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	base := filepath.Base(path)
+	m.Name = strings.TrimSuffix(base, filepath.Ext(base))
+	return m, nil
+}
+
+// defaultOpset returns the version of the default (ai.onnx) operator set.
+func defaultOpset(mp *onnxpb.ModelProto) (int64, error) {
+	for _, o := range mp.GetOpsetImport() {
+		if d := o.GetDomain(); d == "" || d == "ai.onnx" {
+			return o.GetVersion(), nil
+		}
+	}
+	return 0, errors.New("onnx: the model imports no version of the default operator set (ai.onnx)")
+}
+
+// translate walks the graph's nodes and returns the model without name or provenance.
+func translate(g *onnxpb.GraphProto, opset int64) (*model.Model, error) {
+	if len(g.GetSparseInitializer()) > 0 {
+		return nil, errors.New("onnx: sparse initializers are not supported; export dense weights")
+	}
+	b := newBuilder(opset)
+	for _, t := range g.GetInitializer() {
+		b.consts[t.GetName()] = t
+	}
+	in, err := b.graphInput(g)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range g.GetNode() {
+		n, err := newNode(p, i)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.node(n); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.finish(g); err != nil {
+		return nil, err
+	}
+	m := &model.Model{Input: in, InputRange: [2]float64{0, 1}, Layers: b.layers}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("onnx: the imported layers are invalid: %w", err)
+	}
+	return m, nil
+}
+
+// graphInput finds the one graph input that is not an initializer and records it as
+// the start of the chain.
+func (b *builder) graphInput(g *onnxpb.GraphProto) (model.Shape, error) {
+	var real []*onnxpb.ValueInfoProto
+	for _, vi := range g.GetInput() {
+		if _, ok := b.consts[vi.GetName()]; !ok {
+			real = append(real, vi)
+		}
+	}
+	if len(real) != 1 {
+		names := make([]string, len(real))
+		for i, vi := range real {
+			names[i] = fmt.Sprintf("%q", vi.GetName())
+		}
+		return model.Shape{}, fmt.Errorf("onnx: the graph has %d inputs [%s]; want exactly one (the image)",
+			len(real), strings.Join(names, ", "))
+	}
+	vi := real[0]
+	act, batch, err := inputShape(vi)
+	if err != nil {
+		return model.Shape{}, err
+	}
+	b.batch = batch
+	b.start(vi.GetName(), act)
+	return act.shape, nil
+}
+
+// inputShape reads the shape [N, C, H, W] or [N, features] of a graph input; batch is
+// N when it is fixed, 0 when it is symbolic.
+func inputShape(vi *onnxpb.ValueInfoProto) (act activation, batch int64, err error) {
+	name := vi.GetName()
+	tt := vi.GetType().GetTensorType()
+	if tt == nil {
+		return act, 0, fmt.Errorf("onnx: input %q is not a tensor", name)
+	}
+	switch onnxpb.TensorProto_DataType(tt.GetElemType()) {
+	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16:
+	default:
+		return act, 0, fmt.Errorf("onnx: input %q has element type %v; want a floating-point tensor",
+			name, onnxpb.TensorProto_DataType(tt.GetElemType()))
+	}
+	if tt.GetShape() == nil {
+		return act, 0, fmt.Errorf("onnx: input %q has no shape; export with a fixed input shape", name)
+	}
+	dims := tt.GetShape().GetDim()
+	if len(dims) != 4 && len(dims) != 2 {
+		return act, 0, fmt.Errorf("onnx: input %q has %d dimensions; want [N, C, H, W] or [N, features]", name, len(dims))
+	}
+	batch = dims[0].GetDimValue()
+	if batch < 0 {
+		return act, 0, fmt.Errorf("onnx: input %q has a negative batch dimension %d", name, batch)
+	}
+	sizes := make([]int, len(dims)-1)
+	for i, d := range dims[1:] {
+		v := d.GetDimValue()
+		if _, fixed := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); !fixed || v <= 0 {
+			return act, 0, fmt.Errorf("onnx: input %q: dimension %d is dynamic (%q); export with a fixed image size and channel count",
+				name, i+1, d.GetDimParam())
+		}
+		if v > 1<<24 {
+			return act, 0, fmt.Errorf("onnx: input %q: dimension %d is %d, too large", name, i+1, v)
+		}
+		sizes[i] = int(v)
+	}
+	if len(sizes) == 1 {
+		return activation{shape: model.Shape{C: sizes[0], H: 1, W: 1}, flat: true}, batch, nil
+	}
+	act = activation{shape: model.Shape{C: sizes[0], H: sizes[1], W: sizes[2]}}
+	if !act.shape.Valid() {
+		return act, 0, fmt.Errorf("onnx: input %q has invalid shape %v", name, act.shape)
+	}
+	return act, batch, nil
+}

@@ -1,0 +1,229 @@
+package onnx
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cryptonets/cryptonets/core/model"
+)
+
+// maxWindowValue bounds kernel sizes, strides and pads read from attributes.
+const maxWindowValue = 1 << 20
+
+// averagePool translates AveragePool into a SumPool scaled by 1/(kh·kw).
+func (b *builder) averagePool(n *node) error {
+	if err := b.data(n, 0); err != nil {
+		return err
+	}
+	if err := b.needSpatial(n); err != nil {
+		return err
+	}
+	ks, err := n.intsAttr("kernel_shape", nil)
+	if err != nil {
+		return err
+	}
+	if len(ks) != 2 || !inRange(ks, 1, maxWindowValue) {
+		return unsupportedUse(n, "", "with kernel_shape %v is not supported (want two positive sizes)", ks)
+	}
+	ceil, err := n.intAttr("ceil_mode", 0)
+	if err != nil {
+		return err
+	}
+	if ceil != 0 {
+		return unsupportedUse(n, "export with ceil_mode=False", "with ceil_mode=1 is not supported")
+	}
+	countPad, err := n.intAttr("count_include_pad", 0)
+	if err != nil {
+		return err
+	}
+	sh, sw, pad, err := b.window(n)
+	if err != nil {
+		return err
+	}
+	if countPad == 0 && pad != (model.Padding{}) {
+		return unsupportedUse(n, "export with count_include_pad=True (PyTorch's default), or pad explicitly before the pool",
+			"with count_include_pad=0 and pads %v is not a uniform sum-pool: windows at the border average fewer values", padList(pad))
+	}
+	kh, kw := int(ks[0]), int(ks[1])
+	l := &model.SumPool{KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, Pad: b.takePad(pad), Scale: 1 / float64(kh*kw)}
+	return b.emit(n, l, false)
+}
+
+// globalAveragePool translates GlobalAveragePool into a SumPool over the whole image.
+func (b *builder) globalAveragePool(n *node) error {
+	if err := b.data(n, 0); err != nil {
+		return err
+	}
+	if err := b.needSpatial(n); err != nil {
+		return err
+	}
+	s := b.curAct.shape
+	l := &model.SumPool{KernelH: s.H, KernelW: s.W, StrideH: 1, StrideW: 1, Scale: 1 / float64(s.H*s.W)}
+	return b.emit(n, l, false)
+}
+
+// window reads the strides, pads, auto_pad and dilations attributes that Conv and
+// AveragePool share. pad is the node's own padding, without pending Pad nodes.
+func (b *builder) window(n *node) (sh, sw int, pad model.Padding, err error) {
+	autoPad, err := n.stringAttr("auto_pad", "NOTSET")
+	if err != nil {
+		return 0, 0, pad, err
+	}
+	if autoPad != "NOTSET" && autoPad != "VALID" && autoPad != "" {
+		return 0, 0, pad, unsupportedUse(n, "export with explicit padding", "with auto_pad=%s is not supported", autoPad)
+	}
+	strides, err := n.intsAttr("strides", []int64{1, 1})
+	if err != nil {
+		return 0, 0, pad, err
+	}
+	dilations, err := n.intsAttr("dilations", []int64{1, 1})
+	if err != nil {
+		return 0, 0, pad, err
+	}
+	pads, err := n.intsAttr("pads", []int64{0, 0, 0, 0})
+	if err != nil {
+		return 0, 0, pad, err
+	}
+	switch {
+	case len(strides) != 2 || !inRange(strides, 1, maxWindowValue):
+		return 0, 0, pad, unsupportedUse(n, "", "with strides %v is not supported (want two positive values)", strides)
+	case !slices.Equal(dilations, []int64{1, 1}):
+		return 0, 0, pad, unsupportedUse(n, "use dilation 1", "with dilations %v is not supported", dilations)
+	case len(pads) != 4 || !inRange(pads, 0, maxWindowValue):
+		return 0, 0, pad, unsupportedUse(n, "", "with pads %v is not supported (want four non-negative values)", pads)
+	case autoPad == "VALID" && !slices.Equal(pads, []int64{0, 0, 0, 0}):
+		return 0, 0, pad, fmt.Errorf("onnx: node %q (%s): auto_pad=VALID with explicit pads %v", n.name, n.op, pads)
+	}
+	// ONNX pads are [y_begin, x_begin, y_end, x_end].
+	pad = model.Padding{Top: int(pads[0]), Left: int(pads[1]), Bottom: int(pads[2]), Right: int(pads[3])}
+	return int(strides[0]), int(strides[1]), pad, nil
+}
+
+// takePad returns own plus the padding of pending Pad nodes, which it clears.
+func (b *builder) takePad(own model.Padding) model.Padding {
+	p := model.Padding{Top: own.Top + b.pad.Top, Left: own.Left + b.pad.Left,
+		Bottom: own.Bottom + b.pad.Bottom, Right: own.Right + b.pad.Right}
+	b.pad, b.padNode = model.Padding{}, nil
+	return p
+}
+
+// padOp records a zero Pad of the spatial dimensions, to be folded into the padding of
+// the Conv or AveragePool that follows.
+func (b *builder) padOp(n *node) error {
+	if err := b.data(n, 0); err != nil {
+		return err
+	}
+	if err := b.needSpatial(n); err != nil {
+		return err
+	}
+	mode, err := n.stringAttr("mode", "constant")
+	if err != nil {
+		return err
+	}
+	if mode != "constant" {
+		return unsupportedUse(n, "use zero padding", "with mode %q is not supported (only constant zero padding)", mode)
+	}
+	begin, end, err := b.padAmounts(n)
+	if err != nil {
+		return err
+	}
+	if begin[0] != 0 || begin[1] != 0 || end[0] != 0 || end[1] != 0 {
+		return unsupportedUse(n, "", "of the batch or channel dimension is not supported (only height and width)")
+	}
+	if !inRange(begin, 0, maxWindowValue) || !inRange(end, 0, maxWindowValue) {
+		return unsupportedUse(n, "", "with pads %v, %v is not supported (want non-negative pads; cropping is not supported)", begin, end)
+	}
+	act := b.chain[b.cur]
+	act.shape.H += int(begin[2] + end[2])
+	act.shape.W += int(begin[3] + end[3])
+	if act.shape != b.chain[b.cur].shape {
+		b.pad.Top += int(begin[2])
+		b.pad.Left += int(begin[3])
+		b.pad.Bottom += int(end[2])
+		b.pad.Right += int(end[3])
+		b.padNode = n
+	}
+	return b.follow(n, act)
+}
+
+// padAmounts returns the pads before and after each of the 4 axes of a Pad node: from
+// its inputs (opset ≥ 11: pads, constant_value, axes) or its attributes (older opsets).
+func (b *builder) padAmounts(n *node) (begin, end []int64, err error) {
+	var pads, axes []int64
+	value := 0.0
+	if n.input(1) == "" {
+		if pads, err = n.intsAttr("pads", nil); err != nil {
+			return nil, nil, err
+		}
+		if value, err = n.floatAttr("value", 0); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		if pads, err = b.constInts(n, 1); err != nil {
+			return nil, nil, err
+		}
+		if n.input(2) != "" {
+			t, err := b.tensorInput(n, 2)
+			if err != nil {
+				return nil, nil, err
+			}
+			if t.size() != 1 {
+				return nil, nil, unsupportedUse(n, "", "constant_value %q has %d values, want 1", t.name, t.size())
+			}
+			value = t.values()[0]
+		}
+		if n.input(3) != "" {
+			if axes, err = b.constInts(n, 3); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if value != 0 {
+		return nil, nil, unsupportedUse(n, "use zero padding", "with value %g is not supported (only zero padding)", value)
+	}
+	if axes == nil {
+		axes = []int64{0, 1, 2, 3}
+	}
+	if len(pads) != 2*len(axes) {
+		return nil, nil, unsupportedUse(n, "", "with %d pads for %d axes is not valid", len(pads), len(axes))
+	}
+	begin, end = make([]int64, 4), make([]int64, 4)
+	for i, a := range axes {
+		if a < 0 {
+			a += 4
+		}
+		if a < 0 || a >= 4 {
+			return nil, nil, unsupportedUse(n, "", "axis %d is out of range", axes[i])
+		}
+		begin[a], end[a] = pads[i], pads[len(axes)+i]
+	}
+	return begin, end, nil
+}
+
+// constInts returns input i of n as integers known at import time, without the batch
+// size.
+func (b *builder) constInts(n *node, i int) ([]int64, error) {
+	v, err := b.intsInput(n, i)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(v.vals, batchDim) {
+		return nil, unsupportedUse(n, "", "input %d (%q) depends on the batch size", i, n.input(i))
+	}
+	return v.vals, nil
+}
+
+// inRange reports whether every value lies in [lo, hi].
+func inRange(vs []int64, lo, hi int64) bool {
+	for _, v := range vs {
+		if v < lo || v > hi {
+			return false
+		}
+	}
+	return true
+}
+
+// padList formats a padding in ONNX order [y_begin, x_begin, y_end, x_end].
+func padList(p model.Padding) []int {
+	return []int{p.Top, p.Left, p.Bottom, p.Right}
+}

@@ -1,0 +1,153 @@
+package rewrite
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cryptonets/cryptonets/core/model"
+)
+
+// maxMergedWeights bounds the number of weights of a merged Dense layer. A run whose
+// merge would be larger is kept as it is: merging saves multiplicative depth but is
+// never needed for correctness.
+const maxMergedWeights = 1 << 24
+
+// MergeLinear replaces every run of two or more adjacent linear layers (Conv2D, Dense,
+// SumPool, with Flatten inside a run ignored) by one Dense layer whose weights are the
+// composed affine map; a run of one linear layer (plus Flatten) stays as it is.
+//
+// A Dense layer outputs a flat vector, so a run whose output is spatial (height or
+// width above 1) is merged only if no Conv2D or SumPool needs that spatial shape
+// before the next Flatten or Dense layer (activations in between are element-wise and
+// do not care). Otherwise, or if the merged matrix would exceed 2^24 weights, the run
+// is kept unchanged. In CryptoNets' MNIST network the average pool is thus merged
+// into the dense layer after it, while the first convolution stays.
+func MergeLinear(m *model.Model) (*model.Model, error) {
+	out, _, err := mergeLinear(m)
+	return out, err
+}
+
+// mergeLinear is MergeLinear that also describes each merge.
+func mergeLinear(m *model.Model) (*model.Model, []string, error) {
+	if err := m.Validate(); err != nil {
+		return nil, nil, err
+	}
+	shapes, _ := m.Shapes()
+	out := clone(m)
+	var layers []model.Layer
+	var notes []string
+	for i := 0; i < len(out.Layers); {
+		j := runEnd(out.Layers, i)
+		if j == i {
+			layers = append(layers, out.Layers[i])
+			i++
+			continue
+		}
+		run := out.Layers[i:j]
+		if !mergeable(run, shapes[i], shapes[j], out.Layers[j:]) {
+			layers = append(layers, run...)
+			i = j
+			continue
+		}
+		d, err := merge(run, shapes[i:j])
+		if err != nil {
+			return nil, nil, fmt.Errorf("rewrite: merging layers %d to %d: %w", i, j-1, err)
+		}
+		layers = append(layers, d)
+		notes = append(notes, fmt.Sprintf("merge-linear: layers %d-%d (%s) → dense %d→%d", i, j-1, kinds(run), d.In, d.Out))
+		i = j
+	}
+	out.Layers = layers
+	if err := out.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("rewrite: merging linear layers: %w", err)
+	}
+	return out, notes, nil
+}
+
+// runEnd returns the index after the run of linear and Flatten layers that starts at
+// i (i itself when layer i is neither).
+func runEnd(layers []model.Layer, i int) int {
+	for i < len(layers) && inRun(layers[i]) {
+		i++
+	}
+	return i
+}
+
+func inRun(l model.Layer) bool {
+	_, linear := l.(model.Linear)
+	return linear || l.Kind() == model.KindFlatten
+}
+
+// mergeable reports whether a run from shape in to shape out, followed by the layers
+// rest, should become one Dense layer.
+func mergeable(run []model.Layer, in, out model.Shape, rest []model.Layer) bool {
+	linear := 0
+	for _, l := range run {
+		if _, ok := l.(model.Linear); ok {
+			linear++
+		}
+	}
+	if linear < 2 || in.Size() > maxMergedWeights/out.Size() {
+		return false
+	}
+	spatial := out.H > 1 || out.W > 1
+	return !spatial || !needsSpatial(rest)
+}
+
+// needsSpatial reports whether a Conv2D or SumPool (or a layer unknown here) comes
+// before the next Flatten or Dense layer.
+func needsSpatial(rest []model.Layer) bool {
+	for _, l := range rest {
+		switch l.(type) {
+		case *model.Dense, model.Flatten:
+			return false
+		case model.Activation, model.Softmax:
+			continue
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// merge composes the affine maps of a run (shapes[k] is the input shape of run[k])
+// into one Dense layer.
+func merge(run []model.Layer, shapes []model.Shape) (*model.Dense, error) {
+	var a *model.Affine
+	for k, l := range run {
+		lin, ok := l.(model.Linear)
+		if !ok {
+			continue // Flatten: values are already channel-major
+		}
+		next, err := lin.Affine(shapes[k])
+		if err != nil {
+			return nil, err
+		}
+		if a == nil {
+			a = next
+		} else if a, err = a.Then(next); err != nil {
+			return nil, err
+		}
+	}
+	return toDense(a), nil
+}
+
+// toDense writes a sparse affine map as a Dense layer.
+func toDense(a *model.Affine) *model.Dense {
+	d := &model.Dense{In: a.In, Out: a.Out(), Weights: make([]float64, a.In*a.Out()), Bias: append([]float64(nil), a.Bias...)}
+	for j, row := range a.Rows {
+		for _, t := range row {
+			d.Weights[j*a.In+t.Index] += t.Weight
+		}
+	}
+	return d
+}
+
+// kinds lists the kinds of the layers, e.g. "sumpool, flatten, dense".
+func kinds(layers []model.Layer) string {
+	s := make([]string, len(layers))
+	for i, l := range layers {
+		s[i] = string(l.Kind())
+	}
+	return strings.Join(s, ", ")
+}
