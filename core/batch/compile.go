@@ -50,6 +50,8 @@ type Plan struct {
 	inScale  rlwe.Scale
 	// precision is the planned precision in bits (see Options.TargetBits).
 	precision float64
+	// pool recycles ciphertext memory across steps and batches.
+	pool *rowPool
 }
 
 // PrecisionBits returns the planned precision: the fewest bits of any value, relative
@@ -143,7 +145,7 @@ func CompileAuto(m *model.Model, opts Options) (*Plan, error) {
 func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, inBound float64, opts Options) (*Plan, error) {
 	st := state{level: prm.MaxLevel(), degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
 		bound: filled(m.Input.Size(), inBound)}
-	p := &Plan{params: prm, inScale: st.scale}
+	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N())}
 	digest := sha256.New()
 	for i, stage := range stages {
 		var s step

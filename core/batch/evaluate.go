@@ -19,13 +19,13 @@ func (p Progress) report(what string, done, total int) {
 }
 
 // Evaluate runs the network on an encrypted batch: one ciphertext per input value,
-// as made by EncryptImages. It returns one ciphertext per output. The inputs are
-// consumed.
+// as made by EncryptImages. It returns one ciphertext per output. It takes ownership
+// of the inputs: their memory is recycled, so the caller must not use them again.
 func (p *Plan) Evaluate(in []*rlwe.Ciphertext, progress Progress) ([]*rlwe.Ciphertext, error) {
 	if err := p.CheckInputs(in); err != nil {
 		return nil, err
 	}
-	ev := &evaluation{params: p.params, workers: defaultWorkers()}
+	ev := &evaluation{params: p.params, workers: defaultWorkers(), pool: p.pool}
 	x := append([]*rlwe.Ciphertext(nil), in...)
 	for i, s := range p.steps {
 		progress.report("evaluate", i, len(p.steps))

@@ -22,6 +22,7 @@ type step interface {
 type evaluation struct {
 	params  hefloat.Parameters
 	workers int
+	pool    *rowPool
 }
 
 // parallel runs f(i) for i in [0, n) on the evaluation's workers.
@@ -103,8 +104,7 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	}
 	out := make([]*rlwe.Ciphertext, len(s.rows))
 	for j := range out {
-		out[j] = rlwe.NewCiphertext(ev.params, s.degree, s.level)
-		*out[j].MetaData = *in[0].MetaData
+		out[j] = ev.pool.ciphertext(s.degree, s.level, in[0].MetaData)
 		out[j].Scale = s.outScale
 	}
 	n := ev.params.N()
@@ -140,6 +140,7 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 			store(out[j].Value[p].Coeffs[i][lo:hi], a, q, bias)
 		}
 	})
+	ev.pool.release(in...)
 	if s.rescales > 0 {
 		rescaleAll(ev, out, s.rescales)
 	}
@@ -199,46 +200,69 @@ func (s *squareStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	if len(in) != s.n {
 		return nil, fmt.Errorf("square step: %d inputs, want %d", len(in), s.n)
 	}
+	level, degree := in[0].Level(), 2*s.inDegree
+	scratch := make([]*rlwe.Ciphertext, ev.workers)
+	buf := make([]ring.Poly, ev.workers)
+	for w := range scratch {
+		scratch[w] = ev.pool.ciphertext(degree, level, in[0].MetaData)
+		buf[w] = ev.pool.poly(ev.params.MaxLevel())
+	}
+	r := ev.params.RingQ().AtLevel(level)
 	out := make([]*rlwe.Ciphertext, len(in))
-	ev.parallel(len(in), func(_, i int) {
-		out[i] = square(ev.params, in[i])
-		in[i] = nil // let the collector reclaim inputs as we go
+	ev.parallel(len(in), func(w, i int) {
+		ct := ev.pool.ciphertext(degree, level-s.rescales, in[i].MetaData)
+		ct.Scale = s.scale
+		if s.rescales == 0 {
+			squareInto(r, in[i], ct)
+		} else {
+			sq := scratch[w]
+			squareInto(r, in[i], sq)
+			for k := range sq.Value {
+				r.DivRoundByLastModulusManyNTT(s.rescales, sq.Value[k], buf[w], ct.Value[k])
+			}
+		}
+		ev.pool.release(in[i])
+		out[i] = ct
 	})
-	if s.rescales > 0 {
-		rescaleAll(ev, out, s.rescales)
+	ev.pool.release(scratch...)
+	for _, b := range buf {
+		ev.pool.put(b.Coeffs...)
 	}
 	return out, nil
 }
 
-// square returns the tensor square of ct: out_k = Σ_{i+j=k} ct_i·ct_j.
-func square(prm hefloat.Parameters, ct *rlwe.Ciphertext) *rlwe.Ciphertext {
+// squareInto writes the tensor square of ct into out: out_k = Σ_{i+j=k} ct_i·ct_j.
+func squareInto(r *ring.Ring, ct, out *rlwe.Ciphertext) {
 	d := ct.Degree()
-	out := rlwe.NewCiphertext(prm, 2*d, ct.Level())
-	*out.MetaData = *ct.MetaData
-	out.Scale = ct.Scale.Mul(ct.Scale)
-	r := prm.RingQ().AtLevel(ct.Level())
 	for k := 0; k <= 2*d; k++ {
 		dst := out.Value[k]
-		cross := false
+		written := false
 		for i := max(0, k-d); 2*i < k; i++ {
-			r.MulCoeffsBarrettThenAdd(ct.Value[i], ct.Value[k-i], dst)
-			cross = true
+			if written {
+				r.MulCoeffsBarrettThenAdd(ct.Value[i], ct.Value[k-i], dst)
+			} else {
+				r.MulCoeffsBarrett(ct.Value[i], ct.Value[k-i], dst)
+				written = true
+			}
 		}
-		if cross {
+		if written {
 			r.Add(dst, dst, dst)
 		}
 		if k%2 == 0 {
-			r.MulCoeffsBarrettThenAdd(ct.Value[k/2], ct.Value[k/2], dst)
+			if written {
+				r.MulCoeffsBarrettThenAdd(ct.Value[k/2], ct.Value[k/2], dst)
+			} else {
+				r.MulCoeffsBarrett(ct.Value[k/2], ct.Value[k/2], dst)
+			}
 		}
 	}
-	return out
 }
 
 // rescaleAll divides every ciphertext by its last n primes, in place.
 func rescaleAll(ev *evaluation, cts []*rlwe.Ciphertext, n int) {
 	buf := make([]ring.Poly, ev.workers)
 	for w := range buf {
-		buf[w] = ev.params.RingQ().NewPoly()
+		buf[w] = ev.pool.poly(ev.params.MaxLevel())
 	}
 	ev.parallel(len(cts), func(w, i int) {
 		ct := cts[i]
@@ -246,10 +270,14 @@ func rescaleAll(ev *evaluation, cts []*rlwe.Ciphertext, n int) {
 		r := ev.params.RingQ().AtLevel(level)
 		for _, p := range ct.Value {
 			r.DivRoundByLastModulusManyNTT(n, p, buf[w], p)
+			ev.pool.put(p.Coeffs[level-n+1:]...)
 		}
 		for l := level; l > level-n; l-- {
 			ct.Scale = ct.Scale.Div(rlwe.NewScale(ev.params.Q()[l]))
 		}
 		ct.Resize(ct.Degree(), level-n)
 	})
+	for _, b := range buf {
+		ev.pool.put(b.Coeffs...)
+	}
 }

@@ -1,0 +1,79 @@
+package batch
+
+import (
+	"sync"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/ring"
+)
+
+// rowPool recycles coefficient rows (one RNS limb of one polynomial, N words) between
+// steps and between batches: a batch's steps free as much memory as they take, and
+// fresh pages cost more than the arithmetic on them. It is safe for concurrent use.
+type rowPool struct {
+	mu      sync.Mutex
+	n       int
+	maxFree int
+	free    [][]uint64
+}
+
+// maxPooledBytes bounds the memory the pool keeps between batches.
+const maxPooledBytes = 1 << 30
+
+func newRowPool(n int) *rowPool {
+	return &rowPool{n: n, maxFree: maxPooledBytes / (8 * n)}
+}
+
+// get returns a row whose contents are undefined.
+func (p *rowPool) get() []uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if k := len(p.free); k > 0 {
+		row := p.free[k-1]
+		p.free = p.free[:k-1]
+		return row
+	}
+	return make([]uint64, p.n)
+}
+
+func (p *rowPool) put(rows ...[]uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range rows {
+		if len(p.free) < p.maxFree && len(r) == p.n {
+			p.free = append(p.free, r)
+		}
+	}
+}
+
+// ciphertext returns a ciphertext of the given degree and level whose coefficients
+// are undefined, with MetaData copied from like.
+func (p *rowPool) ciphertext(degree, level int, like *rlwe.MetaData) *rlwe.Ciphertext {
+	polys := make([]ring.Poly, degree+1)
+	for i := range polys {
+		polys[i] = p.poly(level)
+	}
+	ct, _ := rlwe.NewCiphertextAtLevelFromPoly(level, polys) // cannot fail: levels match
+	*ct.MetaData = *like
+	return ct
+}
+
+func (p *rowPool) poly(level int) ring.Poly {
+	rows := make([][]uint64, level+1)
+	for i := range rows {
+		rows[i] = p.get()
+	}
+	return ring.Poly{Coeffs: rows}
+}
+
+// release returns every row of the ciphertexts to the pool; they must not be used again.
+func (p *rowPool) release(cts ...*rlwe.Ciphertext) {
+	for _, ct := range cts {
+		if ct == nil {
+			continue
+		}
+		for _, poly := range ct.Value {
+			p.put(poly.Coeffs...)
+		}
+	}
+}
