@@ -1,0 +1,49 @@
+# The two commands of the README:
+#   make demo   encrypted MNIST prediction with the shipped model (all 10,000 test images)
+#   make test   every test: Go, C (ctest) and Python (pytest)
+GO      ?= go
+BUILD   ?= build
+CLI     := $(BUILD)/bin/cryptonets
+MODEL   := models/mnist/mnist_cryptonets.cnm
+DEMO_ARGS ?=
+
+.PHONY: all setup cli demo bench test test-go test-c test-python lint clean
+
+all: cli
+
+setup:
+	@bash scripts/setup.sh
+
+cli: setup
+	$(GO) build -o $(CLI) ./cmd/cryptonets
+
+demo: cli
+	$(CLI) demo --model $(MODEL) $(DEMO_ARGS)
+
+bench: cli
+	$(CLI) bench --model $(MODEL)
+
+test: setup lint test-go test-c test-python
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -timeout 30m ./...
+
+test-c:
+	@if [ -f CMakeLists.txt ]; then \
+	  cmake -S . -B $(BUILD)/c -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && \
+	  cmake --build $(BUILD)/c -j2 && \
+	  ctest --test-dir $(BUILD)/c --output-on-failure; \
+	else echo "test-c: no C bindings yet"; fi
+
+test-python:
+	@if [ -f bindings/python/pyproject.toml ]; then \
+	  bash bindings/python/run_tests.sh; \
+	else echo "test-python: no Python package yet"; fi
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing cryptonets needs on a fresh Debian 12 machine:
+# Debian packages (only those missing), then the Go modules listed in go.mod.
+# Safe to run again: it does nothing when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command → Debian package that provides it
+declare -A needed=(
+  [gcc]=gcc [make]=make [cmake]=cmake [pkg-config]=pkg-config [nm]=binutils
+)
+missing=()
+for cmd in "${!needed[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+command -v go >/dev/null 2>&1 || { echo "setup: Go 1.26 or later is required (https://go.dev/dl)" >&2; exit 1; }
+go mod download
