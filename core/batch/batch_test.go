@@ -126,15 +126,45 @@ func TestChunkedAccumulationMatchesReference(t *testing.T) {
 	}
 }
 
+// TestPolynomialActivationsMatchReference evaluates fitted-polynomial activations of
+// degree 2 and 3 (a ReLU-like and an odd, tanh-like shape) encrypted.
+func TestPolynomialActivationsMatchReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	randn := func(n int, s float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = rng.NormFloat64() * s
+		}
+		return v
+	}
+	for name, coeffs := range map[string][]float64{
+		"degree 2": {0.25, 0.5, 0.125},
+		"degree 3": {0, 0.9, 0, -0.2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := &model.Model{Name: name, Input: model.Shape{C: 30, H: 1, W: 1}, InputRange: [2]float64{0, 1},
+				Layers: []model.Layer{
+					&model.Dense{In: 30, Out: 8, Weights: randn(240, 0.2), Bias: randn(8, 0.1)},
+					&model.Polynomial{Coeffs: coeffs, Interval: [2]float64{-3, 3}, Fitted: "test"},
+					&model.Dense{In: 8, Out: 3, Weights: randn(24, 0.4), Bias: randn(3, 0.1)},
+				}}
+			maxErr, disagree := roundTrip(t, m, params.InsecureN11, randomImages(rng, 100, 30))
+			if maxErr > 1e-4 || disagree != 0 {
+				t.Fatalf("max abs error %.3g, %d argmax disagreements", maxErr, disagree)
+			}
+		})
+	}
+}
+
 func TestUnsupportedNetworksAreClearErrors(t *testing.T) {
-	relu := &model.Model{Name: "poly", Input: model.Shape{C: 2, H: 1, W: 1}, InputRange: [2]float64{0, 1},
+	linear := &model.Model{Name: "linear-poly", Input: model.Shape{C: 2, H: 1, W: 1}, InputRange: [2]float64{0, 1},
 		Layers: []model.Layer{
 			&model.Dense{In: 2, Out: 2, Weights: []float64{1, 0, 0, 1}, Bias: []float64{0, 0}},
-			&model.Polynomial{Coeffs: []float64{0, 0.5, 0.25}, Interval: [2]float64{-1, 1}},
+			&model.Polynomial{Coeffs: []float64{0.1, 0.5}, Interval: [2]float64{-1, 1}},
 			&model.Dense{In: 2, Out: 1, Weights: []float64{1, 1}, Bias: []float64{0}},
 		}}
-	if _, err := Compile(relu, params.N13, Options{}); err == nil {
-		t.Fatal("polynomial activation accepted by batch packing")
+	if _, err := Compile(linear, params.N13, Options{}); err == nil {
+		t.Fatal("degree-1 polynomial accepted instead of being merged")
 	}
 	deep := &model.Model{Name: "deep", Input: model.Shape{C: 1, H: 1, W: 1}, InputRange: [2]float64{0, 1}}
 	for range 5 {

@@ -159,6 +159,12 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 			ls.rescales, st = rescaleState(prm, st, sch.rescales[i])
 			s = ls
 		default:
+			if poly, ok := stage.Activation.(*model.Polynomial); ok {
+				var ps *polyStep
+				ps, st = compilePolynomial(prm, poly, st, sch.weightBits, sch.rescales[i])
+				s = ps
+				break
+			}
 			var sq *squareStep
 			sq, st = compileSquare(prm, st, sch.rescales[i])
 			s = sq
@@ -281,26 +287,26 @@ func quantizeRow(row []model.Term, wScale float64, budget int64) (linearRow, err
 func biasResidues(prm hefloat.Parameters, bias []float64, scale rlwe.Scale, level int) [][]uint64 {
 	out := make([][]uint64, len(bias))
 	for j, b := range bias {
-		v := new(big.Float).SetPrec(256).SetFloat64(b)
-		v.Mul(v, &scale.Value)
-		iv, _ := v.Int(nil)
-		if v.Sign() >= 0 {
-			frac := new(big.Float).Sub(v, new(big.Float).SetInt(iv))
-			if frac.Cmp(big.NewFloat(0.5)) >= 0 {
-				iv.Add(iv, big.NewInt(1))
-			}
-		} else {
-			frac := new(big.Float).Sub(new(big.Float).SetInt(iv), v)
-			if frac.Cmp(big.NewFloat(0.5)) >= 0 {
-				iv.Sub(iv, big.NewInt(1))
-			}
-		}
+		v := roundScaled(b, &scale.Value)
 		out[j] = make([]uint64, level+1)
 		for i, q := range prm.Q()[:level+1] {
-			out[j][i] = new(big.Int).Mod(iv, new(big.Int).SetUint64(q)).Uint64()
+			out[j][i] = new(big.Int).Mod(v, new(big.Int).SetUint64(q)).Uint64()
 		}
 	}
 	return out
+}
+
+// roundScaled returns round(v·scale) as an integer, half away from zero.
+func roundScaled(v float64, scale *big.Float) *big.Int {
+	x := new(big.Float).SetPrec(256).SetFloat64(v)
+	x.Mul(x, scale)
+	half := big.NewFloat(0.5)
+	if x.Sign() < 0 {
+		half.Neg(half)
+	}
+	x.Add(x, half)
+	i, _ := x.Int(nil) // truncates toward zero
+	return i
 }
 
 func compileSquare(prm hefloat.Parameters, in state, rescales int) (*squareStep, state) {

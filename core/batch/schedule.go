@@ -11,11 +11,17 @@ import (
 
 // stageSummary is what scheduling needs to know of a stage.
 type stageSummary struct {
-	linear   bool
-	maxW     float64 // linear: the largest |weight|
-	weights  int     // linear: the number of non-zero weights
-	outputs  int
-	logBound float64 // log2 of the largest |value| after the stage
+	linear bool
+	// poly marks a polynomial activation of degree power; its leading coefficient has
+	// magnitude 2^leadLog, and its input values magnitude up to 2^inLogBound.
+	poly       bool
+	power      int
+	leadLog    float64
+	inLogBound float64
+	maxW       float64 // linear: the largest |weight|
+	weights    int     // linear: the number of non-zero weights
+	outputs    int
+	logBound   float64 // log2 of the largest |value| after the stage
 }
 
 // summarize computes the worst-case value bounds of every stage for inputs in
@@ -37,22 +43,21 @@ func summarize(stages []model.Stage, inBound float64) ([]stageSummary, error) {
 			}
 			bound = st.Affine.MaxAbsOutput(bound)
 		case st.Activation != nil:
-			if _, ok := st.Activation.(model.Square); !ok {
-				return nil, fmt.Errorf("batch: layer %d: %s activations are not supported by batch packing yet; only squares", st.Layer, st.Activation.Kind())
+			act, err := describeActivation(st.Activation)
+			if err != nil {
+				return nil, fmt.Errorf("batch: layer %d: %w", st.Layer, err)
 			}
+			s.poly, s.power, s.leadLog = act.poly, act.power, act.leadLog
+			s.inLogBound = math.Log2(math.Max(maxOf(bound), 1e-300))
 			next := make([]float64, len(bound))
 			for i, b := range bound {
-				next[i] = b * b
+				next[i] = act.bound(b)
 			}
 			bound = next
 		default:
 			return nil, fmt.Errorf("batch: layer %d: softmax must be removed by the conversion before compiling", st.Layer)
 		}
-		m := 1e-300
-		for _, b := range bound {
-			m = math.Max(m, b)
-		}
-		s.outputs, s.logBound = len(bound), math.Log2(m)
+		s.outputs, s.logBound = len(bound), math.Log2(math.Max(maxOf(bound), 1e-300))
 		sums = append(sums, s)
 	}
 	if len(sums) == 0 || !sums[len(sums)-1].linear {
@@ -133,17 +138,29 @@ func walk(prm hefloat.Parameters, logq []float64, sums []stageSummary, i, level,
 		return
 	}
 	st := sums[i]
-	if st.linear {
-		logScale += float64(weightLogScale(st.maxW, sch.weightBits))
-		cost += float64(st.weights * (level + 1) * (degree + 1))
-	} else {
-		logScale *= 2
-		degree *= 2
-		cost += float64(st.outputs*(level+1)) * float64((degree/2+1)*(degree/2+1))
-	}
 	capacity := 0.0
 	for _, b := range logq[:level+1] {
 		capacity += b
+	}
+	switch {
+	case st.linear:
+		logScale += float64(weightLogScale(st.maxW, sch.weightBits))
+		cost += float64(st.weights * (level + 1) * (degree + 1))
+	case !st.poly:
+		logScale *= 2
+		degree *= 2
+		cost += float64(st.outputs*(level+1)) * float64((degree/2+1)*(degree/2+1))
+	default:
+		// Every power x^k must fit at its own scale before it is combined.
+		for k := 2; k <= st.power; k++ {
+			if float64(k)*(logScale+st.inLogBound)+1+marginBits > capacity {
+				return
+			}
+		}
+		in := degree
+		logScale = float64(st.power)*logScale + float64(coefficientLogScale(st.leadLog, sch.weightBits))
+		degree *= st.power
+		cost += float64(st.outputs*(level+1)*(in+1)) * float64(degree+1) * float64(st.power-1)
 	}
 	if logScale+st.logBound+1+marginBits > capacity {
 		return
@@ -169,4 +186,61 @@ func walk(prm hefloat.Parameters, logq []float64, sums []stageSummary, i, level,
 		walk(prm, logq, sums, i+1, level-r, degree, ls, p, c, sch, found)
 	}
 	sch.rescales[i] = 0
+}
+
+func maxOf(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	return m
+}
+
+// activation is what planning needs to know of an activation.
+type activation struct {
+	poly    bool
+	power   int
+	leadLog float64
+	coeffs  []float64 // monomial coefficients of a polynomial, trailing zeros trimmed
+}
+
+func describeActivation(a model.Activation) (activation, error) {
+	switch a := a.(type) {
+	case model.Square:
+		return activation{power: 2}, nil
+	case *model.Polynomial:
+		c := trimZeros(a.Coeffs)
+		if len(c) < 3 {
+			return activation{}, fmt.Errorf("polynomial activations of degree %d are linear: merge them into the neighbouring layer", len(c)-1)
+		}
+		return activation{poly: true, power: len(c) - 1, leadLog: math.Log2(math.Abs(c[len(c)-1])), coeffs: c}, nil
+	}
+	return activation{}, fmt.Errorf("%s activations are not supported by batch packing; convert them to polynomials first", a.Kind())
+}
+
+// bound returns the largest |f(x)| for |x| ≤ b.
+func (a activation) bound(b float64) float64 {
+	if !a.poly {
+		return b * b
+	}
+	s, p := 0.0, 1.0
+	for _, c := range a.coeffs {
+		s += math.Abs(c) * p
+		p *= b
+	}
+	return s
+}
+
+func trimZeros(c []float64) []float64 {
+	n := len(c)
+	for n > 0 && c[n-1] == 0 {
+		n--
+	}
+	return c[:n]
+}
+
+// coefficientLogScale is w such that |lead|·2^w ≈ 2^weightBits: the precision given
+// to a polynomial's leading coefficient.
+func coefficientLogScale(leadLog float64, weightBits int) int {
+	return weightBits - int(math.Ceil(leadLog))
 }

@@ -1,0 +1,146 @@
+package batch
+
+import (
+	"fmt"
+	"hash"
+	"math"
+	"math/big"
+
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
+)
+
+// polyStep evaluates p(x) = Σ_k c_k·x^k on every ciphertext without relinearization.
+// The powers x^k are tensor products (degree k·d, scale S^k); each term is lifted to
+// the common scale S^n·2^w by the exact integer round(c_k·S^(n-k)·2^w), so no level is
+// consumed until the planned rescale.
+type polyStep struct {
+	n        int        // ciphertexts
+	inDegree int        // ciphertext degree of the input
+	power    int        // polynomial degree
+	terms    []*big.Int // terms[k] multiplies x^k, k ≥ 1
+	constant *big.Int   // c_0 at the output scale
+	coeffLog int
+	rescales int
+	level    int
+	scale    rlwe.Scale
+	bound    float64
+	fitted   string // the function the polynomial approximates, if any
+}
+
+func compilePolynomial(prm hefloat.Parameters, p *model.Polynomial, in state, weightBits, rescales int) (*polyStep, state) {
+	act, _ := describeActivation(p) // summarize already accepted it
+	w := coefficientLogScale(act.leadLog, weightBits)
+	out := state{level: in.level, degree: in.degree * act.power, bound: make([]float64, len(in.bound))}
+	out.scale = rlwe.NewScale(math.Ldexp(1, w))
+	for range act.power {
+		out.scale = out.scale.Mul(in.scale)
+	}
+	for i, b := range in.bound {
+		out.bound[i] = act.bound(b)
+	}
+	s := &polyStep{n: len(in.bound), inDegree: in.degree, power: act.power, coeffLog: w, fitted: p.Fitted}
+	// terms[k] = round(c_k · out.scale / in.scale^k)
+	lift := out.scale
+	s.terms = make([]*big.Int, act.power+1)
+	for k := 1; k <= act.power; k++ {
+		lift = lift.Div(in.scale)
+		s.terms[k] = roundScaled(act.coeffs[k], &lift.Value)
+	}
+	s.constant = roundScaled(act.coeffs[0], &out.scale.Value)
+	s.rescales, out = rescaleState(prm, out, rescales)
+	s.level, s.scale, s.bound = out.level, out.scale, out.maxBound()
+	return s, out
+}
+
+func (s *polyStep) info() StepInfo {
+	kind := fmt.Sprintf("polynomial degree %d", s.power)
+	if s.fitted != "" {
+		kind += " fitted to " + s.fitted
+	}
+	return StepInfo{Kind: kind, Inputs: s.n, Outputs: s.n, WeightLogScale: s.coeffLog,
+		Rescales: s.rescales, Level: s.level, Degree: s.inDegree * s.power, LogScale: log2(s.scale), Bound: s.bound}
+}
+
+func (s *polyStep) hash(h hash.Hash) {
+	hashInts(h, 3, int64(s.n), int64(s.power), int64(s.rescales))
+	for _, t := range s.terms[1:] {
+		h.Write(t.Bytes())
+	}
+	h.Write(s.constant.Bytes())
+}
+
+func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
+	if len(in) != s.n {
+		return nil, fmt.Errorf("polynomial step: %d inputs, want %d", len(in), s.n)
+	}
+	level, d := in[0].Level(), s.inDegree
+	outDegree := d * s.power
+	type scratch struct {
+		powers []*rlwe.Ciphertext // powers[k] = x^k for k ≥ 2
+		sum    *rlwe.Ciphertext
+		buf    ring.Poly
+	}
+	work := make([]scratch, ev.workers)
+	for w := range work {
+		work[w].powers = make([]*rlwe.Ciphertext, s.power+1)
+		for k := 2; k <= s.power; k++ {
+			work[w].powers[k] = ev.pool.ciphertext(k*d, level, in[0].MetaData)
+		}
+		work[w].sum = ev.pool.ciphertext(outDegree, level, in[0].MetaData)
+		work[w].buf = ev.pool.poly(ev.params.MaxLevel())
+	}
+	r := ev.params.RingQ().AtLevel(level)
+	out := make([]*rlwe.Ciphertext, len(in))
+	ev.parallel(len(in), func(w, i int) {
+		sc := work[w]
+		sc.powers[1] = in[i]
+		for k := 2; k <= s.power; k++ {
+			if k == 2 {
+				squareInto(r, in[i], sc.powers[2])
+			} else {
+				tensorInto(r, sc.powers[k-1], in[i], sc.powers[k])
+			}
+		}
+		// The highest power writes every component; lower ones add into theirs.
+		for j, p := range sc.powers[s.power].Value {
+			r.MulScalarBigint(p, s.terms[s.power], sc.sum.Value[j])
+		}
+		for k := s.power - 1; k >= 1; k-- {
+			for j, p := range sc.powers[k].Value {
+				r.MulScalarBigintThenAdd(p, s.terms[k], sc.sum.Value[j])
+			}
+		}
+		r.AddScalarBigint(sc.sum.Value[0], s.constant, sc.sum.Value[0])
+		ct := ev.pool.ciphertext(outDegree, level-s.rescales, in[i].MetaData)
+		ct.Scale = s.scale
+		for j := range sc.sum.Value {
+			r.DivRoundByLastModulusManyNTT(s.rescales, sc.sum.Value[j], sc.buf, ct.Value[j])
+		}
+		ev.pool.release(in[i])
+		out[i] = ct
+	})
+	for _, sc := range work {
+		ev.pool.release(sc.powers[2:]...)
+		ev.pool.release(sc.sum)
+		ev.pool.put(sc.buf.Coeffs...)
+	}
+	return out, nil
+}
+
+// tensorInto writes the tensor product of a and b into out: out_k = Σ_{i+j=k} a_i·b_j.
+func tensorInto(r *ring.Ring, a, b, out *rlwe.Ciphertext) {
+	written := make([]bool, len(out.Value))
+	for i, ai := range a.Value {
+		for j, bj := range b.Value {
+			if written[i+j] {
+				r.MulCoeffsBarrettThenAdd(ai, bj, out.Value[i+j])
+			} else {
+				r.MulCoeffsBarrett(ai, bj, out.Value[i+j])
+				written[i+j] = true
+			}
+		}
+	}
+}
