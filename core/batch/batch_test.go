@@ -116,7 +116,7 @@ func TestChunkedAccumulationMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if chunks := len(p.steps[0].(*linearStep).rows[0].chunkEnds); chunks < 2 {
+	if chunks := len(p.steps[0].(*linearStep).groups[0].chunkEnds); chunks < 2 {
 		t.Fatalf("want several chunks per row, got %d", chunks)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))

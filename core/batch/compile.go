@@ -211,8 +211,8 @@ func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits
 	wScale := math.Ldexp(1, logW)
 	out := state{level: in.level, degree: in.degree, scale: in.scale.Mul(rlwe.NewScale(wScale)),
 		bound: a.MaxAbsOutput(in.bound)}
-	s := &linearStep{inputs: a.In, logW: logW, level: out.level, degree: out.degree, outScale: out.scale,
-		bound: out.maxBound()}
+	s := &linearStep{inputs: a.In, outputs: a.Out(), logW: logW, level: out.level, degree: out.degree,
+		outScale: out.scale, bound: out.maxBound()}
 	qmax := uint64(0)
 	for _, q := range prm.Q()[:out.level+1] {
 		qmax = max(qmax, q)
@@ -220,13 +220,11 @@ func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits
 	// Each chunk's Σ|w|·q plus a reduced accumulator (< q) must stay below 2^63; the
 	// schedule keeps weights below 2^weightBits, far under this budget.
 	budget := (math.MaxInt64-int64(qmax))/int64(qmax) - 1
-	for j, row := range a.Rows {
-		r, err := quantizeRow(row, wScale, budget)
-		if err != nil {
-			return nil, in, fmt.Errorf("batch: output %d: %w", j, err)
-		}
-		s.rows = append(s.rows, r)
+	groups, err := groupRows(a.Rows, wScale, budget)
+	if err != nil {
+		return nil, in, fmt.Errorf("batch: %w", err)
 	}
+	s.groups = groups
 	s.bias = biasResidues(prm, a.Bias, out.scale, out.level)
 	return s, out, nil
 }
@@ -258,28 +256,74 @@ func rescaleState(prm hefloat.Parameters, st state, n int) (int, state) {
 	return n, st
 }
 
-func quantizeRow(row []model.Term, wScale float64, budget int64) (linearRow, error) {
-	var r linearRow
-	var sum int64
+// groupRows quantizes the rows and groups up to maxGroup rows that read the same
+// inputs (the rows of a dense layer; the channels at one position of a convolution),
+// with chunk ends where the group's running Σ max|w| would pass budget.
+func groupRows(rows [][]model.Term, wScale float64, budget int64) ([]rowGroup, error) {
+	var groups []rowGroup
+	open := map[string]int{} // index list → the group still taking rows for it
+	for j, row := range rows {
+		index, weights, err := quantizeRow(row, wScale, budget)
+		if err != nil {
+			return nil, fmt.Errorf("output %d: %w", j, err)
+		}
+		key := indexKey(index)
+		if g, ok := open[key]; ok && len(groups[g].outputs) < maxGroup {
+			groups[g].outputs = append(groups[g].outputs, j)
+			groups[g].weights = append(groups[g].weights, weights)
+			continue
+		}
+		open[key] = len(groups)
+		groups = append(groups, rowGroup{outputs: []int{j}, index: index, weights: [][]int64{weights}})
+	}
+	for i := range groups {
+		groups[i].chunkEnds = chunkEnds(groups[i].weights, budget)
+	}
+	return groups, nil
+}
+
+func indexKey(index []int32) string {
+	b := make([]byte, 0, 4*len(index))
+	for _, i := range index {
+		b = binary.LittleEndian.AppendUint32(b, uint32(i))
+	}
+	return string(b)
+}
+
+// quantizeRow rounds a row's weights to integers, dropping those that round to zero.
+func quantizeRow(row []model.Term, wScale float64, budget int64) ([]int32, []int64, error) {
+	var index []int32
+	var weights []int64
 	for _, t := range row {
 		w := int64(math.Round(t.Weight * wScale))
 		if w == 0 {
 			continue
 		}
-		aw := max(w, -w)
-		if aw > budget {
-			return r, fmt.Errorf("weight %g needs more than the %d the accumulator allows", t.Weight, budget)
+		if max(w, -w) > budget {
+			return nil, nil, fmt.Errorf("weight %g needs more than the %d the accumulator allows", t.Weight, budget)
 		}
-		if sum+aw > budget {
-			r.chunkEnds = append(r.chunkEnds, len(r.index))
+		index = append(index, int32(t.Index))
+		weights = append(weights, w)
+	}
+	return index, weights, nil
+}
+
+// chunkEnds splits terms so that within a chunk Σ_t max_k |w_kt| ≤ budget.
+func chunkEnds(weights [][]int64, budget int64) []int {
+	var ends []int
+	var sum int64
+	for t := range weights[0] {
+		var m int64
+		for _, w := range weights {
+			m = max(m, w[t], -w[t])
+		}
+		if sum+m > budget {
+			ends = append(ends, t)
 			sum = 0
 		}
-		sum += aw
-		r.index = append(r.index, int32(t.Index))
-		r.weight = append(r.weight, w)
+		sum += m
 	}
-	r.chunkEnds = append(r.chunkEnds, len(r.index))
-	return r, nil
+	return append(ends, len(weights[0]))
 }
 
 // biasResidues encodes each bias b as round(b·scale) modulo every prime up to level:

@@ -51,49 +51,63 @@ func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
 // directly on the RNS limbs of the NTT-domain ciphertexts: no level is consumed and the
 // scale grows by 2^logW.
 type linearStep struct {
-	inputs   int
-	rows     []linearRow
-	logW     int
-	bias     [][]uint64 // [output][limb]
-	level    int
-	degree   int
+	inputs  int
+	outputs int
+	groups  []rowGroup
+	logW    int
+	bias    [][]uint64 // [output][limb]
+	level   int
+	degree  int
+	// outScale is the scale of the outputs before rescaling.
 	outScale rlwe.Scale
 	bound    float64
 	// rescales divides the outputs by that many primes (the final layer only).
 	rescales int
 }
 
-// linearRow is one output's weights; the accumulator is reduced after each chunk so
-// that Σ|w|·q within a chunk cannot overflow int64.
-type linearRow struct {
+// rowGroup is up to maxGroup outputs that read the same inputs: the kernel loads each
+// input coefficient once for all of them. The accumulators are reduced after each
+// chunk so that Σ|w|·q within a chunk cannot overflow int64.
+type rowGroup struct {
+	outputs   []int
 	index     []int32
-	weight    []int64
+	weights   [][]int64 // [output in group][term]
 	chunkEnds []int
 }
 
-// blockSize is the number of coefficients one task accumulates at a time (fits L1).
+// maxGroup is the most outputs one pass of the kernel accumulates.
+const maxGroup = 4
+
+// blockSize is the number of coefficients one task accumulates at a time.
 const blockSize = 512
 
 func (s *linearStep) info() StepInfo {
 	n := 0
-	for _, r := range s.rows {
-		n += len(r.index)
+	for _, g := range s.groups {
+		for _, w := range g.weights {
+			for _, x := range w {
+				if x != 0 {
+					n++
+				}
+			}
+		}
 	}
-	st := s.outScale
-	level := s.level
-	return StepInfo{Kind: "linear", Inputs: s.inputs, Outputs: len(s.rows), Weights: n, WeightLogScale: s.logW,
-		Rescales: s.rescales, Level: level - s.rescales, Degree: s.degree, LogScale: log2(st), Bound: s.bound}
+	return StepInfo{Kind: "linear", Inputs: s.inputs, Outputs: s.outputs, Weights: n, WeightLogScale: s.logW,
+		Rescales: s.rescales, Level: s.level - s.rescales, Degree: s.degree, LogScale: log2(s.outScale), Bound: s.bound}
 }
 
 func (s *linearStep) hash(h hash.Hash) {
 	hashInts(h, 1, int64(s.inputs), int64(s.logW), int64(s.rescales))
-	for j, r := range s.rows {
-		hashInts(h, int64(len(r.index)))
-		for t := range r.index {
-			hashInts(h, int64(r.index[t]), r.weight[t])
-		}
-		for _, b := range s.bias[j] {
-			hashInts(h, int64(b))
+	for _, g := range s.groups {
+		hashInts(h, int64(len(g.index)))
+		for k, j := range g.outputs {
+			hashInts(h, int64(j))
+			for t := range g.index {
+				hashInts(h, int64(g.index[t]), g.weights[k][t])
+			}
+			for _, b := range s.bias[j] {
+				hashInts(h, int64(b))
+			}
 		}
 	}
 }
@@ -102,7 +116,7 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	if len(in) != s.inputs {
 		return nil, fmt.Errorf("linear step: %d inputs, want %d", len(in), s.inputs)
 	}
-	out := make([]*rlwe.Ciphertext, len(s.rows))
+	out := make([]*rlwe.Ciphertext, s.outputs)
 	for j := range out {
 		out[j] = ev.pool.ciphertext(s.degree, s.level, in[0].MetaData)
 		out[j].Scale = s.outScale
@@ -111,33 +125,31 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	blocks := (n + blockSize - 1) / blockSize
 	limbs := s.level + 1
 	polys := s.degree + 1
-	acc := make([][]int64, ev.workers)
+	acc := make([][maxGroup][]int64, ev.workers)
 	for w := range acc {
-		acc[w] = make([]int64, blockSize)
+		for k := range acc[w] {
+			acc[w][k] = make([]int64, blockSize)
+		}
 	}
 	moduli := ev.params.Q()
 	ev.parallel(polys*limbs*blocks, func(w, task int) {
 		p, i, b := task/(limbs*blocks), (task/blocks)%limbs, task%blocks
 		lo, hi := b*blockSize, min((b+1)*blockSize, n)
-		a := acc[w][:hi-lo]
 		q := int64(moduli[i])
-		for j, row := range s.rows {
-			clear(a)
-			start := 0
-			for _, end := range row.chunkEnds {
-				for t := start; t < end; t++ {
-					mac(a, in[row.index[t]].Value[p].Coeffs[i][lo:hi], row.weight[t])
-				}
-				if end < len(row.index) {
-					reduce(a, q)
-				}
-				start = end
+		row := func(t int32) []uint64 { return in[t].Value[p].Coeffs[i][lo:hi] }
+		for _, g := range s.groups {
+			a := acc[w][:len(g.outputs)]
+			for k := range a {
+				a[k] = a[k][:hi-lo]
 			}
-			var bias uint64
-			if p == 0 {
-				bias = s.bias[j][i]
+			accumulate(a, g, row, q)
+			for k, j := range g.outputs {
+				var bias uint64
+				if p == 0 {
+					bias = s.bias[j][i]
+				}
+				store(out[j].Value[p].Coeffs[i][lo:hi], a[k], q, bias)
 			}
-			store(out[j].Value[p].Coeffs[i][lo:hi], a, q, bias)
 		}
 	})
 	ev.pool.release(in...)
@@ -147,11 +159,66 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	return out, nil
 }
 
+// accumulate sets a[k] = Σ_t g.weights[k][t]·row(g.index[t]) for every output k of the
+// group, reduced into (-q, q) between chunks.
+func accumulate(a [][]int64, g rowGroup, row func(int32) []uint64, q int64) {
+	for k := range a {
+		clear(a[k])
+	}
+	start := 0
+	for _, end := range g.chunkEnds {
+		for t := start; t < end; t++ {
+			c := row(g.index[t])
+			switch len(a) {
+			case 4:
+				mac4(a[0], a[1], a[2], a[3], c, g.weights[0][t], g.weights[1][t], g.weights[2][t], g.weights[3][t])
+			case 3:
+				mac2(a[0], a[1], c, g.weights[0][t], g.weights[1][t])
+				mac(a[2], c, g.weights[2][t])
+			case 2:
+				mac2(a[0], a[1], c, g.weights[0][t], g.weights[1][t])
+			default:
+				mac(a[0], c, g.weights[0][t])
+			}
+		}
+		if end < len(g.index) {
+			for k := range a {
+				reduce(a[k], q)
+			}
+		}
+		start = end
+	}
+}
+
 // mac adds w·c to acc, coefficient-wise.
 func mac(acc []int64, c []uint64, w int64) {
 	c = c[:len(acc)]
 	for k, v := range c {
 		acc[k] += w * int64(v)
+	}
+}
+
+// mac2 is mac for two outputs that read the same input.
+func mac2(acc0, acc1 []int64, c []uint64, w0, w1 int64) {
+	c = c[:len(acc0)]
+	acc1 = acc1[:len(acc0)]
+	for k, v := range c {
+		x := int64(v)
+		acc0[k] += w0 * x
+		acc1[k] += w1 * x
+	}
+}
+
+// mac4 is mac for four outputs that read the same input.
+func mac4(acc0, acc1, acc2, acc3 []int64, c []uint64, w0, w1, w2, w3 int64) {
+	c = c[:len(acc0)]
+	acc1, acc2, acc3 = acc1[:len(acc0)], acc2[:len(acc0)], acc3[:len(acc0)]
+	for k, v := range c {
+		x := int64(v)
+		acc0[k] += w0 * x
+		acc1[k] += w1 * x
+		acc2[k] += w2 * x
+		acc3[k] += w3 * x
 	}
 }
 

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/model"
+)
+
+// defaultModel is the converted MNIST model, relative to the repository root.
+const defaultModel = "models/mnist/mnist_cryptonets.cnm"
+
+// demoReport is the output of demo: the run's measurements and how the encrypted
+// predictions compare with the labels and with the plaintext evaluation of the same
+// converted model.
+type demoReport struct {
+	runStats
+	Accuracy          float64 `json:"accuracy"`
+	PlaintextAccuracy float64 `json:"plaintext_accuracy"`
+	// Agreement is the fraction of images whose encrypted and plaintext argmax agree.
+	Agreement     float64 `json:"agreement"`
+	Disagreements int     `json:"disagreements"`
+	// MaxAbsError is the largest |encrypted − plaintext| over all logits.
+	MaxAbsError float64 `json:"max_abs_error"`
+	OutputBound float64 `json:"output_bound"`
+}
+
+// writeText implements report.
+func (r *demoReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "CryptoNets demo: %d MNIST test images, encrypted end to end\n", r.Images)
+	t := newTable(w)
+	r.rows(t)
+	t.row("encrypted accuracy", "%s", percent(r.Accuracy))
+	t.row("plaintext accuracy", "%s (same converted model, float64)", percent(r.PlaintextAccuracy))
+	t.row("argmax agreement", "%s (%d disagreements)", percent(r.Agreement), r.Disagreements)
+	t.row("max |logit error|", "%.3g (logits bounded by %.4g)", r.MaxAbsError, r.OutputBound)
+	t.flush()
+}
+
+// runFlags are the flags demo and bench share.
+type runFlags struct {
+	model   *string
+	images  *int
+	compile *compileFlags
+	out     *output
+}
+
+// addRunFlags registers the flags demo and bench share.
+func addRunFlags(fs *flag.FlagSet, defaultImages int, imagesHelp string) *runFlags {
+	return &runFlags{
+		model:   fs.String("model", defaultModel, "converted model `file` (.cnm)"),
+		images:  fs.Int("images", defaultImages, imagesHelp),
+		compile: addCompileFlags(fs),
+		out:     outputFlags(fs),
+	}
+}
+
+// setup loads and compiles the model, timing the compilation.
+func (f *runFlags) setup(c *cli) (*model.Model, *batch.Plan, float64, error) {
+	m, err := loadConverted(*f.model)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	start := time.Now()
+	p, err := f.compile.compile(c, m)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return m, p, time.Since(start).Seconds(), nil
+}
+
+// runDemo is the demo command.
+func runDemo(c *cli, args []string) error {
+	fs := c.flags("[--model MODEL.cnm] [--images N] [--params NAME] [--insecure] [--json]", `
+Runs the whole exchange in one process, through bytes as over a network: keygen,
+encrypt the first N MNIST test images in batches, evaluate, decrypt. Reports the
+encrypted accuracy, the plaintext accuracy of the same converted model, their
+argmax agreement and largest logit error, the time of every phase, throughput,
+bytes per image and peak memory. Progress lines go to stderr.`)
+	rf := addRunFlags(fs, 10000, "number `N` of MNIST test images (from the first)")
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *rf.images < 1 {
+		return fmt.Errorf("--images %d: want at least 1", *rf.images)
+	}
+	set, err := mnist.Test()
+	if err != nil {
+		return err
+	}
+	if *rf.images > len(set.Images) {
+		return fmt.Errorf("--images %d: the MNIST test set has %d images", *rf.images, len(set.Images))
+	}
+	set = set.First(*rf.images)
+	m, p, compileSecs, err := rf.setup(c)
+	if err != nil {
+		return err
+	}
+	prog := newProgress(c.stderr, rf.out.quiet)
+	meas, err := measuredRun(p, set.Images, prog)
+	if err != nil {
+		return err
+	}
+	meas.Seconds.Compile = compileSecs
+	start := time.Now()
+	plain, err := reference(m, set.Images)
+	if err != nil {
+		return err
+	}
+	meas.Seconds.Plaintext = time.Since(start).Seconds()
+	st, err := stats(p, meas)
+	if err != nil {
+		return err
+	}
+	rep := &demoReport{runStats: st, Accuracy: accuracy(meas.Logits, set.Labels),
+		PlaintextAccuracy: accuracy(plain, set.Labels), Agreement: agreement(meas.Logits, plain),
+		OutputBound: meas.Manifest.OutputBound}
+	for i := range plain {
+		if model.Argmax(plain[i]) != model.Argmax(meas.Logits[i]) {
+			rep.Disagreements++
+		}
+		for j := range plain[i] {
+			rep.MaxAbsError = math.Max(rep.MaxAbsError, math.Abs(plain[i][j]-meas.Logits[i][j]))
+		}
+	}
+	return c.emit(rf.out, rep)
+}
+
+// benchReport is the output of bench.
+type benchReport struct {
+	runStats
+}
+
+// writeText implements report.
+func (r *benchReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "CryptoNets bench: %d encrypted images\n", r.Images)
+	t := newTable(w)
+	r.rows(t)
+	t.flush()
+}
+
+// runBench is the bench command: one full batch through measuredRun, as demo.
+func runBench(c *cli, args []string) error {
+	fs := c.flags("[--model MODEL.cnm] [--images N] [--params NAME] [--insecure] [--json]", `
+Measures one full encrypted batch (or N images) through the same code path as demo:
+keygen, encrypt, evaluate and decrypt times, images per second, bytes per image,
+evaluation key bytes and peak memory. MNIST test images are reused cyclically when
+N exceeds the test set.`)
+	rf := addRunFlags(fs, 0, "number `N` of images (default: one full batch)")
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *rf.images < 0 {
+		return fmt.Errorf("--images %d: want at least 1", *rf.images)
+	}
+	set, err := mnist.Test()
+	if err != nil {
+		return err
+	}
+	_, p, compileSecs, err := rf.setup(c)
+	if err != nil {
+		return err
+	}
+	n := *rf.images
+	if n == 0 {
+		n = p.Manifest().ImagesPerBatch
+	}
+	images := make([][]float64, n)
+	for i := range images {
+		images[i] = set.Images[i%len(set.Images)]
+	}
+	meas, err := measuredRun(p, images, newProgress(c.stderr, rf.out.quiet))
+	if err != nil {
+		return err
+	}
+	meas.Seconds.Compile = compileSecs
+	st, err := stats(p, meas)
+	if err != nil {
+		return err
+	}
+	return c.emit(rf.out, &benchReport{runStats: st})
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"path/filepath"
+	"strings"
+
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/onnx"
+	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/wire"
+)
+
+// inspectReport is the output of inspect: what a file is and what it holds. For a
+// secret key it holds only the kind, the parameter fingerprint and the size.
+type inspectReport struct {
+	File        string           `json:"file"`
+	Bytes       int64            `json:"bytes"`
+	What        string           `json:"what"`
+	Envelope    *envelopeInfo    `json:"envelope,omitempty"`
+	Manifest    *manifestInfo    `json:"manifest,omitempty"`
+	Ciphertexts *ciphertextsInfo `json:"ciphertexts,omitempty"`
+	Model       *modelInfo       `json:"model,omitempty"`
+	Note        string           `json:"note,omitempty"`
+}
+
+// envelopeInfo is the header of a wire envelope.
+type envelopeInfo struct {
+	Kind              string `json:"kind"`
+	Version           int    `json:"version"`
+	ParamsFingerprint string `json:"params_fingerprint"`
+	// Params names the preset with that fingerprint, if it is one of ours.
+	Params          string `json:"params,omitempty"`
+	LogN            int    `json:"log_n,omitempty"`
+	PlanFingerprint string `json:"plan_fingerprint,omitempty"`
+	PayloadBytes    uint64 `json:"payload_bytes"`
+}
+
+// ciphertextsInfo is the header of an encrypted batch or result payload.
+type ciphertextsInfo struct {
+	Images      int     `json:"images"`
+	Count       int     `json:"count"`
+	Degree      int     `json:"degree"`
+	Level       int     `json:"level"`
+	LogScale    float64 `json:"log_scale"`
+	BytesPerCt  int64   `json:"bytes_per_ciphertext,omitempty"`
+	PerImage    float64 `json:"bytes_per_image"`
+	LengthValid *bool   `json:"length_valid,omitempty"`
+}
+
+// runInspect is the inspect command.
+func runInspect(c *cli, args []string) error {
+	fs := c.flags("FILE [--json]", `
+Describes any cryptonets file: a wire envelope (manifest, evaluation keys, encrypted
+batch or result, secret key), a converted model (.cnm) or an ONNX network. Never
+prints key material: for a secret key, only its kind, parameters and size.`)
+	out := outputFlags(fs)
+	pos, err := c.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	data, err := readFile(pos[0], "file")
+	if err != nil {
+		return err
+	}
+	rep, err := inspect(pos[0], data)
+	if err != nil {
+		return err
+	}
+	return c.emit(out, rep)
+}
+
+// envelopeMagic is how every wire envelope starts (see package wire).
+const envelopeMagic = "CNET"
+
+// inspect identifies data and describes it.
+func inspect(path string, data []byte) (*inspectReport, error) {
+	rep := &inspectReport{File: path, Bytes: int64(len(data))}
+	h, err := wire.Peek(data)
+	switch {
+	case err == nil:
+		return rep, inspectEnvelope(rep, h, data)
+	case bytes.HasPrefix(data, []byte(envelopeMagic)):
+		return nil, fmt.Errorf("%s: damaged envelope: %w", path, err)
+	}
+	if !strings.EqualFold(filepath.Ext(path), ".onnx") {
+		if m, merr := model.Read(bytes.NewReader(data)); merr == nil {
+			rep.What = fmt.Sprintf("converted model (model file v%d)", model.FileVersion)
+			rep.Model, err = describe(m)
+			return rep, err
+		} else if strings.EqualFold(filepath.Ext(path), ".cnm") {
+			return nil, fmt.Errorf("%s: %w", path, merr)
+		}
+	}
+	m, err := onnx.Import(data)
+	if err != nil {
+		if strings.EqualFold(filepath.Ext(path), ".onnx") {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return nil, fmt.Errorf("%s: not a cryptonets file (neither an envelope, a .cnm model nor an ONNX network)", path)
+	}
+	rep.What = "ONNX network (not converted)"
+	if rep.Model, err = describe(m); err != nil {
+		return nil, err
+	}
+	dst := strings.TrimSuffix(path, filepath.Ext(path)) + ".cnm"
+	rep.Note = fmt.Sprintf("to evaluate it on encrypted data, run: cryptonets convert %s -o %s", path, dst)
+	return rep, nil
+}
+
+// inspectEnvelope describes an envelope whose header h is valid.
+func inspectEnvelope(rep *inspectReport, h wire.Header, data []byte) error {
+	rep.What = h.Kind.String()
+	env := &envelopeInfo{Kind: h.Kind.String(), Version: wire.Version, ParamsFingerprint: h.Params.String(), PayloadBytes: h.PayloadLen}
+	if h.Plan != [32]byte{} {
+		env.PlanFingerprint = hex.EncodeToString(h.Plan[:])
+	}
+	logN := 0
+	if p, ok := presetOf(h.Params); ok {
+		prm, _ := p.Parameters()
+		env.Params, env.LogN, logN = p.Name, prm.LogN(), prm.LogN()
+	}
+	rep.Envelope = env
+	switch h.Kind {
+	case wire.KindManifest:
+		m, err := wire.DecodeManifest(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rep.File, err)
+		}
+		rep.Manifest, err = describeManifest(m)
+		return err
+	case wire.KindEncryptedBatch, wire.KindEncryptedResult:
+		ci, err := ciphertextsHeader(data[wire.HeaderSize:], logN)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rep.File, err)
+		}
+		rep.Ciphertexts = ci
+	case wire.KindEvaluationKeys:
+		rep.Note = "batch-packing plans need no relinearization or rotation keys: the evaluation keys only name the parameters"
+	case wire.KindSecretKey:
+		rep.Note = "secret key: keep it on the client, never send it; its content is not shown"
+	}
+	return nil
+}
+
+// ciphertextsHeader reads the front of an encrypted batch or result payload, laid out
+// as package wire documents for Ciphertexts: images u32, count u32, degree u16,
+// level u16, scale length u16, scale text, then the coefficients. With logN > 0 it
+// also checks the payload's exact length.
+func ciphertextsHeader(payload []byte, logN int) (*ciphertextsInfo, error) {
+	const fixed = 14
+	if len(payload) < fixed {
+		return nil, fmt.Errorf("ciphertext payload of %d bytes is truncated", len(payload))
+	}
+	ci := &ciphertextsInfo{
+		Images: int(binary.LittleEndian.Uint32(payload[0:])),
+		Count:  int(binary.LittleEndian.Uint32(payload[4:])),
+		Degree: int(binary.LittleEndian.Uint16(payload[8:])),
+		Level:  int(binary.LittleEndian.Uint16(payload[10:])),
+	}
+	scaleLen := int(binary.LittleEndian.Uint16(payload[12:]))
+	if fixed+scaleLen > len(payload) {
+		return nil, fmt.Errorf("ciphertext payload is truncated in its scale field")
+	}
+	if f, ok := new(big.Float).SetPrec(256).SetString(string(payload[fixed : fixed+scaleLen])); ok && f.Sign() > 0 {
+		mant := new(big.Float)
+		exp := f.MantExp(mant)
+		m, _ := mant.Float64()
+		ci.LogScale = round(float64(exp)+math.Log2(m), 4)
+	}
+	if ci.Images > 0 {
+		ci.PerImage = round(float64(len(payload)+wire.HeaderSize)/float64(ci.Images), 1)
+	}
+	if logN > 0 {
+		ci.BytesPerCt = int64(ci.Degree+1) * int64(ci.Level+1) * int64(8<<logN)
+		valid := int64(len(payload)) == int64(fixed+scaleLen)+int64(ci.Count)*ci.BytesPerCt
+		ci.LengthValid = &valid
+	}
+	return ci, nil
+}
+
+// presetOf returns our preset whose parameters have fingerprint fp.
+func presetOf(fp params.Fingerprint) (params.Preset, bool) {
+	for _, p := range append(params.Secure(), params.InsecureN11) {
+		prm, err := p.Parameters()
+		if err == nil && params.FingerprintOf(prm) == fp {
+			return p, true
+		}
+	}
+	return params.Preset{}, false
+}
+
+// writeText implements report.
+func (r *inspectReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "%s: %s, %s\n", r.File, r.What, byteSize(r.Bytes))
+	if e := r.Envelope; e != nil {
+		t := newTable(w)
+		t.row("envelope", "version %d, kind %s, payload %d bytes", e.Version, e.Kind, e.PayloadBytes)
+		name := "unknown parameter set"
+		if e.Params != "" {
+			name = fmt.Sprintf("%s (log N = %d)", e.Params, e.LogN)
+		}
+		t.row("parameters", "%s, fingerprint %s", name, e.ParamsFingerprint)
+		if e.PlanFingerprint != "" {
+			t.row("plan fingerprint", "%s", e.PlanFingerprint)
+		}
+		if ci := r.Ciphertexts; ci != nil {
+			t.row("ciphertexts", "%d of degree %d at level %d, scale 2^%.2f", ci.Count, ci.Degree, ci.Level, ci.LogScale)
+			t.row("images", "%d (%s per image)", ci.Images, byteSize(int64(ci.PerImage)))
+			if ci.LengthValid != nil {
+				ok := "exact"
+				if !*ci.LengthValid {
+					ok = "WRONG (truncated or corrupted)"
+				}
+				t.row("payload length", "%s", ok)
+			}
+		}
+		t.flush()
+	}
+	if r.Manifest != nil {
+		r.Manifest.writeText(w)
+	}
+	if r.Model != nil {
+		fmt.Fprintf(w, "  model %q, input %s, %d layers:\n", r.Model.Name, r.Model.Input, len(r.Model.Layers))
+		writeLayers(w, r.Model)
+		if p := r.Model.Provenance; p.Source != "" {
+			fmt.Fprintf(w, "  provenance: %s (sha256 %s); rewrites: %s\n", p.Source, p.SourceSHA256, strings.Join(p.Rewrites, "; "))
+		}
+	}
+	if r.Note != "" {
+		fmt.Fprintf(w, "  note: %s\n", r.Note)
+	}
+}

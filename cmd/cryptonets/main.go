@@ -1,0 +1,209 @@
+// Command cryptonets runs neural networks on homomorphically encrypted images
+// (CryptoNets on CKKS), from the command line.
+//
+// The roles are split as in the library: the model owner converts an ONNX network
+// (convert), compiles it and publishes a manifest (manifest); the client makes keys
+// (keygen), encrypts images (encrypt) and decrypts results (decrypt); the server
+// evaluates encrypted batches (predict) and never sees a secret key. Every object
+// travels as a file in the library's wire envelope, which inspect describes. demo
+// and bench run the whole exchange in one process, through bytes, and measure it.
+//
+// Usage:
+//
+//	cryptonets COMMAND [flags] [args]
+//	cryptonets COMMAND -h
+//
+// Errors go to stderr as one line, with exit code 1.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+)
+
+// main runs the command line and exits with its code.
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// command is one subcommand of the CLI.
+type command struct {
+	name    string
+	summary string
+	run     func(c *cli, args []string) error
+}
+
+// commands lists the subcommands in the order the help shows them.
+func commands() []command {
+	return []command{
+		{"convert", "import an ONNX network and convert it for encrypted evaluation", runConvert},
+		{"manifest", "compile a converted model and write its public manifest (model owner)", runManifest},
+		{"keygen", "generate a secret key and the evaluation keys (client)", runKeygen},
+		{"encrypt", "encrypt MNIST test images into a batch file (client)", runEncrypt},
+		{"predict", "evaluate the model on an encrypted batch (server, no secret key)", runPredict},
+		{"decrypt", "decrypt an encrypted result into predicted labels (client)", runDecrypt},
+		{"inspect", "describe any cryptonets file (envelope, .cnm model, .onnx)", runInspect},
+		{"demo", "run keygen, encrypt, evaluate and decrypt on MNIST and check against plaintext", runDemo},
+		{"bench", "measure one full encrypted batch", runBench},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// cli is the per-invocation context of a command: where it writes, its name, and the
+// warnings it prints to stderr when it succeeds (a failure prints only its error line).
+type cli struct {
+	name     string
+	stdout   io.Writer
+	stderr   io.Writer
+	warnings []string
+	help     func() // prints the command's help (set by flags)
+}
+
+// warn records a warning for stderr.
+func (c *cli) warn(format string, args ...any) {
+	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
+}
+
+// run executes the command line and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	c := &cli{name: "cryptonets", stdout: stdout, stderr: stderr}
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "%s: internal error: %s\n", c.name, oneLine(fmt.Sprint(r)))
+			code = 1
+		}
+	}()
+	if len(args) == 0 {
+		usage(stderr)
+		return 1
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if name == "help" && len(rest) > 0 {
+			return run([]string{rest[0], "-h"}, stdout, stderr)
+		}
+		usage(stdout)
+		return 0
+	case "-version", "--version":
+		name = "version"
+	}
+	for _, cmd := range commands() {
+		if cmd.name != name {
+			continue
+		}
+		c.name = "cryptonets " + name
+		err := cmd.run(c, rest)
+		switch {
+		case err == nil:
+			for _, w := range c.warnings {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
+			}
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		}
+		fmt.Fprintf(stderr, "%s: %s\n", c.name, oneLine(err.Error()))
+		return 1
+	}
+	fmt.Fprintf(stderr, "cryptonets: unknown command %q (run 'cryptonets -h' for the list)\n", name)
+	return 1
+}
+
+// usage prints the list of commands.
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "cryptonets: neural network inference on homomorphically encrypted data (CryptoNets, CKKS)")
+	fmt.Fprintln(w, "\nUsage: cryptonets COMMAND [flags] [args]   (cryptonets COMMAND -h for its flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, cmd := range commands() {
+		fmt.Fprintf(tw, "  %s\t%s\n", cmd.name, cmd.summary)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nA typical exchange, each role in its own process:")
+	fmt.Fprintln(w, "  cryptonets convert models/mnist/mnist_cryptonets.onnx -o model.cnm")
+	fmt.Fprintln(w, "  cryptonets manifest model.cnm -o manifest.bin                                  # model owner")
+	fmt.Fprintln(w, "  cryptonets keygen --manifest manifest.bin --secret-key sk.bin --eval-keys evk.bin  # client")
+	fmt.Fprintln(w, "  cryptonets encrypt --manifest manifest.bin --secret-key sk.bin --images 100 -o batch.bin")
+	fmt.Fprintln(w, "  cryptonets predict --model model.cnm --eval-keys evk.bin --in batch.bin -o result.bin  # server")
+	fmt.Fprintln(w, "  cryptonets decrypt --manifest manifest.bin --secret-key sk.bin --in result.bin      # client")
+}
+
+// oneLine folds a multi-line message (errors.Join, wrapped library errors) into one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
+}
+
+// flags creates the flag set of a command. synopsis follows the command name in the
+// help; about is the paragraph under it.
+func (c *cli) flags(synopsis, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // parse prints the help for -h; errors are one line
+	c.help = func() {
+		fmt.Fprintf(c.stdout, "Usage: %s %s\n\n%s\n\nFlags:\n", c.name, synopsis, strings.TrimSpace(about))
+		fs.SetOutput(c.stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parse parses args, allowing flags after positional arguments, and checks the number
+// of positional arguments (want; -1 for any). It prints the help for -h and returns
+// flag.ErrHelp.
+func (c *cli) parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				c.help()
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w (see '%s -h')", err, c.name)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if want >= 0 && len(pos) != want {
+		if want == 0 {
+			return nil, fmt.Errorf("unexpected argument %q (see '%s -h')", pos[0], c.name)
+		}
+		return nil, fmt.Errorf("want %d file argument(s), got %d (see '%s -h')", want, len(pos), c.name)
+	}
+	return pos, nil
+}
+
+// required returns an error naming the first flag in names whose value is empty.
+func required(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if f := fs.Lookup(n); f != nil && f.Value.String() == "" {
+			return fmt.Errorf("flag --%s is required (see '%s -h')", n, fs.Name())
+		}
+	}
+	return nil
+}
+
+// output holds the flags every reporting command has.
+type output struct {
+	json  bool
+	quiet bool
+}
+
+// outputFlags registers --json and -q on fs.
+func outputFlags(fs *flag.FlagSet) *output {
+	o := &output{}
+	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object on stdout")
+	fs.BoolVar(&o.quiet, "q", false, "no progress lines on stderr")
+	return o
+}

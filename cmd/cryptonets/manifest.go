@@ -1,0 +1,186 @@
+package main
+
+import (
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/wire"
+)
+
+// compileFlags are the compilation options; manifest, predict, demo and bench share
+// them, and the model owner and the server must use the same ones.
+type compileFlags struct {
+	params   string
+	insecure bool
+}
+
+// addCompileFlags registers --params and --insecure on fs.
+func addCompileFlags(fs *flag.FlagSet) *compileFlags {
+	f := &compileFlags{}
+	names := []string{}
+	for _, p := range append(params.Secure(), params.InsecureN11) {
+		names = append(names, p.Name)
+	}
+	fs.StringVar(&f.params, "params", "", "CKKS parameter set `NAME`: "+strings.Join(names, ", ")+" (default: the smallest 128-bit set that fits)")
+	fs.BoolVar(&f.insecure, "insecure", false, "allow an Insecure… parameter set (tests only: NOT secure)")
+	return f
+}
+
+// compile compiles m with the flags' options, warning on stderr about insecure
+// parameters.
+func (f *compileFlags) compile(c *cli, m *model.Model) (*batch.Plan, error) {
+	p, err := compile.Compile(m, compile.Options{Params: f.params, AllowInsecure: f.insecure})
+	if err != nil {
+		if strings.Contains(err.Error(), "insecure") && !f.insecure {
+			return nil, fmt.Errorf("%w (add --insecure to use it, for tests only)", err)
+		}
+		return nil, err
+	}
+	if man := p.Manifest(); man.Insecure {
+		c.warn("parameter set %s is NOT secure; use it for tests only", man.Params)
+	}
+	return p, nil
+}
+
+// paramsInfo describes a manifest's CKKS parameters.
+type paramsInfo struct {
+	Name         string  `json:"params"`
+	Insecure     bool    `json:"insecure"`
+	LogN         int     `json:"log_n"`
+	LogQP        float64 `json:"log_qp"`
+	SecurityBits int     `json:"security_bits"`
+	Slots        int     `json:"slots"`
+	Fingerprint  string  `json:"params_fingerprint"`
+}
+
+// describeParams builds the description of the manifest's parameters. SecurityBits is
+// 0 for sets below 128 bits.
+func describeParams(m *plan.Manifest) (paramsInfo, error) {
+	prm, err := m.Parameters()
+	if err != nil {
+		return paramsInfo{}, err
+	}
+	bits, _ := params.SecurityBits(prm)
+	return paramsInfo{Name: m.Params, Insecure: m.Insecure, LogN: prm.LogN(), LogQP: round(prm.LogQP(), 2),
+		SecurityBits: bits, Slots: prm.MaxSlots(), Fingerprint: m.ParamsFingerprint.String()}, nil
+}
+
+// manifestInfo is the public content of a manifest.
+type manifestInfo struct {
+	Model            string `json:"model"`
+	Packing          string `json:"packing"`
+	ModelFingerprint string `json:"model_fingerprint"`
+	PlanFingerprint  string `json:"plan_fingerprint"`
+	paramsInfo
+	Input          string     `json:"input"`
+	InputRange     [2]float64 `json:"input_range"`
+	InputLogScale  int        `json:"input_log_scale"`
+	InputLevel     int        `json:"input_level"`
+	Outputs        int        `json:"outputs"`
+	OutputLevel    int        `json:"output_level"`
+	OutputDegree   int        `json:"output_degree"`
+	OutputLogScale float64    `json:"output_log_scale"`
+	OutputBound    float64    `json:"output_bound"`
+	ImagesPerBatch int        `json:"images_per_batch"`
+	GaloisElements []uint64   `json:"galois_elements"`
+	Relinearize    bool       `json:"relinearize"`
+}
+
+// describeManifest builds the description of m.
+func describeManifest(m *plan.Manifest) (*manifestInfo, error) {
+	pi, err := describeParams(m)
+	if err != nil {
+		return nil, err
+	}
+	fp := m.Fingerprint()
+	return &manifestInfo{Model: m.Model, Packing: string(m.Packing), ModelFingerprint: hex.EncodeToString(m.ModelFingerprint[:]),
+		PlanFingerprint: hex.EncodeToString(fp[:]), paramsInfo: pi, Input: m.Input.String(), InputRange: m.InputRange,
+		InputLogScale: m.InputLogScale, InputLevel: m.InputLevel, Outputs: m.Outputs, OutputLevel: m.OutputLevel,
+		OutputDegree: m.OutputDegree, OutputLogScale: round(m.OutputLogScale, 4), OutputBound: m.OutputBound,
+		ImagesPerBatch: m.ImagesPerBatch, GaloisElements: append([]uint64{}, m.GaloisElements...), Relinearize: m.Relinearize}, nil
+}
+
+// writeText implements report.
+func (mi *manifestInfo) writeText(w io.Writer) {
+	t := newTable(w)
+	t.row("model", "%s (fingerprint %s)", mi.Model, mi.ModelFingerprint)
+	t.row("plan fingerprint", "%s", mi.PlanFingerprint)
+	t.row("packing", "%s, %d images per batch", mi.Packing, mi.ImagesPerBatch)
+	sec := fmt.Sprintf("%d-bit", mi.SecurityBits)
+	if mi.Insecure || mi.SecurityBits == 0 {
+		sec = "INSECURE (tests only)"
+	}
+	t.row("parameters", "%s: log N = %d, log QP = %.1f, %s, %d slots", mi.Name, mi.LogN, mi.LogQP, sec, mi.Slots)
+	t.row("params fingerprint", "%s", mi.Fingerprint)
+	t.row("input", "%s values in [%g, %g], scale 2^%d, level %d", mi.Input, mi.InputRange[0], mi.InputRange[1], mi.InputLogScale, mi.InputLevel)
+	t.row("output", "%d logits, degree %d, level %d, scale 2^%.2f, |logit| ≤ %.4g", mi.Outputs, mi.OutputDegree, mi.OutputLevel, mi.OutputLogScale, mi.OutputBound)
+	t.row("evaluation keys", "relinearization %v, %d Galois elements", mi.Relinearize, len(mi.GaloisElements))
+	t.flush()
+}
+
+// manifestReport is the output of manifest.
+type manifestReport struct {
+	Output        string           `json:"output"`
+	Bytes         int64            `json:"bytes"`
+	PrecisionBits float64          `json:"precision_bits"`
+	Steps         []batch.StepInfo `json:"steps"`
+	Manifest      *manifestInfo    `json:"manifest"`
+}
+
+// writeText implements report.
+func (r *manifestReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "wrote manifest %s (%s)\n", r.Output, byteSize(r.Bytes))
+	r.Manifest.writeText(w)
+	fmt.Fprintf(w, "  planned precision: %.1f bits\n  steps:\n", r.PrecisionBits)
+	for i, s := range r.Steps {
+		fmt.Fprintf(w, "    %d %-7s %5d -> %5d ciphertexts, level %d, degree %d, scale 2^%.1f, bound %.3g\n",
+			i, s.Kind, s.Inputs, s.Outputs, s.Level, s.Degree, s.LogScale, s.Bound)
+	}
+}
+
+// runManifest is the manifest command (model owner).
+func runManifest(c *cli, args []string) error {
+	fs := c.flags("MODEL.cnm -o manifest.bin [--params NAME] [--insecure] [--json]", `
+Model owner: compiles a converted model and writes its sealed public manifest (input
+shape, CKKS parameters, packing, output layout; no weights). Clients need it to make
+keys, encrypt and decrypt. The server compiles with the same --params/--insecure.`)
+	dst := fs.String("o", "", "manifest file to write (required)")
+	cf := addCompileFlags(fs)
+	out := outputFlags(fs)
+	pos, err := c.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if err := required(fs, "o"); err != nil {
+		return err
+	}
+	m, err := loadConverted(pos[0])
+	if err != nil {
+		return err
+	}
+	p, err := cf.compile(c, m)
+	if err != nil {
+		return err
+	}
+	man := p.Manifest()
+	data, err := wire.EncodeManifest(&man)
+	if err != nil {
+		return err
+	}
+	if err := writeBytes(*dst, 0o644, data); err != nil {
+		return err
+	}
+	mi, err := describeManifest(&man)
+	if err != nil {
+		return err
+	}
+	return c.emit(out, &manifestReport{Output: *dst, Bytes: int64(len(data)), PrecisionBits: round(p.PrecisionBits(), 2), Steps: p.Steps(), Manifest: mi})
+}

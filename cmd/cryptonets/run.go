@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/server"
+	"github.com/cryptonets/cryptonets/core/wire"
+)
+
+// phaseSeconds are the wall-clock times of the phases of a measured run. Each phase
+// includes the serialization that belongs to it: keygen seals the evaluation keys and
+// the server opens them; encrypt seals each batch; evaluate opens the batch and seals
+// the result; decrypt opens the result.
+type phaseSeconds struct {
+	Compile  float64 `json:"compile"`
+	Keygen   float64 `json:"keygen"`
+	Encrypt  float64 `json:"encrypt"`
+	Evaluate float64 `json:"evaluate"`
+	Decrypt  float64 `json:"decrypt"`
+	// Plaintext is the float64 reference evaluation of the same images (demo only).
+	Plaintext float64 `json:"plaintext,omitempty"`
+}
+
+// measurement is what one measured run observed.
+type measurement struct {
+	Manifest       plan.Manifest
+	Logits         [][]float64
+	Batches        int
+	Seconds        phaseSeconds
+	ManifestBytes  int64
+	SecretKeyBytes int64
+	EvalKeyBytes   int64
+	UploadBytes    int64
+	DownloadBytes  int64
+}
+
+// measuredRun plays the whole exchange in one process, through bytes as over a
+// network: the model owner seals the plan's manifest, the client opens it, makes keys
+// and seals the evaluation keys, the server opens them; then for each batch of up to
+// ImagesPerBatch images the client encrypts and seals, the server opens, evaluates and
+// seals the result, and the client opens and decrypts it. demo and bench both use it.
+func measuredRun(p *batch.Plan, images [][]float64, prog *progress) (*measurement, error) {
+	meas := &measurement{Manifest: p.Manifest()}
+	start := time.Now()
+	man := p.Manifest()
+	manBytes, err := wire.EncodeManifest(&man)
+	if err != nil {
+		return nil, err
+	}
+	meas.ManifestBytes = int64(len(manBytes))
+	clientMan, err := wire.DecodeManifest(manBytes)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.New(clientMan)
+	if err != nil {
+		return nil, err
+	}
+	sk, err := cl.ExportSecretKey()
+	if err != nil {
+		return nil, err
+	}
+	meas.SecretKeyBytes = int64(len(sk))
+	evk, err := wire.EncodeEvaluationKeys(cl.EvaluationKeys())
+	if err != nil {
+		return nil, err
+	}
+	meas.EvalKeyBytes = int64(len(evk))
+	keys, err := wire.DecodeEvaluationKeys(evk, &man)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(p, keys)
+	if err != nil {
+		return nil, err
+	}
+	meas.Seconds.Keygen = time.Since(start).Seconds()
+	prog.logf("keygen: %.2fs", meas.Seconds.Keygen)
+
+	per := clientMan.ImagesPerBatch
+	meas.Batches = (len(images) + per - 1) / per
+	for b := range meas.Batches {
+		chunk := images[b*per : min((b+1)*per, len(images))]
+		logits, err := runBatch(cl, srv, chunk, meas, fmt.Sprintf("batch %d/%d", b+1, meas.Batches), prog)
+		if err != nil {
+			return nil, fmt.Errorf("batch %d/%d: %w", b+1, meas.Batches, err)
+		}
+		meas.Logits = append(meas.Logits, logits...)
+	}
+	return meas, nil
+}
+
+// runBatch runs one batch through encrypt, upload, evaluate, download and decrypt,
+// adding its times and byte counts to meas.
+func runBatch(cl *client.Client, srv *server.Server, images [][]float64, meas *measurement, label string, prog *progress) ([][]float64, error) {
+	man := cl.Manifest()
+	start := time.Now()
+	cts, err := cl.Encrypt(images, prog.task("encrypt "+label))
+	if err != nil {
+		return nil, err
+	}
+	upload, err := seal(wire.KindEncryptedBatch, &man, cts)
+	if err != nil {
+		return nil, err
+	}
+	meas.Seconds.Encrypt += time.Since(start).Seconds()
+	meas.UploadBytes += int64(len(upload))
+
+	start = time.Now()
+	download, err := srv.PredictBytes(upload, prog.task("evaluate "+label))
+	if err != nil {
+		return nil, err
+	}
+	meas.Seconds.Evaluate += time.Since(start).Seconds()
+	meas.DownloadBytes += int64(len(download))
+
+	start = time.Now()
+	logits, err := cl.DecryptBytes(download)
+	if err != nil {
+		return nil, err
+	}
+	secs := time.Since(start).Seconds()
+	meas.Seconds.Decrypt += secs
+	prog.logf("decrypt %s: %d images (%.1fs)", label, len(logits), secs)
+	return logits, nil
+}
+
+// runStats are the measurements demo and bench both report.
+type runStats struct {
+	Model          string `json:"model"`
+	Images         int    `json:"images"`
+	Batches        int    `json:"batches"`
+	ImagesPerBatch int    `json:"images_per_batch"`
+	Packing        string `json:"packing"`
+	paramsInfo
+	PrecisionBits         float64      `json:"precision_bits"`
+	Seconds               phaseSeconds `json:"seconds"`
+	ImagesPerSecond       float64      `json:"images_per_second"`
+	UploadBytesPerImage   float64      `json:"upload_bytes_per_image"`
+	DownloadBytesPerImage float64      `json:"download_bytes_per_image"`
+	UploadBytes           int64        `json:"upload_bytes"`
+	DownloadBytes         int64        `json:"download_bytes"`
+	EvalKeyBytes          int64        `json:"eval_key_bytes"`
+	SecretKeyBytes        int64        `json:"secret_key_bytes"`
+	ManifestBytes         int64        `json:"manifest_bytes"`
+	PeakRSSBytes          int64        `json:"peak_rss_bytes"`
+}
+
+// stats summarizes a measurement of len(meas.Logits) images under plan p.
+func stats(p *batch.Plan, meas *measurement) (runStats, error) {
+	man := meas.Manifest
+	pi, err := describeParams(&man)
+	if err != nil {
+		return runStats{}, err
+	}
+	n := float64(len(meas.Logits))
+	s := meas.Seconds
+	for _, v := range []*float64{&s.Compile, &s.Keygen, &s.Encrypt, &s.Evaluate, &s.Decrypt, &s.Plaintext} {
+		*v = round(*v, 3)
+	}
+	return runStats{
+		Model: man.Model, Images: len(meas.Logits), Batches: meas.Batches, ImagesPerBatch: man.ImagesPerBatch,
+		Packing: string(man.Packing), paramsInfo: pi, PrecisionBits: round(p.PrecisionBits(), 2), Seconds: s,
+		ImagesPerSecond:     round(n/meas.Seconds.Evaluate, 1),
+		UploadBytesPerImage: round(float64(meas.UploadBytes)/n, 1), DownloadBytesPerImage: round(float64(meas.DownloadBytes)/n, 1),
+		UploadBytes: meas.UploadBytes, DownloadBytes: meas.DownloadBytes, EvalKeyBytes: meas.EvalKeyBytes,
+		SecretKeyBytes: meas.SecretKeyBytes, ManifestBytes: meas.ManifestBytes, PeakRSSBytes: peakRSS(),
+	}, nil
+}
+
+// rows adds the measurements to a text table.
+func (s *runStats) rows(t *table) {
+	sec := fmt.Sprintf("%d-bit security", s.SecurityBits)
+	if s.Insecure || s.SecurityBits == 0 {
+		sec = "INSECURE, tests only"
+	}
+	t.row("model", "%s", s.Model)
+	t.row("parameters", "%s (log N = %d, log QP = %.1f, %s), %s packing, planned precision %.1f bits",
+		s.Name, s.LogN, s.LogQP, sec, s.Packing, s.PrecisionBits)
+	t.row("images", "%d in %d batch(es) of up to %d", s.Images, s.Batches, s.ImagesPerBatch)
+	t.row("compile", "%.2f s", s.Seconds.Compile)
+	t.row("keygen", "%.2f s", s.Seconds.Keygen)
+	t.row("encrypt", "%.2f s", s.Seconds.Encrypt)
+	t.row("evaluate", "%.2f s (%.1f images/s)", s.Seconds.Evaluate, s.ImagesPerSecond)
+	t.row("decrypt", "%.2f s", s.Seconds.Decrypt)
+	if s.Seconds.Plaintext > 0 {
+		t.row("plaintext", "%.2f s", s.Seconds.Plaintext)
+	}
+	t.row("upload", "%s (%s per image)", byteSize(s.UploadBytes), byteSize(int64(s.UploadBytesPerImage)))
+	t.row("download", "%s (%s per image)", byteSize(s.DownloadBytes), byteSize(int64(s.DownloadBytesPerImage)))
+	t.row("evaluation keys", "%s", byteSize(s.EvalKeyBytes))
+	t.row("peak memory", "%s", byteSize(s.PeakRSSBytes))
+}
+
+// peakRSS returns the process's peak resident set size (VmHWM), or 0 where
+// /proc/self/status is not available.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 3 && fields[0] == "VmHWM:" && fields[2] == "kB" {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// seal is wire.EncodeCiphertexts into a buffer of the exact size: a batch is hundreds
+// of megabytes, and a growing buffer would copy it several times over.
+func seal(kind wire.Kind, m *plan.Manifest, cts *wire.Ciphertexts) ([]byte, error) {
+	size, err := cts.PayloadSize()
+	if err != nil {
+		return nil, err
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, wire.HeaderSize+size))
+	if _, err := wire.WriteCiphertexts(buf, kind, m, cts); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
