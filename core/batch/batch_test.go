@@ -3,6 +3,7 @@ package batch
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/model"
@@ -205,5 +206,22 @@ func TestEachLayerTypeMatchesReference(t *testing.T) {
 				t.Fatalf("max abs error %.3g, %d argmax disagreements", maxErr, disagree)
 			}
 		})
+	}
+}
+
+func TestWorkerPanicBecomesError(t *testing.T) {
+	ev := &evaluation{workers: 2}
+	ran := 0
+	err := ev.parallel(50, func(_, i int) {
+		if i == 7 {
+			panic("injected")
+		}
+		ran++
+	})
+	if err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("panic not returned as an error: %v", err)
+	}
+	if err := ev.parallel(5, func(int, int) {}); err != nil {
+		t.Fatalf("the evaluation is unusable after a recovered panic: %v", err)
 	}
 }

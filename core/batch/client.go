@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -59,7 +60,7 @@ func (c *Codec) EncryptImages(images [][]float64, progress Progress) ([]*rlwe.Ci
 		failed error
 		done   int
 	)
-	ev.parallel(size, func(w, k int) {
+	fault := ev.parallel(size, func(w, k int) {
 		values := make([]float64, c.params.MaxSlots())
 		for i, img := range images {
 			values[i] = img[k]
@@ -82,7 +83,7 @@ func (c *Codec) EncryptImages(images [][]float64, progress Progress) ([]*rlwe.Ci
 			progress.report("encrypt", done, size)
 		}
 	})
-	if failed != nil {
+	if failed = errors.Join(fault, failed); failed != nil {
 		return nil, fmt.Errorf("batch: encrypt: %w", failed)
 	}
 	return out, nil

@@ -94,7 +94,7 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 	}
 	r := ev.params.RingQ().AtLevel(level)
 	out := make([]*rlwe.Ciphertext, len(in))
-	ev.parallel(len(in), func(w, i int) {
+	err := ev.parallel(len(in), func(w, i int) {
 		sc := work[w]
 		sc.powers[1] = in[i]
 		for k := 2; k <= s.power; k++ {
@@ -127,7 +127,7 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		ev.pool.release(sc.sum)
 		ev.pool.put(sc.buf.Coeffs...)
 	}
-	return out, nil
+	return out, err
 }
 
 // tensorInto writes the tensor product of a and b into out: out_k = Σ_{i+j=k} a_i·b_j.

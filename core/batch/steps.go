@@ -25,9 +25,15 @@ type evaluation struct {
 	pool    *rowPool
 }
 
-// parallel runs f(i) for i in [0, n) on the evaluation's workers.
-func (ev *evaluation) parallel(n int, f func(worker, i int)) {
-	var wg sync.WaitGroup
+// parallel runs f(i) for i in [0, n) on the evaluation's workers. A panic in f is
+// recovered in its goroutine and returned as an error: it must not take the process
+// (and a C or Python host) down.
+func (ev *evaluation) parallel(n int, f func(worker, i int)) error {
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		fault error
+	)
 	next := make(chan int, n)
 	for i := range n {
 		next <- i
@@ -37,12 +43,20 @@ func (ev *evaluation) parallel(n int, f func(worker, i int)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					once.Do(func() { fault = fmt.Errorf("batch: internal error: %v", r) })
+					for range next { // drain: the other workers stop soon
+					}
+				}
+			}()
 			for i := range next {
 				f(w, i)
 			}
 		}()
 	}
 	wg.Wait()
+	return fault
 }
 
 func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
@@ -132,7 +146,7 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 		}
 	}
 	moduli := ev.params.Q()
-	ev.parallel(polys*limbs*blocks, func(w, task int) {
+	err := ev.parallel(polys*limbs*blocks, func(w, task int) {
 		p, i, b := task/(limbs*blocks), (task/blocks)%limbs, task%blocks
 		lo, hi := b*blockSize, min((b+1)*blockSize, n)
 		q := int64(moduli[i])
@@ -152,9 +166,14 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 			}
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
 	ev.pool.release(in...)
 	if s.rescales > 0 {
-		rescaleAll(ev, out, s.rescales)
+		if err := rescaleAll(ev, out, s.rescales); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -276,7 +295,7 @@ func (s *squareStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	}
 	r := ev.params.RingQ().AtLevel(level)
 	out := make([]*rlwe.Ciphertext, len(in))
-	ev.parallel(len(in), func(w, i int) {
+	err := ev.parallel(len(in), func(w, i int) {
 		ct := ev.pool.ciphertext(degree, level-s.rescales, in[i].MetaData)
 		ct.Scale = s.scale
 		if s.rescales == 0 {
@@ -295,7 +314,7 @@ func (s *squareStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	for _, b := range buf {
 		ev.pool.put(b.Coeffs...)
 	}
-	return out, nil
+	return out, err
 }
 
 // squareInto writes the tensor square of ct into out: out_k = Σ_{i+j=k} ct_i·ct_j.
@@ -326,12 +345,12 @@ func squareInto(r *ring.Ring, ct, out *rlwe.Ciphertext) {
 }
 
 // rescaleAll divides every ciphertext by its last n primes, in place.
-func rescaleAll(ev *evaluation, cts []*rlwe.Ciphertext, n int) {
+func rescaleAll(ev *evaluation, cts []*rlwe.Ciphertext, n int) error {
 	buf := make([]ring.Poly, ev.workers)
 	for w := range buf {
 		buf[w] = ev.pool.poly(ev.params.MaxLevel())
 	}
-	ev.parallel(len(cts), func(w, i int) {
+	err := ev.parallel(len(cts), func(w, i int) {
 		ct := cts[i]
 		level := ct.Level()
 		r := ev.params.RingQ().AtLevel(level)
@@ -347,4 +366,5 @@ func rescaleAll(ev *evaluation, cts []*rlwe.Ciphertext, n int) {
 	for _, b := range buf {
 		ev.pool.put(b.Coeffs...)
 	}
+	return err
 }

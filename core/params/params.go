@@ -41,10 +41,23 @@ func literal(logN int, logQ []int) hefloat.ParametersLiteral {
 // Secure lists the 128-bit presets from smallest to largest.
 func Secure() []Preset { return []Preset{N13, N14} }
 
+// All lists every preset, the insecure test presets last.
+func All() []Preset { return append(Secure(), InsecureN11) }
+
+// ByFingerprint returns the preset whose parameters have fingerprint f.
+func ByFingerprint(f Fingerprint) (Preset, bool) {
+	for _, p := range All() {
+		if prm, err := hefloat.NewParametersFromLiteral(p.Literal); err == nil && FingerprintOf(prm) == f {
+			return p, true
+		}
+	}
+	return Preset{}, false
+}
+
 // ByName returns the preset with the given name. Insecure presets are returned only
 // when allowInsecure is set.
 func ByName(name string, allowInsecure bool) (Preset, error) {
-	for _, p := range append(Secure(), InsecureN11) {
+	for _, p := range All() {
 		if p.Name != name {
 			continue
 		}

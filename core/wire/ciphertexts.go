@@ -90,6 +90,52 @@ func (c *Ciphertexts) WritePayload(w io.Writer) error {
 	return nil
 }
 
+// CiphertextsHeader is the fixed front of a ciphertexts payload.
+type CiphertextsHeader struct {
+	Images, Count, Degree, Level int
+	// LogScale is log2 of the scale.
+	LogScale float64
+}
+
+// PeekCiphertexts reads the header of an encrypted batch or result envelope without
+// the manifest, for inspection: nothing is checked beyond the envelope and the header.
+func PeekCiphertexts(data []byte) (Header, CiphertextsHeader, error) {
+	h, err := Peek(data)
+	if err != nil {
+		return h, CiphertextsHeader{}, err
+	}
+	if h.Kind != KindEncryptedBatch && h.Kind != KindEncryptedResult {
+		return h, CiphertextsHeader{}, fmt.Errorf("%w: %s holds no ciphertexts", ErrMismatch, h.Kind)
+	}
+	payload := data[HeaderSize:]
+	if len(payload) < fixedLen {
+		return h, CiphertextsHeader{}, fmt.Errorf("%w: payload of %d bytes is truncated", ErrFormat, len(payload))
+	}
+	c := CiphertextsHeader{
+		Images: int(binary.LittleEndian.Uint32(payload[0:])),
+		Count:  int(binary.LittleEndian.Uint32(payload[4:])),
+		Degree: int(binary.LittleEndian.Uint16(payload[8:])),
+		Level:  int(binary.LittleEndian.Uint16(payload[10:])),
+	}
+	scaleLen := int(binary.LittleEndian.Uint16(payload[12:]))
+	if scaleLen == 0 || scaleLen > maxScaleText || fixedLen+scaleLen > len(payload) {
+		return h, c, fmt.Errorf("%w: bad scale field", ErrFormat)
+	}
+	f := new(big.Float).SetPrec(256)
+	if err := f.UnmarshalText(payload[fixedLen : fixedLen+scaleLen]); err != nil || f.Sign() <= 0 || f.IsInf() {
+		return h, c, fmt.Errorf("%w: invalid scale", ErrFormat)
+	}
+	c.LogScale = log2Float(f)
+	return h, c, nil
+}
+
+func log2Float(f *big.Float) float64 {
+	mant := new(big.Float)
+	exp := f.MantExp(mant)
+	m, _ := mant.Float64()
+	return float64(exp) + math.Log2(m)
+}
+
 // readCiphertexts decodes and validates a payload against the expected shape.
 func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphertexts, error) {
 	if len(payload) < fixedLen {
@@ -150,11 +196,8 @@ func parseScale(text []byte, wantLog2 float64) (rlwe.Scale, error) {
 	if err := f.UnmarshalText(text); err != nil || f.Sign() <= 0 || f.IsInf() {
 		return rlwe.Scale{}, fmt.Errorf("%w: invalid scale", ErrFormat)
 	}
-	mant := new(big.Float)
-	exp := f.MantExp(mant)
-	m, _ := mant.Float64()
-	if math.Abs(float64(exp)+math.Log2(m)-wantLog2) > 1e-9 {
-		return rlwe.Scale{}, fmt.Errorf("%w: scale 2^%.6f, expected 2^%.6f", ErrMismatch, float64(exp)+math.Log2(m), wantLog2)
+	if got := log2Float(f); math.Abs(got-wantLog2) > 1e-9 {
+		return rlwe.Scale{}, fmt.Errorf("%w: scale 2^%.6f, expected 2^%.6f", ErrMismatch, got, wantLog2)
 	}
 	return rlwe.NewScale(f), nil
 }

@@ -6,7 +6,6 @@
 package wire
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -45,7 +44,8 @@ func (k Kind) String() string {
 	return fmt.Sprintf("unknown kind %d", uint16(k))
 }
 
-var magic = [4]byte{'C', 'N', 'E', 'T'}
+// Magic starts every envelope.
+const Magic = "CNET"
 
 // Header is the fixed-size front of every envelope.
 type Header struct {
@@ -78,7 +78,7 @@ func Seal(h Header, payload []byte) []byte {
 // encodeHeader encodes h as it stands, PayloadLen included.
 func encodeHeader(h Header) []byte {
 	out := make([]byte, 0, HeaderSize)
-	out = append(out, magic[:]...)
+	out = append(out, Magic...)
 	out = binary.LittleEndian.AppendUint16(out, Version)
 	out = binary.LittleEndian.AppendUint16(out, uint16(h.Kind))
 	out = append(out, h.Params[:]...)
@@ -92,7 +92,7 @@ func Peek(data []byte) (Header, error) {
 	if len(data) < HeaderSize {
 		return h, fmt.Errorf("%w: %d bytes is too short for an envelope (%d-byte header)", ErrFormat, len(data), HeaderSize)
 	}
-	if !bytes.Equal(data[:4], magic[:]) {
+	if string(data[:4]) != Magic {
 		return h, fmt.Errorf("%w: not a cryptonets object (bad magic)", ErrFormat)
 	}
 	if v := binary.LittleEndian.Uint16(data[4:]); v != Version {

@@ -69,7 +69,12 @@ func WriteCiphertexts(w io.Writer, kind Kind, m *plan.Manifest, cts *Ciphertexts
 
 // EncodeCiphertexts returns cts sealed in an envelope of the given kind.
 func EncodeCiphertexts(kind Kind, m *plan.Manifest, cts *Ciphertexts) ([]byte, error) {
+	size, err := cts.PayloadSize()
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
+	buf.Grow(HeaderSize + size)
 	if _, err := WriteCiphertexts(&buf, kind, m, cts); err != nil {
 		return nil, err
 	}
