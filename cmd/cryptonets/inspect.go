@@ -2,12 +2,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math"
-	"math/big"
 	"path/filepath"
 	"strings"
 
@@ -76,9 +73,6 @@ prints key material: for a secret key, only its kind, parameters and size.`)
 	return c.emit(out, rep)
 }
 
-// envelopeMagic is how every wire envelope starts (see package wire).
-const envelopeMagic = "CNET"
-
 // inspect identifies data and describes it.
 func inspect(path string, data []byte) (*inspectReport, error) {
 	rep := &inspectReport{File: path, Bytes: int64(len(data))}
@@ -86,7 +80,7 @@ func inspect(path string, data []byte) (*inspectReport, error) {
 	switch {
 	case err == nil:
 		return rep, inspectEnvelope(rep, h, data)
-	case bytes.HasPrefix(data, []byte(envelopeMagic)):
+	case bytes.HasPrefix(data, []byte(wire.Magic)):
 		return nil, fmt.Errorf("%s: damaged envelope: %w", path, err)
 	}
 	if !strings.EqualFold(filepath.Ext(path), ".onnx") {
@@ -122,7 +116,7 @@ func inspectEnvelope(rep *inspectReport, h wire.Header, data []byte) error {
 		env.PlanFingerprint = hex.EncodeToString(h.Plan[:])
 	}
 	logN := 0
-	if p, ok := presetOf(h.Params); ok {
+	if p, ok := params.ByFingerprint(h.Params); ok {
 		prm, _ := p.Parameters()
 		env.Params, env.LogN, logN = p.Name, prm.LogN(), prm.LogN()
 	}
@@ -136,7 +130,7 @@ func inspectEnvelope(rep *inspectReport, h wire.Header, data []byte) error {
 		rep.Manifest, err = describeManifest(m)
 		return err
 	case wire.KindEncryptedBatch, wire.KindEncryptedResult:
-		ci, err := ciphertextsHeader(data[wire.HeaderSize:], logN)
+		ci, err := ciphertextsHeader(data, logN)
 		if err != nil {
 			return fmt.Errorf("%s: %w", rep.File, err)
 		}
@@ -149,51 +143,23 @@ func inspectEnvelope(rep *inspectReport, h wire.Header, data []byte) error {
 	return nil
 }
 
-// ciphertextsHeader reads the front of an encrypted batch or result payload, laid out
-// as package wire documents for Ciphertexts: images u32, count u32, degree u16,
-// level u16, scale length u16, scale text, then the coefficients. With logN > 0 it
-// also checks the payload's exact length.
-func ciphertextsHeader(payload []byte, logN int) (*ciphertextsInfo, error) {
-	const fixed = 14
-	if len(payload) < fixed {
-		return nil, fmt.Errorf("ciphertext payload of %d bytes is truncated", len(payload))
+// ciphertextsHeader describes an encrypted batch or result envelope. With logN > 0
+// it also checks the payload's exact length.
+func ciphertextsHeader(data []byte, logN int) (*ciphertextsInfo, error) {
+	_, c, err := wire.PeekCiphertexts(data)
+	if err != nil {
+		return nil, err
 	}
-	ci := &ciphertextsInfo{
-		Images: int(binary.LittleEndian.Uint32(payload[0:])),
-		Count:  int(binary.LittleEndian.Uint32(payload[4:])),
-		Degree: int(binary.LittleEndian.Uint16(payload[8:])),
-		Level:  int(binary.LittleEndian.Uint16(payload[10:])),
-	}
-	scaleLen := int(binary.LittleEndian.Uint16(payload[12:]))
-	if fixed+scaleLen > len(payload) {
-		return nil, fmt.Errorf("ciphertext payload is truncated in its scale field")
-	}
-	if f, ok := new(big.Float).SetPrec(256).SetString(string(payload[fixed : fixed+scaleLen])); ok && f.Sign() > 0 {
-		mant := new(big.Float)
-		exp := f.MantExp(mant)
-		m, _ := mant.Float64()
-		ci.LogScale = round(float64(exp)+math.Log2(m), 4)
-	}
+	ci := &ciphertextsInfo{Images: c.Images, Count: c.Count, Degree: c.Degree, Level: c.Level, LogScale: round(c.LogScale, 4)}
 	if ci.Images > 0 {
-		ci.PerImage = round(float64(len(payload)+wire.HeaderSize)/float64(ci.Images), 1)
+		ci.PerImage = round(float64(len(data))/float64(ci.Images), 1)
 	}
 	if logN > 0 {
 		ci.BytesPerCt = int64(ci.Degree+1) * int64(ci.Level+1) * int64(8<<logN)
-		valid := int64(len(payload)) == int64(fixed+scaleLen)+int64(ci.Count)*ci.BytesPerCt
+		valid := int64(c.CoefficientBytes) == int64(ci.Count)*ci.BytesPerCt
 		ci.LengthValid = &valid
 	}
 	return ci, nil
-}
-
-// presetOf returns our preset whose parameters have fingerprint fp.
-func presetOf(fp params.Fingerprint) (params.Preset, bool) {
-	for _, p := range append(params.Secure(), params.InsecureN11) {
-		prm, err := p.Parameters()
-		if err == nil && params.FingerprintOf(prm) == fp {
-			return p, true
-		}
-	}
-	return params.Preset{}, false
 }
 
 // writeText implements report.

@@ -26,7 +26,7 @@ type compileFlags struct {
 func addCompileFlags(fs *flag.FlagSet) *compileFlags {
 	f := &compileFlags{}
 	names := []string{}
-	for _, p := range append(params.Secure(), params.InsecureN11) {
+	for _, p := range params.All() {
 		names = append(names, p.Name)
 	}
 	fs.StringVar(&f.params, "params", "", "CKKS parameter set `NAME`: "+strings.Join(names, ", ")+" (default: the smallest 128-bit set that fits)")

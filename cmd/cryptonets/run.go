@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"strconv"
@@ -108,7 +107,7 @@ func runBatch(cl *client.Client, srv *server.Server, images [][]float64, meas *m
 	if err != nil {
 		return nil, err
 	}
-	upload, err := seal(wire.KindEncryptedBatch, &man, cts)
+	upload, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, cts)
 	if err != nil {
 		return nil, err
 	}
@@ -220,18 +219,4 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
-}
-
-// seal is wire.EncodeCiphertexts into a buffer of the exact size: a batch is hundreds
-// of megabytes, and a growing buffer would copy it several times over.
-func seal(kind wire.Kind, m *plan.Manifest, cts *wire.Ciphertexts) ([]byte, error) {
-	size, err := cts.PayloadSize()
-	if err != nil {
-		return nil, err
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, wire.HeaderSize+size))
-	if _, err := wire.WriteCiphertexts(buf, kind, m, cts); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

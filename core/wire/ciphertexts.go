@@ -95,6 +95,9 @@ type CiphertextsHeader struct {
 	Images, Count, Degree, Level int
 	// LogScale is log2 of the scale.
 	LogScale float64
+	// CoefficientBytes is the length of the payload after the header: count·(degree+1)·
+	// (level+1)·N·8 bytes in a well-formed payload.
+	CoefficientBytes int
 }
 
 // PeekCiphertexts reads the header of an encrypted batch or result envelope without
@@ -126,6 +129,7 @@ func PeekCiphertexts(data []byte) (Header, CiphertextsHeader, error) {
 		return h, c, fmt.Errorf("%w: invalid scale", ErrFormat)
 	}
 	c.LogScale = log2Float(f)
+	c.CoefficientBytes = len(payload) - fixedLen - scaleLen
 	return h, c, nil
 }
 
