@@ -48,7 +48,7 @@ func BenchmarkEvaluateFullBatch(b *testing.B) {
 	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
 	codec, _ := NewCodec(p.Manifest(), p.Parameters(), sk)
 	imgs := randomImages(rng, p.Manifest().ImagesPerBatch, m.Input.Size())
-	cts, err := codec.EncryptImages(imgs, nil)
+	cts, err := codec.EncryptImages(imgs, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

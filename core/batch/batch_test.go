@@ -59,7 +59,7 @@ func roundTrip(t *testing.T, m *model.Model, preset params.Preset, imgs [][]floa
 	if err != nil {
 		t.Fatal(err)
 	}
-	cts, err := codec.EncryptImages(imgs, nil)
+	cts, err := codec.EncryptImages(imgs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

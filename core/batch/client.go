@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
@@ -30,8 +31,9 @@ func NewCodec(m plan.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*Cod
 
 // EncryptImages encrypts up to ImagesPerBatch images (each Input.Size() values, inside
 // InputRange) with the secret key: ciphertext k holds value k of every image, image i
-// in slot i.
-func (c *Codec) EncryptImages(images [][]float64, progress Progress) ([]*rlwe.Ciphertext, error) {
+// in slot i. With a seed, the c1 component of ciphertext k is drawn from
+// wire.CiphertextPRNG(seed, k), so that only c0 needs to travel.
+func (c *Codec) EncryptImages(images [][]float64, seed []byte, progress Progress) ([]*rlwe.Ciphertext, error) {
 	m := c.manifest
 	if len(images) == 0 || len(images) > m.ImagesPerBatch {
 		return nil, fmt.Errorf("batch: %d images, want 1 to %d", len(images), m.ImagesPerBatch)
@@ -70,7 +72,7 @@ func (c *Codec) EncryptImages(images [][]float64, progress Progress) ([]*rlwe.Ci
 		err := encoders[w].Encode(values, pt)
 		var ct *rlwe.Ciphertext
 		if err == nil {
-			ct, err = encryptors[w].EncryptNew(pt)
+			ct, err = encryptWith(encryptors[w], pt, seed, k)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -122,4 +124,17 @@ func (c *Codec) DecryptLogits(result []*rlwe.Ciphertext, n int) ([][]float64, er
 		}
 	}
 	return logits, nil
+}
+
+// encryptWith encrypts pt, drawing c1 from the seeded source of ciphertext k if a
+// seed is given.
+func encryptWith(enc *rlwe.Encryptor, pt *rlwe.Plaintext, seed []byte, k int) (*rlwe.Ciphertext, error) {
+	if seed == nil {
+		return enc.EncryptNew(pt)
+	}
+	prng, err := wire.CiphertextPRNG(seed, k)
+	if err != nil {
+		return nil, err
+	}
+	return enc.WithPRNG(prng).EncryptNew(pt)
 }

@@ -7,6 +7,7 @@
 package client
 
 import (
+	"crypto/rand"
 	"fmt"
 
 	"github.com/cryptonets/cryptonets/core/batch"
@@ -72,13 +73,18 @@ func (c *Client) EvaluationKeys() *wire.EvaluationKeys {
 }
 
 // Encrypt encrypts up to ImagesPerBatch images, each with Input.Size() values in
-// InputRange (channel-major).
+// InputRange (channel-major). The batch is seeded: its ciphertexts' uniform halves come
+// from a fresh random seed, so only the other halves and the seed travel.
 func (c *Client) Encrypt(images [][]float64, progress batch.Progress) (*wire.Ciphertexts, error) {
-	cts, err := c.codec.EncryptImages(images, progress)
+	seed := make([]byte, wire.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	cts, err := c.codec.EncryptImages(images, seed, progress)
 	if err != nil {
 		return nil, err
 	}
-	return &wire.Ciphertexts{Images: len(images), Ciphertexts: cts}, nil
+	return &wire.Ciphertexts{Images: len(images), Ciphertexts: cts, Seed: seed}, nil
 }
 
 // Decrypt returns the logits of every image of an encrypted result.

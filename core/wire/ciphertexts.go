@@ -9,18 +9,46 @@ import (
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
+	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 )
 
 // Ciphertexts is a list of same-shape ciphertexts carrying values for Images images:
 // an encrypted batch (client → server) or an encrypted result (server → client).
 //
 // Payload layout (little-endian): images u32, count u32, degree u16, level u16,
-// scale length u16, scale (decimal text, exact), then count·(degree+1)·(level+1)·N
-// coefficients as u64, each below its prime. Lattigo's own ciphertext decoder is
-// never used on received bytes.
+// scale length u16, seed length u16 (0 or SeedSize), the scale (decimal text, exact),
+// the seed, then the coefficients as u64, each below its prime: count·(degree+1)·
+// (level+1)·N of them, or, for a seeded batch, only the c0 components, count·(level+1)·N.
+// Lattigo's own ciphertext decoder is never used on received bytes.
 type Ciphertexts struct {
 	Images      int
 	Ciphertexts []*rlwe.Ciphertext
+	// Seed, when set, says that the c1 component of ciphertext k was drawn from
+	// CiphertextPRNG(Seed, k): only c0 travels, and the receiver regenerates c1.
+	Seed []byte
+}
+
+// SeedSize is the length of a batch seed.
+const SeedSize = 32
+
+// CiphertextPRNG is the source of the uniform c1 component of ciphertext k of a seeded
+// batch. The seed is public; c1 is uniform whoever knows it, as in any RLWE ciphertext.
+func CiphertextPRNG(seed []byte, k int) (sampling.PRNG, error) {
+	key := binary.LittleEndian.AppendUint32(append([]byte("cryptonets-c1"), seed...), uint32(k))
+	return sampling.NewKeyedPRNG(key)
+}
+
+// regenerateC1 draws c1 of a level-`level` ciphertext exactly as Lattigo's secret-key
+// encryptor does from the same PRNG (uniform, read directly as NTT-domain values).
+func regenerateC1(prm hefloat.Parameters, seed []byte, k int, c1 ring.Poly, level int) error {
+	prng, err := CiphertextPRNG(seed, k)
+	if err != nil {
+		return err
+	}
+	ringqp.NewUniformSampler(prng, *prm.RingQP()).AtLevel(level, -1).Read(ringqp.Poly{Q: c1})
+	return nil
 }
 
 // Shape is what a receiver expects of a Ciphertexts payload.
@@ -32,7 +60,7 @@ type Shape struct {
 	MaxImages int
 }
 
-const fixedLen = 4 + 4 + 2 + 2 + 2
+const fixedLen = 4 + 4 + 2 + 2 + 2 + 2
 
 // maxScaleText bounds the scale's text form.
 const maxScaleText = 512
@@ -47,7 +75,15 @@ func (c *Ciphertexts) PayloadSize() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return fixedLen + len(text) + len(c.Ciphertexts)*(ct.Degree()+1)*(ct.Level()+1)*ct.Value[0].N()*8, nil
+	return fixedLen + len(text) + len(c.Seed) + len(c.Ciphertexts)*c.polysSent(ct.Degree())*(ct.Level()+1)*ct.Value[0].N()*8, nil
+}
+
+// polysSent is how many polynomials of each ciphertext travel.
+func (c *Ciphertexts) polysSent(degree int) int {
+	if c.Seed != nil {
+		return 1
+	}
+	return degree + 1
 }
 
 // WritePayload writes the payload of cts to w.
@@ -57,17 +93,21 @@ func (c *Ciphertexts) WritePayload(w io.Writer) error {
 	}
 	first := c.Ciphertexts[0]
 	degree, level := first.Degree(), first.Level()
+	if c.Seed != nil && (len(c.Seed) != SeedSize || degree != 1) {
+		return fmt.Errorf("%w: a seeded batch has a %d-byte seed and degree-1 ciphertexts", ErrFormat, SeedSize)
+	}
 	text, err := first.Scale.Value.MarshalText()
 	if err != nil {
 		return err
 	}
-	head := make([]byte, fixedLen, fixedLen+len(text))
+	head := make([]byte, fixedLen, fixedLen+len(text)+len(c.Seed))
 	binary.LittleEndian.PutUint32(head[0:], uint32(c.Images))
 	binary.LittleEndian.PutUint32(head[4:], uint32(len(c.Ciphertexts)))
 	binary.LittleEndian.PutUint16(head[8:], uint16(degree))
 	binary.LittleEndian.PutUint16(head[10:], uint16(level))
 	binary.LittleEndian.PutUint16(head[12:], uint16(len(text)))
-	if _, err := w.Write(append(head, text...)); err != nil {
+	binary.LittleEndian.PutUint16(head[14:], uint16(len(c.Seed)))
+	if _, err := w.Write(append(append(head, text...), c.Seed...)); err != nil {
 		return err
 	}
 	var row []byte
@@ -75,7 +115,7 @@ func (c *Ciphertexts) WritePayload(w io.Writer) error {
 		if ct == nil || ct.Degree() != degree || ct.Level() != level || !ct.Scale.Equal(first.Scale) {
 			return fmt.Errorf("%w: ciphertext %d differs in degree, level or scale from the first", ErrFormat, i)
 		}
-		for _, p := range ct.Value {
+		for _, p := range ct.Value[:c.polysSent(degree)] {
 			for _, coeffs := range p.Coeffs[:level+1] {
 				row = row[:0]
 				for _, v := range coeffs {
@@ -95,9 +135,20 @@ type CiphertextsHeader struct {
 	Images, Count, Degree, Level int
 	// LogScale is log2 of the scale.
 	LogScale float64
-	// CoefficientBytes is the length of the payload after the header: count·(degree+1)·
-	// (level+1)·N·8 bytes in a well-formed payload.
+	// Seeded says only the c0 components travel (see Ciphertexts.Seed).
+	Seeded bool
+	// CoefficientBytes is the length of the payload after the header.
 	CoefficientBytes int
+}
+
+// WellFormed reports whether the coefficient bytes are exactly what the header
+// implies for ring degree n.
+func (c CiphertextsHeader) WellFormed(n int) bool {
+	polys := c.Degree + 1
+	if c.Seeded {
+		polys = 1
+	}
+	return int64(c.CoefficientBytes) == int64(c.Count)*int64(polys)*int64(c.Level+1)*int64(n)*8
 }
 
 // PeekCiphertexts reads the header of an encrypted batch or result envelope without
@@ -121,15 +172,17 @@ func PeekCiphertexts(data []byte) (Header, CiphertextsHeader, error) {
 		Level:  int(binary.LittleEndian.Uint16(payload[10:])),
 	}
 	scaleLen := int(binary.LittleEndian.Uint16(payload[12:]))
-	if scaleLen == 0 || scaleLen > maxScaleText || fixedLen+scaleLen > len(payload) {
-		return h, c, fmt.Errorf("%w: bad scale field", ErrFormat)
+	seedLen := int(binary.LittleEndian.Uint16(payload[14:]))
+	if scaleLen == 0 || scaleLen > maxScaleText || fixedLen+scaleLen+seedLen > len(payload) {
+		return h, c, fmt.Errorf("%w: bad scale or seed field", ErrFormat)
 	}
+	c.Seeded = seedLen > 0
 	f := new(big.Float).SetPrec(256)
 	if err := f.UnmarshalText(payload[fixedLen : fixedLen+scaleLen]); err != nil || f.Sign() <= 0 || f.IsInf() {
 		return h, c, fmt.Errorf("%w: invalid scale", ErrFormat)
 	}
 	c.LogScale = log2Float(f)
-	c.CoefficientBytes = len(payload) - fixedLen - scaleLen
+	c.CoefficientBytes = len(payload) - fixedLen - scaleLen - seedLen
 	return h, c, nil
 }
 
@@ -150,7 +203,10 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	degree := int(binary.LittleEndian.Uint16(payload[8:]))
 	level := int(binary.LittleEndian.Uint16(payload[10:]))
 	scaleLen := int(binary.LittleEndian.Uint16(payload[12:]))
+	seedLen := int(binary.LittleEndian.Uint16(payload[14:]))
 	switch {
+	case seedLen != 0 && (seedLen != SeedSize || degree != 1):
+		return nil, fmt.Errorf("%w: bad seed field", ErrFormat)
 	case images < 1 || images > want.MaxImages:
 		return nil, fmt.Errorf("%w: %d images, want 1 to %d", ErrFormat, images, want.MaxImages)
 	case count != want.Count || degree != want.Degree || level != want.Level:
@@ -160,7 +216,12 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 		return nil, fmt.Errorf("%w: bad scale field", ErrFormat)
 	}
 	n := prm.N()
-	expected := fixedLen + scaleLen + count*(degree+1)*(level+1)*n*8
+	out := &Ciphertexts{Images: images, Ciphertexts: make([]*rlwe.Ciphertext, count)}
+	if seedLen > 0 {
+		out.Seed = payload[fixedLen+scaleLen : fixedLen+scaleLen+seedLen]
+	}
+	sent := out.polysSent(degree)
+	expected := fixedLen + scaleLen + seedLen + count*sent*(level+1)*n*8
 	if len(payload) != expected {
 		return nil, fmt.Errorf("%w: payload is %d bytes, expected exactly %d (truncated or extended)", ErrFormat, len(payload), expected)
 	}
@@ -168,12 +229,16 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	if err != nil {
 		return nil, err
 	}
-	data := payload[fixedLen+scaleLen:]
+	data := payload[fixedLen+scaleLen+seedLen:]
 	moduli := prm.Q()
-	out := &Ciphertexts{Images: images, Ciphertexts: make([]*rlwe.Ciphertext, count)}
 	for i := range out.Ciphertexts {
 		ct := rlwe.NewCiphertext(prm, degree, level)
-		for _, p := range ct.Value {
+		if out.Seed != nil {
+			if err := regenerateC1(prm, out.Seed, i, ct.Value[1], level); err != nil {
+				return nil, err
+			}
+		}
+		for _, p := range ct.Value[:sent] {
 			for l, coeffs := range p.Coeffs[:level+1] {
 				q := moduli[l]
 				for k := range coeffs {

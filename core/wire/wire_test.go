@@ -222,3 +222,52 @@ func TestWrongSecretKeyIsAnError(t *testing.T) {
 		t.Fatal("a result decrypted with another client's key gave no error")
 	}
 }
+
+// TestSeededBatchesHalveTheUpload checks that a seeded batch carries only c0 and the
+// seed, that the server regenerates c1 exactly, and that a tampered seed cannot pass
+// for a valid result.
+func TestSeededBatchesHalveTheUpload(t *testing.T) {
+	f := newFixture(t, params.InsecureN11, 6)
+	prm := f.plan.Parameters()
+	seeded, err := wire.DecodeCiphertexts(f.batch, wire.KindEncryptedBatch, &f.manifest, prm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seeded.Seed) != wire.SeedSize {
+		t.Fatal("client batches should be seeded")
+	}
+	full := &wire.Ciphertexts{Images: seeded.Images, Ciphertexts: seeded.Ciphertexts}
+	fullBytes, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &f.manifest, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ratio := float64(len(f.batch)) / float64(len(fullBytes)); ratio > 0.51 {
+		t.Fatalf("seeded batch is %.2f of the full one", ratio)
+	}
+	// The full form of the regenerated ciphertexts decodes to the same ciphertexts.
+	again, err := wire.DecodeCiphertexts(fullBytes, wire.KindEncryptedBatch, &f.manifest, prm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range again.Ciphertexts {
+		if !again.Ciphertexts[i].Equal(seeded.Ciphertexts[i]) {
+			t.Fatalf("ciphertext %d differs between seeded and full forms", i)
+		}
+	}
+	// A different seed regenerates other c1 halves: the result must not decrypt.
+	h, c, err := wire.PeekCiphertexts(f.batch)
+	if err != nil || !c.Seeded || h.Kind != wire.KindEncryptedBatch {
+		t.Fatalf("peek: %+v %v", c, err)
+	}
+	tampered := bytes.Clone(f.batch)
+	seedAt := len(tampered) - c.CoefficientBytes - 1
+	tampered[seedAt] ^= 1
+	srv, _ := server.New(f.plan, f.client.EvaluationKeys())
+	result, err := srv.PredictBytes(tampered, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.DecryptBytes(result); err == nil {
+		t.Fatal("a batch with a tampered seed gave a result that decrypted without error")
+	}
+}
