@@ -51,7 +51,7 @@ func runEncrypt(c *cli, args []string) error {
 	fs := c.flags("--manifest manifest.bin --secret-key sk.bin --images N [--offset K] -o batch.bin [--labels-out labels.json] [--json]", `
 Client: encrypts the MNIST test images [K, K+N) into one batch file for the server
 (N at most the manifest's images per batch).`)
-	manPath := fs.String("manifest", "", "the model's public manifest (required)")
+	mf := addManifestFlags(fs)
 	skPath := fs.String("secret-key", "", "the client's secret key (required)")
 	n := fs.Int("images", 0, "number `N` of MNIST test images to encrypt (required)")
 	offset := fs.Int("offset", 0, "index `K` of the first MNIST test image")
@@ -64,7 +64,7 @@ Client: encrypts the MNIST test images [K, K+N) into one batch file for the serv
 	if err := required(fs, "manifest", "secret-key", "o"); err != nil {
 		return err
 	}
-	man, err := readManifest(*manPath)
+	man, err := readManifest(mf.path)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ Client: encrypts the MNIST test images [K, K+N) into one batch file for the serv
 	if err != nil {
 		return err
 	}
-	cl, err := client.Restore(man, skData)
+	cl, err := client.Restore(man, skData, mf.clientOptions()...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *skPath, err)
 	}
@@ -241,7 +241,7 @@ func runDecrypt(c *cli, args []string) error {
 Client: decrypts an encrypted result and prints the predicted labels (with --json,
 the logits too). Keep decrypted logits to yourself: CKKS decryptions shown to
 someone who also has the ciphertexts leak the secret key. Share only labels.`)
-	manPath := fs.String("manifest", "", "the model's public manifest (required)")
+	mf := addManifestFlags(fs)
 	skPath := fs.String("secret-key", "", "the client's secret key (required)")
 	in := fs.String("in", "", "encrypted result file (required)")
 	dst := fs.String("o", "", "write labels and logits to this JSON `file`")
@@ -253,7 +253,7 @@ someone who also has the ciphertexts leak the secret key. Share only labels.`)
 	if err := required(fs, "manifest", "secret-key", "in"); err != nil {
 		return err
 	}
-	man, err := readManifest(*manPath)
+	man, err := readManifest(mf.path)
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ someone who also has the ciphertexts leak the secret key. Share only labels.`)
 	if err != nil {
 		return err
 	}
-	cl, err := client.Restore(man, skData)
+	cl, err := client.Restore(man, skData, mf.clientOptions()...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *skPath, err)
 	}

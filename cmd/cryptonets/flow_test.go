@@ -24,7 +24,7 @@ func TestClientServer(t *testing.T) {
 	// Model owner.
 	ok(t, append([]string{"manifest", testEnv.model, "-o", f("manifest.bin")}, insecure...)...)
 	// Client.
-	ok(t, "keygen", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--eval-keys", f("evk.bin"))
+	ok(t, "keygen", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--eval-keys", f("evk.bin"))
 	st, err := os.Stat(f("sk.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +32,7 @@ func TestClientServer(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("secret key file mode %v, want 0600", st.Mode().Perm())
 	}
-	enc := okJSON(t, "encrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"),
+	enc := okJSON(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"),
 		"--images", "64", "--offset", "0", "-o", f("batch.bin"), "--labels-out", f("labels.json"))
 	if enc["images"] != float64(flowImages) || enc["ciphertexts"] != float64(28*28) {
 		t.Errorf("encrypt report: %v", enc)
@@ -43,7 +43,7 @@ func TestClientServer(t *testing.T) {
 	checkServerInputs(t, predictArgs, f("sk.bin"))
 	ok(t, predictArgs...)
 	// Client.
-	dec := okJSON(t, "decrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("result.bin"),
+	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("result.bin"),
 		"--labels", f("labels.json"), "-o", f("predictions.json"))
 
 	var got struct {
@@ -237,8 +237,8 @@ func checkErrors(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 		ok(t, append([]string{"manifest", other, "-o", f("other-manifest.bin")}, insecure...)...)
-		ok(t, "keygen", "--manifest", f("other-manifest.bin"), "--secret-key", f("other-sk.bin"), "--eval-keys", f("other-evk.bin"))
-		ok(t, "encrypt", "--manifest", f("other-manifest.bin"), "--secret-key", f("other-sk.bin"), "--images", "2", "-o", f("other-batch.bin"))
+		ok(t, "keygen", "--insecure", "--manifest", f("other-manifest.bin"), "--secret-key", f("other-sk.bin"), "--eval-keys", f("other-evk.bin"))
+		ok(t, "encrypt", "--insecure", "--manifest", f("other-manifest.bin"), "--secret-key", f("other-sk.bin"), "--images", "2", "-o", f("other-batch.bin"))
 		fails(t, predict(f("other-evk.bin"), f("other-batch.bin")), "made for another model plan")
 	})
 
@@ -253,32 +253,37 @@ func checkErrors(t *testing.T, dir string) {
 		fails(t, server(f("evk.bin")), "evaluation keys made for other CKKS parameters")
 	})
 
+	t.Run("insecure manifest without --insecure", func(t *testing.T) {
+		fails(t, cn(t, "keygen", "--manifest", f("manifest.bin"), "--secret-key", f("x.bin"), "--eval-keys", f("y.bin")),
+			"insecure parameters")
+	})
+
 	t.Run("wrong kinds", func(t *testing.T) {
 		fails(t, predict(f("sk.bin"), f("batch.bin")), "expected evaluation keys, got secret key")
 		fails(t, predict(f("evk.bin"), f("result.bin")), "expected encrypted batch, got encrypted result")
-		fails(t, cn(t, "decrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("batch.bin")),
+		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("batch.bin")),
 			"expected encrypted result, got encrypted batch")
-		fails(t, cn(t, "keygen", "--manifest", f("evk.bin"), "--secret-key", f("x.bin"), "--eval-keys", f("y.bin")),
+		fails(t, cn(t, "keygen", "--insecure", "--manifest", f("evk.bin"), "--secret-key", f("x.bin"), "--eval-keys", f("y.bin")),
 			"expected manifest, got evaluation keys")
 	})
 
 	t.Run("another client's secret key", func(t *testing.T) {
-		ok(t, "keygen", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--eval-keys", f("evk2.bin"))
-		fails(t, cn(t, "decrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--in", f("result.bin")),
+		ok(t, "keygen", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--eval-keys", f("evk2.bin"))
+		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--in", f("result.bin")),
 			"wrong secret key or corrupted result")
 	})
 
 	t.Run("missing file", func(t *testing.T) {
-		fails(t, cn(t, "decrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("nope.bin")),
+		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("nope.bin")),
 			"no such file or directory")
 		fails(t, predict(f("evk.bin"), f("nope.bin")), "no such file or directory")
 		fails(t, cn(t, "inspect", f("nope.bin")), "no such file or directory")
 	})
 
 	t.Run("bad arguments", func(t *testing.T) {
-		fails(t, cn(t, "encrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--images", "5000", "-o", f("x.bin")),
+		fails(t, cn(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--images", "5000", "-o", f("x.bin")),
 			"--images 5000: want 1 to 2048")
-		fails(t, cn(t, "encrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--images", "10", "--offset", "9995", "-o", f("x.bin")),
+		fails(t, cn(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--images", "10", "--offset", "9995", "-o", f("x.bin")),
 			"the MNIST test set has images 0 to 9999")
 		fails(t, cn(t, "manifest", testEnv.model, "-o", f("x.bin"), "--params", "InsecureN11QP215"), "add --insecure")
 		fails(t, cn(t, "inspect", f("labels.json")), "not a cryptonets file")

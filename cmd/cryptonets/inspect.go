@@ -155,8 +155,12 @@ func ciphertextsHeader(data []byte, logN int) (*ciphertextsInfo, error) {
 		ci.PerImage = round(float64(len(data))/float64(ci.Images), 1)
 	}
 	if logN > 0 {
-		ci.BytesPerCt = int64(ci.Degree+1) * int64(ci.Level+1) * int64(8<<logN)
-		valid := int64(c.CoefficientBytes) == int64(ci.Count)*ci.BytesPerCt
+		polys := ci.Degree + 1
+		if c.Seeded {
+			polys = 1 // c1 is regenerated from the batch seed
+		}
+		ci.BytesPerCt = int64(polys) * int64(ci.Level+1) * int64(8<<logN)
+		valid := c.WellFormed(1 << logN)
 		ci.LengthValid = &valid
 	}
 	return ci, nil

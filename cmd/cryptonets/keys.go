@@ -32,7 +32,7 @@ func runKeygen(c *cli, args []string) error {
 	fs := c.flags("--manifest manifest.bin --secret-key sk.bin --eval-keys evk.bin [--json]", `
 Client: generates a fresh secret key for the manifest's parameters and writes it
 (file mode 0600; never send it anywhere), and the evaluation keys the server needs.`)
-	manPath := fs.String("manifest", "", "the model's public manifest (required)")
+	mf := addManifestFlags(fs)
 	skPath := fs.String("secret-key", "", "secret key file to write, mode 0600 (required)")
 	evkPath := fs.String("eval-keys", "", "evaluation key file to write (required)")
 	out := outputFlags(fs)
@@ -42,11 +42,11 @@ Client: generates a fresh secret key for the manifest's parameters and writes it
 	if err := required(fs, "manifest", "secret-key", "eval-keys"); err != nil {
 		return err
 	}
-	man, err := readManifest(*manPath)
+	man, err := readManifest(mf.path)
 	if err != nil {
 		return err
 	}
-	cl, err := client.New(man)
+	cl, err := client.New(man, mf.clientOptions()...)
 	if err != nil {
 		return err
 	}

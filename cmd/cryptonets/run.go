@@ -60,7 +60,11 @@ func measuredRun(p *batch.Plan, images [][]float64, prog *progress) (*measuremen
 	if err != nil {
 		return nil, err
 	}
-	cl, err := client.New(clientMan)
+	var opts []client.Option
+	if clientMan.Insecure {
+		opts = append(opts, client.AllowInsecure()) // the caller compiled it with --insecure
+	}
+	cl, err := client.New(clientMan, opts...)
 	if err != nil {
 		return nil, err
 	}

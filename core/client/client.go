@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -26,19 +27,35 @@ type Client struct {
 	codec    *batch.Codec
 }
 
+// Option changes how a client is made.
+type Option func(*options)
+
+type options struct{ allowInsecure bool }
+
+// AllowInsecure lets a client accept a manifest whose parameters are below 128-bit
+// security. Tests only: without it, a server cannot talk a client into weak keys.
+func AllowInsecure() Option { return func(o *options) { o.allowInsecure = true } }
+
 // New generates a fresh secret key for the manifest's parameters.
-func New(m *plan.Manifest) (*Client, error) {
-	return withKey(m, nil)
+func New(m *plan.Manifest, opts ...Option) (*Client, error) {
+	return withKey(m, nil, opts)
 }
 
 // Restore rebuilds a client from a secret key exported by ExportSecretKey.
-func Restore(m *plan.Manifest, secretKey []byte) (*Client, error) {
-	return withKey(m, secretKey)
+func Restore(m *plan.Manifest, secretKey []byte, opts ...Option) (*Client, error) {
+	return withKey(m, secretKey, opts)
 }
 
-func withKey(m *plan.Manifest, secretKey []byte) (*Client, error) {
+func withKey(m *plan.Manifest, secretKey []byte, opts []Option) (*Client, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if m == nil {
 		return nil, fmt.Errorf("client: nil manifest")
+	}
+	if m.Insecure && !o.allowInsecure {
+		return nil, fmt.Errorf("client: %w: the manifest uses %s, which is below 128-bit security", params.ErrInsecure, m.Params)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err

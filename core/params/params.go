@@ -5,6 +5,7 @@ package params
 
 import (
 	"crypto/sha256"
+	"errors"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -12,6 +13,9 @@ import (
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
 )
+
+// ErrInsecure is wrapped by every refusal of parameters below 128-bit security.
+var ErrInsecure = errors.New("insecure parameters")
 
 // Preset is a named CKKS parameter set.
 type Preset struct {
@@ -62,7 +66,7 @@ func ByName(name string, allowInsecure bool) (Preset, error) {
 			continue
 		}
 		if p.Insecure && !allowInsecure {
-			return Preset{}, fmt.Errorf("params: %s is insecure; it must be asked for explicitly", name)
+			return Preset{}, fmt.Errorf("params: %w: %s must be asked for explicitly", ErrInsecure, name)
 		}
 		return p, nil
 	}

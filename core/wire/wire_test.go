@@ -54,7 +54,7 @@ func newFixture(t *testing.T, preset params.Preset, hidden int) *fixture {
 	t.Helper()
 	p := compileTiny(t, preset, hidden)
 	m := p.Manifest()
-	c, err := client.New(&m)
+	c, err := client.New(&m, client.AllowInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestRoundTripsAreByteExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	restored, err := client.Restore(&f.manifest, sk)
+	restored, err := client.Restore(&f.manifest, sk, client.AllowInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestBadInputIsRejected(t *testing.T) {
 	// Every truncation of a secret key fails cleanly before Lattigo sees it.
 	sk, _ := f.client.ExportSecretKey()
 	for _, n := range []int{0, 10, wire.HeaderSize, len(sk) / 2, len(sk) - 1} {
-		if _, err := client.Restore(&f.manifest, sk[:n]); err == nil {
+		if _, err := client.Restore(&f.manifest, sk[:n], client.AllowInsecure()); err == nil {
 			t.Errorf("secret key truncated to %d bytes accepted", n)
 		}
 	}
@@ -214,7 +214,7 @@ func TestOtherParametersAreRejected(t *testing.T) {
 
 func TestWrongSecretKeyIsAnError(t *testing.T) {
 	f := newFixture(t, params.InsecureN11, 6)
-	stranger, err := client.New(&f.manifest)
+	stranger, err := client.New(&f.manifest, client.AllowInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,5 +269,12 @@ func TestSeededBatchesHalveTheUpload(t *testing.T) {
 	}
 	if _, err := f.client.DecryptBytes(result); err == nil {
 		t.Fatal("a batch with a tampered seed gave a result that decrypted without error")
+	}
+}
+
+func TestClientsRefuseInsecureManifestsByDefault(t *testing.T) {
+	m := compileTiny(t, params.InsecureN11, 6).Manifest()
+	if _, err := client.New(&m); !errors.Is(err, params.ErrInsecure) {
+		t.Fatalf("insecure manifest accepted without opt-in: %v", err)
 	}
 }

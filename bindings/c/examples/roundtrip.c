@@ -1,0 +1,125 @@
+/*
+ * roundtrip: the whole client -> server -> client flow in one process, with every
+ * object that travels going through its bytes, at the default 128-bit parameters.
+ *
+ *   roundtrip MODEL.cnm IMAGES.f64 REFERENCE.txt N
+ *
+ * Encrypts the first N images (N <= images per batch), has the server predict,
+ * decrypts, and checks that every encrypted prediction equals the plaintext
+ * reference prediction of the same model. Exit status 0 if all agree.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "example_util.h"
+
+int main(int argc, char **argv) {
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s MODEL.cnm IMAGES.f64 REFERENCE.txt N\n", argv[0]);
+        return 2;
+    }
+    size_t n = strtoul(argv[4], NULL, 10);
+    printf("cryptonets %s (ABI %d)\n", cn_version(), cn_abi_version());
+
+    /* Server: load the model and publish its manifest (NULL: automatic 128-bit). */
+    cn_model *model = NULL;
+    cn_manifest *published = NULL;
+    uint8_t *manifest_bytes = NULL;
+    size_t manifest_len = 0;
+    CHECK(cn_model_load(&model, argv[1]));
+    CHECK(cn_model_manifest(&published, model, NULL));
+    CHECK(cn_manifest_serialize(&manifest_bytes, &manifest_len, published));
+
+    /* Client: read the manifest, make keys, send the evaluation keys. */
+    cn_manifest *manifest = NULL;
+    cn_client *client = NULL;
+    cn_eval_keys *keys = NULL;
+    uint8_t *key_bytes = NULL;
+    size_t key_len = 0;
+    CHECK(cn_manifest_deserialize(&manifest, manifest_bytes, manifest_len));
+    CHECK(cn_client_new(&client, manifest));
+    CHECK(cn_client_eval_keys(&keys, client));
+    CHECK(cn_eval_keys_serialize(&key_bytes, &key_len, keys));
+
+    size_t values, outputs, per_batch;
+    char params[CN_PARAMS_NAME_MAX];
+    CHECK(cn_manifest_input_size(&values, manifest));
+    CHECK(cn_manifest_outputs(&outputs, manifest));
+    CHECK(cn_manifest_images_per_batch(&per_batch, manifest));
+    CHECK(cn_manifest_params_name(params, sizeof params, manifest));
+    printf("manifest: %zu values per image, %zu outputs, up to %zu images per batch, parameters %s (%zu bytes)\n",
+           values, outputs, per_batch, params, manifest_len);
+    if (n < 1 || n > per_batch) {
+        fprintf(stderr, "N must be in 1..%zu\n", per_batch);
+        return 2;
+    }
+
+    /* Server: check the keys against its manifest and build the server. */
+    cn_eval_keys *server_keys = NULL;
+    cn_server *server = NULL;
+    cn_manifest *server_manifest = NULL;
+    CHECK(cn_eval_keys_deserialize(&server_keys, published, key_bytes, key_len));
+    CHECK(cn_server_new(&server, model, server_keys, NULL));
+    CHECK(cn_server_manifest(&server_manifest, server));
+
+    /* Client: encrypt N images and send them. */
+    double *pixels = read_images(argv[2], n, values);
+    cn_encrypted_batch *batch = NULL;
+    uint8_t *batch_bytes = NULL;
+    size_t batch_len = 0;
+    CHECK(cn_client_encrypt(&batch, client, pixels, n, values));
+    CHECK(cn_encrypted_batch_serialize(&batch_bytes, &batch_len, batch));
+    CHECK(cn_encrypted_batch_free(batch));
+    printf("encrypted %zu images: %zu bytes\n", n, batch_len);
+
+    /* Server: decode, predict, send the result back. */
+    cn_encrypted_batch *received = NULL;
+    cn_encrypted_result *result = NULL;
+    uint8_t *result_bytes = NULL;
+    size_t result_len = 0;
+    CHECK(cn_encrypted_batch_deserialize(&received, server_manifest, batch_bytes, batch_len));
+    CHECK(cn_bytes_free(batch_bytes));
+    CHECK(cn_server_predict(&result, server, received));
+    CHECK(cn_encrypted_result_serialize(&result_bytes, &result_len, result));
+    printf("encrypted result: %zu bytes\n", result_len);
+
+    /* Client: decode and decrypt (size query first), then argmax. */
+    cn_encrypted_result *answer = NULL;
+    CHECK(cn_encrypted_result_deserialize(&answer, manifest, result_bytes, result_len));
+    size_t images = 0, classes = 0;
+    int rc = cn_client_decrypt(NULL, 0, &images, &classes, client, answer);
+    if (rc != CN_E_BUFFER_TOO_SMALL || images != n || classes != outputs) {
+        fprintf(stderr, "size query gave %d, %zu x %zu\n", rc, images, classes);
+        return 1;
+    }
+    double *logits = malloc(images * classes * sizeof(double));
+    CHECK(cn_client_decrypt(logits, images * classes, &images, &classes, client, answer));
+
+    int *reference = read_labels(argv[3], n);
+    size_t agree = 0;
+    for (size_t i = 0; i < n; i++) {
+        int label = argmax(logits + i * classes, classes);
+        if (label == reference[i]) agree++;
+        else fprintf(stderr, "image %zu: encrypted prediction %d, plaintext reference %d\n", i, label, reference[i]);
+    }
+    printf("%zu of %zu encrypted predictions equal the plaintext reference\n", agree, n);
+
+    free(reference);
+    free(logits);
+    free(pixels);
+    CHECK(cn_encrypted_result_free(answer));
+    CHECK(cn_bytes_free(result_bytes));
+    CHECK(cn_encrypted_result_free(result));
+    CHECK(cn_encrypted_batch_free(received));
+    CHECK(cn_manifest_free(server_manifest));
+    CHECK(cn_server_free(server));
+    CHECK(cn_eval_keys_free(server_keys));
+    CHECK(cn_bytes_free(key_bytes));
+    CHECK(cn_eval_keys_free(keys));
+    CHECK(cn_client_free(client));
+    CHECK(cn_manifest_free(manifest));
+    CHECK(cn_bytes_free(manifest_bytes));
+    CHECK(cn_manifest_free(published));
+    CHECK(cn_model_free(model));
+    return agree == n ? 0 : 1;
+}

@@ -1,0 +1,489 @@
+/*
+ * test_misuse: every way a caller can get the C API wrong gives a status and a
+ * message, never a crash or another object's data.
+ *
+ *   test_misuse MODEL.cnm IMAGES.f64 WORKDIR
+ *
+ * Uses the insecure test parameters (through the _insecure_for_testing functions)
+ * and a 128-bit set for the "other parameters" cases.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "example_util.h"
+
+#define TEST_PARAMS "InsecureN11QP215"
+#define OTHER_PARAMS "N13QP215"
+
+static int failures = 0;
+static int checks = 0;
+
+/* Checks a status, and for a failure that the message is one non-empty line naming
+ * a cn_ function (and containing `needle` when given). */
+static void expect(int line, const char *what, int got, int want, const char *needle) {
+    checks++;
+    const char *msg = cn_last_error();
+    if (got != want) {
+        fprintf(stderr, "line %d: %s returned %d, want %d (last error: %s)\n", line, what, got, want, msg);
+        failures++;
+        return;
+    }
+    if (want == CN_OK) return;
+    if (msg == NULL || strncmp(msg, "cn_", 3) != 0 || strchr(msg, '\n') != NULL) {
+        fprintf(stderr, "line %d: %s: bad message \"%s\"\n", line, what, msg ? msg : "(null)");
+        failures++;
+    } else if (needle && strstr(msg, needle) == NULL) {
+        fprintf(stderr, "line %d: %s: message \"%s\" lacks \"%s\"\n", line, what, msg, needle);
+        failures++;
+    }
+}
+
+#define EXPECT(call, want) expect(__LINE__, #call, (call), (want), NULL)
+#define EXPECT_MSG(call, want, needle) expect(__LINE__, #call, (call), (want), (needle))
+#define INVALID CN_E_INVALID_ARGUMENT
+#define TRUE_OR_FAIL(cond)                                                        \
+    do {                                                                          \
+        checks++;                                                                 \
+        if (!(cond)) {                                                            \
+            fprintf(stderr, "line %d: expected %s\n", __LINE__, #cond);           \
+            failures++;                                                           \
+        }                                                                         \
+    } while (0)
+
+/* ------------------------------------------------------------- threads -- */
+
+static void *error_in_thread(void *arg) {
+    (void)arg;
+    cn_model *m = NULL;
+    int rc = cn_model_load(&m, "/nonexistent/thread-local.cnm");
+    int ok = rc == CN_E_IO && strstr(cn_last_error(), "thread-local.cnm") != NULL;
+    return (void *)(intptr_t)ok;
+}
+
+struct free_race {
+    cn_manifest *m;
+    int rc;
+};
+
+static void *free_in_thread(void *arg) {
+    struct free_race *r = arg;
+    r->rc = cn_manifest_free(r->m);
+    return NULL;
+}
+
+/* One client and one server shared by several threads, each running the whole
+ * encrypt -> predict -> decrypt path. */
+struct pipeline {
+    cn_client *client;
+    cn_server *server;
+    const double *pixels;
+    size_t n, values;
+    double logits[64];
+    int rc;
+};
+
+static void *pipeline_in_thread(void *arg) {
+    struct pipeline *p = arg;
+    cn_encrypted_batch *b = NULL;
+    cn_encrypted_result *r = NULL;
+    size_t images = 0, classes = 0;
+    p->rc = cn_client_encrypt(&b, p->client, p->pixels, p->n, p->values);
+    if (p->rc == CN_OK) p->rc = cn_server_predict(&r, p->server, b);
+    if (p->rc == CN_OK) p->rc = cn_client_decrypt(p->logits, 64, &images, &classes, p->client, r);
+    cn_encrypted_result_free(r);
+    cn_encrypted_batch_free(b);
+    return NULL;
+}
+
+static int cmp_ptr(const void *a, const void *b) {
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s MODEL.cnm IMAGES.f64 WORKDIR\n", argv[0]);
+        return 2;
+    }
+    const char *model_path = argv[1];
+    char path[4096];
+
+    /* ---- valid objects to misuse ------------------------------------------ */
+    cn_model *model = NULL;
+    cn_manifest *man = NULL;
+    cn_client *client = NULL;
+    cn_eval_keys *ek = NULL;
+    cn_server *server = NULL;
+    CHECK(cn_model_load(&model, model_path));
+    CHECK(cn_model_manifest_insecure_for_testing(&man, model, TEST_PARAMS));
+    CHECK(cn_client_new(&client, man));
+    CHECK(cn_client_eval_keys(&ek, client));
+    CHECK(cn_server_new_insecure_for_testing(&server, model, ek, TEST_PARAMS));
+
+    size_t values = 0, outputs = 0, per_batch = 0, n = 2;
+    CHECK(cn_manifest_input_size(&values, man));
+    CHECK(cn_manifest_outputs(&outputs, man));
+    CHECK(cn_manifest_images_per_batch(&per_batch, man));
+    double *pixels = read_images(argv[2], n, values);
+
+    cn_encrypted_batch *batch = NULL;
+    cn_encrypted_result *result = NULL;
+    uint8_t *batch_bytes = NULL, *result_bytes = NULL, *man_bytes = NULL, *ek_bytes = NULL,
+            *sk_bytes = NULL, *model_bytes = NULL;
+    size_t batch_len = 0, result_len = 0, man_len = 0, ek_len = 0, sk_len = 0, model_len = 0;
+    CHECK(cn_client_encrypt(&batch, client, pixels, n, values));
+    CHECK(cn_encrypted_batch_serialize(&batch_bytes, &batch_len, batch));
+    CHECK(cn_server_predict(&result, server, batch));
+    CHECK(cn_encrypted_result_serialize(&result_bytes, &result_len, result));
+    CHECK(cn_manifest_serialize(&man_bytes, &man_len, man));
+    CHECK(cn_eval_keys_serialize(&ek_bytes, &ek_len, ek));
+    CHECK(cn_client_export_secret_key(&sk_bytes, &sk_len, client));
+    CHECK(cn_model_serialize(&model_bytes, &model_len, model));
+
+    cn_model *m_out = NULL;
+    cn_manifest *man_out = NULL;
+    cn_client *c_out = NULL;
+    cn_eval_keys *k_out = NULL;
+    cn_server *s_out = NULL;
+    cn_encrypted_batch *b_out = NULL;
+    cn_encrypted_result *r_out = NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0, sz = 0, sz2 = 0, sz3 = 0;
+    double lo, hi, logits[64];
+    int flag;
+    char name[CN_PARAMS_NAME_MAX];
+
+    /* ---- NULL for every pointer argument of every function ---------------- */
+    EXPECT(cn_bytes_free(NULL), CN_OK);
+    EXPECT(cn_model_load(NULL, model_path), INVALID);
+    EXPECT_MSG(cn_model_load(&m_out, NULL), INVALID, "path is NULL");
+    EXPECT(cn_model_serialize(NULL, &len, model), INVALID);
+    EXPECT(cn_model_serialize(&bytes, NULL, model), INVALID);
+    EXPECT_MSG(cn_model_serialize(&bytes, &len, NULL), INVALID, "m is NULL");
+    EXPECT(cn_model_deserialize(NULL, model_bytes, model_len), INVALID);
+    EXPECT(cn_model_deserialize(&m_out, NULL, model_len), INVALID);
+    EXPECT(cn_model_manifest(NULL, model, NULL), INVALID);
+    EXPECT(cn_model_manifest(&man_out, NULL, NULL), INVALID);
+    EXPECT(cn_model_manifest_insecure_for_testing(NULL, model, TEST_PARAMS), INVALID);
+    EXPECT(cn_model_manifest_insecure_for_testing(&man_out, NULL, TEST_PARAMS), INVALID);
+    EXPECT(cn_model_free(NULL), CN_OK);
+
+    EXPECT(cn_manifest_serialize(NULL, &len, man), INVALID);
+    EXPECT(cn_manifest_serialize(&bytes, NULL, man), INVALID);
+    EXPECT(cn_manifest_serialize(&bytes, &len, NULL), INVALID);
+    EXPECT(cn_manifest_deserialize(NULL, man_bytes, man_len), INVALID);
+    EXPECT(cn_manifest_deserialize(&man_out, NULL, man_len), INVALID);
+    EXPECT(cn_manifest_deserialize_insecure_for_testing(NULL, man_bytes, man_len), INVALID);
+    EXPECT(cn_manifest_deserialize_insecure_for_testing(&man_out, NULL, man_len), INVALID);
+    EXPECT(cn_manifest_input_shape(NULL, &sz2, &sz3, man), INVALID);
+    EXPECT(cn_manifest_input_shape(&sz, NULL, &sz3, man), INVALID);
+    EXPECT(cn_manifest_input_shape(&sz, &sz2, NULL, man), INVALID);
+    EXPECT(cn_manifest_input_shape(&sz, &sz2, &sz3, NULL), INVALID);
+    EXPECT(cn_manifest_input_size(NULL, man), INVALID);
+    EXPECT(cn_manifest_input_size(&sz, NULL), INVALID);
+    EXPECT(cn_manifest_input_range(NULL, &hi, man), INVALID);
+    EXPECT(cn_manifest_input_range(&lo, NULL, man), INVALID);
+    EXPECT(cn_manifest_input_range(&lo, &hi, NULL), INVALID);
+    EXPECT(cn_manifest_outputs(NULL, man), INVALID);
+    EXPECT(cn_manifest_outputs(&sz, NULL), INVALID);
+    EXPECT(cn_manifest_images_per_batch(NULL, man), INVALID);
+    EXPECT(cn_manifest_images_per_batch(&sz, NULL), INVALID);
+    EXPECT(cn_manifest_params_name(NULL, sizeof name, man), INVALID);
+    EXPECT(cn_manifest_params_name(name, sizeof name, NULL), INVALID);
+    EXPECT(cn_manifest_insecure(NULL, man), INVALID);
+    EXPECT(cn_manifest_insecure(&flag, NULL), INVALID);
+    EXPECT(cn_manifest_free(NULL), CN_OK);
+
+    EXPECT(cn_client_new(NULL, man), INVALID);
+    EXPECT(cn_client_new(&c_out, NULL), INVALID);
+    EXPECT(cn_client_restore(NULL, man, sk_bytes, sk_len), INVALID);
+    EXPECT(cn_client_restore(&c_out, NULL, sk_bytes, sk_len), INVALID);
+    EXPECT(cn_client_restore(&c_out, man, NULL, sk_len), INVALID);
+    EXPECT(cn_client_export_secret_key(NULL, &len, client), INVALID);
+    EXPECT(cn_client_export_secret_key(&bytes, NULL, client), INVALID);
+    EXPECT(cn_client_export_secret_key(&bytes, &len, NULL), INVALID);
+    EXPECT(cn_client_eval_keys(NULL, client), INVALID);
+    EXPECT(cn_client_eval_keys(&k_out, NULL), INVALID);
+    EXPECT(cn_client_encrypt(NULL, client, pixels, n, values), INVALID);
+    EXPECT(cn_client_encrypt(&b_out, NULL, pixels, n, values), INVALID);
+    EXPECT(cn_client_encrypt(&b_out, client, NULL, n, values), INVALID);
+    EXPECT(cn_client_decrypt(NULL, 64, &sz, &sz2, client, result), INVALID);
+    EXPECT(cn_client_decrypt(logits, 64, NULL, &sz2, client, result), INVALID);
+    EXPECT(cn_client_decrypt(logits, 64, &sz, NULL, client, result), INVALID);
+    EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, NULL, result), INVALID);
+    EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, client, NULL), INVALID);
+    EXPECT(cn_client_free(NULL), CN_OK);
+
+    EXPECT(cn_eval_keys_serialize(NULL, &len, ek), INVALID);
+    EXPECT(cn_eval_keys_serialize(&bytes, NULL, ek), INVALID);
+    EXPECT(cn_eval_keys_serialize(&bytes, &len, NULL), INVALID);
+    EXPECT(cn_eval_keys_deserialize(NULL, man, ek_bytes, ek_len), INVALID);
+    EXPECT(cn_eval_keys_deserialize(&k_out, NULL, ek_bytes, ek_len), INVALID);
+    EXPECT(cn_eval_keys_deserialize(&k_out, man, NULL, ek_len), INVALID);
+    EXPECT(cn_eval_keys_free(NULL), CN_OK);
+
+    EXPECT(cn_server_new(NULL, model, ek, NULL), INVALID);
+    EXPECT(cn_server_new(&s_out, NULL, ek, NULL), INVALID);
+    EXPECT(cn_server_new(&s_out, model, NULL, NULL), INVALID);
+    EXPECT(cn_server_new_insecure_for_testing(NULL, model, ek, TEST_PARAMS), INVALID);
+    EXPECT(cn_server_new_insecure_for_testing(&s_out, NULL, ek, TEST_PARAMS), INVALID);
+    EXPECT(cn_server_new_insecure_for_testing(&s_out, model, NULL, TEST_PARAMS), INVALID);
+    EXPECT(cn_server_manifest(NULL, server), INVALID);
+    EXPECT(cn_server_manifest(&man_out, NULL), INVALID);
+    EXPECT(cn_server_predict(NULL, server, batch), INVALID);
+    EXPECT(cn_server_predict(&r_out, NULL, batch), INVALID);
+    EXPECT(cn_server_predict(&r_out, server, NULL), INVALID);
+    EXPECT(cn_server_free(NULL), CN_OK);
+
+    EXPECT(cn_encrypted_batch_serialize(NULL, &len, batch), INVALID);
+    EXPECT(cn_encrypted_batch_serialize(&bytes, NULL, batch), INVALID);
+    EXPECT(cn_encrypted_batch_serialize(&bytes, &len, NULL), INVALID);
+    EXPECT(cn_encrypted_batch_deserialize(NULL, man, batch_bytes, batch_len), INVALID);
+    EXPECT(cn_encrypted_batch_deserialize(&b_out, NULL, batch_bytes, batch_len), INVALID);
+    EXPECT(cn_encrypted_batch_deserialize(&b_out, man, NULL, batch_len), INVALID);
+    EXPECT(cn_encrypted_batch_images(NULL, batch), INVALID);
+    EXPECT(cn_encrypted_batch_images(&sz, NULL), INVALID);
+    EXPECT(cn_encrypted_batch_free(NULL), CN_OK);
+    EXPECT(cn_encrypted_result_serialize(NULL, &len, result), INVALID);
+    EXPECT(cn_encrypted_result_serialize(&bytes, NULL, result), INVALID);
+    EXPECT(cn_encrypted_result_serialize(&bytes, &len, NULL), INVALID);
+    EXPECT(cn_encrypted_result_deserialize(NULL, man, result_bytes, result_len), INVALID);
+    EXPECT(cn_encrypted_result_deserialize(&r_out, NULL, result_bytes, result_len), INVALID);
+    EXPECT(cn_encrypted_result_deserialize(&r_out, man, NULL, result_len), INVALID);
+    EXPECT(cn_encrypted_result_images(NULL, result), INVALID);
+    EXPECT(cn_encrypted_result_images(&sz, NULL), INVALID);
+    EXPECT(cn_encrypted_result_free(NULL), CN_OK);
+    TRUE_OR_FAIL(m_out == NULL && man_out == NULL && c_out == NULL && k_out == NULL && s_out == NULL &&
+                 b_out == NULL && r_out == NULL && bytes == NULL);
+
+    /* ---- failure clears the out pointer ------------------------------------ */
+    m_out = (cn_model *)(uintptr_t)1;
+    EXPECT_MSG(cn_model_load(&m_out, "/nonexistent/model.cnm"), CN_E_IO, "no such file");
+    TRUE_OR_FAIL(m_out == NULL);
+
+    bytes = (uint8_t *)(uintptr_t)1;
+    len = 7;
+    EXPECT(cn_manifest_serialize(&bytes, &len, NULL), INVALID);
+    TRUE_OR_FAIL(bytes == NULL && len == 0);
+    bytes = (uint8_t *)(uintptr_t)1;
+    EXPECT(cn_encrypted_batch_serialize(&bytes, NULL, batch), INVALID);
+    TRUE_OR_FAIL(bytes == NULL);
+
+    /* ---- wrong type, foreign pointer, double free, use after free ------------ */
+    EXPECT_MSG(cn_manifest_outputs(&sz, (const cn_manifest *)client), INVALID, "is a cn_client, expected a cn_manifest");
+    EXPECT_MSG(cn_client_free((cn_client *)man), INVALID, "expected a cn_client");
+    int on_stack[8] = {0};
+    EXPECT_MSG(cn_model_free((cn_model *)on_stack), INVALID, "not a live cn_model");
+    EXPECT(cn_server_free((cn_server *)(uintptr_t)0x10), INVALID);
+    cn_manifest *m2 = NULL;
+    CHECK(cn_server_manifest(&m2, server));
+    CHECK(cn_manifest_free(m2));
+    EXPECT_MSG(cn_manifest_outputs(&sz, m2), INVALID, "already freed");
+    EXPECT_MSG(cn_manifest_free(m2), INVALID, "already freed");
+    CHECK(cn_manifest_serialize(&bytes, &len, man));
+    EXPECT(cn_bytes_free(bytes), CN_OK);
+    EXPECT_MSG(cn_bytes_free(bytes), INVALID, "not a live buffer");
+    uint8_t *foreign = malloc(16);
+    EXPECT(cn_bytes_free(foreign), INVALID);
+    free(foreign);
+    bytes = NULL;
+
+    /* Object addresses are never reused: 10000 objects made and freed in turn (more
+     * than one arena chunk, whose memory is then returned) all differ, and the first,
+     * long freed, is still reported as freed. */
+    enum { ROUNDS = 10000 };
+    uintptr_t *seen = malloc(ROUNDS * sizeof *seen);
+    cn_manifest *first = NULL;
+    for (int i = 0; i < ROUNDS; i++) {
+        cn_manifest *tmp = NULL;
+        CHECK(cn_server_manifest(&tmp, server));
+        seen[i] = (uintptr_t)tmp;
+        if (i == 0) first = tmp;
+        CHECK(cn_manifest_free(tmp));
+    }
+    qsort(seen, ROUNDS, sizeof *seen, cmp_ptr);
+    int repeats = 0;
+    for (int i = 1; i < ROUNDS; i++) repeats += seen[i] == seen[i - 1];
+    TRUE_OR_FAIL(repeats == 0);
+    free(seen);
+    EXPECT_MSG(cn_manifest_outputs(&sz, first), INVALID, "already freed");
+
+    /* Several threads free one object: exactly one succeeds. */
+    struct free_race race[4];
+    pthread_t threads[4];
+    cn_manifest *shared = NULL;
+    CHECK(cn_server_manifest(&shared, server));
+    for (int i = 0; i < 4; i++) {
+        race[i].m = shared;
+        pthread_create(&threads[i], NULL, free_in_thread, &race[i]);
+    }
+    int freed = 0, refused = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(threads[i], NULL);
+        freed += race[i].rc == CN_OK;
+        refused += race[i].rc == INVALID;
+    }
+    TRUE_OR_FAIL(freed == 1 && refused == 3);
+
+    /* ---- bad files and bytes ------------------------------------------------ */
+    snprintf(path, sizeof path, "%s/truncated.cnm", argv[3]);
+    write_file(path, model_bytes, model_len / 2);
+    EXPECT_MSG(cn_model_load(&m_out, path), CN_E_FORMAT, "truncated.cnm");
+    EXPECT(cn_model_deserialize(&m_out, model_bytes, model_len / 2), CN_E_FORMAT);
+    EXPECT(cn_model_deserialize(&m_out, (const uint8_t *)"hello", 5), CN_E_FORMAT);
+    EXPECT(cn_model_deserialize(&m_out, model_bytes, 0), CN_E_FORMAT);
+    EXPECT(cn_manifest_deserialize_insecure_for_testing(&man_out, man_bytes, man_len - 1), CN_E_FORMAT);
+    EXPECT(cn_encrypted_batch_deserialize(&b_out, man, batch_bytes, batch_len - 1), CN_E_FORMAT);
+    EXPECT(cn_encrypted_batch_deserialize(&b_out, man, batch_bytes, 10), CN_E_FORMAT);
+    batch_bytes[0] ^= 0xff; /* bad magic */
+    EXPECT(cn_encrypted_batch_deserialize(&b_out, man, batch_bytes, batch_len), CN_E_FORMAT);
+    batch_bytes[0] ^= 0xff;
+    /* An object of another kind where one is expected. */
+    EXPECT(cn_encrypted_batch_deserialize(&b_out, man, result_bytes, result_len), CN_E_PARAMETER_MISMATCH);
+    EXPECT(cn_eval_keys_deserialize(&k_out, man, man_bytes, man_len), CN_E_PARAMETER_MISMATCH);
+    TRUE_OR_FAIL(m_out == NULL && man_out == NULL && b_out == NULL && k_out == NULL);
+
+    /* ---- insecure parameters need the explicit opt-in ------------------------- */
+    EXPECT_MSG(cn_model_manifest(&man_out, model, TEST_PARAMS), CN_E_INSECURE_PARAMETERS, "insecure");
+    EXPECT(cn_server_new(&s_out, model, ek, TEST_PARAMS), CN_E_INSECURE_PARAMETERS);
+    EXPECT_MSG(cn_manifest_deserialize(&man_out, man_bytes, man_len), CN_E_INSECURE_PARAMETERS, "insecure");
+    EXPECT_MSG(cn_model_manifest(&man_out, model, "N99"), INVALID, "N99");
+    EXPECT(cn_model_manifest_insecure_for_testing(&man_out, model, "N99"), INVALID);
+    CHECK(cn_manifest_insecure(&flag, man));
+    TRUE_OR_FAIL(flag == 1);
+    CHECK(cn_manifest_params_name(name, sizeof name, man));
+    TRUE_OR_FAIL(strcmp(name, TEST_PARAMS) == 0);
+
+    /* ---- objects made for other parameters ---------------------------------- */
+    cn_manifest *other = NULL, *other_received = NULL;
+    cn_client *other_client = NULL;
+    cn_eval_keys *other_keys = NULL;
+    cn_server *other_server = NULL;
+    uint8_t *other_bytes = NULL;
+    size_t other_len = 0;
+    CHECK(cn_model_manifest(&other, model, OTHER_PARAMS));
+    CHECK(cn_manifest_insecure(&flag, other));
+    TRUE_OR_FAIL(flag == 0);
+    CHECK(cn_manifest_serialize(&other_bytes, &other_len, other));
+    CHECK(cn_manifest_deserialize(&other_received, other_bytes, other_len)); /* secure: accepted */
+    CHECK(cn_bytes_free(other_bytes));
+    CHECK(cn_client_new(&other_client, other_received));
+    CHECK(cn_client_eval_keys(&other_keys, other_client));
+    CHECK(cn_eval_keys_serialize(&other_bytes, &other_len, other_keys));
+    EXPECT_MSG(cn_eval_keys_deserialize(&k_out, man, other_bytes, other_len), CN_E_PARAMETER_MISMATCH, "other CKKS parameters");
+    CHECK(cn_bytes_free(other_bytes));
+    EXPECT(cn_server_new_insecure_for_testing(&s_out, model, other_keys, TEST_PARAMS), CN_E_PARAMETER_MISMATCH);
+    EXPECT(cn_encrypted_batch_deserialize(&b_out, other, batch_bytes, batch_len), CN_E_PARAMETER_MISMATCH);
+    EXPECT(cn_encrypted_result_deserialize(&r_out, other, result_bytes, result_len), CN_E_PARAMETER_MISMATCH);
+    EXPECT(cn_client_restore(&c_out, other, sk_bytes, sk_len), CN_E_PARAMETER_MISMATCH);
+    EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, other_client, result), CN_E_PARAMETER_MISMATCH);
+    CHECK(cn_server_new(&other_server, model, other_keys, OTHER_PARAMS));
+    cn_encrypted_batch *again = NULL;
+    CHECK(cn_encrypted_batch_deserialize(&again, man, batch_bytes, batch_len));
+    EXPECT(cn_server_predict(&r_out, other_server, again), CN_E_PARAMETER_MISMATCH);
+    EXPECT(cn_encrypted_batch_images(&sz, again), CN_OK); /* refused before it was consumed */
+    TRUE_OR_FAIL(sz == n);
+    TRUE_OR_FAIL(c_out == NULL && k_out == NULL && s_out == NULL && b_out == NULL && r_out == NULL);
+
+    /* ---- a consumed batch ------------------------------------------------------ */
+    EXPECT_MSG(cn_encrypted_batch_images(&sz, batch), INVALID, "consumed");
+    EXPECT(cn_encrypted_batch_serialize(&bytes, &len, batch), INVALID);
+    EXPECT(cn_server_predict(&r_out, server, batch), INVALID);
+
+    /* ---- decryption: sizes, buffers, keys ------------------------------------- */
+    sz = sz2 = 0;
+    EXPECT(cn_client_decrypt(NULL, 0, &sz, &sz2, client, result), CN_E_BUFFER_TOO_SMALL);
+    TRUE_OR_FAIL(sz == n && sz2 == outputs);
+    EXPECT_MSG(cn_client_decrypt(logits, n * outputs - 1, &sz, &sz2, client, result), CN_E_BUFFER_TOO_SMALL, "needs");
+    TRUE_OR_FAIL(sz == n && sz2 == outputs);
+    double expected[64], restored_logits[64];
+    EXPECT(cn_client_decrypt(expected, 64, &sz, &sz2, client, result), CN_OK);
+    cn_client *restored = NULL, *stranger = NULL;
+    CHECK(cn_client_restore(&restored, man, sk_bytes, sk_len));
+    EXPECT(cn_client_decrypt(restored_logits, 64, &sz, &sz2, restored, result), CN_OK);
+    int close_enough = 1;
+    for (size_t i = 0; i < n * outputs; i++)
+        close_enough &= fabs(expected[i] - restored_logits[i]) < 1e-9;
+    TRUE_OR_FAIL(close_enough);
+    /* Another client's key (same parameters) cannot decrypt: an error, not noise. */
+    CHECK(cn_client_new(&stranger, man));
+    EXPECT_MSG(cn_client_decrypt(logits, 64, &sz, &sz2, stranger, result), CN_E_FORMAT, "bound");
+    EXPECT(cn_manifest_params_name(name, 4, man), CN_E_BUFFER_TOO_SMALL);
+
+    /* ---- a client and a server shared between threads ---------------------------- */
+    struct pipeline pipes[2];
+    pthread_t pipe_threads[2];
+    for (int i = 0; i < 2; i++) {
+        pipes[i] = (struct pipeline){.client = client, .server = server, .pixels = pixels, .n = n, .values = values};
+        pthread_create(&pipe_threads[i], NULL, pipeline_in_thread, &pipes[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(pipe_threads[i], NULL);
+        EXPECT(pipes[i].rc, CN_OK);
+        for (size_t k = 0; k < n; k++)
+            TRUE_OR_FAIL(argmax(pipes[i].logits + k * outputs, outputs) == argmax(expected + k * outputs, outputs));
+    }
+
+    /* ---- bad inputs to encrypt ------------------------------------------------- */
+    EXPECT_MSG(cn_client_encrypt(&b_out, client, pixels, n, values - 1), INVALID, "values_per_image");
+    EXPECT(cn_client_encrypt(&b_out, client, pixels, 0, values), INVALID);
+    EXPECT(cn_client_encrypt(&b_out, client, pixels, per_batch + 1, values), INVALID);
+    EXPECT(cn_client_encrypt(&b_out, client, pixels, SIZE_MAX, values), INVALID);
+    double saved = pixels[5];
+    pixels[5] = 2.0;
+    EXPECT(cn_client_encrypt(&b_out, client, pixels, n, values), INVALID);
+    pixels[5] = NAN;
+    EXPECT(cn_client_encrypt(&b_out, client, pixels, n, values), INVALID);
+    pixels[5] = saved;
+    TRUE_OR_FAIL(b_out == NULL);
+
+    /* ---- a panic inside the library -------------------------------------------- */
+    EXPECT_MSG(cn_debug_force_panic(), CN_E_INTERNAL, "panic");
+    EXPECT(cn_manifest_outputs(&sz, man), CN_OK); /* the process and library go on */
+    TRUE_OR_FAIL(sz == outputs);
+
+    /* ---- the message is thread-local ---------------------------------------------- */
+    EXPECT(cn_model_load(&m_out, "/nonexistent/main-thread.cnm"), CN_E_IO);
+    pthread_t t;
+    void *thread_ok = NULL;
+    pthread_create(&t, NULL, error_in_thread, NULL);
+    pthread_join(t, &thread_ok);
+    TRUE_OR_FAIL(thread_ok == (void *)1);
+    TRUE_OR_FAIL(strstr(cn_last_error(), "main-thread.cnm") != NULL);
+    /* A successful call leaves the message alone. */
+    CHECK(cn_manifest_outputs(&sz, man));
+    TRUE_OR_FAIL(strstr(cn_last_error(), "main-thread.cnm") != NULL);
+
+    /* ---- cleanup: every free succeeds exactly once -------------------------------- */
+    EXPECT(cn_client_free(stranger), CN_OK);
+    EXPECT(cn_client_free(restored), CN_OK);
+    EXPECT(cn_encrypted_batch_free(again), CN_OK);
+    EXPECT(cn_server_free(other_server), CN_OK);
+    EXPECT(cn_eval_keys_free(other_keys), CN_OK);
+    EXPECT(cn_client_free(other_client), CN_OK);
+    EXPECT(cn_manifest_free(other_received), CN_OK);
+    EXPECT(cn_manifest_free(other), CN_OK);
+    EXPECT(cn_bytes_free(model_bytes), CN_OK);
+    EXPECT(cn_bytes_free(sk_bytes), CN_OK);
+    EXPECT(cn_bytes_free(ek_bytes), CN_OK);
+    EXPECT(cn_bytes_free(man_bytes), CN_OK);
+    EXPECT(cn_bytes_free(result_bytes), CN_OK);
+    EXPECT(cn_bytes_free(batch_bytes), CN_OK);
+    EXPECT(cn_encrypted_result_free(result), CN_OK);
+    EXPECT(cn_encrypted_batch_free(batch), CN_OK);
+    EXPECT(cn_server_free(server), CN_OK);
+    EXPECT(cn_eval_keys_free(ek), CN_OK);
+    EXPECT(cn_client_free(client), CN_OK);
+    EXPECT(cn_manifest_free(man), CN_OK);
+    EXPECT(cn_model_free(model), CN_OK);
+    EXPECT(cn_model_free(model), INVALID);
+    EXPECT(cn_encrypted_result_free(result), INVALID);
+    free(pixels);
+
+    printf("test_misuse: %d checks, %d failures\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}

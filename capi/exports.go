@@ -1,0 +1,835 @@
+package main
+
+/*
+#include <stddef.h>
+#include <stdint.h>
+#include "cryptonets.h"
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/server"
+	"github.com/cryptonets/cryptonets/core/wire"
+)
+
+// Each cngo_X export is the Go half of cn_X (shim.c): one guard call whose body
+// checks the arguments, resolves the handles and calls core/. Object arguments are
+// void* here because Go cannot name const or the opaque C types.
+
+// ----------------------------------------------------------------- helpers --
+
+// begin checks an object out-parameter and clears it, so that on failure the caller
+// holds NULL.
+func begin(out *unsafe.Pointer) error {
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	*out = nil
+	return nil
+}
+
+func give(out *unsafe.Pointer, v object) error {
+	p, err := newHandle(v)
+	if err != nil {
+		return err
+	}
+	*out = p
+	return nil
+}
+
+// view returns the caller's bytes without copying; decoders that keep anything copy.
+func view(arg string, data *C.uint8_t, n C.size_t) ([]byte, error) {
+	if data == nil {
+		return nil, invalidf("%s is NULL", arg)
+	}
+	if uint64(n) > math.MaxInt {
+		return nil, invalidf("%s length %d is too large", arg, uint64(n))
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n)), nil
+}
+
+func str(s *C.char) string {
+	if s == nil {
+		return ""
+	}
+	return C.GoString(s)
+}
+
+// beginBytes checks a buffer out-parameter pair and clears it.
+func beginBytes(out **C.uint8_t, outLen *C.size_t) error {
+	if out != nil {
+		*out = nil
+	}
+	if outLen != nil {
+		*outLen = 0
+	}
+	if out == nil || outLen == nil {
+		return invalidf("out or out_len is NULL")
+	}
+	return nil
+}
+
+// giveBytes allocates size bytes outside the Go heap, lets fill write them, and hands
+// them to the caller (freed with cn_bytes_free).
+// The caller has checked out and outLen with beginBytes.
+func giveBytes(out **C.uint8_t, outLen *C.size_t, size int, secret bool, fill func([]byte) error) error {
+	if size < 0 {
+		return errorf(C.CN_E_INTERNAL, "negative size %d", size)
+	}
+	p := C.cnshim_alloc(C.size_t(size))
+	if p == nil {
+		return errorf(C.CN_E_INTERNAL, "out of memory: cannot allocate %d bytes", size)
+	}
+	buf := unsafe.Slice((*byte)(p), size)
+	if err := fill(buf); err != nil {
+		clear(buf)
+		C.cnshim_free(p)
+		return err
+	}
+	registry.Lock()
+	registry.buffers[p] = buffer{size: size, secret: secret}
+	registry.Unlock()
+	*out, *outLen = (*C.uint8_t)(p), C.size_t(size)
+	return nil
+}
+
+// giveCopy hands a copy of data to the caller.
+func giveCopy(out **C.uint8_t, outLen *C.size_t, data []byte, secret bool) error {
+	return giveBytes(out, outLen, len(data), secret, func(b []byte) error { copy(b, data); return nil })
+}
+
+// sliceWriter writes into a fixed buffer and fails rather than grow it.
+type sliceWriter struct{ buf []byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	if len(p) > len(w.buf) {
+		return 0, errorf(C.CN_E_INTERNAL, "serialized size larger than computed")
+	}
+	n := copy(w.buf, p)
+	w.buf = w.buf[n:]
+	return n, nil
+}
+
+func giveCiphertexts(out **C.uint8_t, outLen *C.size_t, kind wire.Kind, info *manifestInfo, cts *wire.Ciphertexts) error {
+	size, err := cts.PayloadSize()
+	if err != nil {
+		return orCode(C.CN_E_INTERNAL, err)
+	}
+	return giveBytes(out, outLen, wire.HeaderSize+size, false, func(b []byte) error {
+		w := &sliceWriter{buf: b}
+		if _, err := wire.WriteCiphertexts(w, kind, &info.man, cts); err != nil {
+			return orCode(C.CN_E_INTERNAL, err)
+		}
+		if len(w.buf) != 0 {
+			return errorf(C.CN_E_INTERNAL, "serialized size smaller than computed")
+		}
+		return nil
+	})
+}
+
+func setSize(arg string, out *C.size_t, v int) error {
+	if out == nil {
+		return invalidf("%s is NULL", arg)
+	}
+	*out = C.size_t(v)
+	return nil
+}
+
+// compilePlan compiles m; insecure parameter sets need allowInsecure.
+func compilePlan(m *model.Model, name string, allowInsecure bool) (*batch.Plan, error) {
+	p, err := compile.Compile(m, compile.Options{Params: name, AllowInsecure: allowInsecure})
+	return p, orCode(C.CN_E_INVALID_ARGUMENT, err)
+}
+
+// clientOptions lets a client accept the manifest it is given: a manifest object with
+// insecure parameters exists only if the caller asked for it through one of the
+// *_insecure_for_testing functions.
+func clientOptions(info *manifestInfo) []client.Option {
+	if info.insecure {
+		return []client.Option{client.AllowInsecure()}
+	}
+	return nil
+}
+
+func planInfo(p *batch.Plan) (*manifestInfo, error) {
+	info, err := newManifestInfo(p.Manifest())
+	return info, orCode(C.CN_E_INTERNAL, err)
+}
+
+// ------------------------------------------------------------------- bytes --
+
+//export cngo_bytes_free
+func cngo_bytes_free(p *C.uint8_t) C.int {
+	return guard("cn_bytes_free", func() error {
+		if p == nil {
+			return nil
+		}
+		key := unsafe.Pointer(p)
+		registry.Lock()
+		b, ok := registry.buffers[key]
+		delete(registry.buffers, key)
+		registry.Unlock()
+		if !ok {
+			return invalidf("bytes (%p) is not a live buffer of this library: already freed, or not returned by a cn_* function", key)
+		}
+		if b.secret {
+			clear(unsafe.Slice((*byte)(key), b.size))
+		}
+		C.cnshim_free(key)
+		return nil
+	})
+}
+
+// ------------------------------------------------------------------- model --
+
+//export cngo_model_load
+func cngo_model_load(out *unsafe.Pointer, path *C.char) C.int {
+	return guard("cn_model_load", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		if path == nil {
+			return invalidf("path is NULL")
+		}
+		m, err := model.Load(C.GoString(path))
+		if err != nil {
+			return orCode(C.CN_E_FORMAT, err)
+		}
+		return give(out, &modelObj{m: m})
+	})
+}
+
+//export cngo_model_serialize
+func cngo_model_serialize(out **C.uint8_t, outLen *C.size_t, mp unsafe.Pointer) C.int {
+	return guard("cn_model_serialize", func() error {
+		if err := beginBytes(out, outLen); err != nil {
+			return err
+		}
+		m, err := get[*modelObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		data, err := m.m.MarshalBinary()
+		if err != nil {
+			return orCode(C.CN_E_INTERNAL, err)
+		}
+		return giveCopy(out, outLen, data, false)
+	})
+}
+
+//export cngo_model_deserialize
+func cngo_model_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t) C.int {
+	return guard("cn_model_deserialize", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		b, err := view("data", data, n)
+		if err != nil {
+			return err
+		}
+		m, err := model.Read(bytes.NewReader(b)) // copies
+		if err != nil {
+			return orCode(C.CN_E_FORMAT, err)
+		}
+		return give(out, &modelObj{m: m})
+	})
+}
+
+//export cngo_model_manifest
+func cngo_model_manifest(out *unsafe.Pointer, mp unsafe.Pointer, name *C.char, insecure C.int) C.int {
+	fn := "cn_model_manifest"
+	if insecure != 0 {
+		fn = "cn_model_manifest_insecure_for_testing"
+	}
+	return guard(fn, func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		m, err := get[*modelObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		p, err := compilePlan(m.m, str(name), insecure != 0)
+		if err != nil {
+			return err
+		}
+		info, err := planInfo(p)
+		if err != nil {
+			return err
+		}
+		return give(out, &manifestObj{info: info})
+	})
+}
+
+//export cngo_model_free
+func cngo_model_free(p unsafe.Pointer) C.int {
+	return guard("cn_model_free", func() error { return release[*modelObj]("m", p) })
+}
+
+// ---------------------------------------------------------------- manifest --
+
+//export cngo_manifest_serialize
+func cngo_manifest_serialize(out **C.uint8_t, outLen *C.size_t, mp unsafe.Pointer) C.int {
+	return guard("cn_manifest_serialize", func() error {
+		if err := beginBytes(out, outLen); err != nil {
+			return err
+		}
+		m, err := get[*manifestObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		data, err := wire.EncodeManifest(&m.info.man)
+		if err != nil {
+			return orCode(C.CN_E_INTERNAL, err)
+		}
+		return giveCopy(out, outLen, data, false)
+	})
+}
+
+//export cngo_manifest_deserialize
+func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, insecure C.int) C.int {
+	fn := "cn_manifest_deserialize"
+	if insecure != 0 {
+		fn = "cn_manifest_deserialize_insecure_for_testing"
+	}
+	return guard(fn, func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		b, err := view("data", data, n)
+		if err != nil {
+			return err
+		}
+		m, err := wire.DecodeManifest(bytes.Clone(b))
+		if err != nil {
+			return orCode(C.CN_E_FORMAT, err)
+		}
+		info, err := newManifestInfo(*m)
+		if err != nil {
+			return orCode(C.CN_E_FORMAT, err)
+		}
+		if info.insecure && insecure == 0 {
+			return errorf(C.CN_E_INSECURE_PARAMETERS,
+				"the manifest uses the insecure parameter set %s: only cn_manifest_deserialize_insecure_for_testing accepts it", m.Params)
+		}
+		return give(out, &manifestObj{info: info})
+	})
+}
+
+// manifestGetter is the shape of every manifest accessor.
+func manifestGetter(fn string, mp unsafe.Pointer, body func(info *manifestInfo) error) C.int {
+	return guard(fn, func() error {
+		m, err := get[*manifestObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		return body(m.info)
+	})
+}
+
+//export cngo_manifest_input_shape
+func cngo_manifest_input_shape(c, h, w *C.size_t, mp unsafe.Pointer) C.int {
+	return manifestGetter("cn_manifest_input_shape", mp, func(info *manifestInfo) error {
+		if c == nil || h == nil || w == nil {
+			return invalidf("out_channels, out_height or out_width is NULL")
+		}
+		s := info.man.Input
+		*c, *h, *w = C.size_t(s.C), C.size_t(s.H), C.size_t(s.W)
+		return nil
+	})
+}
+
+//export cngo_manifest_input_size
+func cngo_manifest_input_size(out *C.size_t, mp unsafe.Pointer) C.int {
+	return manifestGetter("cn_manifest_input_size", mp, func(info *manifestInfo) error {
+		return setSize("out", out, info.man.Input.Size())
+	})
+}
+
+//export cngo_manifest_input_range
+func cngo_manifest_input_range(lo, hi *C.double, mp unsafe.Pointer) C.int {
+	return manifestGetter("cn_manifest_input_range", mp, func(info *manifestInfo) error {
+		if lo == nil || hi == nil {
+			return invalidf("out_min or out_max is NULL")
+		}
+		*lo, *hi = C.double(info.man.InputRange[0]), C.double(info.man.InputRange[1])
+		return nil
+	})
+}
+
+//export cngo_manifest_outputs
+func cngo_manifest_outputs(out *C.size_t, mp unsafe.Pointer) C.int {
+	return manifestGetter("cn_manifest_outputs", mp, func(info *manifestInfo) error {
+		return setSize("out", out, info.man.Outputs)
+	})
+}
+
+//export cngo_manifest_images_per_batch
+func cngo_manifest_images_per_batch(out *C.size_t, mp unsafe.Pointer) C.int {
+	return manifestGetter("cn_manifest_images_per_batch", mp, func(info *manifestInfo) error {
+		return setSize("out", out, info.man.ImagesPerBatch)
+	})
+}
+
+//export cngo_manifest_params_name
+func cngo_manifest_params_name(out *C.char, outLen C.size_t, mp unsafe.Pointer) C.int {
+	return manifestGetter("cn_manifest_params_name", mp, func(info *manifestInfo) error {
+		if out == nil {
+			return invalidf("out is NULL")
+		}
+		name := info.man.Params
+		if uint64(outLen) < uint64(len(name))+1 {
+			return errorf(C.CN_E_BUFFER_TOO_SMALL, "the name %q needs %d bytes, the buffer has %d", name, len(name)+1, uint64(outLen))
+		}
+		buf := unsafe.Slice((*byte)(unsafe.Pointer(out)), len(name)+1)
+		copy(buf, name)
+		buf[len(name)] = 0
+		return nil
+	})
+}
+
+//export cngo_manifest_insecure
+func cngo_manifest_insecure(out *C.int, mp unsafe.Pointer) C.int {
+	return manifestGetter("cn_manifest_insecure", mp, func(info *manifestInfo) error {
+		if out == nil {
+			return invalidf("out is NULL")
+		}
+		*out = 0
+		if info.insecure {
+			*out = 1
+		}
+		return nil
+	})
+}
+
+//export cngo_manifest_free
+func cngo_manifest_free(p unsafe.Pointer) C.int {
+	return guard("cn_manifest_free", func() error { return release[*manifestObj]("m", p) })
+}
+
+// ------------------------------------------------------------------ client --
+
+//export cngo_client_new
+func cngo_client_new(out *unsafe.Pointer, mp unsafe.Pointer) C.int {
+	return guard("cn_client_new", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		m, err := get[*manifestObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		c, err := client.New(&m.info.man, clientOptions(m.info)...)
+		if err != nil {
+			return orCode(C.CN_E_INTERNAL, err)
+		}
+		return give(out, &clientObj{c: c, info: m.info})
+	})
+}
+
+//export cngo_client_restore
+func cngo_client_restore(out *unsafe.Pointer, mp unsafe.Pointer, key *C.uint8_t, n C.size_t) C.int {
+	return guard("cn_client_restore", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		m, err := get[*manifestObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		b, err := view("secret_key", key, n)
+		if err != nil {
+			return err
+		}
+		sk := bytes.Clone(b)
+		defer clear(sk)
+		c, err := client.Restore(&m.info.man, sk, clientOptions(m.info)...)
+		if err != nil {
+			return orCode(C.CN_E_FORMAT, err)
+		}
+		return give(out, &clientObj{c: c, info: m.info})
+	})
+}
+
+// withClient runs body holding the client's lock.
+func withClient(cp unsafe.Pointer, body func(c *clientObj) error) error {
+	c, err := get[*clientObj]("c", cp)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return body(c)
+}
+
+//export cngo_client_export_secret_key
+func cngo_client_export_secret_key(out **C.uint8_t, outLen *C.size_t, cp unsafe.Pointer) C.int {
+	return guard("cn_client_export_secret_key", func() error {
+		if err := beginBytes(out, outLen); err != nil {
+			return err
+		}
+		return withClient(cp, func(c *clientObj) error {
+			data, err := c.c.ExportSecretKey()
+			if err != nil {
+				return orCode(C.CN_E_INTERNAL, err)
+			}
+			defer clear(data)
+			return giveCopy(out, outLen, data, true)
+		})
+	})
+}
+
+//export cngo_client_eval_keys
+func cngo_client_eval_keys(out *unsafe.Pointer, cp unsafe.Pointer) C.int {
+	return guard("cn_client_eval_keys", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		return withClient(cp, func(c *clientObj) error {
+			return give(out, &evalKeysObj{k: c.c.EvaluationKeys()})
+		})
+	})
+}
+
+//export cngo_client_encrypt
+func cngo_client_encrypt(out *unsafe.Pointer, cp unsafe.Pointer, pixels *C.double, nImages, perImage C.size_t) C.int {
+	return guard("cn_client_encrypt", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		return withClient(cp, func(c *clientObj) error {
+			m := &c.info.man
+			switch {
+			case pixels == nil:
+				return invalidf("pixels is NULL")
+			case uint64(perImage) != uint64(m.Input.Size()):
+				return invalidf("values_per_image is %d, the model takes %d (%v)", uint64(perImage), m.Input.Size(), m.Input)
+			case nImages == 0 || uint64(nImages) > uint64(m.ImagesPerBatch):
+				return invalidf("n_images is %d, want 1 to %d", uint64(nImages), m.ImagesPerBatch)
+			}
+			n, size := int(nImages), int(perImage)
+			all := unsafe.Slice((*float64)(unsafe.Pointer(pixels)), n*size)
+			images := make([][]float64, n)
+			for i := range images {
+				images[i] = all[i*size : (i+1)*size : (i+1)*size]
+			}
+			cts, err := c.c.Encrypt(images, nil)
+			if err != nil {
+				return orCode(C.CN_E_INVALID_ARGUMENT, err)
+			}
+			return give(out, &batchObj{cts: cts, info: c.info})
+		})
+	})
+}
+
+//export cngo_client_decrypt
+func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outClasses *C.size_t, cp, rp unsafe.Pointer) C.int {
+	return guard("cn_client_decrypt", func() error {
+		if outImages == nil || outClasses == nil {
+			return invalidf("out_images or out_classes is NULL")
+		}
+		r, err := get[*resultObj]("r", rp)
+		if err != nil {
+			return err
+		}
+		return withClient(cp, func(c *clientObj) error {
+			if r.info.fp != c.info.fp {
+				return errorf(C.CN_E_PARAMETER_MISMATCH, "the result was made for another model plan or parameters than this client's")
+			}
+			images, classes := r.cts.Images, r.info.man.Outputs
+			*outImages, *outClasses = C.size_t(images), C.size_t(classes)
+			if need := images * classes; uint64(logitsLen) < uint64(need) {
+				return errorf(C.CN_E_BUFFER_TOO_SMALL, "logits holds %d doubles, the result needs %d (%d images x %d classes)",
+					uint64(logitsLen), need, images, classes)
+			}
+			if logits == nil {
+				return invalidf("logits is NULL")
+			}
+			values, err := c.c.Decrypt(r.cts)
+			if err != nil {
+				return orCode(C.CN_E_FORMAT, err)
+			}
+			dst := unsafe.Slice((*float64)(unsafe.Pointer(logits)), images*classes)
+			for i, row := range values {
+				if len(row) != classes {
+					return errorf(C.CN_E_INTERNAL, "image %d decrypted to %d logits, want %d", i, len(row), classes)
+				}
+				copy(dst[i*classes:], row)
+			}
+			return nil
+		})
+	})
+}
+
+//export cngo_client_free
+func cngo_client_free(p unsafe.Pointer) C.int {
+	return guard("cn_client_free", func() error { return release[*clientObj]("c", p) })
+}
+
+// --------------------------------------------------------- evaluation keys --
+
+//export cngo_eval_keys_serialize
+func cngo_eval_keys_serialize(out **C.uint8_t, outLen *C.size_t, kp unsafe.Pointer) C.int {
+	return guard("cn_eval_keys_serialize", func() error {
+		if err := beginBytes(out, outLen); err != nil {
+			return err
+		}
+		k, err := get[*evalKeysObj]("k", kp)
+		if err != nil {
+			return err
+		}
+		data, err := wire.EncodeEvaluationKeys(k.k)
+		if err != nil {
+			return orCode(C.CN_E_INTERNAL, err)
+		}
+		return giveCopy(out, outLen, data, false)
+	})
+}
+
+//export cngo_eval_keys_deserialize
+func cngo_eval_keys_deserialize(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, n C.size_t) C.int {
+	return guard("cn_eval_keys_deserialize", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		m, err := get[*manifestObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		b, err := view("data", data, n)
+		if err != nil {
+			return err
+		}
+		k, err := wire.DecodeEvaluationKeys(bytes.Clone(b), &m.info.man)
+		if err != nil {
+			return orCode(C.CN_E_FORMAT, err)
+		}
+		return give(out, &evalKeysObj{k: k})
+	})
+}
+
+//export cngo_eval_keys_free
+func cngo_eval_keys_free(p unsafe.Pointer) C.int {
+	return guard("cn_eval_keys_free", func() error { return release[*evalKeysObj]("k", p) })
+}
+
+// ------------------------------------------------------------------ server --
+
+//export cngo_server_new
+func cngo_server_new(out *unsafe.Pointer, mp, kp unsafe.Pointer, name *C.char, insecure C.int) C.int {
+	fn := "cn_server_new"
+	if insecure != 0 {
+		fn = "cn_server_new_insecure_for_testing"
+	}
+	return guard(fn, func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		m, err := get[*modelObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		k, err := get[*evalKeysObj]("ek", kp)
+		if err != nil {
+			return err
+		}
+		p, err := compilePlan(m.m, str(name), insecure != 0)
+		if err != nil {
+			return err
+		}
+		info, err := planInfo(p)
+		if err != nil {
+			return err
+		}
+		s, err := server.New(p, k.k)
+		if err != nil {
+			return orCode(C.CN_E_INVALID_ARGUMENT, err)
+		}
+		return give(out, &serverObj{s: s, info: info})
+	})
+}
+
+//export cngo_server_manifest
+func cngo_server_manifest(out *unsafe.Pointer, sp unsafe.Pointer) C.int {
+	return guard("cn_server_manifest", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		s, err := get[*serverObj]("s", sp)
+		if err != nil {
+			return err
+		}
+		return give(out, &manifestObj{info: s.info})
+	})
+}
+
+//export cngo_server_predict
+func cngo_server_predict(out *unsafe.Pointer, sp, bp unsafe.Pointer) C.int {
+	return guard("cn_server_predict", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		s, err := get[*serverObj]("s", sp)
+		if err != nil {
+			return err
+		}
+		b, err := get[*batchObj]("b", bp)
+		if err != nil {
+			return err
+		}
+		if b.info.fp != s.info.fp {
+			return errorf(C.CN_E_PARAMETER_MISMATCH, "the encrypted batch was made for another model plan or parameters than this server's")
+		}
+		cts, err := b.ciphertexts(true)
+		if err != nil {
+			return err
+		}
+		res, err := s.s.Predict(cts, nil)
+		if err != nil {
+			return orCode(C.CN_E_INVALID_ARGUMENT, err)
+		}
+		return give(out, &resultObj{cts: res, info: s.info})
+	})
+}
+
+//export cngo_server_free
+func cngo_server_free(p unsafe.Pointer) C.int {
+	return guard("cn_server_free", func() error { return release[*serverObj]("s", p) })
+}
+
+// ----------------------------------------------------- ciphertext objects --
+
+// decodeCiphertexts validates received ciphertexts; it reads data without copying
+// it first because wire's decoder copies every coefficient and keeps no reference.
+func decodeCiphertexts(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, n C.size_t, kind wire.Kind) (*wire.Ciphertexts, *manifestInfo, error) {
+	if err := begin(out); err != nil {
+		return nil, nil, err
+	}
+	m, err := get[*manifestObj]("m", mp)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := view("data", data, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	cts, err := wire.DecodeCiphertexts(b, kind, &m.info.man, m.info.prm)
+	if err != nil {
+		return nil, nil, orCode(C.CN_E_FORMAT, err)
+	}
+	return cts, m.info, nil
+}
+
+//export cngo_encrypted_batch_serialize
+func cngo_encrypted_batch_serialize(out **C.uint8_t, outLen *C.size_t, bp unsafe.Pointer) C.int {
+	return guard("cn_encrypted_batch_serialize", func() error {
+		if err := beginBytes(out, outLen); err != nil {
+			return err
+		}
+		b, err := get[*batchObj]("b", bp)
+		if err != nil {
+			return err
+		}
+		cts, err := b.ciphertexts(false)
+		if err != nil {
+			return err
+		}
+		return giveCiphertexts(out, outLen, wire.KindEncryptedBatch, b.info, cts)
+	})
+}
+
+//export cngo_encrypted_batch_deserialize
+func cngo_encrypted_batch_deserialize(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, n C.size_t) C.int {
+	return guard("cn_encrypted_batch_deserialize", func() error {
+		cts, info, err := decodeCiphertexts(out, mp, data, n, wire.KindEncryptedBatch)
+		if err != nil {
+			return err
+		}
+		return give(out, &batchObj{cts: cts, info: info})
+	})
+}
+
+//export cngo_encrypted_batch_images
+func cngo_encrypted_batch_images(out *C.size_t, bp unsafe.Pointer) C.int {
+	return guard("cn_encrypted_batch_images", func() error {
+		b, err := get[*batchObj]("b", bp)
+		if err != nil {
+			return err
+		}
+		cts, err := b.ciphertexts(false)
+		if err != nil {
+			return err
+		}
+		return setSize("out", out, cts.Images)
+	})
+}
+
+//export cngo_encrypted_batch_free
+func cngo_encrypted_batch_free(p unsafe.Pointer) C.int {
+	return guard("cn_encrypted_batch_free", func() error { return release[*batchObj]("b", p) })
+}
+
+//export cngo_encrypted_result_serialize
+func cngo_encrypted_result_serialize(out **C.uint8_t, outLen *C.size_t, rp unsafe.Pointer) C.int {
+	return guard("cn_encrypted_result_serialize", func() error {
+		if err := beginBytes(out, outLen); err != nil {
+			return err
+		}
+		r, err := get[*resultObj]("r", rp)
+		if err != nil {
+			return err
+		}
+		return giveCiphertexts(out, outLen, wire.KindEncryptedResult, r.info, r.cts)
+	})
+}
+
+//export cngo_encrypted_result_deserialize
+func cngo_encrypted_result_deserialize(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, n C.size_t) C.int {
+	return guard("cn_encrypted_result_deserialize", func() error {
+		cts, info, err := decodeCiphertexts(out, mp, data, n, wire.KindEncryptedResult)
+		if err != nil {
+			return err
+		}
+		return give(out, &resultObj{cts: cts, info: info})
+	})
+}
+
+//export cngo_encrypted_result_images
+func cngo_encrypted_result_images(out *C.size_t, rp unsafe.Pointer) C.int {
+	return guard("cn_encrypted_result_images", func() error {
+		r, err := get[*resultObj]("r", rp)
+		if err != nil {
+			return err
+		}
+		return setSize("out", out, r.cts.Images)
+	})
+}
+
+//export cngo_encrypted_result_free
+func cngo_encrypted_result_free(p unsafe.Pointer) C.int {
+	return guard("cn_encrypted_result_free", func() error { return release[*resultObj]("r", p) })
+}
+
+// ----------------------------------------------------------------- testing --
+
+// debugNil is dereferenced by cn_debug_force_panic.
+var debugNil *struct{ x int }
+
+//export cngo_debug_force_panic
+func cngo_debug_force_panic() C.int {
+	return guard("cn_debug_force_panic", func() error {
+		// A nil dereference rather than a plain panic: it also proves that Go's signal
+		// handling works inside the host process (SIGSEGV becomes a Go panic).
+		return fmt.Errorf("unreachable: %d", debugNil.x)
+	})
+}

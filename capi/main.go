@@ -1,0 +1,16 @@
+// Command capi is the C ABI of cryptonets, built as a shared library:
+//
+//	go build -buildmode=c-shared -o libcryptonets.so ./capi
+//
+// It holds cgo exports only: handles, status codes and panic recovery around the Go
+// API of core/. The contract is the hand-written include/cryptonets.h; shim.c defines
+// its cn_* functions on top of the cngo_* exports of this package, and the linker
+// version script cryptonets.map keeps every other symbol local. See docs/c-api.md.
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include -std=gnu11 -Wall -Wextra -Wno-unused-parameter
+*/
+import "C"
+
+func main() {}

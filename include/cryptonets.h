@@ -1,0 +1,356 @@
+/*
+ * cryptonets.h — the C API of cryptonets: neural-network inference on homomorphically
+ * encrypted data (CryptoNets batch packing on CKKS).
+ *
+ * This hand-written header is the whole contract of libcryptonets.so. The library is
+ * built from Go (capi/); its cgo-generated header is a build by-product that is never
+ * installed and must not be included.
+ *
+ * ROLES
+ *   The data owner (client) holds the secret key: it makes the evaluation keys,
+ *   encrypts images and decrypts results. The model owner (server) holds the model and
+ *   the client's evaluation keys; no server function takes a client or a secret key.
+ *
+ *   client                                   server
+ *   ------                                   ------
+ *                                            cn_model_load, cn_model_manifest
+ *   cn_manifest_deserialize      <-- bytes --  cn_manifest_serialize
+ *   cn_client_new
+ *   cn_client_eval_keys
+ *   cn_eval_keys_serialize       -- bytes -->  cn_eval_keys_deserialize, cn_server_new
+ *   cn_client_encrypt
+ *   cn_encrypted_batch_serialize -- bytes -->  cn_encrypted_batch_deserialize
+ *                                            cn_server_predict
+ *   cn_encrypted_result_deserialize <-- bytes -- cn_encrypted_result_serialize
+ *   cn_client_decrypt  (logits; argmax gives the labels)
+ *
+ * CONVENTIONS
+ *   - Every function except cn_version, cn_abi_version and cn_last_error returns an
+ *     int status: CN_OK (0) or a negative CN_E_* code.
+ *   - Output parameters come first and are named out (or out_*). On failure an
+ *     output object or buffer pointer is set to NULL (and its length to 0) whenever
+ *     it is non-NULL itself, so freeing it afterwards is always safe.
+ *   - Every pointer argument must be non-NULL unless its documentation says
+ *     otherwise; NULL gives CN_E_INVALID_ARGUMENT. Every cn_X_free accepts NULL.
+ *   - Objects are opaque. Each type has its own cn_X_free; byte buffers made by the
+ *     library are freed with cn_bytes_free, never with free(). A freed, foreign,
+ *     or wrongly typed object pointer gives CN_E_INVALID_ARGUMENT and a message; it
+ *     never reaches another object (object addresses are never reused).
+ *   - Numbers cross the ABI as double (IEEE float64), never float.
+ *
+ * ERRORS
+ *   After a failing call, cn_last_error() returns a one-line message (UTF-8) saying
+ *   what went wrong, prefixed with the function name. The message is thread-local:
+ *   it belongs to the calling thread and stays until the next failing call on that
+ *   thread (successful calls leave it alone). An internal error (a bug, reported as
+ *   CN_E_INTERNAL) does not end the process; free the objects that call used.
+ *
+ * THREAD SAFETY (per type; see each type below)
+ *   The library has no global settings; its only shared state, the registry of live
+ *   objects, is locked internally. Freeing an object while another thread
+ *   uses it is a bug in the caller, but a memory-safe one: the other call either
+ *   completes or fails with CN_E_INVALID_ARGUMENT.
+ *
+ * SECURITY
+ *   Parameters are 128-bit secure by default. Insecure parameter sets (fast, for tests
+ *   only, e.g. "InsecureN11QP215") are reachable only through the functions whose
+ *   names end in _insecure_for_testing; every other function rejects them with
+ *   CN_E_INSECURE_PARAMETERS.
+ *   CKKS decryptions leak information about the secret key to whoever also sees the
+ *   ciphertexts (Li-Micciancio, EUROCRYPT 2021): never send decrypted logits back to
+ *   the server or to a third party; share only the labels.
+ */
+#ifndef CRYPTONETS_H
+#define CRYPTONETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CN_API __attribute__((visibility("default")))
+#else
+#define CN_API
+#endif
+
+/* ---------------------------------------------------------------- versions -- */
+
+/* The version of this header (semantic versioning). */
+#define CN_VERSION_MAJOR 0
+#define CN_VERSION_MINOR 1
+#define CN_VERSION_PATCH 0
+#define CN_VERSION "0.1.0"
+
+/* The ABI version: incremented on every incompatible change of the binary interface
+ * (it is also the soname suffix: libcryptonets.so.1). Bindings check it on load. */
+#define CN_ABI_VERSION 1
+
+/* The library's version, "MAJOR.MINOR.PATCH". Static storage; never NULL. */
+CN_API const char *cn_version(void);
+
+/* The library's ABI version; compare it with CN_ABI_VERSION. */
+CN_API int cn_abi_version(void);
+
+/* ------------------------------------------------------------------ status -- */
+
+#define CN_OK 0
+/* A NULL, freed, foreign or wrongly typed pointer; a size or count out of range; an
+ * unknown parameter set name; a value outside the model's input range. */
+#define CN_E_INVALID_ARGUMENT (-1)
+/* Bytes that are not a valid object of the expected kind: bad magic or version,
+ * truncated or extended, corrupted. Also a result that does not decrypt to
+ * plausible values (wrong secret key or corrupted result). */
+#define CN_E_FORMAT (-2)
+/* A valid object made for other CKKS parameters, another model plan, or of another
+ * kind than expected. */
+#define CN_E_PARAMETER_MISMATCH (-3)
+/* Insecure parameters asked for without an _insecure_for_testing function. */
+#define CN_E_INSECURE_PARAMETERS (-4)
+/* A file could not be opened or read. */
+#define CN_E_IO (-5)
+/* A caller buffer is too small; the needed size is reported (see the function). */
+#define CN_E_BUFFER_TOO_SMALL (-6)
+/* A bug in the library (a recovered Go panic). The process goes on. */
+#define CN_E_INTERNAL (-7)
+
+/* The message of the last failing call on this thread: one line, no trailing newline,
+ * "" if no call has failed on this thread yet. Thread-local storage owned by the
+ * library, valid until the next failing call on this thread; never NULL. */
+CN_API const char *cn_last_error(void);
+
+/* ------------------------------------------------------------------- types -- */
+
+/* A converted network (weights included): the server's. Immutable: safe to use
+ * from any number of threads at once. */
+typedef struct cn_model cn_model;
+
+/* The public manifest of a compiled model: what a client needs (input shape and
+ * range, CKKS parameters, output layout), nothing of the weights. Immutable:
+ * safe to use from any number of threads at once. */
+typedef struct cn_manifest cn_manifest;
+
+/* The data owner: a secret key bound to one manifest. Calls on one client are
+ * serialized by an internal lock: sharing a client between threads is safe, but its
+ * calls do not run in parallel (encryption is parallel inside the call). */
+typedef struct cn_client cn_client;
+
+/* The public evaluation keys a server needs for one client and manifest. Immutable:
+ * safe to use from any number of threads at once. */
+typedef struct cn_eval_keys cn_eval_keys;
+
+/* A compiled model plus one client's evaluation keys. Holds no secret. Safe to use
+ * from any number of threads at once: concurrent predictions run independently. */
+typedef struct cn_server cn_server;
+
+/* Encrypted images, client -> server. cn_server_predict consumes it (see there);
+ * an internal lock makes concurrent use safe. */
+typedef struct cn_encrypted_batch cn_encrypted_batch;
+
+/* Encrypted logits, server -> client. Immutable: safe to use from any number of
+ * threads at once. */
+typedef struct cn_encrypted_result cn_encrypted_result;
+
+/* ------------------------------------------------------------------- bytes -- */
+
+/* Every object that travels has cn_X_serialize(uint8_t **out, size_t *out_len, x):
+ * on success *out is a buffer of *out_len bytes allocated by the library, which the
+ * caller frees with cn_bytes_free. Its cn_X_deserialize validates the bytes
+ * completely (envelope, kind, parameter and plan fingerprints, exact length, value
+ * ranges) before using them, and copies what it keeps: the caller may free data as
+ * soon as the call returns. */
+
+/* Frees a buffer returned by a cn_*_serialize or cn_client_export_secret_key
+ * function; secret-key buffers are zeroed first. NULL is allowed (no-op). A pointer
+ * the library did not return, or already freed, gives CN_E_INVALID_ARGUMENT. */
+CN_API int cn_bytes_free(uint8_t *bytes);
+
+/* ------------------------------------------------------------------- model -- */
+
+/* Loads a model file (the output of `cryptonets convert`, *.cnm).
+ * CN_E_IO if the file cannot be read, CN_E_FORMAT if it is not a valid model file.
+ * Free *out with cn_model_free. */
+CN_API int cn_model_load(cn_model **out, const char *path);
+
+/* Model file bytes <-> model. */
+CN_API int cn_model_serialize(uint8_t **out, size_t *out_len, const cn_model *m);
+CN_API int cn_model_deserialize(cn_model **out, const uint8_t *data, size_t len);
+
+/* Compiles m for encrypted evaluation and returns its public manifest, to send to
+ * clients. params names a 128-bit parameter set ("N13QP215", "N14QP433"); NULL or ""
+ * picks the smallest one the network fits in. The same (model, params) compiled by
+ * cn_server_new gives the same plan. Free *out with cn_manifest_free. */
+CN_API int cn_model_manifest(cn_manifest **out, const cn_model *m, const char *params);
+
+/* As cn_model_manifest, but also accepts the INSECURE parameter sets
+ * ("InsecureN11QP215"): for tests only, never for real data. */
+CN_API int cn_model_manifest_insecure_for_testing(cn_manifest **out, const cn_model *m,
+                                                  const char *params);
+
+/* NULL-safe; a freed or foreign pointer gives CN_E_INVALID_ARGUMENT. */
+CN_API int cn_model_free(cn_model *m);
+
+/* ---------------------------------------------------------------- manifest -- */
+
+CN_API int cn_manifest_serialize(uint8_t **out, size_t *out_len, const cn_manifest *m);
+
+/* Validates a manifest. A manifest for insecure parameters gives
+ * CN_E_INSECURE_PARAMETERS (a server cannot talk a client into weak keys). */
+CN_API int cn_manifest_deserialize(cn_manifest **out, const uint8_t *data, size_t len);
+
+/* As cn_manifest_deserialize, but also accepts insecure parameters: tests only. */
+CN_API int cn_manifest_deserialize_insecure_for_testing(cn_manifest **out,
+                                                        const uint8_t *data, size_t len);
+
+/* The shape of one input image: channels x height x width. Images are passed as
+ * channel-major doubles (for MNIST: 1x28x28, pixel/255 in [0, 1]). */
+CN_API int cn_manifest_input_shape(size_t *out_channels, size_t *out_height,
+                                   size_t *out_width, const cn_manifest *m);
+
+/* The number of values per image (channels*height*width). */
+CN_API int cn_manifest_input_size(size_t *out, const cn_manifest *m);
+
+/* The range every input value must lie in; cn_client_encrypt rejects others. */
+CN_API int cn_manifest_input_range(double *out_min, double *out_max, const cn_manifest *m);
+
+/* The number of outputs (logits, classes) per image. */
+CN_API int cn_manifest_outputs(size_t *out, const cn_manifest *m);
+
+/* The largest number of images one encrypted batch holds. */
+CN_API int cn_manifest_images_per_batch(size_t *out, const cn_manifest *m);
+
+/* The name of the CKKS parameter set, NUL-terminated, into out[0..out_len). Names are
+ * shorter than CN_PARAMS_NAME_MAX bytes; a smaller buffer gives
+ * CN_E_BUFFER_TOO_SMALL. */
+#define CN_PARAMS_NAME_MAX 64
+CN_API int cn_manifest_params_name(char *out, size_t out_len, const cn_manifest *m);
+
+/* *out = 1 if the manifest uses an insecure parameter set, 0 otherwise. */
+CN_API int cn_manifest_insecure(int *out, const cn_manifest *m);
+
+CN_API int cn_manifest_free(cn_manifest *m);
+
+/* ------------------------------------------------------------------ client -- */
+
+/* Generates a fresh secret key for the manifest's parameters. The client keeps its
+ * own copy of the manifest: m may be freed afterwards. Free with cn_client_free. */
+CN_API int cn_client_new(cn_client **out, const cn_manifest *m);
+
+/* Rebuilds a client from a secret key exported by cn_client_export_secret_key for
+ * the same manifest's parameters (CN_E_PARAMETER_MISMATCH otherwise). */
+CN_API int cn_client_restore(cn_client **out, const cn_manifest *m,
+                             const uint8_t *secret_key, size_t secret_key_len);
+
+/* Exports the secret key (to store with the client's secrets; NEVER send it to the
+ * server). Free *out with cn_bytes_free, which zeroes it. */
+CN_API int cn_client_export_secret_key(uint8_t **out, size_t *out_len, const cn_client *c);
+
+/* The evaluation keys the server needs (public). Free with cn_eval_keys_free. */
+CN_API int cn_client_eval_keys(cn_eval_keys **out, const cn_client *c);
+
+/* Encrypts n_images images of values_per_image doubles each, image after image
+ * (pixels[i*values_per_image + k] is value k of image i, channel-major).
+ * values_per_image must equal cn_manifest_input_size, n_images must be in
+ * 1..cn_manifest_images_per_batch, and every value must lie in the manifest's input
+ * range (CN_E_INVALID_ARGUMENT otherwise). pixels is only read during the call.
+ * Free *out with cn_encrypted_batch_free. */
+CN_API int cn_client_encrypt(cn_encrypted_batch **out, cn_client *c, const double *pixels,
+                             size_t n_images, size_t values_per_image);
+
+/* Decrypts r into logits[i*classes + j] (logit j of image i), after checking that r
+ * was made for this client's manifest (CN_E_PARAMETER_MISMATCH otherwise).
+ * *out_images and *out_classes are always set to the result's size on success and
+ * on CN_E_BUFFER_TOO_SMALL; if logits_len < images*classes nothing is decrypted and
+ * CN_E_BUFFER_TOO_SMALL is returned: a size query passes logits = NULL, logits_len =
+ * 0. A decryption beyond the plan's output bound (a result for another key, or
+ * corrupted) gives CN_E_FORMAT rather than wrong numbers.
+ * Keep the logits on the client side: share only labels (see SECURITY above). */
+CN_API int cn_client_decrypt(double *logits, size_t logits_len, size_t *out_images,
+                             size_t *out_classes, cn_client *c, const cn_encrypted_result *r);
+
+CN_API int cn_client_free(cn_client *c);
+
+/* ------------------------------------------------------- evaluation keys -- */
+
+CN_API int cn_eval_keys_serialize(uint8_t **out, size_t *out_len, const cn_eval_keys *k);
+
+/* Validates evaluation keys against the manifest they are for (the server gets it
+ * from cn_model_manifest with the same params). Keys for other parameters give
+ * CN_E_PARAMETER_MISMATCH. */
+CN_API int cn_eval_keys_deserialize(cn_eval_keys **out, const cn_manifest *m,
+                                    const uint8_t *data, size_t len);
+
+CN_API int cn_eval_keys_free(cn_eval_keys *k);
+
+/* ------------------------------------------------------------------ server -- */
+
+/* Compiles m under params (NULL or "": automatic, as cn_model_manifest) and binds
+ * the client's evaluation keys (CN_E_PARAMETER_MISMATCH if they were made for other
+ * parameters). The server keeps what it needs: m and ek may be freed afterwards.
+ * Free with cn_server_free. */
+CN_API int cn_server_new(cn_server **out, const cn_model *m, const cn_eval_keys *ek,
+                         const char *params);
+
+/* As cn_server_new, but also accepts insecure parameter sets: tests only. */
+CN_API int cn_server_new_insecure_for_testing(cn_server **out, const cn_model *m,
+                                              const cn_eval_keys *ek, const char *params);
+
+/* The manifest of the server's plan (to decode incoming batches with, or to send
+ * to clients). Free with cn_manifest_free. */
+CN_API int cn_server_manifest(cn_manifest **out, const cn_server *s);
+
+/* Evaluates the network on an encrypted batch. A batch made for another plan or
+ * parameters gives CN_E_PARAMETER_MISMATCH. The batch is CONSUMED: evaluation reuses
+ * its memory, so on success (and on any failure after validation) b holds no
+ * ciphertexts any more and any later use of it but cn_encrypted_batch_free gives
+ * CN_E_INVALID_ARGUMENT; it must still be freed. (Not const for that reason.)
+ * Free *out with cn_encrypted_result_free. */
+CN_API int cn_server_predict(cn_encrypted_result **out, cn_server *s, cn_encrypted_batch *b);
+
+CN_API int cn_server_free(cn_server *s);
+
+/* -------------------------------------------------------- encrypted batch -- */
+
+/* Large: one ciphertext per input value, whatever the number of images in the
+ * batch (a few hundred MB for 28x28 images at N13QP215). */
+CN_API int cn_encrypted_batch_serialize(uint8_t **out, size_t *out_len,
+                                        const cn_encrypted_batch *b);
+
+/* Validates a batch made for manifest m (CN_E_PARAMETER_MISMATCH for another plan
+ * or other parameters, CN_E_FORMAT for anything malformed). */
+CN_API int cn_encrypted_batch_deserialize(cn_encrypted_batch **out, const cn_manifest *m,
+                                          const uint8_t *data, size_t len);
+
+/* The number of images in the batch. */
+CN_API int cn_encrypted_batch_images(size_t *out, const cn_encrypted_batch *b);
+
+CN_API int cn_encrypted_batch_free(cn_encrypted_batch *b);
+
+/* ------------------------------------------------------- encrypted result -- */
+
+CN_API int cn_encrypted_result_serialize(uint8_t **out, size_t *out_len,
+                                         const cn_encrypted_result *r);
+
+/* Validates a result made for manifest m (the client's). */
+CN_API int cn_encrypted_result_deserialize(cn_encrypted_result **out, const cn_manifest *m,
+                                           const uint8_t *data, size_t len);
+
+/* The number of images in the result. */
+CN_API int cn_encrypted_result_images(size_t *out, const cn_encrypted_result *r);
+
+CN_API int cn_encrypted_result_free(cn_encrypted_result *r);
+
+/* ---------------------------------------------------------------- testing -- */
+
+/* FOR TESTS ONLY: dereferences a nil pointer inside the library, to prove that the
+ * resulting Go panic becomes CN_E_INTERNAL with a message and that the process goes
+ * on. Always returns CN_E_INTERNAL. */
+CN_API int cn_debug_force_panic(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CRYPTONETS_H */
