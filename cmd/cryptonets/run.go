@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/memstat"
 	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
@@ -176,7 +173,7 @@ func stats(p *batch.Plan, meas *measurement) (runStats, error) {
 		ImagesPerSecond:     round(n/meas.Seconds.Evaluate, 1),
 		UploadBytesPerImage: round(float64(meas.UploadBytes)/n, 1), DownloadBytesPerImage: round(float64(meas.DownloadBytes)/n, 1),
 		UploadBytes: meas.UploadBytes, DownloadBytes: meas.DownloadBytes, EvalKeyBytes: meas.EvalKeyBytes,
-		SecretKeyBytes: meas.SecretKeyBytes, ManifestBytes: meas.ManifestBytes, PeakRSSBytes: peakRSS(),
+		SecretKeyBytes: meas.SecretKeyBytes, ManifestBytes: meas.ManifestBytes, PeakRSSBytes: memstat.PeakRSS(),
 	}, nil
 }
 
@@ -202,25 +199,4 @@ func (s *runStats) rows(t *table) {
 	t.row("download", "%s (%s per image)", byteSize(s.DownloadBytes), byteSize(int64(s.DownloadBytesPerImage)))
 	t.row("evaluation keys", "%s", byteSize(s.EvalKeyBytes))
 	t.row("peak memory", "%s", byteSize(s.PeakRSSBytes))
-}
-
-// peakRSS returns the process's peak resident set size (VmHWM), or 0 where
-// /proc/self/status is not available.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 3 && fields[0] == "VmHWM:" && fields[2] == "kB" {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err == nil {
-				return kb * 1024
-			}
-		}
-	}
-	return 0
 }

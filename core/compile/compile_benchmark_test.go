@@ -1,0 +1,76 @@
+package compile_test
+
+import (
+	"testing"
+
+	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/memstat"
+	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/server"
+	"github.com/cryptonets/cryptonets/core/wire"
+)
+
+// BenchmarkFullBatch measures one full batch (8192 real MNIST test images) of the
+// shipped model at the default 128-bit parameters, through the wire format:
+//
+//	go test ./core/compile -run XXX -bench FullBatch -benchtime 1x
+func BenchmarkFullBatch(b *testing.B) {
+	m, err := model.Load(shippedModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := compile.Compile(m, compile.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	man := p.Manifest()
+	set, err := mnist.Test()
+	if err != nil {
+		b.Fatal(err)
+	}
+	images := set.Images[:man.ImagesPerBatch]
+	c, err := client.New(&man)
+	if err != nil {
+		b.Fatal(err)
+	}
+	evk, _ := wire.EncodeEvaluationKeys(c.EvaluationKeys())
+	srv, err := server.New(p, c.EvaluationKeys())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var upload, download []byte
+	b.Run("encrypt", func(b *testing.B) {
+		for range b.N {
+			enc, err := c.Encrypt(images, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if upload, err = wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(images)*b.N)/b.Elapsed().Seconds(), "images/s")
+		b.ReportMetric(float64(len(upload))/float64(len(images)), "upload-B/image")
+		b.ReportMetric(float64(len(evk)), "evalkey-B")
+	})
+	b.Run("evaluate", func(b *testing.B) {
+		for range b.N {
+			if download, err = srv.PredictBytes(upload, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(images)*b.N)/b.Elapsed().Seconds(), "images/s")
+		b.ReportMetric(float64(len(download))/float64(len(images)), "download-B/image")
+	})
+	b.Run("decrypt", func(b *testing.B) {
+		for range b.N {
+			if _, err := c.DecryptBytes(download); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(images)*b.N)/b.Elapsed().Seconds(), "images/s")
+		b.ReportMetric(float64(memstat.PeakRSS()), "peak-RSS-B")
+	})
+}
