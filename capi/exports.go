@@ -145,6 +145,15 @@ func setSize(arg string, out *C.size_t, v int) error {
 	return nil
 }
 
+// exportName names the export that was called: the _insecure_for_testing variant
+// shares its Go function with the secure one.
+func exportName(base string, insecure C.int) string {
+	if insecure != 0 {
+		return base + "_insecure_for_testing"
+	}
+	return base
+}
+
 // compilePlan compiles m; insecure parameter sets need allowInsecure.
 func compilePlan(m *model.Model, name string, allowInsecure bool) (*batch.Plan, error) {
 	p, err := compile.Compile(m, compile.Options{Params: name, AllowInsecure: allowInsecure})
@@ -247,11 +256,7 @@ func cngo_model_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t) C.
 
 //export cngo_model_manifest
 func cngo_model_manifest(out *unsafe.Pointer, mp unsafe.Pointer, name *C.char, insecure C.int) C.int {
-	fn := "cn_model_manifest"
-	if insecure != 0 {
-		fn = "cn_model_manifest_insecure_for_testing"
-	}
-	return guard(fn, func() error {
+	return guard(exportName("cn_model_manifest", insecure), func() error {
 		if err := begin(out); err != nil {
 			return err
 		}
@@ -298,11 +303,7 @@ func cngo_manifest_serialize(out **C.uint8_t, outLen *C.size_t, mp unsafe.Pointe
 
 //export cngo_manifest_deserialize
 func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, insecure C.int) C.int {
-	fn := "cn_manifest_deserialize"
-	if insecure != 0 {
-		fn = "cn_manifest_deserialize_insecure_for_testing"
-	}
-	return guard(fn, func() error {
+	return guard(exportName("cn_manifest_deserialize", insecure), func() error {
 		if err := begin(out); err != nil {
 			return err
 		}
@@ -627,11 +628,7 @@ func cngo_eval_keys_free(p unsafe.Pointer) C.int {
 
 //export cngo_server_new
 func cngo_server_new(out *unsafe.Pointer, mp, kp unsafe.Pointer, name *C.char, insecure C.int) C.int {
-	fn := "cn_server_new"
-	if insecure != 0 {
-		fn = "cn_server_new_insecure_for_testing"
-	}
-	return guard(fn, func() error {
+	return guard(exportName("cn_server_new", insecure), func() error {
 		if err := begin(out); err != nil {
 			return err
 		}

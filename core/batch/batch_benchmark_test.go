@@ -12,13 +12,7 @@ import (
 // mnistShapedNet is the converted CryptoNets network (conv 5×5 stride 2, 5 maps →
 // square → dense 845→100 → square → dense 100→10) with random weights.
 func mnistShapedNet(rng *rand.Rand) *model.Model {
-	randn := func(n int, s float64) []float64 {
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = rng.NormFloat64() * s
-		}
-		return v
-	}
+	randn := normals(rng)
 	return &model.Model{
 		Name: "mnist-shaped", Input: model.Shape{C: 1, H: 28, W: 28}, InputRange: [2]float64{0, 1},
 		Layers: []model.Layer{

@@ -13,13 +13,7 @@ import (
 
 // smallNet is a CryptoNets-shaped network on 12×12 images with random weights.
 func smallNet(rng *rand.Rand) *model.Model {
-	randn := func(n int, s float64) []float64 {
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = rng.NormFloat64() * s
-		}
-		return v
-	}
+	randn := normals(rng)
 	return &model.Model{
 		Name: "small", Input: model.Shape{C: 1, H: 12, W: 12}, InputRange: [2]float64{0, 1},
 		Layers: []model.Layer{
@@ -32,6 +26,17 @@ func smallNet(rng *rand.Rand) *model.Model {
 			model.Square{},
 			&model.Dense{In: 20, Out: 4, Weights: randn(80, 0.3), Bias: randn(4, 0.1)},
 		},
+	}
+}
+
+// normals returns a function drawing n normal values of standard deviation s.
+func normals(rng *rand.Rand) func(n int, s float64) []float64 {
+	return func(n int, s float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = rng.NormFloat64() * s
+		}
+		return v
 	}
 }
 
@@ -131,13 +136,7 @@ func TestChunkedAccumulationMatchesReference(t *testing.T) {
 // degree 2 and 3 (a ReLU-like and an odd, tanh-like shape) encrypted.
 func TestPolynomialActivationsMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	randn := func(n int, s float64) []float64 {
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = rng.NormFloat64() * s
-		}
-		return v
-	}
+	randn := normals(rng)
 	for name, coeffs := range map[string][]float64{
 		"degree 2": {0.25, 0.5, 0.125},
 		"degree 3": {0, 0.9, 0, -0.2},
@@ -181,13 +180,7 @@ func TestUnsupportedNetworksAreClearErrors(t *testing.T) {
 // against the float64 reference.
 func TestEachLayerTypeMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	randn := func(n int, s float64) []float64 {
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = rng.NormFloat64() * s
-		}
-		return v
-	}
+	randn := normals(rng)
 	pad := model.Padding{Top: 1, Left: 2, Bottom: 0, Right: 1}
 	img := model.Shape{C: 2, H: 7, W: 6}
 	cases := map[string][]model.Layer{
