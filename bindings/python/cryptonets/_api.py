@@ -1,0 +1,526 @@
+"""The cryptonets objects: Model, Manifest, Client, EvaluationKeys, Server,
+EncryptedBatch, EncryptedResult."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import POINTER, byref, c_double, c_int, c_size_t, c_uint8, c_void_p
+from typing import Any, Optional, Tuple, Union
+
+from . import _arrays, _ffi
+from ._managed import Managed, call_out_object
+from .errors import check
+
+__all__ = [
+    "Model",
+    "Manifest",
+    "Client",
+    "EvaluationKeys",
+    "Server",
+    "EncryptedBatch",
+    "EncryptedResult",
+    "INSECURE_TEST_PARAMS",
+]
+
+#: The insecure parameter set for fast tests (NOT secure: never for real data).
+INSECURE_TEST_PARAMS = "InsecureN11QP215"
+
+BytesLike = Union[bytes, bytearray, memoryview]
+PathLike = Union[str, "os.PathLike[str]"]
+
+_lib = _ffi.lib
+
+
+def _bytes_out(fn: Any, *args: Any) -> bytes:
+    """Call a cn_X_serialize-shaped function and return a copy of its buffer, which
+    is freed (and zeroed, for secret keys) by the library before returning."""
+    ptr = POINTER(c_uint8)()
+    n = c_size_t()
+    check(fn(byref(ptr), byref(n), *args))
+    try:
+        return ctypes.string_at(ptr, n.value)
+    finally:
+        check(_lib.cn_bytes_free(ptr))
+
+
+def _size(fn: Any, handle: c_void_p) -> int:
+    out = c_size_t()
+    check(fn(byref(out), handle))
+    return out.value
+
+
+def _h(obj: Any, cls: "type[Managed]", name: str) -> c_void_p:
+    """The C handle of an object argument, after checking its type."""
+    if not isinstance(obj, cls):
+        raise TypeError(f"{name} must be a cryptonets.{cls.__name__}, got {type(obj).__name__}")
+    return obj._handle()
+
+
+def _params_arg(params: Optional[str]) -> Optional[bytes]:
+    if params is None or params == "":
+        return None
+    if not isinstance(params, str):
+        raise TypeError(f"params must be a str naming a parameter set, got {type(params).__name__}")
+    return params.encode("utf-8")
+
+
+# ------------------------------------------------------------------- model --
+
+
+class Model(Managed):
+    """A converted network with its weights: the server's (model owner's) object.
+
+    Immutable; safe to share between threads.
+    """
+
+    _free_name = "cn_model_free"
+    _what = "Model"
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Model":
+        """Load a model file (``*.cnm``, the output of ``cryptonets convert``).
+
+        Raises :class:`CryptonetsIOError` if the file cannot be read and
+        :class:`FormatError` if it is not a model file.
+        """
+        return cls._wrap(call_out_object(_lib.cn_model_load, os.fsencode(path)))
+
+    @classmethod
+    def from_bytes(cls, data: BytesLike) -> "Model":
+        """A model from the bytes of a model file."""
+        ptr, n, keep = _arrays.bytes_arg(data)
+        return cls._wrap(call_out_object(_lib.cn_model_deserialize, ptr, n))
+
+    def to_bytes(self) -> bytes:
+        """The model file's bytes."""
+        return _bytes_out(_lib.cn_model_serialize, self._handle())
+
+    __bytes__ = to_bytes
+
+    def manifest(self, params: Optional[str] = None) -> "Manifest":
+        """Compile the model and return its public manifest, to send to clients.
+
+        ``params`` names a 128-bit parameter set (``"N13QP215"``, ``"N14QP433"``);
+        ``None`` picks the smallest one the network fits in. Insecure sets raise
+        :class:`InsecureParametersError` (see :meth:`manifest_insecure_for_testing`).
+        """
+        return Manifest._wrap(
+            call_out_object(_lib.cn_model_manifest, self._handle(), _params_arg(params))
+        )
+
+    def manifest_insecure_for_testing(self, params: str = INSECURE_TEST_PARAMS) -> "Manifest":
+        """As :meth:`manifest`, but also accepts INSECURE parameter sets
+        (``"InsecureN11QP215"``): fast, for tests only, never for real data."""
+        return Manifest._wrap(
+            call_out_object(
+                _lib.cn_model_manifest_insecure_for_testing, self._handle(), _params_arg(params)
+            )
+        )
+
+
+# ---------------------------------------------------------------- manifest --
+
+
+class Manifest(Managed):
+    """The public description of a compiled model that a client needs: input shape
+    and range, CKKS parameters, output layout; nothing of the weights.
+
+    Immutable; safe to share between threads. Its properties are read once, when
+    the object is made.
+    """
+
+    _free_name = "cn_manifest_free"
+    _what = "Manifest"
+
+    _input_shape: Tuple[int, int, int]
+    _input_range: Tuple[float, float]
+    _outputs: int
+    _images_per_batch: int
+    _params: str
+    _insecure: bool
+
+    def _own(self, ptr: Optional[int]) -> None:
+        super()._own(ptr)
+        h = self._handle()
+        c, hh, w = c_size_t(), c_size_t(), c_size_t()
+        check(_lib.cn_manifest_input_shape(byref(c), byref(hh), byref(w), h))
+        self._input_shape = (c.value, hh.value, w.value)
+        lo, hi = c_double(), c_double()
+        check(_lib.cn_manifest_input_range(byref(lo), byref(hi), h))
+        self._input_range = (lo.value, hi.value)
+        self._outputs = _size(_lib.cn_manifest_outputs, h)
+        self._images_per_batch = _size(_lib.cn_manifest_images_per_batch, h)
+        name = ctypes.create_string_buffer(_ffi.PARAMS_NAME_MAX)
+        check(_lib.cn_manifest_params_name(name, len(name), h))
+        self._params = name.value.decode("utf-8")
+        insecure = c_int()
+        check(_lib.cn_manifest_insecure(byref(insecure), h))
+        self._insecure = bool(insecure.value)
+
+    @classmethod
+    def from_bytes(cls, data: BytesLike) -> "Manifest":
+        """Validate and load a manifest received from a server. A manifest for
+        insecure parameters raises :class:`InsecureParametersError`: a server cannot
+        talk a client into weak keys."""
+        ptr, n, keep = _arrays.bytes_arg(data)
+        return cls._wrap(call_out_object(_lib.cn_manifest_deserialize, ptr, n))
+
+    @classmethod
+    def from_bytes_insecure_for_testing(cls, data: BytesLike) -> "Manifest":
+        """As :meth:`from_bytes`, but also accepts INSECURE parameters: tests only."""
+        ptr, n, keep = _arrays.bytes_arg(data)
+        return cls._wrap(call_out_object(_lib.cn_manifest_deserialize_insecure_for_testing, ptr, n))
+
+    def to_bytes(self) -> bytes:
+        """The manifest's wire bytes, to send to clients."""
+        return _bytes_out(_lib.cn_manifest_serialize, self._handle())
+
+    __bytes__ = to_bytes
+
+    def _clone(self) -> "Manifest":
+        data = self.to_bytes()
+        if self._insecure:
+            return Manifest.from_bytes_insecure_for_testing(data)
+        return Manifest.from_bytes(data)
+
+    @property
+    def input_shape(self) -> Tuple[int, int, int]:
+        """The shape of one image: (channels, height, width); (1, 28, 28) for MNIST."""
+        self._handle()
+        return self._input_shape
+
+    @property
+    def input_size(self) -> int:
+        """The number of values per image (channels * height * width)."""
+        c, h, w = self.input_shape
+        return c * h * w
+
+    @property
+    def input_range(self) -> Tuple[float, float]:
+        """(min, max): every input value must lie in it; (0.0, 1.0) for MNIST."""
+        self._handle()
+        return self._input_range
+
+    @property
+    def outputs(self) -> int:
+        """The number of logits (classes) per image."""
+        self._handle()
+        return self._outputs
+
+    @property
+    def images_per_batch(self) -> int:
+        """The largest number of images one encrypted batch holds."""
+        self._handle()
+        return self._images_per_batch
+
+    @property
+    def params(self) -> str:
+        """The name of the CKKS parameter set (e.g. ``"N13QP215"``)."""
+        self._handle()
+        return self._params
+
+    @property
+    def insecure(self) -> bool:
+        """True for an insecure (test-only) parameter set."""
+        self._handle()
+        return self._insecure
+
+    def _describe(self) -> str:
+        c, h, w = self._input_shape
+        extra = " INSECURE" if self._insecure else ""
+        return (
+            f"params={self._params}{extra} input={c}x{h}x{w} outputs={self._outputs} "
+            f"images_per_batch={self._images_per_batch}"
+        )
+
+
+# ------------------------------------------------------------------ client --
+
+
+class Client(Managed):
+    """The data owner: a secret key bound to one manifest. Makes the evaluation
+    keys, encrypts images, decrypts results.
+
+    ``Client(manifest)`` generates a fresh secret key; :meth:`restore` rebuilds a
+    client from an exported one. The client keeps its own copy of the manifest
+    (:attr:`manifest`). Calls on one client are serialized by a lock in the library.
+    """
+
+    _free_name = "cn_client_free"
+    _what = "Client"
+
+    def __init__(self, manifest: Manifest) -> None:
+        """A client with a fresh secret key for ``manifest``'s parameters."""
+        ptr = call_out_object(_lib.cn_client_new, _h(manifest, Manifest, "manifest"))
+        self._own(ptr)
+        self._manifest = manifest._clone()
+
+    @classmethod
+    def restore(cls, manifest: Manifest, secret_key: BytesLike) -> "Client":
+        """A client from a secret key exported by :meth:`export_secret_key` for the
+        same manifest's parameters (:class:`ParameterMismatchError` otherwise)."""
+        ptr, n, keep = _arrays.bytes_arg(secret_key)
+        self = cls.__new__(cls)
+        self._own(
+            call_out_object(_lib.cn_client_restore, _h(manifest, Manifest, "manifest"), ptr, n)
+        )
+        self._manifest = manifest._clone()
+        return self
+
+    @property
+    def manifest(self) -> Manifest:
+        """The client's manifest (closed with the client)."""
+        self._handle()
+        return self._manifest
+
+    def close(self) -> None:
+        super().close()
+        m = getattr(self, "_manifest", None)
+        if m is not None:
+            m.close()
+
+    def export_secret_key(self) -> bytes:
+        """The SECRET key, to store with the data owner's secrets and restore with
+        :meth:`restore`. Never send it to the server. (The library zeroes its own
+        copy; the returned ``bytes`` cannot be zeroed: keep it short-lived.)"""
+        return _bytes_out(_lib.cn_client_export_secret_key, self._handle())
+
+    def evaluation_keys(self) -> "EvaluationKeys":
+        """The public evaluation keys the server needs (send ``keys.to_bytes()``)."""
+        keys = EvaluationKeys._wrap(call_out_object(_lib.cn_client_eval_keys, self._handle()))
+        keys._params, keys._insecure = self._manifest.params, self._manifest.insecure
+        return keys
+
+    def encrypt(self, images: Any) -> "EncryptedBatch":
+        """Encrypt a batch of images.
+
+        ``images``: shape ``(n, C*H*W)`` or ``(n, C, H, W)`` as in
+        :attr:`Manifest.input_shape` (MNIST: ``(n, 784)`` or ``(n, 1, 28, 28)``,
+        pixel/255), with ``1 <= n <= manifest.images_per_batch``. A numpy array of any
+        real dtype (passed to the library as one float64 buffer), any buffer of
+        doubles (``memoryview``, ``array('d')``, bytes of native doubles; flat buffers
+        hold n whole images), or nested sequences of numbers.
+
+        Raises :class:`InvalidArgumentError` (a ``ValueError``) for a wrong shape
+        (naming the expected one), or a value outside :attr:`Manifest.input_range`.
+        """
+        handle = self._handle()
+        m = self._manifest
+        px = _arrays.pixels(images, m.input_shape)
+        ptr = call_out_object(_lib.cn_client_encrypt, handle, px.pointer, px.n, m.input_size)
+        batch = EncryptedBatch._wrap(ptr)
+        return batch
+
+    def decrypt(self, result: "EncryptedResult") -> Any:
+        """Decrypt a result into logits: a float64 numpy array of shape
+        ``(n, classes)``, or, without numpy, a list of n lists of floats.
+
+        SECURITY: CKKS decryptions leak information about the secret key to whoever
+        also sees the ciphertexts (Li-Micciancio 2021). Keep the logits on the client;
+        share only labels (:meth:`decrypt_labels`). A result for another key or a
+        corrupted one raises :class:`FormatError` rather than giving wrong numbers.
+        """
+        handle = self._handle()
+        rh = _h(result, EncryptedResult, "result")
+        n, k = c_size_t(), c_size_t()
+        status = _lib.cn_client_decrypt(None, 0, byref(n), byref(k), handle, rh)
+        if status != _ffi.CN_E_BUFFER_TOO_SMALL:
+            check(status)
+        out = _arrays.Logits(n.value, k.value, _arrays.have_numpy())
+        check(
+            _lib.cn_client_decrypt(out.pointer, n.value * k.value, byref(n), byref(k), handle, rh)
+        )
+        return out.value()
+
+    def decrypt_labels(self, result: "EncryptedResult") -> Any:
+        """The predicted class of each image (argmax of the logits): a numpy integer
+        array, or a list of ints without numpy. Labels are what is safe to share."""
+        return _arrays.argmax_rows(self.decrypt(result))
+
+    def _describe(self) -> str:
+        return f"params={self._manifest._params}"
+
+
+# --------------------------------------------------------- evaluation keys --
+
+
+class EvaluationKeys(Managed):
+    """The public keys a server needs to evaluate on one client's ciphertexts.
+
+    Immutable; safe to share between threads. Holds no secret.
+    """
+
+    _free_name = "cn_eval_keys_free"
+    _what = "EvaluationKeys"
+    _params: str = ""
+    _insecure: bool = False
+
+    @classmethod
+    def from_bytes(cls, data: BytesLike, manifest: Manifest) -> "EvaluationKeys":
+        """Validate keys received from a client against the manifest they are for
+        (the server's ``model.manifest(...)``); keys for other parameters raise
+        :class:`ParameterMismatchError`."""
+        ptr, n, keep = _arrays.bytes_arg(data)
+        keys = cls._wrap(
+            call_out_object(
+                _lib.cn_eval_keys_deserialize, _h(manifest, Manifest, "manifest"), ptr, n
+            )
+        )
+        keys._params, keys._insecure = manifest.params, manifest.insecure
+        return keys
+
+    def to_bytes(self) -> bytes:
+        """The keys' wire bytes, to send to the server."""
+        return _bytes_out(_lib.cn_eval_keys_serialize, self._handle())
+
+    __bytes__ = to_bytes
+
+    @property
+    def params(self) -> str:
+        """The name of the parameter set the keys were made for."""
+        self._handle()
+        return self._params
+
+
+# ------------------------------------------------------------------ server --
+
+
+class Server(Managed):
+    """A compiled model plus one client's evaluation keys: the model owner's
+    evaluator. Holds no secret and has no way to take one.
+
+    Safe to share between threads: concurrent predictions run independently.
+    """
+
+    _free_name = "cn_server_free"
+    _what = "Server"
+
+    def __init__(self, model: Model, keys: EvaluationKeys, params: Optional[str] = None) -> None:
+        """Compile ``model`` under ``params`` (default: the parameter set of
+        ``keys``) and bind the client's evaluation keys."""
+        self._init(_lib.cn_server_new, model, keys, params)
+
+    @classmethod
+    def insecure_for_testing(
+        cls, model: Model, keys: EvaluationKeys, params: Optional[str] = None
+    ) -> "Server":
+        """As ``Server(model, keys, params)``, but also accepts INSECURE parameter
+        sets: tests only, never for real data."""
+        self = cls.__new__(cls)
+        self._init(_lib.cn_server_new_insecure_for_testing, model, keys, params)
+        return self
+
+    def _init(self, fn: Any, model: Model, keys: EvaluationKeys, params: Optional[str]) -> None:
+        if params is None:
+            params = keys.params or None
+        mh, kh = _h(model, Model, "model"), _h(keys, EvaluationKeys, "keys")
+        ptr = call_out_object(fn, mh, kh, _params_arg(params))
+        self._own(ptr)
+        try:
+            self._manifest = Manifest._wrap(call_out_object(_lib.cn_server_manifest, c_void_p(ptr)))
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest of the server's plan: decode incoming batches with it, or send
+        it to clients (closed with the server)."""
+        self._handle()
+        return self._manifest
+
+    def close(self) -> None:
+        super().close()
+        m = getattr(self, "_manifest", None)
+        if m is not None:
+            m.close()
+
+    def predict(self, batch: "EncryptedBatch") -> "EncryptedResult":
+        """Evaluate the network on an encrypted batch.
+
+        The batch is CONSUMED (its memory is reused): any later use of it raises
+        :class:`InvalidArgumentError`. A batch made for another plan or parameters
+        raises :class:`ParameterMismatchError`.
+        """
+        return EncryptedResult._wrap(
+            call_out_object(
+                _lib.cn_server_predict, self._handle(), _h(batch, EncryptedBatch, "batch")
+            )
+        )
+
+    def predict_bytes(self, batch: BytesLike) -> bytes:
+        """Bytes in, bytes out: decode an encrypted batch with :attr:`manifest`,
+        evaluate it and return the encrypted result's bytes."""
+        with EncryptedBatch.from_bytes(batch, self.manifest) as b:
+            with self.predict(b) as r:
+                return r.to_bytes()
+
+    def _describe(self) -> str:
+        return f"params={self._manifest._params}"
+
+
+# ------------------------------------------------------- encrypted objects --
+
+
+class EncryptedBatch(Managed):
+    """Encrypted images, client to server (large: hundreds of MB at 128 bits)."""
+
+    _free_name = "cn_encrypted_batch_free"
+    _what = "EncryptedBatch"
+
+    @classmethod
+    def from_bytes(cls, data: BytesLike, manifest: Manifest) -> "EncryptedBatch":
+        """Validate a batch made for ``manifest`` (:class:`ParameterMismatchError`
+        for another plan or parameters, :class:`FormatError` if malformed)."""
+        ptr, n, keep = _arrays.bytes_arg(data)
+        return cls._wrap(
+            call_out_object(
+                _lib.cn_encrypted_batch_deserialize, _h(manifest, Manifest, "manifest"), ptr, n
+            )
+        )
+
+    def to_bytes(self) -> bytes:
+        """The batch's wire bytes, to send to the server."""
+        return _bytes_out(_lib.cn_encrypted_batch_serialize, self._handle())
+
+    __bytes__ = to_bytes
+
+    @property
+    def images(self) -> int:
+        """The number of images in the batch."""
+        return _size(_lib.cn_encrypted_batch_images, self._handle())
+
+    def __len__(self) -> int:
+        return self.images
+
+
+class EncryptedResult(Managed):
+    """Encrypted logits, server to client."""
+
+    _free_name = "cn_encrypted_result_free"
+    _what = "EncryptedResult"
+
+    @classmethod
+    def from_bytes(cls, data: BytesLike, manifest: Manifest) -> "EncryptedResult":
+        """Validate a result made for ``manifest`` (the client's)."""
+        ptr, n, keep = _arrays.bytes_arg(data)
+        return cls._wrap(
+            call_out_object(
+                _lib.cn_encrypted_result_deserialize, _h(manifest, Manifest, "manifest"), ptr, n
+            )
+        )
+
+    def to_bytes(self) -> bytes:
+        """The result's wire bytes, to send back to the client."""
+        return _bytes_out(_lib.cn_encrypted_result_serialize, self._handle())
+
+    __bytes__ = to_bytes
+
+    @property
+    def images(self) -> int:
+        """The number of images in the result."""
+        return _size(_lib.cn_encrypted_result_images, self._handle())
+
+    def __len__(self) -> int:
+        return self.images

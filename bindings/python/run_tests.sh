@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The Python tests, as `make test` runs them (bash bindings/python/run_tests.sh):
+#   0. fixtures: the first 256 MNIST test images and the Go reference labels
+#      (bindings/c/tools/mnistdump), in build/python/fixtures;
+#   1. a fresh venv (build/python/venv1): pip install ./bindings/python[test] (which
+#      builds libcryptonets.so with Go), then pytest bindings/python/tests;
+#   2. python -m build --wheel into build/python/dist; a second fresh venv
+#      (build/python/venv2) with Go off PATH installs the wheel and runs the tests
+#      marked "wheel" (import, one-process 128-bit round trip, no-numpy).
+# Exits non-zero on any failure, including pytest collecting no tests.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+OUT="$ROOT/build/python"
+PKG="$ROOT/bindings/python"
+START=$SECONDS
+
+step() { printf '\n== python: %s (%ds)\n' "$*" $((SECONDS - START)); }
+fail() { echo "python tests: FAILED: $*" >&2; exit 1; }
+
+# pytest's exit status 5 means "no tests collected": a failure here, like any other.
+run_pytest() {
+  local py=$1; shift
+  local rc=0
+  "$py" -m pytest -p no:cacheprovider -ra "$@" || rc=$?
+  case $rc in
+    0) ;;
+    5) fail "pytest collected no tests ($*)" ;;
+    *) fail "pytest exited with status $rc ($*)" ;;
+  esac
+}
+
+command -v python3 >/dev/null || fail "python3 is not on PATH"
+command -v go >/dev/null || fail "go is not on PATH (needed to build libcryptonets.so)"
+# The real interpreter behind python3 (pyenv's python3 is a shim that needs PATH).
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')
+"$PYTHON" -c 'import sys; assert sys.version_info >= (3, 9), sys.version' ||
+  fail "Python 3.9 or later is needed"
+
+unset CRYPTONETS_LIBRARY PYTHONPATH  # test the installed package and its bundled library
+export CRYPTONETS_TEST_FIXTURES="$OUT/fixtures"
+export CRYPTONETS_TEST_MODEL="$ROOT/models/mnist/mnist_cryptonets.cnm"
+export CRYPTONETS_EXPECT_INSTALLED=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+rm -rf "$OUT/venv1" "$OUT/venv2" "$OUT/dist" "$PKG/build" "$PKG"/*.egg-info
+mkdir -p "$OUT"
+
+step "fixtures: 256 MNIST test images and the Go reference labels"
+go run ./bindings/c/tools/mnistdump -n 256 -o "$CRYPTONETS_TEST_FIXTURES" \
+  -model "$CRYPTONETS_TEST_MODEL"
+
+step "venv1: pip install ./bindings/python[test] (builds libcryptonets.so)"
+"$PYTHON" -m venv "$OUT/venv1"
+V1="$OUT/venv1/bin/python"
+"$V1" -m pip install -q "./bindings/python[test]"
+
+step "venv1: pytest bindings/python/tests"
+(cd "$OUT" && run_pytest "$V1" "$PKG/tests" --durations=5)
+
+step "wheel: python -m build --wheel"
+"$V1" -m pip install -q build
+"$V1" -m build --wheel --outdir "$OUT/dist" "$PKG" >"$OUT/build-wheel.log" 2>&1 ||
+  { tail -30 "$OUT/build-wheel.log" >&2; fail "python -m build --wheel (log: $OUT/build-wheel.log)"; }
+shopt -s nullglob
+wheels=("$OUT"/dist/cryptonets-*.whl)
+[ ${#wheels[@]} -eq 1 ] || fail "expected one wheel in $OUT/dist, found ${#wheels[@]}"
+WHEEL=${wheels[0]}
+case $(basename "$WHEEL") in
+  *-none-any.whl) fail "the wheel is not platform-tagged: $(basename "$WHEEL")" ;;
+esac
+echo "built $(basename "$WHEEL")"
+
+step "venv2: install the wheel where Go is not on PATH"
+STRIPPED="$OUT/venv2/bin:/usr/bin:/bin"
+if env PATH="$STRIPPED" bash -c 'command -v go' >/dev/null 2>&1; then
+  fail "go is still reachable with PATH=$STRIPPED"
+fi
+"$PYTHON" -m venv "$OUT/venv2"
+V2="$OUT/venv2/bin/python"
+env PATH="$STRIPPED" "$V2" -m pip install -q "$WHEEL[test]"
+
+step "venv2: pytest -m wheel"
+(cd "$OUT" && PATH="$STRIPPED" run_pytest "$V2" "$PKG/tests" -m wheel)
+
+step "done"

@@ -1,0 +1,254 @@
+"""Every failure raises the right exception with the library's message, and the
+process stays usable: each test ends with a successful operation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator
+
+import pytest
+
+import cryptonets as cn
+from cryptonets import _ffi
+from conftest import Mnist
+
+N = 32
+
+
+@pytest.fixture(scope="module")
+def pair(model: Any, insecure_manifest: Any) -> Iterator[Any]:
+    """A client and its server at the insecure (fast) test parameters."""
+    client = cn.Client(insecure_manifest)
+    keys = client.evaluation_keys()
+    server = cn.Server.insecure_for_testing(model, keys)
+    yield client, server
+    for obj in (server, keys, client):
+        obj.close()
+
+
+def round_trip(client: Any, server: Any, mnist: Mnist, n: int = N) -> None:
+    """A successful operation: encrypt, predict, decrypt, labels = Go reference."""
+    with client.encrypt(mnist.numpy(n)) as batch, server.predict(batch) as result:
+        labels = [int(v) for v in client.decrypt_labels(result)]
+    assert labels == mnist.reference[:n]
+
+
+def test_round_trip_insecure_params(pair: Any, mnist: Mnist, insecure_manifest: Any) -> None:
+    assert insecure_manifest.insecure and insecure_manifest.params == cn.INSECURE_TEST_PARAMS
+    assert insecure_manifest.input_shape == (1, 28, 28)
+    assert insecure_manifest.input_range == (0.0, 1.0)
+    assert insecure_manifest.outputs == 10
+    round_trip(*pair, mnist)
+
+
+def test_wrong_key(pair: Any, mnist: Mnist, insecure_manifest: Any) -> None:
+    client, server = pair
+    other = cn.Client(insecure_manifest)
+    with client.encrypt(mnist.numpy(4)) as batch, server.predict(batch) as result:
+        with pytest.raises(cn.FormatError) as err:
+            other.decrypt(result)
+        assert err.value.code == _ffi.CN_E_FORMAT
+        assert str(err.value).startswith("cn_client_decrypt: ")
+        assert "wrong secret key" in str(err.value)
+        # The right client still decrypts it.
+        assert [int(v) for v in client.decrypt_labels(result)] == mnist.reference[:4]
+    other.close()
+    round_trip(client, server, mnist)
+
+
+def test_truncated_bytes(pair: Any, mnist: Mnist, insecure_manifest: Any) -> None:
+    client, server = pair
+    with client.encrypt(mnist.numpy(2)) as batch:
+        data = batch.to_bytes()
+    for cut in (data[:-1], data[:100], data[:10], b"", data + b"\0"):
+        with pytest.raises(cn.FormatError) as err:
+            cn.EncryptedBatch.from_bytes(cut, server.manifest)
+        assert str(err.value).startswith("cn_encrypted_batch_deserialize: ")
+    manifest_bytes = insecure_manifest.to_bytes()
+    with pytest.raises(cn.FormatError, match="^cn_manifest_deserialize"):
+        cn.Manifest.from_bytes_insecure_for_testing(manifest_bytes[:-3])
+    with pytest.raises(cn.FormatError, match="^cn_eval_keys_deserialize"):
+        cn.EvaluationKeys.from_bytes(client.evaluation_keys().to_bytes()[:-1], insecure_manifest)
+    with pytest.raises(cn.FormatError, match="^cn_encrypted_result_deserialize"):
+        cn.EncryptedResult.from_bytes(b"CNET" + bytes(100), insecure_manifest)
+    with pytest.raises(cn.FormatError, match="bad magic"):
+        cn.EncryptedBatch.from_bytes(b"X" * 200, server.manifest)
+    # The intact bytes still work, from bytes, bytearray and memoryview alike.
+    for form in (data, bytearray(data), memoryview(data)):
+        with cn.EncryptedBatch.from_bytes(form, server.manifest) as b, server.predict(b) as r:
+            assert [int(v) for v in client.decrypt_labels(r)] == mnist.reference[:2]
+
+
+def test_other_parameters(
+    pair: Any, mnist: Mnist, model: Any, secure_manifest: Any, insecure_manifest: Any
+) -> None:
+    client, server = pair
+    assert secure_manifest.params != insecure_manifest.params
+    with client.encrypt(mnist.numpy(2)) as batch:
+        data = batch.to_bytes()
+        secure_client = cn.Client(secure_manifest)
+        with cn.Server(model, secure_client.evaluation_keys()) as secure_server:
+            with pytest.raises(cn.ParameterMismatchError) as err:
+                cn.EncryptedBatch.from_bytes(data, secure_server.manifest)
+            assert err.value.code == _ffi.CN_E_PARAMETER_MISMATCH
+            assert str(err.value).startswith("cn_encrypted_batch_deserialize: ")
+            with pytest.raises(cn.ParameterMismatchError, match="^cn_server_predict: "):
+                secure_server.predict(batch)
+        with pytest.raises(cn.ParameterMismatchError, match="^cn_eval_keys_deserialize: "):
+            cn.EvaluationKeys.from_bytes(client.evaluation_keys().to_bytes(), secure_manifest)
+        with pytest.raises(cn.ParameterMismatchError, match="^cn_client_restore: "):
+            cn.Client.restore(secure_manifest, client.export_secret_key())
+        # A manifest in place of a batch: another kind.
+        with pytest.raises(
+            cn.ParameterMismatchError, match="expected encrypted batch, got manifest"
+        ):
+            cn.EncryptedBatch.from_bytes(insecure_manifest.to_bytes(), insecure_manifest)
+        secure_client.close()
+        # The batch was not consumed by the failed prediction.
+        with server.predict(batch) as result:
+            assert [int(v) for v in client.decrypt_labels(result)] == mnist.reference[:2]
+    round_trip(client, server, mnist)
+
+
+def test_insecure_parameters_need_the_named_functions(
+    model: Any, insecure_manifest: Any, pair: Any, mnist: Mnist
+) -> None:
+    with pytest.raises(cn.InsecureParametersError, match="^cn_model_manifest: "):
+        model.manifest(cn.INSECURE_TEST_PARAMS)
+    with pytest.raises(cn.InsecureParametersError, match="^cn_manifest_deserialize: "):
+        cn.Manifest.from_bytes(insecure_manifest.to_bytes())
+    keys = pair[0].evaluation_keys()
+    with pytest.raises(cn.InsecureParametersError, match="^cn_server_new: "):
+        cn.Server(model, keys)
+    with pytest.raises(cn.InvalidArgumentError, match="NoSuchParams"):
+        model.manifest("NoSuchParams")
+    round_trip(*pair, mnist)
+
+
+def test_wrong_input_shape(pair: Any, mnist: Mnist) -> None:
+    np = pytest.importorskip("numpy")
+    client, server = pair
+    x = mnist.numpy(4)
+    for bad in (
+        x[:, :700],
+        x.reshape(4, 28, 28),
+        np.zeros((4, 3, 28, 28)),
+        x.reshape(-1),
+        x[:0],
+        [[0.5] * 10],
+    ):
+        with pytest.raises(cn.InvalidArgumentError) as err:
+            client.encrypt(bad)
+        assert isinstance(err.value, ValueError)
+        assert "expected (n, 784) or (n, 1, 28, 28)" in str(err.value) or "no images" in str(
+            err.value
+        )
+    # The library's own size check: more images than a batch holds.
+    most = client.manifest.images_per_batch
+    with pytest.raises(
+        cn.InvalidArgumentError,
+        match=rf"^cn_client_encrypt: n_images is {most + 1}, want 1 to {most}",
+    ):
+        client.encrypt(np.zeros((most + 1, 784)))
+    # Objects of the wrong type.
+    with pytest.raises(TypeError, match="result must be a cryptonets.EncryptedResult"):
+        client.decrypt(b"bytes")
+    with pytest.raises(TypeError, match="manifest must be a cryptonets.Manifest"):
+        cn.EncryptedBatch.from_bytes(b"", server)
+    round_trip(client, server, mnist)
+
+
+def test_values_outside_input_range(pair: Any, mnist: Mnist) -> None:
+    client, server = pair
+    for bad in (1.5, -0.25, math.nan, math.inf):
+        rows = mnist.rows(3)
+        rows[2][100] = bad
+        with pytest.raises(cn.InvalidArgumentError) as err:
+            client.encrypt(rows)
+        msg = str(err.value)
+        assert msg.startswith("cn_client_encrypt: ") and "image 2 has value" in msg
+        assert "outside [0, 1]" in msg
+    round_trip(client, server, mnist)
+
+
+def test_use_after_close(model_path: Any, insecure_manifest: Any, mnist: Mnist) -> None:
+    m = cn.Model.load(model_path)
+    m.close()
+    m.close()  # idempotent
+    assert m.closed
+    with pytest.raises(cn.ClosedError, match="Model is closed"):
+        m.manifest()
+    with cn.Client(insecure_manifest) as client:
+        keys = client.evaluation_keys()
+    with pytest.raises(cn.ClosedError):
+        client.encrypt(mnist.rows(1))
+    with pytest.raises(cn.ClosedError):
+        client.export_secret_key()
+    with pytest.raises(cn.ClosedError):
+        _ = client.manifest
+    assert "closed" in repr(client)
+    with keys:
+        pass
+    with pytest.raises(cn.ClosedError):
+        keys.to_bytes()
+    with pytest.raises(cn.ClosedError):
+        with keys:
+            pass
+    # The process goes on.
+    with cn.Model.load(model_path) as m2, m2.manifest_insecure_for_testing() as man:
+        with cn.Client(man) as c, cn.Server.insecure_for_testing(m2, c.evaluation_keys()) as s:
+            round_trip(c, s, mnist, 8)
+
+
+def test_consumed_batch(pair: Any, mnist: Mnist) -> None:
+    client, server = pair
+    batch = client.encrypt(mnist.rows(2))
+    assert batch.images == len(batch) == 2
+    server.predict(batch).close()
+    with pytest.raises(cn.InvalidArgumentError, match="consumed"):
+        batch.to_bytes()
+    with pytest.raises(cn.InvalidArgumentError, match="consumed"):
+        server.predict(batch)
+    batch.close()
+    round_trip(client, server, mnist)
+
+
+def test_model_file_errors(tmp_path: Any, model: Any, pair: Any, mnist: Mnist) -> None:
+    missing = tmp_path / "missing.cnm"
+    with pytest.raises(cn.CryptonetsIOError) as err:
+        cn.Model.load(missing)
+    assert isinstance(err.value, OSError)
+    assert str(err.value).startswith("cn_model_load: ") and "missing.cnm" in str(err.value)
+    junk = tmp_path / "junk.cnm"
+    junk.write_bytes(b"not a model" * 10)
+    with pytest.raises(cn.FormatError, match="^cn_model_load: "):
+        cn.Model.load(junk)
+    with pytest.raises(cn.FormatError, match="^cn_model_deserialize: "):
+        cn.Model.from_bytes(model.to_bytes()[:-10])
+    with cn.Model.from_bytes(model.to_bytes()) as copy, copy.manifest_insecure_for_testing() as man:
+        assert man.to_bytes() == pair[1].manifest.to_bytes()
+    round_trip(*pair, mnist)
+
+
+def test_panic_becomes_internal_error(pair: Any, mnist: Mnist) -> None:
+    with pytest.raises(cn.InternalError, match="^cn_debug_force_panic: internal error"):
+        cn.check(_ffi.lib.cn_debug_force_panic())
+    round_trip(*pair, mnist)
+
+
+def test_error_hierarchy() -> None:
+    classes = [
+        (cn.InvalidArgumentError, -1),
+        (cn.FormatError, -2),
+        (cn.ParameterMismatchError, -3),
+        (cn.InsecureParametersError, -4),
+        (cn.CryptonetsIOError, -5),
+        (cn.BufferTooSmallError, -6),
+        (cn.InternalError, -7),
+    ]
+    for cls, code in classes:
+        assert issubclass(cls, cn.CryptonetsError) and cls.code == code
+    assert issubclass(cn.ClosedError, cn.CryptonetsError)
+    cn.check(0)
+    with pytest.raises(cn.CryptonetsError, match="unknown status -99"):
+        cn.check(-99)
