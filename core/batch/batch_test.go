@@ -218,3 +218,33 @@ func TestWorkerPanicBecomesError(t *testing.T) {
 		t.Fatalf("the evaluation is unusable after a recovered panic: %v", err)
 	}
 }
+
+func TestLazyReductionIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, q := range []uint64{35184372121601, 8796092858369, 4398046150657, 2013265921} {
+		m := newModulus(q)
+		acc := make([]int64, 4096)
+		for i := range acc {
+			acc[i] = int64(rng.Uint64()) // any int64, extremes included
+		}
+		acc[0], acc[1], acc[2] = math.MaxInt64, math.MinInt64+1, 0
+		want := make([]uint64, len(acc))
+		for i, v := range acc {
+			r := v % int64(q)
+			if r < 0 {
+				r += int64(q)
+			}
+			want[i] = (uint64(r) + 12345) % q
+			if lazy := m.reduceLazy(v); lazy <= -2*int64(q) || lazy >= 2*int64(q) || (lazy-v)%int64(q) != 0 {
+				t.Fatalf("q=%d: reduceLazy(%d) = %d", q, v, lazy)
+			}
+		}
+		got := make([]uint64, len(acc))
+		store(got, acc, m, 12345)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("q=%d: store(%d) = %d, want %d", q, acc[i], got[i], want[i])
+			}
+		}
+	}
+}

@@ -217,9 +217,9 @@ func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits
 	for _, q := range prm.Q()[:out.level+1] {
 		qmax = max(qmax, q)
 	}
-	// Each chunk's Σ|w|·q plus a reduced accumulator (< q) must stay below 2^63; the
-	// schedule keeps weights below 2^weightBits, far under this budget.
-	budget := (math.MaxInt64-int64(qmax))/int64(qmax) - 1
+	// Each chunk's Σ|w|·q plus a lazily reduced accumulator (< 2q) must stay below
+	// 2^63; the schedule keeps single weights below 2^weightBits, under this budget.
+	budget := (math.MaxInt64-2*int64(qmax))/int64(qmax) - 1
 	groups, err := groupRows(a.Rows, wScale, budget)
 	if err != nil {
 		return nil, in, fmt.Errorf("batch: %w", err)

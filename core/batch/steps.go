@@ -149,20 +149,20 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	err := ev.parallel(polys*limbs*blocks, func(w, task int) {
 		p, i, b := task/(limbs*blocks), (task/blocks)%limbs, task%blocks
 		lo, hi := b*blockSize, min((b+1)*blockSize, n)
-		q := int64(moduli[i])
+		m := newModulus(moduli[i])
 		row := func(t int32) []uint64 { return in[t].Value[p].Coeffs[i][lo:hi] }
 		for _, g := range s.groups {
 			a := acc[w][:len(g.outputs)]
 			for k := range a {
 				a[k] = a[k][:hi-lo]
 			}
-			accumulate(a, g, row, q)
+			accumulate(a, g, row, m)
 			for k, j := range g.outputs {
 				var bias uint64
 				if p == 0 {
 					bias = s.bias[j][i]
 				}
-				store(out[j].Value[p].Coeffs[i][lo:hi], a[k], q, bias)
+				store(out[j].Value[p].Coeffs[i][lo:hi], a[k], m, bias)
 			}
 		}
 	})
@@ -179,8 +179,8 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 }
 
 // accumulate sets a[k] = Σ_t g.weights[k][t]·row(g.index[t]) for every output k of the
-// group, reduced into (-q, q) between chunks.
-func accumulate(a [][]int64, g rowGroup, row func(int32) []uint64, q int64) {
+// group, reduced into (-2q, 2q) between chunks.
+func accumulate(a [][]int64, g rowGroup, row func(int32) []uint64, m modulus) {
 	for k := range a {
 		clear(a[k])
 	}
@@ -202,7 +202,7 @@ func accumulate(a [][]int64, g rowGroup, row func(int32) []uint64, q int64) {
 		}
 		if end < len(g.index) {
 			for k := range a {
-				reduce(a[k], q)
+				reduce(a[k], m)
 			}
 		}
 		start = end
@@ -241,26 +241,41 @@ func mac4(acc0, acc1, acc2, acc3 []int64, c []uint64, w0, w1, w2, w3 int64) {
 	}
 }
 
-// reduce brings every accumulator into (-q, q).
-func reduce(acc []int64, q int64) {
-	for k := range acc {
-		acc[k] %= q
+// modulus is a prime q < 2^50 with 1/q as a float64, for reductions by multiplication.
+type modulus struct {
+	q    int64
+	qInv float64
+}
+
+func newModulus(q uint64) modulus { return modulus{q: int64(q), qInv: 1 / float64(q)} }
+
+// reduceLazy returns v minus a multiple of q, in (-2q, 2q): the quotient comes from a
+// float64 product whose error is far below one for |v| < 2^63 and q < 2^50, so no
+// integer division is needed.
+func (m modulus) reduceLazy(v int64) int64 { return v - int64(float64(v)*m.qInv)*m.q }
+
+// reduce brings every accumulator into (-2q, 2q).
+func reduce(acc []int64, m modulus) {
+	for k, v := range acc {
+		acc[k] = m.reduceLazy(v)
 	}
 }
 
 // store writes (acc + bias) mod q into dst, in [0, q).
-func store(dst []uint64, acc []int64, q int64, bias uint64) {
+func store(dst []uint64, acc []int64, m modulus, bias uint64) {
 	dst = dst[:len(acc)]
 	for k, v := range acc {
-		r := v % q
+		r := m.reduceLazy(v) + int64(bias) // in (-2q, 3q)
 		if r < 0 {
-			r += q
+			r += m.q
 		}
-		u := uint64(r) + bias
-		if u >= uint64(q) {
-			u -= uint64(q)
+		if r < 0 {
+			r += m.q
 		}
-		dst[k] = u
+		for r >= m.q {
+			r -= m.q
+		}
+		dst[k] = uint64(r)
 	}
 }
 

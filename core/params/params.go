@@ -5,8 +5,8 @@ package params
 
 import (
 	"crypto/sha256"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
