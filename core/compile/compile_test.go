@@ -110,3 +110,58 @@ func TestInsecurePresetsNeedOptIn(t *testing.T) {
 		t.Fatal("insecure plan not labelled insecure")
 	}
 }
+
+// TestReLUModelWithFittedPolynomialsAt128Bits runs the MNIST ReLU network converted
+// with degree-2 polynomial activations (models/mnist_relu) encrypted, against the
+// float64 reference of the converted model.
+func TestReLUModelWithFittedPolynomialsAt128Bits(t *testing.T) {
+	m, err := model.Load("../../models/mnist_relu/mnist_relu.cnm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := compile.Compile(m, compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := p.Manifest()
+	set, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set = set.First(256)
+	c, err := client.New(&man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := c.Encrypt(set.Images, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(p, c.EvaluationKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := srv.Predict(enc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := c.Decrypt(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := model.NewReference(m)
+	maxErr := 0.0
+	for i, img := range set.Images {
+		want, _ := ref.Forward(img)
+		for j := range want {
+			maxErr = math.Max(maxErr, math.Abs(want[j]-logits[i][j]))
+		}
+		if model.Argmax(want) != model.Argmax(logits[i]) {
+			t.Errorf("image %d: encrypted argmax %d, plaintext %d", i, model.Argmax(logits[i]), model.Argmax(want))
+		}
+	}
+	t.Logf("max abs logit error %.3g, precision %.1f bits", maxErr, p.PrecisionBits())
+	if maxErr > maxLogitError {
+		t.Errorf("max abs logit error %.3g exceeds %g", maxErr, maxLogitError)
+	}
+}

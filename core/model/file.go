@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/cryptonets/cryptonets/core/cbor"
 )
@@ -33,6 +34,10 @@ type layerRecord struct {
 	Dense      *Dense      `codec:"dense,omitempty"`
 	SumPool    *SumPool    `codec:"sumpool,omitempty"`
 	Polynomial *Polynomial `codec:"polynomial,omitempty"`
+	// Kinds added since are new tags (with a body when they have fields): files
+	// written before them read unchanged, and the format version stays 1.
+	ChannelAffine *ChannelAffine `codec:"channel_affine,omitempty"`
+	MaxPool       *MaxPool       `codec:"maxpool,omitempty"`
 }
 
 func toRecord(l Layer) layerRecord {
@@ -46,6 +51,10 @@ func toRecord(l Layer) layerRecord {
 		r.SumPool = l
 	case *Polynomial:
 		r.Polynomial = l
+	case *ChannelAffine:
+		r.ChannelAffine = l
+	case *MaxPool:
+		r.MaxPool = l
 	}
 	return r
 }
@@ -61,6 +70,12 @@ func (r layerRecord) layer() (Layer, error) {
 		l = r.SumPool
 	case KindPolynomial:
 		l = r.Polynomial
+	case KindChannelAffine:
+		l = r.ChannelAffine
+	case KindMaxPool:
+		l = r.MaxPool
+	case KindLogSoftmax:
+		return LogSoftmax{}, nil
 	case KindFlatten:
 		return Flatten{}, nil
 	case KindSquare:
@@ -68,6 +83,9 @@ func (r layerRecord) layer() (Layer, error) {
 	case KindSoftmax:
 		return Softmax{}, nil
 	default:
+		if isNamedActivation(r.Kind) {
+			return NamedActivation{Func: string(r.Kind)}, nil
+		}
 		return nil, fmt.Errorf("unknown layer kind %q", r.Kind)
 	}
 	if isNil(l) {
@@ -85,6 +103,10 @@ func isNil(l Layer) bool {
 	case *SumPool:
 		return l == nil
 	case *Polynomial:
+		return l == nil
+	case *ChannelAffine:
+		return l == nil
+	case *MaxPool:
 		return l == nil
 	}
 	return l == nil
@@ -160,11 +182,27 @@ func Load(path string) (*Model, error) {
 	return m, nil
 }
 
-// Save writes the model file to path.
+// Save writes the model file to path atomically: a reader never sees half a file.
 func (m *Model) Save(path string) error {
 	data, err := m.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, data, 0o644)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".cnm-*")
+	if err != nil {
+		return fmt.Errorf("model file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("model file: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("model file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("model file: %w", err)
+	}
+	return os.Rename(tmp.Name(), path)
 }

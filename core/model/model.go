@@ -82,6 +82,8 @@ func numbers(l Layer) [][]float64 {
 		return [][]float64{{l.Scale}}
 	case *Polynomial:
 		return [][]float64{l.Coeffs, l.Interval[:], {l.FitError}}
+	case *ChannelAffine:
+		return [][]float64{l.Scale, l.Shift}
 	}
 	return nil
 }
@@ -99,19 +101,39 @@ func allFinite(vs ...[]float64) bool {
 	return true
 }
 
-// Stage is one step of evaluation: exactly one of Affine, Activation and Softmax is set.
+// Stage is one step of evaluation: exactly one of Affine, Activation and Tensor is set.
 // Flatten layers produce no stage: the values are already channel-major.
 type Stage struct {
 	// Layer is the index of the layer the stage comes from.
 	Layer      int
 	Affine     *Affine
 	Activation Activation
-	Softmax    bool
-	In, Out    Shape
+	// Tensor is a layer that maps the whole tensor at once; Stages only returns the
+	// softmax ones (Softmax is then set), the plaintext evaluator runs them all.
+	Tensor  TensorOp
+	Softmax bool
+	In, Out Shape
 }
 
-// Stages lowers the layers to affine maps and activations.
+// Stages lowers the layers to affine maps, activations and final softmaxes, the steps
+// an encrypted evaluation plans for. A tensor operation other than a softmax (max
+// pooling) is an error: it has no encrypted form, and the conversion replaces it.
 func (m *Model) Stages() ([]Stage, error) {
+	stages, err := m.lower()
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range stages {
+		if st.Tensor != nil && !st.Softmax {
+			return nil, fmt.Errorf("model: layer %d (%s) cannot be evaluated on encrypted data; convert the model first (rewrite.Convert)",
+				st.Layer, st.Tensor.Kind())
+		}
+	}
+	return stages, nil
+}
+
+// lower turns every layer but Flatten into a stage.
+func (m *Model) lower() ([]Stage, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -122,8 +144,9 @@ func (m *Model) Stages() ([]Stage, error) {
 		switch l := l.(type) {
 		case Flatten:
 			continue
-		case Softmax:
-			st.Softmax = true
+		case TensorOp:
+			st.Tensor = l
+			st.Softmax = l.Kind() == KindSoftmax || l.Kind() == KindLogSoftmax
 		case Activation:
 			st.Activation = l
 		case Linear:
@@ -146,9 +169,10 @@ type Reference struct {
 	in     int
 }
 
-// NewReference prepares the plaintext evaluation of m.
+// NewReference prepares the plaintext evaluation of m. Unlike Stages, it accepts every
+// layer kind, so it evaluates imported, unconverted networks too.
 func NewReference(m *Model) (*Reference, error) {
-	stages, err := m.Stages()
+	stages, err := m.lower()
 	if err != nil {
 		return nil, err
 	}
@@ -164,8 +188,8 @@ func (r *Reference) Forward(x []float64) ([]float64, error) {
 		switch {
 		case st.Affine != nil:
 			x = st.Affine.Apply(x)
-		case st.Softmax:
-			x = softmax(x)
+		case st.Tensor != nil:
+			x = st.Tensor.Eval(st.In, x)
 		default:
 			y := make([]float64, len(x))
 			for i, v := range x {

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
@@ -46,11 +47,36 @@ type builder struct {
 	// padNode names the last of them.
 	pad     model.Padding
 	padNode *node
+	// consumers lists the nodes reading each tensor, producer the node writing it,
+	// and outputs the graph outputs: the pattern matcher needs the whole graph.
+	consumers map[string][]*node
+	producer  map[string]*node
+	outputs   map[string]bool
+	// grouped marks the nodes already translated as part of a group (see group).
+	grouped map[*node]bool
 }
 
 func newBuilder(opset int64) *builder {
 	return &builder{opset: opset, consts: map[string]*onnxpb.TensorProto{}, decoded: map[string]*tensor{},
-		shapes: map[string]intVec{}, chain: map[string]activation{}}
+		shapes: map[string]intVec{}, chain: map[string]activation{}, grouped: map[*node]bool{}}
+}
+
+// index records, for the whole graph, which nodes read and write each tensor.
+func (b *builder) index(nodes []*node, g *onnxpb.GraphProto) {
+	b.consumers, b.producer, b.outputs = map[string][]*node{}, map[string]*node{}, map[string]bool{}
+	for _, n := range nodes {
+		for _, in := range n.inputs {
+			if in != "" && !slices.Contains(b.consumers[in], n) {
+				b.consumers[in] = append(b.consumers[in], n)
+			}
+		}
+		for _, out := range n.outputs {
+			b.producer[out] = n
+		}
+	}
+	for _, o := range g.GetOutput() {
+		b.outputs[o.GetName()] = true
+	}
 }
 
 // start makes the named graph input the head of the chain.
@@ -61,8 +87,9 @@ func (b *builder) start(name string, act activation) {
 
 // supportedOps lists the operators the importer translates, for error messages.
 func supportedOps() []string {
-	return []string{"Conv", "Gemm", "MatMul", "Add", "Mul", "Pow", "AveragePool", "GlobalAveragePool",
-		"Pad", "Flatten", "Reshape", "Softmax", "Identity", "Dropout",
+	return []string{"Conv", "Gemm", "MatMul", "Add", "Mul", "Pow", "BatchNormalization",
+		"AveragePool", "GlobalAveragePool", "MaxPool", "Pad", "Flatten", "Reshape",
+		"Relu", "Sigmoid", "Tanh", "Gelu", "Softmax", "LogSoftmax", "Identity", "Dropout",
 		"Constant", "Shape", "Gather", "Unsqueeze", "Concat", "Cast"}
 }
 
@@ -91,8 +118,22 @@ func (b *builder) handler(op string) func(*node) error {
 		return b.flatten
 	case "Reshape":
 		return b.reshape
+	case "BatchNormalization":
+		return b.batchNorm
+	case "MaxPool":
+		return b.maxPool
+	case "Relu":
+		return b.activation(model.KindReLU)
+	case "Sigmoid":
+		return b.activation(model.KindSigmoid)
+	case "Tanh":
+		return b.activation(model.KindTanh)
+	case "Gelu":
+		return b.gelu
 	case "Softmax":
-		return b.softmax
+		return b.softmax(model.Softmax{})
+	case "LogSoftmax":
+		return b.softmax(model.LogSoftmax{})
 	case "Identity", "Dropout":
 		return b.passThrough
 	}
@@ -115,6 +156,17 @@ func (b *builder) node(n *node) error {
 	}
 	if n.op == "Shape" || (isShapeOp(n.op) && !b.readsChain(n)) {
 		return b.shapeOp(n)
+	}
+	if n.op == "Identity" && !b.readsChain(n) {
+		return b.alias(n)
+	}
+	if slices.Contains(n.inputs, b.cur) {
+		if g, ok := b.group(b.cur); ok {
+			if b.padNode != nil {
+				return b.padError()
+			}
+			return b.emitGroup(g)
+		}
 	}
 	h := b.handler(n.op)
 	if h == nil {
@@ -159,6 +211,24 @@ func foldsPad(op string) bool {
 func (b *builder) padError() error {
 	return unsupportedUse(b.padNode, "pad inside the Conv or AvgPool layer instead",
 		"is only supported right before a Conv or AveragePool (it is folded into their padding)")
+}
+
+// alias records the output of an Identity of a constant or of a shape value (PyTorch
+// shares equal initializers this way) as the same value.
+func (b *builder) alias(n *node) error {
+	out, err := n.output()
+	if err != nil {
+		return err
+	}
+	in := n.input(0)
+	if t, ok := b.consts[in]; ok {
+		b.consts[out] = t
+	} else if v, ok := b.shapes[in]; ok {
+		b.shapes[out] = v
+	} else {
+		return unsupportedUse(n, "", "has no input")
+	}
+	return nil
 }
 
 // constant records the output of a Constant node.

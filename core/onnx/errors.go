@@ -32,16 +32,12 @@ func (e *UnsupportedError) Error() string {
 // models commonly meet; it returns "" for the others.
 func opHint(op string) string {
 	switch op {
-	case "Relu", "LeakyRelu", "PRelu", "Tanh", "Elu", "Selu", "Gelu", "HardSigmoid", "Softplus":
-		return "replace it by x*x (square) before export"
-	case "Sigmoid":
-		return "replace it by x*x (square) before export, or drop it if it is the last layer (argmax is unchanged)"
-	case "MaxPool":
-		return "replace it by an average pool (AvgPool2d with count_include_pad=True) before export"
-	case "BatchNormalization":
-		return "export in eval mode with do_constant_folding=True, or fold it into the preceding convolution before export"
-	case "LogSoftmax":
-		return "export the logits or a Softmax instead (argmax is the same)"
+	case "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish":
+		return "use ReLU, sigmoid, tanh, GELU or SiLU (the conversion fits polynomials to them) or x*x (square) instead"
+	case "Erf":
+		return "Erf is only supported inside GELU's x*(1+erf(x/sqrt(2)))*0.5, as nn.GELU() exports it"
+	case "GlobalMaxPool":
+		return "replace it by a global average pool (AdaptiveAvgPool2d(1)) before export"
 	}
 	return ""
 }

@@ -41,22 +41,31 @@ func wantUnsupported(t *testing.T, err error, op, node string, fragments ...stri
 
 func TestUnsupportedOperator(t *testing.T) {
 	tg := newTestGraph(-1, 4)
-	tg.node("Relu", "Relu_3", []string{"x"}, "y")
+	tg.node("LeakyRelu", "LeakyRelu_3", []string{"x"}, "y")
 	tg.output("y")
 	err := importError(t, tg)
-	want := `onnx: node "Relu_3": operator Relu is not supported yet; replace it by x*x (square) before export`
+	want := `onnx: node "LeakyRelu_3": operator LeakyRelu is not supported yet; ` +
+		`use ReLU, sigmoid, tanh, GELU or SiLU (the conversion fits polynomials to them) or x*x (square) instead`
 	if err.Error() != want {
 		t.Errorf("error\n %s\nwant\n %s", err, want)
 	}
-	wantUnsupported(t, err, "Relu", "Relu_3")
+	wantUnsupported(t, err, "LeakyRelu", "LeakyRelu_3")
 }
 
-func TestUnsupportedMaxPoolAndUnnamedNode(t *testing.T) {
+func TestUnsupportedGlobalMaxPoolAndUnnamedNode(t *testing.T) {
 	tg := newTestGraph(-1, 1, 4, 4)
-	tg.g.Node = append(tg.g.Node, &onnxpb.NodeProto{OpType: proto.String("MaxPool"), Input: []string{"x"},
-		Output: []string{"y"}, Attribute: []*onnxpb.AttributeProto{attrInts("kernel_shape", 2, 2)}})
+	tg.g.Node = append(tg.g.Node, &onnxpb.NodeProto{OpType: proto.String("GlobalMaxPool"), Input: []string{"x"},
+		Output: []string{"y"}})
 	tg.output("y")
-	wantUnsupported(t, importError(t, tg), "MaxPool", "#0 (MaxPool)", "AvgPool2d")
+	wantUnsupported(t, importError(t, tg), "GlobalMaxPool", "#0 (GlobalMaxPool)", "AdaptiveAvgPool2d")
+}
+
+// TestLoneErf: Erf outside the GELU group names the group.
+func TestLoneErf(t *testing.T) {
+	tg := newTestGraph(-1, 4)
+	tg.node("Erf", "erf", []string{"x"}, "y")
+	tg.output("y")
+	wantUnsupported(t, importError(t, tg), "Erf", "erf", "only supported inside GELU")
 }
 
 func TestUnknownOperatorListsSupported(t *testing.T) {

@@ -3,23 +3,30 @@
 //
 // The graph must be a single chain of operators from one input image ([N, C, H, W] or
 // [N, features]; N may be symbolic) to one output: each node reads the output of the
-// previous one, plus constants (initializers or Constant nodes). Tensors are NCHW and
-// flattening is channel-major, exactly as model.Shape.Index, so weights are copied as
-// they are. The operators become layers as follows:
+// previous one, plus constants (initializers or Constant nodes). The exceptions are the
+// groups of nodes that exporters write for one activation function (GELU, SiLU), which
+// are recognized as a whole. Tensors are NCHW and flattening is channel-major, exactly
+// as model.Shape.Index, so weights are copied as they are. The operators become layers
+// as follows:
 //
 //   - Conv (2-D, group 1, dilation 1, explicit pads) → Conv2D; bias optional
 //   - Gemm (transA 0, transB 0 or 1, alpha, beta, C optional) → Dense
 //   - MatMul by a constant matrix → Dense with a zero bias
 //   - Add of a constant right after Conv, Gemm or MatMul → folded into its bias
+//   - BatchNormalization (inference mode) → ChannelAffine, per channel or per feature
 //   - Mul(x, x) and Pow(x, 2) → Square
+//   - Relu, Sigmoid, Tanh, Gelu (opset 20, exact form) → NamedActivation; so do the
+//     groups x·(1 + erf(x/√2))·0.5 (GELU, as PyTorch < 2.1 exports nn.GELU) and
+//     x·sigmoid(x) (SiLU), whose constants must match within 1e-6 (they are float32)
 //   - AveragePool (ceil_mode 0; count_include_pad 1, or no pads) → SumPool with
 //     Scale 1/(kh·kw); GlobalAveragePool → SumPool over the whole image
+//   - MaxPool (ceil_mode 0, dilation 1, no Indices output) → MaxPool
 //   - Pad (zero, spatial only, as inputs or as attributes) → folded into the padding of
 //     the Conv or AveragePool that follows
 //   - Flatten (axis 1) and flattening Reshape ([N, -1] or [N, features], also computed
 //     by PyTorch's Shape → Gather → Unsqueeze → Concat pattern) → Flatten
-//   - Softmax over all the values of an image → Softmax
-//   - Identity and Dropout → dropped
+//   - Softmax and LogSoftmax over all the values of an image → Softmax, LogSoftmax
+//   - Identity and Dropout → dropped (Identity of a constant is the same constant)
 //
 // Anything else is an *UnsupportedError naming the operator, the node and what to do.
 // The imported model's InputRange is [0, 1] (pixels scaled to [0, 1]); set it on the
@@ -125,10 +132,16 @@ func translate(g *onnxpb.GraphProto, opset int64) (*model.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	nodes := make([]*node, len(g.GetNode()))
 	for i, p := range g.GetNode() {
-		n, err := newNode(p, i)
-		if err != nil {
+		if nodes[i], err = newNode(p, i); err != nil {
 			return nil, err
+		}
+	}
+	b.index(nodes, g)
+	for _, n := range nodes {
+		if b.grouped[n] {
+			continue // translated with the group of nodes it belongs to
 		}
 		if err := b.node(n); err != nil {
 			return nil, err

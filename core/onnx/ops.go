@@ -13,6 +13,11 @@ func (b *builder) mul(n *node) error {
 		if !b.isData(n, 0) && !b.isData(n, 1) {
 			return b.data(n, 0)
 		}
+		for i := range 2 {
+			if _, chain := b.chain[n.input(i)]; chain && !b.isData(n, i) {
+				return b.data(n, i) // the graph branches
+			}
+		}
 		return unsupportedUse(n, "fold the scale into the weights of the neighbouring Conv or Gemm before export",
 			"by a constant is not supported yet (only x*x, the square activation)")
 	}
@@ -106,14 +111,20 @@ func formatShape(dims []int64) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
-// softmax translates a Softmax over all the values of an image into a Softmax layer.
-func (b *builder) softmax(n *node) error {
+// softmax returns the translation of Softmax or LogSoftmax over all the values of an
+// image into the layer l (model.Softmax or model.LogSoftmax).
+func (b *builder) softmax(l model.Layer) func(*node) error {
+	return func(n *node) error { return b.softmaxAs(n, l) }
+}
+
+// softmaxAs translates a Softmax or LogSoftmax node n into the layer l.
+func (b *builder) softmaxAs(n *node, l model.Layer) error {
 	if err := b.data(n, 0); err != nil {
 		return err
 	}
 	def := int64(-1)
 	if b.opset < 13 {
-		def = 1 // before opset 13, Softmax flattens from axis (default 1) onwards
+		def = 1 // before opset 13, (Log)Softmax flattens from axis (default 1) onwards
 	}
 	axis, err := n.intAttr("axis", def)
 	if err != nil {
@@ -124,11 +135,11 @@ func (b *builder) softmax(n *node) error {
 		axis += int64(1 + len(dims))
 	}
 	if !b.softmaxOverImage(axis, dims) {
-		return unsupportedUse(n, "apply Softmax to the flat logits (axis 1 of [N, classes])",
+		return unsupportedUse(n, "apply "+n.op+" to the flat logits (axis 1 of [N, classes])",
 			"over axis %d of a [N, %s] tensor is not supported (only over all the values of an image)",
 			axis, strings.Trim(formatShape(dims), "[]"))
 	}
-	return b.emit(n, model.Softmax{}, b.curAct.flat)
+	return b.emit(n, l, b.curAct.flat)
 }
 
 // softmaxOverImage reports whether Softmax along axis normalizes all the values of one
@@ -171,4 +182,28 @@ func (b *builder) needFlat(n *node) error {
 			"of a [N, %s] tensor is not supported (want [N, features])", strings.Trim(formatShape(b.curAct.dims()), "[]"))
 	}
 	return nil
+}
+
+// activation returns the translation of an element-wise activation operator into a
+// NamedActivation of kind k.
+func (b *builder) activation(k model.Kind) func(*node) error {
+	return func(n *node) error {
+		if err := b.data(n, 0); err != nil {
+			return err
+		}
+		return b.emit(n, model.NamedActivation{Func: string(k)}, b.curAct.flat)
+	}
+}
+
+// gelu translates Gelu (opset 20) with its exact erf form into a NamedActivation.
+func (b *builder) gelu(n *node) error {
+	approx, err := n.stringAttr("approximate", "none")
+	if err != nil {
+		return err
+	}
+	if approx != "none" {
+		return unsupportedUse(n, "export nn.GELU() with approximate='none'",
+			"with approximate=%q is not supported (only the exact erf form)", approx)
+	}
+	return b.activation(model.KindGELU)(n)
 }

@@ -18,19 +18,9 @@ func (b *builder) averagePool(n *node) error {
 	if err := b.needSpatial(n); err != nil {
 		return err
 	}
-	ks, err := n.intsAttr("kernel_shape", nil)
+	kh, kw, err := b.kernel(n)
 	if err != nil {
 		return err
-	}
-	if len(ks) != 2 || !inRange(ks, 1, maxWindowValue) {
-		return unsupportedUse(n, "", "with kernel_shape %v is not supported (want two positive sizes)", ks)
-	}
-	ceil, err := n.intAttr("ceil_mode", 0)
-	if err != nil {
-		return err
-	}
-	if ceil != 0 {
-		return unsupportedUse(n, "export with ceil_mode=False", "with ceil_mode=1 is not supported")
 	}
 	countPad, err := n.intAttr("count_include_pad", 0)
 	if err != nil {
@@ -44,9 +34,51 @@ func (b *builder) averagePool(n *node) error {
 		return unsupportedUse(n, "export with count_include_pad=True (PyTorch's default), or pad explicitly before the pool",
 			"with count_include_pad=0 and pads %v is not a uniform sum-pool: windows at the border average fewer values", padList(pad))
 	}
-	kh, kw := int(ks[0]), int(ks[1])
 	l := &model.SumPool{KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, Pad: b.takePad(pad), Scale: 1 / float64(kh*kw)}
 	return b.emit(n, l, false)
+}
+
+// maxPool translates MaxPool (ceil_mode 0, dilation 1, no Indices output) into a
+// MaxPool layer; its padded positions are ignored, as in ONNX.
+func (b *builder) maxPool(n *node) error {
+	if err := b.data(n, 0); err != nil {
+		return err
+	}
+	if err := b.needSpatial(n); err != nil {
+		return err
+	}
+	if len(nonEmpty(n.outputs)) > 1 {
+		return unsupportedUse(n, "export the pooled values only (return_indices=False)", "with an Indices output is not supported")
+	}
+	kh, kw, err := b.kernel(n)
+	if err != nil {
+		return err
+	}
+	sh, sw, pad, err := b.window(n)
+	if err != nil {
+		return err
+	}
+	l := &model.MaxPool{KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, Pad: pad}
+	return b.emit(n, l, false)
+}
+
+// kernel reads the kernel_shape and ceil_mode attributes of a pooling node.
+func (b *builder) kernel(n *node) (kh, kw int, err error) {
+	ks, err := n.intsAttr("kernel_shape", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(ks) != 2 || !inRange(ks, 1, maxWindowValue) {
+		return 0, 0, unsupportedUse(n, "", "with kernel_shape %v is not supported (want two positive sizes)", ks)
+	}
+	ceil, err := n.intAttr("ceil_mode", 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	if ceil != 0 {
+		return 0, 0, unsupportedUse(n, "export with ceil_mode=False", "with ceil_mode=1 is not supported")
+	}
+	return int(ks[0]), int(ks[1]), nil
 }
 
 // globalAveragePool translates GlobalAveragePool into a SumPool over the whole image.
@@ -62,8 +94,8 @@ func (b *builder) globalAveragePool(n *node) error {
 	return b.emit(n, l, false)
 }
 
-// window reads the strides, pads, auto_pad and dilations attributes that Conv and
-// AveragePool share. pad is the node's own padding, without pending Pad nodes.
+// window reads the strides, pads, auto_pad and dilations attributes that Conv,
+// AveragePool and MaxPool share. pad is the node's own padding, without pending Pad nodes.
 func (b *builder) window(n *node) (sh, sw int, pad model.Padding, err error) {
 	autoPad, err := n.stringAttr("auto_pad", "NOTSET")
 	if err != nil {

@@ -38,3 +38,56 @@ func TestConvert(t *testing.T) {
 		t.Fatal("invalid model: no error")
 	}
 }
+
+func TestConvertWith(t *testing.T) {
+	g := newLayers()
+	mp := &model.MaxPool{KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2}
+	m := newModel(model.Shape{C: 1, H: 8, W: 8}, g.conv(1, 3, 3, 1, 1), g.channelAffine(3), model.NamedActivation{Func: "relu"},
+		mp, model.Flatten{}, g.dense(48, 6), g.channelAffine(6), model.Square{}, g.dense(6, 4),
+		model.NamedActivation{Func: "sigmoid"})
+	if _, err := Convert(m); err == nil ||
+		!strings.Contains(err.Error(), "layer 1 is a relu activation, which has no encrypted form: give calibration images") {
+		t.Fatalf("without calibration: %v", err)
+	}
+	xs := calibration(30, 64)
+	var got *model.Model
+	unchanged(t, m, func() {
+		var err error
+		if got, err = ConvertWith(m, Options{Calibration: xs}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	checkKinds(t, got, "conv2d polynomial dense square dense")
+	rw := got.Provenance.Rewrites
+	prefixes := []string{"earlier", "drop-final-sigmoid", "fold-batchnorm: layer 1", "fold-batchnorm: layer 6",
+		"maxpool-to-sumpool: layer 2", "approximate-activations: layer 1 relu → degree-2", "merge-linear: layers 2-4"}
+	if len(rw) != len(prefixes) {
+		t.Fatalf("rewrites %q", rw)
+	}
+	for i, p := range prefixes {
+		if !strings.HasPrefix(rw[i], p) {
+			t.Fatalf("rewrite %d: %q, want prefix %q", i, rw[i], p)
+		}
+	}
+	// The same steps one by one give the same network.
+	steps, err := DropFinalSoftmax(m)
+	for _, f := range []func(*model.Model) (*model.Model, error){FoldBatchNorm, MaxPoolToSumPool,
+		func(m *model.Model) (*model.Model, error) { return ApproximateActivations(m, xs, ApproxOptions{}) }, MergeLinear} {
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps, err = f(steps)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSameOutputs(t, steps, got)
+	if _, err := got.Stages(); err != nil {
+		t.Fatal(err)
+	}
+
+	inner := newModel(model.Shape{C: 4, H: 1, W: 1}, g.dense(4, 4), model.LogSoftmax{}, g.dense(4, 2))
+	if _, err := Convert(inner); err == nil || !strings.Contains(err.Error(), "layer 1 is a logsoftmax that is not the last layer") {
+		t.Fatalf("log-softmax inside the network: error %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 // Package rewrite holds the CryptoNets conversion steps that turn an imported network
 // into one that can be evaluated on encrypted data: each step is a small pure function
-// from a model to a new model, and Convert chains them.
+// from a model to a new model (DropFinalSoftmax, FoldBatchNorm, MaxPoolToSumPool,
+// ApproximateActivations, MergeLinear), and ConvertWith chains them.
 //
 // No function modifies its input: the result is a deep copy of the layers it keeps.
 package rewrite
@@ -40,6 +41,11 @@ func cloneLayer(l model.Layer) model.Layer {
 	case *model.Polynomial:
 		p := *l
 		p.Coeffs = slices.Clone(l.Coeffs)
+		return &p
+	case *model.ChannelAffine:
+		return &model.ChannelAffine{Scale: slices.Clone(l.Scale), Shift: slices.Clone(l.Shift)}
+	case *model.MaxPool:
+		p := *l
 		return &p
 	}
 	return l

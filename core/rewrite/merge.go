@@ -101,7 +101,7 @@ func needsSpatial(rest []model.Layer) bool {
 		switch l.(type) {
 		case *model.Dense, model.Flatten:
 			return false
-		case model.Activation, model.Softmax:
+		case model.Activation, model.Softmax, model.LogSoftmax:
 			continue
 		default:
 			return true

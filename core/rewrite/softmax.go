@@ -6,8 +6,10 @@ import (
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
-// DropFinalSoftmax removes a Softmax that is the last layer (argmax is unchanged).
-// A model without a final Softmax is returned unchanged (as a copy).
+// DropFinalSoftmax removes a final normalizer: a Softmax, LogSoftmax, or sigmoid or
+// tanh activation that is the last layer. Each is strictly increasing in the logits
+// (softmax and log-softmax jointly, the others value by value), so argmax is unchanged.
+// A model without one is returned unchanged (as a copy).
 func DropFinalSoftmax(m *model.Model) (*model.Model, error) {
 	out, _, err := dropFinalSoftmax(m)
 	return out, err
@@ -20,12 +22,23 @@ func dropFinalSoftmax(m *model.Model) (*model.Model, string, error) {
 	}
 	out := clone(m)
 	last := len(out.Layers) - 1
-	if out.Layers[last].Kind() != model.KindSoftmax {
+	kind := out.Layers[last].Kind()
+	if !finalNormalizer(kind) {
 		return out, "", nil
 	}
 	out.Layers = out.Layers[:last]
 	if err := out.Validate(); err != nil {
-		return nil, "", fmt.Errorf("rewrite: dropping the final softmax: %w", err)
+		return nil, "", fmt.Errorf("rewrite: dropping the final %s: %w", kind, err)
 	}
-	return out, "drop-final-softmax", nil
+	return out, "drop-final-" + string(kind), nil
+}
+
+// finalNormalizer reports whether a last layer of kind k can be dropped without
+// changing argmax.
+func finalNormalizer(k model.Kind) bool {
+	switch k {
+	case model.KindSoftmax, model.KindLogSoftmax, model.KindSigmoid, model.KindTanh:
+		return true
+	}
+	return false
 }
