@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"hash"
 	"runtime"
-	"sync"
 
+	"github.com/cryptonets/cryptonets/core/workers"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -25,38 +25,13 @@ type evaluation struct {
 	pool    *rowPool
 }
 
-// parallel runs f(i) for i in [0, n) on the evaluation's workers. A panic in f is
-// recovered in its goroutine and returned as an error: it must not take the process
-// (and a C or Python host) down.
+// parallel runs f(worker, i) for i in [0, n) on the evaluation's workers; a panic in
+// f becomes an error (see package workers).
 func (ev *evaluation) parallel(n int, f func(worker, i int)) error {
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		fault error
-	)
-	next := make(chan int, n)
-	for i := range n {
-		next <- i
+	if err := workers.Run(n, ev.workers, func(w, i int) error { f(w, i); return nil }); err != nil {
+		return fmt.Errorf("batch: %w", err)
 	}
-	close(next)
-	for w := range min(ev.workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					once.Do(func() { fault = fmt.Errorf("batch: internal error: %v", r) })
-					for range next { // drain: the other workers stop soon
-					}
-				}
-			}()
-			for i := range next {
-				f(w, i)
-			}
-		}()
-	}
-	wg.Wait()
-	return fault
+	return nil
 }
 
 func defaultWorkers() int { return runtime.GOMAXPROCS(0) }

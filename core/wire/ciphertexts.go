@@ -6,7 +6,9 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"runtime"
 
+	"github.com/cryptonets/cryptonets/core/workers"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -231,23 +233,25 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	}
 	data := payload[fixedLen+scaleLen+seedLen:]
 	moduli := prm.Q()
-	for i := range out.Ciphertexts {
+	ctBytes := sent * (level + 1) * n * 8
+	decode := func(i int) error {
 		ct := rlwe.NewCiphertext(prm, degree, level)
 		if out.Seed != nil {
 			if err := regenerateC1(prm, out.Seed, i, ct.Value[1], level); err != nil {
-				return nil, err
+				return err
 			}
 		}
+		src := data[i*ctBytes : (i+1)*ctBytes]
 		for _, p := range ct.Value[:sent] {
 			for l, coeffs := range p.Coeffs[:level+1] {
 				q := moduli[l]
 				for k := range coeffs {
-					v := binary.LittleEndian.Uint64(data)
+					v := binary.LittleEndian.Uint64(src)
 					if v >= q {
-						return nil, fmt.Errorf("%w: ciphertext %d has a coefficient not reduced modulo its prime", ErrFormat, i)
+						return fmt.Errorf("%w: ciphertext %d has a coefficient not reduced modulo its prime", ErrFormat, i)
 					}
 					coeffs[k] = v
-					data = data[8:]
+					src = src[8:]
 				}
 			}
 		}
@@ -256,6 +260,10 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 		ct.Scale = scale
 		ct.LogDimensions = prm.LogMaxDimensions()
 		out.Ciphertexts[i] = ct
+		return nil
+	}
+	if err := workers.Run(count, runtime.GOMAXPROCS(0), func(_, i int) error { return decode(i) }); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

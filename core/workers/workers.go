@@ -1,0 +1,49 @@
+// Package workers runs independent tasks on several goroutines, turning a panic in a
+// task into an error: no panic may take down the process, or a C or Python host.
+package workers
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Run calls f(worker, i) for every i in [0, n) on up to `workers` goroutines; worker
+// identifies the goroutine (0 ≤ worker < workers) so that f can use per-worker
+// scratch. It returns the first error or recovered panic; remaining tasks are skipped
+// once one has failed.
+func Run(n, workers int, f func(worker, i int) error) error {
+	var (
+		wg     sync.WaitGroup
+		next   atomic.Int64
+		failed atomic.Bool
+		once   sync.Once
+		first  error
+	)
+	fail := func(err error) {
+		once.Do(func() { first = err })
+		failed.Store(true)
+	}
+	for w := range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					fail(fmt.Errorf("internal error: %v", r))
+				}
+			}()
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := f(w, i); err != nil {
+					fail(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

@@ -1,0 +1,50 @@
+package workers
+
+import (
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+func TestRunsEveryTaskOnce(t *testing.T) {
+	var seen [1000]atomic.Int32
+	if err := Run(len(seen), 3, func(w, i int) error {
+		if w < 0 || w >= 3 {
+			t.Errorf("worker %d", w)
+		}
+		seen[i].Add(1)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range seen {
+		if seen[i].Load() != 1 {
+			t.Fatalf("task %d ran %d times", i, seen[i].Load())
+		}
+	}
+}
+
+func TestErrorsAndPanicsAreReturned(t *testing.T) {
+	boom := errors.New("boom")
+	if err := Run(100, 2, func(_, i int) error {
+		if i == 10 {
+			return boom
+		}
+		return nil
+	}); !errors.Is(err, boom) {
+		t.Fatalf("got %v", err)
+	}
+	err := Run(100, 2, func(_, i int) error {
+		if i == 42 {
+			panic("injected")
+		}
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("panic not returned: %v", err)
+	}
+	if err := Run(0, 2, func(int, int) error { return boom }); err != nil {
+		t.Fatalf("no tasks: %v", err)
+	}
+}
