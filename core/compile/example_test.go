@@ -1,0 +1,39 @@
+package compile_test
+
+import (
+	"fmt"
+
+	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/server"
+	"github.com/cryptonets/cryptonets/core/wire"
+)
+
+// Example is the README's Go example: the client encrypts, the server predicts on
+// bytes without any secret, the client decrypts (128-bit parameters).
+func Example() {
+	set, _ := mnist.Test()
+	images := set.Images[:3]
+
+	m, _ := model.Load("../../models/mnist/mnist_cryptonets.cnm")
+	plan, _ := compile.Compile(m, compile.Options{}) // 128-bit by default
+	manifest := plan.Manifest()                      // public: what the client needs
+
+	c, _ := client.New(&manifest)      // client: the secret key stays here
+	batch, _ := c.Encrypt(images, nil) // [][]float64, pixels in [0,1]
+	upload, _ := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &manifest, batch)
+
+	s, _ := server.New(plan, c.EvaluationKeys()) // server: no secret key anywhere
+	download, _ := s.PredictBytes(upload, nil)
+
+	logits, _ := c.DecryptBytes(download) // [][]float64
+	for i := range logits {
+		fmt.Println(model.Argmax(logits[i]), set.Labels[i])
+	}
+	// Output:
+	// 7 7
+	// 2 2
+	// 1 1
+}
