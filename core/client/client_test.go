@@ -1,0 +1,59 @@
+package client_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/plan"
+)
+
+func tinyManifest(t *testing.T) plan.Manifest {
+	t.Helper()
+	m := &model.Model{Name: "tiny", Input: model.Shape{C: 3, H: 1, W: 1}, InputRange: [2]float64{0, 1},
+		Layers: []model.Layer{
+			&model.Dense{In: 3, Out: 2, Weights: []float64{1, -1, 0.5, 0.2, 0.3, -0.4}, Bias: []float64{0.1, 0}},
+			model.Square{},
+			&model.Dense{In: 2, Out: 2, Weights: []float64{1, 0, 0, 1}, Bias: []float64{0, 0}},
+		}}
+	p, err := batch.Compile(m, params.InsecureN11, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Manifest()
+}
+
+func TestEncryptRejectsBadImages(t *testing.T) {
+	man := tinyManifest(t)
+	c, err := client.New(&man, client.AllowInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tooMany := make([][]float64, man.ImagesPerBatch+1)
+	for i := range tooMany {
+		tooMany[i] = []float64{0, 0, 0}
+	}
+	cases := map[string][][]float64{
+		"no images":       nil,
+		"wrong size":      {{0.5, 0.5}},
+		"above the range": {{0.5, 1.5, 0}},
+		"below the range": {{-0.1, 0, 0}},
+		"NaN":             {{math.NaN(), 0, 0}},
+		"infinity":        {{math.Inf(1), 0, 0}},
+		"more than slots": tooMany,
+	}
+	for name, imgs := range cases {
+		if _, err := c.Encrypt(imgs, nil); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := c.Decrypt(nil); err == nil {
+		t.Error("nil result accepted")
+	}
+	if _, err := client.New(nil); err == nil {
+		t.Error("nil manifest accepted")
+	}
+}
