@@ -198,14 +198,6 @@ func filled(n int, v float64) []float64 {
 	return out
 }
 
-func logQAt(prm hefloat.Parameters, level int) float64 {
-	s := 0.0
-	for _, q := range prm.Q()[:level+1] {
-		s += math.Log2(float64(q))
-	}
-	return s
-}
-
 func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits int) (*linearStep, state, error) {
 	logW := weightLogScale(maxAbsWeight(a), weightBits)
 	wScale := math.Ldexp(1, logW)

@@ -94,9 +94,3 @@ func (n *node) intsAttr(name string, def []int64) ([]int64, error) {
 	}
 	return a.GetInts(), nil
 }
-
-// has reports whether the attribute is present.
-func (n *node) has(name string) bool {
-	_, ok := n.attrs[name]
-	return ok
-}
