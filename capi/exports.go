@@ -18,6 +18,8 @@ import (
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/onnx"
+	"github.com/cryptonets/cryptonets/core/rewrite"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -137,6 +139,17 @@ func giveCiphertexts(out **C.uint8_t, outLen *C.size_t, kind wire.Kind, info *ma
 	})
 }
 
+// doubleRows views the caller's n·size doubles as n rows of size values, without
+// copying. The caller has checked that n·size doubles fit in memory.
+func doubleRows(p *C.double, n, size int) [][]float64 {
+	all := unsafe.Slice((*float64)(unsafe.Pointer(p)), n*size)
+	rows := make([][]float64, n)
+	for i := range rows {
+		rows[i] = all[i*size : (i+1)*size : (i+1)*size]
+	}
+	return rows
+}
+
 func setSize(arg string, out *C.size_t, v int) error {
 	if out == nil {
 		return invalidf("%s is NULL", arg)
@@ -213,6 +226,39 @@ func cngo_model_load(out *unsafe.Pointer, path *C.char) C.int {
 		m, err := model.Load(C.GoString(path))
 		if err != nil {
 			return orCode(C.CN_E_FORMAT, err)
+		}
+		return give(out, &modelObj{m: m})
+	})
+}
+
+//export cngo_model_from_onnx
+func cngo_model_from_onnx(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, calibration *C.double, nImages, perImage C.size_t, degree C.int) C.int {
+	return guard("cn_model_from_onnx", func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		b, err := view("onnx", data, n)
+		if err != nil {
+			return err
+		}
+		var images [][]float64
+		switch {
+		case nImages == 0:
+		case calibration == nil:
+			return invalidf("calibration is NULL but n_images is %d", uint64(nImages))
+		case perImage == 0 || uint64(nImages) > uint64(math.MaxInt/8)/uint64(perImage):
+			return invalidf("%d calibration images of %d values each is out of range", uint64(nImages), uint64(perImage))
+		default:
+			images = doubleRows(calibration, int(nImages), int(perImage))
+		}
+		imported, err := onnx.Import(b) // copies what it keeps
+		if err != nil {
+			return orCode(C.CN_E_FORMAT, err)
+		}
+		opts := rewrite.Options{Calibration: images, ApproxOptions: rewrite.ApproxOptions{Degree: max(int(degree), 0)}}
+		m, err := rewrite.ConvertWith(imported, opts)
+		if err != nil {
+			return orCode(C.CN_E_INVALID_ARGUMENT, err)
 		}
 		return give(out, &modelObj{m: m})
 	})
@@ -518,13 +564,7 @@ func cngo_client_encrypt(out *unsafe.Pointer, cp unsafe.Pointer, pixels *C.doubl
 			case nImages == 0 || uint64(nImages) > uint64(m.ImagesPerBatch):
 				return invalidf("n_images is %d, want 1 to %d", uint64(nImages), m.ImagesPerBatch)
 			}
-			n, size := int(nImages), int(perImage)
-			all := unsafe.Slice((*float64)(unsafe.Pointer(pixels)), n*size)
-			images := make([][]float64, n)
-			for i := range images {
-				images[i] = all[i*size : (i+1)*size : (i+1)*size]
-			}
-			cts, err := c.c.Encrypt(images, nil)
+			cts, err := c.c.Encrypt(doubleRows(pixels, int(nImages), int(perImage)), nil)
 			if err != nil {
 				return orCode(C.CN_E_INVALID_ARGUMENT, err)
 			}

@@ -45,6 +45,9 @@ int cn_bytes_free(uint8_t *b) { return cngo_bytes_free(b); }
 int cn_model_load(cn_model **out, const char *path) { return cngo_model_load(OUT(out), (char *)path); }
 int cn_model_serialize(uint8_t **out, size_t *out_len, const cn_model *m) { return cngo_model_serialize(out, out_len, OBJ(m)); }
 int cn_model_deserialize(cn_model **out, const uint8_t *data, size_t len) { return cngo_model_deserialize(OUT(out), (uint8_t *)data, len); }
+int cn_model_from_onnx(cn_model **out, const uint8_t *onnx, size_t len, const double *calibration, size_t n_images, size_t values_per_image, int degree) {
+    return cngo_model_from_onnx(OUT(out), (uint8_t *)onnx, len, (double *)calibration, n_images, values_per_image, degree);
+}
 int cn_model_manifest(cn_manifest **out, const cn_model *m, const char *params) { return cngo_model_manifest(OUT(out), OBJ(m), (char *)params, 0); }
 int cn_model_manifest_insecure_for_testing(cn_manifest **out, const cn_model *m, const char *params) { return cngo_model_manifest(OUT(out), OBJ(m), (char *)params, 1); }
 int cn_model_free(cn_model *m) { return cngo_model_free(OBJ(m)); }

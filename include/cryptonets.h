@@ -13,7 +13,8 @@
  *
  *   client                                   server
  *   ------                                   ------
- *                                            cn_model_load, cn_model_manifest
+ *                                            cn_model_load (or cn_model_from_onnx),
+ *                                            cn_model_manifest
  *   cn_manifest_deserialize      <-- bytes --  cn_manifest_serialize
  *   cn_client_new
  *   cn_client_eval_keys
@@ -177,6 +178,32 @@ CN_API int cn_model_load(cn_model **out, const char *path);
 /* Model file bytes <-> model. */
 CN_API int cn_model_serialize(uint8_t **out, size_t *out_len, const cn_model *m);
 CN_API int cn_model_deserialize(cn_model **out, const uint8_t *data, size_t len);
+
+/* Imports an ONNX network (the len bytes of a .onnx file) and converts it for
+ * encrypted evaluation, as `cryptonets convert` does: drops a final softmax,
+ * log-softmax, sigmoid or tanh; folds batch normalization into the layer before it;
+ * replaces max pooling by a scaled sum pool; fits a polynomial of the given degree to
+ * every ReLU, sigmoid, tanh, GELU or SiLU over the range its inputs take on the
+ * calibration images; merges adjacent linear layers. The polynomials and the sum pool
+ * change the function: check the converted network's accuracy before using it.
+ *
+ * calibration holds n_images images of values_per_image doubles each, image after
+ * image, channel-major (laid out as cn_client_encrypt's pixels); values_per_image must
+ * be the network's input size (MNIST: 784, pixel/255). A few hundred images of the
+ * training data are typical. A network whose activations are all x^2 (or a final
+ * sigmoid or tanh) needs none: calibration may then be NULL with n_images = 0, and
+ * values_per_image is ignored. degree is 1 to 16; 0 or less means 2.
+ * onnx and calibration are only read during the call.
+ *
+ * CN_E_FORMAT if the bytes are not an ONNX network the library can import: not ONNX,
+ * an unsupported operator (the message names it, its node and what to do), more than
+ * one input, a dynamic image size. CN_E_INVALID_ARGUMENT if the network needs
+ * calibration images and got none, if they do not match the network's input size or
+ * hold a NaN or infinity, or for a degree above 16.
+ * Free *out with cn_model_free. */
+CN_API int cn_model_from_onnx(cn_model **out, const uint8_t *onnx, size_t len,
+                              const double *calibration, size_t n_images,
+                              size_t values_per_image, int degree);
 
 /* Compiles m for encrypted evaluation and returns its public manifest, to send to
  * clients. params names a 128-bit parameter set ("N13QP215", "N14QP433"); NULL or ""

@@ -3,10 +3,15 @@
 #   0. fixtures: the first 256 MNIST test images and the Go reference labels
 #      (bindings/c/tools/mnistdump), in build/python/fixtures;
 #   1. a fresh venv (build/python/venv1): pip install ./bindings/python[test] (which
-#      builds libcryptonets.so with Go), then pytest bindings/python/tests;
+#      builds libcryptonets.so with Go) and onnx (for its reference evaluator), then
+#      pytest bindings/python/tests;
 #   2. python -m build --wheel into build/python/dist; a second fresh venv
 #      (build/python/venv2) with Go off PATH installs the wheel and runs the tests
-#      marked "wheel" (import, one-process 128-bit round trip, no-numpy).
+#      marked "wheel" (import, one-process 128-bit round trip, no-numpy);
+#   3. if Debian's /usr/bin/python3 has torch (python3-torch; never installed from
+#      PyPI here: too big), a venv with its system packages (build/python/venv-torch)
+#      plus pytest runs tests/test_torch.py (cryptonets.from_torch) on the source
+#      package and venv1's library; otherwise a note says the stage was skipped.
 # Exits non-zero on any failure, including pytest collecting no tests.
 set -euo pipefail
 
@@ -44,7 +49,7 @@ export CRYPTONETS_TEST_MODEL="$ROOT/models/mnist/mnist_cryptonets.cnm"
 export CRYPTONETS_EXPECT_INSTALLED=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-rm -rf "$OUT/venv1" "$OUT/venv2" "$OUT/dist" "$PKG/build" "$PKG"/*.egg-info
+rm -rf "$OUT/venv1" "$OUT/venv2" "$OUT/venv-torch" "$OUT/dist" "$PKG/build" "$PKG"/*.egg-info
 mkdir -p "$OUT"
 
 step "fixtures: 256 MNIST test images and the Go reference labels"
@@ -55,6 +60,8 @@ step "venv1: pip install ./bindings/python[test] (builds libcryptonets.so)"
 "$PYTHON" -m venv "$OUT/venv1"
 V1="$OUT/venv1/bin/python"
 "$V1" -m pip install -q "./bindings/python[test]"
+"$V1" -m pip install -q onnx ||
+  echo "note: pip install onnx failed: the ONNX reference-evaluator test will be skipped"
 
 step "venv1: pytest bindings/python/tests"
 (cd "$OUT" && run_pytest "$V1" "$PKG/tests" --durations=5)
@@ -83,5 +90,22 @@ env PATH="$STRIPPED" "$V2" -m pip install -q "$WHEEL[test]"
 
 step "venv2: pytest -m wheel"
 (cd "$OUT" && PATH="$STRIPPED" run_pytest "$V2" "$PKG/tests" -m wheel)
+
+SYSTEM_PYTHON=/usr/bin/python3
+if [ -x "$SYSTEM_PYTHON" ] && "$SYSTEM_PYTHON" -c 'import torch, numpy' >/dev/null 2>&1; then
+  step "venv-torch: pytest tests/test_torch.py with $SYSTEM_PYTHON's torch"
+  "$SYSTEM_PYTHON" -m venv --system-site-packages "$OUT/venv-torch"
+  VT="$OUT/venv-torch/bin/python"
+  "$VT" -c 'import pytest' >/dev/null 2>&1 || "$VT" -m pip install -q pytest
+  LIB=$("$V1" -c 'import cryptonets; print(cryptonets.library_path())')
+  (
+    cd "$OUT"
+    export PYTHONPATH="$PKG" CRYPTONETS_LIBRARY="$LIB"
+    unset CRYPTONETS_EXPECT_INSTALLED
+    run_pytest "$VT" "$PKG/tests/test_torch.py"
+  )
+else
+  step "venv-torch: SKIPPED: $SYSTEM_PYTHON cannot import torch and numpy (apt-get install python3-torch to run the from_torch tests)"
+fi
 
 step "done"

@@ -1,28 +1,83 @@
 package main
 
 import (
+	"encoding/binary"
+	"flag"
 	"fmt"
 	"io"
-	"os"
+	"math"
 	"path/filepath"
 	"strings"
 
+	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/rewrite"
 )
 
+// defaultCalibration is the number of MNIST training images convert calibrates on
+// when the network needs calibration and no --calibration flag is given.
+const defaultCalibration = 1000
+
 // convertReport is the output of convert.
 type convertReport struct {
-	Source    string     `json:"source"`
-	Output    string     `json:"output"`
-	FileBytes int64      `json:"file_bytes"`
-	Rewrites  []string   `json:"rewrites"`
-	Before    *modelInfo `json:"before"`
-	After     *modelInfo `json:"after"`
+	Source    string `json:"source"`
+	Output    string `json:"output"`
+	FileBytes int64  `json:"file_bytes"`
+	// Calibration says what the activations were fitted on; nil when the network
+	// needed no calibration.
+	Calibration *calibrationInfo `json:"calibration,omitempty"`
+	Rewrites    []string         `json:"rewrites"`
+	Before      *modelInfo       `json:"before"`
+	After       *modelInfo       `json:"after"`
+	// Fitted lists the polynomial activations of the converted network.
+	Fitted []fittedInfo `json:"fitted_activations"`
+	// Encryption is what the converted network needs to run on encrypted data.
+	Encryption *encryptionInfo `json:"encryption"`
 	// Accuracy is set with --test-images.
 	Accuracy *convertAccuracy `json:"accuracy,omitempty"`
+}
+
+// calibrationInfo describes the calibration images.
+type calibrationInfo struct {
+	// Source is "mnist-train" or the calibration file's path.
+	Source string `json:"source"`
+	Images int    `json:"images"`
+	Degree int    `json:"degree"`
+	// Range is the smallest and largest calibration value.
+	Range [2]float64 `json:"range"`
+}
+
+// fittedInfo describes one polynomial activation of the converted network.
+type fittedInfo struct {
+	Layer    int        `json:"layer"`
+	Function string     `json:"function"`
+	Degree   int        `json:"degree"`
+	Interval [2]float64 `json:"interval"`
+	// MaxError is the largest |p(x) − f(x)| over the interval.
+	MaxError float64   `json:"max_error"`
+	Coeffs   []float64 `json:"coefficients"`
+}
+
+// encryptionInfo is the result of compiling the converted network for batch packing
+// at the smallest 128-bit parameter set it fits in, or the reason it fits in none.
+type encryptionInfo struct {
+	// Error is set, and nothing else, when the network cannot be compiled.
+	Error string `json:"error,omitempty"`
+	*planSummary
+}
+
+// planSummary describes a compiled plan: its parameters, levels and precision.
+type planSummary struct {
+	paramsInfo
+	// MaxLevel is the parameter set's top level; the input is encrypted at
+	// InputLevel and the logits arrive at OutputLevel.
+	MaxLevel       int     `json:"max_level"`
+	InputLevel     int     `json:"input_level"`
+	OutputLevel    int     `json:"output_level"`
+	PrecisionBits  float64 `json:"precision_bits"`
+	ImagesPerBatch int     `json:"images_per_batch"`
 }
 
 // convertAccuracy compares the plaintext networks before and after conversion.
@@ -34,62 +89,235 @@ type convertAccuracy struct {
 	Agreement float64 `json:"agreement"`
 }
 
+// convertFlags are the options of convert.
+type convertFlags struct {
+	dst             string
+	calibration     int
+	calibrationFile string
+	degree          int
+	testImages      int
+	// calibrationSet is true when --calibration was given explicitly.
+	calibrationSet bool
+}
+
+// check validates the flag values against each other.
+func (f *convertFlags) check(src string) error {
+	if filepath.Clean(f.dst) == filepath.Clean(src) {
+		return fmt.Errorf("output %s would overwrite the input; choose another -o", f.dst)
+	}
+	switch {
+	case f.calibrationSet && f.calibrationFile != "":
+		return fmt.Errorf("give --calibration or --calibration-file, not both")
+	case f.calibration < 1:
+		return fmt.Errorf("--calibration %d: must be 1 or more", f.calibration)
+	case f.degree < 1 || f.degree > rewrite.MaxDegree:
+		return fmt.Errorf("--degree %d: must be 1 to %d", f.degree, rewrite.MaxDegree)
+	case f.testImages < 0:
+		return fmt.Errorf("--test-images %d: must be 0 or more", f.testImages)
+	}
+	return nil
+}
+
 // runConvert is the convert command.
 func runConvert(c *cli, args []string) error {
-	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--test-images N] [--json]", `
-Imports an ONNX network, converts it for encrypted evaluation (drops the final
-softmax, merges adjacent linear layers) and saves the converted model file. Prints
-the layers before and after, the multiplicative depth, and with --test-images the
-plaintext accuracy before and after on the first N MNIST test images.`)
-	dst := fs.String("o", "", "converted model file to write (default: MODEL.cnm next to MODEL.onnx)")
-	testImages := fs.Int("test-images", 0, "check plaintext accuracy on the first `N` MNIST test images (0: skip)")
+	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--test-images N] [--json]", `
+Imports an ONNX network and converts it for encrypted evaluation: drops the final
+softmax (or log-softmax, sigmoid, tanh), folds batch normalization, replaces max
+pooling by a scaled sum pool, fits a polynomial of degree D to every ReLU, sigmoid,
+tanh, GELU or SiLU over the range its inputs take on calibration images, and merges
+adjacent linear layers. Prints the layers before and after, the rewrites, the fitted
+polynomials, the CKKS parameters the network needs, and with --test-images the
+plaintext accuracy before and after on the first N MNIST test images. Writes the
+model file only when everything succeeded.
+
+Calibration images are the first N MNIST training images (--calibration), or, for
+other data, raw little-endian float64 images of the network's input size, channel-
+major, pixels in [0, 1] (--calibration-file). Networks whose activations are all x²
+need none.`)
+	f := &convertFlags{}
+	fs.StringVar(&f.dst, "o", "", "converted model file to write (default: MODEL.cnm next to MODEL.onnx)")
+	fs.IntVar(&f.calibration, "calibration", defaultCalibration, "calibrate the fitted activations on the first `N` MNIST training images")
+	fs.StringVar(&f.calibrationFile, "calibration-file", "", "calibrate on the images of `FILE` (raw little-endian float64, N × input size)")
+	fs.IntVar(&f.degree, "degree", rewrite.DefaultDegree, fmt.Sprintf("degree `D` of the fitted polynomials (1 to %d)", rewrite.MaxDegree))
+	fs.IntVar(&f.testImages, "test-images", 0, "check plaintext accuracy on the first `N` MNIST test images (0: skip)")
 	out := outputFlags(fs)
 	pos, err := c.parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
+	fs.Visit(func(fl *flag.Flag) { f.calibrationSet = f.calibrationSet || fl.Name == "calibration" })
 	src := pos[0]
-	if *dst == "" {
-		*dst = strings.TrimSuffix(src, filepath.Ext(src)) + ".cnm"
+	if f.dst == "" {
+		f.dst = strings.TrimSuffix(src, filepath.Ext(src)) + ".cnm"
 	}
-	if filepath.Clean(*dst) == filepath.Clean(src) {
-		return fmt.Errorf("output %s would overwrite the input; choose another -o", *dst)
+	if err := f.check(src); err != nil {
+		return err
 	}
-	if *testImages < 0 {
-		return fmt.Errorf("--test-images %d: must be 0 or more", *testImages)
+	rep, converted, err := convert(c, src, f)
+	if err != nil {
+		return err
 	}
+	data, err := converted.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := writeBytes(f.dst, 0o644, data); err != nil {
+		return err
+	}
+	rep.FileBytes = int64(len(data))
+	return c.emit(out, rep)
+}
+
+// convert imports and converts src and builds the report; it writes nothing.
+func convert(c *cli, src string, f *convertFlags) (*convertReport, *model.Model, error) {
 	imported, err := onnx.ImportFile(src)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	converted, err := rewrite.Convert(imported)
+	rep := &convertReport{Source: src, Output: f.dst}
+	opts := rewrite.Options{ApproxOptions: rewrite.ApproxOptions{Degree: f.degree}}
+	if rewrite.NeedsCalibration(imported) {
+		if opts.Calibration, rep.Calibration, err = calibrationImages(imported, f); err != nil {
+			return nil, nil, err
+		}
+		if cr, ir := rep.Calibration.Range, imported.InputRange; cr[0] < ir[0] || cr[1] > ir[1] {
+			c.warn("the calibration values span [%g, %g], outside the model's input range [%g, %g]: "+
+				"the converted model accepts only inputs in that range", cr[0], cr[1], ir[0], ir[1])
+		}
+	} else if f.calibrationSet || f.calibrationFile != "" {
+		c.warn("calibration not used: the network has no activation to approximate")
+	}
+	converted, err := rewrite.ConvertWith(imported, opts)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if err := converted.Save(*dst); err != nil {
-		return fmt.Errorf("write %s: %w", *dst, err)
+	converted.Provenance.Converter = "cryptonets convert"
+	if cal := rep.Calibration; cal != nil {
+		converted.Provenance.Notes += fmt.Sprintf("; activations calibrated on %d images (%s)", cal.Images, cal.Source)
 	}
-	st, err := os.Stat(*dst)
-	if err != nil {
-		return err
-	}
-	rep := &convertReport{Source: src, Output: *dst, FileBytes: st.Size(), Rewrites: converted.Provenance.Rewrites}
+	rep.Rewrites = converted.Provenance.Rewrites
 	if rep.Before, err = describe(imported); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if rep.After, err = describe(converted); err != nil {
-		return err
+		return nil, nil, err
 	}
-	if *testImages > 0 {
-		if rep.Accuracy, err = compareAccuracy(imported, converted, *testImages); err != nil {
-			return err
+	rep.Fitted = fittedActivations(converted)
+	rep.Encryption = encryptionNeeds(converted)
+	if rep.Encryption.Error != "" {
+		c.warn("the converted network cannot be evaluated on encrypted data: %s", rep.Encryption.Error)
+	}
+	if f.testImages > 0 {
+		if rep.Accuracy, err = compareAccuracy(imported, converted, f.testImages); err != nil {
+			return nil, nil, err
 		}
 	}
-	return c.emit(out, rep)
+	return rep, converted, nil
+}
+
+// calibrationImages reads the calibration images that f asks for.
+func calibrationImages(m *model.Model, f *convertFlags) ([][]float64, *calibrationInfo, error) {
+	info := &calibrationInfo{Source: f.calibrationFile, Degree: f.degree}
+	var images [][]float64
+	var err error
+	if f.calibrationFile != "" {
+		images, err = readImages(f.calibrationFile, m.Input)
+	} else {
+		info.Source = "mnist-train"
+		images, err = mnistTrainImages(m, f.calibration)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	info.Images = len(images)
+	info.Range = [2]float64{math.Inf(1), math.Inf(-1)}
+	for _, x := range images {
+		for _, v := range x {
+			info.Range[0], info.Range[1] = math.Min(info.Range[0], v), math.Max(info.Range[1], v)
+		}
+	}
+	return images, info, nil
+}
+
+// checkMNISTInput checks that m takes MNIST images; what names the flag that needs them.
+func checkMNISTInput(m *model.Model, what string) error {
+	if want := (model.Shape{C: 1, H: 28, W: 28}); m.Input != want {
+		return fmt.Errorf("%s needs MNIST images (%v), but the network takes %v images; "+
+			"give your own calibration images with --calibration-file", what, want, m.Input)
+	}
+	return nil
+}
+
+// mnistTrainImages returns the first n MNIST training images, for m.
+func mnistTrainImages(m *model.Model, n int) ([][]float64, error) {
+	if err := checkMNISTInput(m, fmt.Sprintf("calibration on MNIST (--calibration %d)", n)); err != nil {
+		return nil, err
+	}
+	set, err := mnist.TrainFirst(n)
+	if err != nil {
+		return nil, err
+	}
+	if len(set.Images) < n {
+		return nil, fmt.Errorf("--calibration %d: the MNIST training set has %d images", n, len(set.Images))
+	}
+	return set.Images, nil
+}
+
+// readImages reads a file of raw little-endian float64 images of the given shape.
+func readImages(path string, shape model.Shape) ([][]float64, error) {
+	data, err := readFile(path, "calibration file")
+	if err != nil {
+		return nil, err
+	}
+	per := 8 * shape.Size()
+	if len(data) == 0 || len(data)%per != 0 {
+		return nil, fmt.Errorf("calibration file %s: %d bytes is not a whole number of %v images of float64 values (%d bytes each)",
+			path, len(data), shape, per)
+	}
+	images := make([][]float64, len(data)/per)
+	for i := range images {
+		images[i] = make([]float64, shape.Size())
+		for k := range images[i] {
+			images[i][k] = math.Float64frombits(binary.LittleEndian.Uint64(data[i*per+8*k:]))
+		}
+	}
+	return images, nil
+}
+
+// fittedActivations lists the polynomial activations of m.
+func fittedActivations(m *model.Model) []fittedInfo {
+	fitted := []fittedInfo{}
+	for i, l := range m.Layers {
+		if p, ok := l.(*model.Polynomial); ok {
+			fitted = append(fitted, fittedInfo{Layer: i, Function: p.Fitted, Degree: len(p.Coeffs) - 1,
+				Interval: p.Interval, MaxError: p.FitError, Coeffs: p.Coeffs})
+		}
+	}
+	return fitted
+}
+
+// encryptionNeeds compiles m for batch packing at the smallest 128-bit parameter set
+// that fits and describes the result.
+func encryptionNeeds(m *model.Model) *encryptionInfo {
+	p, err := compile.Compile(m, compile.Options{})
+	if err != nil {
+		return &encryptionInfo{Error: oneLine(err.Error())}
+	}
+	man := p.Manifest()
+	pi, err := describeParams(&man)
+	if err != nil {
+		return &encryptionInfo{Error: oneLine(err.Error())}
+	}
+	return &encryptionInfo{planSummary: &planSummary{paramsInfo: pi, MaxLevel: p.Parameters().MaxLevel(),
+		InputLevel: man.InputLevel, OutputLevel: man.OutputLevel, PrecisionBits: round(p.PrecisionBits(), 2),
+		ImagesPerBatch: man.ImagesPerBatch}}
 }
 
 // compareAccuracy evaluates both plaintext networks on the first n MNIST test images.
 func compareAccuracy(before, after *model.Model, n int) (*convertAccuracy, error) {
+	if err := checkMNISTInput(before, "--test-images"); err != nil {
+		return nil, err
+	}
 	set, err := mnist.Test()
 	if err != nil {
 		return nil, err
@@ -124,15 +352,46 @@ func agreement(a, b [][]float64) float64 {
 // writeText implements report.
 func (r *convertReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "converted %s -> %s (%s)\n", r.Source, r.Output, byteSize(r.FileBytes))
+	if cal := r.Calibration; cal != nil {
+		src := "the first MNIST training images"
+		if cal.Source != "mnist-train" {
+			src = cal.Source
+		}
+		fmt.Fprintf(w, "calibration: %d images (%s), values in [%g, %g]; degree-%d polynomials\n",
+			cal.Images, src, cal.Range[0], cal.Range[1], cal.Degree)
+	}
 	fmt.Fprintf(w, "\nbefore (imported, %d layers):\n", len(r.Before.Layers))
 	writeLayers(w, r.Before)
 	fmt.Fprintf(w, "\nafter (converted, %d layers):\n", len(r.After.Layers))
 	writeLayers(w, r.After)
-	fmt.Fprintf(w, "\nrewrites: %s\n", strings.Join(r.Rewrites, "; "))
+	fmt.Fprintf(w, "\nrewrites:\n")
+	if len(r.Rewrites) == 0 {
+		fmt.Fprintf(w, "  none\n")
+	}
+	for _, rw := range r.Rewrites {
+		fmt.Fprintf(w, "  %s\n", rw)
+	}
+	if len(r.Fitted) > 0 {
+		fmt.Fprintf(w, "\nfitted activations:\n")
+		for _, p := range r.Fitted {
+			fmt.Fprintf(w, "  layer %d: %s ≈ degree-%d polynomial on [%.4g, %.4g], max error %.3g\n",
+				p.Layer, p.Function, p.Degree, p.Interval[0], p.Interval[1], p.MaxError)
+		}
+	}
+	fmt.Fprintf(w, "\nencrypted evaluation (batch packing):\n")
+	if e := r.Encryption; e.Error != "" {
+		fmt.Fprintf(w, "  not possible: %s\n", e.Error)
+	} else {
+		t := newTable(w)
+		t.row("parameters", "%s: log N = %d, log QP = %.1f, %d-bit, %d images per batch", e.Name, e.LogN, e.LogQP, e.SecurityBits, e.ImagesPerBatch)
+		t.row("levels", "%d available; input at level %d, output at level %d", e.MaxLevel, e.InputLevel, e.OutputLevel)
+		t.row("planned precision", "%.1f bits", e.PrecisionBits)
+		t.flush()
+	}
 	if a := r.Accuracy; a != nil {
 		fmt.Fprintf(w, "\nplaintext accuracy on the first %d MNIST test images:\n", a.Images)
 		t := newTable(w)
-		t.row("before (with softmax)", "%s", percent(a.Before))
+		t.row("before (imported, with softmax)", "%s", percent(a.Before))
 		t.row("after conversion", "%s", percent(a.After))
 		t.row("argmax agreement", "%s", percent(a.Agreement))
 		t.flush()

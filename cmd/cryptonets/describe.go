@@ -35,7 +35,8 @@ type modelInfo struct {
 	Layers     []layerInfo `json:"layers"`
 	Parameters int         `json:"parameters"`
 	// Squares counts the x² activations; Depth is the multiplicative depth of all
-	// activations (a square is 1, a degree-d polynomial ⌈log2 d⌉).
+	// activations (a square is 1, a degree-d polynomial ⌈log2 d⌉); Softmax is true
+	// when the model has a softmax or log-softmax layer.
 	Squares    int        `json:"squares"`
 	Depth      int        `json:"multiplicative_depth"`
 	Softmax    bool       `json:"has_softmax"`
@@ -75,7 +76,7 @@ func describe(m *model.Model) (*modelInfo, error) {
 			if d := len(l.Coeffs) - 1; d > 1 {
 				info.Depth += bits.Len(uint(d - 1))
 			}
-		case model.Softmax:
+		case model.Softmax, model.LogSoftmax:
 			info.Softmax = true
 		}
 		info.Layers = append(info.Layers, li)
@@ -99,14 +100,22 @@ func layerDetail(l model.Layer, in model.Shape) (int, string) {
 		return len(l.Weights) + len(l.Bias), fmt.Sprintf("%d→%d", l.In, l.Out)
 	case *model.SumPool:
 		return 0, fmt.Sprintf("window %d×%d, stride %d×%d%s, scale %.4g", l.KernelH, l.KernelW, l.StrideH, l.StrideW, pad(l.Pad), l.Scale)
+	case *model.MaxPool:
+		return 0, fmt.Sprintf("window %d×%d, stride %d×%d%s (convert makes it a scaled sum pool)", l.KernelH, l.KernelW, l.StrideH, l.StrideW, pad(l.Pad))
+	case *model.ChannelAffine:
+		return len(l.Scale) + len(l.Shift), fmt.Sprintf("scale and shift of %d channels, batch norm (convert folds it)", len(l.Scale))
+	case model.NamedActivation:
+		return 0, fmt.Sprintf("%s (convert fits a polynomial to it, or drops it if last)", l.Func)
 	case *model.Polynomial:
-		return len(l.Coeffs), fmt.Sprintf("degree %d on [%g, %g] fitting %s (max error %.2g)", len(l.Coeffs)-1, l.Interval[0], l.Interval[1], l.Fitted, l.FitError)
+		return len(l.Coeffs), fmt.Sprintf("degree %d on [%.4g, %.4g] fitting %s (max error %.2g)", len(l.Coeffs)-1, l.Interval[0], l.Interval[1], l.Fitted, l.FitError)
 	case model.Flatten:
 		return 0, fmt.Sprintf("%v → vector", in)
 	case model.Square:
 		return 0, "x²"
 	case model.Softmax:
 		return 0, "probabilities (dropped by convert)"
+	case model.LogSoftmax:
+		return 0, "log-probabilities (dropped by convert)"
 	}
 	return 0, ""
 }

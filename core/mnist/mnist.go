@@ -87,12 +87,19 @@ func buildVersion() string {
 }
 
 // Test loads the 10,000 test images.
-func Test() (*Set, error) { return load("t10k") }
+func Test() (*Set, error) { return load("t10k", 0) }
 
 // Train loads the 60,000 training images.
-func Train() (*Set, error) { return load("train") }
+func Train() (*Set, error) { return load("train", 0) }
 
-func load(prefix string) (*Set, error) {
+// TrainFirst loads the first n training images (all of them if n ≤ 0 or too large),
+// converting only those to float64: a few hundred calibration images cost a few
+// megabytes, not the 376 MB of the whole set.
+func TrainFirst(n int) (*Set, error) { return load("train", n) }
+
+// load reads the images and labels of the files named prefix-…, keeping the first n
+// (all of them if n ≤ 0 or too large).
+func load(prefix string, n int) (*Set, error) {
 	dir, err := Dir()
 	if err != nil {
 		return nil, err
@@ -108,8 +115,11 @@ func load(prefix string) (*Set, error) {
 	if len(raw) != len(labels) {
 		return nil, fmt.Errorf("mnist: %d images but %d labels", len(raw), len(labels))
 	}
-	s := &Set{Images: make([][]float64, len(raw)), Labels: make([]int, len(labels))}
-	for i, img := range raw {
+	if n <= 0 || n > len(raw) {
+		n = len(raw)
+	}
+	s := &Set{Images: make([][]float64, n), Labels: make([]int, n)}
+	for i, img := range raw[:n] {
 		s.Images[i] = Pixels(img)
 		s.Labels[i] = int(labels[i])
 	}

@@ -20,3 +20,17 @@ func TestLoadsRealTestSet(t *testing.T) {
 		}
 	}
 }
+
+func TestTrainFirst(t *testing.T) {
+	s, err := TrainFirst(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Images) != 3 || len(s.Labels) != 3 || len(s.Images[0]) != 784 {
+		t.Fatalf("got %d images, %d labels", len(s.Images), len(s.Labels))
+	}
+	// The first training digits of MNIST are 5, 0, 4.
+	if s.Labels[0] != 5 || s.Labels[1] != 0 || s.Labels[2] != 4 {
+		t.Fatalf("labels %v", s.Labels)
+	}
+}

@@ -73,6 +73,18 @@ func checkNoSoftmax(m *model.Model) error {
 	return nil
 }
 
+// NeedsCalibration reports whether ConvertWith needs calibration images to convert m:
+// whether m has activations other than x² (ReLU, sigmoid, tanh, GELU, SiLU) that the
+// conversion approximates by polynomials. A final sigmoid or tanh needs none: the
+// conversion drops it.
+func NeedsCalibration(m *model.Model) bool {
+	layers := m.Layers
+	if n := len(layers); n > 0 && layers[n-1] != nil && finalNormalizer(layers[n-1].Kind()) {
+		layers = layers[:n-1]
+	}
+	return firstNamedActivation(layers) >= 0
+}
+
 // approximateIfNeeded runs ApproximateActivations when m has named activations, which
 // requires calibration images.
 func approximateIfNeeded(m *model.Model, opts Options) (*model.Model, []string, error) {

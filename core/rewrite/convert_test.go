@@ -91,3 +91,32 @@ func TestConvertWith(t *testing.T) {
 		t.Fatalf("log-softmax inside the network: error %v", err)
 	}
 }
+
+func TestNeedsCalibration(t *testing.T) {
+	g := newLayers()
+	in := model.Shape{C: 4, H: 1, W: 1}
+	relu, sigmoid := model.NamedActivation{Func: "relu"}, model.NamedActivation{Func: "sigmoid"}
+	for _, c := range []struct {
+		name   string
+		layers []model.Layer
+		want   bool
+	}{
+		{"squares only", []model.Layer{g.dense(4, 4), model.Square{}, g.dense(4, 2), model.Softmax{}}, false},
+		{"final sigmoid", []model.Layer{g.dense(4, 4), model.Square{}, g.dense(4, 2), sigmoid}, false},
+		{"relu", []model.Layer{g.dense(4, 4), relu, g.dense(4, 2)}, true},
+		{"inner sigmoid", []model.Layer{g.dense(4, 4), sigmoid, g.dense(4, 2), model.LogSoftmax{}}, true},
+		{"no layers", nil, false},
+	} {
+		m := newModel(in, c.layers...)
+		if got := NeedsCalibration(m); got != c.want {
+			t.Errorf("%s: NeedsCalibration = %v, want %v", c.name, got, c.want)
+		}
+		if len(c.layers) == 0 {
+			continue
+		}
+		// It agrees with ConvertWith, which fails without calibration exactly then.
+		if _, err := Convert(m); (err != nil) != c.want {
+			t.Errorf("%s: Convert without calibration: %v", c.name, err)
+		}
+	}
+}

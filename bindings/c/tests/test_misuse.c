@@ -2,10 +2,11 @@
  * test_misuse: every way a caller can get the C API wrong gives a status and a
  * message, never a crash or another object's data.
  *
- *   test_misuse MODEL.cnm IMAGES.f64 WORKDIR
+ *   test_misuse MODEL.cnm IMAGES.f64 WORKDIR FIXTURES
  *
  * Uses the insecure test parameters (through the _insecure_for_testing functions)
- * and a 128-bit set for the "other parameters" cases.
+ * and a 128-bit set for the "other parameters" cases. FIXTURES is models/fixtures,
+ * whose ONNX networks cn_model_from_onnx imports.
  */
 #include <math.h>
 #include <pthread.h>
@@ -105,8 +106,8 @@ static int cmp_ptr(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s MODEL.cnm IMAGES.f64 WORKDIR\n", argv[0]);
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s MODEL.cnm IMAGES.f64 WORKDIR FIXTURES\n", argv[0]);
         return 2;
     }
     const char *model_path = argv[1];
@@ -166,6 +167,9 @@ int main(int argc, char **argv) {
     EXPECT_MSG(cn_model_serialize(&bytes, &len, NULL), INVALID, "m is NULL");
     EXPECT(cn_model_deserialize(NULL, model_bytes, model_len), INVALID);
     EXPECT(cn_model_deserialize(&m_out, NULL, model_len), INVALID);
+    EXPECT(cn_model_from_onnx(NULL, model_bytes, model_len, NULL, 0, 0, 0), INVALID);
+    EXPECT_MSG(cn_model_from_onnx(&m_out, NULL, model_len, NULL, 0, 0, 0), INVALID, "onnx is NULL");
+    EXPECT_MSG(cn_model_from_onnx(&m_out, model_bytes, model_len, NULL, 2, values, 0), INVALID, "calibration is NULL");
     EXPECT(cn_model_manifest(NULL, model, NULL), INVALID);
     EXPECT(cn_model_manifest(&man_out, NULL, NULL), INVALID);
     EXPECT(cn_model_manifest_insecure_for_testing(NULL, model, TEST_PARAMS), INVALID);
@@ -440,6 +444,68 @@ int main(int argc, char **argv) {
     EXPECT(cn_client_encrypt(&b_out, client, pixels, n, values), INVALID);
     pixels[5] = saved;
     TRUE_OR_FAIL(b_out == NULL);
+
+    /* ---- importing ONNX networks ---------------------------------------------------- */
+    {
+        enum { CALIBRATION = 16 };
+        double *calibration = read_images(argv[2], CALIBRATION, values);
+        size_t square_len = 0, relu_len = 0;
+        snprintf(path, sizeof path, "%s/cryptonets.onnx", argv[4]);
+        uint8_t *square_onnx = read_file(path, &square_len);
+        snprintf(path, sizeof path, "%s/relu_mlp.onnx", argv[4]);
+        uint8_t *relu_onnx = read_file(path, &relu_len);
+        cn_model *converted = NULL;
+        cn_manifest *converted_man = NULL;
+
+        /* x^2 activations only: no calibration needed (values_per_image ignored). */
+        EXPECT(cn_model_from_onnx(&converted, square_onnx, square_len, NULL, 0, 12345, 0), CN_OK);
+        EXPECT(cn_model_manifest_insecure_for_testing(&converted_man, converted, TEST_PARAMS), CN_OK);
+        CHECK(cn_manifest_outputs(&sz, converted_man));
+        TRUE_OR_FAIL(sz == 10);
+        EXPECT(cn_manifest_free(converted_man), CN_OK);
+        EXPECT(cn_model_free(converted), CN_OK);
+        converted = NULL;
+        converted_man = NULL;
+
+        /* A ReLU network needs calibration images of the network's input size. */
+        m_out = (cn_model *)(uintptr_t)1;
+        EXPECT_MSG(cn_model_from_onnx(&m_out, relu_onnx, relu_len, NULL, 0, 0, 2), INVALID, "calibration images");
+        TRUE_OR_FAIL(m_out == NULL);
+        EXPECT_MSG(cn_model_from_onnx(&m_out, relu_onnx, relu_len, calibration, CALIBRATION, values - 1, 2), INVALID, "want 784");
+        EXPECT(cn_model_from_onnx(&m_out, relu_onnx, relu_len, calibration, CALIBRATION, 0, 2), INVALID);
+        EXPECT_MSG(cn_model_from_onnx(&m_out, relu_onnx, relu_len, calibration, SIZE_MAX, values, 2), INVALID, "out of range");
+        EXPECT_MSG(cn_model_from_onnx(&m_out, relu_onnx, relu_len, calibration, CALIBRATION, values, 17), INVALID, "degree 17");
+        double saved_value = calibration[7];
+        calibration[7] = NAN;
+        EXPECT_MSG(cn_model_from_onnx(&m_out, relu_onnx, relu_len, calibration, CALIBRATION, values, 2), INVALID, "NaN");
+        calibration[7] = saved_value;
+        EXPECT(cn_model_from_onnx(&converted, relu_onnx, relu_len, calibration, CALIBRATION, values, -1), CN_OK);
+        EXPECT(cn_model_manifest_insecure_for_testing(&converted_man, converted, TEST_PARAMS), CN_OK);
+        EXPECT(cn_manifest_free(converted_man), CN_OK);
+        EXPECT(cn_model_free(converted), CN_OK);
+
+        /* Bytes that are not an ONNX network we can import. */
+        EXPECT_MSG(cn_model_from_onnx(&m_out, (const uint8_t *)"hello", 5, NULL, 0, 0, 0), CN_E_FORMAT, "onnx");
+        EXPECT(cn_model_from_onnx(&m_out, relu_onnx, 0, NULL, 0, 0, 0), CN_E_FORMAT);
+        EXPECT(cn_model_from_onnx(&m_out, relu_onnx, relu_len / 2, NULL, 0, 0, 0), CN_E_FORMAT);
+        EXPECT(cn_model_from_onnx(&m_out, model_bytes, model_len, NULL, 0, 0, 0), CN_E_FORMAT); /* a .cnm */
+        /* An unsupported operator: the Relu node's op_type (field 4, length 4) made Selu. */
+        int patched = 0;
+        for (size_t i = 0; i + 6 <= relu_len; i++) {
+            if (memcmp(relu_onnx + i, "\x22\x04Relu", 6) == 0) {
+                relu_onnx[i + 2] = 'S';
+                relu_onnx[i + 3] = 'e';
+                patched++;
+            }
+        }
+        TRUE_OR_FAIL(patched == 1);
+        EXPECT_MSG(cn_model_from_onnx(&m_out, relu_onnx, relu_len, calibration, CALIBRATION, values, 2), CN_E_FORMAT,
+                   "operator Selu is not supported");
+        TRUE_OR_FAIL(m_out == NULL);
+        free(relu_onnx);
+        free(square_onnx);
+        free(calibration);
+    }
 
     /* ---- a panic inside the library -------------------------------------------- */
     EXPECT_MSG(cn_debug_force_panic(), CN_E_INTERNAL, "panic");

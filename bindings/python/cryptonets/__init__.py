@@ -16,6 +16,12 @@ evaluation keys and ciphertexts, as bytes::
     logits = client.decrypt(server.predict(batch))              # (n, 10)
     labels = logits.argmax(axis=1)
 
+Networks trained the ordinary way are converted from ONNX with :func:`convert`, or
+straight from a PyTorch module with :func:`from_torch` (ReLU and friends become
+polynomials fitted on calibration images)::
+
+    model = cn.convert("net.onnx", calibration=train_images[:500])  # (n, 1, 28, 28)
+
 Everything that travels has ``to_bytes()`` and ``from_bytes(...)``. Every object has
 ``close()`` and works as a context manager. Errors are :class:`CryptonetsError`
 subclasses carrying the library's message. Insecure parameters (fast tests only)
@@ -40,6 +46,7 @@ from ._api import (
     Model,
     Server,
 )
+from ._convert import convert, from_torch
 from .errors import (
     BufferTooSmallError,
     ClosedError,
@@ -90,6 +97,8 @@ __all__ = [
     "ParameterMismatchError",
     "Server",
     "check",
+    "convert",
+    "from_torch",
     "library_path",
     "library_version",
 ]

@@ -150,6 +150,42 @@ def pixels(images: Any, shape: Shape) -> Pixels:
     return _from_sequence(images, shape)
 
 
+def _batch_shape(dims: Tuple[int, ...], what: str) -> Shape:
+    """The shape of one image of a batch of dimensions (n, C*H*W) or (n, C, H, W)."""
+    if len(dims) == 4:
+        return (int(dims[1]), int(dims[2]), int(dims[3]))
+    if len(dims) == 2:
+        return (int(dims[1]), 1, 1)
+    raise InvalidArgumentError(
+        f"{what} has shape {tuple(dims)}, expected (n, C*H*W) or (n, C, H, W): n images "
+        "of channel-major values"
+    )
+
+
+def image_batch(images: Any, what: str) -> Tuple[Pixels, int]:
+    """n images whose shape the library checks, (n, C*H*W) or (n, C, H, W), as one
+    float64 buffer; returns it and the number of values per image. Accepts what
+    :func:`pixels` accepts, except flat buffers (their image size is unknown)."""
+    if np is not None and not isinstance(images, np.ndarray):
+        try:
+            images = np.asarray(images, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(
+                f"{what} cannot be read as an array of numbers: {exc}"
+            ) from None
+    if np is not None:
+        dims: Tuple[int, ...] = tuple(images.shape)
+    else:
+        try:
+            dims = tuple(memoryview(images).shape or ())
+        except TypeError:
+            dims = _nested_shape(images)
+    shape = _batch_shape(dims, what)
+    if dims[0] == 0:
+        raise InvalidArgumentError(f"{what} has shape {dims}: no images")
+    return pixels(images, shape), shape[0] * shape[1] * shape[2]
+
+
 class Logits:
     """A float64 output buffer of n x classes, as numpy or as ctypes."""
 

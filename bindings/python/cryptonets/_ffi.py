@@ -59,6 +59,10 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "cn_model_load": (c_int, [_obj_out, c_char_p]),
     "cn_model_serialize": (c_int, [_u8_out, _size_out, _obj]),
     "cn_model_deserialize": (c_int, [_obj_out, _u8, c_size_t]),
+    "cn_model_from_onnx": (
+        c_int,
+        [_obj_out, _u8, c_size_t, _double_ptr, c_size_t, c_size_t, c_int],
+    ),
     "cn_model_manifest": (c_int, [_obj_out, _obj, c_char_p]),
     "cn_model_manifest_insecure_for_testing": (c_int, [_obj_out, _obj, c_char_p]),
     "cn_model_free": (c_int, [_obj]),

@@ -1,4 +1,5 @@
-"""Without numpy: the package imports, takes lists and buffers, returns lists."""
+"""Without numpy: the package imports, takes lists and buffers, returns lists, and
+converts ONNX networks with calibration images given as lists or buffers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import MODEL, Mnist, run_python
+from conftest import MODEL, ONNX_FIXTURES, Mnist, run_python
 
 pytestmark = pytest.mark.wheel
 
@@ -21,6 +22,7 @@ from cryptonets import _arrays
 assert _arrays.np is None and not _arrays.have_numpy()
 
 model_path, fixtures, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+onnx_fixtures = sys.argv[4]
 flat = array("d")
 flat.frombytes(open(fixtures + "/images.f64", "rb").read(n * 784 * 8))
 rows = [list(flat[i * 784:(i + 1) * 784]) for i in range(n)]
@@ -42,6 +44,16 @@ with cn.Model.load(model_path) as model, model.manifest_insecure_for_testing() a
             client.encrypt([[0.5] * 700])
         except cn.InvalidArgumentError as e:
             out["shape_error"] = str(e)
+relu = onnx_fixtures + "/relu_mlp.onnx"
+calibrations = [rows, memoryview(flat).cast("B").cast("d", (n, 784)), forms[-1][1]]
+converted = [cn.convert(relu, calibration=c) for c in calibrations]
+out["convert"] = len({m.to_bytes() for m in converted}) == 1
+for m in converted:
+    m.close()
+try:
+    cn.convert(relu, calibration=flat)  # flat: the image size is unknown
+except cn.InvalidArgumentError as e:
+    out["flat_error"] = str(e)
 print(json.dumps(out))
 """
 
@@ -50,10 +62,12 @@ def test_without_numpy(mnist: Mnist, tmp_path: Any) -> None:
     folder = tmp_path / "fx"
     folder.mkdir()
     (folder / "images.f64").write_bytes(mnist.flat[: 8 * 784].tobytes())
-    r = run_python(CODE, str(MODEL), str(folder), "8")
+    r = run_python(CODE, str(MODEL), str(folder), "8", str(ONNX_FIXTURES))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     for name in ("lists", "array('d')", "memoryview", "bytes", "tuples", "nested"):
         assert out[name] is True, f"{name} converted wrongly"
     assert out["labels"] == mnist.reference[:8]
     assert "expected (n, 784) or (n, 1, 28, 28)" in out["shape_error"]
+    assert out["convert"] is True
+    assert "calibration has shape (6272,), expected (n, C*H*W) or (n, C, H, W)" in out["flat_error"]

