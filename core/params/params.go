@@ -38,6 +38,21 @@ var (
 	InsecureN11 = Preset{Name: "InsecureN11QP215", Literal: literal(11, []int{45, 43, 43, 42, 42}), Insecure: true}
 )
 
+// The presets for plans that need key switching (single-image packing): the standard
+// ring (N/2 complex slots, of which the plans use the real parts), one special prime
+// for rotations and relinearization, and five levels at scale 2^28.
+var (
+	// N13S has 4096 slots and log QP = 215 ≤ 218: 128-bit secure.
+	N13S = Preset{Name: "N13QP215S", Literal: keySwitchLiteral(13)}
+	// InsecureN12S has N13S's moduli on a ring of degree 4096: fast, and NOT secure.
+	InsecureN12S = Preset{Name: "InsecureN12QP215S", Literal: keySwitchLiteral(12), Insecure: true}
+)
+
+func keySwitchLiteral(logN int) hefloat.ParametersLiteral {
+	return hefloat.ParametersLiteral{LogN: logN, LogQ: []int{35, 28, 28, 28, 28, 28}, LogP: []int{40},
+		LogDefaultScale: 28, RingType: ring.Standard}
+}
+
 func literal(logN int, logQ []int) hefloat.ParametersLiteral {
 	return hefloat.ParametersLiteral{LogN: logN, LogQ: logQ, LogDefaultScale: 30, RingType: ring.ConjugateInvariant}
 }
@@ -45,8 +60,12 @@ func literal(logN int, logQ []int) hefloat.ParametersLiteral {
 // Secure lists the 128-bit presets from smallest to largest.
 func Secure() []Preset { return []Preset{N13, N14} }
 
+// KeySwitching lists the 128-bit presets with special primes, for plans that rotate
+// or relinearize (single-image packing).
+func KeySwitching() []Preset { return []Preset{N13S} }
+
 // All lists every preset, the insecure test presets last.
-func All() []Preset { return append(Secure(), InsecureN11) }
+func All() []Preset { return append(append(Secure(), KeySwitching()...), InsecureN11, InsecureN12S) }
 
 // ByFingerprint returns the preset whose parameters have fingerprint f.
 func ByFingerprint(f Fingerprint) (Preset, bool) {

@@ -72,3 +72,34 @@ func TestFingerprintSeparatesParameters(t *testing.T) {
 		t.Fatal("different parameters share a fingerprint")
 	}
 }
+
+func TestKeySwitchingPresets(t *testing.T) {
+	for _, p := range KeySwitching() {
+		prm, err := p.Parameters()
+		if err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+		if bits, err := SecurityBits(prm); err != nil || bits < 128 {
+			t.Fatalf("%s: %d bits, %v", p.Name, bits, err)
+		}
+		if prm.PCount() == 0 || prm.RingType() != ring.Standard || prm.MaxLevel() < 5 {
+			t.Fatalf("%s: want the standard ring, a special prime and 5 levels", p.Name)
+		}
+		if got, err := ByName(p.Name, false); err != nil || got.Name != p.Name {
+			t.Fatalf("%s: not found by name: %v", p.Name, err)
+		}
+		if got, ok := ByFingerprint(FingerprintOf(prm)); !ok || got.Name != p.Name {
+			t.Fatalf("%s: not found by fingerprint", p.Name)
+		}
+	}
+	prm, err := InsecureN12S.Parameters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SecurityBits(prm); err == nil {
+		t.Fatal("InsecureN12S reported secure")
+	}
+	if _, err := ByName(InsecureN12S.Name, false); err == nil {
+		t.Fatal("insecure preset returned without opt-in")
+	}
+}

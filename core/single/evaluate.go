@@ -1,0 +1,221 @@
+package single
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
+)
+
+// EvaluationKeys generates the keys the server needs: the relinearization key and the
+// Galois keys of the manifest's GaloisElements, nothing more.
+func (p *Plan) EvaluationKeys(sk *rlwe.SecretKey) (*rlwe.MemEvaluationKeySet, error) {
+	if sk == nil {
+		return nil, errors.New("single: nil secret key")
+	}
+	kgen := rlwe.NewKeyGenerator(p.params)
+	rlk := kgen.GenRelinearizationKeyNew(sk)
+	gks := kgen.GenGaloisKeysNew(p.manifest.GaloisElements, sk)
+	return rlwe.NewMemEvaluationKeySet(rlk, gks...), nil
+}
+
+// Evaluate runs the network on the ciphertexts of one image (as made by
+// Client.Encrypt) and returns one ciphertext whose first Outputs slots hold the
+// logits, at level 0. evk must hold the relinearization key and the Galois keys the
+// manifest lists. Evaluate uses its own evaluator, so calls may run concurrently; a
+// panic inside Lattigo becomes an error.
+func (p *Plan) Evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) (out []*rlwe.Ciphertext, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("single: evaluation failed: %v", r)
+		}
+	}()
+	return p.evaluate(in, evk)
+}
+
+func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rlwe.Ciphertext, error) {
+	if err := p.checkInput(in); err != nil {
+		return nil, err
+	}
+	if evk == nil {
+		return nil, errors.New("single: nil evaluation keys")
+	}
+	if _, err := evk.GetRelinearizationKey(); err != nil {
+		return nil, fmt.Errorf("single: %w", err)
+	}
+	for _, g := range p.manifest.GaloisElements {
+		if _, err := evk.GetGaloisKey(g); err != nil {
+			return nil, fmt.Errorf("single: %w", err)
+		}
+	}
+	prm := p.params
+	eval := hefloat.NewEvaluator(prm, evk)
+
+	// First layer: Σ_c weights_c ⊙ in_c, rescale, fold the segments, bias.
+	f := p.first
+	acc := hefloat.NewCiphertext(prm, 1, in[0].Level())
+	if err := eval.Mul(in[0], f.weights[0], acc); err != nil {
+		return nil, fmt.Errorf("single: first layer: %w", err)
+	}
+	for c := 1; c < len(in); c++ {
+		if err := eval.MulThenAdd(in[c], f.weights[c], acc); err != nil {
+			return nil, fmt.Errorf("single: first layer: %w", err)
+		}
+	}
+	ct := hefloat.NewCiphertext(prm, 1, acc.Level()-1)
+	if err := eval.Rescale(acc, ct); err != nil {
+		return nil, fmt.Errorf("single: first layer: %w", err)
+	}
+	if f.folds > 1 {
+		if err := eval.InnerSum(ct, f.segLen, f.folds, ct); err != nil {
+			return nil, fmt.Errorf("single: first layer fold: %w", err)
+		}
+	}
+	if err := addBias(eval, ct, f.biasPt, f.bias); err != nil {
+		return nil, fmt.Errorf("single: first layer bias: %w", err)
+	}
+
+	ltEval := hefloat.NewLinearTransformationEvaluator(eval)
+	for i, s := range p.steps {
+		if s.square {
+			if err := eval.MulRelin(ct, ct, ct); err != nil {
+				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
+			}
+			if err := eval.Rescale(ct, ct); err != nil {
+				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
+			}
+			continue
+		}
+		out := hefloat.NewCiphertext(prm, 1, ct.Level())
+		var err error
+		if p.workers >= 2 && len(s.parts) == 2 {
+			err = p.linearParallel(eval, ct, s.parts, out)
+		} else {
+			err = ltEval.Evaluate(ct, s.lt, out)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
+		}
+		if err := eval.Rescale(out, out); err != nil {
+			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
+		}
+		if s.fold > 1 {
+			if err := eval.InnerSum(out, s.batch, s.fold, out); err != nil {
+				return nil, fmt.Errorf("single: step %d (fold): %w", i+1, err)
+			}
+		}
+		if err := addBias(eval, out, s.biasPt, s.bias); err != nil {
+			return nil, fmt.Errorf("single: step %d (bias): %w", i+1, err)
+		}
+		ct = out
+	}
+	if ct.Level() > 0 {
+		eval.DropLevel(ct, ct.Level())
+	}
+	return []*rlwe.Ciphertext{ct}, nil
+}
+
+// linearParallel evaluates the sum of two BSGS transformations with the same baby
+// steps on two goroutines: one decomposition of ct, the baby-step rotations split
+// between the goroutines, then half of the giant steps each, then one addition.
+func (p *Plan) linearParallel(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, parts []he.LinearTransformation, out *rlwe.Ciphertext) (err error) {
+	prm := p.params
+	level := min(ct.Level(), parts[0].Level)
+	decomp := eval.GetBuffDecompQP()
+	eval.DecomposeNTT(level, prm.MaxLevelP(), prm.PCount(), ct.Value[1], ct.IsNTT, decomp)
+	_, _, babyA := parts[0].BSGSIndex()
+	_, _, babyB := parts[1].BSGSIndex()
+	baby := mergeSorted(babyA, babyB)
+	other := eval.ShallowCopy()
+	half := [2][]int{baby[:len(baby)/2], baby[len(baby)/2:]}
+	preRot := [2]map[int]*rlwe.Element[ringqp.Poly]{{}, {}}
+	evals := [2]*hefloat.Evaluator{eval, other}
+	outs := [2]*rlwe.Ciphertext{out, hefloat.NewCiphertext(prm, 1, out.Level())}
+	var errs [2]error
+	both := func(f func(h int) error) error {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					errs[1] = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			errs[1] = f(1)
+		}()
+		errs[0] = f(0)
+		wg.Wait()
+		return errors.Join(errs[0], errs[1])
+	}
+	// The decomposition lives in eval's buffer; both goroutines only read it.
+	if err = both(func(h int) error {
+		return he.GetPreRotatedCiphertextForDiagonalMatrixMultiplication(level, evals[h], ct, decomp, half[h], preRot[h])
+	}); err != nil {
+		return err
+	}
+	for k, v := range preRot[1] {
+		preRot[0][k] = v
+	}
+	if err = both(func(h int) error {
+		return he.MultiplyByDiagMatrixBSGS(evals[h], ct, parts[h], preRot[0], outs[h])
+	}); err != nil {
+		return err
+	}
+	return eval.Add(outs[0], outs[1], out)
+}
+
+// mergeSorted returns the sorted union of two sorted lists.
+func mergeSorted(a, b []int) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, v := range append(append([]int(nil), a...), b...) {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// addBias adds the pre-encoded bias, or encodes it anew if the ciphertext is not at
+// the level and scale the plan expected.
+func addBias(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, pt *rlwe.Plaintext, bias []float64) error {
+	if pt != nil && pt.Level() == ct.Level() && pt.Scale.Cmp(ct.Scale) == 0 {
+		return eval.Add(ct, pt, ct)
+	}
+	return eval.Add(ct, bias, ct)
+}
+
+// checkInput checks the number, degree, level and scale of an image's ciphertexts.
+func (p *Plan) checkInput(in []*rlwe.Ciphertext) error {
+	if len(in) != len(p.first.weights) {
+		return fmt.Errorf("single: %d input ciphertexts, want %d", len(in), len(p.first.weights))
+	}
+	want := p.params.DefaultScale().Float64()
+	for i, ct := range in {
+		switch {
+		case ct == nil || ct.MetaData == nil:
+			return fmt.Errorf("single: input ciphertext %d is nil", i)
+		case ct.Degree() != 1:
+			return fmt.Errorf("single: input ciphertext %d has degree %d, want 1", i, ct.Degree())
+		case ct.Level() != p.params.MaxLevel():
+			return fmt.Errorf("single: input ciphertext %d is at level %d, want %d", i, ct.Level(), p.params.MaxLevel())
+		case ct.LogDimensions != p.params.LogMaxDimensions():
+			return fmt.Errorf("single: input ciphertext %d has dimensions %v, want %v", i, ct.LogDimensions, p.params.LogMaxDimensions())
+		case math.Abs(math.Log2(ct.Scale.Float64())-math.Log2(want)) > 1e-6:
+			return fmt.Errorf("single: input ciphertext %d has scale 2^%.3f, want 2^%.3f", i, math.Log2(ct.Scale.Float64()), math.Log2(want))
+		}
+	}
+	return nil
+}
