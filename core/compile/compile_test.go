@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/mnist"
@@ -23,7 +24,37 @@ const maxLogitError = 0.02
 // default 128-bit parameters, evaluates through the wire format and compares every
 // logit with the float64 reference.
 func TestShippedModelOnRealMNISTAt128Bits(t *testing.T) {
-	m, err := model.Load(shippedModel)
+	run := encryptedRun(t, shippedModel, 512)
+	if bits, err := params.SecurityBits(run.plan.Parameters()); err != nil || bits < 128 || run.plan.Manifest().Insecure {
+		t.Fatalf("default parameters are not 128-bit: %d, %v", bits, err)
+	}
+	correct := 0
+	for i := range run.logits {
+		if model.Argmax(run.logits[i]) == run.set.Labels[i] {
+			correct++
+		}
+	}
+	accuracy := float64(correct) / float64(len(run.logits))
+	t.Logf("accuracy %.4f", accuracy)
+	if accuracy < 0.99 {
+		t.Errorf("accuracy %.4f below 0.99", accuracy)
+	}
+}
+
+// encrypted is one encrypted run of a model on real MNIST test images.
+type encrypted struct {
+	plan   *batch.Plan
+	set    *mnist.Set
+	logits [][]float64
+}
+
+// encryptedRun compiles the model file at the default parameters, encrypts the first
+// n MNIST test images, evaluates through the wire format and decrypts; it fails the
+// test unless every argmax equals the float64 reference's and every logit is within
+// maxLogitError of it.
+func encryptedRun(t *testing.T, path string, n int) encrypted {
+	t.Helper()
+	m, err := model.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,16 +63,11 @@ func TestShippedModelOnRealMNISTAt128Bits(t *testing.T) {
 		t.Fatal(err)
 	}
 	man := p.Manifest()
-	prm := p.Parameters()
-	if bits, err := params.SecurityBits(prm); err != nil || bits < 128 || man.Insecure {
-		t.Fatalf("default parameters are not 128-bit: %d, %v", bits, err)
-	}
 	set, err := mnist.Test()
 	if err != nil {
 		t.Fatal(err)
 	}
-	set = set.First(512)
-
+	set = set.First(n)
 	c, err := client.New(&man)
 	if err != nil {
 		t.Fatal(err)
@@ -66,12 +92,11 @@ func TestShippedModelOnRealMNISTAt128Bits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
 	ref, err := model.NewReference(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	maxErr, correct := 0.0, 0
+	maxErr := 0.0
 	for i, img := range set.Images {
 		want, _ := ref.Forward(img)
 		for j := range want {
@@ -80,18 +105,12 @@ func TestShippedModelOnRealMNISTAt128Bits(t *testing.T) {
 		if model.Argmax(want) != model.Argmax(logits[i]) {
 			t.Errorf("image %d: encrypted argmax %d, plaintext %d", i, model.Argmax(logits[i]), model.Argmax(want))
 		}
-		if model.Argmax(logits[i]) == set.Labels[i] {
-			correct++
-		}
 	}
-	accuracy := float64(correct) / float64(len(set.Images))
-	t.Logf("max abs logit error %.3g, accuracy %.4f, precision %.1f bits", maxErr, accuracy, p.PrecisionBits())
+	t.Logf("max abs logit error %.3g, precision %.1f bits", maxErr, p.PrecisionBits())
 	if maxErr > maxLogitError {
 		t.Errorf("max abs logit error %.3g exceeds %g", maxErr, maxLogitError)
 	}
-	if accuracy < 0.99 {
-		t.Errorf("accuracy %.4f below 0.99", accuracy)
-	}
+	return encrypted{plan: p, set: set, logits: logits}
 }
 
 func TestInsecurePresetsNeedOptIn(t *testing.T) {
@@ -115,53 +134,5 @@ func TestInsecurePresetsNeedOptIn(t *testing.T) {
 // with degree-2 polynomial activations (models/mnist_relu) encrypted, against the
 // float64 reference of the converted model.
 func TestReLUModelWithFittedPolynomialsAt128Bits(t *testing.T) {
-	m, err := model.Load("../../models/mnist_relu/mnist_relu.cnm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := compile.Compile(m, compile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	man := p.Manifest()
-	set, err := mnist.Test()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set = set.First(256)
-	c, err := client.New(&man)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc, err := c.Encrypt(set.Images, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(p, c.EvaluationKeys())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := srv.Predict(enc, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logits, err := c.Decrypt(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, _ := model.NewReference(m)
-	maxErr := 0.0
-	for i, img := range set.Images {
-		want, _ := ref.Forward(img)
-		for j := range want {
-			maxErr = math.Max(maxErr, math.Abs(want[j]-logits[i][j]))
-		}
-		if model.Argmax(want) != model.Argmax(logits[i]) {
-			t.Errorf("image %d: encrypted argmax %d, plaintext %d", i, model.Argmax(logits[i]), model.Argmax(want))
-		}
-	}
-	t.Logf("max abs logit error %.3g, precision %.1f bits", maxErr, p.PrecisionBits())
-	if maxErr > maxLogitError {
-		t.Errorf("max abs logit error %.3g exceeds %g", maxErr, maxLogitError)
-	}
+	encryptedRun(t, "../../models/mnist_relu/mnist_relu.cnm", 256)
 }
