@@ -123,13 +123,13 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 }
 
 func giveCiphertexts(out **C.uint8_t, outLen *C.size_t, kind wire.Kind, info *manifestInfo, cts *wire.Ciphertexts) error {
-	size, err := cts.PayloadSize()
+	size, err := cts.PayloadSize(info.prm)
 	if err != nil {
 		return orCode(C.CN_E_INTERNAL, err)
 	}
 	return giveBytes(out, outLen, wire.HeaderSize+size, false, func(b []byte) error {
 		w := &sliceWriter{buf: b}
-		if _, err := wire.WriteCiphertexts(w, kind, &info.man, cts); err != nil {
+		if _, err := wire.WriteCiphertexts(w, kind, &info.man, info.prm, cts); err != nil {
 			return orCode(C.CN_E_INTERNAL, err)
 		}
 		if len(w.buf) != 0 {

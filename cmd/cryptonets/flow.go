@@ -97,7 +97,7 @@ Client: encrypts the MNIST test images [K, K+N) into one batch file for the serv
 	}
 	var size int64
 	err = writeFile(*dst, 0o644, func(w io.Writer) error {
-		written, werr := wire.WriteCiphertexts(w, wire.KindEncryptedBatch, man, cts)
+		written, werr := wire.WriteCiphertexts(w, wire.KindEncryptedBatch, man, cl.Parameters(), cts)
 		size = written
 		return werr
 	})
@@ -200,7 +200,7 @@ for exactly this compiled model (the envelope's fingerprints are checked).`)
 	}
 	var size int64
 	err = writeFile(*dst, 0o644, func(w io.Writer) error {
-		written, werr := wire.WriteCiphertexts(w, wire.KindEncryptedResult, &man, res)
+		written, werr := wire.WriteCiphertexts(w, wire.KindEncryptedResult, &man, p.Parameters(), res)
 		size = written
 		return werr
 	})

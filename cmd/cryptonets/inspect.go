@@ -12,6 +12,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/wire"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
 // inspectReport is the output of inspect: what a file is and what it holds. For a
@@ -115,10 +116,12 @@ func inspectEnvelope(rep *inspectReport, h wire.Header, data []byte) error {
 	if h.Plan != [32]byte{} {
 		env.PlanFingerprint = hex.EncodeToString(h.Plan[:])
 	}
-	logN := 0
+	var prm *hefloat.Parameters
 	if p, ok := params.ByFingerprint(h.Params); ok {
-		prm, _ := p.Parameters()
-		env.Params, env.LogN, logN = p.Name, prm.LogN(), prm.LogN()
+		if known, err := p.Parameters(); err == nil {
+			prm = &known
+			env.Params, env.LogN = p.Name, known.LogN()
+		}
 	}
 	rep.Envelope = env
 	switch h.Kind {
@@ -130,7 +133,7 @@ func inspectEnvelope(rep *inspectReport, h wire.Header, data []byte) error {
 		rep.Manifest, err = describeManifest(m)
 		return err
 	case wire.KindEncryptedBatch, wire.KindEncryptedResult:
-		ci, err := ciphertextsHeader(data, logN)
+		ci, err := ciphertextsHeader(data, prm)
 		if err != nil {
 			return fmt.Errorf("%s: %w", rep.File, err)
 		}
@@ -143,9 +146,9 @@ func inspectEnvelope(rep *inspectReport, h wire.Header, data []byte) error {
 	return nil
 }
 
-// ciphertextsHeader describes an encrypted batch or result envelope. With logN > 0
-// it also checks the payload's exact length.
-func ciphertextsHeader(data []byte, logN int) (*ciphertextsInfo, error) {
+// ciphertextsHeader describes an encrypted batch or result envelope. With known
+// parameters prm it also checks the payload's exact length.
+func ciphertextsHeader(data []byte, prm *hefloat.Parameters) (*ciphertextsInfo, error) {
 	_, c, err := wire.PeekCiphertexts(data)
 	if err != nil {
 		return nil, err
@@ -154,13 +157,13 @@ func ciphertextsHeader(data []byte, logN int) (*ciphertextsInfo, error) {
 	if ci.Images > 0 {
 		ci.PerImage = round(float64(len(data))/float64(ci.Images), 1)
 	}
-	if logN > 0 {
+	if prm != nil {
 		polys := ci.Degree + 1
 		if c.Seeded {
 			polys = 1 // c1 is regenerated from the batch seed
 		}
-		ci.BytesPerCt = int64(polys) * int64(ci.Level+1) * int64(8<<logN)
-		valid := c.WellFormed(1 << logN)
+		ci.BytesPerCt = int64(polys) * int64(wire.PolyBytes(*prm, ci.Level))
+		valid := c.WellFormed(*prm)
 		ci.LengthValid = &valid
 	}
 	return ci, nil

@@ -108,7 +108,7 @@ func runBatch(cl *client.Client, srv *server.Server, images [][]float64, meas *m
 	if err != nil {
 		return nil, err
 	}
-	upload, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, cts)
+	upload, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, cl.Parameters(), cts)
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,9 @@ func withKey(m *plan.Manifest, secretKey []byte, opts []Option) (*Client, error)
 	return &Client{manifest: *m, params: prm, sk: sk, codec: codec}, nil
 }
 
+// Parameters returns the CKKS parameters of the client's manifest.
+func (c *Client) Parameters() hefloat.Parameters { return c.params }
+
 // Manifest returns the manifest the client works for.
 func (c *Client) Manifest() plan.Manifest { return c.manifest }
 
@@ -102,6 +105,15 @@ func (c *Client) Encrypt(images [][]float64, progress batch.Progress) (*wire.Cip
 		return nil, err
 	}
 	return &wire.Ciphertexts{Images: len(images), Ciphertexts: cts, Seed: seed}, nil
+}
+
+// EncryptBytes encrypts images as Encrypt does and seals the batch for the server.
+func (c *Client) EncryptBytes(images [][]float64, progress batch.Progress) ([]byte, error) {
+	cts, err := c.Encrypt(images, progress)
+	if err != nil {
+		return nil, err
+	}
+	return wire.EncodeCiphertexts(wire.KindEncryptedBatch, &c.manifest, c.params, cts)
 }
 
 // Decrypt returns the logits of every image of an encrypted result.

@@ -47,7 +47,7 @@ func BenchmarkFullBatch(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if upload, err = wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, enc); err != nil {
+			if upload, err = wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, c.Parameters(), enc); err != nil {
 				b.Fatal(err)
 			}
 		}

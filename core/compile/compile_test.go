@@ -76,7 +76,7 @@ func encryptedRun(t *testing.T, path string, n int) encrypted {
 	if err != nil {
 		t.Fatal(err)
 	}
-	upload, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, enc)
+	upload, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, c.Parameters(), enc)
 	if err != nil {
 		t.Fatal(err)
 	}

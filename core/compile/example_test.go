@@ -8,7 +8,6 @@ import (
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/server"
-	"github.com/cryptonets/cryptonets/core/wire"
 )
 
 // Example is the README's Go example: the client encrypts, the server predicts on
@@ -22,8 +21,7 @@ func Example() {
 	manifest := plan.Manifest()                      // public: what the client needs
 
 	c, _ := client.New(&manifest)      // client: the secret key stays here
-	batch, _ := c.Encrypt(images, nil) // [][]float64, pixels in [0,1]
-	upload, _ := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &manifest, batch)
+	upload, _ := c.EncryptBytes(images, nil) // [][]float64, pixels in [0,1]
 
 	s, _ := server.New(plan, c.EvaluationKeys()) // server: no secret key anywhere
 	download, _ := s.PredictBytes(upload, nil)

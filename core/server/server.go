@@ -60,5 +60,5 @@ func (s *Server) PredictBytes(data []byte, progress batch.Progress) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	return wire.EncodeCiphertexts(wire.KindEncryptedResult, &s.manifest, out)
+	return wire.EncodeCiphertexts(wire.KindEncryptedResult, &s.manifest, s.plan.Parameters(), out)
 }

@@ -21,8 +21,8 @@ import (
 //
 // Payload layout (little-endian): images u32, count u32, degree u16, level u16,
 // scale length u16, seed length u16 (0 or SeedSize), the scale (decimal text, exact),
-// the seed, then the coefficients as u64, each below its prime: count·(degree+1)·
-// (level+1)·N of them, or, for a seeded batch, only the c0 components, count·(level+1)·N.
+// the seed, then the polynomials, bit-packed limb by limb (see pack.go): count·(degree+1)
+// of them, or, for a seeded batch, only the c0 components, count of them.
 // Lattigo's own ciphertext decoder is never used on received bytes.
 type Ciphertexts struct {
 	Images      int
@@ -67,8 +67,8 @@ const fixedLen = 4 + 4 + 2 + 2 + 2 + 2
 // maxScaleText bounds the scale's text form.
 const maxScaleText = 512
 
-// PayloadSize returns the exact payload length of cts.
-func (c *Ciphertexts) PayloadSize() (int, error) {
+// PayloadSize returns the exact payload length of cts for parameters prm.
+func (c *Ciphertexts) PayloadSize(prm hefloat.Parameters) (int, error) {
 	if len(c.Ciphertexts) == 0 || c.Ciphertexts[0] == nil {
 		return 0, fmt.Errorf("%w: no ciphertexts", ErrFormat)
 	}
@@ -77,7 +77,10 @@ func (c *Ciphertexts) PayloadSize() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return fixedLen + len(text) + len(c.Seed) + len(c.Ciphertexts)*c.polysSent(ct.Degree())*(ct.Level()+1)*ct.Value[0].N()*8, nil
+	if ct.Level() > prm.MaxLevel() {
+		return 0, fmt.Errorf("%w: ciphertext level %d above the parameters' %d", ErrFormat, ct.Level(), prm.MaxLevel())
+	}
+	return fixedLen + len(text) + len(c.Seed) + len(c.Ciphertexts)*c.polysSent(ct.Degree())*polyBytes(prm.N(), prm.Q(), ct.Level()), nil
 }
 
 // polysSent is how many polynomials of each ciphertext travel.
@@ -88,13 +91,16 @@ func (c *Ciphertexts) polysSent(degree int) int {
 	return degree + 1
 }
 
-// WritePayload writes the payload of cts to w.
-func (c *Ciphertexts) WritePayload(w io.Writer) error {
+// WritePayload writes the payload of cts, made for parameters prm, to w.
+func (c *Ciphertexts) WritePayload(w io.Writer, prm hefloat.Parameters) error {
 	if len(c.Ciphertexts) == 0 || c.Ciphertexts[0] == nil {
 		return fmt.Errorf("%w: no ciphertexts", ErrFormat)
 	}
 	first := c.Ciphertexts[0]
 	degree, level := first.Degree(), first.Level()
+	if level > prm.MaxLevel() || first.Value[0].N() != prm.N() {
+		return fmt.Errorf("%w: ciphertexts do not belong to the parameters", ErrFormat)
+	}
 	if c.Seed != nil && (len(c.Seed) != SeedSize || degree != 1) {
 		return fmt.Errorf("%w: a seeded batch has a %d-byte seed and degree-1 ciphertexts", ErrFormat, SeedSize)
 	}
@@ -118,11 +124,8 @@ func (c *Ciphertexts) WritePayload(w io.Writer) error {
 			return fmt.Errorf("%w: ciphertext %d differs in degree, level or scale from the first", ErrFormat, i)
 		}
 		for _, p := range ct.Value[:c.polysSent(degree)] {
-			for _, coeffs := range p.Coeffs[:level+1] {
-				row = row[:0]
-				for _, v := range coeffs {
-					row = binary.LittleEndian.AppendUint64(row, v)
-				}
+			for l, coeffs := range p.Coeffs[:level+1] {
+				row = packRow(row[:0], coeffs, prm.Q()[l])
 				if _, err := w.Write(row); err != nil {
 					return err
 				}
@@ -143,14 +146,24 @@ type CiphertextsHeader struct {
 	CoefficientBytes int
 }
 
+// PolyBytes is the packed size of one polynomial at level for parameters prm, or -1
+// if the parameters have no such level.
+func PolyBytes(prm hefloat.Parameters, level int) int {
+	if level < 0 || level > prm.MaxLevel() {
+		return -1
+	}
+	return polyBytes(prm.N(), prm.Q(), level)
+}
+
 // WellFormed reports whether the coefficient bytes are exactly what the header
-// implies for ring degree n.
-func (c CiphertextsHeader) WellFormed(n int) bool {
+// implies for parameters prm.
+func (c CiphertextsHeader) WellFormed(prm hefloat.Parameters) bool {
 	polys := c.Degree + 1
 	if c.Seeded {
 		polys = 1
 	}
-	return int64(c.CoefficientBytes) == int64(c.Count)*int64(polys)*int64(c.Level+1)*int64(n)*8
+	size := PolyBytes(prm, c.Level)
+	return size > 0 && int64(c.CoefficientBytes) == int64(c.Count)*int64(polys)*int64(size)
 }
 
 // PeekCiphertexts reads the header of an encrypted batch or result envelope without
@@ -223,7 +236,10 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 		out.Seed = payload[fixedLen+scaleLen : fixedLen+scaleLen+seedLen]
 	}
 	sent := out.polysSent(degree)
-	expected := fixedLen + scaleLen + seedLen + count*sent*(level+1)*n*8
+	if level > prm.MaxLevel() {
+		return nil, fmt.Errorf("%w: level %d above the parameters' %d", ErrFormat, level, prm.MaxLevel())
+	}
+	expected := fixedLen + scaleLen + seedLen + count*sent*polyBytes(n, prm.Q(), level)
 	if len(payload) != expected {
 		return nil, fmt.Errorf("%w: payload is %d bytes, expected exactly %d (truncated or extended)", ErrFormat, len(payload), expected)
 	}
@@ -233,7 +249,7 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	}
 	data := payload[fixedLen+scaleLen+seedLen:]
 	moduli := prm.Q()
-	ctBytes := sent * (level + 1) * n * 8
+	ctBytes := sent * polyBytes(n, moduli, level)
 	decode := func(i int) error {
 		ct := rlwe.NewCiphertext(prm, degree, level)
 		if out.Seed != nil {
@@ -244,15 +260,11 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 		src := data[i*ctBytes : (i+1)*ctBytes]
 		for _, p := range ct.Value[:sent] {
 			for l, coeffs := range p.Coeffs[:level+1] {
-				q := moduli[l]
-				for k := range coeffs {
-					v := binary.LittleEndian.Uint64(src)
-					if v >= q {
-						return fmt.Errorf("%w: ciphertext %d has a coefficient not reduced modulo its prime", ErrFormat, i)
-					}
-					coeffs[k] = v
-					src = src[8:]
+				size := rowBytes(n, moduli[l])
+				if !unpackRow(src[:size], coeffs, moduli[l]) {
+					return fmt.Errorf("%w: ciphertext %d has a coefficient not reduced modulo its prime", ErrFormat, i)
 				}
+				src = src[size:]
 			}
 		}
 		ct.IsNTT = true

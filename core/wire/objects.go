@@ -50,9 +50,10 @@ func ResultShape(m *plan.Manifest) Shape {
 	return Shape{Count: m.Outputs, Degree: m.OutputDegree, Level: m.OutputLevel, LogScale: m.OutputLogScale, MaxImages: m.ImagesPerBatch}
 }
 
-// WriteCiphertexts writes cts in an envelope of the given kind for manifest m.
-func WriteCiphertexts(w io.Writer, kind Kind, m *plan.Manifest, cts *Ciphertexts) (int64, error) {
-	size, err := cts.PayloadSize()
+// WriteCiphertexts writes cts in an envelope of the given kind for manifest m, whose
+// parameters are prm.
+func WriteCiphertexts(w io.Writer, kind Kind, m *plan.Manifest, prm hefloat.Parameters, cts *Ciphertexts) (int64, error) {
+	size, err := cts.PayloadSize(prm)
 	if err != nil {
 		return 0, err
 	}
@@ -61,21 +62,22 @@ func WriteCiphertexts(w io.Writer, kind Kind, m *plan.Manifest, cts *Ciphertexts
 		return 0, err
 	}
 	cw := &countingWriter{w: w}
-	if err := cts.WritePayload(cw); err != nil {
+	if err := cts.WritePayload(cw, prm); err != nil {
 		return 0, err
 	}
 	return int64(len(head)) + cw.n, nil
 }
 
-// EncodeCiphertexts returns cts sealed in an envelope of the given kind.
-func EncodeCiphertexts(kind Kind, m *plan.Manifest, cts *Ciphertexts) ([]byte, error) {
-	size, err := cts.PayloadSize()
+// EncodeCiphertexts returns cts sealed in an envelope of the given kind for manifest m,
+// whose parameters are prm.
+func EncodeCiphertexts(kind Kind, m *plan.Manifest, prm hefloat.Parameters, cts *Ciphertexts) ([]byte, error) {
+	size, err := cts.PayloadSize(prm)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
 	buf.Grow(HeaderSize + size)
-	if _, err := WriteCiphertexts(&buf, kind, m, cts); err != nil {
+	if _, err := WriteCiphertexts(&buf, kind, m, prm, cts); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -69,7 +69,7 @@ func newFixture(t *testing.T, preset params.Preset, hidden int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &m, enc)
+	b, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &m, p.Parameters(), enc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestRoundTripsAreByteExact(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		again, err := wire.EncodeCiphertexts(kind, &f.manifest, cts)
+		again, err := wire.EncodeCiphertexts(kind, &f.manifest, prm, cts)
 		if err != nil || !bytes.Equal(again, data) {
 			t.Fatalf("%s: re-encoding differs (%v)", name, err)
 		}
@@ -237,7 +237,7 @@ func TestSeededBatchesHalveTheUpload(t *testing.T) {
 		t.Fatal("client batches should be seeded")
 	}
 	full := &wire.Ciphertexts{Images: seeded.Images, Ciphertexts: seeded.Ciphertexts}
-	fullBytes, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &f.manifest, full)
+	fullBytes, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &f.manifest, prm, full)
 	if err != nil {
 		t.Fatal(err)
 	}
