@@ -543,7 +543,11 @@ func cngo_client_eval_keys(out *unsafe.Pointer, cp unsafe.Pointer) C.int {
 			return err
 		}
 		return withClient(cp, func(c *clientObj) error {
-			return give(out, &evalKeysObj{k: c.c.EvaluationKeys()})
+			k, err := c.c.EvaluationKeys()
+			if err != nil {
+				return orCode(C.CN_E_INTERNAL, err)
+			}
+			return give(out, &evalKeysObj{k: k, info: c.info})
 		})
 	})
 }
@@ -629,7 +633,7 @@ func cngo_eval_keys_serialize(out **C.uint8_t, outLen *C.size_t, kp unsafe.Point
 		if err != nil {
 			return err
 		}
-		data, err := wire.EncodeEvaluationKeys(k.k)
+		data, err := wire.EncodeEvaluationKeys(k.k, &k.info.man, k.info.prm)
 		if err != nil {
 			return orCode(C.CN_E_INTERNAL, err)
 		}
@@ -655,7 +659,7 @@ func cngo_eval_keys_deserialize(out *unsafe.Pointer, mp unsafe.Pointer, data *C.
 		if err != nil {
 			return orCode(C.CN_E_FORMAT, err)
 		}
-		return give(out, &evalKeysObj{k: k})
+		return give(out, &evalKeysObj{k: k, info: m.info})
 	})
 }
 

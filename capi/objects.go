@@ -47,7 +47,10 @@ type clientObj struct {
 	info *manifestInfo
 }
 
-type evalKeysObj struct{ k *wire.EvaluationKeys }
+type evalKeysObj struct {
+	k    *wire.EvaluationKeys
+	info *manifestInfo
+}
 
 type serverObj struct {
 	s    *server.Server

@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/cryptonets/cryptonets/core/client"
-	"github.com/cryptonets/cryptonets/core/wire"
 )
 
 // keygenReport is the output of keygen.
@@ -54,7 +53,7 @@ Client: generates a fresh secret key for the manifest's parameters and writes it
 	if err != nil {
 		return err
 	}
-	evk, err := wire.EncodeEvaluationKeys(cl.EvaluationKeys())
+	evk, err := cl.EvaluationKeysBytes()
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func measuredRun(p *batch.Plan, images [][]float64, prog *progress) (*measuremen
 		return nil, err
 	}
 	meas.SecretKeyBytes = int64(len(sk))
-	evk, err := wire.EncodeEvaluationKeys(cl.EvaluationKeys())
+	evk, err := cl.EvaluationKeysBytes()
 	if err != nil {
 		return nil, err
 	}

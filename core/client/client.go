@@ -87,9 +87,19 @@ func (c *Client) Manifest() plan.Manifest { return c.manifest }
 // It must never be sent to the server.
 func (c *Client) ExportSecretKey() ([]byte, error) { return wire.EncodeSecretKey(c.params, c.sk) }
 
-// EvaluationKeys returns the public keys the server needs for this plan.
-func (c *Client) EvaluationKeys() *wire.EvaluationKeys {
-	return &wire.EvaluationKeys{Params: c.manifest.ParamsFingerprint}
+// EvaluationKeys returns the public keys the server needs for this plan, exactly
+// those its manifest lists.
+func (c *Client) EvaluationKeys() (*wire.EvaluationKeys, error) {
+	return &wire.EvaluationKeys{Params: c.manifest.ParamsFingerprint}, nil
+}
+
+// EvaluationKeysBytes returns the sealed evaluation keys, to send to the server.
+func (c *Client) EvaluationKeysBytes() ([]byte, error) {
+	k, err := c.EvaluationKeys()
+	if err != nil {
+		return nil, err
+	}
+	return wire.EncodeEvaluationKeys(k, &c.manifest, c.params)
 }
 
 // Encrypt encrypts up to ImagesPerBatch images, each with Input.Size() values in

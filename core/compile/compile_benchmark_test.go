@@ -35,8 +35,9 @@ func BenchmarkFullBatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	evk, _ := wire.EncodeEvaluationKeys(c.EvaluationKeys())
-	srv, err := server.New(p, c.EvaluationKeys())
+	evk, _ := c.EvaluationKeysBytes()
+	keys, _ := c.EvaluationKeys()
+	srv, err := server.New(p, keys)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -80,7 +80,11 @@ func encryptedRun(t *testing.T, path string, n int) encrypted {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(p, c.EvaluationKeys())
+	keys, err := c.EvaluationKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(p, keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/server"
+	"github.com/cryptonets/cryptonets/core/wire"
 )
 
 // Example is the README's Go example: the client encrypts, the server predicts on
@@ -20,10 +21,12 @@ func Example() {
 	plan, _ := compile.Compile(m, compile.Options{}) // 128-bit by default
 	manifest := plan.Manifest()                      // public: what the client needs
 
-	c, _ := client.New(&manifest)      // client: the secret key stays here
+	c, _ := client.New(&manifest)            // client: the secret key stays here
 	upload, _ := c.EncryptBytes(images, nil) // [][]float64, pixels in [0,1]
 
-	s, _ := server.New(plan, c.EvaluationKeys()) // server: no secret key anywhere
+	keys, _ := c.EvaluationKeysBytes() // public: sent to the server once
+	evk, _ := wire.DecodeEvaluationKeys(keys, &manifest)
+	s, _ := server.New(plan, evk) // server: no secret key anywhere
 	download, _ := s.PredictBytes(upload, nil)
 
 	logits, _ := c.DecryptBytes(download) // [][]float64

@@ -24,13 +24,17 @@ func TestPredictRejectsBadBatches(t *testing.T) {
 	}
 	man := p.Manifest()
 	c, _ := client.New(&man, client.AllowInsecure())
-	if _, err := server.New(nil, c.EvaluationKeys()); err == nil {
+	keys, err := c.EvaluationKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.New(nil, keys); err == nil {
 		t.Error("nil plan accepted")
 	}
 	if _, err := server.New(p, nil); err == nil {
 		t.Error("nil keys accepted")
 	}
-	s, err := server.New(p, c.EvaluationKeys())
+	s, err := server.New(p, keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/cryptonets/cryptonets/core/cbor"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -149,39 +148,4 @@ func checkReduced(prm hefloat.Parameters, coeffs [][]uint64, n int) error {
 		}
 	}
 	return nil
-}
-
-// EvaluationKeys is the public key material a server needs for a plan. Batch plans
-// square without relinearizing and never rotate, so they need none: their evaluation
-// keys are empty but still name the parameters they were made for.
-type EvaluationKeys struct {
-	Params params.Fingerprint
-}
-
-type evaluationKeysPayload struct{}
-
-// EncodeEvaluationKeys seals evaluation keys.
-func EncodeEvaluationKeys(k *EvaluationKeys) ([]byte, error) {
-	payload, err := cbor.Marshal(evaluationKeysPayload{})
-	if err != nil {
-		return nil, err
-	}
-	return Seal(Header{Kind: KindEvaluationKeys, Params: k.Params}, payload), nil
-}
-
-// DecodeEvaluationKeys opens evaluation keys and checks they were made for the
-// parameters of manifest m and hold what its plan needs.
-func DecodeEvaluationKeys(data []byte, m *plan.Manifest) (*EvaluationKeys, error) {
-	if m.Relinearize || len(m.GaloisElements) > 0 {
-		return nil, fmt.Errorf("%w: plans that need relinearization or rotation keys are not supported by this version", ErrFormat)
-	}
-	payload, err := Open(data, KindEvaluationKeys, m.ParamsFingerprint, [32]byte{})
-	if err != nil {
-		return nil, err
-	}
-	var p evaluationKeysPayload
-	if err := cbor.Unmarshal(payload, &p); err != nil {
-		return nil, fmt.Errorf("%w: evaluation keys: %w", ErrFormat, err)
-	}
-	return &EvaluationKeys{Params: m.ParamsFingerprint}, nil
 }

@@ -73,7 +73,11 @@ func newFixture(t *testing.T, preset params.Preset, hidden int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(p, c.EvaluationKeys())
+	keys, err := c.EvaluationKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(p, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +143,10 @@ func TestRoundTripsAreByteExact(t *testing.T) {
 			}
 		}
 	}
-	ek, _ := wire.EncodeEvaluationKeys(f.client.EvaluationKeys())
+	ek, err := f.client.EvaluationKeysBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := wire.DecodeEvaluationKeys(ek, &f.manifest); err != nil {
 		t.Fatal(err)
 	}
@@ -199,11 +206,12 @@ func TestOtherParametersAreRejected(t *testing.T) {
 	if _, err := wire.DecodeCiphertexts(small.batch, wire.KindEncryptedBatch, &m, p.Parameters()); !errors.Is(err, wire.ErrMismatch) {
 		t.Fatalf("batch for other parameters: %v", err)
 	}
-	ek, _ := wire.EncodeEvaluationKeys(small.client.EvaluationKeys())
+	ek, _ := small.client.EvaluationKeysBytes()
 	if _, err := wire.DecodeEvaluationKeys(ek, &m); !errors.Is(err, wire.ErrMismatch) {
 		t.Fatalf("evaluation keys for other parameters: %v", err)
 	}
-	if _, err := server.New(p, small.client.EvaluationKeys()); !errors.Is(err, wire.ErrMismatch) {
+	smallKeys, _ := small.client.EvaluationKeys()
+	if _, err := server.New(p, smallKeys); !errors.Is(err, wire.ErrMismatch) {
 		t.Fatalf("server accepted keys for other parameters: %v", err)
 	}
 	sk, _ := small.client.ExportSecretKey()
@@ -262,7 +270,8 @@ func TestSeededBatchesHalveTheUpload(t *testing.T) {
 	tampered := bytes.Clone(f.batch)
 	seedAt := len(tampered) - c.CoefficientBytes - 1
 	tampered[seedAt] ^= 1
-	srv, _ := server.New(f.plan, f.client.EvaluationKeys())
+	keys, _ := f.client.EvaluationKeys()
+	srv, _ := server.New(f.plan, keys)
 	result, err := srv.PredictBytes(tampered, nil)
 	if err != nil {
 		t.Fatal(err)
