@@ -14,7 +14,6 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/model"
@@ -168,7 +167,7 @@ func exportName(base string, insecure C.int) string {
 }
 
 // compilePlan compiles m; insecure parameter sets need allowInsecure.
-func compilePlan(m *model.Model, name string, allowInsecure bool) (*batch.Plan, error) {
+func compilePlan(m *model.Model, name string, allowInsecure bool) (*compile.Plan, error) {
 	p, err := compile.Compile(m, compile.Options{Params: name, AllowInsecure: allowInsecure})
 	return p, orCode(C.CN_E_INVALID_ARGUMENT, err)
 }
@@ -183,7 +182,7 @@ func clientOptions(info *manifestInfo) []client.Option {
 	return nil
 }
 
-func planInfo(p *batch.Plan) (*manifestInfo, error) {
+func planInfo(p *compile.Plan) (*manifestInfo, error) {
 	info, err := newManifestInfo(p.Manifest())
 	return info, orCode(C.CN_E_INTERNAL, err)
 }

@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 )
@@ -61,7 +61,7 @@ func addRunFlags(fs *flag.FlagSet, defaultImages int, imagesHelp string) *runFla
 }
 
 // setup loads and compiles the model, timing the compilation.
-func (f *runFlags) setup(c *cli) (*model.Model, *batch.Plan, float64, error) {
+func (f *runFlags) setup(c *cli) (*model.Model, *compile.Plan, float64, error) {
 	m, err := loadConverted(*f.model)
 	if err != nil {
 		return nil, nil, 0, err

@@ -36,7 +36,7 @@ func addCompileFlags(fs *flag.FlagSet) *compileFlags {
 
 // compile compiles m with the flags' options, warning on stderr about insecure
 // parameters.
-func (f *compileFlags) compile(c *cli, m *model.Model) (*batch.Plan, error) {
+func (f *compileFlags) compile(c *cli, m *model.Model) (*compile.Plan, error) {
 	p, err := compile.Compile(m, compile.Options{Params: f.params, AllowInsecure: f.insecure})
 	if err != nil {
 		if strings.Contains(err.Error(), "insecure") && !f.insecure {
@@ -182,5 +182,5 @@ keys, encrypt and decrypt. The server compiles with the same --params/--insecure
 	if err != nil {
 		return err
 	}
-	return c.emit(out, &manifestReport{Output: *dst, Bytes: int64(len(data)), PrecisionBits: round(p.PrecisionBits(), 2), Steps: p.Steps(), Manifest: mi})
+	return c.emit(out, &manifestReport{Output: *dst, Bytes: int64(len(data)), PrecisionBits: round(p.PrecisionBits(), 2), Steps: p.Batch().Steps(), Manifest: mi})
 }

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/memstat"
 	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/server"
@@ -44,7 +44,7 @@ type measurement struct {
 // and seals the evaluation keys, the server opens them; then for each batch of up to
 // ImagesPerBatch images the client encrypts and seals, the server opens, evaluates and
 // seals the result, and the client opens and decrypts it. demo and bench both use it.
-func measuredRun(p *batch.Plan, images [][]float64, prog *progress) (*measurement, error) {
+func measuredRun(p *compile.Plan, images [][]float64, prog *progress) (*measurement, error) {
 	meas := &measurement{Manifest: p.Manifest()}
 	start := time.Now()
 	man := p.Manifest()
@@ -156,7 +156,7 @@ type runStats struct {
 }
 
 // stats summarizes a measurement of len(meas.Logits) images under plan p.
-func stats(p *batch.Plan, meas *measurement) (runStats, error) {
+func stats(p *compile.Plan, meas *measurement) (runStats, error) {
 	man := meas.Manifest
 	pi, err := describeParams(&man)
 	if err != nil {

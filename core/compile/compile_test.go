@@ -4,7 +4,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/mnist"
@@ -43,7 +42,7 @@ func TestShippedModelOnRealMNISTAt128Bits(t *testing.T) {
 
 // encrypted is one encrypted run of a model on real MNIST test images.
 type encrypted struct {
-	plan   *batch.Plan
+	plan   *compile.Plan
 	set    *mnist.Set
 	logits [][]float64
 }

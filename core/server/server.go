@@ -1,4 +1,4 @@
-// Package server evaluates a compiled model on encrypted batches. A Server is built
+// Package server evaluates a compiled model on encrypted images. A Server is built
 // from a plan and the client's evaluation keys; no function here accepts, and no type
 // here can hold, a secret key.
 package server
@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -15,12 +16,12 @@ import (
 // Server runs one plan for one client's keys. It is safe for concurrent use: each
 // Predict call has its own evaluation state.
 type Server struct {
-	plan     *batch.Plan
+	plan     *compile.Plan
 	manifest plan.Manifest
 }
 
-// New checks that keys were made for the plan's parameters and returns a server.
-func New(p *batch.Plan, keys *wire.EvaluationKeys) (*Server, error) {
+// New checks that keys were made for the plan and returns a server.
+func New(p *compile.Plan, keys *wire.EvaluationKeys) (*Server, error) {
 	if p == nil || keys == nil {
 		return nil, errors.New("server: nil plan or keys")
 	}
@@ -34,8 +35,8 @@ func New(p *batch.Plan, keys *wire.EvaluationKeys) (*Server, error) {
 // Manifest returns the public manifest clients need.
 func (s *Server) Manifest() plan.Manifest { return s.manifest }
 
-// Predict evaluates the network on an encrypted batch and returns the encrypted
-// logits. The batch's ciphertexts are consumed.
+// Predict evaluates the network on one encrypted batch (up to ImagesPerBatch images)
+// and returns the encrypted logits. The batch's ciphertexts are consumed.
 func (s *Server) Predict(in *wire.Ciphertexts, progress batch.Progress) (*wire.Ciphertexts, error) {
 	if in == nil {
 		return nil, errors.New("server: nil batch")
@@ -43,7 +44,7 @@ func (s *Server) Predict(in *wire.Ciphertexts, progress batch.Progress) (*wire.C
 	if in.Images < 1 || in.Images > s.manifest.ImagesPerBatch {
 		return nil, fmt.Errorf("server: batch of %d images, want 1 to %d", in.Images, s.manifest.ImagesPerBatch)
 	}
-	out, err := s.plan.Evaluate(in.Ciphertexts, progress)
+	out, err := s.plan.Batch().Evaluate(in.Ciphertexts, progress)
 	if err != nil {
 		return nil, err
 	}

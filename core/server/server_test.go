@@ -3,8 +3,8 @@ package server_test
 import (
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/server"
@@ -18,7 +18,7 @@ func TestPredictRejectsBadBatches(t *testing.T) {
 			model.Square{},
 			&model.Dense{In: 2, Out: 2, Weights: []float64{1, 0, 0, 1}, Bias: []float64{0, 0}},
 		}}
-	p, err := batch.Compile(m, params.InsecureN11, batch.Options{})
+	p, err := compile.Compile(m, compile.Options{Params: params.InsecureN11.Name, AllowInsecure: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/plan"
@@ -32,9 +32,10 @@ func tinyModel(rng *rand.Rand, hidden int) *model.Model {
 		}}
 }
 
-func compileTiny(t *testing.T, preset params.Preset, hidden int) *batch.Plan {
+func compileTiny(t *testing.T, preset params.Preset, hidden int) *compile.Plan {
 	t.Helper()
-	p, err := batch.Compile(tinyModel(rand.New(rand.NewPCG(7, uint64(hidden))), hidden), preset, batch.Options{})
+	p, err := compile.Compile(tinyModel(rand.New(rand.NewPCG(7, uint64(hidden))), hidden),
+		compile.Options{Params: preset.Name, AllowInsecure: preset.Insecure})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func compileTiny(t *testing.T, preset params.Preset, hidden int) *batch.Plan {
 
 // fixture is a compiled plan with a client, an encrypted batch and a result, sealed.
 type fixture struct {
-	plan     *batch.Plan
+	plan     *compile.Plan
 	manifest plan.Manifest
 	client   *client.Client
 	batch    []byte
