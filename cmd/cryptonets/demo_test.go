@@ -7,7 +7,7 @@ import (
 // demoKeys are the keys demo --json must print.
 var demoKeys = []string{"images", "packing", "params", "log_n", "log_qp", "security_bits", "accuracy",
 	"plaintext_accuracy", "agreement", "max_abs_error", "seconds", "images_per_second",
-	"upload_bytes_per_image", "download_bytes_per_image", "eval_key_bytes", "peak_rss_bytes", "precision_bits"}
+	"upload_bytes", "download_bytes", "latency_seconds", "evaluate_seconds", "eval_key_bytes", "peak_rss_bytes", "precision_bits"}
 
 // checkDemo checks the keys and the encrypted-versus-plaintext agreement of a demo report.
 func checkDemo(t *testing.T, v map[string]any, images int) {
@@ -35,7 +35,7 @@ func checkDemo(t *testing.T, v map[string]any, images int) {
 	if e, _ := v["max_abs_error"].(float64); !(e >= 0 && e < 0.1) {
 		t.Errorf("max |encrypted - plaintext| = %v", v["max_abs_error"])
 	}
-	for _, k := range []string{"images_per_second", "upload_bytes_per_image", "download_bytes_per_image", "eval_key_bytes", "peak_rss_bytes", "precision_bits"} {
+	for _, k := range []string{"images_per_second", "upload_bytes", "download_bytes", "latency_seconds", "evaluate_seconds", "eval_key_bytes", "peak_rss_bytes", "precision_bits"} {
 		if x, _ := v[k].(float64); !(x > 0) {
 			t.Errorf("%s = %v, want > 0", k, v[k])
 		}
@@ -68,7 +68,7 @@ func TestDemoDefaultParams(t *testing.T) {
 
 func TestBench(t *testing.T) {
 	v := okJSON(t, append([]string{"bench", "--model", testEnv.model, "--images", "100", "-q"}, insecure...)...)
-	for _, k := range []string{"seconds", "images_per_second", "upload_bytes_per_image", "eval_key_bytes", "peak_rss_bytes"} {
+	for _, k := range []string{"seconds", "images_per_second", "latency_seconds", "evaluate_seconds", "upload_bytes", "download_bytes", "eval_key_bytes", "peak_rss_bytes"} {
 		if _, ok := v[k]; !ok {
 			t.Errorf("bench --json has no %q", k)
 		}

@@ -75,6 +75,16 @@ func round(x float64, decimals int) float64 {
 	return math.Round(finite(x)*p) / p
 }
 
+// roundSignificant rounds x to the given number of significant digits, for small
+// per-image figures.
+func roundSignificant(x float64, digits int) float64 {
+	x = finite(x)
+	if x == 0 {
+		return 0
+	}
+	return round(x, digits-1-int(math.Floor(math.Log10(math.Abs(x)))))
+}
+
 // intList formats labels in rows of perRow.
 func intList(w io.Writer, indent string, xs []int, perRow int) {
 	for i := 0; i < len(xs); i += perRow {

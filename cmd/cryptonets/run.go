@@ -142,17 +142,29 @@ type runStats struct {
 	ImagesPerBatch int    `json:"images_per_batch"`
 	Packing        string `json:"packing"`
 	paramsInfo
-	PrecisionBits         float64      `json:"precision_bits"`
-	Seconds               phaseSeconds `json:"seconds"`
-	ImagesPerSecond       float64      `json:"images_per_second"`
-	UploadBytesPerImage   float64      `json:"upload_bytes_per_image"`
-	DownloadBytesPerImage float64      `json:"download_bytes_per_image"`
-	UploadBytes           int64        `json:"upload_bytes"`
-	DownloadBytes         int64        `json:"download_bytes"`
-	EvalKeyBytes          int64        `json:"eval_key_bytes"`
-	SecretKeyBytes        int64        `json:"secret_key_bytes"`
-	ManifestBytes         int64        `json:"manifest_bytes"`
-	PeakRSSBytes          int64        `json:"peak_rss_bytes"`
+	PrecisionBits float64 `json:"precision_bits"`
+	// Seconds are the totals of each phase over all images.
+	Seconds phaseSeconds `json:"seconds"`
+	// TotalSeconds is encrypt + evaluate + decrypt: the time to get every result.
+	TotalSeconds float64 `json:"total_seconds"`
+	// LatencySeconds is the mean time of one request (one batch): encrypt, evaluate
+	// and decrypt, including the wire format.
+	LatencySeconds float64 `json:"latency_seconds"`
+	// EncryptSeconds, EvaluateSeconds and DecryptSeconds are per image.
+	EncryptSeconds  float64 `json:"encrypt_seconds"`
+	EvaluateSeconds float64 `json:"evaluate_seconds"`
+	DecryptSeconds  float64 `json:"decrypt_seconds"`
+	// ImagesPerSecond is the server's throughput, images / evaluation seconds.
+	ImagesPerSecond float64 `json:"images_per_second"`
+	// UploadBytes and DownloadBytes are per image; the totals follow.
+	UploadBytes        float64 `json:"upload_bytes"`
+	DownloadBytes      float64 `json:"download_bytes"`
+	UploadBytesTotal   int64   `json:"upload_bytes_total"`
+	DownloadBytesTotal int64   `json:"download_bytes_total"`
+	EvalKeyBytes       int64   `json:"eval_key_bytes"`
+	SecretKeyBytes     int64   `json:"secret_key_bytes"`
+	ManifestBytes      int64   `json:"manifest_bytes"`
+	PeakRSSBytes       int64   `json:"peak_rss_bytes"`
 }
 
 // stats summarizes a measurement of len(meas.Logits) images under plan p.
@@ -164,15 +176,19 @@ func stats(p *compile.Plan, meas *measurement) (runStats, error) {
 	}
 	n := float64(len(meas.Logits))
 	s := meas.Seconds
+	total := s.Encrypt + s.Evaluate + s.Decrypt
 	for _, v := range []*float64{&s.Compile, &s.Keygen, &s.Encrypt, &s.Evaluate, &s.Decrypt, &s.Plaintext} {
 		*v = round(*v, 3)
 	}
+	perImage := func(v float64) float64 { return roundSignificant(v/n, 4) }
 	return runStats{
 		Model: man.Model, Images: len(meas.Logits), Batches: meas.Batches, ImagesPerBatch: man.ImagesPerBatch,
 		Packing: string(man.Packing), paramsInfo: pi, PrecisionBits: round(p.PrecisionBits(), 2), Seconds: s,
-		ImagesPerSecond:     round(n/meas.Seconds.Evaluate, 1),
-		UploadBytesPerImage: round(float64(meas.UploadBytes)/n, 1), DownloadBytesPerImage: round(float64(meas.DownloadBytes)/n, 1),
-		UploadBytes: meas.UploadBytes, DownloadBytes: meas.DownloadBytes, EvalKeyBytes: meas.EvalKeyBytes,
+		TotalSeconds: round(total, 3), LatencySeconds: roundSignificant(total/float64(meas.Batches), 4),
+		EncryptSeconds: perImage(meas.Seconds.Encrypt), EvaluateSeconds: perImage(meas.Seconds.Evaluate),
+		DecryptSeconds: perImage(meas.Seconds.Decrypt), ImagesPerSecond: round(n/meas.Seconds.Evaluate, 1),
+		UploadBytes: round(float64(meas.UploadBytes)/n, 1), DownloadBytes: round(float64(meas.DownloadBytes)/n, 1),
+		UploadBytesTotal: meas.UploadBytes, DownloadBytesTotal: meas.DownloadBytes, EvalKeyBytes: meas.EvalKeyBytes,
 		SecretKeyBytes: meas.SecretKeyBytes, ManifestBytes: meas.ManifestBytes, PeakRSSBytes: memstat.PeakRSS(),
 	}, nil
 }
@@ -192,11 +208,12 @@ func (s *runStats) rows(t *table) {
 	t.row("encrypt", "%.2f s", s.Seconds.Encrypt)
 	t.row("evaluate", "%.2f s (%.1f images/s)", s.Seconds.Evaluate, s.ImagesPerSecond)
 	t.row("decrypt", "%.2f s", s.Seconds.Decrypt)
+	t.row("latency", "%.3f s per request of up to %d images (encrypt, evaluate, decrypt)", s.LatencySeconds, s.ImagesPerBatch)
 	if s.Seconds.Plaintext > 0 {
 		t.row("plaintext", "%.2f s", s.Seconds.Plaintext)
 	}
-	t.row("upload", "%s (%s per image)", byteSize(s.UploadBytes), byteSize(int64(s.UploadBytesPerImage)))
-	t.row("download", "%s (%s per image)", byteSize(s.DownloadBytes), byteSize(int64(s.DownloadBytesPerImage)))
+	t.row("upload", "%s (%s per image)", byteSize(s.UploadBytesTotal), byteSize(int64(s.UploadBytes)))
+	t.row("download", "%s (%s per image)", byteSize(s.DownloadBytesTotal), byteSize(int64(s.DownloadBytes)))
 	t.row("evaluation keys", "%s", byteSize(s.EvalKeyBytes))
 	t.row("peak memory", "%s", byteSize(s.PeakRSSBytes))
 }
