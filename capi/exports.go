@@ -18,6 +18,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
+	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/rewrite"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
@@ -166,10 +167,34 @@ func exportName(base string, insecure C.int) string {
 	return base
 }
 
-// compilePlan compiles m; insecure parameter sets need allowInsecure.
-func compilePlan(m *model.Model, name string, allowInsecure bool) (*compile.Plan, error) {
-	p, err := compile.Compile(m, compile.Options{Params: name, AllowInsecure: allowInsecure})
+// compilePlan compiles m; insecure parameter sets need opts.AllowInsecure.
+func compilePlan(m *model.Model, opts compile.Options) (*compile.Plan, error) {
+	p, err := compile.Compile(m, opts)
 	return p, orCode(C.CN_E_INVALID_ARGUMENT, err)
+}
+
+// compileOptions converts the fields of a cn_compile_options (unpacked by shim.c; the
+// fields struct_size does not cover arrive as their defaults).
+func compileOptions(has C.int, size C.size_t, params *C.char, packing C.int, expected C.size_t, insecure C.int) (compile.Options, error) {
+	opts := compile.Options{Params: str(params), AllowInsecure: insecure != 0}
+	if has != 0 && size < C.size_t(unsafe.Sizeof(C.size_t(0))) {
+		return opts, invalidf("opts->struct_size is %d: set it to sizeof(cn_compile_options)", size)
+	}
+	switch packing {
+	case C.CN_PACKING_AUTO:
+		opts.Packing = compile.Auto
+	case C.CN_PACKING_BATCH:
+		opts.Packing = plan.Batch
+	case C.CN_PACKING_SINGLE:
+		opts.Packing = plan.Packing("single") // XXX plan.Single
+	default:
+		return opts, invalidf("opts->packing is %d: want CN_PACKING_AUTO, CN_PACKING_BATCH or CN_PACKING_SINGLE", packing)
+	}
+	if uint64(expected) > 1<<40 {
+		return opts, invalidf("opts->expected_images is %d", expected)
+	}
+	opts.ExpectedImages = int(expected)
+	return opts, nil
 }
 
 // clientOptions lets a client accept the manifest it is given: a manifest object with
@@ -309,7 +334,33 @@ func cngo_model_manifest(out *unsafe.Pointer, mp unsafe.Pointer, name *C.char, i
 		if err != nil {
 			return err
 		}
-		p, err := compilePlan(m.m, str(name), insecure != 0)
+		p, err := compilePlan(m.m, compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: plan.Batch})
+		if err != nil {
+			return err
+		}
+		info, err := planInfo(p)
+		if err != nil {
+			return err
+		}
+		return give(out, &manifestObj{info: info})
+	})
+}
+
+//export cngo_model_compile
+func cngo_model_compile(out *unsafe.Pointer, mp unsafe.Pointer, has C.int, size C.size_t, params *C.char, packing C.int, expected C.size_t, insecure C.int) C.int {
+	return guard(exportName("cn_model_compile", insecure), func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		m, err := get[*modelObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		opts, err := compileOptions(has, size, params, packing, expected, insecure)
+		if err != nil {
+			return err
+		}
+		p, err := compilePlan(m.m, opts)
 		if err != nil {
 			return err
 		}
@@ -453,6 +504,20 @@ func cngo_manifest_insecure(out *C.int, mp unsafe.Pointer) C.int {
 		*out = 0
 		if info.insecure {
 			*out = 1
+		}
+		return nil
+	})
+}
+
+//export cngo_manifest_packing
+func cngo_manifest_packing(out *C.int, mp unsafe.Pointer) C.int {
+	return manifestGetter("cn_manifest_packing", mp, func(info *manifestInfo) error {
+		if out == nil {
+			return invalidf("out is NULL")
+		}
+		*out = C.CN_PACKING_BATCH
+		if info.man.Packing == "single" { // XXX plan.Single
+			*out = C.CN_PACKING_SINGLE
 		}
 		return nil
 	})
@@ -683,20 +748,61 @@ func cngo_server_new(out *unsafe.Pointer, mp, kp unsafe.Pointer, name *C.char, i
 		if err != nil {
 			return err
 		}
-		p, err := compilePlan(m.m, str(name), insecure != 0)
-		if err != nil {
-			return err
+		if str(name) == "" {
+			return newServer(out, m, k, nil)
 		}
-		info, err := planInfo(p)
-		if err != nil {
-			return err
-		}
-		s, err := server.New(p, k.k)
-		if err != nil {
-			return orCode(C.CN_E_INVALID_ARGUMENT, err)
-		}
-		return give(out, &serverObj{s: s, info: info})
+		return newServer(out, m, k, &compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: plan.Batch})
 	})
+}
+
+//export cngo_server_new_with_options
+func cngo_server_new_with_options(out *unsafe.Pointer, mp, kp unsafe.Pointer, has C.int, size C.size_t, params *C.char, packing C.int, expected C.size_t, insecure C.int) C.int {
+	return guard(exportName("cn_server_new_with_options", insecure), func() error {
+		if err := begin(out); err != nil {
+			return err
+		}
+		m, err := get[*modelObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		k, err := get[*evalKeysObj]("ek", kp)
+		if err != nil {
+			return err
+		}
+		if has == 0 {
+			return newServer(out, m, k, nil)
+		}
+		opts, err := compileOptions(has, size, params, packing, expected, insecure)
+		if err != nil {
+			return err
+		}
+		return newServer(out, m, k, &opts)
+	})
+}
+
+// newServer compiles m with opts, or for the manifest of k if opts is nil, and binds
+// the evaluation keys k.
+func newServer(out *unsafe.Pointer, m *modelObj, k *evalKeysObj, opts *compile.Options) error {
+	var (
+		p   *compile.Plan
+		err error
+	)
+	if opts == nil {
+		if p, err = compile.ForManifest(m.m, k.info.man, k.info.insecure); err != nil {
+			return orCode(C.CN_E_PARAMETER_MISMATCH, err)
+		}
+	} else if p, err = compilePlan(m.m, *opts); err != nil {
+		return err
+	}
+	info, err := planInfo(p)
+	if err != nil {
+		return err
+	}
+	s, err := server.New(p, k.k)
+	if err != nil {
+		return orCode(C.CN_E_INVALID_ARGUMENT, err)
+	}
+	return give(out, &serverObj{s: s, info: info})
 }
 
 //export cngo_server_manifest

@@ -1,6 +1,6 @@
 /*
  * cryptonets.h — the C API of cryptonets: neural-network inference on homomorphically
- * encrypted data (CryptoNets batch packing on CKKS).
+ * encrypted data (CryptoNets batch packing and LoLa-style single-image packing on CKKS).
  *
  * This hand-written header is the whole contract of libcryptonets.so. The library is
  * built from Go (capi/); its cgo-generated header is a build by-product that is never
@@ -216,6 +216,36 @@ CN_API int cn_model_manifest(cn_manifest **out, const cn_model *m, const char *p
 CN_API int cn_model_manifest_insecure_for_testing(cn_manifest **out, const cn_model *m,
                                                   const char *params);
 
+/* How a plan lays images out in ciphertexts. */
+/* Chosen by the cost model: the fastest packing for expected_images images. */
+#define CN_PACKING_AUTO 0
+/* One image per slot, thousands per request: the highest throughput (CryptoNets). */
+#define CN_PACKING_BATCH 1
+/* One or a few images per request, spread over the slots: the lowest latency (LoLa). */
+#define CN_PACKING_SINGLE 2
+
+/* Compilation options. Zero-initialize, then set struct_size = sizeof(cn_compile_options)
+ * (later versions may append fields; the library reads only the fields the caller's
+ * struct_size covers). A NULL options pointer means all defaults. */
+typedef struct cn_compile_options {
+  size_t struct_size;
+  /* Parameter set name; NULL or "": the smallest 128-bit set that fits the packing. */
+  const char *params;
+  /* CN_PACKING_AUTO (the default), CN_PACKING_BATCH or CN_PACKING_SINGLE. */
+  int packing;
+  /* Images per request CN_PACKING_AUTO chooses for; 0: a full batch or more. */
+  size_t expected_images;
+} cn_compile_options;
+
+/* Compiles m with options opts (NULL: defaults) and returns its public manifest. The
+ * same (model, options) compiled by cn_server_new_with_options gives the same plan.
+ * Free *out with cn_manifest_free. */
+CN_API int cn_model_compile(cn_manifest **out, const cn_model *m, const cn_compile_options *opts);
+
+/* As cn_model_compile, but also accepts insecure parameter sets: tests only. */
+CN_API int cn_model_compile_insecure_for_testing(cn_manifest **out, const cn_model *m,
+                                                 const cn_compile_options *opts);
+
 /* NULL-safe; a freed or foreign pointer gives CN_E_INVALID_ARGUMENT. */
 CN_API int cn_model_free(cn_model *m);
 
@@ -256,6 +286,9 @@ CN_API int cn_manifest_params_name(char *out, size_t out_len, const cn_manifest 
 
 /* *out = 1 if the manifest uses an insecure parameter set, 0 otherwise. */
 CN_API int cn_manifest_insecure(int *out, const cn_manifest *m);
+
+/* The manifest's packing: CN_PACKING_BATCH or CN_PACKING_SINGLE. */
+CN_API int cn_manifest_packing(int *out, const cn_manifest *m);
 
 CN_API int cn_manifest_free(cn_manifest *m);
 
@@ -313,9 +346,11 @@ CN_API int cn_eval_keys_free(cn_eval_keys *k);
 
 /* ------------------------------------------------------------------ server -- */
 
-/* Compiles m under params (NULL or "": automatic, as cn_model_manifest) and binds
- * the client's evaluation keys (CN_E_PARAMETER_MISMATCH if they were made for other
- * parameters). The server keeps what it needs: m and ek may be freed afterwards.
+/* Compiles m and binds the client's evaluation keys. With params NULL or "", the plan
+ * is that of the manifest ek was deserialized for (CN_E_PARAMETER_MISMATCH if m is not
+ * that manifest's model); otherwise m is compiled for batch packing under params and
+ * the keys must have been made for those parameters (CN_E_PARAMETER_MISMATCH).
+ * The server keeps what it needs: m and ek may be freed afterwards.
  * Free with cn_server_free. */
 CN_API int cn_server_new(cn_server **out, const cn_model *m, const cn_eval_keys *ek,
                          const char *params);
@@ -323,6 +358,17 @@ CN_API int cn_server_new(cn_server **out, const cn_model *m, const cn_eval_keys 
 /* As cn_server_new, but also accepts insecure parameter sets: tests only. */
 CN_API int cn_server_new_insecure_for_testing(cn_server **out, const cn_model *m,
                                               const cn_eval_keys *ek, const char *params);
+
+/* As cn_server_new, with compilation options; use those the manifest was made with
+ * (cn_model_compile). With opts NULL, compiles the plan of the manifest ek was
+ * deserialized for (CN_E_PARAMETER_MISMATCH if m is not the model of that manifest). */
+CN_API int cn_server_new_with_options(cn_server **out, const cn_model *m,
+                                      const cn_eval_keys *ek, const cn_compile_options *opts);
+
+/* As cn_server_new_with_options, but also accepts insecure parameter sets: tests only. */
+CN_API int cn_server_new_with_options_insecure_for_testing(cn_server **out, const cn_model *m,
+                                                           const cn_eval_keys *ek,
+                                                           const cn_compile_options *opts);
 
 /* The manifest of the server's plan (to decode incoming batches with, or to send
  * to clients). Free with cn_manifest_free. */

@@ -20,6 +20,8 @@ import (
 type compileFlags struct {
 	params   string
 	insecure bool
+	packing  string
+	expected int
 }
 
 // addCompileFlags registers --params and --insecure on fs.
@@ -31,13 +33,16 @@ func addCompileFlags(fs *flag.FlagSet) *compileFlags {
 	}
 	fs.StringVar(&f.params, "params", "", "CKKS parameter set `NAME`: "+strings.Join(names, ", ")+" (default: the smallest 128-bit set that fits)")
 	fs.BoolVar(&f.insecure, "insecure", false, "allow an Insecure… parameter set (tests only: NOT secure)")
+	fs.StringVar(&f.packing, "packing", "auto", "`PACKING` of images in ciphertexts: batch (thousands at once), single (one or a few per request: low latency) or auto (the fastest for --expect images)")
+	fs.IntVar(&f.expected, "expect", 0, "images per request `N` that --packing auto chooses for (default: a full batch or more)")
 	return f
 }
 
 // compile compiles m with the flags' options, warning on stderr about insecure
 // parameters.
 func (f *compileFlags) compile(c *cli, m *model.Model) (*compile.Plan, error) {
-	p, err := compile.Compile(m, compile.Options{Params: f.params, AllowInsecure: f.insecure})
+	p, err := compile.Compile(m, compile.Options{Params: f.params, AllowInsecure: f.insecure,
+		Packing: plan.Packing(f.packing), ExpectedImages: f.expected})
 	if err != nil {
 		if strings.Contains(err.Error(), "insecure") && !f.insecure {
 			return nil, fmt.Errorf("%w (add --insecure to use it, for tests only)", err)

@@ -13,10 +13,17 @@ import (
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
+// Auto asks Compile to choose the packing: the one its cost model expects to be the
+// fastest for Options.ExpectedImages images.
+const Auto plan.Packing = "auto"
+
 // Options choose the packing and parameters.
 type Options struct {
-	// Packing defaults to plan.Batch.
+	// Packing is plan.Batch, plan.Single or Auto (the default, also when empty).
 	Packing plan.Packing
+	// ExpectedImages is the number of images per request Auto chooses for; 0 means
+	// a full batch or more.
+	ExpectedImages int
 	// Params names a preset; empty picks the smallest 128-bit preset that fits.
 	Params string
 	// AllowInsecure permits presets named Insecure…, for tests only.
@@ -55,10 +62,31 @@ func (p *Plan) PrecisionBits() float64 { return p.batch.PrecisionBits() }
 // Batch returns the batch-packing plan, or nil for another packing.
 func (p *Plan) Batch() *batch.Plan { return p.batch }
 
+// ForManifest compiles m into the plan manifest man describes (its packing, parameters
+// and images per batch) and checks that the result is that plan: the server's way to
+// serve exactly what a client's keys and batches were made for. allowInsecure lets an
+// insecure manifest through (tests only).
+func ForManifest(m *model.Model, man plan.Manifest, allowInsecure bool) (*Plan, error) {
+	opts := Options{Packing: man.Packing, Params: man.Params, AllowInsecure: allowInsecure}
+	p, err := Compile(m, opts)
+	if err != nil {
+		return nil, err
+	}
+	if got := p.Manifest(); got.Fingerprint() != man.Fingerprint() {
+		return nil, fmt.Errorf("compile: the model does not compile to the manifest's plan (model %q, manifest for %q)", got.Model, man.Model)
+	}
+	return p, nil
+}
+
 // Compile plans m for evaluation on encrypted data.
 func Compile(m *model.Model, opts Options) (*Plan, error) {
-	if opts.Packing != "" && opts.Packing != plan.Batch {
+	switch opts.Packing {
+	case "", Auto, plan.Batch:
+	default:
 		return nil, fmt.Errorf("compile: packing %q is not available; use %q", opts.Packing, plan.Batch)
+	}
+	if opts.ExpectedImages < 0 {
+		return nil, fmt.Errorf("compile: %d expected images", opts.ExpectedImages)
 	}
 	var (
 		p   *batch.Plan

@@ -20,14 +20,15 @@ type Server struct {
 	manifest plan.Manifest
 }
 
-// New checks that keys were made for the plan and returns a server.
+// New checks that keys were made for the plan's parameters and hold exactly the
+// keys its manifest lists, and returns a server.
 func New(p *compile.Plan, keys *wire.EvaluationKeys) (*Server, error) {
 	if p == nil || keys == nil {
 		return nil, errors.New("server: nil plan or keys")
 	}
 	m := p.Manifest()
-	if keys.Params != m.ParamsFingerprint {
-		return nil, fmt.Errorf("%w: evaluation keys made for other CKKS parameters", wire.ErrMismatch)
+	if err := keys.Check(&m, p.Parameters()); err != nil {
+		return nil, err
 	}
 	return &Server{plan: p, manifest: m}, nil
 }

@@ -27,6 +27,16 @@ func (k *EvaluationKeys) KeySet() *rlwe.MemEvaluationKeySet {
 	return rlwe.NewMemEvaluationKeySet(k.Relinearization, k.Galois...)
 }
 
+// Check reports whether k was made for the parameters of manifest m and holds
+// exactly the keys it lists, at their levels.
+func (k *EvaluationKeys) Check(m *plan.Manifest, prm hefloat.Parameters) error {
+	if k.Params != m.ParamsFingerprint || params.FingerprintOf(prm) != m.ParamsFingerprint {
+		return fmt.Errorf("%w: evaluation keys made for other CKKS parameters", ErrMismatch)
+	}
+	_, err := k.ordered(keySpecs(m, prm))
+	return err
+}
+
 // keySpec is one key a manifest asks for: the relinearization key (galEl 0) or the
 // Galois key of galEl, with its levels in Q and P.
 type keySpec struct {
@@ -74,8 +84,8 @@ func evaluationKeysLen(prm hefloat.Parameters, specs []keySpec) int {
 // keys in the manifest's order) its Galois element (0 for relinearization) u64, level
 // Q u16, level P u16 and its gadget vectors, polynomials bit-packed as in ciphertexts.
 func EncodeEvaluationKeys(k *EvaluationKeys, m *plan.Manifest, prm hefloat.Parameters) ([]byte, error) {
-	if k.Params != m.ParamsFingerprint || params.FingerprintOf(prm) != m.ParamsFingerprint {
-		return nil, fmt.Errorf("%w: evaluation keys made for other CKKS parameters", ErrMismatch)
+	if err := k.Check(m, prm); err != nil {
+		return nil, err
 	}
 	specs := keySpecs(m, prm)
 	keys, err := k.ordered(specs)

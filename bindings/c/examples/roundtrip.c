@@ -2,32 +2,84 @@
  * roundtrip: the whole client -> server -> client flow in one process, with every
  * object that travels going through its bytes, at the default 128-bit parameters.
  *
- *   roundtrip MODEL.cnm IMAGES.f64 REFERENCE.txt N
+ *   roundtrip MODEL.cnm IMAGES.f64 REFERENCE.txt N [auto|batch|single]
  *
- * Encrypts the first N images (N <= images per batch), has the server predict,
- * decrypts, and checks that every encrypted prediction equals the plaintext
- * reference prediction of the same model. Exit status 0 if all agree.
+ * Compiles the model for the packing asked for (default auto, chosen for N images),
+ * encrypts the first N images in requests of up to images-per-batch images, has the
+ * server predict each, decrypts, and checks that every encrypted prediction equals
+ * the plaintext reference prediction of the same model. Exit status 0 if all agree.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "example_util.h"
 
+/* predict_request sends images [first, first+n) through one encrypted request and
+ * writes their logits to logits[first*classes ...]. */
+static void predict_request(cn_client *client, const cn_manifest *manifest, cn_server *server,
+                            const cn_manifest *server_manifest, const double *pixels, size_t first,
+                            size_t n, size_t values, double *logits, size_t classes) {
+    /* Client: encrypt and send. */
+    cn_encrypted_batch *batch = NULL;
+    uint8_t *batch_bytes = NULL;
+    size_t batch_len = 0;
+    CHECK(cn_client_encrypt(&batch, client, pixels + first * values, n, values));
+    CHECK(cn_encrypted_batch_serialize(&batch_bytes, &batch_len, batch));
+    CHECK(cn_encrypted_batch_free(batch));
+
+    /* Server: decode, predict, send the result back. */
+    cn_encrypted_batch *received = NULL;
+    cn_encrypted_result *result = NULL;
+    uint8_t *result_bytes = NULL;
+    size_t result_len = 0;
+    CHECK(cn_encrypted_batch_deserialize(&received, server_manifest, batch_bytes, batch_len));
+    CHECK(cn_bytes_free(batch_bytes));
+    CHECK(cn_server_predict(&result, server, received));
+    CHECK(cn_encrypted_result_serialize(&result_bytes, &result_len, result));
+    if (first == 0) printf("first request: %zu images, %zu bytes up, %zu bytes down\n", n, batch_len, result_len);
+
+    /* Client: decode and decrypt (size query first). */
+    cn_encrypted_result *answer = NULL;
+    CHECK(cn_encrypted_result_deserialize(&answer, manifest, result_bytes, result_len));
+    size_t images = 0, got_classes = 0;
+    int rc = cn_client_decrypt(NULL, 0, &images, &got_classes, client, answer);
+    if (rc != CN_E_BUFFER_TOO_SMALL || images != n || got_classes != classes) {
+        fprintf(stderr, "size query gave %d, %zu x %zu\n", rc, images, got_classes);
+        exit(1);
+    }
+    CHECK(cn_client_decrypt(logits + first * classes, n * classes, &images, &got_classes, client, answer));
+    CHECK(cn_encrypted_result_free(answer));
+    CHECK(cn_bytes_free(result_bytes));
+    CHECK(cn_encrypted_result_free(result));
+    CHECK(cn_encrypted_batch_free(received));
+}
+
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s MODEL.cnm IMAGES.f64 REFERENCE.txt N\n", argv[0]);
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s MODEL.cnm IMAGES.f64 REFERENCE.txt N [auto|batch|single]\n", argv[0]);
         return 2;
     }
     size_t n = strtoul(argv[4], NULL, 10);
+    cn_compile_options opts = {0};
+    opts.struct_size = sizeof opts;
+    opts.packing = CN_PACKING_AUTO;
+    opts.expected_images = n;
+    if (argc == 6 && strcmp(argv[5], "batch") == 0) opts.packing = CN_PACKING_BATCH;
+    else if (argc == 6 && strcmp(argv[5], "single") == 0) opts.packing = CN_PACKING_SINGLE;
+    else if (argc == 6 && strcmp(argv[5], "auto") != 0) {
+        fprintf(stderr, "unknown packing %s\n", argv[5]);
+        return 2;
+    }
     printf("cryptonets %s (ABI %d)\n", cn_version(), cn_abi_version());
 
-    /* Server: load the model and publish its manifest (NULL: automatic 128-bit). */
+    /* Server: load the model and publish its manifest (params NULL: automatic 128-bit). */
     cn_model *model = NULL;
     cn_manifest *published = NULL;
     uint8_t *manifest_bytes = NULL;
     size_t manifest_len = 0;
     CHECK(cn_model_load(&model, argv[1]));
-    CHECK(cn_model_manifest(&published, model, NULL));
+    CHECK(cn_model_compile(&published, model, &opts));
     CHECK(cn_manifest_serialize(&manifest_bytes, &manifest_len, published));
 
     /* Client: read the manifest, make keys, send the evaluation keys. */
@@ -42,15 +94,19 @@ int main(int argc, char **argv) {
     CHECK(cn_eval_keys_serialize(&key_bytes, &key_len, keys));
 
     size_t values, outputs, per_batch;
+    int packing;
     char params[CN_PARAMS_NAME_MAX];
     CHECK(cn_manifest_input_size(&values, manifest));
     CHECK(cn_manifest_outputs(&outputs, manifest));
     CHECK(cn_manifest_images_per_batch(&per_batch, manifest));
     CHECK(cn_manifest_params_name(params, sizeof params, manifest));
-    printf("manifest: %zu values per image, %zu outputs, up to %zu images per batch, parameters %s (%zu bytes)\n",
-           values, outputs, per_batch, params, manifest_len);
-    if (n < 1 || n > per_batch) {
-        fprintf(stderr, "N must be in 1..%zu\n", per_batch);
+    CHECK(cn_manifest_packing(&packing, manifest));
+    printf("manifest: %s packing, %zu values per image, %zu outputs, up to %zu images per request, "
+           "parameters %s (%zu bytes); evaluation keys %zu bytes\n",
+           packing == CN_PACKING_SINGLE ? "single" : "batch", values, outputs, per_batch, params,
+           manifest_len, key_len);
+    if (n < 1) {
+        fprintf(stderr, "N must be at least 1\n");
         return 2;
     }
 
@@ -59,46 +115,21 @@ int main(int argc, char **argv) {
     cn_server *server = NULL;
     cn_manifest *server_manifest = NULL;
     CHECK(cn_eval_keys_deserialize(&server_keys, published, key_bytes, key_len));
-    CHECK(cn_server_new(&server, model, server_keys, NULL));
+    CHECK(cn_server_new_with_options(&server, model, server_keys, &opts));
     CHECK(cn_server_manifest(&server_manifest, server));
 
-    /* Client: encrypt N images and send them. */
     double *pixels = read_images(argv[2], n, values);
-    cn_encrypted_batch *batch = NULL;
-    uint8_t *batch_bytes = NULL;
-    size_t batch_len = 0;
-    CHECK(cn_client_encrypt(&batch, client, pixels, n, values));
-    CHECK(cn_encrypted_batch_serialize(&batch_bytes, &batch_len, batch));
-    CHECK(cn_encrypted_batch_free(batch));
-    printf("encrypted %zu images: %zu bytes\n", n, batch_len);
-
-    /* Server: decode, predict, send the result back. */
-    cn_encrypted_batch *received = NULL;
-    cn_encrypted_result *result = NULL;
-    uint8_t *result_bytes = NULL;
-    size_t result_len = 0;
-    CHECK(cn_encrypted_batch_deserialize(&received, server_manifest, batch_bytes, batch_len));
-    CHECK(cn_bytes_free(batch_bytes));
-    CHECK(cn_server_predict(&result, server, received));
-    CHECK(cn_encrypted_result_serialize(&result_bytes, &result_len, result));
-    printf("encrypted result: %zu bytes\n", result_len);
-
-    /* Client: decode and decrypt (size query first), then argmax. */
-    cn_encrypted_result *answer = NULL;
-    CHECK(cn_encrypted_result_deserialize(&answer, manifest, result_bytes, result_len));
-    size_t images = 0, classes = 0;
-    int rc = cn_client_decrypt(NULL, 0, &images, &classes, client, answer);
-    if (rc != CN_E_BUFFER_TOO_SMALL || images != n || classes != outputs) {
-        fprintf(stderr, "size query gave %d, %zu x %zu\n", rc, images, classes);
-        return 1;
+    double *logits = malloc(n * outputs * sizeof(double));
+    if (logits == NULL) return 1;
+    for (size_t first = 0; first < n; first += per_batch) {
+        size_t count = n - first < per_batch ? n - first : per_batch;
+        predict_request(client, manifest, server, server_manifest, pixels, first, count, values, logits, outputs);
     }
-    double *logits = malloc(images * classes * sizeof(double));
-    CHECK(cn_client_decrypt(logits, images * classes, &images, &classes, client, answer));
 
     int *reference = read_labels(argv[3], n);
     size_t agree = 0;
     for (size_t i = 0; i < n; i++) {
-        int label = argmax(logits + i * classes, classes);
+        int label = argmax(logits + i * outputs, outputs);
         if (label == reference[i]) agree++;
         else fprintf(stderr, "image %zu: encrypted prediction %d, plaintext reference %d\n", i, label, reference[i]);
     }
@@ -107,10 +138,6 @@ int main(int argc, char **argv) {
     free(reference);
     free(logits);
     free(pixels);
-    CHECK(cn_encrypted_result_free(answer));
-    CHECK(cn_bytes_free(result_bytes));
-    CHECK(cn_encrypted_result_free(result));
-    CHECK(cn_encrypted_batch_free(received));
     CHECK(cn_manifest_free(server_manifest));
     CHECK(cn_server_free(server));
     CHECK(cn_eval_keys_free(server_keys));

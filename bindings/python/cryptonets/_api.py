@@ -65,6 +65,27 @@ def _params_arg(params: Optional[str]) -> Optional[bytes]:
     return params.encode("utf-8")
 
 
+_PACKINGS = {
+    "auto": _ffi.CN_PACKING_AUTO,
+    "batch": _ffi.CN_PACKING_BATCH,
+    "single": _ffi.CN_PACKING_SINGLE,
+}
+
+
+def _options(params: Optional[str], packing: str, expected_images: int) -> "_ffi.CompileOptions":
+    """The cn_compile_options for the arguments of manifest() and Server()."""
+    if packing not in _PACKINGS:
+        raise ValueError(f"packing must be one of {sorted(_PACKINGS)}, got {packing!r}")
+    if not isinstance(expected_images, int) or isinstance(expected_images, bool) or expected_images < 0:
+        raise ValueError(f"expected_images must be an int >= 0, got {expected_images!r}")
+    opts = _ffi.CompileOptions()
+    opts.struct_size = ctypes.sizeof(_ffi.CompileOptions)
+    opts.params = _params_arg(params)
+    opts.packing = _PACKINGS[packing]
+    opts.expected_images = expected_images
+    return opts
+
+
 # ------------------------------------------------------------------- model --
 
 
@@ -98,24 +119,32 @@ class Model(Managed):
 
     __bytes__ = to_bytes
 
-    def manifest(self, params: Optional[str] = None) -> "Manifest":
+    def manifest(
+        self, params: Optional[str] = None, packing: str = "auto", expected_images: int = 0
+    ) -> "Manifest":
         """Compile the model and return its public manifest, to send to clients.
 
-        ``params`` names a 128-bit parameter set (``"N13QP215"``, ``"N14QP433"``);
-        ``None`` picks the smallest one the network fits in. Insecure sets raise
-        :class:`InsecureParametersError` (see :meth:`manifest_insecure_for_testing`).
+        ``packing`` is ``"batch"`` (one image per slot: thousands per request, the
+        highest throughput), ``"single"`` (one or a few images per request: the lowest
+        latency) or ``"auto"``: the one the cost model expects to be the fastest for
+        ``expected_images`` images per request (0: a full batch or more).
+        ``params`` names a 128-bit parameter set (``"N13QP215"``, ``"N14QP433"``,
+        ``"N13QP215S"`` for single packing); ``None`` picks the smallest one that fits.
+        Insecure sets raise :class:`InsecureParametersError` (see
+        :meth:`manifest_insecure_for_testing`). A :class:`Server` must be made with
+        the same arguments.
         """
-        return Manifest._wrap(
-            call_out_object(_lib.cn_model_manifest, self._handle(), _params_arg(params))
-        )
+        opts = _options(params, packing, expected_images)
+        return Manifest._wrap(call_out_object(_lib.cn_model_compile, self._handle(), byref(opts)))
 
-    def manifest_insecure_for_testing(self, params: str = INSECURE_TEST_PARAMS) -> "Manifest":
+    def manifest_insecure_for_testing(
+        self, params: str = INSECURE_TEST_PARAMS, packing: str = "auto", expected_images: int = 0
+    ) -> "Manifest":
         """As :meth:`manifest`, but also accepts INSECURE parameter sets
         (``"InsecureN11QP215"``): fast, for tests only, never for real data."""
+        opts = _options(params, packing, expected_images)
         return Manifest._wrap(
-            call_out_object(
-                _lib.cn_model_manifest_insecure_for_testing, self._handle(), _params_arg(params)
-            )
+            call_out_object(_lib.cn_model_compile_insecure_for_testing, self._handle(), byref(opts))
         )
 
 
@@ -139,6 +168,7 @@ class Manifest(Managed):
     _images_per_batch: int
     _params: str
     _insecure: bool
+    _packing: str
 
     def _own(self, ptr: Optional[int]) -> None:
         super()._own(ptr)
@@ -157,6 +187,9 @@ class Manifest(Managed):
         insecure = c_int()
         check(_lib.cn_manifest_insecure(byref(insecure), h))
         self._insecure = bool(insecure.value)
+        packing = c_int()
+        check(_lib.cn_manifest_packing(byref(packing), h))
+        self._packing = "single" if packing.value == _ffi.CN_PACKING_SINGLE else "batch"
 
     @classmethod
     def from_bytes(cls, data: BytesLike) -> "Manifest":
@@ -226,12 +259,18 @@ class Manifest(Managed):
         self._handle()
         return self._insecure
 
+    @property
+    def packing(self) -> str:
+        """``"batch"`` or ``"single"``: how the plan lays images out in ciphertexts."""
+        self._handle()
+        return self._packing
+
     def _describe(self) -> str:
         c, h, w = self._input_shape
         extra = " INSECURE" if self._insecure else ""
         return (
-            f"params={self._params}{extra} input={c}x{h}x{w} outputs={self._outputs} "
-            f"images_per_batch={self._images_per_batch}"
+            f"params={self._params}{extra} packing={self._packing} input={c}x{h}x{w} "
+            f"outputs={self._outputs} images_per_batch={self._images_per_batch}"
         )
 
 
@@ -396,26 +435,56 @@ class Server(Managed):
     _free_name = "cn_server_free"
     _what = "Server"
 
-    def __init__(self, model: Model, keys: EvaluationKeys, params: Optional[str] = None) -> None:
-        """Compile ``model`` under ``params`` (default: the parameter set of
-        ``keys``) and bind the client's evaluation keys."""
-        self._init(_lib.cn_server_new, model, keys, params)
+    def __init__(
+        self,
+        model: Model,
+        keys: EvaluationKeys,
+        params: Optional[str] = None,
+        packing: Optional[str] = None,
+        expected_images: Optional[int] = None,
+    ) -> None:
+        """Compile ``model`` for the manifest the client's evaluation ``keys`` were
+        made for (the usual case: no other argument), or as :meth:`Model.manifest`
+        does with the same arguments, and bind the keys."""
+        self._init(_lib.cn_server_new_with_options, model, keys, params, packing, expected_images)
 
     @classmethod
     def insecure_for_testing(
-        cls, model: Model, keys: EvaluationKeys, params: Optional[str] = None
+        cls,
+        model: Model,
+        keys: EvaluationKeys,
+        params: Optional[str] = None,
+        packing: Optional[str] = None,
+        expected_images: Optional[int] = None,
     ) -> "Server":
-        """As ``Server(model, keys, params)``, but also accepts INSECURE parameter
-        sets: tests only, never for real data."""
+        """As ``Server(...)``, but also accepts INSECURE parameter sets: tests only,
+        never for real data."""
         self = cls.__new__(cls)
-        self._init(_lib.cn_server_new_insecure_for_testing, model, keys, params)
+        self._init(
+            _lib.cn_server_new_with_options_insecure_for_testing,
+            model,
+            keys,
+            params,
+            packing,
+            expected_images,
+        )
         return self
 
-    def _init(self, fn: Any, model: Model, keys: EvaluationKeys, params: Optional[str]) -> None:
-        if params is None:
-            params = keys.params or None
+    def _init(
+        self,
+        fn: Any,
+        model: Model,
+        keys: EvaluationKeys,
+        params: Optional[str],
+        packing: Optional[str],
+        expected_images: Optional[int],
+    ) -> None:
         mh, kh = _h(model, Model, "model"), _h(keys, EvaluationKeys, "keys")
-        ptr = call_out_object(fn, mh, kh, _params_arg(params))
+        if params is None and packing is None and expected_images is None:
+            ptr = call_out_object(fn, mh, kh, None)  # the keys' manifest
+        else:
+            opts = _options(params, packing or "auto", expected_images or 0)
+            ptr = call_out_object(fn, mh, kh, byref(opts))
         self._own(ptr)
         try:
             self._manifest = Manifest._wrap(call_out_object(_lib.cn_server_manifest, c_void_p(ptr)))

@@ -37,6 +37,24 @@ CN_E_INTERNAL = -7
 #: ``CN_PARAMS_NAME_MAX``: parameter set names are shorter than this (NUL included).
 PARAMS_NAME_MAX = 64
 
+# Packings (CN_PACKING_* in the header).
+CN_PACKING_AUTO = 0
+CN_PACKING_BATCH = 1
+CN_PACKING_SINGLE = 2
+
+
+class CompileOptions(ctypes.Structure):
+    """``cn_compile_options``: the fields in the header's order."""
+
+    _c_name_ = "cn_compile_options"
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("params", c_char_p),
+        ("packing", c_int),
+        ("expected_images", c_size_t),
+    ]
+
+
 # Type aliases, named after the C types they stand for.
 _obj = c_void_p  # const cn_X *  (an opaque object)
 _obj_out = POINTER(c_void_p)  # cn_X **      (an object out-parameter)
@@ -45,6 +63,7 @@ _u8_out = POINTER(POINTER(c_uint8))  # uint8_t **  (library-allocated bytes out)
 _size_out = POINTER(c_size_t)  # size_t *
 _double_ptr = POINTER(c_double)  # double *, const double *
 _int_out = POINTER(c_int)  # int *
+_options = POINTER(CompileOptions)  # const cn_compile_options *
 
 #: name -> (restype, argtypes), in the order of the header.
 SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
@@ -65,6 +84,8 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     ),
     "cn_model_manifest": (c_int, [_obj_out, _obj, c_char_p]),
     "cn_model_manifest_insecure_for_testing": (c_int, [_obj_out, _obj, c_char_p]),
+    "cn_model_compile": (c_int, [_obj_out, _obj, _options]),
+    "cn_model_compile_insecure_for_testing": (c_int, [_obj_out, _obj, _options]),
     "cn_model_free": (c_int, [_obj]),
     # manifest
     "cn_manifest_serialize": (c_int, [_u8_out, _size_out, _obj]),
@@ -77,6 +98,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "cn_manifest_images_per_batch": (c_int, [_size_out, _obj]),
     "cn_manifest_params_name": (c_int, [c_char_p, c_size_t, _obj]),
     "cn_manifest_insecure": (c_int, [_int_out, _obj]),
+    "cn_manifest_packing": (c_int, [_int_out, _obj]),
     "cn_manifest_free": (c_int, [_obj]),
     # client
     "cn_client_new": (c_int, [_obj_out, _obj]),
@@ -96,6 +118,8 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # server
     "cn_server_new": (c_int, [_obj_out, _obj, _obj, c_char_p]),
     "cn_server_new_insecure_for_testing": (c_int, [_obj_out, _obj, _obj, c_char_p]),
+    "cn_server_new_with_options": (c_int, [_obj_out, _obj, _obj, _options]),
+    "cn_server_new_with_options_insecure_for_testing": (c_int, [_obj_out, _obj, _obj, _options]),
     "cn_server_manifest": (c_int, [_obj_out, _obj]),
     "cn_server_predict": (c_int, [_obj_out, _obj, _obj]),
     "cn_server_free": (c_int, [_obj]),
