@@ -749,9 +749,9 @@ func cngo_server_new(out *unsafe.Pointer, mp, kp unsafe.Pointer, name *C.char, i
 			return err
 		}
 		if str(name) == "" {
-			return newServer(out, m, k, nil)
+			return newServer(out, m, k, nil, insecure != 0)
 		}
-		return newServer(out, m, k, &compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: plan.Batch})
+		return newServer(out, m, k, &compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: plan.Batch}, insecure != 0)
 	})
 }
 
@@ -770,25 +770,25 @@ func cngo_server_new_with_options(out *unsafe.Pointer, mp, kp unsafe.Pointer, ha
 			return err
 		}
 		if has == 0 {
-			return newServer(out, m, k, nil)
+			return newServer(out, m, k, nil, insecure != 0)
 		}
 		opts, err := compileOptions(has, size, params, packing, expected, insecure)
 		if err != nil {
 			return err
 		}
-		return newServer(out, m, k, &opts)
+		return newServer(out, m, k, &opts, insecure != 0)
 	})
 }
 
-// newServer compiles m with opts, or for the manifest of k if opts is nil, and binds
-// the evaluation keys k.
-func newServer(out *unsafe.Pointer, m *modelObj, k *evalKeysObj, opts *compile.Options) error {
+// newServer compiles m with opts, or for the manifest of k if opts is nil (insecure
+// parameters only with allowInsecure), and binds the evaluation keys k.
+func newServer(out *unsafe.Pointer, m *modelObj, k *evalKeysObj, opts *compile.Options, allowInsecure bool) error {
 	var (
 		p   *compile.Plan
 		err error
 	)
 	if opts == nil {
-		if p, err = compile.ForManifest(m.m, k.info.man, k.info.insecure); err != nil {
+		if p, err = compile.ForManifest(m.m, k.info.man, allowInsecure); err != nil {
 			return orCode(C.CN_E_PARAMETER_MISMATCH, err)
 		}
 	} else if p, err = compilePlan(m.m, *opts); err != nil {

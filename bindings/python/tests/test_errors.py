@@ -113,12 +113,12 @@ def test_other_parameters(
 def test_insecure_parameters_need_the_named_functions(
     model: Any, insecure_manifest: Any, pair: Any, mnist: Mnist
 ) -> None:
-    with pytest.raises(cn.InsecureParametersError, match="^cn_model_manifest: "):
+    with pytest.raises(cn.InsecureParametersError, match="^cn_model_compile: "):
         model.manifest(cn.INSECURE_TEST_PARAMS)
     with pytest.raises(cn.InsecureParametersError, match="^cn_manifest_deserialize: "):
         cn.Manifest.from_bytes(insecure_manifest.to_bytes())
     keys = pair[0].evaluation_keys()
-    with pytest.raises(cn.InsecureParametersError, match="^cn_server_new: "):
+    with pytest.raises(cn.InsecureParametersError, match="^cn_server_new_with_options: "):
         cn.Server(model, keys)
     with pytest.raises(cn.InvalidArgumentError, match="NoSuchParams"):
         model.manifest("NoSuchParams")

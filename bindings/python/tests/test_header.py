@@ -28,11 +28,11 @@ def c_kind(decl: str) -> str:
 
 def c_pointee(decl: str) -> str:
     """What a pointer parameter points to: double, size_t, int, uint8_t, char, object
-    (an opaque cn_* type), with one '*' per extra level."""
+    (an opaque cn_* type), a struct type by name, with one '*' per extra level."""
     decl = re.sub(r"\b(const|struct)\b", " ", decl)
     stars = decl.count("*")
     base = decl.replace("*", " ").split()[0]
-    if base.startswith("cn_"):
+    if base.startswith("cn_") and base not in parse_structs():
         base = "object"
     return base + "*" * (stars - 1)
 
@@ -66,6 +66,8 @@ def py_pointee(t: Any) -> str:
     if t is ctypes.c_void_p:
         return "object"
     target = t._type_
+    if isinstance(target, type) and issubclass(target, ctypes.Structure):
+        return str(target._c_name_)
     if target is ctypes.c_void_p:  # cn_X **
         return "object*"
     if issubclass(target, ctypes._Pointer):
@@ -78,6 +80,29 @@ def py_pointee(t: Any) -> str:
         ctypes.c_char: "char",
     }
     return names[target]
+
+
+STRUCT = re.compile(r"typedef\s+struct\s+(?P<name>cn_\w+)\s*\{(?P<body>[^}]*)\}\s*(?P=name)\s*;", re.S)
+
+
+def parse_structs() -> Dict[str, List[Tuple[str, str]]]:
+    """The public structs of the header: name -> [(field, C type kind)]."""
+    text = re.sub(r"/\*.*?\*/", " ", HEADER.read_text(), flags=re.S)
+    out = {}
+    for m in STRUCT.finditer(text):
+        fields = []
+        for decl in filter(None, (d.strip() for d in m["body"].split(";"))):
+            field = re.findall(r"\w+", decl)[-1]
+            fields.append((field, c_kind(decl[: decl.rindex(field)])))
+        out[m["name"]] = fields
+    return out
+
+
+def test_structs_match_header() -> None:
+    structs = parse_structs()
+    assert sorted(structs) == ["cn_compile_options"]
+    fields = [(name, py_kind(t)) for name, t in _ffi.CompileOptions._fields_]
+    assert fields == structs["cn_compile_options"]
 
 
 def test_header_found() -> None:
@@ -113,6 +138,9 @@ def test_constants_match_header() -> None:
     assert int(defines["CN_ABI_VERSION"]) == _ffi.ABI_VERSION
     assert int(defines["CN_PARAMS_NAME_MAX"]) == _ffi.PARAMS_NAME_MAX
     for name in (
+        "CN_PACKING_AUTO",
+        "CN_PACKING_BATCH",
+        "CN_PACKING_SINGLE",
         "CN_OK",
         "CN_E_INVALID_ARGUMENT",
         "CN_E_FORMAT",
