@@ -197,9 +197,9 @@ CN_API int cn_model_deserialize(cn_model **out, const uint8_t *data, size_t len)
  *
  * CN_E_FORMAT if the bytes are not an ONNX network the library can import: not ONNX,
  * an unsupported operator (the message names it, its node and what to do), more than
- * one input, a dynamic image size. CN_E_INVALID_ARGUMENT if the network needs
- * calibration images and got none, if they do not match the network's input size or
- * hold a NaN or infinity, or for a degree above 16.
+ * one input, a dynamic image size, a non-square image. CN_E_INVALID_ARGUMENT if the
+ * network needs calibration images and got none, if they do not match the network's
+ * input size or hold a NaN or infinity, or for a degree above 16.
  * Free *out with cn_model_free. */
 CN_API int cn_model_from_onnx(cn_model **out, const uint8_t *onnx, size_t len,
                               const double *calibration, size_t n_images,

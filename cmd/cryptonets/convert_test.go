@@ -286,11 +286,13 @@ func TestConvertErrors(t *testing.T) {
 	two.gemm("s", 784, 10, "z")
 	two.write(t, path("two.onnx"))
 	mlp(t, path("dynamic.onnx"), "Relu", "N", 1, "H", 28)
-	mlp(t, path("wide.onnx"), "Relu", "N", 1, 28, 20)
-	mlp(t, path("wide_square.onnx"), "Mul", "N", 1, 28, 20)
-	writeFloats(t, path("wide.f64"), 3*560, func(i int) float64 { return float64(i%7) / 7 })
-	writeFloats(t, path("short.f64"), 559, func(int) float64 { return 0.5 })
-	writeFloats(t, path("nan.f64"), 560, func(int) float64 { return math.NaN() })
+	mlp(t, path("nonsquare.onnx"), "Mul", "N", 1, 28, 20)
+	// small.onnx and small_x2.onnx take 20×20 images, not MNIST's 28×28.
+	mlp(t, path("small.onnx"), "Relu", "N", 1, 20, 20)
+	mlp(t, path("small_x2.onnx"), "Mul", "N", 1, 20, 20)
+	writeFloats(t, path("small.f64"), 3*400, func(i int) float64 { return float64(i%7) / 7 })
+	writeFloats(t, path("short.f64"), 399, func(int) float64 { return 0.5 })
+	writeFloats(t, path("nan.f64"), 400, func(int) float64 { return math.NaN() })
 	if err := os.WriteFile(path("garbage.onnx"), []byte("this is not a protobuf"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -303,14 +305,16 @@ func TestConvertErrors(t *testing.T) {
 		{[]string{path("selu.onnx")}, "operator Selu is not supported yet"},
 		{[]string{path("two.onnx")}, "the graph has 2 inputs"},
 		{[]string{path("dynamic.onnx")}, `dimension 2 is dynamic ("H")`},
-		{[]string{path("wide.onnx")}, "needs MNIST images (1×28×28), but the network takes 1×28×20 images; give your own calibration images with --calibration-file"},
-		{[]string{path("wide.onnx"), "--calibration-file", path("wide.f64"), "--test-images", "10"}, "--test-images needs MNIST images"},
-		{[]string{path("wide.onnx"), "--calibration-file", path("short.f64")}, "4472 bytes is not a whole number of 1×28×20 images"},
-		{[]string{path("wide.onnx"), "--calibration-file", path("nan.f64")}, "calibration image 0 has a NaN"},
-		{[]string{path("wide.onnx"), "--calibration-file", path("none.f64")}, "no such file"},
+		{[]string{path("nonsquare.onnx")}, `input "x" has shape [N, 1, 28, 20]: its images are 28×20 (height × width), not square; ` +
+			"only square images are supported: pad or resize the images to a square (e.g. 28×28)"},
+		{[]string{path("small.onnx")}, "needs MNIST images (1×28×28), but the network takes 1×20×20 images; give your own calibration images with --calibration-file"},
+		{[]string{path("small.onnx"), "--calibration-file", path("small.f64"), "--test-images", "10"}, "--test-images needs MNIST images"},
+		{[]string{path("small.onnx"), "--calibration-file", path("short.f64")}, "3192 bytes is not a whole number of 1×20×20 images"},
+		{[]string{path("small.onnx"), "--calibration-file", path("nan.f64")}, "calibration image 0 has a NaN"},
+		{[]string{path("small.onnx"), "--calibration-file", path("none.f64")}, "no such file"},
 		{[]string{path("garbage.onnx")}, "onnx: cannot decode the model"},
 		{[]string{path("none.onnx")}, "no such file"},
-		{[]string{relu, "--calibration", "10", "--calibration-file", path("wide.f64")}, "not both"},
+		{[]string{relu, "--calibration", "10", "--calibration-file", path("small.f64")}, "not both"},
 		{[]string{relu, "--calibration", "0"}, "--calibration 0: must be 1 or more"},
 		{[]string{relu, "--calibration", "60001"}, "the MNIST training set has 60000 images"},
 		{[]string{relu, "--degree", "0"}, "--degree 0: must be 1 to 16"},
@@ -321,22 +325,22 @@ func TestConvertErrors(t *testing.T) {
 		fails(t, cn(t, args...), c.want)
 		emptyDir(t, outDir, args)
 	}
-	// A non-square network with x² activations needs no calibration.
-	v := okJSON(t, "convert", path("wide_square.onnx"), "-o", out)
+	// A non-MNIST network with x² activations needs no calibration.
+	v := okJSON(t, "convert", path("small_x2.onnx"), "-o", out)
 	if v["calibration"] != nil || kinds(v["after"].(map[string]any)) != "flatten dense square dense" {
-		t.Errorf("wide_square.onnx: %v", v)
+		t.Errorf("small_x2.onnx: %v", v)
 	}
-	// The non-square ReLU network converts with calibration images of its own shape;
+	// The non-MNIST ReLU network converts with calibration images of its own shape;
 	// values outside the input range give a warning.
-	r := cn(t, "convert", path("wide.onnx"), "-o", out, "--calibration-file", path("wide.f64"), "--json")
-	if r.code != 0 || !strings.Contains(r.stdout, `"source": "`+path("wide.f64")) {
-		t.Fatalf("wide.onnx with --calibration-file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	r := cn(t, "convert", path("small.onnx"), "-o", out, "--calibration-file", path("small.f64"), "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"source": "`+path("small.f64")) {
+		t.Fatalf("small.onnx with --calibration-file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(out); err != nil {
 		t.Fatal(err)
 	}
-	writeFloats(t, path("wide2.f64"), 560, func(i int) float64 { return float64(i%5) - 1 })
-	r = cn(t, "convert", path("wide.onnx"), "-o", out, "--calibration-file", path("wide2.f64"))
+	writeFloats(t, path("small2.f64"), 400, func(i int) float64 { return float64(i%5) - 1 })
+	r = cn(t, "convert", path("small.onnx"), "-o", out, "--calibration-file", path("small2.f64"))
 	if r.code != 0 || !strings.Contains(r.stderr, "warning: the calibration values span [-1, 3], outside the model's input range [0, 1]") {
 		t.Errorf("calibration outside the input range: exit %d, stderr %q", r.code, r.stderr)
 	}

@@ -55,8 +55,10 @@ func (p *Plan) Manifest() plan.Manifest { return p.batch.Manifest() }
 // Parameters returns the plan's CKKS parameters.
 func (p *Plan) Parameters() hefloat.Parameters { return p.batch.Parameters() }
 
-// PrecisionBits is the planned precision of the logits: the bits, relative to the
-// output scale, that noise and rounding leave exact.
+// PrecisionBits is the planned precision of each step: the fewest bits of any value,
+// relative to its magnitude, that noise and weight rounding leave exact. Errors
+// compound through the layers: the logits' error is a few bits larger (see the
+// fixture and model tests for measured figures).
 func (p *Plan) PrecisionBits() float64 { return p.batch.PrecisionBits() }
 
 // Batch returns the batch-packing plan, or nil for another packing.

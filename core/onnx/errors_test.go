@@ -190,6 +190,12 @@ func TestGraphErrors(t *testing.T) {
 				&onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "height"}
 			tg.node("Mul", "sq", []string{"x", "x"}, "y")
 		}, []string{`input "x"`, "dimension 2", `"height"`}},
+		{"non-square image", func(tg *testGraph) {
+			tg.g.Input[0].GetType().GetTensorType().GetShape().GetDim()[3].Value =
+				&onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: 3}
+			tg.node("Mul", "sq", []string{"x", "x"}, "y")
+		}, []string{`input "x" has shape [N, 2, 4, 3]`, "4×3 (height × width), not square",
+			"pad or resize the images to a square (e.g. 4×4)"}},
 		{"not sorted", func(tg *testGraph) {
 			tg.node("Mul", "sq2", []string{"s", "s"}, "y")
 			tg.node("Mul", "sq1", []string{"x", "x"}, "s")

@@ -1,13 +1,13 @@
 // Package onnx imports a neural network stored in the ONNX format into the layer graph
 // of package model, unconverted: the CryptoNets rewrites (package rewrite) come after.
 //
-// The graph must be a single chain of operators from one input image ([N, C, H, W] or
-// [N, features]; N may be symbolic) to one output: each node reads the output of the
-// previous one, plus constants (initializers or Constant nodes). The exceptions are the
-// groups of nodes that exporters write for one activation function (GELU, SiLU), which
-// are recognized as a whole. Tensors are NCHW and flattening is channel-major, exactly
-// as model.Shape.Index, so weights are copied as they are. The operators become layers
-// as follows:
+// The graph must be a single chain of operators from one input image ([N, C, H, W]
+// with H = W, or [N, features]; N may be symbolic) to one output: each node reads the
+// output of the previous one, plus constants (initializers or Constant nodes). The
+// exceptions are the groups of nodes that exporters write for one activation function
+// (GELU, SiLU), which are recognized as a whole. Tensors are NCHW and flattening is
+// channel-major, exactly as model.Shape.Index, so weights are copied as they are. The
+// operators become layers as follows:
 //
 //   - Conv (2-D, group 1, dilation 1, explicit pads) → Conv2D; bias optional
 //   - Gemm (transA 0, transB 0 or 1, alpha, beta, C optional) → Dense
@@ -185,7 +185,7 @@ func (b *builder) graphInput(g *onnxpb.GraphProto) (model.Shape, error) {
 }
 
 // inputShape reads the shape [N, C, H, W] or [N, features] of a graph input; batch is
-// N when it is fixed, 0 when it is symbolic.
+// N when it is fixed, 0 when it is symbolic. Images must be square (H = W).
 func inputShape(vi *onnxpb.ValueInfoProto) (act activation, batch int64, err error) {
 	name := vi.GetName()
 	tt := vi.GetType().GetTensorType()
@@ -227,6 +227,15 @@ func inputShape(vi *onnxpb.ValueInfoProto) (act activation, batch int64, err err
 	act = activation{shape: model.Shape{C: sizes[0], H: sizes[1], W: sizes[2]}}
 	if !act.shape.Valid() {
 		return act, 0, fmt.Errorf("onnx: input %q has invalid shape %v", name, act.shape)
+	}
+	if s := act.shape; s.H != s.W {
+		n, side := "N", max(s.H, s.W)
+		if batch > 0 {
+			n = fmt.Sprint(batch)
+		}
+		return act, 0, fmt.Errorf("onnx: input %q has shape [%s, %d, %d, %d]: its images are %d×%d (height × width), not square; "+
+			"only square images are supported: pad or resize the images to a square (e.g. %d×%d), train on them and export again",
+			name, n, s.C, s.H, s.W, s.H, s.W, side, side)
 	}
 	return act, batch, nil
 }

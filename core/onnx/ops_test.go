@@ -12,8 +12,10 @@ import (
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
 )
 
+// TestConvPadsStrideNonSquare: the image is square (the importer accepts no other),
+// but the kernel, the strides, the padding and so the output are not.
 func TestConvPadsStrideNonSquare(t *testing.T) {
-	tg := newTestGraph(-1, 2, 7, 6)
+	tg := newTestGraph(-1, 2, 7, 7)
 	w, b := tg.random(3*2*3*2), tg.random(3)
 	tg.param("w", []int64{3, 2, 3, 2}, w)
 	tg.param("b", []int64{3}, b)
@@ -24,17 +26,20 @@ func TestConvPadsStrideNonSquare(t *testing.T) {
 	tg.output("z")
 	m := tg.load(t)
 	checkKinds(t, m, model.KindConv2D, model.KindFlatten)
-	if m.Input != (model.Shape{C: 2, H: 7, W: 6}) {
+	if m.Input != (model.Shape{C: 2, H: 7, W: 7}) {
 		t.Fatalf("input shape %v", m.Input)
 	}
-	x := tg.random(2 * 7 * 6)
-	want := toImg(x, 2, 7, 6).pad(1, 0, 2, 1).conv(w, b, 3, 3, 2, 2, 1).flat()
+	if out, err := m.Layers[0].OutputShape(m.Input); err != nil || out != (model.Shape{C: 3, H: 4, W: 7}) {
+		t.Fatalf("output shape %v, %v", out, err)
+	}
+	x := tg.random(2 * 7 * 7)
+	want := toImg(x, 2, 7, 7).pad(1, 0, 2, 1).conv(w, b, 3, 3, 2, 2, 1).flat()
 	checkForward(t, m, x, want)
 }
 
 func TestPadFoldedIntoConv(t *testing.T) {
 	for _, opset := range []int64{10, 13} {
-		tg := newTestGraph(1, 1, 5, 4)
+		tg := newTestGraph(1, 1, 5, 5)
 		tg.opset = opset
 		w := tg.random(2 * 1 * 3 * 3)
 		tg.param("w", []int64{2, 1, 3, 3}, w)
@@ -54,8 +59,8 @@ func TestPadFoldedIntoConv(t *testing.T) {
 		if got := m.Layers[0].(*model.Conv2D).Pad; got != (model.Padding{Top: 2, Left: 3, Bottom: 2, Right: 1}) {
 			t.Fatalf("opset %d: padding %+v", opset, got)
 		}
-		x := tg.random(5 * 4)
-		checkForward(t, m, x, toImg(x, 1, 5, 4).pad(2, 3, 2, 1).conv(w, nil, 2, 3, 3, 1, 1).flat())
+		x := tg.random(5 * 5)
+		checkForward(t, m, x, toImg(x, 1, 5, 5).pad(2, 3, 2, 1).conv(w, nil, 2, 3, 3, 1, 1).flat())
 	}
 }
 
@@ -134,8 +139,9 @@ func TestSquares(t *testing.T) {
 }
 
 func TestAveragePoolCountIncludePad(t *testing.T) {
-	tg := newTestGraph(-1, 2, 5, 6)
-	tg.node("AveragePool", "pool", []string{"x"}, "y", attrInts("kernel_shape", 3, 2), attrInts("strides", 2, 2),
+	tg := newTestGraph(-1, 2, 6, 6)
+	// The pooled image is 3×6: the global average pool averages a non-square image.
+	tg.node("AveragePool", "pool", []string{"x"}, "y", attrInts("kernel_shape", 3, 2), attrInts("strides", 2, 1),
 		attrInts("pads", 1, 1, 1, 0), attrInt("count_include_pad", 1), attrInt("ceil_mode", 0))
 	tg.node("GlobalAveragePool", "gap", []string{"y"}, "z")
 	tg.output("z")
@@ -144,8 +150,8 @@ func TestAveragePoolCountIncludePad(t *testing.T) {
 	if p := m.Layers[0].(*model.SumPool); p.Scale != 1.0/6 {
 		t.Fatalf("scale %g, want 1/6", p.Scale)
 	}
-	x := tg.random(2 * 5 * 6)
-	pooled := toImg(x, 2, 5, 6).pad(1, 1, 1, 0).avgPool(3, 2, 2, 2)
+	x := tg.random(2 * 6 * 6)
+	pooled := toImg(x, 2, 6, 6).pad(1, 1, 1, 0).avgPool(3, 2, 2, 1)
 	checkForward(t, m, x, pooled.avgPool(len(pooled[0]), len(pooled[0][0]), 1, 1).flat())
 }
 

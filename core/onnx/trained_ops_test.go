@@ -122,18 +122,18 @@ func TestBatchNormalizationErrors(t *testing.T) {
 }
 
 func TestMaxPool(t *testing.T) {
-	tg := newTestGraph(-1, 2, 5, 6)
-	tg.node("MaxPool", "pool", []string{"x"}, "y", attrInts("kernel_shape", 3, 2), attrInts("strides", 2, 2),
+	tg := newTestGraph(-1, 2, 6, 6)
+	tg.node("MaxPool", "pool", []string{"x"}, "y", attrInts("kernel_shape", 3, 2), attrInts("strides", 2, 1),
 		attrInts("pads", 1, 1, 1, 0), attrInt("ceil_mode", 0), attrInts("dilations", 1, 1), attrInt("storage_order", 0))
 	tg.output("y")
 	m := tg.load(t)
 	checkKinds(t, m, model.KindMaxPool)
-	want := model.MaxPool{KernelH: 3, KernelW: 2, StrideH: 2, StrideW: 2, Pad: model.Padding{Top: 1, Left: 1, Bottom: 1}}
+	want := model.MaxPool{KernelH: 3, KernelW: 2, StrideH: 2, StrideW: 1, Pad: model.Padding{Top: 1, Left: 1, Bottom: 1}}
 	if p := m.Layers[0].(*model.MaxPool); *p != want {
 		t.Fatalf("max pool %+v, want %+v", *p, want)
 	}
-	x := tg.random(2 * 5 * 6)
-	checkForward(t, m, x, toImg(x, 2, 5, 6).maxPool(3, 2, 2, 2, 1, 1, 3, 3).flat())
+	x := tg.random(2 * 6 * 6)
+	checkForward(t, m, x, toImg(x, 2, 6, 6).maxPool(3, 2, 2, 1, 1, 1, 3, 6).flat())
 }
 
 func TestMaxPoolErrors(t *testing.T) {
