@@ -186,7 +186,7 @@ func compileOptions(has C.int, size C.size_t, params *C.char, packing C.int, exp
 	case C.CN_PACKING_BATCH:
 		opts.Packing = plan.Batch
 	case C.CN_PACKING_SINGLE:
-		opts.Packing = plan.Packing("single") // XXX plan.Single
+		opts.Packing = plan.Single
 	default:
 		return opts, invalidf("opts->packing is %d: want CN_PACKING_AUTO, CN_PACKING_BATCH or CN_PACKING_SINGLE", packing)
 	}
@@ -516,7 +516,7 @@ func cngo_manifest_packing(out *C.int, mp unsafe.Pointer) C.int {
 			return invalidf("out is NULL")
 		}
 		*out = C.CN_PACKING_BATCH
-		if info.man.Packing == "single" { // XXX plan.Single
+		if info.man.Packing == plan.Single {
 			*out = C.CN_PACKING_SINGLE
 		}
 		return nil

@@ -144,16 +144,29 @@ func (r *benchReport) writeText(w io.Writer) {
 	t.flush()
 }
 
-// runBench is the bench command: one full batch through measuredRun, as demo.
+// runBench is the bench command: one full batch through measuredRun, as demo, or a
+// sweep over packings and image counts.
 func runBench(c *cli, args []string) error {
-	fs := c.flags("[--model MODEL.cnm] [--images N] [--params NAME] [--insecure] [--json]", `
+	fs := c.flags("[--model MODEL.cnm] [--images N] [--packing P] [--params NAME] [--insecure] [--sweep N,N,...] [--json]", `
 Measures one full encrypted batch (or N images) through the same code path as demo:
-keygen, encrypt, evaluate and decrypt times, images per second, bytes per image,
+keygen, encrypt, evaluate and decrypt times (latency_seconds per request; encrypt,
+evaluate and decrypt seconds per image), images per second, bytes per image,
 evaluation key bytes and peak memory. MNIST test images are reused cyclically when
-N exceeds the test set.`)
-	rf := addRunFlags(fs, 0, "number `N` of images (default: one full batch)")
+N exceeds the test set. With --sweep, measures every image count under every packing
+of --packings and prints a Markdown table (the README's) with the cost model's
+prediction beside each measurement.`)
+	rf := addRunFlags(fs, 0, "number `N` of images (default: one full batch, or one request)")
+	sweep := fs.String("sweep", "", "comma-separated image `COUNTS` to measure under each of --packings")
+	packings := fs.String("packings", "batch,single,auto", "comma-separated `PACKINGS` for --sweep")
 	if _, err := c.parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *sweep != "" {
+		counts, ps, err := parseSweep(*sweep, *packings)
+		if err != nil {
+			return err
+		}
+		return runSweep(c, rf, counts, ps)
 	}
 	if *rf.images < 0 {
 		return fmt.Errorf("--images %d: want at least 1", *rf.images)

@@ -72,7 +72,7 @@ func (c *Codec) EncryptImages(images [][]float64, seed []byte, progress Progress
 		err := encoders[w].Encode(values, pt)
 		var ct *rlwe.Ciphertext
 		if err == nil {
-			ct, err = encryptWith(encryptors[w], pt, seed, k)
+			ct, err = wire.EncryptSeeded(encryptors[w], pt, seed, k)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -124,17 +124,4 @@ func (c *Codec) DecryptLogits(result []*rlwe.Ciphertext, n int) ([][]float64, er
 		}
 	}
 	return logits, nil
-}
-
-// encryptWith encrypts pt, drawing c1 from the seeded source of ciphertext k if a
-// seed is given.
-func encryptWith(enc *rlwe.Encryptor, pt *rlwe.Plaintext, seed []byte, k int) (*rlwe.Ciphertext, error) {
-	if seed == nil {
-		return enc.EncryptNew(pt)
-	}
-	prng, err := wire.CiphertextPRNG(seed, k)
-	if err != nil {
-		return nil, err
-	}
-	return enc.WithPRNG(prng).EncryptNew(pt)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/single"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -24,7 +25,9 @@ type Client struct {
 	manifest plan.Manifest
 	params   hefloat.Parameters
 	sk       *rlwe.SecretKey
-	codec    *batch.Codec
+	// encrypt and decrypt are the packing's codec.
+	encrypt func(images [][]float64, seed []byte, progress batch.Progress) ([]*rlwe.Ciphertext, error)
+	decrypt func(result []*rlwe.Ciphertext, n int) ([][]float64, error)
 }
 
 // Option changes how a client is made.
@@ -70,11 +73,24 @@ func withKey(m *plan.Manifest, secretKey []byte, opts []Option) (*Client, error)
 	} else if sk, err = wire.DecodeSecretKey(secretKey, prm); err != nil {
 		return nil, err
 	}
+	c := &Client{manifest: *m, params: prm, sk: sk}
+	if m.Packing == plan.Single {
+		codec, err := single.NewCodec(*m, prm, sk)
+		if err != nil {
+			return nil, err
+		}
+		c.encrypt = func(images [][]float64, seed []byte, _ batch.Progress) ([]*rlwe.Ciphertext, error) {
+			return codec.EncryptImages(images, seed)
+		}
+		c.decrypt = codec.DecryptLogits
+		return c, nil
+	}
 	codec, err := batch.NewCodec(*m, prm, sk)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{manifest: *m, params: prm, sk: sk, codec: codec}, nil
+	c.encrypt, c.decrypt = codec.EncryptImages, codec.DecryptLogits
+	return c, nil
 }
 
 // Parameters returns the CKKS parameters of the client's manifest.
@@ -87,10 +103,18 @@ func (c *Client) Manifest() plan.Manifest { return c.manifest }
 // It must never be sent to the server.
 func (c *Client) ExportSecretKey() ([]byte, error) { return wire.EncodeSecretKey(c.params, c.sk) }
 
-// EvaluationKeys returns the public keys the server needs for this plan, exactly
-// those its manifest lists.
+// EvaluationKeys generates the public keys the server needs for this plan, exactly
+// those its manifest lists (none for batch packing; for single-image packing the
+// relinearization key and the Galois keys, which takes a few seconds).
 func (c *Client) EvaluationKeys() (*wire.EvaluationKeys, error) {
-	return &wire.EvaluationKeys{Params: c.manifest.ParamsFingerprint}, nil
+	keys := &wire.EvaluationKeys{Params: c.manifest.ParamsFingerprint}
+	if c.manifest.Packing == plan.Single {
+		var err error
+		if keys.Relinearization, keys.Galois, err = single.GenerateEvaluationKeys(&c.manifest, c.params, c.sk); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
 }
 
 // EvaluationKeysBytes returns the sealed evaluation keys, to send to the server.
@@ -102,15 +126,16 @@ func (c *Client) EvaluationKeysBytes() ([]byte, error) {
 	return wire.EncodeEvaluationKeys(k, &c.manifest, c.params)
 }
 
-// Encrypt encrypts up to ImagesPerBatch images, each with Input.Size() values in
-// InputRange (channel-major). The batch is seeded: its ciphertexts' uniform halves come
-// from a fresh random seed, so only the other halves and the seed travel.
+// Encrypt encrypts up to ImagesPerBatch images (one request), each with Input.Size()
+// values in InputRange (channel-major). The request is seeded: its ciphertexts'
+// uniform halves come from a fresh random seed, so only the other halves and the seed
+// travel.
 func (c *Client) Encrypt(images [][]float64, progress batch.Progress) (*wire.Ciphertexts, error) {
 	seed := make([]byte, wire.SeedSize)
 	if _, err := rand.Read(seed); err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
-	cts, err := c.codec.EncryptImages(images, seed, progress)
+	cts, err := c.encrypt(images, seed, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +156,7 @@ func (c *Client) Decrypt(r *wire.Ciphertexts) ([][]float64, error) {
 	if r == nil {
 		return nil, fmt.Errorf("client: nil result")
 	}
-	return c.codec.DecryptLogits(r.Ciphertexts, r.Images)
+	return c.decrypt(r.Ciphertexts, r.Images)
 }
 
 // DecryptBytes opens a sealed encrypted result and decrypts it.

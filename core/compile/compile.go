@@ -10,6 +10,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/single"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
@@ -24,7 +25,9 @@ type Options struct {
 	// ExpectedImages is the number of images per request Auto chooses for; 0 means
 	// a full batch or more.
 	ExpectedImages int
-	// Params names a preset; empty picks the smallest 128-bit preset that fits.
+	// Params names a preset; empty picks the smallest 128-bit preset that fits the
+	// packing. A named preset also decides the packing under Auto: single-image
+	// packing needs a preset with a special prime (params.KeySwitching).
 	Params string
 	// AllowInsecure permits presets named Insecure…, for tests only.
 	AllowInsecure bool
@@ -35,7 +38,8 @@ type Options struct {
 // Plan is a model compiled for one packing and one parameter set. It is read-only,
 // so servers may evaluate with it on several goroutines.
 type Plan struct {
-	batch *batch.Plan
+	batch  *batch.Plan
+	single *single.Plan
 }
 
 // FromBatch wraps a plan compiled by package batch.
@@ -46,27 +50,58 @@ func FromBatch(p *batch.Plan) (*Plan, error) {
 	return &Plan{batch: p}, nil
 }
 
+// FromSingle wraps a plan compiled by package single.
+func FromSingle(p *single.Plan) (*Plan, error) {
+	if p == nil {
+		return nil, errors.New("compile: nil plan")
+	}
+	return &Plan{single: p}, nil
+}
+
 // Packing tells how the plan lays images out in ciphertexts.
-func (p *Plan) Packing() plan.Packing { return plan.Batch }
+func (p *Plan) Packing() plan.Packing {
+	if p.single != nil {
+		return plan.Single
+	}
+	return plan.Batch
+}
 
 // Manifest returns the public manifest: what clients need, without the weights.
-func (p *Plan) Manifest() plan.Manifest { return p.batch.Manifest() }
+func (p *Plan) Manifest() plan.Manifest {
+	if p.single != nil {
+		return p.single.Manifest()
+	}
+	return p.batch.Manifest()
+}
 
 // Parameters returns the plan's CKKS parameters.
-func (p *Plan) Parameters() hefloat.Parameters { return p.batch.Parameters() }
+func (p *Plan) Parameters() hefloat.Parameters {
+	if p.single != nil {
+		return p.single.Parameters()
+	}
+	return p.batch.Parameters()
+}
 
 // PrecisionBits is the planned precision of each step: the fewest bits of any value,
 // relative to its magnitude, that noise and weight rounding leave exact. Errors
 // compound through the layers: the logits' error is a few bits larger (see the
 // fixture and model tests for measured figures).
-func (p *Plan) PrecisionBits() float64 { return p.batch.PrecisionBits() }
+func (p *Plan) PrecisionBits() float64 {
+	if p.single != nil {
+		return p.single.PrecisionBits()
+	}
+	return p.batch.PrecisionBits()
+}
 
 // Batch returns the batch-packing plan, or nil for another packing.
 func (p *Plan) Batch() *batch.Plan { return p.batch }
 
-// ForManifest compiles m into the plan manifest man describes (its packing, parameters
-// and images per batch) and checks that the result is that plan: the server's way to
-// serve exactly what a client's keys and batches were made for. allowInsecure lets an
+// Single returns the single-image plan, or nil for another packing.
+func (p *Plan) Single() *single.Plan { return p.single }
+
+// ForManifest compiles m into the plan manifest man describes (its packing and
+// parameters) and checks that the result is that plan: the server's way to serve
+// exactly what a client's keys and batches were made for. allowInsecure lets an
 // insecure manifest through (tests only).
 func ForManifest(m *model.Model, man plan.Manifest, allowInsecure bool) (*Plan, error) {
 	opts := Options{Packing: man.Packing, Params: man.Params, AllowInsecure: allowInsecure}
@@ -82,29 +117,114 @@ func ForManifest(m *model.Model, man plan.Manifest, allowInsecure bool) (*Plan, 
 
 // Compile plans m for evaluation on encrypted data.
 func Compile(m *model.Model, opts Options) (*Plan, error) {
-	switch opts.Packing {
-	case "", Auto, plan.Batch:
-	default:
-		return nil, fmt.Errorf("compile: packing %q is not available; use %q", opts.Packing, plan.Batch)
-	}
 	if opts.ExpectedImages < 0 {
 		return nil, fmt.Errorf("compile: %d expected images", opts.ExpectedImages)
 	}
-	var (
-		p   *batch.Plan
-		err error
-	)
-	if opts.Params == "" {
-		p, err = batch.CompileAuto(m, opts.Batch)
-	} else {
-		var preset params.Preset
-		if preset, err = params.ByName(opts.Params, opts.AllowInsecure); err != nil {
+	var named *params.Preset
+	if opts.Params != "" {
+		preset, err := params.ByName(opts.Params, opts.AllowInsecure)
+		if err != nil {
 			return nil, err
 		}
-		p, err = batch.Compile(m, preset, opts.Batch)
+		named = &preset
 	}
+	switch opts.Packing {
+	case plan.Batch:
+		return compileBatch(m, named, opts)
+	case plan.Single:
+		return compileSingle(m, named)
+	case "", Auto:
+		return compileAuto(m, named, opts)
+	}
+	return nil, fmt.Errorf("compile: unknown packing %q: want %q, %q or %q", opts.Packing, plan.Batch, plan.Single, Auto)
+}
+
+// keySwitching reports whether a preset has special primes (single-image packing).
+func keySwitching(p params.Preset) bool { return len(p.Literal.LogP) > 0 }
+
+func compileBatch(m *model.Model, named *params.Preset, opts Options) (*Plan, error) {
+	if named == nil {
+		p, err := batch.CompileAuto(m, opts.Batch)
+		if err != nil {
+			return nil, err
+		}
+		return FromBatch(p)
+	}
+	if keySwitching(*named) {
+		return nil, fmt.Errorf("compile: %s is a single-image parameter set; batch packing uses %s", named.Name, presetNames(params.Secure()))
+	}
+	p, err := batch.Compile(m, *named, opts.Batch)
 	if err != nil {
 		return nil, err
 	}
 	return FromBatch(p)
+}
+
+func compileSingle(m *model.Model, named *params.Preset) (*Plan, error) {
+	presets := params.KeySwitching()
+	if named != nil {
+		if !keySwitching(*named) {
+			return nil, fmt.Errorf("compile: %s has no special prime; single-image packing uses %s", named.Name, presetNames(presets))
+		}
+		presets = []params.Preset{*named}
+	}
+	var errs []error
+	for _, preset := range presets {
+		p, err := single.Compile(m, preset)
+		if err == nil {
+			return FromSingle(p)
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// compileAuto compiles every packing the options allow and keeps the one the cost
+// model expects to be the fastest for the expected number of images.
+func compileAuto(m *model.Model, named *params.Preset, opts Options) (*Plan, error) {
+	var candidates []*Plan
+	var errs []error
+	if named == nil || !keySwitching(*named) {
+		p, err := compileBatch(m, named, opts)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			candidates = append(candidates, p)
+		}
+	}
+	if named == nil || keySwitching(*named) {
+		p, err := compileSingle(m, named)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			candidates = append(candidates, p)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, errors.Join(errs...)
+	}
+	images := opts.ExpectedImages
+	if images == 0 {
+		for _, c := range candidates {
+			images = max(images, c.Manifest().ImagesPerBatch)
+		}
+	}
+	best := candidates[0]
+	for _, c := range candidates[1:] {
+		if c.Estimate(images).TotalSeconds < best.Estimate(images).TotalSeconds {
+			best = c
+		}
+	}
+	return best, nil
+}
+
+func presetNames(ps []params.Preset) string {
+	names := ""
+	for i, p := range ps {
+		if i > 0 {
+			names += ", "
+		}
+		names += p.Name
+	}
+	return names
 }

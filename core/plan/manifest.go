@@ -20,6 +20,27 @@ type Packing string
 const (
 	// Batch packs one image per slot and one ciphertext per tensor value (CryptoNets).
 	Batch Packing = "batch"
+	// Single spreads one image over the slots of a few ciphertexts (LoLa): the first
+	// layer's im2col, laid out as the manifest's Layout says.
+	Single Packing = "single"
+)
+
+// Layout tells a single-packing client where each input value goes: the im2col of
+// the first affine layer. Ciphertext c, segment s (SegmentLength slots from slot
+// s·SegmentLength) holds at offset o the input value that term t = c·SegmentsPerCiphertext
+// + s of first-layer output o reads, Gather[t][o] (-1: zero); the used segments repeat
+// over the rest of the slots.
+type Layout struct {
+	Ciphertexts           int       `codec:"ciphertexts"`
+	SegmentLength         int       `codec:"segment_length"`
+	SegmentsPerCiphertext int       `codec:"segments_per_ciphertext"`
+	Gather                [][]int32 `codec:"gather"`
+}
+
+// The largest layouts and key lists a manifest may describe.
+const (
+	maxCiphertexts    = 256
+	maxGaloisElements = 512
 )
 
 // Manifest is the public description of a compiled model.
@@ -50,10 +71,28 @@ type Manifest struct {
 	OutputBound float64 `codec:"output_bound"`
 	// ImagesPerBatch is the largest number of images one encrypted batch holds.
 	ImagesPerBatch int `codec:"images_per_batch"`
-	// GaloisElements lists the rotation keys the plan needs (none for batch packing).
+	// GaloisElements lists the rotation keys the plan needs (none for batch packing),
+	// in increasing order, and GaloisLevels the level in Q of each key.
 	GaloisElements []uint64 `codec:"galois_elements"`
-	// Relinearize tells whether the plan needs a relinearization key.
+	GaloisLevels   []int    `codec:"galois_levels"`
+	// Relinearize tells whether the plan needs a relinearization key (at the top level).
 	Relinearize bool `codec:"relinearize"`
+	// Layout is where a single-packing client puts each input value (nil for batch).
+	Layout *Layout `codec:"layout"`
+}
+
+// Work counts what one request of a compiled plan computes, in limb-polynomial
+// operations (each on the N coefficients of one RNS limb): the input of the cost model
+// that chooses a packing (package compile).
+type Work struct {
+	// MulAdds are products accumulated into a limb-polynomial (weights, tensor
+	// products, key products, base conversions).
+	MulAdds float64
+	// NTTs are limb-polynomials transformed (each N·log N).
+	NTTs float64
+	// Encrypted and Decrypted are the limb-polynomials the client encrypts (c0 and
+	// c1) and decrypts.
+	Encrypted, Decrypted float64
 }
 
 // record has Manifest's fields without its methods: the CBOR codec would otherwise
@@ -84,7 +123,7 @@ func (m *Manifest) Validate() error {
 		return err
 	}
 	switch {
-	case m.Packing != Batch:
+	case m.Packing != Batch && m.Packing != Single:
 		return fmt.Errorf("manifest: unknown packing %q", m.Packing)
 	case !m.Input.Valid() || m.Outputs <= 0 || m.Outputs > 1<<20:
 		return fmt.Errorf("manifest: invalid shapes (input %v, %d outputs)", m.Input, m.Outputs)
@@ -98,6 +137,65 @@ func (m *Manifest) Validate() error {
 		return errors.New("manifest: invalid input range or output bound")
 	case m.ImagesPerBatch < 1 || m.ImagesPerBatch > p.MaxSlots():
 		return fmt.Errorf("manifest: %d images per batch, %d slots", m.ImagesPerBatch, p.MaxSlots())
+	}
+	if m.Packing == Batch {
+		if m.Layout != nil || m.Relinearize || len(m.GaloisElements) > 0 || len(m.GaloisLevels) > 0 {
+			return errors.New("manifest: a batch plan has no layout and needs no evaluation keys")
+		}
+		return nil
+	}
+	if !m.Relinearize || m.ImagesPerBatch != 1 {
+		return errors.New("manifest: a single-packing plan relinearizes and holds one image per request")
+	}
+	if err := m.validateKeys(p); err != nil {
+		return err
+	}
+	return m.Layout.validate(m.Input.Size(), p.MaxSlots())
+}
+
+// validateKeys checks the Galois elements and key levels against the parameters.
+func (m *Manifest) validateKeys(p hefloat.Parameters) error {
+	if len(m.GaloisElements) > maxGaloisElements || len(m.GaloisLevels) != len(m.GaloisElements) {
+		return fmt.Errorf("manifest: %d Galois elements with %d levels", len(m.GaloisElements), len(m.GaloisLevels))
+	}
+	root := p.RingQ().NthRoot()
+	for i, g := range m.GaloisElements {
+		switch {
+		case g&1 == 0 || g >= root:
+			return fmt.Errorf("manifest: Galois element %d is not an odd number below %d", g, root)
+		case i > 0 && g <= m.GaloisElements[i-1]:
+			return errors.New("manifest: Galois elements are not in increasing order")
+		case m.GaloisLevels[i] < 0 || m.GaloisLevels[i] > p.MaxLevel():
+			return fmt.Errorf("manifest: Galois key level %d outside [0, %d]", m.GaloisLevels[i], p.MaxLevel())
+		}
+	}
+	return nil
+}
+
+// validate checks a single-packing layout for inputs of n values and ciphertexts of
+// the given slot count.
+func (l *Layout) validate(n, slots int) error {
+	switch {
+	case l == nil:
+		return errors.New("manifest: a single-packing plan needs a layout")
+	case l.Ciphertexts < 1 || l.Ciphertexts > maxCiphertexts:
+		return fmt.Errorf("manifest: layout of %d ciphertexts", l.Ciphertexts)
+	case l.SegmentLength < 1 || l.SegmentLength&(l.SegmentLength-1) != 0 || l.SegmentLength > slots:
+		return fmt.Errorf("manifest: segment length %d is not a power of two up to %d", l.SegmentLength, slots)
+	case l.SegmentsPerCiphertext < 1 || l.SegmentsPerCiphertext > slots/l.SegmentLength:
+		return fmt.Errorf("manifest: %d segments of %d slots do not fit in %d", l.SegmentsPerCiphertext, l.SegmentLength, slots)
+	case len(l.Gather) < 1 || len(l.Gather) > l.Ciphertexts*l.SegmentsPerCiphertext:
+		return fmt.Errorf("manifest: %d gather rows for %d segments", len(l.Gather), l.Ciphertexts*l.SegmentsPerCiphertext)
+	}
+	for _, row := range l.Gather {
+		if len(row) > l.SegmentLength {
+			return fmt.Errorf("manifest: a gather row of %d values exceeds the segment length %d", len(row), l.SegmentLength)
+		}
+		for _, idx := range row {
+			if idx < -1 || int(idx) >= n {
+				return fmt.Errorf("manifest: gather index %d outside [-1, %d)", idx, n)
+			}
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/wire"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
 
 // Server runs one plan for one client's keys. It is safe for concurrent use: each
@@ -18,6 +19,9 @@ import (
 type Server struct {
 	plan     *compile.Plan
 	manifest plan.Manifest
+	// keys are the relinearization and Galois keys a single-image plan uses; Lattigo
+	// only reads them, so evaluations may share them.
+	keys *rlwe.MemEvaluationKeySet
 }
 
 // New checks that keys were made for the plan's parameters and hold exactly the
@@ -30,7 +34,7 @@ func New(p *compile.Plan, keys *wire.EvaluationKeys) (*Server, error) {
 	if err := keys.Check(&m, p.Parameters()); err != nil {
 		return nil, err
 	}
-	return &Server{plan: p, manifest: m}, nil
+	return &Server{plan: p, manifest: m, keys: keys.KeySet()}, nil
 }
 
 // Manifest returns the public manifest clients need.
@@ -45,7 +49,15 @@ func (s *Server) Predict(in *wire.Ciphertexts, progress batch.Progress) (*wire.C
 	if in.Images < 1 || in.Images > s.manifest.ImagesPerBatch {
 		return nil, fmt.Errorf("server: batch of %d images, want 1 to %d", in.Images, s.manifest.ImagesPerBatch)
 	}
-	out, err := s.plan.Batch().Evaluate(in.Ciphertexts, progress)
+	var (
+		out []*rlwe.Ciphertext
+		err error
+	)
+	if sp := s.plan.Single(); sp != nil {
+		out, err = sp.Evaluate(in.Ciphertexts, s.keys)
+	} else {
+		out, err = s.plan.Batch().Evaluate(in.Ciphertexts, progress)
+	}
 	if err != nil {
 		return nil, err
 	}

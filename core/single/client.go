@@ -3,100 +3,134 @@ package single
 import (
 	"errors"
 	"fmt"
+	"math"
 
+	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
-// Client is the client side of single-image packing: it lays an image out as the
-// im2col of the plan's first layer, encrypts it, and decrypts results. It holds the
-// secret key and is not safe for concurrent use.
-//
-// Decrypted logits are CKKS approximations (message + noise): do not share them
-// together with the ciphertexts (see docs on IND-CPA^D).
-type Client struct {
-	plan *Plan
-	ecd  *hefloat.Encoder
-	enc  *rlwe.Encryptor
-	dec  *rlwe.Decryptor
+// Codec is the client side of single-image packing: from the public manifest alone it
+// lays an image out as the im2col of the plan's first layer, encrypts it, and decrypts
+// results. It holds the secret key and is not safe for concurrent use.
+type Codec struct {
+	manifest plan.Manifest
+	params   hefloat.Parameters
+	ecd      *hefloat.Encoder
+	enc      *rlwe.Encryptor
+	dec      *rlwe.Decryptor
 }
 
-// NewClient prepares encryption and decryption for p with the secret key sk.
-func NewClient(p *Plan, sk *rlwe.SecretKey) (*Client, error) {
-	if p == nil || sk == nil {
-		return nil, errors.New("single: nil plan or secret key")
+// NewCodec prepares encryption and decryption for a validated single-packing manifest.
+func NewCodec(m plan.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*Codec, error) {
+	if m.Packing != plan.Single || m.Layout == nil {
+		return nil, fmt.Errorf("single: manifest packing is %q", m.Packing)
 	}
-	return &Client{plan: p, ecd: hefloat.NewEncoder(p.params),
-		enc: rlwe.NewEncryptor(p.params, sk), dec: rlwe.NewDecryptor(p.params, sk)}, nil
+	if sk == nil {
+		return nil, errors.New("single: nil secret key")
+	}
+	return &Codec{manifest: m, params: prm, ecd: hefloat.NewEncoder(prm),
+		enc: rlwe.NewEncryptor(prm, sk), dec: rlwe.NewDecryptor(prm, sk)}, nil
 }
 
-// Encode returns the slot values of the image's ciphertexts: ciphertext c, segment s
-// holds, at offset o, the input value that term c·S+s of first-layer output o reads
-// (S segments per ciphertext), and zero where that output has fewer terms.
-func (p *Plan) Encode(image []float64) ([][]float64, error) {
-	m := p.manifest
-	if len(image) != p.inSize {
-		return nil, fmt.Errorf("single: image has %d values, want %d (%v)", len(image), p.inSize, m.Input)
+// Encode returns the slot values of an image's ciphertexts as the layout says.
+func Encode(m *plan.Manifest, slots int, image []float64) ([][]float64, error) {
+	l := m.Layout
+	if len(image) != m.Input.Size() {
+		return nil, fmt.Errorf("single: image has %d values, want %d (%v)", len(image), m.Input.Size(), m.Input)
 	}
 	for i, v := range image {
 		if !(v >= m.InputRange[0] && v <= m.InputRange[1]) {
 			return nil, fmt.Errorf("single: value %d (%g) is outside [%g, %g]", i, v, m.InputRange[0], m.InputRange[1])
 		}
 	}
-	slots := p.params.MaxSlots()
-	out := make([][]float64, len(p.first.weights))
+	out := make([][]float64, l.Ciphertexts)
 	for c := range out {
 		v := make([]float64, slots)
-		for s := 0; s < p.segsPerCt; s++ {
-			t := c*p.segsPerCt + s
-			if t >= len(p.gather) {
+		for s := 0; s < l.SegmentsPerCiphertext; s++ {
+			t := c*l.SegmentsPerCiphertext + s
+			if t >= len(l.Gather) {
 				break
 			}
-			for o, idx := range p.gather[t] {
+			for o, idx := range l.Gather[t] {
 				if idx >= 0 {
-					v[s*p.segLen+o] = image[idx]
+					v[s*l.SegmentLength+o] = image[idx]
 				}
 			}
 		}
-		repeat(v, p.segsPerCt*p.segLen)
+		repeat(v, l.SegmentsPerCiphertext*l.SegmentLength)
 		out[c] = v
 	}
 	return out, nil
 }
 
-// Encrypt encodes the image (Input.Size() values inside InputRange, channel-major) and
-// encrypts it into Plan.Ciphertexts() ciphertexts at the top level.
-func (c *Client) Encrypt(image []float64) ([]*rlwe.Ciphertext, error) {
-	vecs, err := c.plan.Encode(image)
+// EncryptImages encrypts one image (Input.Size() values inside InputRange,
+// channel-major) into Layout.Ciphertexts ciphertexts at the top level. With a seed,
+// the c1 component of ciphertext k is drawn from wire.CiphertextPRNG(seed, k), so that
+// only c0 needs to travel.
+func (c *Codec) EncryptImages(images [][]float64, seed []byte) ([]*rlwe.Ciphertext, error) {
+	if len(images) != 1 {
+		return nil, fmt.Errorf("single: %d images, want 1 per request", len(images))
+	}
+	vecs, err := Encode(&c.manifest, c.params.MaxSlots(), images[0])
 	if err != nil {
 		return nil, err
 	}
-	prm := c.plan.params
 	out := make([]*rlwe.Ciphertext, len(vecs))
-	pt := hefloat.NewPlaintext(prm, prm.MaxLevel())
+	pt := hefloat.NewPlaintext(c.params, c.manifest.InputLevel)
+	pt.Scale = rlwe.NewScale(math.Ldexp(1, c.manifest.InputLogScale))
 	for i, v := range vecs {
 		if err := c.ecd.Encode(v, pt); err != nil {
 			return nil, fmt.Errorf("single: encode: %w", err)
 		}
-		if out[i], err = c.enc.EncryptNew(pt); err != nil {
+		if out[i], err = wire.EncryptSeeded(c.enc, pt, seed, i); err != nil {
 			return nil, fmt.Errorf("single: encrypt: %w", err)
 		}
 	}
 	return out, nil
 }
 
-// Decrypt returns the logits held by the result of Evaluate.
-func (c *Client) Decrypt(result []*rlwe.Ciphertext) ([]float64, error) {
-	if len(result) != 1 || result[0] == nil || result[0].MetaData == nil {
-		return nil, fmt.Errorf("single: want 1 result ciphertext, got %d", len(result))
+// DecryptLogits returns the logits held by the result of Evaluate, for n = 1 image.
+// A value beyond the plan's output bound means a wrong key or a corrupted result, and
+// is an error rather than a wrong answer.
+func (c *Codec) DecryptLogits(result []*rlwe.Ciphertext, n int) ([][]float64, error) {
+	m := c.manifest
+	if n != 1 || len(result) != 1 || result[0] == nil || result[0].MetaData == nil {
+		return nil, fmt.Errorf("single: want 1 image in 1 result ciphertext, got %d in %d", n, len(result))
 	}
 	ct := result[0]
-	if ct.Degree() != 1 || ct.Level() != c.plan.manifest.OutputLevel {
-		return nil, fmt.Errorf("single: result has degree %d and level %d, want 1 and %d", ct.Degree(), ct.Level(), c.plan.manifest.OutputLevel)
+	if ct.Degree() != 1 || ct.Level() != m.OutputLevel {
+		return nil, fmt.Errorf("single: result has degree %d and level %d, want 1 and %d", ct.Degree(), ct.Level(), m.OutputLevel)
 	}
 	vals := make([]float64, ct.Slots())
 	if err := c.ecd.Decode(c.dec.DecryptNew(ct), vals); err != nil {
 		return nil, fmt.Errorf("single: decode: %w", err)
 	}
-	return vals[:c.plan.manifest.Outputs], nil
+	limit := m.OutputBound*(1+1e-6) + 1e-3
+	for j, v := range vals[:m.Outputs] {
+		if !(math.Abs(v) <= limit) {
+			return nil, fmt.Errorf("single: decrypted logit %d is %.3g, beyond the plan's bound %.3g: wrong secret key or corrupted result", j, v, m.OutputBound)
+		}
+	}
+	return [][]float64{vals[:m.Outputs:m.Outputs]}, nil
+}
+
+// GenerateEvaluationKeys makes exactly the keys manifest m lists: the relinearization
+// key and the Galois keys at their levels.
+func GenerateEvaluationKeys(m *plan.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*rlwe.RelinearizationKey, []*rlwe.GaloisKey, error) {
+	if sk == nil {
+		return nil, nil, errors.New("single: nil secret key")
+	}
+	if len(m.GaloisLevels) != len(m.GaloisElements) {
+		return nil, nil, errors.New("single: the manifest lists Galois elements without levels")
+	}
+	kgen := rlwe.NewKeyGenerator(prm)
+	rlk := kgen.GenRelinearizationKeyNew(sk)
+	gks := make([]*rlwe.GaloisKey, len(m.GaloisElements))
+	for i, g := range m.GaloisElements {
+		level := m.GaloisLevels[i]
+		gks[i] = kgen.GenGaloisKeyNew(g, sk, rlwe.EvaluationKeyParameters{LevelQ: &level})
+	}
+	return rlk, gks, nil
 }

@@ -37,13 +37,14 @@ import (
 	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
-// Packing names single-image packing in manifests. (Package plan does not list it
-// yet: plan.Manifest.Validate accepts only batch manifests.)
-const Packing plan.Packing = "single"
-
 // logBSGSRatio is the baby-step giant-step ratio of the linear transformations;
 // lattigo.md 1.4 measured 2 as the fastest for this network's shapes.
 const logBSGSRatio = 2
+
+// noiseBits is the noise, in units of the scale, that a rescaled, key-switched
+// ciphertext carries: measured on the shipped network at N13QP215S, the logits'
+// error (1.65e-3 at scale 2^24 over 257 images) is below 2^14 units.
+const noiseBits = 14
 
 // outputHeadroomBits sets the scale of the logits: values up to ±2^outputHeadroomBits
 // decrypt correctly (larger ones wrap around modulo q_0). The shipped MNIST network's
@@ -56,16 +57,16 @@ type Plan struct {
 	params   hefloat.Parameters
 	manifest plan.Manifest
 
-	// Client side: the im2col of the first affine layer.
-	segLen, segsPerCt int
-	gather            [][]int32 // gather[t][o]: input index of term t of output o, or -1
-	inSize            int
-
-	// Server side.
 	first   *firstStep
 	steps   []step
 	workers int
+	// precision is PrecisionBits.
+	precision float64
 }
+
+// PrecisionBits is the planned precision: the fewest bits of any intermediate value's
+// scale above the noise (noiseBits).
+func (p *Plan) PrecisionBits() float64 { return p.precision }
 
 // WithWorkers returns a copy of the plan whose Evaluate uses up to n goroutines per
 // image (the default is min(2, GOMAXPROCS)): the baby steps and giant steps of the
@@ -145,7 +146,7 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 	if len(stages) > prm.MaxLevel() {
 		return nil, fmt.Errorf("single: the network needs %d levels, %s has %d", len(stages), preset.Name, prm.MaxLevel())
 	}
-	p := &Plan{params: prm, inSize: m.Input.Size(), workers: min(2, runtime.GOMAXPROCS(0))}
+	p := &Plan{params: prm, workers: min(2, runtime.GOMAXPROCS(0))}
 	ecd := hefloat.NewEncoder(prm)
 	digest := sha256.New()
 	digest.Write([]byte("cryptonets-single-v1"))
@@ -161,7 +162,7 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 	// First layer.
 	a := stages[0].Affine
 	hashAffine(digest, a)
-	first, err := p.compileFirst(ecd, a, level)
+	first, layout, err := p.compileFirst(ecd, a, level)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +175,7 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 		addInnerSum(first.segLen, first.folds)
 	}
 	level--
+	p.precision = math.Log2(scale.Float64()) - noiseBits
 	period := first.segLen
 	bound := a.MaxAbsOutput(filled(m.Input.Size(), math.Max(math.Abs(m.InputRange[0]), math.Abs(m.InputRange[1]))))
 
@@ -182,6 +184,7 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 			digest.Write([]byte("square"))
 			p.steps = append(p.steps, step{square: true, in: period, out: period})
 			scale = scale.Mul(scale).Div(rlwe.NewScale(prm.Q()[level]))
+			p.precision = math.Min(p.precision, math.Log2(scale.Float64())-noiseBits)
 			for j, b := range bound {
 				bound[j] = b * b
 			}
@@ -211,6 +214,7 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 			addInnerSum(s.batch, s.fold)
 		}
 		p.steps = append(p.steps, s)
+		p.precision = math.Min(p.precision, math.Log2(scale.Float64())-noiseBits)
 		period = s.out
 		bound = st.Affine.MaxAbsOutput(bound)
 		level--
@@ -227,34 +231,38 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 	}
 	last := stages[len(stages)-1]
 	outputs := last.Out.Size()
+	levels := make([]int, len(list))
+	for i := range levels {
+		levels[i] = prm.MaxLevel()
+	}
 	p.manifest = plan.Manifest{
-		Model: m.Name, Packing: Packing, Params: preset.Name, Insecure: preset.Insecure,
+		Model: m.Name, Packing: plan.Single, Params: preset.Name, Insecure: preset.Insecure,
 		ParamsFingerprint: params.FingerprintOf(prm),
 		Input:             m.Input, InputRange: m.InputRange,
 		InputLogScale: prm.LogDefaultScale(), InputLevel: prm.MaxLevel(),
 		Outputs: outputs, OutputLevel: 0, OutputDegree: 1,
 		OutputLogScale: math.Log2(scale.Float64()), OutputBound: maxBound,
-		ImagesPerBatch: 1, GaloisElements: list, Relinearize: true,
+		ImagesPerBatch: 1, GaloisElements: list, GaloisLevels: levels, Relinearize: true, Layout: layout,
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	return p, nil
 }
 
-// compileFirst builds the im2col gather map and the weight plaintexts of the first
+// compileFirst builds the im2col layout and the weight plaintexts of the first
 // affine layer.
-func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*firstStep, error) {
+func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*firstStep, *plan.Layout, error) {
 	prm := p.params
 	slots := prm.MaxSlots()
 	segLen := nextPow2(a.Out())
 	if segLen > slots {
-		return nil, fmt.Errorf("single: the first layer has %d outputs, more than the %d slots of a ciphertext", a.Out(), slots)
+		return nil, nil, fmt.Errorf("single: the first layer has %d outputs, more than the %d slots of a ciphertext", a.Out(), slots)
 	}
 	taps := 0
 	for _, row := range a.Rows {
 		taps = max(taps, len(row))
 	}
 	if taps == 0 {
-		return nil, errors.New("single: the first layer has no weights")
+		return nil, nil, errors.New("single: the first layer has no weights")
 	}
 	segsPerCt := slots / segLen
 	cts := (taps + segsPerCt - 1) / segsPerCt
@@ -262,9 +270,8 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 		segsPerCt = nextPow2(taps)
 	}
 	block := segsPerCt * segLen
-	p.segLen, p.segsPerCt = segLen, segsPerCt
-	p.gather = make([][]int32, taps)
-	for t := range p.gather {
+	layout := &plan.Layout{Ciphertexts: cts, SegmentLength: segLen, SegmentsPerCiphertext: segsPerCt, Gather: make([][]int32, taps)}
+	for t := range layout.Gather {
 		g := make([]int32, a.Out())
 		for o, row := range a.Rows {
 			g[o] = -1
@@ -272,7 +279,7 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 				g[o] = int32(row[t].Index)
 			}
 		}
-		p.gather[t] = g
+		layout.Gather[t] = g
 	}
 	f := &firstStep{folds: segsPerCt, segLen: segLen}
 	for c := 0; c < cts; c++ {
@@ -292,12 +299,12 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 		pt := hefloat.NewPlaintext(prm, level)
 		pt.Scale = rlwe.NewScale(prm.Q()[level])
 		if err := ecd.Encode(w, pt); err != nil {
-			return nil, fmt.Errorf("single: encoding first-layer weights: %w", err)
+			return nil, nil, fmt.Errorf("single: encoding first-layer weights: %w", err)
 		}
 		f.weights = append(f.weights, pt)
 	}
 	f.bias = periodic(a.Bias, segLen, slots)
-	return f, nil
+	return f, layout, nil
 }
 
 // compileAffine builds the diagonal linear transformation of an affine layer acting

@@ -12,18 +12,6 @@ import (
 	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
-// EvaluationKeys generates the keys the server needs: the relinearization key and the
-// Galois keys of the manifest's GaloisElements, nothing more.
-func (p *Plan) EvaluationKeys(sk *rlwe.SecretKey) (*rlwe.MemEvaluationKeySet, error) {
-	if sk == nil {
-		return nil, errors.New("single: nil secret key")
-	}
-	kgen := rlwe.NewKeyGenerator(p.params)
-	rlk := kgen.GenRelinearizationKeyNew(sk)
-	gks := kgen.GenGaloisKeysNew(p.manifest.GaloisElements, sk)
-	return rlwe.NewMemEvaluationKeySet(rlk, gks...), nil
-}
-
 // Evaluate runs the network on the ciphertexts of one image (as made by
 // Client.Encrypt) and returns one ciphertext whose first Outputs slots hold the
 // logits, at level 0. evk must hold the relinearization key and the Galois keys the

@@ -18,12 +18,14 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	// Client: keys, then one encrypted image.
+	// Client, from the public manifest only: keys, then one encrypted image.
+	man := p.Manifest()
 	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
-	evk, _ := p.EvaluationKeys(sk) // sent to the server once
-	client, _ := single.NewClient(p, sk)
+	rlk, gks, _ := single.GenerateEvaluationKeys(&man, p.Parameters(), sk) // sent once
+	evk := rlwe.NewMemEvaluationKeySet(rlk, gks...)
+	client, _ := single.NewCodec(man, p.Parameters(), sk)
 	set, _ := mnist.Test()
-	in, _ := client.Encrypt(set.Images[0])
+	in, _ := client.EncryptImages(set.Images[:1], nil)
 
 	// Server.
 	out, err := p.Evaluate(in, evk)
@@ -32,7 +34,7 @@ func Example() {
 	}
 
 	// Client.
-	logits, _ := client.Decrypt(out)
-	fmt.Println("ciphertexts per image:", len(in), "label:", set.Labels[0], "predicted:", model.Argmax(logits))
+	logits, _ := client.DecryptLogits(out, 1)
+	fmt.Println("ciphertexts per image:", len(in), "label:", set.Labels[0], "predicted:", model.Argmax(logits[0]))
 	// Output: ciphertexts per image: 13 label: 7 predicted: 7
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
 
@@ -19,9 +20,44 @@ const shippedModel = "../../models/mnist/mnist_cryptonets.cnm"
 // fixture is a compiled plan with its keys and client.
 type fixture struct {
 	plan   *Plan
-	client *Client
+	client testClient
 	evk    *rlwe.MemEvaluationKeySet
 	ref    *model.Reference
+}
+
+// testClient is a codec with the one-image calls the tests use.
+type testClient struct{ *Codec }
+
+func (c testClient) Encrypt(image []float64) ([]*rlwe.Ciphertext, error) {
+	return c.EncryptImages([][]float64{image}, nil)
+}
+
+func (c testClient) Decrypt(out []*rlwe.Ciphertext) ([]float64, error) {
+	logits, err := c.DecryptLogits(out, 1)
+	if err != nil {
+		return nil, err
+	}
+	return logits[0], nil
+}
+
+// newClient makes a fresh secret key for p, a client from p's public manifest, and
+// the evaluation keys the manifest lists.
+func newClient(t testing.TB, p *Plan) (testClient, *rlwe.MemEvaluationKeySet) {
+	t.Helper()
+	m := p.Manifest()
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
+	rlk, gks, err := GenerateEvaluationKeys(&m, p.Parameters(), sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCodec(m, p.Parameters(), sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testClient{c}, rlwe.NewMemEvaluationKeySet(rlk, gks...)
 }
 
 func setup(t testing.TB, preset params.Preset) *fixture {
@@ -34,15 +70,7 @@ func setup(t testing.TB, preset params.Preset) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
-	evk, err := p.EvaluationKeys(sk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewClient(p, sk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, evk := newClient(t, p)
 	ref, err := model.NewReference(m)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +173,7 @@ func TestShippedModel128Bit(t *testing.T) {
 func TestManifest(t *testing.T) {
 	f := setup(t, params.InsecureN12S)
 	m := f.plan.Manifest()
-	if m.Packing != Packing || !m.Relinearize || m.Outputs != 10 || m.ImagesPerBatch != 1 || m.Params != params.InsecureN12S.Name {
+	if m.Packing != plan.Single || !m.Relinearize || m.Outputs != 10 || m.ImagesPerBatch != 1 || m.Params != params.InsecureN12S.Name {
 		t.Fatalf("manifest: %+v", m)
 	}
 	if len(m.GaloisElements) == 0 {
@@ -275,9 +303,7 @@ func TestOtherShapesMatchReference(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", m.Name, err)
 		}
-		sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
-		evk, _ := p.EvaluationKeys(sk)
-		c, _ := NewClient(p, sk)
+		c, evk := newClient(t, p)
 		ref, _ := model.NewReference(m)
 		maxErr := 0.0
 		for i := 0; i < 3; i++ {

@@ -42,6 +42,19 @@ func CiphertextPRNG(seed []byte, k int) (sampling.PRNG, error) {
 	return sampling.NewKeyedPRNG(key)
 }
 
+// EncryptSeeded encrypts pt with a secret-key encryptor, drawing c1 from
+// CiphertextPRNG(seed, k) if a seed is given, so that only c0 needs to travel.
+func EncryptSeeded(enc *rlwe.Encryptor, pt *rlwe.Plaintext, seed []byte, k int) (*rlwe.Ciphertext, error) {
+	if seed == nil {
+		return enc.EncryptNew(pt)
+	}
+	prng, err := CiphertextPRNG(seed, k)
+	if err != nil {
+		return nil, err
+	}
+	return enc.WithPRNG(prng).EncryptNew(pt)
+}
+
 // regenerateC1 draws c1 of a level-`level` ciphertext exactly as Lattigo's secret-key
 // encryptor does from the same PRNG (uniform, read directly as NTT-domain values).
 func regenerateC1(prm hefloat.Parameters, seed []byte, k int, c1 ring.Poly, level int) error {

@@ -44,16 +44,16 @@ type keySpec struct {
 	levelQ, levelP int
 }
 
-// keySpecs lists the keys manifest m asks for, in wire order: the relinearization key
-// first, then the Galois keys in the manifest's order.
+// keySpecs lists the keys manifest m (validated: one level per Galois element) asks
+// for, in wire order: the relinearization key first, then the Galois keys in the
+// manifest's order.
 func keySpecs(m *plan.Manifest, prm hefloat.Parameters) []keySpec {
 	var specs []keySpec
 	if m.Relinearize {
 		specs = append(specs, keySpec{levelQ: prm.MaxLevelQ(), levelP: prm.MaxLevelP()})
 	}
-	for _, g := range m.GaloisElements {
-		level := prm.MaxLevelQ() // XXX per-key levels from the manifest
-		specs = append(specs, keySpec{galEl: g, levelQ: level, levelP: prm.MaxLevelP()})
+	for i, g := range m.GaloisElements {
+		specs = append(specs, keySpec{galEl: g, levelQ: m.GaloisLevels[i], levelP: prm.MaxLevelP()})
 	}
 	return specs
 }

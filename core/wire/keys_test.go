@@ -32,6 +32,7 @@ func newKeysFixture(t *testing.T) *keysFixture {
 	m.Params, m.ParamsFingerprint = preset.Name, params.FingerprintOf(prm)
 	m.Relinearize = true
 	m.GaloisElements = []uint64{prm.GaloisElement(1), prm.GaloisElement(4)}
+	m.GaloisLevels = []int{prm.MaxLevel(), prm.MaxLevel()}
 	sk := rlwe.NewKeyGenerator(prm).GenSecretKeyNew()
 	kgen := rlwe.NewKeyGenerator(prm)
 	keys := &wire.EvaluationKeys{Params: m.ParamsFingerprint, Relinearization: kgen.GenRelinearizationKeyNew(sk),

@@ -39,14 +39,24 @@ func DecodeManifest(data []byte) (*plan.Manifest, error) {
 	return m, nil
 }
 
-// BatchShape is the shape of an encrypted batch for manifest m.
+// BatchShape is the shape of an encrypted batch for manifest m: one ciphertext per
+// input value (batch packing) or the layout's ciphertexts (single-image packing).
 func BatchShape(m *plan.Manifest) Shape {
-	return Shape{Count: m.Input.Size(), Degree: 1, Level: m.InputLevel, LogScale: float64(m.InputLogScale), MaxImages: m.ImagesPerBatch}
+	count := m.Input.Size()
+	if m.Packing == plan.Single {
+		count = m.Layout.Ciphertexts
+	}
+	return Shape{Count: count, Degree: 1, Level: m.InputLevel, LogScale: float64(m.InputLogScale), MaxImages: m.ImagesPerBatch}
 }
 
-// ResultShape is the shape of an encrypted result for manifest m.
+// ResultShape is the shape of an encrypted result for manifest m: one ciphertext per
+// logit (batch packing) or one holding all of them (single-image packing).
 func ResultShape(m *plan.Manifest) Shape {
-	return Shape{Count: m.Outputs, Degree: m.OutputDegree, Level: m.OutputLevel, LogScale: m.OutputLogScale, MaxImages: m.ImagesPerBatch}
+	count := m.Outputs
+	if m.Packing == plan.Single {
+		count = 1
+	}
+	return Shape{Count: count, Degree: m.OutputDegree, Level: m.OutputLevel, LogScale: m.OutputLogScale, MaxImages: m.ImagesPerBatch}
 }
 
 // WriteCiphertexts writes cts in an envelope of the given kind for manifest m, whose

@@ -1,0 +1,88 @@
+package compile_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/server"
+)
+
+// phaseTimes is one measured request: client encrypt and seal, server open, evaluate
+// and seal, client open and decrypt.
+type phaseTimes struct{ encrypt, evaluate, decrypt time.Duration }
+
+// measureRequest runs reps requests of a full batch of the plan and returns the
+// fastest time of each phase.
+func measureRequest(b *testing.B, p *compile.Plan, reps int) phaseTimes {
+	b.Helper()
+	man := p.Manifest()
+	set, err := mnist.Test()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := client.New(&man)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := c.EvaluationKeys()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := server.New(p, keys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	images := set.Images[:man.ImagesPerBatch]
+	best := phaseTimes{math.MaxInt64, math.MaxInt64, math.MaxInt64}
+	for range reps {
+		start := time.Now()
+		up, err := c.EncryptBytes(images, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		enc := time.Since(start)
+		start = time.Now()
+		down, err := srv.PredictBytes(up, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		eval := time.Since(start)
+		start = time.Now()
+		if _, err := c.DecryptBytes(down); err != nil {
+			b.Fatal(err)
+		}
+		best = phaseTimes{min(best.encrypt, enc), min(best.evaluate, eval), min(best.decrypt, time.Since(start))}
+	}
+	return best
+}
+
+// BenchmarkCostModel measures one request of the shipped model under each packing and
+// prints the measured times beside the cost model's, with the unit costs the
+// measurement implies (the constants of cost.go come from here):
+//
+//	go test -run XXX -bench CostModel -benchtime 1x -v ./core/compile
+func BenchmarkCostModel(b *testing.B) {
+	m, err := model.Load(shippedModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := compile.Compile(m, compile.Options{Packing: plan.Batch})
+	if err != nil {
+		b.Fatal(err)
+	}
+	got := measureRequest(b, p, 2)
+	est := p.Estimate(p.Manifest().ImagesPerBatch)
+	n := float64(p.Parameters().N())
+	w := p.Batch().Work()
+	b.Logf("batch: measured encrypt %.3fs evaluate %.3fs decrypt %.3fs; modelled %.3fs %.3fs %.3fs",
+		got.encrypt.Seconds(), got.evaluate.Seconds(), got.decrypt.Seconds(), est.EncryptSeconds, est.EvaluateSeconds, est.DecryptSeconds)
+	b.Logf("batch: work %+v; implied units: encrypt %.4g s, decrypt %.4g s, mul-add+NTT %.4g s (NTTs counted as log2 N mul-adds)",
+		w, got.encrypt.Seconds()/(w.Encrypted*n), got.decrypt.Seconds()/(w.Decrypted*n),
+		got.evaluate.Seconds()/(w.MulAdds*n+w.NTTs*n*math.Log2(n)))
+}
