@@ -39,10 +39,10 @@ var (
 )
 
 // The presets for plans that need key switching (single-image packing): the standard
-// ring (N/2 complex slots, of which the plans use the real parts), one special prime
+// conjugate-invariant ring (N real slots, like the batch presets), one special prime
 // for rotations and relinearization, and five levels at scale 2^28.
 var (
-	// N13S has 4096 slots and log QP = 215 ≤ 218: 128-bit secure.
+	// N13S has 8192 slots and log QP = 215 ≤ 218: 128-bit secure.
 	N13S = Preset{Name: "N13QP215S", Literal: keySwitchLiteral(13)}
 	// InsecureN12S has N13S's moduli on a ring of degree 4096: fast, and NOT secure.
 	InsecureN12S = Preset{Name: "InsecureN12QP215S", Literal: keySwitchLiteral(12), Insecure: true}
@@ -50,7 +50,7 @@ var (
 
 func keySwitchLiteral(logN int) hefloat.ParametersLiteral {
 	return hefloat.ParametersLiteral{LogN: logN, LogQ: []int{35, 28, 28, 28, 28, 28}, LogP: []int{40},
-		LogDefaultScale: 28, RingType: ring.Standard}
+		LogDefaultScale: 28, RingType: ring.ConjugateInvariant}
 }
 
 func literal(logN int, logQ []int) hefloat.ParametersLiteral {

@@ -82,8 +82,8 @@ func TestKeySwitchingPresets(t *testing.T) {
 		if bits, err := SecurityBits(prm); err != nil || bits < 128 {
 			t.Fatalf("%s: %d bits, %v", p.Name, bits, err)
 		}
-		if prm.PCount() == 0 || prm.RingType() != ring.Standard || prm.MaxLevel() < 5 {
-			t.Fatalf("%s: want the standard ring, a special prime and 5 levels", p.Name)
+		if prm.PCount() == 0 || prm.RingType() != ring.ConjugateInvariant || prm.MaxLevel() < 5 {
+			t.Fatalf("%s: want the conjugate-invariant ring, a special prime and 5 levels", p.Name)
 		}
 		if got, err := ByName(p.Name, false); err != nil || got.Name != p.Name {
 			t.Fatalf("%s: not found by name: %v", p.Name, err)

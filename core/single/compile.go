@@ -8,15 +8,17 @@
 // puts input value x[Index(o, t)] in slot t·S + o, where S, the segment length, is
 // the output count rounded up to a power of two; segments fill ciphertexts in order.
 // The server multiplies each ciphertext by a plaintext of the matching weights, adds
-// the products, folds the segments of a ciphertext together (InnerSum) and adds the
+// the products, folds the segments of a ciphertext together (a sum of rotations) and adds the
 // bias: the layer's outputs then repeat with period S over all slots. Every later
 // affine layer is a diagonal linear transformation (baby-step giant-step) on that
-// periodic vector followed by an InnerSum fold, and a Square activation is a
+// periodic vector followed by a fold, and a Square activation is a
 // ciphertext multiplication with relinearization. Each step costs one level.
 //
-// Evaluate shares each large linear transformation between two goroutines (half of
-// the baby-step rotations, then half of the giant steps each); Plan.WithWorkers(1)
-// turns that off.
+// A fold sums the n rotations of a ciphertext by multiples of a period: one
+// decomposition of the ciphertext, then n−1 hoisted key switches (one key each).
+// Evaluate shares the work of key switching between two goroutines: the digits of each
+// decomposition, the rotations of each fold, and the baby steps then giant steps of
+// each large linear transformation; Plan.WithWorkers(1) turns that off.
 package single
 
 import (
@@ -83,14 +85,14 @@ type firstStep struct {
 	weights []*rlwe.Plaintext // one per input ciphertext, at the top level and scale q_L
 	bias    []float64         // periodic over all slots
 	biasPt  *rlwe.Plaintext   // bias encoded at the expected level and scale
-	folds   int               // segments per ciphertext, summed by InnerSum(segLen, folds)
+	folds   int               // segments per ciphertext, summed by fold(segLen, folds)
 	segLen  int
 }
 
 // step is a later stage: a Square activation or an affine layer.
 type step struct {
 	square bool
-	// For an affine layer: the transformation, the fold InnerSum(batch, n) and the
+	// For an affine layer: the transformation, the fold(batch, n) and the
 	// bias, periodic over all slots.
 	lt          hefloat.LinearTransformation
 	parts       []he.LinearTransformation // lt split by giant steps, for two goroutines
@@ -126,9 +128,6 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 	if prm.PCount() == 0 {
 		return nil, fmt.Errorf("single: %s has no special prime: single-image packing needs key switching", preset.Name)
 	}
-	if prm.RingType() != ring.Standard {
-		return nil, fmt.Errorf("single: %s: only the standard ring is supported", preset.Name)
-	}
 	stages, err := m.Stages()
 	if err != nil {
 		return nil, err
@@ -152,10 +151,17 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 	digest.Write([]byte("cryptonets-single-v1"))
 
 	level := prm.MaxLevel()
-	galEls := map[uint64]bool{}
-	addInnerSum := func(batch, n int) {
-		for _, g := range prm.GaloisElementsForInnerSum(batch, n) {
-			galEls[g] = true
+	// galEls maps each Galois element to the highest level it is used at: its key is
+	// generated there, smaller for the later layers.
+	galEls := map[uint64]int{}
+	use := func(g uint64, l int) {
+		if cur, ok := galEls[g]; !ok || l > cur {
+			galEls[g] = l
+		}
+	}
+	addFold := func(batch, n, l int) {
+		for j := 1; j < n; j++ {
+			use(prm.GaloisElement(batch*j), l)
 		}
 	}
 
@@ -172,7 +178,7 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 		return nil, err
 	}
 	if first.folds > 1 {
-		addInnerSum(first.segLen, first.folds)
+		addFold(first.segLen, first.folds, level-1)
 	}
 	level--
 	p.precision = math.Log2(scale.Float64()) - noiseBits
@@ -208,10 +214,10 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 			return nil, err
 		}
 		for _, g := range s.lt.GaloisElements(prm) {
-			galEls[g] = true
+			use(g, level)
 		}
 		if s.fold > 1 {
-			addInnerSum(s.batch, s.fold)
+			addFold(s.batch, s.fold, level-1)
 		}
 		p.steps = append(p.steps, s)
 		p.precision = math.Min(p.precision, math.Log2(scale.Float64())-noiseBits)
@@ -232,8 +238,8 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 	last := stages[len(stages)-1]
 	outputs := last.Out.Size()
 	levels := make([]int, len(list))
-	for i := range levels {
-		levels[i] = prm.MaxLevel()
+	for i, g := range list {
+		levels[i] = galEls[g]
 	}
 	p.manifest = plan.Manifest{
 		Model: m.Name, Packing: plan.Single, Params: preset.Name, Insecure: preset.Insecure,

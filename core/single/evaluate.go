@@ -9,6 +9,7 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
@@ -60,7 +61,7 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 		return nil, fmt.Errorf("single: first layer: %w", err)
 	}
 	if f.folds > 1 {
-		if err := eval.InnerSum(ct, f.segLen, f.folds, ct); err != nil {
+		if err := p.fold(eval, ct, f.segLen, f.folds); err != nil {
 			return nil, fmt.Errorf("single: first layer fold: %w", err)
 		}
 	}
@@ -93,7 +94,7 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
 		}
 		if s.fold > 1 {
-			if err := eval.InnerSum(out, s.batch, s.fold, out); err != nil {
+			if err := p.fold(eval, out, s.batch, s.fold); err != nil {
 				return nil, fmt.Errorf("single: step %d (fold): %w", i+1, err)
 			}
 		}
@@ -108,41 +109,100 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 	return []*rlwe.Ciphertext{ct}, nil
 }
 
+// twoWay runs f(0) on the calling goroutine and, if the plan has two workers, f(1)
+// on another (else f(1) after f(0)); a panic in the other goroutine becomes an error.
+func (p *Plan) twoWay(f func(h int) error) error {
+	if p.workers < 2 {
+		return errors.Join(f(0), f(1))
+	}
+	var other error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				other = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		other = f(1)
+	}()
+	err := f(0)
+	wg.Wait()
+	return errors.Join(err, other)
+}
+
+// decompose writes the RNS decomposition of c1 (NTT domain, at level) into decomp,
+// the digits shared between evals[0] and evals[1].
+func (p *Plan) decompose(evals [2]*hefloat.Evaluator, level int, c1 ring.Poly, decomp []ringqp.Poly) error {
+	prm := p.params
+	inv := evals[0].BuffInvNTT
+	prm.RingQ().AtLevel(level).INTT(c1, inv)
+	digits := prm.BaseRNSDecompositionVectorSize(level, prm.MaxLevelP())
+	return p.twoWay(func(h int) error {
+		for i := h; i < digits; i += 2 {
+			evals[h].DecomposeSingleNTT(level, prm.MaxLevelP(), prm.PCount(), i, c1, inv, decomp[i].Q, decomp[i].P)
+		}
+		return nil
+	})
+}
+
+// fold replaces ct by the sum of its rotations by batch·j, j = 0 … n−1: one
+// decomposition, then n−1 hoisted key switches shared between two goroutines.
+func (p *Plan) fold(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, batch, n int) error {
+	evals := [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}
+	decomp := eval.GetBuffDecompQP()
+	if err := p.decompose(evals, ct.Level(), ct.Value[1], decomp); err != nil {
+		return err
+	}
+	sums := [2]*rlwe.Ciphertext{hefloat.NewCiphertext(p.params, 1, ct.Level()), hefloat.NewCiphertext(p.params, 1, ct.Level())}
+	err := p.twoWay(func(h int) error {
+		rot := hefloat.NewCiphertext(p.params, 1, ct.Level())
+		first := true
+		for j := 1 + h; j < n; j += 2 {
+			if err := evals[h].AutomorphismHoisted(ct.Level(), ct, decomp, p.params.GaloisElement(batch*j), rot); err != nil {
+				return err
+			}
+			if first {
+				sums[h].Copy(rot)
+				first = false
+			} else if err := evals[h].Add(sums[h], rot, sums[h]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := eval.Add(ct, sums[0], ct); err != nil {
+		return err
+	}
+	if n > 2 {
+		return eval.Add(ct, sums[1], ct)
+	}
+	return nil
+}
+
 // linearParallel evaluates the sum of two BSGS transformations with the same baby
 // steps on two goroutines: one decomposition of ct, the baby-step rotations split
 // between the goroutines, then half of the giant steps each, then one addition.
 func (p *Plan) linearParallel(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, parts []he.LinearTransformation, out *rlwe.Ciphertext) (err error) {
 	prm := p.params
 	level := min(ct.Level(), parts[0].Level)
+	evals := [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}
 	decomp := eval.GetBuffDecompQP()
-	eval.DecomposeNTT(level, prm.MaxLevelP(), prm.PCount(), ct.Value[1], ct.IsNTT, decomp)
+	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
+		return err
+	}
 	_, _, babyA := parts[0].BSGSIndex()
 	_, _, babyB := parts[1].BSGSIndex()
 	baby := mergeSorted(babyA, babyB)
-	other := eval.ShallowCopy()
 	half := [2][]int{baby[:len(baby)/2], baby[len(baby)/2:]}
 	preRot := [2]map[int]*rlwe.Element[ringqp.Poly]{{}, {}}
-	evals := [2]*hefloat.Evaluator{eval, other}
 	outs := [2]*rlwe.Ciphertext{out, hefloat.NewCiphertext(prm, 1, out.Level())}
-	var errs [2]error
-	both := func(f func(h int) error) error {
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					errs[1] = fmt.Errorf("panic: %v", r)
-				}
-			}()
-			errs[1] = f(1)
-		}()
-		errs[0] = f(0)
-		wg.Wait()
-		return errors.Join(errs[0], errs[1])
-	}
 	// The decomposition lives in eval's buffer; both goroutines only read it.
-	if err = both(func(h int) error {
+	if err = p.twoWay(func(h int) error {
 		return he.GetPreRotatedCiphertextForDiagonalMatrixMultiplication(level, evals[h], ct, decomp, half[h], preRot[h])
 	}); err != nil {
 		return err
@@ -150,7 +210,7 @@ func (p *Plan) linearParallel(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, part
 	for k, v := range preRot[1] {
 		preRot[0][k] = v
 	}
-	if err = both(func(h int) error {
+	if err = p.twoWay(func(h int) error {
 		return he.MultiplyByDiagMatrixBSGS(evals[h], ct, parts[h], preRot[0], outs[h])
 	}); err != nil {
 		return err

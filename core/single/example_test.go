@@ -36,5 +36,5 @@ func Example() {
 	// Client.
 	logits, _ := client.DecryptLogits(out, 1)
 	fmt.Println("ciphertexts per image:", len(in), "label:", set.Labels[0], "predicted:", model.Argmax(logits[0]))
-	// Output: ciphertexts per image: 13 label: 7 predicted: 7
+	// Output: ciphertexts per image: 7 label: 7 predicted: 7
 }
