@@ -97,3 +97,31 @@ func TestConvert(t *testing.T) {
 	}
 	fails(t, cn(t, "convert", testEnv.model, "-o", out+"2"), "onnx")
 }
+
+// TestBenchSingle checks the keys bench --packing single --json reports (issue 7).
+func TestBenchSingle(t *testing.T) {
+	v := okJSON(t, "bench", "--model", testEnv.model, "--packing", "single", "--params", "InsecureN12QP215S", "--insecure", "--images", "2", "-q")
+	for _, k := range []string{"latency_seconds", "evaluate_seconds", "encrypt_seconds", "decrypt_seconds", "upload_bytes", "download_bytes", "eval_key_bytes"} {
+		if x, _ := v[k].(float64); !(x > 0) {
+			t.Errorf("bench --packing single: %s = %v, want > 0", k, v[k])
+		}
+	}
+	if v["packing"] != "single" || v["images"] != 2.0 || v["batches"] != 2.0 {
+		t.Errorf("bench --packing single: packing %v, %v images in %v requests", v["packing"], v["images"], v["batches"])
+	}
+}
+
+// TestBenchSweep measures a tiny sweep and checks its rows.
+func TestBenchSweep(t *testing.T) {
+	v := okJSON(t, "bench", "--model", testEnv.model, "--params", "InsecureN12QP215S", "--insecure", "--sweep", "1,2", "--packings", "single,auto", "-q")
+	rows, _ := v["rows"].([]any)
+	if len(rows) != 4 {
+		t.Fatalf("sweep: %d rows, want 4", len(rows))
+	}
+	for _, r := range rows {
+		row := r.(map[string]any)
+		if row["agreement"] != 1.0 || !(row["total_seconds"].(float64) > 0) || !(row["predicted_seconds"].(float64) > 0) {
+			t.Errorf("sweep row %v", row)
+		}
+	}
+}

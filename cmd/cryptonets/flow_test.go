@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -288,4 +289,36 @@ func checkErrors(t *testing.T, dir string) {
 		fails(t, cn(t, "manifest", testEnv.model, "-o", f("x.bin"), "--params", "InsecureN11QP215"), "add --insecure")
 		fails(t, cn(t, "inspect", f("labels.json")), "not a cryptonets file")
 	})
+}
+
+// TestClientServerSingle runs the same separate-process flow under single-image
+// packing (insecure test parameters): one image per request, evaluation keys that hold
+// the relinearization and Galois keys the manifest lists.
+func TestClientServerSingle(t *testing.T) {
+	dir := t.TempDir()
+	f := func(name string) string { return filepath.Join(dir, name) }
+	single := []string{"--packing", "single", "--params", "InsecureN12QP215S", "--insecure"}
+	ok(t, append([]string{"manifest", testEnv.model, "-o", f("manifest.bin")}, single...)...)
+	keys := okJSON(t, "keygen", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--eval-keys", f("evk.bin"))
+	if b, _ := keys["eval_key_bytes"].(float64); b < 1e6 {
+		t.Errorf("single-image evaluation keys are %v bytes: the Galois keys are missing", keys["eval_key_bytes"])
+	}
+	want := plaintextLabels(t, 3)
+	for i := range 3 {
+		in, out := f("request.bin"), f("result.bin")
+		ok(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"),
+			"--images", "1", "--offset", strconv.Itoa(i), "-o", in)
+		ok(t, append([]string{"predict", "--model", testEnv.model, "--eval-keys", f("evk.bin"), "--in", in, "-o", out}, single...)...)
+		dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", out)
+		labels, _ := dec["labels"].([]any)
+		if len(labels) != 1 || labels[0] != float64(want[i]) {
+			t.Errorf("image %d: encrypted label %v, plaintext %d", i, dec["labels"], want[i])
+		}
+	}
+	// Two images do not fit in one single-image request.
+	fails(t, cn(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"),
+		"--images", "2", "-o", f("two.bin")), "images")
+	// A batch-packing server refuses the single-image keys.
+	fails(t, cn(t, append([]string{"predict", "--model", testEnv.model, "--eval-keys", f("evk.bin"),
+		"--in", f("request.bin"), "-o", f("x.bin")}, insecure...)...), "evaluation keys")
 }

@@ -187,5 +187,9 @@ keys, encrypt and decrypt. The server compiles with the same --params/--insecure
 	if err != nil {
 		return err
 	}
-	return c.emit(out, &manifestReport{Output: *dst, Bytes: int64(len(data)), PrecisionBits: round(p.PrecisionBits(), 2), Steps: p.Batch().Steps(), Manifest: mi})
+	rep := &manifestReport{Output: *dst, Bytes: int64(len(data)), PrecisionBits: round(p.PrecisionBits(), 2), Manifest: mi}
+	if b := p.Batch(); b != nil {
+		rep.Steps = b.Steps()
+	}
+	return c.emit(out, rep)
 }
