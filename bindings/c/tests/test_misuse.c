@@ -174,6 +174,33 @@ int main(int argc, char **argv) {
     EXPECT(cn_model_manifest(&man_out, NULL, NULL), INVALID);
     EXPECT(cn_model_manifest_insecure_for_testing(NULL, model, TEST_PARAMS), INVALID);
     EXPECT(cn_model_manifest_insecure_for_testing(&man_out, NULL, TEST_PARAMS), INVALID);
+    {
+        /* Compilation options: NULLs, an unset struct_size, an unknown packing, an
+           insecure set through the secure function, a batch set forced to single. */
+        cn_compile_options opts = {0};
+        int packing = -1;
+        EXPECT(cn_model_compile(NULL, model, NULL), INVALID);
+        EXPECT(cn_model_compile(&man_out, NULL, NULL), INVALID);
+        EXPECT_MSG(cn_model_compile(&man_out, model, &opts), INVALID, "struct_size");
+        opts.struct_size = sizeof opts;
+        opts.packing = 7;
+        EXPECT_MSG(cn_model_compile(&man_out, model, &opts), INVALID, "packing");
+        opts.packing = CN_PACKING_SINGLE;
+        opts.params = TEST_PARAMS;
+        EXPECT(cn_model_compile(&man_out, model, &opts), CN_E_INSECURE_PARAMETERS);
+        EXPECT_MSG(cn_model_compile_insecure_for_testing(&man_out, model, &opts), INVALID, "special prime");
+        opts.packing = CN_PACKING_BATCH;
+        EXPECT(cn_model_compile_insecure_for_testing(&man_out, model, &opts), CN_OK);
+        EXPECT(cn_manifest_packing(&packing, man_out), CN_OK);
+        if (packing != CN_PACKING_BATCH) {
+            fprintf(stderr, "cn_manifest_packing gave %d, want CN_PACKING_BATCH\n", packing);
+            failures++;
+        }
+        EXPECT(cn_manifest_packing(NULL, man_out), INVALID);
+        EXPECT(cn_manifest_free(man_out), CN_OK);
+        man_out = NULL;
+        EXPECT(cn_server_new_with_options(NULL, model, NULL, NULL), INVALID);
+    }
     EXPECT(cn_model_free(NULL), CN_OK);
 
     EXPECT(cn_manifest_serialize(NULL, &len, man), INVALID);
