@@ -17,15 +17,18 @@ import (
 // checks the model against end-to-end measurements (README, "Packings").
 const (
 	// batchOpSeconds is one multiply-accumulate of a limb-polynomial coefficient in
-	// the batch engine, or one butterfly of a rescaling NTT (both cores).
-	batchOpSeconds = 4.4e-10
-	// singleOpSeconds is the same for the single-image engine (whose key switches
-	// use both cores only in part).
-	singleOpSeconds = 1.0e-9
-	// encryptSeconds and decryptSeconds are per coefficient of a limb-polynomial
-	// encrypted (sampling, NTT, sealing) or decrypted (opening, decoding).
-	encryptSeconds = 3.7e-8
-	decryptSeconds = 6.4e-8
+	// the batch engine, or one butterfly of a rescaling NTT (both cores);
+	// batchEncryptSeconds and batchDecryptSeconds are per coefficient of a
+	// limb-polynomial encrypted (sampling, NTT, sealing) or decrypted (opening,
+	// decoding).
+	batchOpSeconds      = 4.2e-10
+	batchEncryptSeconds = 3.4e-8
+	batchDecryptSeconds = 5.6e-8
+	// The same for the single-image engine, whose key switches use both cores only in
+	// part and whose client works on one ciphertext at a time.
+	singleOpSeconds      = 7.0e-10
+	singleEncryptSeconds = 4.8e-8
+	singleDecryptSeconds = 9.1e-8
 )
 
 // Estimate is the cost model's expected time to get the results of a number of
@@ -54,16 +57,15 @@ func (p *Plan) Estimate(n int) Estimate {
 
 func (p *Plan) requestSeconds() requestSeconds {
 	n := float64(p.Parameters().N())
-	var w plan.Work
-	op := batchOpSeconds
+	w, op, enc, dec := plan.Work{}, batchOpSeconds, batchEncryptSeconds, batchDecryptSeconds
 	if p.single != nil {
-		w, op = p.single.Work(), singleOpSeconds
+		w, op, enc, dec = p.single.Work(), singleOpSeconds, singleEncryptSeconds, singleDecryptSeconds
 	} else {
 		w = p.batch.Work()
 	}
 	return requestSeconds{
-		encrypt:  w.Encrypted * n * encryptSeconds,
+		encrypt:  w.Encrypted * n * enc,
 		evaluate: (w.MulAdds + w.NTTs*math.Log2(n)) * n * op,
-		decrypt:  w.Decrypted * n * decryptSeconds,
+		decrypt:  w.Decrypted * n * dec,
 	}
 }

@@ -72,17 +72,27 @@ func BenchmarkCostModel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := compile.Compile(m, compile.Options{Packing: plan.Batch})
-	if err != nil {
-		b.Fatal(err)
+	for _, c := range []struct {
+		packing plan.Packing
+		reps    int
+	}{{plan.Batch, 2}, {plan.Single, 20}} {
+		p, err := compile.Compile(m, compile.Options{Packing: c.packing})
+		if err != nil {
+			b.Fatal(err)
+		}
+		got := measureRequest(b, p, c.reps)
+		est := p.Estimate(p.Manifest().ImagesPerBatch)
+		n := float64(p.Parameters().N())
+		var w plan.Work
+		if c.packing == plan.Batch {
+			w = p.Batch().Work()
+		} else {
+			w = p.Single().Work()
+		}
+		b.Logf("%s: measured encrypt %.4fs evaluate %.4fs decrypt %.4fs; modelled %.4fs %.4fs %.4fs",
+			c.packing, got.encrypt.Seconds(), got.evaluate.Seconds(), got.decrypt.Seconds(), est.EncryptSeconds, est.EvaluateSeconds, est.DecryptSeconds)
+		b.Logf("%s: work %+v; implied units: encrypt %.4g s, decrypt %.4g s, mul-add or NTT butterfly %.4g s",
+			c.packing, w, got.encrypt.Seconds()/(w.Encrypted*n), got.decrypt.Seconds()/(w.Decrypted*n),
+			got.evaluate.Seconds()/(w.MulAdds*n+w.NTTs*n*math.Log2(n)))
 	}
-	got := measureRequest(b, p, 2)
-	est := p.Estimate(p.Manifest().ImagesPerBatch)
-	n := float64(p.Parameters().N())
-	w := p.Batch().Work()
-	b.Logf("batch: measured encrypt %.3fs evaluate %.3fs decrypt %.3fs; modelled %.3fs %.3fs %.3fs",
-		got.encrypt.Seconds(), got.evaluate.Seconds(), got.decrypt.Seconds(), est.EncryptSeconds, est.EvaluateSeconds, est.DecryptSeconds)
-	b.Logf("batch: work %+v; implied units: encrypt %.4g s, decrypt %.4g s, mul-add+NTT %.4g s (NTTs counted as log2 N mul-adds)",
-		w, got.encrypt.Seconds()/(w.Encrypted*n), got.decrypt.Seconds()/(w.Decrypted*n),
-		got.evaluate.Seconds()/(w.MulAdds*n+w.NTTs*n*math.Log2(n)))
 }
