@@ -33,6 +33,10 @@ type Options struct {
 	AllowInsecure bool
 	// Batch tunes batch packing.
 	Batch batch.Options
+	// Single tunes single-image packing: with Packing plan.Single, its
+	// ImagesPerCiphertext (default 1) images share one request; Auto also weighs 2, 4
+	// and 8.
+	Single single.Options
 }
 
 // Plan is a model compiled for one packing and one parameter set. It is read-only,
@@ -105,6 +109,9 @@ func (p *Plan) Single() *single.Plan { return p.single }
 // insecure manifest through (tests only).
 func ForManifest(m *model.Model, man plan.Manifest, allowInsecure bool) (*Plan, error) {
 	opts := Options{Packing: man.Packing, Params: man.Params, AllowInsecure: allowInsecure}
+	if man.Packing == plan.Single {
+		opts.Single.ImagesPerCiphertext = man.ImagesPerBatch
+	}
 	p, err := Compile(m, opts)
 	if err != nil {
 		return nil, err
@@ -132,12 +139,16 @@ func Compile(m *model.Model, opts Options) (*Plan, error) {
 	case plan.Batch:
 		return compileBatch(m, named, opts)
 	case plan.Single:
-		return compileSingle(m, named)
+		return compileSingle(m, named, opts.Single)
 	case "", Auto:
 		return compileAuto(m, named, opts)
 	}
 	return nil, fmt.Errorf("compile: unknown packing %q: want %q, %q or %q", opts.Packing, plan.Batch, plan.Single, Auto)
 }
+
+// maxInterleave is the most images per ciphertext Auto weighs for single-image
+// packing (it tries 1, 2, 4, …).
+const maxInterleave = 8
 
 // keySwitching reports whether a preset has special primes (single-image packing).
 func keySwitching(p params.Preset) bool { return len(p.Literal.LogP) > 0 }
@@ -160,7 +171,7 @@ func compileBatch(m *model.Model, named *params.Preset, opts Options) (*Plan, er
 	return FromBatch(p)
 }
 
-func compileSingle(m *model.Model, named *params.Preset) (*Plan, error) {
+func compileSingle(m *model.Model, named *params.Preset, opts single.Options) (*Plan, error) {
 	presets := params.KeySwitching()
 	if named != nil {
 		if !keySwitching(*named) {
@@ -170,7 +181,7 @@ func compileSingle(m *model.Model, named *params.Preset) (*Plan, error) {
 	}
 	var errs []error
 	for _, preset := range presets {
-		p, err := single.Compile(m, preset)
+		p, err := single.Compile(m, preset, opts)
 		if err == nil {
 			return FromSingle(p)
 		}
@@ -193,10 +204,12 @@ func compileAuto(m *model.Model, named *params.Preset, opts Options) (*Plan, err
 		}
 	}
 	if named == nil || keySwitching(*named) {
-		p, err := compileSingle(m, named)
-		if err != nil {
-			errs = append(errs, err)
-		} else {
+		for k := 1; k <= maxInterleave; k *= 2 {
+			p, err := compileSingle(m, named, single.Options{ImagesPerCiphertext: k})
+			if err != nil {
+				errs = append(errs, err)
+				break // more images per ciphertext fit no better
+			}
 			candidates = append(candidates, p)
 		}
 	}

@@ -26,14 +26,16 @@ const (
 )
 
 // Layout tells a single-packing client where each input value goes: the im2col of
-// the first affine layer. Ciphertext c, segment s (SegmentLength slots from slot
-// s·SegmentLength) holds at offset o the input value that term t = c·SegmentsPerCiphertext
-// + s of first-layer output o reads, Gather[t][o] (-1: zero); the used segments repeat
-// over the rest of the slots.
+// the first affine layer, for k = ImagesPerCiphertext interleaved images. Ciphertext c,
+// segment s (SegmentLength·k slots from slot s·SegmentLength·k) holds in slot o·k + i
+// the value of image i that term t = c·SegmentsPerCiphertext + s of first-layer output
+// o reads, Gather[t][o] (-1: zero); the used segments repeat over the rest of the
+// slots.
 type Layout struct {
 	Ciphertexts           int       `codec:"ciphertexts"`
 	SegmentLength         int       `codec:"segment_length"`
 	SegmentsPerCiphertext int       `codec:"segments_per_ciphertext"`
+	ImagesPerCiphertext   int       `codec:"images_per_ciphertext"`
 	Gather                [][]int32 `codec:"gather"`
 }
 
@@ -144,13 +146,16 @@ func (m *Manifest) Validate() error {
 		}
 		return nil
 	}
-	if !m.Relinearize || m.ImagesPerBatch != 1 {
-		return errors.New("manifest: a single-packing plan relinearizes and holds one image per request")
-	}
 	if err := m.validateKeys(p); err != nil {
 		return err
 	}
-	return m.Layout.validate(m.Input.Size(), p.MaxSlots())
+	if err := m.Layout.validate(m.Input.Size(), p.MaxSlots()); err != nil {
+		return err
+	}
+	if !m.Relinearize || m.ImagesPerBatch != m.Layout.ImagesPerCiphertext {
+		return errors.New("manifest: a single-packing plan relinearizes and holds its layout's images per request")
+	}
+	return nil
 }
 
 // validateKeys checks the Galois elements and key levels against the parameters.
@@ -180,10 +185,12 @@ func (l *Layout) validate(n, slots int) error {
 		return errors.New("manifest: a single-packing plan needs a layout")
 	case l.Ciphertexts < 1 || l.Ciphertexts > maxCiphertexts:
 		return fmt.Errorf("manifest: layout of %d ciphertexts", l.Ciphertexts)
-	case l.SegmentLength < 1 || l.SegmentLength&(l.SegmentLength-1) != 0 || l.SegmentLength > slots:
-		return fmt.Errorf("manifest: segment length %d is not a power of two up to %d", l.SegmentLength, slots)
-	case l.SegmentsPerCiphertext < 1 || l.SegmentsPerCiphertext > slots/l.SegmentLength:
-		return fmt.Errorf("manifest: %d segments of %d slots do not fit in %d", l.SegmentsPerCiphertext, l.SegmentLength, slots)
+	case l.ImagesPerCiphertext < 1 || l.ImagesPerCiphertext&(l.ImagesPerCiphertext-1) != 0 || l.ImagesPerCiphertext > slots:
+		return fmt.Errorf("manifest: %d images per ciphertext is not a power of two up to %d", l.ImagesPerCiphertext, slots)
+	case l.SegmentLength < 1 || l.SegmentLength&(l.SegmentLength-1) != 0 || l.SegmentLength > slots/l.ImagesPerCiphertext:
+		return fmt.Errorf("manifest: segment length %d is not a power of two up to %d", l.SegmentLength, slots/l.ImagesPerCiphertext)
+	case l.SegmentsPerCiphertext < 1 || l.SegmentsPerCiphertext > slots/(l.SegmentLength*l.ImagesPerCiphertext):
+		return fmt.Errorf("manifest: %d segments of %d slots do not fit in %d", l.SegmentsPerCiphertext, l.SegmentLength*l.ImagesPerCiphertext, slots)
 	case len(l.Gather) < 1 || len(l.Gather) > l.Ciphertexts*l.SegmentsPerCiphertext:
 		return fmt.Errorf("manifest: %d gather rows for %d segments", len(l.Gather), l.Ciphertexts*l.SegmentsPerCiphertext)
 	}

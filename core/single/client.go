@@ -34,17 +34,25 @@ func NewCodec(m plan.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*Cod
 		enc: rlwe.NewEncryptor(prm, sk), dec: rlwe.NewDecryptor(prm, sk)}, nil
 }
 
-// Encode returns the slot values of an image's ciphertexts as the layout says.
-func Encode(m *plan.Manifest, slots int, image []float64) ([][]float64, error) {
+// Encode returns the slot values of the ciphertexts of up to ImagesPerBatch images
+// as the layout says (missing images are zeros).
+func Encode(m *plan.Manifest, slots int, images [][]float64) ([][]float64, error) {
 	l := m.Layout
-	if len(image) != m.Input.Size() {
-		return nil, fmt.Errorf("single: image has %d values, want %d (%v)", len(image), m.Input.Size(), m.Input)
+	if len(images) < 1 || len(images) > l.ImagesPerCiphertext {
+		return nil, fmt.Errorf("single: %d images, want 1 to %d per request", len(images), l.ImagesPerCiphertext)
 	}
-	for i, v := range image {
-		if !(v >= m.InputRange[0] && v <= m.InputRange[1]) {
-			return nil, fmt.Errorf("single: value %d (%g) is outside [%g, %g]", i, v, m.InputRange[0], m.InputRange[1])
+	for n, image := range images {
+		if len(image) != m.Input.Size() {
+			return nil, fmt.Errorf("single: image %d has %d values, want %d (%v)", n, len(image), m.Input.Size(), m.Input)
+		}
+		for i, v := range image {
+			if !(v >= m.InputRange[0] && v <= m.InputRange[1]) {
+				return nil, fmt.Errorf("single: image %d: value %d (%g) is outside [%g, %g]", n, i, v, m.InputRange[0], m.InputRange[1])
+			}
 		}
 	}
+	k := l.ImagesPerCiphertext
+	stride := l.SegmentLength * k
 	out := make([][]float64, l.Ciphertexts)
 	for c := range out {
 		v := make([]float64, slots)
@@ -55,25 +63,24 @@ func Encode(m *plan.Manifest, slots int, image []float64) ([][]float64, error) {
 			}
 			for o, idx := range l.Gather[t] {
 				if idx >= 0 {
-					v[s*l.SegmentLength+o] = image[idx]
+					for i, image := range images {
+						v[s*stride+o*k+i] = image[idx]
+					}
 				}
 			}
 		}
-		repeat(v, l.SegmentsPerCiphertext*l.SegmentLength)
+		repeat(v, l.SegmentsPerCiphertext*stride)
 		out[c] = v
 	}
 	return out, nil
 }
 
-// EncryptImages encrypts one image (Input.Size() values inside InputRange,
-// channel-major) into Layout.Ciphertexts ciphertexts at the top level. With a seed,
-// the c1 component of ciphertext k is drawn from wire.CiphertextPRNG(seed, k), so that
-// only c0 needs to travel.
+// EncryptImages encrypts up to ImagesPerBatch images (Input.Size() values inside
+// InputRange, channel-major) into Layout.Ciphertexts ciphertexts at the top level. With
+// a seed, the c1 component of ciphertext k is drawn from wire.CiphertextPRNG(seed, k),
+// so that only c0 needs to travel.
 func (c *Codec) EncryptImages(images [][]float64, seed []byte) ([]*rlwe.Ciphertext, error) {
-	if len(images) != 1 {
-		return nil, fmt.Errorf("single: %d images, want 1 per request", len(images))
-	}
-	vecs, err := Encode(&c.manifest, c.params.MaxSlots(), images[0])
+	vecs, err := Encode(&c.manifest, c.params.MaxSlots(), images)
 	if err != nil {
 		return nil, err
 	}
@@ -91,13 +98,13 @@ func (c *Codec) EncryptImages(images [][]float64, seed []byte) ([]*rlwe.Cipherte
 	return out, nil
 }
 
-// DecryptLogits returns the logits held by the result of Evaluate, for n = 1 image.
-// A value beyond the plan's output bound means a wrong key or a corrupted result, and
-// is an error rather than a wrong answer.
+// DecryptLogits returns the logits of the n images of a result of Evaluate. A value
+// beyond the plan's output bound means a wrong key or a corrupted result, and is an
+// error rather than a wrong answer.
 func (c *Codec) DecryptLogits(result []*rlwe.Ciphertext, n int) ([][]float64, error) {
 	m := c.manifest
-	if n != 1 || len(result) != 1 || result[0] == nil || result[0].MetaData == nil {
-		return nil, fmt.Errorf("single: want 1 image in 1 result ciphertext, got %d in %d", n, len(result))
+	if n < 1 || n > m.ImagesPerBatch || len(result) != 1 || result[0] == nil || result[0].MetaData == nil {
+		return nil, fmt.Errorf("single: want 1 to %d images in 1 result ciphertext, got %d in %d", m.ImagesPerBatch, n, len(result))
 	}
 	ct := result[0]
 	if ct.Degree() != 1 || ct.Level() != m.OutputLevel {
@@ -108,12 +115,19 @@ func (c *Codec) DecryptLogits(result []*rlwe.Ciphertext, n int) ([][]float64, er
 		return nil, fmt.Errorf("single: decode: %w", err)
 	}
 	limit := m.OutputBound*(1+1e-6) + 1e-3
-	for j, v := range vals[:m.Outputs] {
-		if !(math.Abs(v) <= limit) {
-			return nil, fmt.Errorf("single: decrypted logit %d is %.3g, beyond the plan's bound %.3g: wrong secret key or corrupted result", j, v, m.OutputBound)
+	k := m.Layout.ImagesPerCiphertext
+	logits := make([][]float64, n)
+	for i := range logits {
+		logits[i] = make([]float64, m.Outputs)
+		for j := range logits[i] {
+			v := vals[j*k+i]
+			if !(math.Abs(v) <= limit) {
+				return nil, fmt.Errorf("single: decrypted logit %d of image %d is %.3g, beyond the plan's bound %.3g: wrong secret key or corrupted result", j, i, v, m.OutputBound)
+			}
+			logits[i][j] = v
 		}
 	}
-	return [][]float64{vals[:m.Outputs:m.Outputs]}, nil
+	return logits, nil
 }
 
 // GenerateEvaluationKeys makes exactly the keys manifest m lists: the relinearization

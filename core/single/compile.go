@@ -62,6 +62,8 @@ type Plan struct {
 	first   *firstStep
 	steps   []step
 	workers int
+	// interleave is the number of images per ciphertext.
+	interleave int
 	// precision is PrecisionBits.
 	precision float64
 }
@@ -116,11 +118,23 @@ func (p *Plan) Parameters() hefloat.Parameters { return p.params }
 // Ciphertexts returns the number of ciphertexts one encrypted image takes.
 func (p *Plan) Ciphertexts() int { return len(p.first.weights) }
 
+// Options tune single-image packing.
+type Options struct {
+	// ImagesPerCiphertext interleaves that many images (a power of two; 0 means 1):
+	// value p of image i sits in slot p·k + i, every rotation moves k times as far, and
+	// one evaluation serves k images for about the cost of one.
+	ImagesPerCiphertext int
+}
+
 // Compile plans the single-image evaluation of a converted model under a preset with
 // special primes (params.KeySwitching, or an insecure one for tests). The model must
 // start with an affine layer and continue with affine layers and Square activations;
 // every step takes one level.
-func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
+func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) {
+	k := max(opts.ImagesPerCiphertext, 1)
+	if k&(k-1) != 0 {
+		return nil, fmt.Errorf("single: %d images per ciphertext is not a power of two", k)
+	}
 	prm, err := preset.Parameters()
 	if err != nil {
 		return nil, err
@@ -145,10 +159,11 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 	if len(stages) > prm.MaxLevel() {
 		return nil, fmt.Errorf("single: the network needs %d levels, %s has %d", len(stages), preset.Name, prm.MaxLevel())
 	}
-	p := &Plan{params: prm, workers: min(2, runtime.GOMAXPROCS(0))}
+	p := &Plan{params: prm, workers: min(2, runtime.GOMAXPROCS(0)), interleave: k}
 	ecd := hefloat.NewEncoder(prm)
 	digest := sha256.New()
 	digest.Write([]byte("cryptonets-single-v1"))
+	fmt.Fprintf(digest, "images per ciphertext %d", k)
 
 	level := prm.MaxLevel()
 	// galEls maps each Galois element to the highest level it is used at: its key is
@@ -182,7 +197,7 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 	}
 	level--
 	p.precision = math.Log2(scale.Float64()) - noiseBits
-	period := first.segLen
+	period := layout.SegmentLength
 	bound := a.MaxAbsOutput(filled(m.Input.Size(), math.Max(math.Abs(m.InputRange[0]), math.Abs(m.InputRange[1]))))
 
 	for i, st := range stages[1:] {
@@ -205,7 +220,7 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 			out := rlwe.NewScale(math.Ldexp(1, int(math.Floor(math.Log2(float64(prm.Q()[0]))))-1-outputHeadroomBits))
 			ptScale = out.Mul(rlwe.NewScale(prm.Q()[level])).Div(scale)
 		}
-		s, err := compileAffine(prm, ecd, st.Affine, period, level, ptScale)
+		s, err := compileAffine(prm, ecd, st.Affine, period, level, ptScale, k)
 		if err != nil {
 			return nil, fmt.Errorf("single: layer %d: %w", st.Layer, err)
 		}
@@ -248,7 +263,7 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 		InputLogScale: prm.LogDefaultScale(), InputLevel: prm.MaxLevel(),
 		Outputs: outputs, OutputLevel: 0, OutputDegree: 1,
 		OutputLogScale: math.Log2(scale.Float64()), OutputBound: maxBound,
-		ImagesPerBatch: 1, GaloisElements: list, GaloisLevels: levels, Relinearize: true, Layout: layout,
+		ImagesPerBatch: k, GaloisElements: list, GaloisLevels: levels, Relinearize: true, Layout: layout,
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	return p, nil
@@ -258,10 +273,11 @@ func Compile(m *model.Model, preset params.Preset) (*Plan, error) {
 // affine layer.
 func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*firstStep, *plan.Layout, error) {
 	prm := p.params
-	slots := prm.MaxSlots()
+	slots, k := prm.MaxSlots(), p.interleave
 	segLen := nextPow2(a.Out())
-	if segLen > slots {
-		return nil, nil, fmt.Errorf("single: the first layer has %d outputs, more than the %d slots of a ciphertext", a.Out(), slots)
+	stride := segLen * k // slots per segment
+	if stride > slots {
+		return nil, nil, fmt.Errorf("single: the first layer has %d outputs: %d images of them do not fit in the %d slots of a ciphertext", a.Out(), k, slots)
 	}
 	taps := 0
 	for _, row := range a.Rows {
@@ -270,13 +286,14 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 	if taps == 0 {
 		return nil, nil, errors.New("single: the first layer has no weights")
 	}
-	segsPerCt := slots / segLen
+	segsPerCt := slots / stride
 	cts := (taps + segsPerCt - 1) / segsPerCt
 	if taps < segsPerCt { // fewer terms than segments: fold only what is used, repeat the rest
 		segsPerCt = nextPow2(taps)
 	}
-	block := segsPerCt * segLen
-	layout := &plan.Layout{Ciphertexts: cts, SegmentLength: segLen, SegmentsPerCiphertext: segsPerCt, Gather: make([][]int32, taps)}
+	block := segsPerCt * stride
+	layout := &plan.Layout{Ciphertexts: cts, SegmentLength: segLen, SegmentsPerCiphertext: segsPerCt,
+		ImagesPerCiphertext: k, Gather: make([][]int32, taps)}
 	for t := range layout.Gather {
 		g := make([]int32, a.Out())
 		for o, row := range a.Rows {
@@ -287,7 +304,7 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 		}
 		layout.Gather[t] = g
 	}
-	f := &firstStep{folds: segsPerCt, segLen: segLen}
+	f := &firstStep{folds: segsPerCt, segLen: stride}
 	for c := 0; c < cts; c++ {
 		w := make([]float64, slots)
 		for s := 0; s < segsPerCt; s++ {
@@ -297,7 +314,9 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 			}
 			for o, row := range a.Rows {
 				if t < len(row) {
-					w[s*segLen+o] = row[t].Weight
+					for i := range k {
+						w[s*stride+o*k+i] = row[t].Weight
+					}
 				}
 			}
 		}
@@ -309,24 +328,26 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 		}
 		f.weights = append(f.weights, pt)
 	}
-	f.bias = periodic(a.Bias, segLen, slots)
+	f.bias = periodic(interleaved(a.Bias, k), stride, slots)
 	return f, layout, nil
 }
 
 // compileAffine builds the diagonal linear transformation of an affine layer acting
-// on a vector of period `period`, and its fold.
-func compileAffine(prm hefloat.Parameters, ecd *hefloat.Encoder, a *model.Affine, period, level int, ptScale rlwe.Scale) (step, error) {
+// on a vector of period `period` (in values of one image; k images interleaved), and
+// its fold.
+func compileAffine(prm hefloat.Parameters, ecd *hefloat.Encoder, a *model.Affine, period, level int, ptScale rlwe.Scale, k int) (step, error) {
 	slots := prm.MaxSlots()
 	if a.In > period {
 		return step{}, fmt.Errorf("%d inputs but the vector has period %d", a.In, period)
 	}
 	m := nextPow2(a.Out())
 	n := max(period, m)
-	if n > slots {
-		return step{}, fmt.Errorf("%d outputs do not fit in %d slots", a.Out(), slots)
+	if n*k > slots {
+		return step{}, fmt.Errorf("%d values of %d images do not fit in %d slots", n, k, slots)
 	}
-	// Extended diagonals of the m×n matrix: d_k[j] = W[j mod m][(j+k) mod n]. Output
-	// r is then the sum of slots r, r+m, …, r+n−m of Σ_k d_k ⊙ rot_k(x).
+	// Extended diagonals of the m×n matrix: d_j[x] = W[x mod m][(x+j) mod n]. Output
+	// r is then the sum of positions r, r+m, …, r+n−m of Σ_j d_j ⊙ rot_j(x). With k
+	// images interleaved, diagonal j is index j·k and each of its values repeats k times.
 	dense := make([][]float64, a.Out())
 	for r, row := range a.Rows {
 		dense[r] = make([]float64, n)
@@ -335,36 +356,38 @@ func compileAffine(prm hefloat.Parameters, ecd *hefloat.Encoder, a *model.Affine
 		}
 	}
 	diags := hefloat.Diagonals[float64]{}
-	for k := 0; k < m; k++ {
-		d := make([]float64, n)
+	for j := 0; j < m; j++ {
+		d := make([]float64, n*k)
 		nonzero := false
-		for j := 0; j < n; j++ {
-			r := j % m
+		for x := 0; x < n; x++ {
+			r := x % m
 			if r < a.Out() {
-				d[j] = dense[r][(j+k)%n]
-				nonzero = nonzero || d[j] != 0
+				for i := range k {
+					d[x*k+i] = dense[r][(x+j)%n]
+				}
+				nonzero = nonzero || d[x*k] != 0
 			}
 		}
 		if nonzero {
-			diags[k] = d
+			diags[j*k] = d
 		}
 	}
 	if len(diags) == 0 {
-		diags[0] = make([]float64, n)
+		diags[0] = make([]float64, n*k)
 	}
 	ltp := hefloat.LinearTransformationParameters{
 		DiagonalsIndexList:       diags.DiagonalsIndexList(),
 		Level:                    level,
 		Scale:                    ptScale,
-		LogDimensions:            ring.Dimensions{Rows: 0, Cols: bits.Len(uint(n)) - 1},
+		LogDimensions:            ring.Dimensions{Rows: 0, Cols: bits.Len(uint(n*k)) - 1},
 		LogBabyStepGianStepRatio: logBSGSRatio,
 	}
 	lt := hefloat.NewLinearTransformation(prm, ltp)
 	if err := hefloat.EncodeLinearTransformation[float64](ecd, diags, lt); err != nil {
 		return step{}, fmt.Errorf("encoding the linear transformation: %w", err)
 	}
-	return step{lt: lt, parts: splitGiantSteps(he.LinearTransformation(lt)), batch: m, fold: n / m,
-		bias: periodic(a.Bias, m, slots), in: period, out: m}, nil
+	return step{lt: lt, parts: splitGiantSteps(he.LinearTransformation(lt)), batch: m * k, fold: n / m,
+		bias: periodic(interleaved(a.Bias, k), m*k, slots), in: period, out: m}, nil
 }
 
 // splitGiantSteps splits a BSGS transformation into two with the same baby steps and
@@ -413,6 +436,17 @@ func periodic(v []float64, period, slots int) []float64 {
 	out := make([]float64, slots)
 	for i := 0; i < slots; i += period {
 		copy(out[i:i+period], v)
+	}
+	return out
+}
+
+// interleaved repeats each value of v k times, for k interleaved images.
+func interleaved(v []float64, k int) []float64 {
+	out := make([]float64, len(v)*k)
+	for i, x := range v {
+		for j := range k {
+			out[i*k+j] = x
+		}
 	}
 	return out
 }

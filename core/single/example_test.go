@@ -14,7 +14,7 @@ import (
 // example fast; use params.N13S for 128-bit security.
 func Example() {
 	m, _ := model.Load("../../models/mnist/mnist_cryptonets.cnm")
-	p, err := single.Compile(m, params.InsecureN12S)
+	p, err := single.Compile(m, params.InsecureN12S, single.Options{})
 	if err != nil {
 		panic(err)
 	}

@@ -66,7 +66,7 @@ func setup(t testing.TB, preset params.Preset) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Compile(m, preset)
+	p, err := Compile(m, preset, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,14 +251,14 @@ func TestUnsupportedNetworksAreClearErrors(t *testing.T) {
 			Layers: []model.Layer{dense(4, 4), model.Square{}, dense(4, 4), model.Square{}, dense(4, 4), model.Square{}, dense(4, 2)}},
 	}
 	for name, m := range cases {
-		if _, err := Compile(m, params.InsecureN12S); err == nil {
+		if _, err := Compile(m, params.InsecureN12S, Options{}); err == nil {
 			t.Errorf("%s: compiled", name)
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
 	}
 	m, _ := model.Load(shippedModel)
-	if _, err := Compile(m, params.N13); err == nil {
+	if _, err := Compile(m, params.N13, Options{}); err == nil {
 		t.Error("compiled under a preset without special primes")
 	}
 }
@@ -299,7 +299,7 @@ func TestOtherShapesMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for _, tiny := range []bool{false, true} {
 		m := randomNet(rng, tiny)
-		p, err := Compile(m, params.InsecureN12S)
+		p, err := Compile(m, params.InsecureN12S, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", m.Name, err)
 		}
@@ -409,6 +409,76 @@ func TestWorkersAgree(t *testing.T) {
 	for j := range logits[0] {
 		if d := math.Abs(logits[0][j] - logits[1][j]); d > 1e-4 {
 			t.Fatalf("logit %d: sequential %g, parallel %g", j, logits[0][j], logits[1][j])
+		}
+	}
+}
+
+// TestInterleavedImagesMatchReference evaluates k interleaved images per request, full
+// and partial requests, on the shipped network and on random ones.
+func TestInterleavedImagesMatchReference(t *testing.T) {
+	set, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := model.Load(shippedModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(2))
+	for _, c := range []struct {
+		m *model.Model
+		k int
+	}{{shipped, 2}, {shipped, 4}, {randomNet(rng, false), 4}, {randomNet(rng, true), 8}} {
+		p, err := Compile(c.m, params.InsecureN12S, Options{ImagesPerCiphertext: c.k})
+		if err != nil {
+			t.Fatalf("%s, k=%d: %v", c.m.Name, c.k, err)
+		}
+		if got := p.Manifest().ImagesPerBatch; got != c.k {
+			t.Fatalf("%s, k=%d: manifest says %d images per request", c.m.Name, c.k, got)
+		}
+		client, evk := newClient(t, p)
+		ref, _ := model.NewReference(c.m)
+		for _, n := range []int{c.k, c.k - 1} {
+			images := make([][]float64, n)
+			for i := range images {
+				if c.m == shipped {
+					images[i] = set.Images[i]
+					continue
+				}
+				images[i] = make([]float64, c.m.Input.Size())
+				for j := range images[i] {
+					images[i][j] = c.m.InputRange[0] + rng.Float64()*(c.m.InputRange[1]-c.m.InputRange[0])
+				}
+			}
+			in, err := client.EncryptImages(images, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := p.Evaluate(in, evk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits, err := client.DecryptLogits(out, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			maxErr := 0.0
+			for i, img := range images {
+				want, _ := ref.Forward(img)
+				for j := range want {
+					maxErr = math.Max(maxErr, math.Abs(logits[i][j]-want[j]))
+				}
+				if model.Argmax(want) != model.Argmax(logits[i]) {
+					t.Errorf("%s, k=%d, image %d: encrypted argmax %d, plaintext %d", c.m.Name, c.k, i, model.Argmax(logits[i]), model.Argmax(want))
+				}
+			}
+			t.Logf("%s, k=%d, %d images: %d ciphertexts, max error %.3g", c.m.Name, c.k, n, p.Ciphertexts(), maxErr)
+			if maxErr > 1e-2 {
+				t.Errorf("%s, k=%d: max error %.3g > 1e-2", c.m.Name, c.k, maxErr)
+			}
+		}
+		if _, err := client.EncryptImages(make([][]float64, c.k+1), nil); err == nil {
+			t.Errorf("k=%d: a request of %d images accepted", c.k, c.k+1)
 		}
 	}
 }
