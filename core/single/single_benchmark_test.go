@@ -1,39 +1,43 @@
 package single
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/wire"
 )
 
 // BenchmarkSingleImage measures the server's evaluation of one encrypted MNIST image
 // with the shipped network at the 128-bit preset, and reports the upload per image
-// (marshalled input ciphertexts), the download, the evaluation key size
-// (relinearization key and Galois keys) and the client's encryption and decryption
-// times.
+// (a sealed, seeded request), the download, the sealed evaluation keys (relinearization
+// key and Galois keys) and the client's encryption and decryption times.
 func BenchmarkSingleImage(b *testing.B) {
 	f := setup(b, params.N13S)
 	set, err := mnist.Test()
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, err := f.client.Encrypt(set.Images[0])
+	seed := make([]byte, wire.SeedSize)
+	in, err := f.client.EncryptImages(set.Images[:1], seed)
 	if err != nil {
 		b.Fatal(err)
 	}
-	upload := 0
-	for _, ct := range in {
-		data, err := ct.MarshalBinary()
-		if err != nil {
-			b.Fatal(err)
-		}
-		upload += len(data)
+	man := f.plan.Manifest()
+	upload, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, f.plan.Parameters(), &wire.Ciphertexts{Images: 1, Ciphertexts: in, Seed: seed})
+	if err != nil {
+		b.Fatal(err)
 	}
-	keys := f.evk.RelinearizationKey.BinarySize()
+	sealed := &wire.EvaluationKeys{Params: man.ParamsFingerprint, Relinearization: f.evk.RelinearizationKey}
 	for _, gk := range f.evk.GaloisKeys {
-		keys += gk.BinarySize()
+		sealed.Galois = append(sealed.Galois, gk)
+	}
+	keys, err := wire.EncodeEvaluationKeys(sealed, &man, f.plan.Parameters())
+	if err != nil {
+		b.Fatal(err)
 	}
 	out, err := f.plan.Evaluate(in, f.evk)
 	if err != nil {
@@ -63,10 +67,48 @@ func BenchmarkSingleImage(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/image")
-	b.ReportMetric(float64(upload), "upload-B/image")
+	b.ReportMetric(float64(len(upload)), "upload-B/image")
 	b.ReportMetric(float64(out[0].BinarySize()), "download-B/image")
-	b.ReportMetric(float64(keys), "evk-B")
+	b.ReportMetric(float64(len(keys)), "evk-B")
 	b.ReportMetric(float64(len(f.evk.GaloisKeys)), "galois-keys")
 	b.ReportMetric(float64(encrypt.Microseconds())/1000, "encrypt-ms/image")
 	b.ReportMetric(float64(decrypt.Microseconds())/1000, "decrypt-ms/image")
+}
+
+// BenchmarkInterleaved measures one request of k interleaved MNIST images at the
+// 128-bit preset, for k = 1, 2, 4, 8:
+//
+//	go test -run XXX -bench Interleaved -benchtime 10x ./core/single
+func BenchmarkInterleaved(b *testing.B) {
+	m, err := model.Load(shippedModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, err := mnist.Test()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for k := 1; k <= 8; k *= 2 {
+		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
+			p, err := Compile(m, params.N13S, Options{ImagesPerCiphertext: k})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, evk := newClient(b, p)
+			in, err := c.EncryptImages(set.Images[:k], nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if _, err := p.Evaluate(in, evk); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ms := float64(b.Elapsed().Microseconds()) / 1000 / float64(b.N)
+			b.ReportMetric(ms, "ms/request")
+			b.ReportMetric(ms/float64(k), "ms/image")
+			b.ReportMetric(float64(p.Ciphertexts()), "ciphertexts")
+		})
+	}
 }
