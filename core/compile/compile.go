@@ -22,8 +22,9 @@ const Auto plan.Packing = "auto"
 type Options struct {
 	// Packing is plan.Batch, plan.Single or Auto (the default, also when empty).
 	Packing plan.Packing
-	// ExpectedImages is the number of images per request Auto chooses for; 0 means
-	// a full batch or more.
+	// ExpectedImages is the number of images the caller expects to send at a time:
+	// Auto chooses the packing for it, and single-image packing how many images share
+	// a request. 0 means a full batch or more (Auto) or one (single).
 	ExpectedImages int
 	// Params names a preset; empty picks the smallest 128-bit preset that fits the
 	// packing. A named preset also decides the packing under Auto: single-image
@@ -33,9 +34,9 @@ type Options struct {
 	AllowInsecure bool
 	// Batch tunes batch packing.
 	Batch batch.Options
-	// Single tunes single-image packing: with Packing plan.Single, its
-	// ImagesPerCiphertext (default 1) images share one request; Auto also weighs 2, 4
-	// and 8.
+	// Single tunes single-image packing: ImagesPerCiphertext images share one request.
+	// Left at 0, one image per request, or, when ExpectedImages asks for more, the
+	// count (1, 2, 4 or 8) the cost model expects to be the fastest.
 	Single single.Options
 }
 
@@ -139,7 +140,11 @@ func Compile(m *model.Model, opts Options) (*Plan, error) {
 	case plan.Batch:
 		return compileBatch(m, named, opts)
 	case plan.Single:
-		return compileSingle(m, named, opts.Single)
+		candidates, err := singleCandidates(m, named, opts)
+		if err != nil {
+			return nil, err
+		}
+		return fastest(candidates, opts.ExpectedImages), nil
 	case "", Auto:
 		return compileAuto(m, named, opts)
 	}
@@ -204,19 +209,46 @@ func compileAuto(m *model.Model, named *params.Preset, opts Options) (*Plan, err
 		}
 	}
 	if named == nil || keySwitching(*named) {
-		for k := 1; k <= maxInterleave; k *= 2 {
-			p, err := compileSingle(m, named, single.Options{ImagesPerCiphertext: k})
-			if err != nil {
-				errs = append(errs, err)
-				break // more images per ciphertext fit no better
-			}
-			candidates = append(candidates, p)
+		singles, err := singleCandidates(m, named, opts)
+		if err != nil {
+			errs = append(errs, err)
 		}
+		candidates = append(candidates, singles...)
 	}
 	if len(candidates) == 0 {
 		return nil, errors.Join(errs...)
 	}
-	images := opts.ExpectedImages
+	return fastest(candidates, opts.ExpectedImages), nil
+}
+
+// singleCandidates compiles single-image plans: with the given images per
+// ciphertext, or, if the options leave it open and expect several images, for every
+// count up to maxInterleave that fits (else one image per request).
+func singleCandidates(m *model.Model, named *params.Preset, opts Options) ([]*Plan, error) {
+	if k := opts.Single.ImagesPerCiphertext; k > 0 || opts.ExpectedImages <= 1 {
+		p, err := compileSingle(m, named, single.Options{ImagesPerCiphertext: max(k, 1)})
+		if err != nil {
+			return nil, err
+		}
+		return []*Plan{p}, nil
+	}
+	var out []*Plan
+	for k := 1; k <= maxInterleave; k *= 2 {
+		p, err := compileSingle(m, named, single.Options{ImagesPerCiphertext: k})
+		if err != nil {
+			if len(out) > 0 {
+				break // more images per ciphertext fit no better
+			}
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// fastest returns the candidate the cost model expects to take the least time for
+// the given number of images (0: the largest request any candidate holds).
+func fastest(candidates []*Plan, images int) *Plan {
 	if images == 0 {
 		for _, c := range candidates {
 			images = max(images, c.Manifest().ImagesPerBatch)
@@ -228,7 +260,7 @@ func compileAuto(m *model.Model, named *params.Preset, opts Options) (*Plan, err
 			best = c
 		}
 	}
-	return best, nil
+	return best
 }
 
 func presetNames(ps []params.Preset) string {
