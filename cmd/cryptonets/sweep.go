@@ -125,12 +125,12 @@ func runSweep(c *cli, rf *runFlags, counts []int, packings []plan.Packing) error
 				if err != nil {
 					return fmt.Errorf("%s, %d images: %w", packing, n, err)
 				}
-				runStats, err := stats(p, run)
+				cell, err := stats(p, run)
 				if err != nil {
 					return err
 				}
-				if meas == nil || runStats.TotalSeconds < st.TotalSeconds {
-					meas, st = run, runStats
+				if meas == nil || cell.TotalSeconds < st.TotalSeconds {
+					meas, st = run, cell
 				}
 			}
 			plain, err := reference(m, images)
