@@ -11,6 +11,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/server"
+	"github.com/cryptonets/cryptonets/core/single"
 )
 
 // phaseTimes is one measured request: client encrypt and seal, server open, evaluate
@@ -74,9 +75,10 @@ func BenchmarkCostModel(b *testing.B) {
 	}
 	for _, c := range []struct {
 		packing plan.Packing
+		images  int
 		reps    int
-	}{{plan.Batch, 2}, {plan.Single, 20}} {
-		p, err := compile.Compile(m, compile.Options{Packing: c.packing})
+	}{{plan.Batch, 0, 3}, {plan.Single, 1, 20}, {plan.Single, 8, 20}} {
+		p, err := compile.Compile(m, compile.Options{Packing: c.packing, Single: single.Options{ImagesPerCiphertext: c.images}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -89,10 +91,10 @@ func BenchmarkCostModel(b *testing.B) {
 		} else {
 			w = p.Single().Work()
 		}
-		b.Logf("%s: measured encrypt %.4fs evaluate %.4fs decrypt %.4fs; modelled %.4fs %.4fs %.4fs",
-			c.packing, got.encrypt.Seconds(), got.evaluate.Seconds(), got.decrypt.Seconds(), est.EncryptSeconds, est.EvaluateSeconds, est.DecryptSeconds)
-		b.Logf("%s: work %+v; implied units: encrypt %.4g s, decrypt %.4g s, mul-add or NTT butterfly %.4g s",
-			c.packing, w, got.encrypt.Seconds()/(w.Encrypted*n), got.decrypt.Seconds()/(w.Decrypted*n),
+		b.Logf("%s ×%d: measured encrypt %.4fs evaluate %.4fs decrypt %.4fs; modelled %.4fs %.4fs %.4fs",
+			c.packing, p.Manifest().ImagesPerBatch, got.encrypt.Seconds(), got.evaluate.Seconds(), got.decrypt.Seconds(), est.EncryptSeconds, est.EvaluateSeconds, est.DecryptSeconds)
+		b.Logf("%s ×%d: work %+v; implied units: encrypt %.4g s, decrypt %.4g s, mul-add or NTT butterfly %.4g s",
+			c.packing, p.Manifest().ImagesPerBatch, w, got.encrypt.Seconds()/(w.Encrypted*n), got.decrypt.Seconds()/(w.Decrypted*n),
 			got.evaluate.Seconds()/(w.MulAdds*n+w.NTTs*n*math.Log2(n)))
 	}
 }
