@@ -8,17 +8,22 @@
 // puts input value x[Index(o, t)] in slot t·S + o, where S, the segment length, is
 // the output count rounded up to a power of two; segments fill ciphertexts in order.
 // The server multiplies each ciphertext by a plaintext of the matching weights, adds
-// the products, folds the segments of a ciphertext together (a sum of rotations) and adds the
-// bias: the layer's outputs then repeat with period S over all slots. Every later
-// affine layer is a diagonal linear transformation (baby-step giant-step) on that
-// periodic vector followed by a fold, and a Square activation is a
-// ciphertext multiplication with relinearization. Each step costs one level.
+// the products, folds the segments of a ciphertext together (a sum of rotations),
+// rescales and adds the bias: the layer's outputs then repeat with period S over all
+// slots. Every later affine layer is a diagonal linear transformation followed by
+// folds (affine.go: the copies of a periodic vector compute different rows, so a
+// layer needs few diagonals), and a Square activation is a ciphertext multiplication
+// with relinearization. Each step costs one level; folds run before the rescale, so
+// their key-switching noise is divided by the prime the rescale removes.
 //
 // A fold sums the n rotations of a ciphertext by multiples of a period: one
-// decomposition of the ciphertext, then n−1 hoisted key switches (one key each).
-// Evaluate shares the work of key switching between two goroutines: the digits of each
-// decomposition, the rotations of each fold, and the baby steps then giant steps of
-// each large linear transformation; Plan.WithWorkers(1) turns that off.
+// decomposition of the ciphertext, then n−1 hoisted key products summed modulo QP,
+// then one division by P (keyswitch.go). Transformations of up to
+// maxHoistedDiagonals diagonals are evaluated the same way, larger ones by
+// baby-step giant-step. Evaluate shares the work of key switching between two
+// goroutines: the digits of each decomposition, the rotations of each fold and
+// transformation, and the baby steps then giant steps of each large transformation;
+// Plan.WithWorkers(1) turns that off.
 package single
 
 import (
@@ -26,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"runtime"
 
 	"github.com/cryptonets/cryptonets/core/model"
@@ -35,7 +39,6 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
-	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
@@ -94,15 +97,13 @@ type firstStep struct {
 // step is a later stage: a Square activation or an affine layer.
 type step struct {
 	square bool
-	// For an affine layer: the transformation, the fold(batch, n) and the
-	// bias, periodic over all slots.
-	lt          hefloat.LinearTransformation
-	parts       []he.LinearTransformation // lt split by giant steps, for two goroutines
-	batch, fold int
-	bias        []float64
-	biasPt      *rlwe.Plaintext
-	// in and out are the periods of the vector before and after the step.
-	in, out int
+	// For an affine layer: the transformation, the folds that finish it and the
+	// bias, laid out as the layer's outputs are.
+	lt     hefloat.LinearTransformation
+	parts  []he.LinearTransformation // lt split by giant steps, for two goroutines
+	folds  []foldSpec
+	bias   []float64
+	biasPt *rlwe.Plaintext
 }
 
 // Manifest returns the public manifest of the plan.
@@ -193,17 +194,17 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 		return nil, err
 	}
 	if first.folds > 1 {
-		addFold(first.segLen, first.folds, level-1)
+		addFold(first.segLen, first.folds, level)
 	}
 	level--
 	p.precision = math.Log2(scale.Float64()) - noiseBits
-	period := layout.SegmentLength
+	values := vectorLayout{period: layout.SegmentLength}
 	bound := a.MaxAbsOutput(filled(m.Input.Size(), math.Max(math.Abs(m.InputRange[0]), math.Abs(m.InputRange[1]))))
 
 	for i, st := range stages[1:] {
 		if st.Affine == nil {
 			digest.Write([]byte("square"))
-			p.steps = append(p.steps, step{square: true, in: period, out: period})
+			p.steps = append(p.steps, step{square: true})
 			scale = scale.Mul(scale).Div(rlwe.NewScale(prm.Q()[level]))
 			p.precision = math.Min(p.precision, math.Log2(scale.Float64())-noiseBits)
 			for j, b := range bound {
@@ -220,7 +221,7 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 			out := rlwe.NewScale(math.Ldexp(1, int(math.Floor(math.Log2(float64(prm.Q()[0]))))-1-outputHeadroomBits))
 			ptScale = out.Mul(rlwe.NewScale(prm.Q()[level])).Div(scale)
 		}
-		s, err := compileAffine(prm, ecd, st.Affine, period, level, ptScale, k)
+		s, out, err := compileAffine(prm, ecd, st.Affine, values, level, ptScale, k, i == len(stages)-2)
 		if err != nil {
 			return nil, fmt.Errorf("single: layer %d: %w", st.Layer, err)
 		}
@@ -231,12 +232,12 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 		for _, g := range s.lt.GaloisElements(prm) {
 			use(g, level)
 		}
-		if s.fold > 1 {
-			addFold(s.batch, s.fold, level-1)
+		for _, f := range s.folds {
+			addFold(f.stride, f.n, level)
 		}
 		p.steps = append(p.steps, s)
 		p.precision = math.Min(p.precision, math.Log2(scale.Float64())-noiseBits)
-		period = s.out
+		values = out
 		bound = st.Affine.MaxAbsOutput(bound)
 		level--
 	}
@@ -330,64 +331,6 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 	}
 	f.bias = periodic(interleaved(a.Bias, k), stride, slots)
 	return f, layout, nil
-}
-
-// compileAffine builds the diagonal linear transformation of an affine layer acting
-// on a vector of period `period` (in values of one image; k images interleaved), and
-// its fold.
-func compileAffine(prm hefloat.Parameters, ecd *hefloat.Encoder, a *model.Affine, period, level int, ptScale rlwe.Scale, k int) (step, error) {
-	slots := prm.MaxSlots()
-	if a.In > period {
-		return step{}, fmt.Errorf("%d inputs but the vector has period %d", a.In, period)
-	}
-	m := nextPow2(a.Out())
-	n := max(period, m)
-	if n*k > slots {
-		return step{}, fmt.Errorf("%d values of %d images do not fit in %d slots", n, k, slots)
-	}
-	// Extended diagonals of the m×n matrix: d_j[x] = W[x mod m][(x+j) mod n]. Output
-	// r is then the sum of positions r, r+m, …, r+n−m of Σ_j d_j ⊙ rot_j(x). With k
-	// images interleaved, diagonal j is index j·k and each of its values repeats k times.
-	dense := make([][]float64, a.Out())
-	for r, row := range a.Rows {
-		dense[r] = make([]float64, n)
-		for _, t := range row {
-			dense[r][t.Index] = t.Weight
-		}
-	}
-	diags := hefloat.Diagonals[float64]{}
-	for j := 0; j < m; j++ {
-		d := make([]float64, n*k)
-		nonzero := false
-		for x := 0; x < n; x++ {
-			r := x % m
-			if r < a.Out() {
-				for i := range k {
-					d[x*k+i] = dense[r][(x+j)%n]
-				}
-				nonzero = nonzero || d[x*k] != 0
-			}
-		}
-		if nonzero {
-			diags[j*k] = d
-		}
-	}
-	if len(diags) == 0 {
-		diags[0] = make([]float64, n*k)
-	}
-	ltp := hefloat.LinearTransformationParameters{
-		DiagonalsIndexList:       diags.DiagonalsIndexList(),
-		Level:                    level,
-		Scale:                    ptScale,
-		LogDimensions:            ring.Dimensions{Rows: 0, Cols: bits.Len(uint(n*k)) - 1},
-		LogBabyStepGianStepRatio: logBSGSRatio,
-	}
-	lt := hefloat.NewLinearTransformation(prm, ltp)
-	if err := hefloat.EncodeLinearTransformation[float64](ecd, diags, lt); err != nil {
-		return step{}, fmt.Errorf("encoding the linear transformation: %w", err)
-	}
-	return step{lt: lt, parts: splitGiantSteps(he.LinearTransformation(lt)), batch: m * k, fold: n / m,
-		bias: periodic(interleaved(a.Bias, k), m*k, slots), in: period, out: m}, nil
 }
 
 // splitGiantSteps splits a BSGS transformation into two with the same baby steps and

@@ -56,14 +56,14 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 			return nil, fmt.Errorf("single: first layer: %w", err)
 		}
 	}
+	if f.folds > 1 {
+		if err := p.fold(eval, acc, f.segLen, f.folds); err != nil {
+			return nil, fmt.Errorf("single: first layer fold: %w", err)
+		}
+	}
 	ct := hefloat.NewCiphertext(prm, 1, acc.Level()-1)
 	if err := eval.Rescale(acc, ct); err != nil {
 		return nil, fmt.Errorf("single: first layer: %w", err)
-	}
-	if f.folds > 1 {
-		if err := p.fold(eval, ct, f.segLen, f.folds); err != nil {
-			return nil, fmt.Errorf("single: first layer fold: %w", err)
-		}
 	}
 	if err := addBias(eval, ct, f.biasPt, f.bias); err != nil {
 		return nil, fmt.Errorf("single: first layer bias: %w", err)
@@ -72,7 +72,10 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 	ltEval := hefloat.NewLinearTransformationEvaluator(eval)
 	for i, s := range p.steps {
 		if s.square {
-			if err := eval.MulRelin(ct, ct, ct); err != nil {
+			if err := eval.Mul(ct, ct, ct); err != nil {
+				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
+			}
+			if err := p.relinearize(eval, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
 			}
 			if err := eval.Rescale(ct, ct); err != nil {
@@ -82,21 +85,25 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 		}
 		out := hefloat.NewCiphertext(prm, 1, ct.Level())
 		var err error
-		if p.workers >= 2 && len(s.parts) == 2 {
+		switch {
+		case s.lt.N1 == 0:
+			err = p.linearHoisted(eval, ct, he.LinearTransformation(s.lt), out)
+		case len(s.parts) == 2:
 			err = p.linearParallel(eval, ct, s.parts, out)
-		} else {
+		default:
 			err = ltEval.Evaluate(ct, s.lt, out)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
 		}
-		if err := eval.Rescale(out, out); err != nil {
-			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
-		}
-		if s.fold > 1 {
-			if err := p.fold(eval, out, s.batch, s.fold); err != nil {
+		// Folding before the rescale divides the folds' key-switching noise by q_l.
+		for _, f := range s.folds {
+			if err := p.fold(eval, out, f.stride, f.n); err != nil {
 				return nil, fmt.Errorf("single: step %d (fold): %w", i+1, err)
 			}
+		}
+		if err := eval.Rescale(out, out); err != nil {
+			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
 		}
 		if err := addBias(eval, out, s.biasPt, s.bias); err != nil {
 			return nil, fmt.Errorf("single: step %d (bias): %w", i+1, err)
@@ -148,40 +155,33 @@ func (p *Plan) decompose(evals [2]*hefloat.Evaluator, level int, c1 ring.Poly, d
 }
 
 // fold replaces ct by the sum of its rotations by batch·j, j = 0 … n−1: one
-// decomposition, then n−1 hoisted key switches shared between two goroutines.
+// decomposition, then n−1 hoisted key switches shared between two goroutines and
+// summed modulo QP, then one division by P.
 func (p *Plan) fold(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, batch, n int) error {
-	evals := [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}
+	level := ct.Level()
+	evals := twoEvaluators(eval)
 	decomp := eval.GetBuffDecompQP()
-	if err := p.decompose(evals, ct.Level(), ct.Value[1], decomp); err != nil {
+	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
 		return err
 	}
-	sums := [2]*rlwe.Ciphertext{hefloat.NewCiphertext(p.params, 1, ct.Level()), hefloat.NewCiphertext(p.params, 1, ct.Level())}
+	sums := [2]*rlwe.Element[ringqp.Poly]{p.newQP(level), p.newQP(level)}
 	err := p.twoWay(func(h int) error {
-		rot := hefloat.NewCiphertext(p.params, 1, ct.Level())
-		first := true
+		rot := p.newQP(level)
 		for j := 1 + h; j < n; j += 2 {
-			if err := evals[h].AutomorphismHoisted(ct.Level(), ct, decomp, p.params.GaloisElement(batch*j), rot); err != nil {
+			if err := evals[h].AutomorphismHoistedLazy(level, ct, decomp, p.params.GaloisElement(batch*j), rot); err != nil {
 				return err
 			}
-			if first {
-				sums[h].Copy(rot)
-				first = false
-			} else if err := evals[h].Add(sums[h], rot, sums[h]); err != nil {
-				return err
-			}
+			p.addQP(level, rot, sums[h])
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if err := eval.Add(ct, sums[0], ct); err != nil {
-		return err
-	}
 	if n > 2 {
-		return eval.Add(ct, sums[1], ct)
+		p.addQP(level, sums[1], sums[0])
 	}
-	return nil
+	return p.modDownThenAdd(evals, sums[0], ct)
 }
 
 // linearParallel evaluates the sum of two BSGS transformations with the same baby
@@ -190,7 +190,7 @@ func (p *Plan) fold(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, batch, n int) 
 func (p *Plan) linearParallel(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, parts []he.LinearTransformation, out *rlwe.Ciphertext) (err error) {
 	prm := p.params
 	level := min(ct.Level(), parts[0].Level)
-	evals := [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}
+	evals := twoEvaluators(eval)
 	decomp := eval.GetBuffDecompQP()
 	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
 		return err

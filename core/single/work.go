@@ -1,8 +1,6 @@
 package single
 
 import (
-	"math/bits"
-
 	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/tuneinsight/lattigo/v5/he"
 )
@@ -18,8 +16,9 @@ func (p *Plan) Work() plan.Work {
 		Encrypted: float64(m.Layout.Ciphertexts * 2 * (m.InputLevel + 1)),
 		Decrypted: float64(m.OutputLevel + 1),
 	}
-	// decompose is the shared part of key switching at level l; keyProduct the part
-	// each rotation repeats (product with the key, division by P, automorphism).
+	// Key switching at level l: decompose is the part shared by hoisted rotations,
+	// keyProduct the part each rotation adds (product with the key, automorphism),
+	// modDown the division by P that ends a lazy sum of key switches.
 	decompose := func(l int) {
 		q := float64(l + 1)
 		w.NTTs += q * (q + k)
@@ -27,40 +26,53 @@ func (p *Plan) Work() plan.Work {
 	}
 	keyProduct := func(l int) {
 		q := float64(l + 1)
-		w.MulAdds += 2*q*(q+k) + 2*q*k
-		w.NTTs += 2 * (q + k)
+		w.MulAdds += 2 * q * (q + k)
 	}
-	keySwitch := func(l int) { decompose(l); keyProduct(l) }
+	modDown := func(l int) {
+		q := float64(l + 1)
+		w.NTTs += 2 * (q + k)
+		w.MulAdds += 2 * q * k
+	}
+	keySwitch := func(l int) { decompose(l); keyProduct(l); modDown(l) }
 	rescale := func(l int) { w.NTTs += 4 * float64(l+1) }
 	fold := func(l, n int) {
-		for range bits.Len(uint(n)) - 1 {
-			keySwitch(l)
+		decompose(l)
+		for range n - 1 {
+			keyProduct(l)
 		}
+		modDown(l)
 	}
 
 	level := m.InputLevel
 	w.MulAdds += float64(2 * len(p.first.weights) * (level + 1))
-	rescale(level)
-	level--
 	if p.first.folds > 1 {
 		fold(level, p.first.folds)
 	}
+	rescale(level)
+	level--
 	for _, s := range p.steps {
 		if s.square {
 			w.MulAdds += 3 * float64(level+1)
 			keySwitch(level)
 		} else {
-			_, giants, babies := he.LinearTransformation(s.lt).BSGSIndex()
 			decompose(level)
-			for range babies {
-				keyProduct(level)
+			if s.lt.N1 == 0 { // linearHoisted: one lazy key product per diagonal
+				for range len(s.lt.Vec) - 1 {
+					keyProduct(level)
+				}
+				modDown(level)
+			} else {
+				_, giants, babies := he.LinearTransformation(s.lt).BSGSIndex()
+				for range babies {
+					keyProduct(level)
+				}
+				for range giants {
+					keySwitch(level)
+				}
 			}
-			for range giants {
-				keySwitch(level)
-			}
-			w.MulAdds += float64(2 * len(s.lt.Vec) * (level + 1))
-			if s.fold > 1 {
-				fold(level-1, s.fold)
+			w.MulAdds += float64(2 * len(s.lt.Vec) * (level + 1 + prm.PCount()))
+			for _, f := range s.folds {
+				fold(level, f.n)
 			}
 		}
 		rescale(level)
