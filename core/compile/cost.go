@@ -23,16 +23,16 @@ const (
 	// batchEncryptSeconds and batchDecryptSeconds are per coefficient of a
 	// limb-polynomial encrypted (sampling, NTT, sealing) or decrypted (opening,
 	// decoding).
-	batchOpSeconds      = 3.8e-10
-	batchEncryptSeconds = 3.1e-8
-	batchDecryptSeconds = 5.3e-8
+	batchOpSeconds      = 2.9e-10
+	batchEncryptSeconds = 3.7e-8
+	batchDecryptSeconds = 3.6e-8
 	// The same for the single-image engine, whose key switches use both cores only in
 	// part and whose client works on one ciphertext at a time; measured with 8 images
 	// per request (where it competes with batch packing; one image per request comes
-	// out about 25 % faster than modelled).
+	// out about 20 % faster than modelled).
 	singleOpSeconds      = 9.9e-10
-	singleEncryptSeconds = 5.0e-8
-	singleDecryptSeconds = 9.7e-8
+	singleEncryptSeconds = 4.5e-8
+	singleDecryptSeconds = 7.5e-8
 )
 
 // Estimate is the cost model's expected time to get the results of a number of

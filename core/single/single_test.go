@@ -148,14 +148,14 @@ func TestShippedModelMatchesReference(t *testing.T) {
 	}
 }
 
-// TestShippedModel128Bit runs the shipped network at the 128-bit preset on 16 real
+// TestShippedModel128Bit runs the shipped network at the 128-bit preset on 256 real
 // MNIST images ($CRYPTONETS_SINGLE_IMAGES overrides the count), plus the one with the
 // largest logit among the first 2000.
 func TestShippedModel128Bit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("128-bit parameters: skipped with -short")
 	}
-	n := 16
+	n := 256
 	if v, err := strconv.Atoi(os.Getenv("CRYPTONETS_SINGLE_IMAGES")); err == nil && v > 0 {
 		n = v
 	}
