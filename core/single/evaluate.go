@@ -44,6 +44,9 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 	}
 	prm := p.params
 	eval := hefloat.NewEvaluator(prm, evk)
+	// The second evaluator (own buffers, same keys) serves the other goroutine of
+	// every step that shares its work between two.
+	evals := [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}
 
 	// First layer: Σ_c weights_c ⊙ in_c, rescale, fold the segments, bias.
 	f := p.first
@@ -57,7 +60,7 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 		}
 	}
 	if f.folds > 1 {
-		if err := p.fold(eval, acc, f.segLen, f.folds); err != nil {
+		if err := p.fold(evals, acc, f.segLen, f.folds); err != nil {
 			return nil, fmt.Errorf("single: first layer fold: %w", err)
 		}
 	}
@@ -75,7 +78,7 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 			if err := eval.Mul(ct, ct, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
 			}
-			if err := p.relinearize(eval, ct); err != nil {
+			if err := p.relinearize(evals, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
 			}
 			if err := eval.Rescale(ct, ct); err != nil {
@@ -87,9 +90,9 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 		var err error
 		switch {
 		case s.lt.N1 == 0:
-			err = p.linearHoisted(eval, ct, he.LinearTransformation(s.lt), out)
+			err = p.linearHoisted(evals, ct, he.LinearTransformation(s.lt), out)
 		case len(s.parts) == 2:
-			err = p.linearParallel(eval, ct, s.parts, out)
+			err = p.linearParallel(evals, ct, s.parts, out)
 		default:
 			err = ltEval.Evaluate(ct, s.lt, out)
 		}
@@ -98,7 +101,7 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 		}
 		// Folding before the rescale divides the folds' key-switching noise by q_l.
 		for _, f := range s.folds {
-			if err := p.fold(eval, out, f.stride, f.n); err != nil {
+			if err := p.fold(evals, out, f.stride, f.n); err != nil {
 				return nil, fmt.Errorf("single: step %d (fold): %w", i+1, err)
 			}
 		}
@@ -157,9 +160,9 @@ func (p *Plan) decompose(evals [2]*hefloat.Evaluator, level int, c1 ring.Poly, d
 // fold replaces ct by the sum of its rotations by batch·j, j = 0 … n−1: one
 // decomposition, then n−1 hoisted key switches shared between two goroutines and
 // summed modulo QP, then one division by P.
-func (p *Plan) fold(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, batch, n int) error {
+func (p *Plan) fold(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, batch, n int) error {
+	eval := evals[0]
 	level := ct.Level()
-	evals := twoEvaluators(eval)
 	decomp := eval.GetBuffDecompQP()
 	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
 		return err
@@ -187,10 +190,10 @@ func (p *Plan) fold(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, batch, n int) 
 // linearParallel evaluates the sum of two BSGS transformations with the same baby
 // steps on two goroutines: one decomposition of ct, the baby-step rotations split
 // between the goroutines, then half of the giant steps each, then one addition.
-func (p *Plan) linearParallel(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, parts []he.LinearTransformation, out *rlwe.Ciphertext) (err error) {
+func (p *Plan) linearParallel(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, parts []he.LinearTransformation, out *rlwe.Ciphertext) (err error) {
+	eval := evals[0]
 	prm := p.params
 	level := min(ct.Level(), parts[0].Level)
-	evals := twoEvaluators(eval)
 	decomp := eval.GetBuffDecompQP()
 	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
 		return err

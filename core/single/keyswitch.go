@@ -15,11 +15,6 @@ import (
 // fold of n segments costs one decomposition, n−1 inner products and one ModDown
 // instead of n−1 ModDowns.
 
-// twoEvaluators returns eval and a shallow copy of it (own buffers, same keys).
-func twoEvaluators(eval *hefloat.Evaluator) [2]*hefloat.Evaluator {
-	return [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}
-}
-
 // newQP returns a zero ciphertext modulo QP at the level, in the NTT domain.
 func (p *Plan) newQP(level int) *rlwe.Element[ringqp.Poly] {
 	r := p.params.RingQP().AtLevel(level, p.params.MaxLevelP())
@@ -51,13 +46,13 @@ func (p *Plan) modDownThenAdd(evals [2]*hefloat.Evaluator, acc *rlwe.Element[rin
 // relinearize turns the degree-2 ciphertext ct into a degree-1 one in place: the
 // digits of c2's decomposition and their products with the relinearization key are
 // shared between the two goroutines.
-func (p *Plan) relinearize(eval *hefloat.Evaluator, ct *rlwe.Ciphertext) error {
+func (p *Plan) relinearize(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext) error {
+	eval := evals[0]
 	rlk, err := eval.CheckAndGetRelinearizationKey()
 	if err != nil {
 		return err
 	}
 	level, levelP := ct.Level(), p.params.MaxLevelP()
-	evals := twoEvaluators(eval)
 	decomp := eval.GetBuffDecompQP()
 	if err := p.decompose(evals, level, ct.Value[2], decomp); err != nil {
 		return err
@@ -89,9 +84,9 @@ func (p *Plan) relinearize(eval *hefloat.Evaluator, ct *rlwe.Ciphertext) error {
 // QP, multiplied there by the diagonal), the diagonals shared between two
 // goroutines, and one division by P. It suits transformations of a few diagonals,
 // at the price of a Galois key per diagonal.
-func (p *Plan) linearHoisted(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, lt he.LinearTransformation, out *rlwe.Ciphertext) error {
+func (p *Plan) linearHoisted(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, lt he.LinearTransformation, out *rlwe.Ciphertext) error {
+	eval := evals[0]
 	level, levelP := min(ct.Level(), lt.Level), p.params.MaxLevelP()
-	evals := twoEvaluators(eval)
 	decomp := eval.GetBuffDecompQP()
 	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
 		return err
