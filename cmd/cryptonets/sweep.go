@@ -40,16 +40,16 @@ type sweepReport struct {
 
 // writeText implements report: a Markdown table, as in the README.
 func (r *sweepReport) writeText(w io.Writer) {
-	fmt.Fprintf(w, "| images | packing | per request | requests | total s | predicted s | latency s | images/s | upload/image | eval keys |\n")
-	fmt.Fprintf(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| images | packing | per request | requests | total s | predicted s | latency s | images/s | upload/image | eval keys | agreement |\n")
+	fmt.Fprintf(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.Rows {
 		name := row.Packing
 		if row.Asked == string(compile.Auto) {
 			name = "auto → " + row.Packing
 		}
-		fmt.Fprintf(w, "| %d | %s | %d | %d | %.3g | %.3g | %.3g | %.4g | %s | %s |\n", row.Images, name,
+		fmt.Fprintf(w, "| %d | %s | %d | %d | %.3g | %.3g | %.3g | %.4g | %s | %s | %s |\n", row.Images, name,
 			row.ImagesPerBatch, row.Requests, row.TotalSeconds, row.PredictedSeconds, row.LatencySeconds,
-			row.ImagesPerSecond, byteSize(int64(row.UploadBytes)), byteSize(row.EvalKeyBytes))
+			row.ImagesPerSecond, byteSize(int64(row.UploadBytes)), byteSize(row.EvalKeyBytes), percent(row.Agreement))
 	}
 	if len(r.AutoOverBest) > 0 {
 		fmt.Fprintf(w, "\nauto / best forced total time:")
@@ -60,6 +60,13 @@ func (r *sweepReport) writeText(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// sweepCell is one packing's plan for an image count and its fastest run.
+type sweepCell struct {
+	plan  *compile.Plan
+	meas  *measurement
+	stats runStats
 }
 
 // A sweep cell whose total time is below sweepRepeatBelow seconds runs up to
@@ -104,44 +111,53 @@ func runSweep(c *cli, rf *runFlags, counts []int, packings []plan.Packing) error
 	rep := &sweepReport{Model: m.Name, AutoOverBest: map[string]float64{}}
 	prog := newProgress(c.stderr, rf.out.quiet)
 	for _, n := range counts {
-		best, auto := 0.0, 0.0
-		for _, packing := range packings {
+		images := make([][]float64, n)
+		for i := range images {
+			images[i] = set.Images[i%len(set.Images)]
+		}
+		cells := make([]sweepCell, len(packings))
+		for i, packing := range packings {
 			flags := *rf.compile
 			flags.packing, flags.expected = string(packing), n
-			p, err := flags.compile(c, m)
-			if err != nil {
+			if cells[i].plan, err = flags.compile(c, m); err != nil {
 				return fmt.Errorf("%s, %d images: %w", packing, n, err)
 			}
-			images := make([][]float64, n)
-			for i := range images {
-				images[i] = set.Images[i%len(set.Images)]
-			}
-			// Short cells are noisy: they run up to sweepRepeats times and keep the fastest.
-			var meas *measurement
-			var st runStats
-			for rep := 0; rep < sweepRepeats && (rep == 0 || st.TotalSeconds < sweepRepeatBelow); rep++ {
-				prog.logf("sweep: %d images, %s packing (%s), run %d", n, packing, p.Packing(), rep+1)
-				run, err := measuredRun(p, images, prog)
+		}
+		// Short cells are noisy: they run up to sweepRepeats times and keep the fastest.
+		// The runs go round the packings, so that a slow spell of the machine falls on
+		// all of them alike.
+		for round := range sweepRepeats {
+			for i, packing := range packings {
+				cell := &cells[i]
+				if round > 0 && cell.stats.TotalSeconds >= sweepRepeatBelow {
+					continue
+				}
+				prog.logf("sweep: %d images, %s packing (%s), run %d", n, packing, cell.plan.Packing(), round+1)
+				run, err := measuredRun(cell.plan, images, prog)
 				if err != nil {
 					return fmt.Errorf("%s, %d images: %w", packing, n, err)
 				}
-				cell, err := stats(p, run)
+				st, err := stats(cell.plan, run)
 				if err != nil {
 					return err
 				}
-				if meas == nil || cell.TotalSeconds < st.TotalSeconds {
-					meas, st = run, cell
+				if cell.meas == nil || st.TotalSeconds < cell.stats.TotalSeconds {
+					cell.meas, cell.stats = run, st
 				}
 			}
-			plain, err := reference(m, images)
-			if err != nil {
-				return err
-			}
+		}
+		plain, err := reference(m, images)
+		if err != nil {
+			return err
+		}
+		best, auto := 0.0, 0.0
+		for i, packing := range packings {
+			p, st := cells[i].plan, cells[i].stats
 			row := sweepRow{Asked: string(packing), Packing: string(p.Packing()), Images: n,
 				ImagesPerBatch: st.ImagesPerBatch, Requests: st.Batches, TotalSeconds: st.TotalSeconds,
 				LatencySeconds: st.LatencySeconds, ImagesPerSecond: round(float64(n)/st.TotalSeconds, 1),
 				PredictedSeconds: roundSignificant(p.Estimate(n).TotalSeconds, 3),
-				UploadBytes:      st.UploadBytes, EvalKeyBytes: st.EvalKeyBytes, Agreement: agreement(meas.Logits, plain)}
+				UploadBytes:      st.UploadBytes, EvalKeyBytes: st.EvalKeyBytes, Agreement: agreement(cells[i].meas.Logits, plain)}
 			rep.Rows = append(rep.Rows, row)
 			if packing == compile.Auto {
 				auto = st.TotalSeconds
