@@ -73,7 +73,7 @@ type sweepCell struct {
 // sweepRepeats times, and the fastest run is kept.
 const (
 	sweepRepeats     = 3
-	sweepRepeatBelow = 10.0
+	sweepRepeatBelow = 30.0
 )
 
 // parseSweep reads the --sweep and --packings lists.

@@ -15,8 +15,10 @@ import (
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/rewrite"
 	"github.com/cryptonets/cryptonets/core/server"
+	"github.com/cryptonets/cryptonets/core/single"
 )
 
 // fixturesDir holds the networks made by models/fixtures/make_fixtures.py.
@@ -24,16 +26,20 @@ var fixturesDir = filepath.Join("..", "..", "models", "fixtures")
 
 // encryptedFixtures are the fixtures that must run encrypted (issue 6): batch
 // normalization after a convolution and after a dense layer, average pooling with
-// padding, max pooling, a ReLU MLP, a sigmoid output and the CryptoNets network.
-var encryptedFixtures = []string{"batchnorm", "avgpool_pad", "maxpool", "relu_mlp", "sigmoid_out", "cryptonets"}
+// padding, max pooling, a ReLU MLP, a sigmoid output and the CryptoNets network; and
+// GELU, SiLU and tanh, three stacked polynomials.
+var encryptedFixtures = []string{"batchnorm", "avgpool_pad", "maxpool", "relu_mlp", "sigmoid_out", "cryptonets", "activations"}
 
-// notEncrypted are the fixtures left out, with the reason.
-var notEncrypted = map[string]string{
-	// GELU, SiLU and tanh become three stacked polynomials. Neither at degree 2 (the
-	// default) nor at 6 (the degree its conversion needs to agree with torch on 90%
-	// of the images) does any preset hold them: InsecureN11QP215 and N14QP433 both
-	// fail with "cannot hold this network", as cryptonets convert reports for it.
-	"activations": "three stacked polynomial activations fit in no parameter set",
+// fixtureOptions compiles a fixture: batch packing at the insecure test preset, except
+// for the three stacked polynomials of activations, which batch packing cannot hold
+// (it does not relinearize): single-image packing, 8 images per request, at the
+// insecure preset with N14QP437S's 13 levels.
+func fixtureOptions(name string) compile.Options {
+	if name == "activations" {
+		return compile.Options{Packing: plan.Single, Params: params.InsecureN12DeepS.Name, AllowInsecure: true,
+			Single: single.Options{ImagesPerCiphertext: 8}}
+	}
+	return compile.Options{Params: params.InsecureN11.Name, AllowInsecure: true}
 }
 
 // marginBits is how many of the plan's bits of precision the encrypted logits may lose
@@ -65,8 +71,8 @@ func TestFixturesEncrypted(t *testing.T) {
 		}
 	}
 	for _, name := range names {
-		if _, skip := notEncrypted[name]; !skip && !slices.Contains(encryptedFixtures, name) {
-			t.Errorf("fixture %s.onnx is neither run encrypted nor listed with a reason in notEncrypted", name)
+		if !slices.Contains(encryptedFixtures, name) {
+			t.Errorf("fixture %s.onnx is not run encrypted", name)
 		}
 	}
 	test, err := mnist.Test()
@@ -105,7 +111,7 @@ func runFixtureEncrypted(t *testing.T, name string, test *mnist.Set) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := compile.Compile(converted, compile.Options{Params: params.InsecureN11.Name, AllowInsecure: true})
+	p, err := compile.Compile(converted, fixtureOptions(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,16 +158,12 @@ func runFixtureEncrypted(t *testing.T, name string, test *mnist.Set) {
 	}
 }
 
-// encryptEvaluateDecrypt runs images through p as a client and a server do: encrypted,
-// through the wire format, decrypted.
+// encryptEvaluateDecrypt runs images through p as a client and a server do: encrypted
+// in requests of up to ImagesPerBatch images, through the wire format, decrypted.
 func encryptEvaluateDecrypt(t *testing.T, p *compile.Plan, images [][]float64) [][]float64 {
 	t.Helper()
 	man := p.Manifest()
 	c, err := client.New(&man, client.AllowInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	upload, err := c.EncryptBytes(images, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,13 +175,21 @@ func encryptEvaluateDecrypt(t *testing.T, p *compile.Plan, images [][]float64) [
 	if err != nil {
 		t.Fatal(err)
 	}
-	download, err := srv.PredictBytes(upload, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logits, err := c.DecryptBytes(download)
-	if err != nil {
-		t.Fatal(err)
+	var logits [][]float64
+	for start := 0; start < len(images); start += man.ImagesPerBatch {
+		upload, err := c.EncryptBytes(images[start:min(start+man.ImagesPerBatch, len(images))], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		download, err := srv.PredictBytes(upload, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.DecryptBytes(download)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits = append(logits, got...)
 	}
 	if len(logits) != len(images) {
 		t.Fatalf("%d results for %d images", len(logits), len(images))

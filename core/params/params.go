@@ -40,16 +40,27 @@ var (
 
 // The presets for plans that need key switching (single-image packing): the standard
 // conjugate-invariant ring (N real slots, like the batch presets), one special prime
-// for rotations and relinearization, and five levels at scale 2^28.
+// for rotations and relinearization, and levels at scale 2^28: five at N = 8192, 13
+// at N = 16384 for deeper networks (fitted polynomial activations).
 var (
 	// N13S has 8192 slots and log QP = 215 ≤ 218: 128-bit secure.
-	N13S = Preset{Name: "N13QP215S", Literal: keySwitchLiteral(13)}
+	N13S = Preset{Name: "N13QP215S", Literal: keySwitchLiteral(13, 35, 5, 40)}
+	// N14S has 16384 slots and log QP = 437 ≤ 438: 128-bit secure.
+	N14S = Preset{Name: "N14QP437S", Literal: keySwitchLiteral(14, 36, 13, 37)}
 	// InsecureN12S has N13S's moduli on a ring of degree 4096: fast, and NOT secure.
-	InsecureN12S = Preset{Name: "InsecureN12QP215S", Literal: keySwitchLiteral(12), Insecure: true}
+	InsecureN12S = Preset{Name: "InsecureN12QP215S", Literal: keySwitchLiteral(12, 35, 5, 40), Insecure: true}
+	// InsecureN12DeepS has N14S's moduli on a ring of degree 4096: fast, and NOT secure.
+	InsecureN12DeepS = Preset{Name: "InsecureN12QP437S", Literal: keySwitchLiteral(12, 36, 13, 37), Insecure: true}
 )
 
-func keySwitchLiteral(logN int) hefloat.ParametersLiteral {
-	return hefloat.ParametersLiteral{LogN: logN, LogQ: []int{35, 28, 28, 28, 28, 28}, LogP: []int{40},
+// keySwitchLiteral has a first prime of q0 bits, levels primes of 28 bits and one
+// special prime of p bits.
+func keySwitchLiteral(logN, q0, levels, p int) hefloat.ParametersLiteral {
+	logQ := []int{q0}
+	for range levels {
+		logQ = append(logQ, 28)
+	}
+	return hefloat.ParametersLiteral{LogN: logN, LogQ: logQ, LogP: []int{p},
 		LogDefaultScale: 28, RingType: ring.ConjugateInvariant}
 }
 
@@ -62,10 +73,12 @@ func Secure() []Preset { return []Preset{N13, N14} }
 
 // KeySwitching lists the 128-bit presets with special primes, for plans that rotate
 // or relinearize (single-image packing).
-func KeySwitching() []Preset { return []Preset{N13S} }
+func KeySwitching() []Preset { return []Preset{N13S, N14S} }
 
 // All lists every preset, the insecure test presets last.
-func All() []Preset { return append(append(Secure(), KeySwitching()...), InsecureN11, InsecureN12S) }
+func All() []Preset {
+	return append(append(Secure(), KeySwitching()...), InsecureN11, InsecureN12S, InsecureN12DeepS)
+}
 
 // ByFingerprint returns the preset whose parameters have fingerprint f.
 func ByFingerprint(f Fingerprint) (Preset, bool) {

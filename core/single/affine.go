@@ -135,14 +135,22 @@ func (l *affineLayer) set(j, x int, w float64) {
 	}
 }
 
-// sumEvery adds folds that sum n terms at stride positions, at most maxFold per fold.
+// sumEvery adds folds that sum n terms at stride positions.
 func (l *affineLayer) sumEvery(stride, n int) {
+	l.folds = foldsOf(stride*l.k, n)
+}
+
+// foldsOf returns the folds that sum n terms (a power of two) at stride slots, at most
+// maxFold per fold.
+func foldsOf(stride, n int) []foldSpec {
+	var folds []foldSpec
 	for n > 1 {
 		t := min(n, maxFold)
-		l.folds = append(l.folds, foldSpec{stride: stride * l.k, n: t})
+		folds = append(folds, foldSpec{stride: stride, n: t})
 		stride *= t
 		n /= t
 	}
+	return folds
 }
 
 // extended is the extended-diagonal method: periodic → periodic with period m.

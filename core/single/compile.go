@@ -12,9 +12,10 @@
 // rescales and adds the bias: the layer's outputs then repeat with period S over all
 // slots. Every later affine layer is a diagonal linear transformation followed by
 // folds (affine.go: the copies of a periodic vector compute different rows, so a
-// layer needs few diagonals), and a Square activation is a ciphertext multiplication
-// with relinearization. Each step costs one level; folds run before the rescale, so
-// their key-switching noise is divided by the prime the rescale removes.
+// layer needs few diagonals), a Square activation is a ciphertext multiplication
+// with relinearization, and a fitted polynomial goes through Lattigo's polynomial
+// evaluator (poly.go). Affine steps and squares cost one level; folds run before the
+// rescale, so their key-switching noise is divided by the prime the rescale removes.
 //
 // A fold sums the n rotations of a ciphertext by multiples of a period: one
 // decomposition of the ciphertext, then n−1 hoisted key products summed modulo QP,
@@ -90,13 +91,13 @@ type firstStep struct {
 	weights []*rlwe.Plaintext // one per input ciphertext, at the top level and scale q_L
 	bias    []float64         // periodic over all slots
 	biasPt  *rlwe.Plaintext   // bias encoded at the expected level and scale
-	folds   int               // segments per ciphertext, summed by fold(segLen, folds)
-	segLen  int
+	folds   []foldSpec        // sum the segments of a ciphertext
 }
 
 // step is a later stage: a Square activation or an affine layer.
 type step struct {
 	square bool
+	poly   *polyStep
 	// For an affine layer: the transformation, the folds that finish it and the
 	// bias, laid out as the layer's outputs are.
 	lt     hefloat.LinearTransformation
@@ -129,8 +130,8 @@ type Options struct {
 
 // Compile plans the single-image evaluation of a converted model under a preset with
 // special primes (params.KeySwitching, or an insecure one for tests). The model must
-// start with an affine layer and continue with affine layers and Square activations;
-// every step takes one level.
+// start with an affine layer and continue with affine layers, Square activations (one
+// level each) and fitted polynomial activations (poly.go: 1 + ⌈log2(degree+1)⌉ levels).
 func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) {
 	k := max(opts.ImagesPerCiphertext, 1)
 	if k&(k-1) != 0 {
@@ -150,15 +151,24 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 	if len(stages) == 0 || stages[0].Affine == nil {
 		return nil, errors.New("single: the network must start with an affine (convolution or dense) layer")
 	}
-	for _, st := range stages[1:] {
-		if st.Affine == nil {
-			if _, ok := st.Activation.(model.Square); !ok {
-				return nil, fmt.Errorf("single: layer %d: only affine layers and Square activations are supported, got %s", st.Layer, stageKind(st))
+	depth := 0
+	for _, st := range stages {
+		switch act := st.Activation.(type) {
+		case nil:
+			if st.Affine == nil {
+				return nil, fmt.Errorf("single: layer %d: %s is not supported: only affine layers, squares and fitted polynomials are", st.Layer, stageKind(st))
 			}
+			depth++
+		case model.Square:
+			depth++
+		case *model.Polynomial:
+			depth += polyLevels(act)
+		default:
+			return nil, fmt.Errorf("single: layer %d: only affine layers, squares and fitted polynomials are supported, got %s", st.Layer, stageKind(st))
 		}
 	}
-	if len(stages) > prm.MaxLevel() {
-		return nil, fmt.Errorf("single: the network needs %d levels, %s has %d", len(stages), preset.Name, prm.MaxLevel())
+	if depth > prm.MaxLevel() {
+		return nil, fmt.Errorf("single: the network needs %d levels, %s has %d", depth, preset.Name, prm.MaxLevel())
 	}
 	p := &Plan{params: prm, workers: min(2, runtime.GOMAXPROCS(0)), interleave: k}
 	ecd := hefloat.NewEncoder(prm)
@@ -193,8 +203,8 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 	if first.biasPt, err = encodeAt(prm, ecd, first.bias, level-1, scale); err != nil {
 		return nil, err
 	}
-	if first.folds > 1 {
-		addFold(first.segLen, first.folds, level)
+	for _, f := range first.folds {
+		addFold(f.stride, f.n, level)
 	}
 	level--
 	p.precision = math.Log2(scale.Float64()) - noiseBits
@@ -202,6 +212,19 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 	bound := a.MaxAbsOutput(filled(m.Input.Size(), math.Max(math.Abs(m.InputRange[0]), math.Abs(m.InputRange[1]))))
 
 	for i, st := range stages[1:] {
+		if poly, ok := st.Activation.(*model.Polynomial); ok {
+			hashPoly(digest, poly)
+			ps, err := compilePoly(prm, ecd, poly, level)
+			if err != nil {
+				return nil, fmt.Errorf("single: layer %d: %w", st.Layer, err)
+			}
+			p.steps = append(p.steps, step{poly: ps})
+			for j, b := range bound {
+				bound[j] = polyBound(poly, b)
+			}
+			level = ps.level
+			continue
+		}
 		if st.Affine == nil {
 			digest.Write([]byte("square"))
 			p.steps = append(p.steps, step{square: true})
@@ -305,7 +328,7 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 		}
 		layout.Gather[t] = g
 	}
-	f := &firstStep{folds: segsPerCt, segLen: stride}
+	f := &firstStep{folds: foldsOf(stride, segsPerCt)}
 	for c := 0; c < cts; c++ {
 		w := make([]float64, slots)
 		for s := 0; s < segsPerCt; s++ {
@@ -429,6 +452,10 @@ func stageKind(st model.Stage) string {
 		return fmt.Sprintf("%T", st.Activation)
 	}
 	return "unknown"
+}
+
+func hashPoly(h interface{ Write([]byte) (int, error) }, p *model.Polynomial) {
+	fmt.Fprintf(h, "polynomial %v on %v", p.Coeffs, p.Interval)
 }
 
 func hashAffine(h interface{ Write([]byte) (int, error) }, a *model.Affine) {

@@ -59,8 +59,8 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 			return nil, fmt.Errorf("single: first layer: %w", err)
 		}
 	}
-	if f.folds > 1 {
-		if err := p.fold(evals, acc, f.segLen, f.folds); err != nil {
+	for _, fs := range f.folds {
+		if err := p.fold(evals, acc, fs.stride, fs.n); err != nil {
 			return nil, fmt.Errorf("single: first layer fold: %w", err)
 		}
 	}
@@ -74,6 +74,13 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 
 	ltEval := hefloat.NewLinearTransformationEvaluator(eval)
 	for i, s := range p.steps {
+		if s.poly != nil {
+			var err error
+			if ct, err = p.evaluatePoly(eval, s.poly, ct); err != nil {
+				return nil, fmt.Errorf("single: step %d (polynomial): %w", i+1, err)
+			}
+			continue
+		}
 		if s.square {
 			if err := eval.Mul(ct, ct, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)

@@ -1,6 +1,8 @@
 package single
 
 import (
+	"math/bits"
+
 	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/tuneinsight/lattigo/v5/he"
 )
@@ -45,12 +47,26 @@ func (p *Plan) Work() plan.Work {
 
 	level := m.InputLevel
 	w.MulAdds += float64(2 * len(p.first.weights) * (level + 1))
-	if p.first.folds > 1 {
-		fold(level, p.first.folds)
+	for _, f := range p.first.folds {
+		fold(level, f.n)
 	}
 	rescale(level)
 	level--
 	for _, s := range p.steps {
+		if s.poly != nil {
+			// The change of variable, then about one relinearized product per
+			// Chebyshev power and per baby-step block (Paterson–Stockmeyer).
+			w.MulAdds += 2 * float64(level+1)
+			rescale(level)
+			d := s.poly.cheb.Degree()
+			for range bits.Len(uint(d)) + d/2 {
+				w.MulAdds += 3 * float64(level+1)
+				keySwitch(level)
+				rescale(level)
+			}
+			level = s.poly.level
+			continue
+		}
 		if s.square {
 			w.MulAdds += 3 * float64(level+1)
 			keySwitch(level)
