@@ -15,6 +15,9 @@ import (
 
 const shippedModel = "../../models/mnist/mnist_cryptonets.cnm"
 
+// reluModel is the ReLU network converted with fitted polynomial activations.
+const reluModel = "../../models/mnist_relu/mnist_relu.cnm"
+
 // maxLogitError is the stated bound on |encrypted − plaintext| logits for the shipped
 // model at the default parameters (its logits reach about ±120; measured: 0.003).
 const maxLogitError = 0.02
@@ -137,5 +140,5 @@ func TestInsecurePresetsNeedOptIn(t *testing.T) {
 // with degree-2 polynomial activations (models/mnist_relu) encrypted, against the
 // float64 reference of the converted model.
 func TestReLUModelWithFittedPolynomialsAt128Bits(t *testing.T) {
-	encryptedRun(t, "../../models/mnist_relu/mnist_relu.cnm", 256)
+	encryptedRun(t, reluModel, 256)
 }

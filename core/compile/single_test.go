@@ -20,12 +20,12 @@ import (
 const singleLogitError = 0.02
 
 // singleRun sends n MNIST test images one request each through the whole public path
-// of single-image packing under preset: manifest, client keys through the wire, server
+// of single-image packing of the model file under preset: manifest, client keys through the wire, server
 // from the keys, sealed requests and results. It checks every logit against the
 // float64 reference and every argmax, and returns the upload bytes per image.
-func singleRun(t *testing.T, preset params.Preset, n int) int {
+func singleRun(t *testing.T, path string, preset params.Preset, n int) int {
 	t.Helper()
-	m, err := model.Load(shippedModel)
+	m, err := model.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func singleRun(t *testing.T, preset params.Preset, n int) int {
 func ptr[T any](v T) *T { return &v }
 
 func TestSinglePackingThroughTheWire(t *testing.T) {
-	singleRun(t, params.InsecureN12S, 8)
+	singleRun(t, shippedModel, params.InsecureN12S, 8)
 }
 
 // TestSinglePacking128Bit runs real MNIST images one request each at the 128-bit
@@ -111,7 +111,17 @@ func TestSinglePacking128Bit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("128-bit parameters: skipped with -short")
 	}
-	singleRun(t, params.N13S, 32)
+	singleRun(t, shippedModel, params.N13S, 32)
+}
+
+// TestReLUModelSinglePacking128Bit runs the ReLU model, whose two fitted polynomial
+// activations take Lattigo's polynomial evaluator, at the deeper 128-bit single-image
+// preset.
+func TestReLUModelSinglePacking128Bit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("128-bit parameters: skipped with -short")
+	}
+	singleRun(t, reluModel, params.N14S, 8)
 }
 
 // TestAutoFollowsTheImageCount checks the automatic choice at both ends: one image
