@@ -7,12 +7,15 @@ CLI     := $(BUILD)/bin/cryptonets
 MODEL   := models/mnist/mnist_cryptonets.cnm
 DEMO_ARGS ?=
 
-.PHONY: all setup cli demo bench test test-go test-c test-python lint clean
+.PHONY: all setup setup-test cli demo bench test test-go test-c test-python lint clean
 
 all: cli
 
 setup:
 	@bash scripts/setup.sh
+
+setup-test:
+	@bash scripts/setup.sh --test
 
 cli: setup
 	$(GO) build -o $(CLI) ./cmd/cryptonets
@@ -23,7 +26,7 @@ demo: cli
 bench: cli
 	$(CLI) bench --model $(MODEL)
 
-test: setup lint test-go test-c test-python
+test: setup-test lint test-go test-c test-python
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
