@@ -16,9 +16,9 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/rewrite"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
@@ -184,9 +184,9 @@ func compileOptions(has C.int, size C.size_t, params *C.char, packing C.int, exp
 	case C.CN_PACKING_AUTO:
 		opts.Packing = compile.Auto
 	case C.CN_PACKING_BATCH:
-		opts.Packing = plan.Batch
+		opts.Packing = manifest.Batch
 	case C.CN_PACKING_SINGLE:
-		opts.Packing = plan.Single
+		opts.Packing = manifest.Single
 	default:
 		return opts, invalidf("opts->packing is %d: want CN_PACKING_AUTO, CN_PACKING_BATCH or CN_PACKING_SINGLE", packing)
 	}
@@ -334,7 +334,7 @@ func cngo_model_manifest(out *unsafe.Pointer, mp unsafe.Pointer, name *C.char, i
 		if err != nil {
 			return err
 		}
-		p, err := compilePlan(m.m, compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: plan.Batch})
+		p, err := compilePlan(m.m, compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: manifest.Batch})
 		if err != nil {
 			return err
 		}
@@ -516,7 +516,7 @@ func cngo_manifest_packing(out *C.int, mp unsafe.Pointer) C.int {
 			return invalidf("out is NULL")
 		}
 		*out = C.CN_PACKING_BATCH
-		if info.man.Packing == plan.Single {
+		if info.man.Packing == manifest.Single {
 			*out = C.CN_PACKING_SINGLE
 		}
 		return nil
@@ -751,7 +751,7 @@ func cngo_server_new(out *unsafe.Pointer, mp, kp unsafe.Pointer, name *C.char, i
 		if str(name) == "" {
 			return newServer(out, m, k, nil, insecure != 0)
 		}
-		return newServer(out, m, k, &compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: plan.Batch}, insecure != 0)
+		return newServer(out, m, k, &compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: manifest.Batch}, insecure != 0)
 	})
 }
 

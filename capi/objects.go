@@ -4,9 +4,9 @@ import (
 	"sync"
 
 	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -17,13 +17,13 @@ import (
 // manifestInfo is an immutable manifest with what is derived from it, shared by every
 // object made for it.
 type manifestInfo struct {
-	man      plan.Manifest
+	man      manifest.Manifest
 	fp       [32]byte
 	prm      hefloat.Parameters
 	insecure bool
 }
 
-func newManifestInfo(m plan.Manifest) (*manifestInfo, error) {
+func newManifestInfo(m manifest.Manifest) (*manifestInfo, error) {
 	prm, err := m.Parameters()
 	if err != nil {
 		return nil, err

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
 
@@ -62,7 +62,7 @@ func writeBytes(path string, perm os.FileMode, data []byte) error {
 }
 
 // readManifest reads and validates a sealed manifest file.
-func readManifest(path string) (*plan.Manifest, error) {
+func readManifest(path string) (*manifest.Manifest, error) {
 	data, err := readFile(path, "manifest")
 	if err != nil {
 		return nil, err

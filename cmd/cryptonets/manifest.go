@@ -7,11 +7,11 @@ import (
 	"io"
 	"strings"
 
-	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
 
@@ -42,7 +42,7 @@ func addCompileFlags(fs *flag.FlagSet) *compileFlags {
 // parameters.
 func (f *compileFlags) compile(c *cli, m *model.Model) (*compile.Plan, error) {
 	p, err := compile.Compile(m, compile.Options{Params: f.params, AllowInsecure: f.insecure,
-		Packing: plan.Packing(f.packing), ExpectedImages: f.expected})
+		Packing: manifest.Packing(f.packing), ExpectedImages: f.expected})
 	if err != nil {
 		if strings.Contains(err.Error(), "insecure") && !f.insecure {
 			return nil, fmt.Errorf("%w (add --insecure to use it, for tests only)", err)
@@ -68,7 +68,7 @@ type paramsInfo struct {
 
 // describeParams builds the description of the manifest's parameters. SecurityBits is
 // 0 for sets below 128 bits.
-func describeParams(m *plan.Manifest) (paramsInfo, error) {
+func describeParams(m *manifest.Manifest) (paramsInfo, error) {
 	prm, err := m.Parameters()
 	if err != nil {
 		return paramsInfo{}, err
@@ -100,7 +100,7 @@ type manifestInfo struct {
 }
 
 // describeManifest builds the description of m.
-func describeManifest(m *plan.Manifest) (*manifestInfo, error) {
+func describeManifest(m *manifest.Manifest) (*manifestInfo, error) {
 	pi, err := describeParams(m)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/packing/batch"
 )
 
 // progressInterval is the least time between two progress lines of one task.

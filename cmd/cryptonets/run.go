@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/memstat"
-	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -29,7 +29,7 @@ type phaseSeconds struct {
 
 // measurement is what one measured run observed.
 type measurement struct {
-	Manifest       plan.Manifest
+	Manifest       manifest.Manifest
 	Logits         [][]float64
 	Batches        int
 	Seconds        phaseSeconds
@@ -193,7 +193,7 @@ func stats(p *compile.Plan, meas *measurement) (runStats, error) {
 		DecryptSeconds: perImage(meas.Seconds.Decrypt), ImagesPerSecond: round(n/meas.Seconds.Evaluate, 1),
 		UploadBytes: round(float64(meas.UploadBytes)/n, 1), DownloadBytes: round(float64(meas.DownloadBytes)/n, 1),
 		UploadBytesTotal: meas.UploadBytes, DownloadBytesTotal: meas.DownloadBytes, EvalKeyBytes: meas.EvalKeyBytes,
-		SecretKeyBytes: meas.SecretKeyBytes, ManifestBytes: meas.ManifestBytes, PeakRSSBytes: memstat.PeakRSS(),
+		SecretKeyBytes: meas.SecretKeyBytes, ManifestBytes: meas.ManifestBytes, PeakRSSBytes: peakRSS(),
 	}, nil
 }
 
@@ -220,4 +220,13 @@ func (s *runStats) rows(t *table) {
 	t.row("download", "%s (%s per image)", byteSize(s.DownloadBytesTotal), byteSize(int64(s.DownloadBytes)))
 	t.row("evaluation keys", "%s", byteSize(s.EvalKeyBytes))
 	t.row("peak memory", "%s", byteSize(s.PeakRSSBytes))
+}
+
+// peakRSS returns the process's peak resident set size in bytes.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024 // kilobytes on Linux
 }

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
-	"github.com/cryptonets/cryptonets/core/plan"
 )
 
 // sweepRow is one measured (packing, images) cell of a sweep.
@@ -77,7 +77,7 @@ const (
 )
 
 // parseSweep reads the --sweep and --packings lists.
-func parseSweep(counts, packings string) ([]int, []plan.Packing, error) {
+func parseSweep(counts, packings string) ([]int, []manifest.Packing, error) {
 	var ns []int
 	for _, f := range strings.Split(counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -86,10 +86,10 @@ func parseSweep(counts, packings string) ([]int, []plan.Packing, error) {
 		}
 		ns = append(ns, n)
 	}
-	var ps []plan.Packing
+	var ps []manifest.Packing
 	for _, f := range strings.Split(packings, ",") {
-		p := plan.Packing(strings.TrimSpace(f))
-		if p != plan.Batch && p != plan.Single && p != compile.Auto {
+		p := manifest.Packing(strings.TrimSpace(f))
+		if p != manifest.Batch && p != manifest.Single && p != compile.Auto {
 			return nil, nil, fmt.Errorf("--packings %q: want batch, single and/or auto", packings)
 		}
 		ps = append(ps, p)
@@ -99,7 +99,7 @@ func parseSweep(counts, packings string) ([]int, []plan.Packing, error) {
 
 // runSweep measures every (packing, image count) pair: each compiles the model for
 // that packing (auto: for that many images), and runs the images through measuredRun.
-func runSweep(c *cli, rf *runFlags, counts []int, packings []plan.Packing) error {
+func runSweep(c *cli, rf *runFlags, counts []int, packings []manifest.Packing) error {
 	m, err := loadConverted(*rf.model)
 	if err != nil {
 		return err

@@ -10,10 +10,10 @@ import (
 	"crypto/rand"
 	"fmt"
 
-	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/manifest"
+	"github.com/cryptonets/cryptonets/core/packing/batch"
+	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
-	"github.com/cryptonets/cryptonets/core/single"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -22,7 +22,7 @@ import (
 // Client encrypts for and decrypts from one compiled model. It is not safe for
 // concurrent use.
 type Client struct {
-	manifest plan.Manifest
+	manifest manifest.Manifest
 	params   hefloat.Parameters
 	sk       *rlwe.SecretKey
 	// encrypt and decrypt are the packing's codec.
@@ -40,16 +40,16 @@ type options struct{ allowInsecure bool }
 func AllowInsecure() Option { return func(o *options) { o.allowInsecure = true } }
 
 // New generates a fresh secret key for the manifest's parameters.
-func New(m *plan.Manifest, opts ...Option) (*Client, error) {
+func New(m *manifest.Manifest, opts ...Option) (*Client, error) {
 	return withKey(m, nil, opts)
 }
 
 // Restore rebuilds a client from a secret key exported by ExportSecretKey.
-func Restore(m *plan.Manifest, secretKey []byte, opts ...Option) (*Client, error) {
+func Restore(m *manifest.Manifest, secretKey []byte, opts ...Option) (*Client, error) {
 	return withKey(m, secretKey, opts)
 }
 
-func withKey(m *plan.Manifest, secretKey []byte, opts []Option) (*Client, error) {
+func withKey(m *manifest.Manifest, secretKey []byte, opts []Option) (*Client, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -74,7 +74,7 @@ func withKey(m *plan.Manifest, secretKey []byte, opts []Option) (*Client, error)
 		return nil, err
 	}
 	c := &Client{manifest: *m, params: prm, sk: sk}
-	if m.Packing == plan.Single {
+	if m.Packing == manifest.Single {
 		codec, err := single.NewCodec(*m, prm, sk)
 		if err != nil {
 			return nil, err
@@ -97,7 +97,7 @@ func withKey(m *plan.Manifest, secretKey []byte, opts []Option) (*Client, error)
 func (c *Client) Parameters() hefloat.Parameters { return c.params }
 
 // Manifest returns the manifest the client works for.
-func (c *Client) Manifest() plan.Manifest { return c.manifest }
+func (c *Client) Manifest() manifest.Manifest { return c.manifest }
 
 // ExportSecretKey seals the secret key, to store it with the client's other secrets.
 // It must never be sent to the server.
@@ -108,7 +108,7 @@ func (c *Client) ExportSecretKey() ([]byte, error) { return wire.EncodeSecretKey
 // relinearization key and the Galois keys, which takes a few seconds).
 func (c *Client) EvaluationKeys() (*wire.EvaluationKeys, error) {
 	keys := &wire.EvaluationKeys{Params: c.manifest.ParamsFingerprint}
-	if c.manifest.Packing == plan.Single {
+	if c.manifest.Packing == manifest.Single {
 		var err error
 		if keys.Relinearization, keys.Galois, err = single.GenerateEvaluationKeys(&c.manifest, c.params, c.sk); err != nil {
 			return nil, err

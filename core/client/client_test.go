@@ -4,14 +4,14 @@ import (
 	"math"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 )
 
-func tinyManifest(t *testing.T) plan.Manifest {
+func tinyManifest(t *testing.T) manifest.Manifest {
 	t.Helper()
 	m := &model.Model{Name: "tiny", Input: model.Shape{C: 3, H: 1, W: 1}, InputRange: [2]float64{0, 1},
 		Layers: []model.Layer{

@@ -6,22 +6,22 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing/batch"
+	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
-	"github.com/cryptonets/cryptonets/core/single"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
 // Auto asks Compile to choose the packing: the one its cost model expects to be the
 // fastest for Options.ExpectedImages images.
-const Auto plan.Packing = "auto"
+const Auto manifest.Packing = "auto"
 
 // Options choose the packing and parameters.
 type Options struct {
-	// Packing is plan.Batch, plan.Single or Auto (the default, also when empty).
-	Packing plan.Packing
+	// Packing is manifest.Batch, manifest.Single or Auto (the default, also when empty).
+	Packing manifest.Packing
 	// ExpectedImages is the number of images the caller expects to send at a time:
 	// Auto chooses the packing for it, and single-image packing how many images share
 	// a request. 0 means a full batch or more (Auto) or one (single).
@@ -64,15 +64,15 @@ func FromSingle(p *single.Plan) (*Plan, error) {
 }
 
 // Packing tells how the plan lays images out in ciphertexts.
-func (p *Plan) Packing() plan.Packing {
+func (p *Plan) Packing() manifest.Packing {
 	if p.single != nil {
-		return plan.Single
+		return manifest.Single
 	}
-	return plan.Batch
+	return manifest.Batch
 }
 
 // Manifest returns the public manifest: what clients need, without the weights.
-func (p *Plan) Manifest() plan.Manifest {
+func (p *Plan) Manifest() manifest.Manifest {
 	if p.single != nil {
 		return p.single.Manifest()
 	}
@@ -108,9 +108,9 @@ func (p *Plan) Single() *single.Plan { return p.single }
 // parameters) and checks that the result is that plan: the server's way to serve
 // exactly what a client's keys and batches were made for. allowInsecure lets an
 // insecure manifest through (tests only).
-func ForManifest(m *model.Model, man plan.Manifest, allowInsecure bool) (*Plan, error) {
+func ForManifest(m *model.Model, man manifest.Manifest, allowInsecure bool) (*Plan, error) {
 	opts := Options{Packing: man.Packing, Params: man.Params, AllowInsecure: allowInsecure}
-	if man.Packing == plan.Single {
+	if man.Packing == manifest.Single {
 		opts.Single.ImagesPerCiphertext = man.ImagesPerBatch
 	}
 	p, err := Compile(m, opts)
@@ -137,9 +137,9 @@ func Compile(m *model.Model, opts Options) (*Plan, error) {
 		named = &preset
 	}
 	switch opts.Packing {
-	case plan.Batch:
+	case manifest.Batch:
 		return compileBatch(m, named, opts)
-	case plan.Single:
+	case manifest.Single:
 		candidates, err := singleCandidates(m, named, opts)
 		if err != nil {
 			return nil, err
@@ -148,7 +148,7 @@ func Compile(m *model.Model, opts Options) (*Plan, error) {
 	case "", Auto:
 		return compileAuto(m, named, opts)
 	}
-	return nil, fmt.Errorf("compile: unknown packing %q: want %q, %q or %q", opts.Packing, plan.Batch, plan.Single, Auto)
+	return nil, fmt.Errorf("compile: unknown packing %q: want %q, %q or %q", opts.Packing, manifest.Batch, manifest.Single, Auto)
 }
 
 // maxInterleave is the most images per ciphertext Auto weighs for single-image

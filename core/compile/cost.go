@@ -3,7 +3,7 @@ package compile
 import (
 	"math"
 
-	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/manifest"
 )
 
 // The cost model. A plan counts the work of one request (package batch: Work; package
@@ -61,7 +61,7 @@ func (p *Plan) Estimate(n int) Estimate {
 
 func (p *Plan) requestSeconds() requestSeconds {
 	n := float64(p.Parameters().N())
-	w, op, enc, dec := plan.Work{}, batchOpSeconds, batchEncryptSeconds, batchDecryptSeconds
+	w, op, enc, dec := manifest.Work{}, batchOpSeconds, batchEncryptSeconds, batchDecryptSeconds
 	if p.single != nil {
 		w, op, enc, dec = p.single.Work(), singleOpSeconds, singleEncryptSeconds, singleDecryptSeconds
 	} else {

@@ -7,11 +7,11 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
-	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/server"
-	"github.com/cryptonets/cryptonets/core/single"
 )
 
 // phaseTimes is one measured request: client encrypt and seal, server open, evaluate
@@ -74,10 +74,10 @@ func BenchmarkCostModel(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, c := range []struct {
-		packing plan.Packing
+		packing manifest.Packing
 		images  int
 		reps    int
-	}{{plan.Batch, 0, 3}, {plan.Single, 1, 20}, {plan.Single, 8, 20}} {
+	}{{manifest.Batch, 0, 3}, {manifest.Single, 1, 20}, {manifest.Single, 8, 20}} {
 		p, err := compile.Compile(m, compile.Options{Packing: c.packing, Single: single.Options{ImagesPerCiphertext: c.images}})
 		if err != nil {
 			b.Fatal(err)
@@ -85,8 +85,8 @@ func BenchmarkCostModel(b *testing.B) {
 		got := measureRequest(b, p, c.reps)
 		est := p.Estimate(p.Manifest().ImagesPerBatch)
 		n := float64(p.Parameters().N())
-		var w plan.Work
-		if c.packing == plan.Batch {
+		var w manifest.Work
+		if c.packing == manifest.Batch {
 			w = p.Batch().Work()
 		} else {
 			w = p.Single().Work()

@@ -11,14 +11,14 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
+	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/rewrite"
 	"github.com/cryptonets/cryptonets/core/server"
-	"github.com/cryptonets/cryptonets/core/single"
 )
 
 // fixturesDir holds the networks made by models/fixtures/make_fixtures.py.
@@ -36,7 +36,7 @@ var encryptedFixtures = []string{"batchnorm", "avgpool_pad", "maxpool", "relu_ml
 // insecure preset with N14QP437S's 13 levels.
 func fixtureOptions(name string) compile.Options {
 	if name == "activations" {
-		return compile.Options{Packing: plan.Single, Params: params.InsecureN12DeepS.Name, AllowInsecure: true,
+		return compile.Options{Packing: manifest.Single, Params: params.InsecureN12DeepS.Name, AllowInsecure: true,
 			Single: single.Options{ImagesPerCiphertext: 8}}
 	}
 	return compile.Options{Params: params.InsecureN11.Name, AllowInsecure: true}

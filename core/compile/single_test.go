@@ -6,10 +6,10 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -29,7 +29,7 @@ func singleRun(t *testing.T, path string, preset params.Preset, n int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := compile.Compile(m, compile.Options{Packing: plan.Single, Params: preset.Name, AllowInsecure: preset.Insecure})
+	p, err := compile.Compile(m, compile.Options{Packing: manifest.Single, Params: preset.Name, AllowInsecure: preset.Insecure})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,9 +135,9 @@ func TestAutoFollowsTheImageCount(t *testing.T) {
 	for _, c := range []struct {
 		images int
 		params string
-		want   plan.Packing
-	}{{1, "", plan.Single}, {16, "", plan.Single}, {8192, "", plan.Batch}, {0, "", plan.Batch},
-		{1, params.N13.Name, plan.Batch}, {8192, params.N13S.Name, plan.Single}} {
+		want   manifest.Packing
+	}{{1, "", manifest.Single}, {16, "", manifest.Single}, {8192, "", manifest.Batch}, {0, "", manifest.Batch},
+		{1, params.N13.Name, manifest.Batch}, {8192, params.N13S.Name, manifest.Single}} {
 		p, err := compile.Compile(m, compile.Options{Packing: compile.Auto, ExpectedImages: c.images, Params: c.params})
 		if err != nil {
 			t.Fatal(err)

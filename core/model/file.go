@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cryptonets/cryptonets/core/cbor"
+	"github.com/cryptonets/cryptonets/core/internal/cbor"
 )
 
 // FileVersion is the version of the model file format written by this package.

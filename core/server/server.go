@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cryptonets/cryptonets/core/batch"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/manifest"
+	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
@@ -18,7 +18,7 @@ import (
 // Predict call has its own evaluation state.
 type Server struct {
 	plan     *compile.Plan
-	manifest plan.Manifest
+	manifest manifest.Manifest
 	// keys are the relinearization and Galois keys a single-image plan uses; Lattigo
 	// only reads them, so evaluations may share them.
 	keys *rlwe.MemEvaluationKeySet
@@ -38,7 +38,7 @@ func New(p *compile.Plan, keys *wire.EvaluationKeys) (*Server, error) {
 }
 
 // Manifest returns the public manifest clients need.
-func (s *Server) Manifest() plan.Manifest { return s.manifest }
+func (s *Server) Manifest() manifest.Manifest { return s.manifest }
 
 // Predict evaluates the network on one encrypted batch (up to ImagesPerBatch images)
 // and returns the encrypted logits. The batch's ciphertexts are consumed.

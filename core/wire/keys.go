@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -29,7 +29,7 @@ func (k *EvaluationKeys) KeySet() *rlwe.MemEvaluationKeySet {
 
 // Check reports whether k was made for the parameters of manifest m and holds
 // exactly the keys it lists, at their levels.
-func (k *EvaluationKeys) Check(m *plan.Manifest, prm hefloat.Parameters) error {
+func (k *EvaluationKeys) Check(m *manifest.Manifest, prm hefloat.Parameters) error {
 	if k.Params != m.ParamsFingerprint || params.FingerprintOf(prm) != m.ParamsFingerprint {
 		return fmt.Errorf("%w: evaluation keys made for other CKKS parameters", ErrMismatch)
 	}
@@ -47,7 +47,7 @@ type keySpec struct {
 // keySpecs lists the keys manifest m (validated: one level per Galois element) asks
 // for, in wire order: the relinearization key first, then the Galois keys in the
 // manifest's order.
-func keySpecs(m *plan.Manifest, prm hefloat.Parameters) []keySpec {
+func keySpecs(m *manifest.Manifest, prm hefloat.Parameters) []keySpec {
 	var specs []keySpec
 	if m.Relinearize {
 		specs = append(specs, keySpec{levelQ: prm.MaxLevelQ(), levelP: prm.MaxLevelP()})
@@ -83,7 +83,7 @@ func evaluationKeysLen(prm hefloat.Parameters, specs []keySpec) int {
 // Payload: key count u32, then for each key (relinearization first, then the Galois
 // keys in the manifest's order) its Galois element (0 for relinearization) u64, level
 // Q u16, level P u16 and its gadget vectors, polynomials bit-packed as in ciphertexts.
-func EncodeEvaluationKeys(k *EvaluationKeys, m *plan.Manifest, prm hefloat.Parameters) ([]byte, error) {
+func EncodeEvaluationKeys(k *EvaluationKeys, m *manifest.Manifest, prm hefloat.Parameters) ([]byte, error) {
 	if err := k.Check(m, prm); err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func packQP(out []byte, prm hefloat.Parameters, p ringqp.Poly) []byte {
 // computed from our own parameters before anything is read, every key header must match
 // the manifest, and every coefficient must be below its prime. Lattigo's decoders never
 // see the bytes.
-func DecodeEvaluationKeys(data []byte, m *plan.Manifest) (*EvaluationKeys, error) {
+func DecodeEvaluationKeys(data []byte, m *manifest.Manifest) (*EvaluationKeys, error) {
 	prm, err := m.Parameters()
 	if err != nil {
 		return nil, err

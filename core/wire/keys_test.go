@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
@@ -16,7 +16,7 @@ import (
 // keysFixture is a manifest that asks for a relinearization key and two Galois keys,
 // with keys made for it.
 type keysFixture struct {
-	manifest plan.Manifest
+	manifest manifest.Manifest
 	keys     *wire.EvaluationKeys
 	sealed   []byte
 }

@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
 // EncodeManifest seals a manifest.
-func EncodeManifest(m *plan.Manifest) ([]byte, error) {
+func EncodeManifest(m *manifest.Manifest) ([]byte, error) {
 	payload, err := m.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -21,7 +21,7 @@ func EncodeManifest(m *plan.Manifest) ([]byte, error) {
 }
 
 // DecodeManifest opens and validates a manifest; its fingerprint must match the header.
-func DecodeManifest(data []byte) (*plan.Manifest, error) {
+func DecodeManifest(data []byte) (*manifest.Manifest, error) {
 	h, err := Peek(data)
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func DecodeManifest(data []byte) (*plan.Manifest, error) {
 	if h.Kind != KindManifest {
 		return nil, fmt.Errorf("%w: expected %s, got %s", ErrMismatch, KindManifest, h.Kind)
 	}
-	m := new(plan.Manifest)
+	m := new(manifest.Manifest)
 	if err := m.UnmarshalBinary(data[HeaderSize:]); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
@@ -41,9 +41,9 @@ func DecodeManifest(data []byte) (*plan.Manifest, error) {
 
 // BatchShape is the shape of an encrypted batch for manifest m: one ciphertext per
 // input value (batch packing) or the layout's ciphertexts (single-image packing).
-func BatchShape(m *plan.Manifest) Shape {
+func BatchShape(m *manifest.Manifest) Shape {
 	count := m.Input.Size()
-	if m.Packing == plan.Single {
+	if m.Packing == manifest.Single {
 		count = m.Layout.Ciphertexts
 	}
 	return Shape{Count: count, Degree: 1, Level: m.InputLevel, LogScale: float64(m.InputLogScale), MaxImages: m.ImagesPerBatch}
@@ -51,9 +51,9 @@ func BatchShape(m *plan.Manifest) Shape {
 
 // ResultShape is the shape of an encrypted result for manifest m: one ciphertext per
 // logit (batch packing) or one holding all of them (single-image packing).
-func ResultShape(m *plan.Manifest) Shape {
+func ResultShape(m *manifest.Manifest) Shape {
 	count := m.Outputs
-	if m.Packing == plan.Single {
+	if m.Packing == manifest.Single {
 		count = 1
 	}
 	return Shape{Count: count, Degree: m.OutputDegree, Level: m.OutputLevel, LogScale: m.OutputLogScale, MaxImages: m.ImagesPerBatch}
@@ -61,7 +61,7 @@ func ResultShape(m *plan.Manifest) Shape {
 
 // WriteCiphertexts writes cts in an envelope of the given kind for manifest m, whose
 // parameters are prm.
-func WriteCiphertexts(w io.Writer, kind Kind, m *plan.Manifest, prm hefloat.Parameters, cts *Ciphertexts) (int64, error) {
+func WriteCiphertexts(w io.Writer, kind Kind, m *manifest.Manifest, prm hefloat.Parameters, cts *Ciphertexts) (int64, error) {
 	size, err := cts.PayloadSize(prm)
 	if err != nil {
 		return 0, err
@@ -79,7 +79,7 @@ func WriteCiphertexts(w io.Writer, kind Kind, m *plan.Manifest, prm hefloat.Para
 
 // EncodeCiphertexts returns cts sealed in an envelope of the given kind for manifest m,
 // whose parameters are prm.
-func EncodeCiphertexts(kind Kind, m *plan.Manifest, prm hefloat.Parameters, cts *Ciphertexts) ([]byte, error) {
+func EncodeCiphertexts(kind Kind, m *manifest.Manifest, prm hefloat.Parameters, cts *Ciphertexts) ([]byte, error) {
 	size, err := cts.PayloadSize(prm)
 	if err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func EncodeCiphertexts(kind Kind, m *plan.Manifest, prm hefloat.Parameters, cts 
 
 // DecodeCiphertexts opens an envelope of the given kind for manifest m and decodes its
 // ciphertexts after checking their count, degree, level, scale and exact length.
-func DecodeCiphertexts(data []byte, kind Kind, m *plan.Manifest, prm hefloat.Parameters) (*Ciphertexts, error) {
+func DecodeCiphertexts(data []byte, kind Kind, m *manifest.Manifest, prm hefloat.Parameters) (*Ciphertexts, error) {
 	payload, err := Open(data, kind, m.ParamsFingerprint, m.Fingerprint())
 	if err != nil {
 		return nil, err

@@ -8,9 +8,9 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -45,7 +45,7 @@ func compileTiny(t *testing.T, preset params.Preset, hidden int) *compile.Plan {
 // fixture is a compiled plan with a client, an encrypted batch and a result, sealed.
 type fixture struct {
 	plan     *compile.Plan
-	manifest plan.Manifest
+	manifest manifest.Manifest
 	client   *client.Client
 	batch    []byte
 	result   []byte

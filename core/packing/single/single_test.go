@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
 
-const shippedModel = "../../models/mnist/mnist_cryptonets.cnm"
+const shippedModel = "../../../models/mnist/mnist_cryptonets.cnm"
 
 // fixture is a compiled plan with its keys and client.
 type fixture struct {
@@ -173,7 +173,7 @@ func TestShippedModel128Bit(t *testing.T) {
 func TestManifest(t *testing.T) {
 	f := setup(t, params.InsecureN12S)
 	m := f.plan.Manifest()
-	if m.Packing != plan.Single || !m.Relinearize || m.Outputs != 10 || m.ImagesPerBatch != 1 || m.Params != params.InsecureN12S.Name {
+	if m.Packing != manifest.Single || !m.Relinearize || m.Outputs != 10 || m.ImagesPerBatch != 1 || m.Params != params.InsecureN12S.Name {
 		t.Fatalf("manifest: %+v", m)
 	}
 	if len(m.GaloisElements) == 0 {

@@ -3,18 +3,18 @@ package single
 import (
 	"math/bits"
 
-	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/tuneinsight/lattigo/v5/he"
 )
 
 // Work counts the operations of one request. Key switches are counted through their
 // parts: the decomposition and basis extension (NTTs, base conversions), the product
 // with the key and the division by P.
-func (p *Plan) Work() plan.Work {
+func (p *Plan) Work() manifest.Work {
 	prm := p.params
 	k := float64(prm.PCount())
 	m := p.manifest
-	w := plan.Work{
+	w := manifest.Work{
 		Encrypted: float64(m.Layout.Ciphertexts * 2 * (m.InputLevel + 1)),
 		Decrypted: float64(m.OutputLevel + 1),
 	}

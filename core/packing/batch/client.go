@@ -6,7 +6,7 @@ import (
 	"math"
 	"sync"
 
-	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -15,15 +15,15 @@ import (
 // Codec is the client side of batch packing: it encrypts images into one ciphertext per
 // input value and decrypts result ciphertexts into logits. It holds the secret key.
 type Codec struct {
-	manifest plan.Manifest
+	manifest manifest.Manifest
 	params   hefloat.Parameters
 	sk       *rlwe.SecretKey
 	workers  int
 }
 
 // NewCodec prepares encryption and decryption for a batch manifest.
-func NewCodec(m plan.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*Codec, error) {
-	if m.Packing != plan.Batch {
+func NewCodec(m manifest.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*Codec, error) {
+	if m.Packing != manifest.Batch {
 		return nil, fmt.Errorf("batch: manifest packing is %q", m.Packing)
 	}
 	return &Codec{manifest: m, params: prm, sk: sk, workers: defaultWorkers()}, nil

@@ -5,15 +5,15 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/single"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
 
 // Classify one MNIST image under single-image packing. The insecure preset keeps the
 // example fast; use params.N13S for 128-bit security.
 func Example() {
-	m, _ := model.Load("../../models/mnist/mnist_cryptonets.cnm")
+	m, _ := model.Load("../../../models/mnist/mnist_cryptonets.cnm")
 	p, err := single.Compile(m, params.InsecureN12S, single.Options{})
 	if err != nil {
 		panic(err)

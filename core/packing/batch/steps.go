@@ -5,7 +5,7 @@ import (
 	"hash"
 	"runtime"
 
-	"github.com/cryptonets/cryptonets/core/workers"
+	"github.com/cryptonets/cryptonets/core/internal/workers"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"

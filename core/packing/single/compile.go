@@ -34,9 +34,9 @@ import (
 	"math"
 	"runtime"
 
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -61,7 +61,7 @@ const outputHeadroomBits = 9
 // so Evaluate may run on several goroutines at once.
 type Plan struct {
 	params   hefloat.Parameters
-	manifest plan.Manifest
+	manifest manifest.Manifest
 
 	first   *firstStep
 	steps   []step
@@ -108,7 +108,7 @@ type step struct {
 }
 
 // Manifest returns the public manifest of the plan.
-func (p *Plan) Manifest() plan.Manifest {
+func (p *Plan) Manifest() manifest.Manifest {
 	m := p.manifest
 	m.GaloisElements = append([]uint64(nil), m.GaloisElements...)
 	return m
@@ -280,8 +280,8 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 	for i, g := range list {
 		levels[i] = galEls[g]
 	}
-	p.manifest = plan.Manifest{
-		Model: m.Name, Packing: plan.Single, Params: preset.Name, Insecure: preset.Insecure,
+	p.manifest = manifest.Manifest{
+		Model: m.Name, Packing: manifest.Single, Params: preset.Name, Insecure: preset.Insecure,
 		ParamsFingerprint: params.FingerprintOf(prm),
 		Input:             m.Input, InputRange: m.InputRange,
 		InputLogScale: prm.LogDefaultScale(), InputLevel: prm.MaxLevel(),
@@ -295,7 +295,7 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 
 // compileFirst builds the im2col layout and the weight plaintexts of the first
 // affine layer.
-func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*firstStep, *plan.Layout, error) {
+func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*firstStep, *manifest.Layout, error) {
 	prm := p.params
 	slots, k := prm.MaxSlots(), p.interleave
 	segLen := nextPow2(a.Out())
@@ -316,7 +316,7 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 		segsPerCt = nextPow2(taps)
 	}
 	block := segsPerCt * stride
-	layout := &plan.Layout{Ciphertexts: cts, SegmentLength: segLen, SegmentsPerCiphertext: segsPerCt,
+	layout := &manifest.Layout{Ciphertexts: cts, SegmentLength: segLen, SegmentsPerCiphertext: segsPerCt,
 		ImagesPerCiphertext: k, Gather: make([][]int32, taps)}
 	for t := range layout.Gather {
 		g := make([]int32, a.Out())

@@ -1,13 +1,13 @@
 // Package plan holds the public manifest of a compiled model: everything a client
 // needs to encrypt inputs for it and decrypt its results, and nothing of its weights.
-package plan
+package manifest
 
 import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
 
-	"github.com/cryptonets/cryptonets/core/cbor"
+	"github.com/cryptonets/cryptonets/core/internal/cbor"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"

@@ -1,17 +1,17 @@
-package plan_test
+package manifest_test
 
 import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/batch"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 )
 
-func manifest(t *testing.T) plan.Manifest {
+func compiled(t *testing.T) manifest.Manifest {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 1))
 	w := make([]float64, 12)
@@ -32,12 +32,12 @@ func manifest(t *testing.T) plan.Manifest {
 }
 
 func TestManifestRoundTrip(t *testing.T) {
-	m := manifest(t)
+	m := compiled(t)
 	data, err := m.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back plan.Manifest
+	var back manifest.Manifest
 	if err := back.UnmarshalBinary(data); err != nil {
 		t.Fatal(err)
 	}
@@ -51,24 +51,24 @@ func TestManifestRoundTrip(t *testing.T) {
 }
 
 func TestManifestValidation(t *testing.T) {
-	tamper := map[string]func(*plan.Manifest){
-		"unknown preset":        func(m *plan.Manifest) { m.Params = "N99" },
-		"fingerprint mismatch":  func(m *plan.Manifest) { m.ParamsFingerprint[0] ^= 1 },
-		"insecure without flag": func(m *plan.Manifest) { m.Params = params.InsecureN11.Name },
-		"unknown packing":       func(m *plan.Manifest) { m.Packing = "diagonal" },
-		"output above input":    func(m *plan.Manifest) { m.OutputLevel = m.InputLevel + 1 },
-		"too many images":       func(m *plan.Manifest) { m.ImagesPerBatch = 1 << 20 },
-		"no outputs":            func(m *plan.Manifest) { m.Outputs = 0 },
-		"bad bound":             func(m *plan.Manifest) { m.OutputBound = -1 },
+	tamper := map[string]func(*manifest.Manifest){
+		"unknown preset":        func(m *manifest.Manifest) { m.Params = "N99" },
+		"fingerprint mismatch":  func(m *manifest.Manifest) { m.ParamsFingerprint[0] ^= 1 },
+		"insecure without flag": func(m *manifest.Manifest) { m.Params = params.InsecureN11.Name },
+		"unknown packing":       func(m *manifest.Manifest) { m.Packing = "diagonal" },
+		"output above input":    func(m *manifest.Manifest) { m.OutputLevel = m.InputLevel + 1 },
+		"too many images":       func(m *manifest.Manifest) { m.ImagesPerBatch = 1 << 20 },
+		"no outputs":            func(m *manifest.Manifest) { m.Outputs = 0 },
+		"bad bound":             func(m *manifest.Manifest) { m.OutputBound = -1 },
 	}
 	for name, f := range tamper {
-		m := manifest(t)
+		m := compiled(t)
 		f(&m)
 		if err := m.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 		data, _ := m.MarshalBinary()
-		var back plan.Manifest
+		var back manifest.Manifest
 		if err := back.UnmarshalBinary(data); err == nil {
 			t.Errorf("%s: decoded", name)
 		}

@@ -3,13 +3,13 @@ package batch
 import (
 	"strings"
 
-	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/manifest"
 )
 
 // Work counts the operations of one request (one batch, whatever its image count).
-func (p *Plan) Work() plan.Work {
+func (p *Plan) Work() manifest.Work {
 	m := p.manifest
-	w := plan.Work{
+	w := manifest.Work{
 		Encrypted: float64(m.Input.Size() * 2 * (m.InputLevel + 1)),
 		Decrypted: float64(m.Outputs * m.OutputDegree * (m.OutputLevel + 1)),
 	}

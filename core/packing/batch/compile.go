@@ -13,9 +13,9 @@ import (
 	"math"
 	"math/big"
 
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/plan"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
@@ -45,7 +45,7 @@ func (o Options) withDefaults() Options {
 // rescale points and the public manifest. It holds no key.
 type Plan struct {
 	params   hefloat.Parameters
-	manifest plan.Manifest
+	manifest manifest.Manifest
 	steps    []step
 	inScale  rlwe.Scale
 	// precision is the planned precision in bits (see Options.TargetBits).
@@ -59,7 +59,7 @@ type Plan struct {
 func (p *Plan) PrecisionBits() float64 { return p.precision }
 
 // Manifest returns the public manifest of the plan.
-func (p *Plan) Manifest() plan.Manifest { return p.manifest }
+func (p *Plan) Manifest() manifest.Manifest { return p.manifest }
 
 // Parameters returns the CKKS parameters of the plan.
 func (p *Plan) Parameters() hefloat.Parameters { return p.params }
@@ -176,8 +176,8 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 	if opts.MaxImages > 0 && opts.MaxImages < slots {
 		slots = opts.MaxImages
 	}
-	p.manifest = plan.Manifest{
-		Model: m.Name, Packing: plan.Batch, Params: preset.Name, Insecure: preset.Insecure,
+	p.manifest = manifest.Manifest{
+		Model: m.Name, Packing: manifest.Batch, Params: preset.Name, Insecure: preset.Insecure,
 		ParamsFingerprint: params.FingerprintOf(prm),
 		Input:             m.Input, InputRange: m.InputRange,
 		InputLogScale: sch.inLogScale, InputLevel: prm.MaxLevel(),

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/cryptonets/cryptonets/core/plan"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -15,7 +15,7 @@ import (
 // lays an image out as the im2col of the plan's first layer, encrypts it, and decrypts
 // results. It holds the secret key and is not safe for concurrent use.
 type Codec struct {
-	manifest plan.Manifest
+	manifest manifest.Manifest
 	params   hefloat.Parameters
 	ecd      *hefloat.Encoder
 	enc      *rlwe.Encryptor
@@ -23,8 +23,8 @@ type Codec struct {
 }
 
 // NewCodec prepares encryption and decryption for a validated single-packing manifest.
-func NewCodec(m plan.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*Codec, error) {
-	if m.Packing != plan.Single || m.Layout == nil {
+func NewCodec(m manifest.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*Codec, error) {
+	if m.Packing != manifest.Single || m.Layout == nil {
 		return nil, fmt.Errorf("single: manifest packing is %q", m.Packing)
 	}
 	if sk == nil {
@@ -36,7 +36,7 @@ func NewCodec(m plan.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*Cod
 
 // Encode returns the slot values of the ciphertexts of up to ImagesPerBatch images
 // as the layout says (missing images are zeros).
-func Encode(m *plan.Manifest, slots int, images [][]float64) ([][]float64, error) {
+func Encode(m *manifest.Manifest, slots int, images [][]float64) ([][]float64, error) {
 	l := m.Layout
 	if len(images) < 1 || len(images) > l.ImagesPerCiphertext {
 		return nil, fmt.Errorf("single: %d images, want 1 to %d per request", len(images), l.ImagesPerCiphertext)
@@ -132,7 +132,7 @@ func (c *Codec) DecryptLogits(result []*rlwe.Ciphertext, n int) ([][]float64, er
 
 // GenerateEvaluationKeys makes exactly the keys manifest m lists: the relinearization
 // key and the Galois keys at their levels.
-func GenerateEvaluationKeys(m *plan.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*rlwe.RelinearizationKey, []*rlwe.GaloisKey, error) {
+func GenerateEvaluationKeys(m *manifest.Manifest, prm hefloat.Parameters, sk *rlwe.SecretKey) (*rlwe.RelinearizationKey, []*rlwe.GaloisKey, error) {
 	if sk == nil {
 		return nil, nil, errors.New("single: nil secret key")
 	}
