@@ -78,7 +78,7 @@ func BenchmarkSingleImage(b *testing.B) {
 // BenchmarkInterleaved measures one request of k interleaved MNIST images at the
 // 128-bit preset, for k = 1, 2, 4, 8:
 //
-//	go test -run XXX -bench Interleaved -benchtime 10x ./core/single
+//	go test -run XXX -bench Interleaved -benchtime 10x ./core/packing/single
 func BenchmarkInterleaved(b *testing.B) {
 	m, err := model.Load(shippedModel)
 	if err != nil {
