@@ -38,10 +38,10 @@ test-go:
 
 # The C tests run twice: as built for users, and under AddressSanitizer.
 test-c:
-	cmake -S . -B $(BUILD)/c -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake -S . -B $(BUILD)/c -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCN_TESTING=ON >/dev/null
 	cmake --build $(BUILD)/c -j2
 	ctest --test-dir $(BUILD)/c --output-on-failure
-	cmake -S . -B $(BUILD)/c-asan -DCMAKE_BUILD_TYPE=Debug -DCN_SANITIZE=ON >/dev/null
+	cmake -S . -B $(BUILD)/c-asan -DCMAKE_BUILD_TYPE=Debug -DCN_SANITIZE=ON -DCN_TESTING=ON >/dev/null
 	cmake --build $(BUILD)/c-asan -j2
 	ctest --test-dir $(BUILD)/c-asan --output-on-failure
 

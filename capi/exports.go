@@ -10,12 +10,13 @@ import "C"
 
 import (
 	"bytes"
-	"fmt"
+	"context"
 	"math"
 	"unsafe"
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
@@ -86,11 +87,11 @@ func beginBytes(out **C.uint8_t, outLen *C.size_t) error {
 // The caller has checked out and outLen with beginBytes.
 func giveBytes(out **C.uint8_t, outLen *C.size_t, size int, secret bool, fill func([]byte) error) error {
 	if size < 0 {
-		return errorf(C.CN_E_INTERNAL, "negative size %d", size)
+		return internalf("negative size %d", size)
 	}
 	p := C.cnshim_alloc(C.size_t(size))
 	if p == nil {
-		return errorf(C.CN_E_INTERNAL, "out of memory: cannot allocate %d bytes", size)
+		return internalf("out of memory: cannot allocate %d bytes", size)
 	}
 	buf := unsafe.Slice((*byte)(p), size)
 	if err := fill(buf); err != nil {
@@ -115,7 +116,7 @@ type sliceWriter struct{ buf []byte }
 
 func (w *sliceWriter) Write(p []byte) (int, error) {
 	if len(p) > len(w.buf) {
-		return 0, errorf(C.CN_E_INTERNAL, "serialized size larger than computed")
+		return 0, internalf("serialized size larger than computed")
 	}
 	n := copy(w.buf, p)
 	w.buf = w.buf[n:]
@@ -125,15 +126,15 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 func giveCiphertexts(out **C.uint8_t, outLen *C.size_t, kind wire.Kind, info *manifestInfo, cts *wire.Ciphertexts) error {
 	size, err := cts.PayloadSize(info.prm)
 	if err != nil {
-		return orCode(C.CN_E_INTERNAL, err)
+		return err
 	}
 	return giveBytes(out, outLen, wire.HeaderSize+size, false, func(b []byte) error {
 		w := &sliceWriter{buf: b}
 		if _, err := wire.WriteCiphertexts(w, kind, &info.man, info.prm, cts); err != nil {
-			return orCode(C.CN_E_INTERNAL, err)
+			return err
 		}
 		if len(w.buf) != 0 {
-			return errorf(C.CN_E_INTERNAL, "serialized size smaller than computed")
+			return internalf("serialized size smaller than computed")
 		}
 		return nil
 	})
@@ -158,37 +159,12 @@ func setSize(arg string, out *C.size_t, v int) error {
 	return nil
 }
 
-// exportName names the export that was called: the _insecure_for_testing variant
-// shares its Go function with the secure one.
-func exportName(base string, insecure C.int) string {
-	if insecure != 0 {
-		return base + "_insecure_for_testing"
-	}
-	return base
-}
-
-// compilePlan compiles m; insecure parameter sets need opts.AllowInsecure.
-func compilePlan(m *model.Model, opts compile.Options) (*compile.Plan, error) {
-	p, err := compile.Compile(m, opts)
-	return p, orCode(C.CN_E_INVALID_ARGUMENT, err)
-}
-
 // compileOptions converts the fields of a cn_compile_options (unpacked by shim.c; the
 // fields struct_size does not cover arrive as their defaults).
-func compileOptions(has C.int, size C.size_t, params *C.char, packing C.int, expected C.size_t, insecure C.int) (compile.Options, error) {
-	opts := compile.Options{Params: str(params), AllowInsecure: insecure != 0}
+func compileOptions(has C.int, size C.size_t, params, packing *C.char, expected C.size_t, insecure C.int) (compile.Options, error) {
+	opts := compile.Options{Params: str(params), Packing: manifest.Packing(str(packing)), AllowInsecure: insecure != 0}
 	if has != 0 && size < C.size_t(unsafe.Sizeof(C.size_t(0))) {
-		return opts, invalidf("opts->struct_size is %d: set it to sizeof(cn_compile_options)", size)
-	}
-	switch packing {
-	case C.CN_PACKING_AUTO:
-		opts.Packing = compile.Auto
-	case C.CN_PACKING_BATCH:
-		opts.Packing = manifest.Batch
-	case C.CN_PACKING_SINGLE:
-		opts.Packing = manifest.Single
-	default:
-		return opts, invalidf("opts->packing is %d: want CN_PACKING_AUTO, CN_PACKING_BATCH or CN_PACKING_SINGLE", packing)
+		return opts, invalidf("opts->struct_size is %d: initialize opts with CN_COMPILE_OPTIONS_INIT", size)
 	}
 	if uint64(expected) > 1<<40 {
 		return opts, invalidf("opts->expected_images is %d", expected)
@@ -198,18 +174,12 @@ func compileOptions(has C.int, size C.size_t, params *C.char, packing C.int, exp
 }
 
 // clientOptions lets a client accept the manifest it is given: a manifest object with
-// insecure parameters exists only if the caller asked for it through one of the
-// *_insecure_for_testing functions.
+// insecure parameters exists only if the caller opted in when making it.
 func clientOptions(info *manifestInfo) []client.Option {
-	if info.insecure {
+	if info.man.Insecure {
 		return []client.Option{client.AllowInsecure()}
 	}
 	return nil
-}
-
-func planInfo(p *compile.Plan) (*manifestInfo, error) {
-	info, err := newManifestInfo(p.Manifest())
-	return info, orCode(C.CN_E_INTERNAL, err)
 }
 
 // ------------------------------------------------------------------- bytes --
@@ -249,7 +219,7 @@ func cngo_model_load(out *unsafe.Pointer, path *C.char) C.int {
 		}
 		m, err := model.Load(C.GoString(path))
 		if err != nil {
-			return orCode(C.CN_E_FORMAT, err)
+			return err
 		}
 		return give(out, &modelObj{m: m})
 	})
@@ -277,12 +247,12 @@ func cngo_model_from_onnx(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, cali
 		}
 		imported, err := onnx.Import(b) // copies what it keeps
 		if err != nil {
-			return orCode(C.CN_E_FORMAT, err)
+			return err
 		}
 		opts := rewrite.Options{Calibration: images, ApproxOptions: rewrite.ApproxOptions{Degree: max(int(degree), 0)}}
 		m, err := rewrite.ConvertWith(imported, opts)
 		if err != nil {
-			return orCode(C.CN_E_INVALID_ARGUMENT, err)
+			return err
 		}
 		return give(out, &modelObj{m: m})
 	})
@@ -300,7 +270,7 @@ func cngo_model_serialize(out **C.uint8_t, outLen *C.size_t, mp unsafe.Pointer) 
 		}
 		data, err := m.m.MarshalBinary()
 		if err != nil {
-			return orCode(C.CN_E_INTERNAL, err)
+			return err
 		}
 		return giveCopy(out, outLen, data, false)
 	})
@@ -318,37 +288,15 @@ func cngo_model_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t) C.
 		}
 		m, err := model.Read(bytes.NewReader(b)) // copies
 		if err != nil {
-			return orCode(C.CN_E_FORMAT, err)
+			return err
 		}
 		return give(out, &modelObj{m: m})
 	})
 }
 
-//export cngo_model_manifest
-func cngo_model_manifest(out *unsafe.Pointer, mp unsafe.Pointer, name *C.char, insecure C.int) C.int {
-	return guard(exportName("cn_model_manifest", insecure), func() error {
-		if err := begin(out); err != nil {
-			return err
-		}
-		m, err := get[*modelObj]("m", mp)
-		if err != nil {
-			return err
-		}
-		p, err := compilePlan(m.m, compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: manifest.Batch})
-		if err != nil {
-			return err
-		}
-		info, err := planInfo(p)
-		if err != nil {
-			return err
-		}
-		return give(out, &manifestObj{info: info})
-	})
-}
-
 //export cngo_model_compile
-func cngo_model_compile(out *unsafe.Pointer, mp unsafe.Pointer, has C.int, size C.size_t, params *C.char, packing C.int, expected C.size_t, insecure C.int) C.int {
-	return guard(exportName("cn_model_compile", insecure), func() error {
+func cngo_model_compile(out *unsafe.Pointer, mp unsafe.Pointer, has C.int, size C.size_t, params, packing *C.char, expected C.size_t, insecure C.int) C.int {
+	return guard("cn_model_compile", func() error {
 		if err := begin(out); err != nil {
 			return err
 		}
@@ -360,11 +308,11 @@ func cngo_model_compile(out *unsafe.Pointer, mp unsafe.Pointer, has C.int, size 
 		if err != nil {
 			return err
 		}
-		p, err := compilePlan(m.m, opts)
+		p, err := compile.Compile(m.m, opts)
 		if err != nil {
 			return err
 		}
-		info, err := planInfo(p)
+		info, err := newManifestInfo(p.Manifest())
 		if err != nil {
 			return err
 		}
@@ -391,15 +339,15 @@ func cngo_manifest_serialize(out **C.uint8_t, outLen *C.size_t, mp unsafe.Pointe
 		}
 		data, err := wire.EncodeManifest(&m.info.man)
 		if err != nil {
-			return orCode(C.CN_E_INTERNAL, err)
+			return err
 		}
 		return giveCopy(out, outLen, data, false)
 	})
 }
 
 //export cngo_manifest_deserialize
-func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, insecure C.int) C.int {
-	return guard(exportName("cn_manifest_deserialize", insecure), func() error {
+func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, has C.int, size C.size_t, insecure C.int) C.int {
+	return guard("cn_manifest_deserialize", func() error {
 		if err := begin(out); err != nil {
 			return err
 		}
@@ -407,17 +355,20 @@ func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t,
 		if err != nil {
 			return err
 		}
+		if has != 0 && size < C.size_t(unsafe.Sizeof(C.size_t(0))) {
+			return invalidf("opts->struct_size is %d: initialize opts with CN_MANIFEST_OPTIONS_INIT", size)
+		}
 		m, err := wire.DecodeManifest(bytes.Clone(b))
 		if err != nil {
-			return orCode(C.CN_E_FORMAT, err)
+			return err
+		}
+		if m.Insecure && insecure == 0 {
+			return errs.New(errs.ErrInsecure,
+				"the manifest uses the insecure parameter set %s: only opts->allow_insecure (tests) accepts it", m.Params)
 		}
 		info, err := newManifestInfo(*m)
 		if err != nil {
-			return orCode(C.CN_E_FORMAT, err)
-		}
-		if info.insecure && insecure == 0 {
-			return errorf(C.CN_E_INSECURE_PARAMETERS,
-				"the manifest uses the insecure parameter set %s: only cn_manifest_deserialize_insecure_for_testing accepts it", m.Params)
+			return err
 		}
 		return give(out, &manifestObj{info: info})
 	})
@@ -481,18 +432,22 @@ func cngo_manifest_images_per_batch(out *C.size_t, mp unsafe.Pointer) C.int {
 //export cngo_manifest_params_name
 func cngo_manifest_params_name(out *C.char, outLen C.size_t, mp unsafe.Pointer) C.int {
 	return manifestGetter("cn_manifest_params_name", mp, func(info *manifestInfo) error {
-		if out == nil {
-			return invalidf("out is NULL")
-		}
-		name := info.man.Params
-		if uint64(outLen) < uint64(len(name))+1 {
-			return errorf(C.CN_E_BUFFER_TOO_SMALL, "the name %q needs %d bytes, the buffer has %d", name, len(name)+1, uint64(outLen))
-		}
-		buf := unsafe.Slice((*byte)(unsafe.Pointer(out)), len(name)+1)
-		copy(buf, name)
-		buf[len(name)] = 0
-		return nil
+		return writeString(out, outLen, info.man.Params)
 	})
+}
+
+// writeString copies s, NUL-terminated, into the caller's buffer of outLen bytes.
+func writeString(out *C.char, outLen C.size_t, s string) error {
+	if out == nil {
+		return invalidf("out is NULL")
+	}
+	if uint64(outLen) < uint64(len(s))+1 {
+		return bufferTooSmallf("the name %q needs %d bytes, the buffer has %d", s, len(s)+1, uint64(outLen))
+	}
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(out)), len(s)+1)
+	copy(buf, s)
+	buf[len(s)] = 0
+	return nil
 }
 
 //export cngo_manifest_insecure
@@ -502,7 +457,7 @@ func cngo_manifest_insecure(out *C.int, mp unsafe.Pointer) C.int {
 			return invalidf("out is NULL")
 		}
 		*out = 0
-		if info.insecure {
+		if info.man.Insecure {
 			*out = 1
 		}
 		return nil
@@ -510,16 +465,9 @@ func cngo_manifest_insecure(out *C.int, mp unsafe.Pointer) C.int {
 }
 
 //export cngo_manifest_packing
-func cngo_manifest_packing(out *C.int, mp unsafe.Pointer) C.int {
+func cngo_manifest_packing(out *C.char, outLen C.size_t, mp unsafe.Pointer) C.int {
 	return manifestGetter("cn_manifest_packing", mp, func(info *manifestInfo) error {
-		if out == nil {
-			return invalidf("out is NULL")
-		}
-		*out = C.CN_PACKING_BATCH
-		if info.man.Packing == manifest.Single {
-			*out = C.CN_PACKING_SINGLE
-		}
-		return nil
+		return writeString(out, outLen, string(info.man.Packing))
 	})
 }
 
@@ -542,7 +490,7 @@ func cngo_client_new(out *unsafe.Pointer, mp unsafe.Pointer) C.int {
 		}
 		c, err := client.New(&m.info.man, clientOptions(m.info)...)
 		if err != nil {
-			return orCode(C.CN_E_INTERNAL, err)
+			return err
 		}
 		return give(out, &clientObj{c: c, info: m.info})
 	})
@@ -566,7 +514,7 @@ func cngo_client_restore(out *unsafe.Pointer, mp unsafe.Pointer, key *C.uint8_t,
 		defer clear(sk)
 		c, err := client.Restore(&m.info.man, sk, clientOptions(m.info)...)
 		if err != nil {
-			return orCode(C.CN_E_FORMAT, err)
+			return err
 		}
 		return give(out, &clientObj{c: c, info: m.info})
 	})
@@ -592,7 +540,7 @@ func cngo_client_export_secret_key(out **C.uint8_t, outLen *C.size_t, cp unsafe.
 		return withClient(cp, func(c *clientObj) error {
 			data, err := c.c.ExportSecretKey()
 			if err != nil {
-				return orCode(C.CN_E_INTERNAL, err)
+				return err
 			}
 			defer clear(data)
 			return giveCopy(out, outLen, data, true)
@@ -609,7 +557,7 @@ func cngo_client_eval_keys(out *unsafe.Pointer, cp unsafe.Pointer) C.int {
 		return withClient(cp, func(c *clientObj) error {
 			k, err := c.c.EvaluationKeys()
 			if err != nil {
-				return orCode(C.CN_E_INTERNAL, err)
+				return err
 			}
 			return give(out, &evalKeysObj{k: k, info: c.info})
 		})
@@ -634,7 +582,7 @@ func cngo_client_encrypt(out *unsafe.Pointer, cp unsafe.Pointer, pixels *C.doubl
 			}
 			cts, err := c.c.Encrypt(doubleRows(pixels, int(nImages), int(perImage)), nil)
 			if err != nil {
-				return orCode(C.CN_E_INVALID_ARGUMENT, err)
+				return err
 			}
 			return give(out, &batchObj{cts: cts, info: c.info})
 		})
@@ -653,12 +601,12 @@ func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outCla
 		}
 		return withClient(cp, func(c *clientObj) error {
 			if r.info.fp != c.info.fp {
-				return errorf(C.CN_E_PARAMETER_MISMATCH, "the result was made for another model plan or parameters than this client's")
+				return errs.New(errs.ErrMismatch, "the result was made for another model plan or parameters than this client's")
 			}
 			images, classes := r.cts.Images, r.info.man.Outputs
 			*outImages, *outClasses = C.size_t(images), C.size_t(classes)
 			if need := images * classes; uint64(logitsLen) < uint64(need) {
-				return errorf(C.CN_E_BUFFER_TOO_SMALL, "logits holds %d doubles, the result needs %d (%d images x %d classes)",
+				return bufferTooSmallf("logits holds %d doubles, the result needs %d (%d images x %d classes)",
 					uint64(logitsLen), need, images, classes)
 			}
 			if logits == nil {
@@ -666,12 +614,12 @@ func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outCla
 			}
 			values, err := c.c.Decrypt(r.cts)
 			if err != nil {
-				return orCode(C.CN_E_FORMAT, err)
+				return err
 			}
 			dst := unsafe.Slice((*float64)(unsafe.Pointer(logits)), images*classes)
 			for i, row := range values {
 				if len(row) != classes {
-					return errorf(C.CN_E_INTERNAL, "image %d decrypted to %d logits, want %d", i, len(row), classes)
+					return internalf("image %d decrypted to %d logits, want %d", i, len(row), classes)
 				}
 				copy(dst[i*classes:], row)
 			}
@@ -699,7 +647,7 @@ func cngo_eval_keys_serialize(out **C.uint8_t, outLen *C.size_t, kp unsafe.Point
 		}
 		data, err := wire.EncodeEvaluationKeys(k.k, &k.info.man, k.info.prm)
 		if err != nil {
-			return orCode(C.CN_E_INTERNAL, err)
+			return err
 		}
 		return giveCopy(out, outLen, data, false)
 	})
@@ -721,7 +669,7 @@ func cngo_eval_keys_deserialize(out *unsafe.Pointer, mp unsafe.Pointer, data *C.
 		}
 		k, err := wire.DecodeEvaluationKeys(bytes.Clone(b), &m.info.man)
 		if err != nil {
-			return orCode(C.CN_E_FORMAT, err)
+			return err
 		}
 		return give(out, &evalKeysObj{k: k, info: m.info})
 	})
@@ -735,8 +683,8 @@ func cngo_eval_keys_free(p unsafe.Pointer) C.int {
 // ------------------------------------------------------------------ server --
 
 //export cngo_server_new
-func cngo_server_new(out *unsafe.Pointer, mp, kp unsafe.Pointer, name *C.char, insecure C.int) C.int {
-	return guard(exportName("cn_server_new", insecure), func() error {
+func cngo_server_new(out *unsafe.Pointer, mp, kp unsafe.Pointer) C.int {
+	return guard("cn_server_new", func() error {
 		if err := begin(out); err != nil {
 			return err
 		}
@@ -748,61 +696,16 @@ func cngo_server_new(out *unsafe.Pointer, mp, kp unsafe.Pointer, name *C.char, i
 		if err != nil {
 			return err
 		}
-		if str(name) == "" {
-			return newServer(out, m, k, nil, insecure != 0)
+		p, err := compile.ForManifest(m.m, k.info.man, k.info.man.Insecure)
+		if err != nil {
+			return err
 		}
-		return newServer(out, m, k, &compile.Options{Params: str(name), AllowInsecure: insecure != 0, Packing: manifest.Batch}, insecure != 0)
+		s, err := server.New(p, k.k)
+		if err != nil {
+			return err
+		}
+		return give(out, &serverObj{s: s, info: k.info})
 	})
-}
-
-//export cngo_server_new_with_options
-func cngo_server_new_with_options(out *unsafe.Pointer, mp, kp unsafe.Pointer, has C.int, size C.size_t, params *C.char, packing C.int, expected C.size_t, insecure C.int) C.int {
-	return guard(exportName("cn_server_new_with_options", insecure), func() error {
-		if err := begin(out); err != nil {
-			return err
-		}
-		m, err := get[*modelObj]("m", mp)
-		if err != nil {
-			return err
-		}
-		k, err := get[*evalKeysObj]("ek", kp)
-		if err != nil {
-			return err
-		}
-		if has == 0 {
-			return newServer(out, m, k, nil, insecure != 0)
-		}
-		opts, err := compileOptions(has, size, params, packing, expected, insecure)
-		if err != nil {
-			return err
-		}
-		return newServer(out, m, k, &opts, insecure != 0)
-	})
-}
-
-// newServer compiles m with opts, or for the manifest of k if opts is nil (insecure
-// parameters only with allowInsecure), and binds the evaluation keys k.
-func newServer(out *unsafe.Pointer, m *modelObj, k *evalKeysObj, opts *compile.Options, allowInsecure bool) error {
-	var (
-		p   *compile.Plan
-		err error
-	)
-	if opts == nil {
-		if p, err = compile.ForManifest(m.m, k.info.man, allowInsecure); err != nil {
-			return orCode(C.CN_E_PARAMETER_MISMATCH, err)
-		}
-	} else if p, err = compilePlan(m.m, *opts); err != nil {
-		return err
-	}
-	info, err := planInfo(p)
-	if err != nil {
-		return err
-	}
-	s, err := server.New(p, k.k)
-	if err != nil {
-		return orCode(C.CN_E_INVALID_ARGUMENT, err)
-	}
-	return give(out, &serverObj{s: s, info: info})
 }
 
 //export cngo_server_manifest
@@ -834,15 +737,15 @@ func cngo_server_predict(out *unsafe.Pointer, sp, bp unsafe.Pointer) C.int {
 			return err
 		}
 		if b.info.fp != s.info.fp {
-			return errorf(C.CN_E_PARAMETER_MISMATCH, "the encrypted batch was made for another model plan or parameters than this server's")
+			return errs.New(errs.ErrMismatch, "the encrypted batch was made for another model plan or parameters than this server's")
 		}
 		cts, err := b.ciphertexts(true)
 		if err != nil {
 			return err
 		}
-		res, err := s.s.Predict(cts, nil)
+		res, err := s.s.Predict(context.Background(), cts, nil)
 		if err != nil {
-			return orCode(C.CN_E_INVALID_ARGUMENT, err)
+			return err
 		}
 		return give(out, &resultObj{cts: res, info: s.info})
 	})
@@ -871,7 +774,7 @@ func decodeCiphertexts(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, 
 	}
 	cts, err := wire.DecodeCiphertexts(b, kind, &m.info.man, m.info.prm)
 	if err != nil {
-		return nil, nil, orCode(C.CN_E_FORMAT, err)
+		return nil, nil, err
 	}
 	return cts, m.info, nil
 }
@@ -964,18 +867,4 @@ func cngo_encrypted_result_images(out *C.size_t, rp unsafe.Pointer) C.int {
 //export cngo_encrypted_result_free
 func cngo_encrypted_result_free(p unsafe.Pointer) C.int {
 	return guard("cn_encrypted_result_free", func() error { return release[*resultObj]("r", p) })
-}
-
-// ----------------------------------------------------------------- testing --
-
-// debugNil is dereferenced by cn_debug_force_panic.
-var debugNil *struct{ x int }
-
-//export cngo_debug_force_panic
-func cngo_debug_force_panic() C.int {
-	return guard("cn_debug_force_panic", func() error {
-		// A nil dereference rather than a plain panic: it also proves that Go's signal
-		// handling works inside the host process (SIGSEGV becomes a Go panic).
-		return fmt.Errorf("unreachable: %d", debugNil.x)
-	})
 }

@@ -8,76 +8,52 @@ import "C"
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/wire"
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // The status codes of include/cryptonets.h, for Go code that cannot use C (tests).
 const (
 	statusOK              = C.CN_OK
 	statusInvalidArgument = C.CN_E_INVALID_ARGUMENT
-	statusFormat          = C.CN_E_FORMAT
-	statusMismatch        = C.CN_E_PARAMETER_MISMATCH
+	statusMalformed       = C.CN_E_MALFORMED
+	statusMismatch        = C.CN_E_MISMATCH
 	statusInsecure        = C.CN_E_INSECURE_PARAMETERS
 	statusIO              = C.CN_E_IO
 	statusBufferTooSmall  = C.CN_E_BUFFER_TOO_SMALL
 	statusInternal        = C.CN_E_INTERNAL
+	statusIntegrity       = C.CN_E_INTEGRITY
+	statusLimit           = C.CN_E_LIMIT
+	statusUnsupported     = C.CN_E_UNSUPPORTED
 )
 
-// statusError carries a CN_E_* code. A forced code wins over what the wrapped error
-// says; an unforced one is the default used when the wrapped error matches no known
-// sentinel.
-type statusError struct {
-	code   C.int
-	forced bool
-	err    error
-}
-
-func (e *statusError) Error() string { return e.err.Error() }
-func (e *statusError) Unwrap() error { return e.err }
-
-func errorf(code C.int, format string, args ...any) error {
-	return &statusError{code: code, forced: true, err: fmt.Errorf(format, args...)}
-}
+// errBufferTooSmall is the one failure only the C boundary has: a caller's buffer
+// cannot hold the answer (CN_E_BUFFER_TOO_SMALL).
+var errBufferTooSmall = errors.New("buffer too small")
 
 func invalidf(format string, args ...any) error {
-	return errorf(C.CN_E_INVALID_ARGUMENT, format, args...)
+	return errs.New(errs.ErrInvalidArgument, format, args...)
 }
 
-// orCode gives err a default code, used when it wraps none of the sentinels.
-func orCode(code C.int, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &statusError{code: code, err: err}
+func internalf(format string, args ...any) error {
+	return errs.New(errs.ErrInternal, format, args...)
 }
 
-// code maps an error to its status.
+func bufferTooSmallf(format string, args ...any) error {
+	return errs.New(errBufferTooSmall, format, args...)
+}
+
+// code maps an error to its status: CN_E_BUFFER_TOO_SMALL, or minus the number of
+// its class (errs.Code), which include/cryptonets.h's CN_E_* values equal (a test
+// checks it).
 func code(err error) C.int {
-	var se *statusError
-	if errors.As(err, &se) && se.forced {
-		return se.code
+	if errors.Is(err, errBufferTooSmall) {
+		return C.CN_E_BUFFER_TOO_SMALL
 	}
-	var pathErr *fs.PathError
-	switch {
-	case errors.Is(err, params.ErrInsecure):
-		return C.CN_E_INSECURE_PARAMETERS
-	case errors.Is(err, wire.ErrMismatch):
-		return C.CN_E_PARAMETER_MISMATCH
-	case errors.Is(err, wire.ErrFormat):
-		return C.CN_E_FORMAT
-	case errors.As(err, &pathErr), errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
-		return C.CN_E_IO
-	case se != nil:
-		return se.code
-	}
-	return C.CN_E_INTERNAL
+	return C.int(-errs.Code(err))
 }
 
 // guard runs the body of the export fn: every export is exactly one call to it. It
@@ -87,7 +63,7 @@ func code(err error) C.int {
 func guard(fn string, body func() error) (status C.int) {
 	defer func() {
 		if r := recover(); r != nil {
-			status = report(fn, errorf(C.CN_E_INTERNAL,
+			status = report(fn, internalf(
 				"internal error (recovered panic: %v); please report it; free the objects this call used", r))
 		}
 	}()

@@ -6,28 +6,35 @@ import (
 	"os"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/wire"
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
-func TestCodeMapsSentinelsBeforeDefaults(t *testing.T) {
-	_, openErr := os.Open("/nonexistent/cryptonets")
-	cases := []struct {
-		name string
-		err  error
-		want int
-	}{
-		{"mismatch wins over format", fmt.Errorf("x: %w", wire.ErrMismatch), statusMismatch},
-		{"format", fmt.Errorf("x: %w", wire.ErrFormat), statusFormat},
-		{"default does not hide a sentinel", orCode(statusInternal, fmt.Errorf("y: %w", wire.ErrMismatch)), statusMismatch},
-		{"os error", orCode(statusFormat, fmt.Errorf("model file: %w", openErr)), statusIO},
-		{"default", orCode(statusInvalidArgument, errors.New("plain")), statusInvalidArgument},
-		{"forced wins", errorf(statusBufferTooSmall, "%w", wire.ErrFormat), statusBufferTooSmall},
-		{"unknown is internal", errors.New("plain"), statusInternal},
+// TestCodesMatchTheHeader checks that every error class maps to the CN_E_* code
+// include/cryptonets.h gives it, and that codes are distinct.
+func TestCodesMatchTheHeader(t *testing.T) {
+	want := map[error]int{
+		errs.ErrInvalidArgument: statusInvalidArgument, errs.ErrMalformed: statusMalformed,
+		errs.ErrMismatch: statusMismatch, errs.ErrInsecure: statusInsecure, errs.ErrIO: statusIO,
+		errs.ErrInternal: statusInternal, errs.ErrIntegrity: statusIntegrity, errs.ErrLimit: statusLimit,
+		errs.ErrUnsupported: statusUnsupported,
 	}
-	for _, c := range cases {
-		if got := int(code(c.err)); got != c.want {
-			t.Errorf("%s: code %d, want %d", c.name, got, c.want)
+	if len(want) != len(errs.Classes()) {
+		t.Fatalf("%d classes, the test knows %d", len(errs.Classes()), len(want))
+	}
+	for _, class := range errs.Classes() {
+		if got := int(code(fmt.Errorf("wrapped: %w", errs.New(class, "x")))); got != want[class] {
+			t.Errorf("%v: code %d, the header says %d", class, got, want[class])
 		}
+	}
+	_, openErr := os.Open("/nonexistent/cryptonets")
+	if got := int(code(fmt.Errorf("model file: %w", openErr))); got != statusIO {
+		t.Errorf("os error: code %d, want %d", got, statusIO)
+	}
+	if got := int(code(bufferTooSmallf("%w", errs.ErrMalformed))); got != statusBufferTooSmall {
+		t.Errorf("buffer too small: code %d", got)
+	}
+	if got := int(code(errors.New("plain"))); got != statusInternal {
+		t.Errorf("unclassified: code %d, want %d", got, statusInternal)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
-	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -17,10 +16,9 @@ import (
 // manifestInfo is an immutable manifest with what is derived from it, shared by every
 // object made for it.
 type manifestInfo struct {
-	man      manifest.Manifest
-	fp       [32]byte
-	prm      hefloat.Parameters
-	insecure bool
+	man manifest.Manifest
+	fp  [32]byte
+	prm hefloat.Parameters
 }
 
 func newManifestInfo(m manifest.Manifest) (*manifestInfo, error) {
@@ -28,11 +26,7 @@ func newManifestInfo(m manifest.Manifest) (*manifestInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	preset, err := params.ByName(m.Params, true)
-	if err != nil {
-		return nil, err
-	}
-	return &manifestInfo{man: m, fp: m.Fingerprint(), prm: prm, insecure: preset.Insecure}, nil
+	return &manifestInfo{man: m, fp: m.Fingerprint(), prm: prm}, nil
 }
 
 type modelObj struct{ m *model.Model }

@@ -49,21 +49,22 @@ int cn_model_deserialize(cn_model **out, const uint8_t *data, size_t len) { retu
 int cn_model_from_onnx(cn_model **out, const uint8_t *onnx, size_t len, const double *calibration, size_t n_images, size_t values_per_image, int degree) {
     return cngo_model_from_onnx(OUT(out), (uint8_t *)onnx, len, (double *)calibration, n_images, values_per_image, degree);
 }
-int cn_model_manifest(cn_manifest **out, const cn_model *m, const char *params) { return cngo_model_manifest(OUT(out), OBJ(m), (char *)params, 0); }
-int cn_model_manifest_insecure_for_testing(cn_manifest **out, const cn_model *m, const char *params) { return cngo_model_manifest(OUT(out), OBJ(m), (char *)params, 1); }
 int cn_model_free(cn_model *m) { return cngo_model_free(OBJ(m)); }
 
-/* The fields of *opts the caller's struct_size covers, as scalars for Go. */
-#define OPT_FIELD(opts, field, dflt) \
-  ((opts) != NULL && (opts)->struct_size >= offsetof(cn_compile_options, field) + sizeof((opts)->field) ? (opts)->field : (dflt))
-#define OPTS(opts) (opts) != NULL, (opts) != NULL ? (opts)->struct_size : 0, (char *)OPT_FIELD(opts, params, NULL), \
-  OPT_FIELD(opts, packing, CN_PACKING_AUTO), OPT_FIELD(opts, expected_images, 0)
-int cn_model_compile(cn_manifest **out, const cn_model *m, const cn_compile_options *opts) { return cngo_model_compile(OUT(out), OBJ(m), OPTS(opts), 0); }
-int cn_model_compile_insecure_for_testing(cn_manifest **out, const cn_model *m, const cn_compile_options *opts) { return cngo_model_compile(OUT(out), OBJ(m), OPTS(opts), 1); }
+/* The field of an options struct *opts of type T if the caller's struct_size covers
+ * it, else dflt: Go receives scalars, never the struct. */
+#define OPT_FIELD(T, opts, field, dflt) \
+  ((opts) != NULL && (opts)->struct_size >= offsetof(T, field) + sizeof((opts)->field) ? (opts)->field : (dflt))
+#define OPT_HEAD(opts) (opts) != NULL, (opts) != NULL ? (opts)->struct_size : 0
+#define COMPILE_OPTS(o) OPT_HEAD(o), (char *)OPT_FIELD(cn_compile_options, o, params, NULL), \
+  (char *)OPT_FIELD(cn_compile_options, o, packing, NULL), OPT_FIELD(cn_compile_options, o, expected_images, 0), \
+  OPT_FIELD(cn_compile_options, o, allow_insecure, 0)
+int cn_model_compile(cn_manifest **out, const cn_model *m, const cn_compile_options *opts) { return cngo_model_compile(OUT(out), OBJ(m), COMPILE_OPTS(opts)); }
 
 int cn_manifest_serialize(uint8_t **out, size_t *out_len, const cn_manifest *m) { return cngo_manifest_serialize(out, out_len, OBJ(m)); }
-int cn_manifest_deserialize(cn_manifest **out, const uint8_t *data, size_t len) { return cngo_manifest_deserialize(OUT(out), (uint8_t *)data, len, 0); }
-int cn_manifest_deserialize_insecure_for_testing(cn_manifest **out, const uint8_t *data, size_t len) { return cngo_manifest_deserialize(OUT(out), (uint8_t *)data, len, 1); }
+int cn_manifest_deserialize(cn_manifest **out, const uint8_t *data, size_t len, const cn_manifest_options *opts) {
+    return cngo_manifest_deserialize(OUT(out), (uint8_t *)data, len, OPT_HEAD(opts), OPT_FIELD(cn_manifest_options, opts, allow_insecure, 0));
+}
 int cn_manifest_input_shape(size_t *out_channels, size_t *out_height, size_t *out_width, const cn_manifest *m) { return cngo_manifest_input_shape(out_channels, out_height, out_width, OBJ(m)); }
 int cn_manifest_input_size(size_t *out, const cn_manifest *m) { return cngo_manifest_input_size(out, OBJ(m)); }
 int cn_manifest_input_range(double *out_min, double *out_max, const cn_manifest *m) { return cngo_manifest_input_range(out_min, out_max, OBJ(m)); }
@@ -71,7 +72,7 @@ int cn_manifest_outputs(size_t *out, const cn_manifest *m) { return cngo_manifes
 int cn_manifest_images_per_batch(size_t *out, const cn_manifest *m) { return cngo_manifest_images_per_batch(out, OBJ(m)); }
 int cn_manifest_params_name(char *out, size_t out_len, const cn_manifest *m) { return cngo_manifest_params_name(out, out_len, OBJ(m)); }
 int cn_manifest_insecure(int *out, const cn_manifest *m) { return cngo_manifest_insecure(out, OBJ(m)); }
-int cn_manifest_packing(int *out, const cn_manifest *m) { return cngo_manifest_packing(out, OBJ(m)); }
+int cn_manifest_packing(char *out, size_t out_len, const cn_manifest *m) { return cngo_manifest_packing(out, out_len, OBJ(m)); }
 int cn_manifest_free(cn_manifest *m) { return cngo_manifest_free(OBJ(m)); }
 
 int cn_client_new(cn_client **out, const cn_manifest *m) { return cngo_client_new(OUT(out), OBJ(m)); }
@@ -92,10 +93,7 @@ int cn_eval_keys_serialize(uint8_t **out, size_t *out_len, const cn_eval_keys *k
 int cn_eval_keys_deserialize(cn_eval_keys **out, const cn_manifest *m, const uint8_t *data, size_t len) { return cngo_eval_keys_deserialize(OUT(out), OBJ(m), (uint8_t *)data, len); }
 int cn_eval_keys_free(cn_eval_keys *k) { return cngo_eval_keys_free(OBJ(k)); }
 
-int cn_server_new(cn_server **out, const cn_model *m, const cn_eval_keys *ek, const char *params) { return cngo_server_new(OUT(out), OBJ(m), OBJ(ek), (char *)params, 0); }
-int cn_server_new_insecure_for_testing(cn_server **out, const cn_model *m, const cn_eval_keys *ek, const char *params) { return cngo_server_new(OUT(out), OBJ(m), OBJ(ek), (char *)params, 1); }
-int cn_server_new_with_options(cn_server **out, const cn_model *m, const cn_eval_keys *ek, const cn_compile_options *opts) { return cngo_server_new_with_options(OUT(out), OBJ(m), OBJ(ek), OPTS(opts), 0); }
-int cn_server_new_with_options_insecure_for_testing(cn_server **out, const cn_model *m, const cn_eval_keys *ek, const cn_compile_options *opts) { return cngo_server_new_with_options(OUT(out), OBJ(m), OBJ(ek), OPTS(opts), 1); }
+int cn_server_new(cn_server **out, const cn_model *m, const cn_eval_keys *ek) { return cngo_server_new(OUT(out), OBJ(m), OBJ(ek)); }
 int cn_server_manifest(cn_manifest **out, const cn_server *s) { return cngo_server_manifest(OUT(out), OBJ(s)); }
 int cn_server_predict(cn_encrypted_result **out, cn_server *s, cn_encrypted_batch *b) { return cngo_server_predict(OUT(out), OBJ(s), OBJ(b)); }
 int cn_server_free(cn_server *s) { return cngo_server_free(OBJ(s)); }
@@ -110,4 +108,3 @@ int cn_encrypted_result_deserialize(cn_encrypted_result **out, const cn_manifest
 int cn_encrypted_result_images(size_t *out, const cn_encrypted_result *r) { return cngo_encrypted_result_images(out, OBJ(r)); }
 int cn_encrypted_result_free(cn_encrypted_result *r) { return cngo_encrypted_result_free(OBJ(r)); }
 
-int cn_debug_force_panic(void) { return cngo_debug_force_panic(); }

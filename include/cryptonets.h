@@ -14,7 +14,7 @@
  *   client                                   server
  *   ------                                   ------
  *                                            cn_model_load (or cn_model_from_onnx),
- *                                            cn_model_manifest
+ *                                            cn_model_compile
  *   cn_manifest_deserialize      <-- bytes --  cn_manifest_serialize
  *   cn_client_new
  *   cn_client_eval_keys
@@ -54,9 +54,9 @@
  *
  * SECURITY
  *   Parameters are 128-bit secure by default. Insecure parameter sets (fast, for tests
- *   only, e.g. "InsecureN11QP215") are reachable only through the functions whose
- *   names end in _insecure_for_testing; every other function rejects them with
- *   CN_E_INSECURE_PARAMETERS.
+ *   only, e.g. "InsecureN11QP215") are reachable only through an options field named
+ *   allow_insecure (cn_compile_options, cn_manifest_options); without it every
+ *   function rejects them with CN_E_INSECURE_PARAMETERS.
  *   CKKS decryptions leak information about the secret key to whoever also sees the
  *   ciphertexts (Li-Micciancio, EUROCRYPT 2021): never send decrypted logits back to
  *   the server or to a third party; share only the labels.
@@ -86,8 +86,9 @@ extern "C" {
 #define CN_VERSION "0.1.0"
 
 /* The ABI version: incremented on every incompatible change of the binary interface
- * (it is also the soname suffix: libcryptonets.so.1). Bindings check it on load. */
-#define CN_ABI_VERSION 1
+ * (it is also the soname suffix: libcryptonets.so.2). Bindings check it on load.
+ * docs/c-api.md lists what changed in each. */
+#define CN_ABI_VERSION 2
 
 /* The library's version, "MAJOR.MINOR.PATCH". Static storage; never NULL. */
 CN_API const char *cn_version(void);
@@ -98,24 +99,33 @@ CN_API int cn_abi_version(void);
 /* ------------------------------------------------------------------ status -- */
 
 #define CN_OK 0
-/* A NULL, freed, foreign or wrongly typed pointer; a size or count out of range; an
- * unknown parameter set name; a value outside the model's input range. */
+/* Every failure belongs to one class; each class has one code, whichever function
+ * reports it (the Go library's errs classes; Python raises one exception per code).
+ * A NULL, freed, foreign or wrongly typed pointer; a size or count out of range; an
+ * unknown parameter set or packing name; a value outside the model's input range. */
 #define CN_E_INVALID_ARGUMENT (-1)
 /* Bytes that are not a valid object of the expected kind: bad magic or version,
- * truncated or extended, corrupted. Also a result that does not decrypt to
- * plausible values (wrong secret key or corrupted result). */
-#define CN_E_FORMAT (-2)
-/* A valid object made for other CKKS parameters, another model plan, or of another
- * kind than expected. */
-#define CN_E_PARAMETER_MISMATCH (-3)
-/* Insecure parameters asked for without an _insecure_for_testing function. */
+ * truncated or extended, a length field that does not add up, unreduced values. */
+#define CN_E_MALFORMED (-2)
+/* A valid object made for something else: other CKKS parameters, another model
+ * plan, another kind of object, another request. */
+#define CN_E_MISMATCH (-3)
+/* Insecure parameters without the allow_insecure opt-in. */
 #define CN_E_INSECURE_PARAMETERS (-4)
-/* A file could not be opened or read. */
+/* A file could not be opened, read or written. */
 #define CN_E_IO (-5)
 /* A caller buffer is too small; the needed size is reported (see the function). */
 #define CN_E_BUFFER_TOO_SMALL (-6)
-/* A bug in the library (a recovered Go panic). The process goes on. */
+/* A bug in the library (for example a recovered Go panic). The process goes on. */
 #define CN_E_INTERNAL (-7)
+/* A decrypted result failed its integrity check: a wrong secret key, a tampered or
+ * replayed result. No logits are returned. */
+#define CN_E_INTEGRITY (-8)
+/* The input would take more memory, time or space than the library allows. */
+#define CN_E_LIMIT (-9)
+/* A well-formed model or request the library cannot evaluate: an operator, a shape,
+ * a network too deep for any parameter set of the packing asked for. */
+#define CN_E_UNSUPPORTED (-10)
 
 /* The message of the last failing call on this thread: one line, no trailing newline,
  * "" if no call has failed on this thread yet. Thread-local storage owned by the
@@ -171,7 +181,7 @@ CN_API int cn_bytes_free(uint8_t *bytes);
 /* ------------------------------------------------------------------- model -- */
 
 /* Loads a model file (the output of `cryptonets convert`, *.cnm).
- * CN_E_IO if the file cannot be read, CN_E_FORMAT if it is not a valid model file.
+ * CN_E_IO if the file cannot be read, CN_E_MALFORMED if it is not a valid model file.
  * Free *out with cn_model_free. */
 CN_API int cn_model_load(cn_model **out, const char *path);
 
@@ -195,7 +205,7 @@ CN_API int cn_model_deserialize(cn_model **out, const uint8_t *data, size_t len)
  * values_per_image is ignored. degree is 1 to 16; 0 or less means 2.
  * onnx and calibration are only read during the call.
  *
- * CN_E_FORMAT if the bytes are not an ONNX network the library can import: not ONNX,
+ * CN_E_MALFORMED if the bytes are not an ONNX network the library can import: not ONNX,
  * an unsupported operator (the message names it, its node and what to do), more than
  * one input, a dynamic image size, a non-square image. CN_E_INVALID_ARGUMENT if the
  * network needs calibration images and got none, if they do not match the network's
@@ -205,46 +215,41 @@ CN_API int cn_model_from_onnx(cn_model **out, const uint8_t *onnx, size_t len,
                               const double *calibration, size_t n_images,
                               size_t values_per_image, int degree);
 
-/* Compiles m for encrypted evaluation and returns its public manifest, to send to
- * clients. params names a 128-bit parameter set ("N13QP215", "N14QP433"); NULL or ""
- * picks the smallest one the network fits in. The same (model, params) compiled by
- * cn_server_new gives the same plan. Free *out with cn_manifest_free. */
-CN_API int cn_model_manifest(cn_manifest **out, const cn_model *m, const char *params);
-
-/* As cn_model_manifest, but also accepts the INSECURE parameter sets
- * ("InsecureN11QP215"): for tests only, never for real data. */
-CN_API int cn_model_manifest_insecure_for_testing(cn_manifest **out, const cn_model *m,
-                                                  const char *params);
-
-/* How a plan lays images out in ciphertexts. */
+/* Packing names: how a plan lays images out in ciphertexts (cn_compile_options
+ * packing, cn_manifest_packing). */
 /* Chosen by the cost model: the fastest packing for expected_images images. */
-#define CN_PACKING_AUTO 0
+#define CN_PACKING_AUTO "auto"
 /* One image per slot, thousands per request: the highest throughput (CryptoNets). */
-#define CN_PACKING_BATCH 1
+#define CN_PACKING_BATCH "batch"
 /* One or a few images per request, spread over the slots: the lowest latency (LoLa). */
-#define CN_PACKING_SINGLE 2
+#define CN_PACKING_SINGLE "single"
+/* Packing names are shorter than this, NUL included. */
+#define CN_PACKING_NAME_MAX 32
 
-/* Compilation options. Zero-initialize, then set struct_size = sizeof(cn_compile_options)
- * (later versions may append fields; the library reads only the fields the caller's
- * struct_size covers). A NULL options pointer means all defaults. */
+/* Compilation options. Initialize with CN_COMPILE_OPTIONS_INIT, then set the fields
+ * you need (later versions may append fields; the library reads only the fields
+ * the caller's struct_size covers). A NULL options pointer means all defaults. */
 typedef struct cn_compile_options {
   size_t struct_size;
   /* Parameter set name; NULL or "": the smallest 128-bit set that fits the packing. */
   const char *params;
-  /* CN_PACKING_AUTO (the default), CN_PACKING_BATCH or CN_PACKING_SINGLE. */
-  int packing;
+  /* A packing name (CN_PACKING_*); NULL or "": CN_PACKING_AUTO. */
+  const char *packing;
   /* Images per request CN_PACKING_AUTO chooses for; 0: a full batch or more. */
   size_t expected_images;
+  /* Nonzero also accepts INSECURE parameter sets ("InsecureN11QP215"): tests only,
+   * never for real data. */
+  int allow_insecure;
 } cn_compile_options;
 
-/* Compiles m with options opts (NULL: defaults) and returns its public manifest. The
- * same (model, options) compiled by cn_server_new_with_options gives the same plan.
+#define CN_COMPILE_OPTIONS_INIT { sizeof(cn_compile_options), NULL, NULL, 0, 0 }
+
+/* Compiles m for encrypted evaluation with options opts (NULL: defaults) and returns
+ * its public manifest, to send to clients. cn_server_new compiles the same plan from
+ * the manifest the client's keys were made for. CN_E_UNSUPPORTED if no parameter set
+ * of the packing asked for holds the network (the message says why).
  * Free *out with cn_manifest_free. */
 CN_API int cn_model_compile(cn_manifest **out, const cn_model *m, const cn_compile_options *opts);
-
-/* As cn_model_compile, but also accepts insecure parameter sets: tests only. */
-CN_API int cn_model_compile_insecure_for_testing(cn_manifest **out, const cn_model *m,
-                                                 const cn_compile_options *opts);
 
 /* NULL-safe; a freed or foreign pointer gives CN_E_INVALID_ARGUMENT. */
 CN_API int cn_model_free(cn_model *m);
@@ -253,13 +258,20 @@ CN_API int cn_model_free(cn_model *m);
 
 CN_API int cn_manifest_serialize(uint8_t **out, size_t *out_len, const cn_manifest *m);
 
-/* Validates a manifest. A manifest for insecure parameters gives
- * CN_E_INSECURE_PARAMETERS (a server cannot talk a client into weak keys). */
-CN_API int cn_manifest_deserialize(cn_manifest **out, const uint8_t *data, size_t len);
+/* Manifest options. Initialize with CN_MANIFEST_OPTIONS_INIT; NULL means defaults. */
+typedef struct cn_manifest_options {
+  size_t struct_size;
+  /* Nonzero also accepts a manifest for INSECURE parameters: tests only. */
+  int allow_insecure;
+} cn_manifest_options;
 
-/* As cn_manifest_deserialize, but also accepts insecure parameters: tests only. */
-CN_API int cn_manifest_deserialize_insecure_for_testing(cn_manifest **out,
-                                                        const uint8_t *data, size_t len);
+#define CN_MANIFEST_OPTIONS_INIT { sizeof(cn_manifest_options), 0 }
+
+/* Validates a manifest (opts NULL: defaults). A manifest for insecure parameters
+ * gives CN_E_INSECURE_PARAMETERS unless opts->allow_insecure is set (a server cannot
+ * talk a client into weak keys). */
+CN_API int cn_manifest_deserialize(cn_manifest **out, const uint8_t *data, size_t len,
+                                   const cn_manifest_options *opts);
 
 /* The shape of one input image: channels x height x width. Images are passed as
  * channel-major doubles (for MNIST: 1x28x28, pixel/255 in [0, 1]). */
@@ -287,8 +299,10 @@ CN_API int cn_manifest_params_name(char *out, size_t out_len, const cn_manifest 
 /* *out = 1 if the manifest uses an insecure parameter set, 0 otherwise. */
 CN_API int cn_manifest_insecure(int *out, const cn_manifest *m);
 
-/* The manifest's packing: CN_PACKING_BATCH or CN_PACKING_SINGLE. */
-CN_API int cn_manifest_packing(int *out, const cn_manifest *m);
+/* The name of the manifest's packing (CN_PACKING_BATCH, CN_PACKING_SINGLE),
+ * NUL-terminated, into out[0..out_len); CN_E_BUFFER_TOO_SMALL below
+ * CN_PACKING_NAME_MAX bytes. */
+CN_API int cn_manifest_packing(char *out, size_t out_len, const cn_manifest *m);
 
 CN_API int cn_manifest_free(cn_manifest *m);
 
@@ -299,7 +313,7 @@ CN_API int cn_manifest_free(cn_manifest *m);
 CN_API int cn_client_new(cn_client **out, const cn_manifest *m);
 
 /* Rebuilds a client from a secret key exported by cn_client_export_secret_key for
- * the same manifest's parameters (CN_E_PARAMETER_MISMATCH otherwise). */
+ * the same manifest's parameters (CN_E_MISMATCH otherwise). */
 CN_API int cn_client_restore(cn_client **out, const cn_manifest *m,
                              const uint8_t *secret_key, size_t secret_key_len);
 
@@ -320,12 +334,12 @@ CN_API int cn_client_encrypt(cn_encrypted_batch **out, cn_client *c, const doubl
                              size_t n_images, size_t values_per_image);
 
 /* Decrypts r into logits[i*classes + j] (logit j of image i), after checking that r
- * was made for this client's manifest (CN_E_PARAMETER_MISMATCH otherwise).
+ * was made for this client's manifest (CN_E_MISMATCH otherwise).
  * *out_images and *out_classes are always set to the result's size on success and
  * on CN_E_BUFFER_TOO_SMALL; if logits_len < images*classes nothing is decrypted and
  * CN_E_BUFFER_TOO_SMALL is returned: a size query passes logits = NULL, logits_len =
- * 0. A decryption beyond the plan's output bound (a result for another key, or
- * corrupted) gives CN_E_FORMAT rather than wrong numbers.
+ * 0. A result that fails the integrity check (a result for another key, tampered
+ * with, or replayed) gives CN_E_INTEGRITY rather than wrong numbers.
  * Keep the logits on the client side: share only labels (see SECURITY above). */
 CN_API int cn_client_decrypt(double *logits, size_t logits_len, size_t *out_images,
                              size_t *out_classes, cn_client *c, const cn_encrypted_result *r);
@@ -337,8 +351,8 @@ CN_API int cn_client_free(cn_client *c);
 CN_API int cn_eval_keys_serialize(uint8_t **out, size_t *out_len, const cn_eval_keys *k);
 
 /* Validates evaluation keys against the manifest they are for (the server gets it
- * from cn_model_manifest with the same params). Keys for other parameters give
- * CN_E_PARAMETER_MISMATCH. */
+ * from cn_model_compile with the same options). Keys for other parameters give
+ * CN_E_MISMATCH. */
 CN_API int cn_eval_keys_deserialize(cn_eval_keys **out, const cn_manifest *m,
                                     const uint8_t *data, size_t len);
 
@@ -346,36 +360,19 @@ CN_API int cn_eval_keys_free(cn_eval_keys *k);
 
 /* ------------------------------------------------------------------ server -- */
 
-/* Compiles m and binds the client's evaluation keys. With params NULL or "", the plan
- * is that of the manifest ek was deserialized for (CN_E_PARAMETER_MISMATCH if m is not
- * that manifest's model); otherwise m is compiled for batch packing under params and
- * the keys must have been made for those parameters (CN_E_PARAMETER_MISMATCH).
- * The server keeps what it needs: m and ek may be freed afterwards.
- * Free with cn_server_free. */
-CN_API int cn_server_new(cn_server **out, const cn_model *m, const cn_eval_keys *ek,
-                         const char *params);
-
-/* As cn_server_new, but also accepts insecure parameter sets: tests only. */
-CN_API int cn_server_new_insecure_for_testing(cn_server **out, const cn_model *m,
-                                              const cn_eval_keys *ek, const char *params);
-
-/* As cn_server_new, with compilation options; use those the manifest was made with
- * (cn_model_compile). With opts NULL, compiles the plan of the manifest ek was
- * deserialized for (CN_E_PARAMETER_MISMATCH if m is not the model of that manifest). */
-CN_API int cn_server_new_with_options(cn_server **out, const cn_model *m,
-                                      const cn_eval_keys *ek, const cn_compile_options *opts);
-
-/* As cn_server_new_with_options, but also accepts insecure parameter sets: tests only. */
-CN_API int cn_server_new_with_options_insecure_for_testing(cn_server **out, const cn_model *m,
-                                                           const cn_eval_keys *ek,
-                                                           const cn_compile_options *opts);
+/* Compiles m into the plan of the manifest ek was deserialized for (the client's:
+ * its packing, parameters and images per request) and binds the evaluation keys.
+ * CN_E_MISMATCH if m does not compile to that plan (another model). An insecure
+ * manifest is accepted only if it was deserialized with allow_insecure. The server
+ * keeps what it needs: m and ek may be freed afterwards. Free with cn_server_free. */
+CN_API int cn_server_new(cn_server **out, const cn_model *m, const cn_eval_keys *ek);
 
 /* The manifest of the server's plan (to decode incoming batches with, or to send
  * to clients). Free with cn_manifest_free. */
 CN_API int cn_server_manifest(cn_manifest **out, const cn_server *s);
 
 /* Evaluates the network on an encrypted batch. A batch made for another plan or
- * parameters gives CN_E_PARAMETER_MISMATCH. The batch is CONSUMED: evaluation reuses
+ * parameters gives CN_E_MISMATCH. The batch is CONSUMED: evaluation reuses
  * its memory, so on success (and on any failure after validation) b holds no
  * ciphertexts any more and any later use of it but cn_encrypted_batch_free gives
  * CN_E_INVALID_ARGUMENT; it must still be freed. (Not const for that reason.)
@@ -391,8 +388,8 @@ CN_API int cn_server_free(cn_server *s);
 CN_API int cn_encrypted_batch_serialize(uint8_t **out, size_t *out_len,
                                         const cn_encrypted_batch *b);
 
-/* Validates a batch made for manifest m (CN_E_PARAMETER_MISMATCH for another plan
- * or other parameters, CN_E_FORMAT for anything malformed). */
+/* Validates a batch made for manifest m (CN_E_MISMATCH for another plan
+ * or other parameters, CN_E_MALFORMED for anything malformed). */
 CN_API int cn_encrypted_batch_deserialize(cn_encrypted_batch **out, const cn_manifest *m,
                                           const uint8_t *data, size_t len);
 
@@ -414,13 +411,6 @@ CN_API int cn_encrypted_result_deserialize(cn_encrypted_result **out, const cn_m
 CN_API int cn_encrypted_result_images(size_t *out, const cn_encrypted_result *r);
 
 CN_API int cn_encrypted_result_free(cn_encrypted_result *r);
-
-/* ---------------------------------------------------------------- testing -- */
-
-/* FOR TESTS ONLY: dereferences a nil pointer inside the library, to prove that the
- * resulting Go panic becomes CN_E_INTERNAL with a message and that the process goes
- * on. Always returns CN_E_INTERNAL. */
-CN_API int cn_debug_force_panic(void);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,7 @@ except ImportError:  # setuptools < 70.1
 HERE = Path(__file__).resolve().parent
 MODULE = "module github.com/cryptonets/cryptonets"
 LIB = Path("cryptonets") / "_lib" / "libcryptonets.so"
-SONAME = "libcryptonets.so.1"  # CN_ABI_VERSION, as CMakeLists.txt
+SONAME = "libcryptonets.so.2"  # CN_ABI_VERSION, as CMakeLists.txt
 
 
 def repo_root() -> Path:

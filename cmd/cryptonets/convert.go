@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
@@ -60,8 +61,9 @@ type fittedInfo struct {
 	Coeffs   []float64 `json:"coefficients"`
 }
 
-// encryptionInfo is the result of compiling the converted network for batch packing
-// at the smallest 128-bit parameter set it fits in, or the reason it fits in none.
+// encryptionInfo is the result of compiling the converted network with the default
+// options (the packing compile.Auto chooses, at the smallest 128-bit parameter set
+// that fits), or the reason it fits in none.
 type encryptionInfo struct {
 	// Error is set, and nothing else, when the network cannot be compiled.
 	Error string `json:"error,omitempty"`
@@ -70,6 +72,7 @@ type encryptionInfo struct {
 
 // planSummary describes a compiled plan: its parameters, levels and precision.
 type planSummary struct {
+	Packing string `json:"packing"`
 	paramsInfo
 	// MaxLevel is the parameter set's top level; the input is encrypted at
 	// InputLevel and the logits arrive at OutputLevel.
@@ -95,6 +98,7 @@ type convertFlags struct {
 	calibration     int
 	calibrationFile string
 	degree          int
+	fit             string
 	testImages      int
 	// calibrationSet is true when --calibration was given explicitly.
 	calibrationSet bool
@@ -103,24 +107,26 @@ type convertFlags struct {
 // check validates the flag values against each other.
 func (f *convertFlags) check(src string) error {
 	if filepath.Clean(f.dst) == filepath.Clean(src) {
-		return fmt.Errorf("output %s would overwrite the input; choose another -o", f.dst)
+		return errs.New(errs.ErrInvalidArgument, "output %s would overwrite the input; choose another -o", f.dst)
 	}
 	switch {
 	case f.calibrationSet && f.calibrationFile != "":
-		return fmt.Errorf("give --calibration or --calibration-file, not both")
+		return errs.New(errs.ErrInvalidArgument, "give --calibration or --calibration-file, not both")
 	case f.calibration < 1:
-		return fmt.Errorf("--calibration %d: must be 1 or more", f.calibration)
+		return errs.New(errs.ErrInvalidArgument, "--calibration %d: must be 1 or more", f.calibration)
 	case f.degree < 1 || f.degree > rewrite.MaxDegree:
-		return fmt.Errorf("--degree %d: must be 1 to %d", f.degree, rewrite.MaxDegree)
+		return errs.New(errs.ErrInvalidArgument, "--degree %d: must be 1 to %d", f.degree, rewrite.MaxDegree)
 	case f.testImages < 0:
-		return fmt.Errorf("--test-images %d: must be 0 or more", f.testImages)
+		return errs.New(errs.ErrInvalidArgument, "--test-images %d: must be 0 or more", f.testImages)
+	case f.fit != "data" && f.fit != "uniform":
+		return errs.New(errs.ErrInvalidArgument, "--fit %q: want data or uniform", f.fit)
 	}
 	return nil
 }
 
 // runConvert is the convert command.
 func runConvert(c *cli, args []string) error {
-	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--test-images N] [--json]", `
+	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--fit data|uniform] [--test-images N] [--json]", `
 Imports an ONNX network and converts it for encrypted evaluation: drops the final
 softmax (or log-softmax, sigmoid, tanh), folds batch normalization, replaces max
 pooling by a scaled sum pool, fits a polynomial of degree D to every ReLU, sigmoid,
@@ -139,6 +145,7 @@ need none.`)
 	fs.IntVar(&f.calibration, "calibration", defaultCalibration, "calibrate the fitted activations on the first `N` MNIST training images")
 	fs.StringVar(&f.calibrationFile, "calibration-file", "", "calibrate on the images of `FILE` (raw little-endian float64, N × input size)")
 	fs.IntVar(&f.degree, "degree", rewrite.DefaultDegree, fmt.Sprintf("degree `D` of the fitted polynomials (1 to %d)", rewrite.MaxDegree))
+	fs.StringVar(&f.fit, "fit", "data", "where the fitted polynomials are accurate: `data` (weighted by where the calibration inputs lie) or uniform (evenly over the interval)")
 	fs.IntVar(&f.testImages, "test-images", 0, "check plaintext accuracy on the first `N` MNIST test images (0: skip)")
 	out := outputFlags(fs)
 	pos, err := c.parse(fs, args, 1)
@@ -176,6 +183,9 @@ func convert(c *cli, src string, f *convertFlags) (*convertReport, *model.Model,
 	}
 	rep := &convertReport{Source: src, Output: f.dst}
 	opts := rewrite.Options{ApproxOptions: rewrite.ApproxOptions{Degree: f.degree}}
+	if f.fit == "uniform" {
+		opts.Weighting = rewrite.WeightUniform
+	}
 	if rewrite.NeedsCalibration(imported) {
 		if opts.Calibration, rep.Calibration, err = calibrationImages(imported, f); err != nil {
 			return nil, nil, err
@@ -242,7 +252,7 @@ func calibrationImages(m *model.Model, f *convertFlags) ([][]float64, *calibrati
 // checkMNISTInput checks that m takes MNIST images; what names the flag that needs them.
 func checkMNISTInput(m *model.Model, what string) error {
 	if want := (model.Shape{C: 1, H: 28, W: 28}); m.Input != want {
-		return fmt.Errorf("%s needs MNIST images (%v), but the network takes %v images; "+
+		return errs.New(errs.ErrInvalidArgument, "%s needs MNIST images (%v), but the network takes %v images; "+
 			"give your own calibration images with --calibration-file", what, want, m.Input)
 	}
 	return nil
@@ -258,7 +268,7 @@ func mnistTrainImages(m *model.Model, n int) ([][]float64, error) {
 		return nil, err
 	}
 	if len(set.Images) < n {
-		return nil, fmt.Errorf("--calibration %d: the MNIST training set has %d images", n, len(set.Images))
+		return nil, errs.New(errs.ErrInvalidArgument, "--calibration %d: the MNIST training set has %d images", n, len(set.Images))
 	}
 	return set.Images, nil
 }
@@ -271,7 +281,7 @@ func readImages(path string, shape model.Shape) ([][]float64, error) {
 	}
 	per := 8 * shape.Size()
 	if len(data) == 0 || len(data)%per != 0 {
-		return nil, fmt.Errorf("calibration file %s: %d bytes is not a whole number of %v images of float64 values (%d bytes each)",
+		return nil, errs.New(errs.ErrInvalidArgument, "calibration file %s: %d bytes is not a whole number of %v images of float64 values (%d bytes each)",
 			path, len(data), shape, per)
 	}
 	images := make([][]float64, len(data)/per)
@@ -289,15 +299,14 @@ func fittedActivations(m *model.Model) []fittedInfo {
 	fitted := []fittedInfo{}
 	for i, l := range m.Layers {
 		if p, ok := l.(*model.Polynomial); ok {
-			fitted = append(fitted, fittedInfo{Layer: i, Function: p.Fitted, Degree: len(p.Coeffs) - 1,
+			fitted = append(fitted, fittedInfo{Layer: i, Function: p.Fitted, Degree: p.Degree(),
 				Interval: p.Interval, MaxError: p.FitError, Coeffs: p.Coeffs})
 		}
 	}
 	return fitted
 }
 
-// encryptionNeeds compiles m for batch packing at the smallest 128-bit parameter set
-// that fits and describes the result.
+// encryptionNeeds compiles m with the default options and describes the plan.
 func encryptionNeeds(m *model.Model) *encryptionInfo {
 	p, err := compile.Compile(m, compile.Options{})
 	if err != nil {
@@ -308,7 +317,7 @@ func encryptionNeeds(m *model.Model) *encryptionInfo {
 	if err != nil {
 		return &encryptionInfo{Error: oneLine(err.Error())}
 	}
-	return &encryptionInfo{planSummary: &planSummary{paramsInfo: pi, MaxLevel: p.Parameters().MaxLevel(),
+	return &encryptionInfo{planSummary: &planSummary{Packing: string(man.Packing), paramsInfo: pi, MaxLevel: p.Parameters().MaxLevel(),
 		InputLevel: man.InputLevel, OutputLevel: man.OutputLevel, PrecisionBits: round(p.PrecisionBits(), 2),
 		ImagesPerBatch: man.ImagesPerBatch}}
 }
@@ -323,7 +332,7 @@ func compareAccuracy(before, after *model.Model, n int) (*convertAccuracy, error
 		return nil, err
 	}
 	if n > len(set.Images) {
-		return nil, fmt.Errorf("--test-images %d: the MNIST test set has %d images", n, len(set.Images))
+		return nil, errs.New(errs.ErrInvalidArgument, "--test-images %d: the MNIST test set has %d images", n, len(set.Images))
 	}
 	set = set.First(n)
 	lb, err := reference(before, set.Images)
@@ -378,10 +387,10 @@ func (r *convertReport) writeText(w io.Writer) {
 				p.Layer, p.Function, p.Degree, p.Interval[0], p.Interval[1], p.MaxError)
 		}
 	}
-	fmt.Fprintf(w, "\nencrypted evaluation (batch packing):\n")
 	if e := r.Encryption; e.Error != "" {
-		fmt.Fprintf(w, "  not possible: %s\n", e.Error)
+		fmt.Fprintf(w, "\nencrypted evaluation: not possible: %s\n", e.Error)
 	} else {
+		fmt.Fprintf(w, "\nencrypted evaluation (%s packing):\n", e.Packing)
 		t := newTable(w)
 		t.row("parameters", "%s: log N = %d, log QP = %.1f, %d-bit, %d images per batch", e.Name, e.LogN, e.LogQP, e.SecurityBits, e.ImagesPerBatch)
 		t.row("levels", "%d available; input at level %d, output at level %d", e.MaxLevel, e.InputLevel, e.OutputLevel)

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // The networks the conversion tests convert: the fixtures of models/fixtures, and the
@@ -341,4 +340,48 @@ func TestConvertErrors(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "warning: the calibration values span [-1, 3], outside the model's input range [0, 1]") {
 		t.Errorf("calibration outside the input range: exit %d, stderr %q", r.code, r.stderr)
 	}
+}
+
+// TestCommittedReLUModel checks that models/mnist_relu/mnist_relu.cnm is what
+// `cryptonets convert` makes of mnist_relu.onnx today (the command of its model card),
+// within rounding.
+func TestCommittedReLUModel(t *testing.T) {
+	dir := filepath.Join("..", "..", "models", "mnist_relu")
+	fresh := filepath.Join(t.TempDir(), "mnist_relu.cnm")
+	ok(t, "convert", filepath.Join(dir, "mnist_relu.onnx"), "-o", fresh, "--calibration", "1000", "--degree", "2")
+	committed, err := model.Load(filepath.Join(dir, "mnist_relu.cnm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	converted, err := model.Load(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(converted.Layers) != len(committed.Layers) {
+		t.Fatalf("fresh conversion has %d layers, the committed file %d", len(converted.Layers), len(committed.Layers))
+	}
+	for i := range converted.Layers {
+		a, b := layerNumbers(converted.Layers[i]), layerNumbers(committed.Layers[i])
+		if len(a) != len(b) {
+			t.Fatalf("layer %d: %d numbers, the committed file has %d", i, len(a), len(b))
+		}
+		for k := range a {
+			if math.Abs(a[k]-b[k]) > 1e-9*math.Max(1, math.Abs(b[k])) {
+				t.Fatalf("layer %d, number %d: %.17g, the committed file has %.17g", i, k, a[k], b[k])
+			}
+		}
+	}
+}
+
+// layerNumbers lists the parameters of a layer.
+func layerNumbers(l model.Layer) []float64 {
+	switch l := l.(type) {
+	case *model.Conv2D:
+		return append(append([]float64(nil), l.Weights...), l.Bias...)
+	case *model.Dense:
+		return append(append([]float64(nil), l.Weights...), l.Bias...)
+	case *model.Polynomial:
+		return append(append([]float64(nil), l.Coeffs...), l.Interval[0], l.Interval[1], l.FitError)
+	}
+	return nil
 }

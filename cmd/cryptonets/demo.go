@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 )
@@ -61,7 +62,7 @@ func addRunFlags(fs *flag.FlagSet, defaultImages int, imagesHelp string) *runFla
 }
 
 // setup loads and compiles the model, timing the compilation.
-func (f *runFlags) setup(c *cli) (*model.Model, *compile.Plan, float64, error) {
+func (f *runFlags) setup(c *cli) (*model.Model, compile.Plan, float64, error) {
 	m, err := loadConverted(*f.model)
 	if err != nil {
 		return nil, nil, 0, err
@@ -87,14 +88,14 @@ bytes per image and peak memory. Progress lines go to stderr.`)
 		return err
 	}
 	if *rf.images < 1 {
-		return fmt.Errorf("--images %d: want at least 1", *rf.images)
+		return errs.New(errs.ErrInvalidArgument, "--images %d: want at least 1", *rf.images)
 	}
 	set, err := mnist.Test()
 	if err != nil {
 		return err
 	}
 	if *rf.images > len(set.Images) {
-		return fmt.Errorf("--images %d: the MNIST test set has %d images", *rf.images, len(set.Images))
+		return errs.New(errs.ErrInvalidArgument, "--images %d: the MNIST test set has %d images", *rf.images, len(set.Images))
 	}
 	set = set.First(*rf.images)
 	m, p, compileSecs, err := rf.setup(c)
@@ -169,7 +170,7 @@ prediction beside each measurement.`)
 		return runSweep(c, rf, counts, ps)
 	}
 	if *rf.images < 0 {
-		return fmt.Errorf("--images %d: want at least 1", *rf.images)
+		return errs.New(errs.ErrInvalidArgument, "--images %d: want at least 1", *rf.images)
 	}
 	set, err := mnist.Test()
 	if err != nil {

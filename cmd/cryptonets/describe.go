@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/bits"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
@@ -35,7 +33,7 @@ type modelInfo struct {
 	Layers     []layerInfo `json:"layers"`
 	Parameters int         `json:"parameters"`
 	// Squares counts the x² activations; Depth is the multiplicative depth of all
-	// activations (a square is 1, a degree-d polynomial ⌈log2 d⌉); Softmax is true
+	// activations (their Depth methods); Softmax is true
 	// when the model has a softmax or log-softmax layer.
 	Squares    int        `json:"squares"`
 	Depth      int        `json:"multiplicative_depth"`
@@ -71,11 +69,9 @@ func describe(m *model.Model) (*modelInfo, error) {
 		switch l := l.(type) {
 		case model.Square:
 			info.Squares++
-			info.Depth++
+			info.Depth += l.Depth()
 		case *model.Polynomial:
-			if d := len(l.Coeffs) - 1; d > 1 {
-				info.Depth += bits.Len(uint(d - 1))
-			}
+			info.Depth += l.Depth()
 		case model.Softmax, model.LogSoftmax:
 			info.Softmax = true
 		}
@@ -107,7 +103,7 @@ func layerDetail(l model.Layer, in model.Shape) (int, string) {
 	case model.NamedActivation:
 		return 0, fmt.Sprintf("%s (convert fits a polynomial to it, or drops it if last)", l.Func)
 	case *model.Polynomial:
-		return len(l.Coeffs), fmt.Sprintf("degree %d on [%.4g, %.4g] fitting %s (max error %.2g)", len(l.Coeffs)-1, l.Interval[0], l.Interval[1], l.Fitted, l.FitError)
+		return len(l.Coeffs), fmt.Sprintf("degree %d on [%.4g, %.4g] fitting %s (max error %.2g)", l.Degree(), l.Interval[0], l.Interval[1], l.Fitted, l.FitError)
 	case model.Flatten:
 		return 0, fmt.Sprintf("%v → vector", in)
 	case model.Square:
@@ -136,13 +132,13 @@ func writeLayers(w io.Writer, info *modelInfo) {
 // file, the error says how to convert it.
 func loadConverted(path string) (*model.Model, error) {
 	if strings.EqualFold(filepath.Ext(path), ".onnx") {
-		return nil, fmt.Errorf("%s is an ONNX network; convert it first: run: cryptonets convert %s -o %s",
+		return nil, errs.New(errs.ErrInvalidArgument, "%s is an ONNX network; convert it first: run: cryptonets convert %s -o %s",
 			path, path, strings.TrimSuffix(path, filepath.Ext(path))+".cnm")
 	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		src := strings.TrimSuffix(path, filepath.Ext(path)) + ".onnx"
 		if _, err := os.Stat(src); err == nil {
-			return nil, fmt.Errorf("model %s not found; run: cryptonets convert %s -o %s", path, src, path)
+			return nil, errs.New(errs.ErrInvalidArgument, "model %s not found; run: cryptonets convert %s -o %s", path, src, path)
 		}
 	}
 	m, err := model.Load(path)
@@ -151,7 +147,7 @@ func loadConverted(path string) (*model.Model, error) {
 	}
 	for i, l := range m.Layers {
 		if l.Kind() == model.KindSoftmax {
-			return nil, fmt.Errorf("%s: layer %d is a softmax: the model is not converted; run: cryptonets convert on its ONNX source", path, i)
+			return nil, errs.New(errs.ErrInvalidArgument, "%s: layer %d is a softmax: the model is not converted; run: cryptonets convert on its ONNX source", path, i)
 		}
 	}
 	return m, nil
@@ -163,12 +159,7 @@ func reference(m *model.Model, images [][]float64) ([][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]float64, len(images))
-	errs := make([]error, len(images))
-	parallelFor(len(images), func(i int) {
-		out[i], errs[i] = ref.Forward(images[i])
-	})
-	return out, errors.Join(errs...)
+	return ref.ForwardAll(images)
 }
 
 // accuracy returns the fraction of logits whose argmax equals the label.
@@ -183,20 +174,4 @@ func accuracy(logits [][]float64, labels []int) float64 {
 		}
 	}
 	return float64(right) / float64(len(logits))
-}
-
-// parallelFor calls f(i) for every i in [0, n), on all cores.
-func parallelFor(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }

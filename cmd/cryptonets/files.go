@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -15,7 +16,7 @@ import (
 func readFile(path, what string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", what, err)
+		return nil, errs.New(errs.ErrIO, "read %s: %w", what, err)
 	}
 	return data, nil
 }
@@ -25,13 +26,13 @@ func readFile(path, what string) ([]byte, error) {
 func writeFile(path string, perm os.FileMode, write func(w io.Writer) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return errs.New(errs.ErrIO, "write %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
-			err = fmt.Errorf("write %s: %w", path, err)
+			err = errs.New(errs.ErrIO, "write %s: %w", path, err)
 		}
 	}()
 	if err = tmp.Chmod(perm); err != nil {

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/server"
@@ -69,17 +72,17 @@ Client: encrypts the MNIST test images [K, K+N) into one batch file for the serv
 		return err
 	}
 	if *n == 0 {
-		return fmt.Errorf("flag --images is required (see '%s -h')", c.name)
+		return errs.New(errs.ErrInvalidArgument, "flag --images is required (see '%s -h')", c.name)
 	}
 	if *n < 1 || *n > man.ImagesPerBatch {
-		return fmt.Errorf("--images %d: want 1 to %d (the manifest's images per batch)", *n, man.ImagesPerBatch)
+		return errs.New(errs.ErrInvalidArgument, "--images %d: want 1 to %d (the manifest's images per batch)", *n, man.ImagesPerBatch)
 	}
 	set, err := mnist.Test()
 	if err != nil {
 		return err
 	}
 	if *offset < 0 || *offset+*n > len(set.Images) {
-		return fmt.Errorf("--offset %d --images %d: the MNIST test set has images 0 to %d", *offset, *n, len(set.Images)-1)
+		return errs.New(errs.ErrInvalidArgument, "--offset %d --images %d: the MNIST test set has images 0 to %d", *offset, *n, len(set.Images)-1)
 	}
 	skData, err := readFile(*skPath, "secret key")
 	if err != nil {
@@ -144,16 +147,16 @@ func (r *predictReport) writeText(w io.Writer) {
 
 // runPredict is the predict command (server): it reads no secret key.
 func runPredict(c *cli, args []string) error {
-	fs := c.flags("--model MODEL.cnm --eval-keys evk.bin --in batch.bin -o result.bin [--params NAME] [--insecure] [--json]", `
-Server: compiles the converted model (with the same --params/--insecure as the
-manifest), evaluates it on an encrypted batch with the client's evaluation keys and
-writes the encrypted result. It takes no secret key: the batch must have been made
-for exactly this compiled model (the envelope's fingerprints are checked).`)
+	fs := c.flags("--model MODEL.cnm --eval-keys evk.bin --in batch.bin -o result.bin [--insecure] [--json]", `
+Server: compiles the converted model into the plan of the manifest the client's
+evaluation keys were made for (the keys carry it), evaluates it on an encrypted batch
+with those keys and writes the encrypted result. It takes no secret key: the batch
+must have been made for exactly that plan (the envelope's fingerprints are checked).`)
 	modelPath := fs.String("model", "", "the converted model, .cnm (required)")
 	evkPath := fs.String("eval-keys", "", "the client's evaluation keys (required)")
 	in := fs.String("in", "", "encrypted batch file (required)")
 	dst := fs.String("o", "", "encrypted result file to write (required)")
-	cf := addCompileFlags(fs)
+	insecure := fs.Bool("insecure", false, "accept keys made for an Insecure… parameter set (tests only: NOT secure)")
 	out := outputFlags(fs)
 	if _, err := c.parse(fs, args, 0); err != nil {
 		return err
@@ -165,15 +168,22 @@ for exactly this compiled model (the envelope's fingerprints are checked).`)
 	if err != nil {
 		return err
 	}
-	p, err := cf.compile(c, m)
-	if err != nil {
-		return err
-	}
-	man := p.Manifest()
 	evkData, err := readFile(*evkPath, "evaluation keys")
 	if err != nil {
 		return err
 	}
+	keysFor, err := wire.EvaluationKeysManifest(evkData)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *evkPath, err)
+	}
+	if keysFor.Insecure && !*insecure {
+		return errs.New(errs.ErrInsecure, "%s: the keys were made for %s, which is NOT secure (add --insecure to accept it, for tests only)", *evkPath, keysFor.Params)
+	}
+	p, err := compile.ForManifest(m, *keysFor, *insecure)
+	if err != nil {
+		return err
+	}
+	man := p.Manifest()
 	keys, err := wire.DecodeEvaluationKeys(evkData, &man)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *evkPath, err)
@@ -194,7 +204,7 @@ for exactly this compiled model (the envelope's fingerprints are checked).`)
 	}
 	data = nil // the decoded ciphertexts are all the server keeps
 	prog := newProgress(c.stderr, out.quiet)
-	res, err := srv.Predict(enc, prog.task("evaluate"))
+	res, err := srv.Predict(context.Background(), enc, prog.task("evaluate"))
 	if err != nil {
 		return err
 	}
@@ -312,10 +322,10 @@ func accuracyFromFile(path string, logits [][]float64) (float64, error) {
 	}
 	var lf labelsFile
 	if err := json.Unmarshal(data, &lf); err != nil {
-		return 0, fmt.Errorf("%s: not a labels file: %w", path, err)
+		return 0, errs.New(errs.ErrMalformed, "%s: not a labels file: %w", path, err)
 	}
 	if len(lf.Labels) != len(logits) {
-		return 0, fmt.Errorf("%s: %d labels for %d decrypted images", path, len(lf.Labels), len(logits))
+		return 0, errs.New(errs.ErrInvalidArgument, "%s: %d labels for %d decrypted images", path, len(lf.Labels), len(logits))
 	}
 	return accuracy(logits, lf.Labels), nil
 }

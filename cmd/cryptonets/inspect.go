@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/params"
@@ -24,6 +25,7 @@ type inspectReport struct {
 	Envelope    *envelopeInfo    `json:"envelope,omitempty"`
 	Manifest    *manifestInfo    `json:"manifest,omitempty"`
 	Ciphertexts *ciphertextsInfo `json:"ciphertexts,omitempty"`
+	Keys        *keysInfo        `json:"keys,omitempty"`
 	Model       *modelInfo       `json:"model,omitempty"`
 	Note        string           `json:"note,omitempty"`
 }
@@ -38,6 +40,12 @@ type envelopeInfo struct {
 	LogN            int    `json:"log_n,omitempty"`
 	PlanFingerprint string `json:"plan_fingerprint,omitempty"`
 	PayloadBytes    uint64 `json:"payload_bytes"`
+}
+
+// keysInfo says which evaluation keys a file holds (those its manifest lists).
+type keysInfo struct {
+	Relinearization bool `json:"relinearization"`
+	Galois          int  `json:"galois"`
 }
 
 // ciphertextsInfo is the header of an encrypted batch or result payload.
@@ -98,7 +106,7 @@ func inspect(path string, data []byte) (*inspectReport, error) {
 		if strings.EqualFold(filepath.Ext(path), ".onnx") {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		return nil, fmt.Errorf("%s: not a cryptonets file (neither an envelope, a .cnm model nor an ONNX network)", path)
+		return nil, errs.New(errs.ErrInvalidArgument, "%s: not a cryptonets file (neither an envelope, a .cnm model nor an ONNX network)", path)
 	}
 	rep.What = "ONNX network (not converted)"
 	if rep.Model, err = describe(m); err != nil {
@@ -139,7 +147,15 @@ func inspectEnvelope(rep *inspectReport, h wire.Header, data []byte) error {
 		}
 		rep.Ciphertexts = ci
 	case wire.KindEvaluationKeys:
-		rep.Note = "batch-packing plans need no relinearization or rotation keys: the evaluation keys only name the parameters"
+		// The keys carry the manifest they were made for: it lists exactly the keys.
+		m, err := wire.EvaluationKeysManifest(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rep.File, err)
+		}
+		if rep.Manifest, err = describeManifest(m); err != nil {
+			return err
+		}
+		rep.Keys = &keysInfo{Relinearization: m.Relinearize, Galois: len(m.GaloisElements)}
 	case wire.KindSecretKey:
 		rep.Note = "secret key: keep it on the client, never send it; its content is not shown"
 	}
@@ -193,6 +209,9 @@ func (r *inspectReport) writeText(w io.Writer) {
 				}
 				t.row("payload length", "%s", ok)
 			}
+		}
+		if k := r.Keys; k != nil {
+			t.row("keys", "relinearization %v, %d Galois keys (those the manifest below lists)", k.Relinearization, k.Galois)
 		}
 		t.flush()
 	}

@@ -13,17 +13,24 @@
 //	cryptonets COMMAND [flags] [args]
 //	cryptonets COMMAND -h
 //
-// Errors go to stderr as one line, with exit code 1.
+// Errors go to stderr as one line (and, with --json, as a JSON object on stdout); the
+// exit code is the number of the error's class (package errs): 1 invalid argument or
+// usage, 2 malformed input, 3 mismatch, 4 insecure parameters, 5 I/O, 7 internal,
+// 8 integrity, 9 resource limit, 10 unsupported.
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // main runs the command line and exits with its code.
@@ -74,13 +81,12 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	c := &cli{name: "cryptonets", stdout: stdout, stderr: stderr}
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "%s: internal error: %s\n", c.name, oneLine(fmt.Sprint(r)))
-			code = 1
+			code = c.fail(args, errs.New(errs.ErrInternal, "internal error: %v", r))
 		}
 	}()
 	if len(args) == 0 {
 		usage(stderr)
-		return 1
+		return errs.Code(errs.ErrInvalidArgument)
 	}
 	name, rest := args[0], args[1:]
 	switch name {
@@ -108,11 +114,31 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		}
-		fmt.Fprintf(stderr, "%s: %s\n", c.name, oneLine(err.Error()))
-		return 1
+		return c.fail(rest, err)
 	}
-	fmt.Fprintf(stderr, "cryptonets: unknown command %q (run 'cryptonets -h' for the list)\n", name)
-	return 1
+	return c.fail(rest, errs.New(errs.ErrInvalidArgument, "unknown command %q (run 'cryptonets -h' for the list)", name))
+}
+
+// errorReport is what --json prints on stdout for a failure.
+type errorReport struct {
+	Error struct {
+		Class   string `json:"class"`
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// fail reports err: one line on stderr, and, if args ask for --json, an error object
+// on stdout. It returns the exit code of err's class.
+func (c *cli) fail(args []string, err error) int {
+	msg := oneLine(err.Error())
+	fmt.Fprintf(c.stderr, "%s: %s\n", c.name, msg)
+	if slices.Contains(args, "--json") || slices.Contains(args, "-json") {
+		var rep errorReport
+		rep.Error.Class, rep.Error.Code, rep.Error.Message = errs.ClassOf(err).Error(), errs.Code(err), msg
+		_ = json.NewEncoder(c.stdout).Encode(&rep)
+	}
+	return errs.Code(err)
 }
 
 // usage prints the list of commands.
@@ -166,7 +192,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string, want int) ([]string, error)
 				c.help()
 				return nil, err
 			}
-			return nil, fmt.Errorf("%w (see '%s -h')", err, c.name)
+			return nil, errs.New(errs.ErrInvalidArgument, "%w (see '%s -h')", err, c.name)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -177,9 +203,9 @@ func (c *cli) parse(fs *flag.FlagSet, args []string, want int) ([]string, error)
 	}
 	if want >= 0 && len(pos) != want {
 		if want == 0 {
-			return nil, fmt.Errorf("unexpected argument %q (see '%s -h')", pos[0], c.name)
+			return nil, errs.New(errs.ErrInvalidArgument, "unexpected argument %q (see '%s -h')", pos[0], c.name)
 		}
-		return nil, fmt.Errorf("want %d file argument(s), got %d (see '%s -h')", want, len(pos), c.name)
+		return nil, errs.New(errs.ErrInvalidArgument, "want %d file argument(s), got %d (see '%s -h')", want, len(pos), c.name)
 	}
 	return pos, nil
 }
@@ -188,7 +214,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string, want int) ([]string, error)
 func required(fs *flag.FlagSet, names ...string) error {
 	for _, n := range names {
 		if f := fs.Lookup(n); f != nil && f.Value.String() == "" {
-			return fmt.Errorf("flag --%s is required (see '%s -h')", n, fs.Name())
+			return errs.New(errs.ErrInvalidArgument, "flag --%s is required (see '%s -h')", n, fs.Name())
 		}
 	}
 	return nil

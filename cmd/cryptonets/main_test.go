@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // The tests run the real binary, built once by TestMain, as separate processes on
@@ -108,13 +110,13 @@ func okJSON(t *testing.T, args ...string) map[string]any {
 	return v
 }
 
-// fails checks that r failed cleanly: exit code 1, one line on stderr that contains
-// want, and no panic trace.
+// fails checks that r failed cleanly: the exit code of a class of error other than
+// an internal one, one line on stderr that contains want, and no panic trace.
 func fails(t *testing.T, r result, want string) {
 	t.Helper()
 	cmd := "cryptonets " + strings.Join(r.args, " ")
-	if r.code != 1 {
-		t.Errorf("%s: exit code %d, want 1 (stderr %q)", cmd, r.code, r.stderr)
+	if r.code < 1 || r.code > 10 || r.code == errs.Code(errs.ErrInternal) {
+		t.Errorf("%s: exit code %d, want that of a class of error (stderr %q)", cmd, r.code, r.stderr)
 	}
 	msg := strings.TrimSuffix(r.stderr, "\n")
 	if msg == "" || strings.Contains(msg, "\n") {
@@ -130,7 +132,7 @@ func fails(t *testing.T, r result, want string) {
 
 func TestUsage(t *testing.T) {
 	r := cn(t)
-	if r.code != 1 || !strings.Contains(r.stderr, "Commands:") {
+	if r.code != errs.Code(errs.ErrInvalidArgument) || !strings.Contains(r.stderr, "Commands:") {
 		t.Errorf("no arguments: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if out := ok(t, "-h"); !strings.Contains(out, "predict") {
@@ -187,4 +189,35 @@ func TestMissingModelHint(t *testing.T) {
 	fails(t, cn(t, "manifest", cnm, "-o", filepath.Join(dir, "m.bin")), want)
 	fails(t, cn(t, "demo", "--model", onnxPath), "convert it first: run: cryptonets convert "+onnxPath)
 	fails(t, cn(t, "demo", "--model", filepath.Join(dir, "none.cnm")), "no such file")
+}
+
+// TestExitCodesAndJSONErrors checks that each class of failure has its exit code and,
+// with --json, an error object on stdout.
+func TestExitCodesAndJSONErrors(t *testing.T) {
+	dir := t.TempDir()
+	truncated := filepath.Join(dir, "truncated.bin")
+	if err := os.WriteFile(truncated, []byte("CNET\x02\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args  []string
+		class error
+	}{
+		{[]string{"frobnicate", "--json"}, errs.ErrInvalidArgument},
+		{[]string{"keygen", "--nope", "--json"}, errs.ErrInvalidArgument},
+		{[]string{"inspect", filepath.Join(dir, "missing.bin"), "--json"}, errs.ErrIO},
+		{[]string{"keygen", "--manifest", truncated, "--secret-key", filepath.Join(dir, "sk"), "--eval-keys", filepath.Join(dir, "ek"), "--json"}, errs.ErrMalformed},
+		{[]string{"manifest", testEnv.model, "-o", filepath.Join(dir, "m.bin"), "--params", "InsecureN11QP215", "--json"}, errs.ErrInsecure},
+	}
+	for _, c := range cases {
+		r := cn(t, c.args...)
+		fails(t, r, "")
+		if r.code != errs.Code(c.class) {
+			t.Errorf("%v: exit code %d, want %d (%v): %s", c.args, r.code, errs.Code(c.class), c.class, r.stderr)
+		}
+		var v errorReport
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Error.Code != r.code || v.Error.Class != c.class.Error() || v.Error.Message == "" {
+			t.Errorf("%v: JSON error %q (%v)", c.args, r.stdout, err)
+		}
+	}
 }

@@ -2,15 +2,17 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
-	"github.com/cryptonets/cryptonets/core/packing/batch"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -40,11 +42,11 @@ func addCompileFlags(fs *flag.FlagSet) *compileFlags {
 
 // compile compiles m with the flags' options, warning on stderr about insecure
 // parameters.
-func (f *compileFlags) compile(c *cli, m *model.Model) (*compile.Plan, error) {
+func (f *compileFlags) compile(c *cli, m *model.Model) (compile.Plan, error) {
 	p, err := compile.Compile(m, compile.Options{Params: f.params, AllowInsecure: f.insecure,
 		Packing: manifest.Packing(f.packing), ExpectedImages: f.expected})
 	if err != nil {
-		if strings.Contains(err.Error(), "insecure") && !f.insecure {
+		if errors.Is(err, errs.ErrInsecure) && !f.insecure {
 			return nil, fmt.Errorf("%w (add --insecure to use it, for tests only)", err)
 		}
 		return nil, err
@@ -133,11 +135,11 @@ func (mi *manifestInfo) writeText(w io.Writer) {
 
 // manifestReport is the output of manifest.
 type manifestReport struct {
-	Output        string           `json:"output"`
-	Bytes         int64            `json:"bytes"`
-	PrecisionBits float64          `json:"precision_bits"`
-	Steps         []batch.StepInfo `json:"steps"`
-	Manifest      *manifestInfo    `json:"manifest"`
+	Output        string         `json:"output"`
+	Bytes         int64          `json:"bytes"`
+	PrecisionBits float64        `json:"precision_bits"`
+	Steps         []packing.Step `json:"steps"`
+	Manifest      *manifestInfo  `json:"manifest"`
 }
 
 // writeText implements report.
@@ -187,9 +189,6 @@ keys, encrypt and decrypt. The server compiles with the same --params/--insecure
 	if err != nil {
 		return err
 	}
-	rep := &manifestReport{Output: *dst, Bytes: int64(len(data)), PrecisionBits: round(p.PrecisionBits(), 2), Manifest: mi}
-	if b := p.Batch(); b != nil {
-		rep.Steps = b.Steps()
-	}
-	return c.emit(out, rep)
+	return c.emit(out, &manifestReport{Output: *dst, Bytes: int64(len(data)), PrecisionBits: round(p.PrecisionBits(), 2),
+		Steps: p.Steps(), Manifest: mi})
 }

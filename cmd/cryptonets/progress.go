@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cryptonets/cryptonets/core/packing/batch"
+	"github.com/cryptonets/cryptonets/core/packing"
 )
 
 // progressInterval is the least time between two progress lines of one task.
@@ -39,7 +39,7 @@ func (p *progress) logf(format string, args ...any) {
 
 // task returns a library progress callback for one task, labelled like "encrypt" or
 // "encrypt batch 1/2". Lines come at most once per progressInterval, plus the last one.
-func (p *progress) task(label string) batch.Progress {
+func (p *progress) task(label string) packing.Progress {
 	if p.w == nil {
 		return nil
 	}

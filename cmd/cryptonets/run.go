@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"syscall"
@@ -45,7 +46,7 @@ type measurement struct {
 // and seals the evaluation keys, the server opens them; then for each batch of up to
 // ImagesPerBatch images the client encrypts and seals, the server opens, evaluates and
 // seals the result, and the client opens and decrypts it. demo and bench both use it.
-func measuredRun(p *compile.Plan, images [][]float64, prog *progress) (*measurement, error) {
+func measuredRun(p compile.Plan, images [][]float64, prog *progress) (*measurement, error) {
 	meas := &measurement{Manifest: p.Manifest()}
 	start := time.Now()
 	man := p.Manifest()
@@ -120,7 +121,7 @@ func runBatch(cl *client.Client, srv *server.Server, images [][]float64, meas *m
 	meas.UploadBytes += int64(len(upload))
 
 	start = time.Now()
-	download, err := srv.PredictBytes(upload, prog.task("evaluate "+label))
+	download, err := srv.PredictBytes(context.Background(), upload, prog.task("evaluate "+label))
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ type runStats struct {
 }
 
 // stats summarizes a measurement of len(meas.Logits) images under plan p.
-func stats(p *compile.Plan, meas *measurement) (runStats, error) {
+func stats(p compile.Plan, meas *measurement) (runStats, error) {
 	man := meas.Manifest
 	pi, err := describeParams(&man)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
 )
@@ -64,7 +65,7 @@ func (r *sweepReport) writeText(w io.Writer) {
 
 // sweepCell is one packing's plan for an image count and its fastest run.
 type sweepCell struct {
-	plan  *compile.Plan
+	plan  compile.Plan
 	meas  *measurement
 	stats runStats
 }
@@ -82,15 +83,15 @@ func parseSweep(counts, packings string) ([]int, []manifest.Packing, error) {
 	for _, f := range strings.Split(counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			return nil, nil, fmt.Errorf("--sweep %q: want image counts ≥ 1, comma-separated", counts)
+			return nil, nil, errs.New(errs.ErrInvalidArgument, "--sweep %q: want image counts ≥ 1, comma-separated", counts)
 		}
 		ns = append(ns, n)
 	}
 	var ps []manifest.Packing
 	for _, f := range strings.Split(packings, ",") {
 		p := manifest.Packing(strings.TrimSpace(f))
-		if p != manifest.Batch && p != manifest.Single && p != compile.Auto {
-			return nil, nil, fmt.Errorf("--packings %q: want batch, single and/or auto", packings)
+		if _, err := compile.Lookup(p); err != nil && p != compile.Auto {
+			return nil, nil, fmt.Errorf("--packings %q: %w (or auto)", packings, err)
 		}
 		ps = append(ps, p)
 	}
@@ -156,7 +157,7 @@ func runSweep(c *cli, rf *runFlags, counts []int, packings []manifest.Packing) e
 			row := sweepRow{Asked: string(packing), Packing: string(p.Packing()), Images: n,
 				ImagesPerBatch: st.ImagesPerBatch, Requests: st.Batches, TotalSeconds: st.TotalSeconds,
 				LatencySeconds: st.LatencySeconds, ImagesPerSecond: round(float64(n)/st.TotalSeconds, 1),
-				PredictedSeconds: roundSignificant(p.Estimate(n).TotalSeconds, 3),
+				PredictedSeconds: roundSignificant(compile.EstimateOf(p, n).TotalSeconds, 3),
 				UploadBytes:      st.UploadBytes, EvalKeyBytes: st.EvalKeyBytes, Agreement: agreement(cells[i].meas.Logits, plain)}
 			rep.Rows = append(rep.Rows, row)
 			if packing == compile.Auto {

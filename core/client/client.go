@@ -8,12 +8,11 @@ package client
 
 import (
 	"crypto/rand"
-	"fmt"
 
+	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/packing/batch"
-	"github.com/cryptonets/cryptonets/core/packing/single"
-	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -25,9 +24,7 @@ type Client struct {
 	manifest manifest.Manifest
 	params   hefloat.Parameters
 	sk       *rlwe.SecretKey
-	// encrypt and decrypt are the packing's codec.
-	encrypt func(images [][]float64, seed []byte, progress batch.Progress) ([]*rlwe.Ciphertext, error)
-	decrypt func(result []*rlwe.Ciphertext, n int) ([][]float64, error)
+	codec    *packing.Codec
 }
 
 // Option changes how a client is made.
@@ -55,12 +52,20 @@ func withKey(m *manifest.Manifest, secretKey []byte, opts []Option) (*Client, er
 		opt(&o)
 	}
 	if m == nil {
-		return nil, fmt.Errorf("client: nil manifest")
+		return nil, errs.New(errs.ErrInvalidArgument, "client: nil manifest")
 	}
 	if m.Insecure && !o.allowInsecure {
-		return nil, fmt.Errorf("client: %w: the manifest uses %s, which is below 128-bit security", params.ErrInsecure, m.Params)
+		return nil, errs.New(errs.ErrInsecure, "client: insecure parameters: the manifest uses %s, which is below 128-bit security", m.Params)
 	}
 	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	pk, err := compile.Lookup(m.Packing)
+	if err != nil {
+		return nil, err
+	}
+	layout, err := pk.Layout(m)
+	if err != nil {
 		return nil, err
 	}
 	prm, err := m.Parameters()
@@ -73,24 +78,11 @@ func withKey(m *manifest.Manifest, secretKey []byte, opts []Option) (*Client, er
 	} else if sk, err = wire.DecodeSecretKey(secretKey, prm); err != nil {
 		return nil, err
 	}
-	c := &Client{manifest: *m, params: prm, sk: sk}
-	if m.Packing == manifest.Single {
-		codec, err := single.NewCodec(*m, prm, sk)
-		if err != nil {
-			return nil, err
-		}
-		c.encrypt = func(images [][]float64, seed []byte, _ batch.Progress) ([]*rlwe.Ciphertext, error) {
-			return codec.EncryptImages(images, seed)
-		}
-		c.decrypt = codec.DecryptLogits
-		return c, nil
-	}
-	codec, err := batch.NewCodec(*m, prm, sk)
+	codec, err := packing.NewCodec(m, prm, layout, sk)
 	if err != nil {
 		return nil, err
 	}
-	c.encrypt, c.decrypt = codec.EncryptImages, codec.DecryptLogits
-	return c, nil
+	return &Client{manifest: *m, params: prm, sk: sk, codec: codec}, nil
 }
 
 // Parameters returns the CKKS parameters of the client's manifest.
@@ -104,16 +96,11 @@ func (c *Client) Manifest() manifest.Manifest { return c.manifest }
 func (c *Client) ExportSecretKey() ([]byte, error) { return wire.EncodeSecretKey(c.params, c.sk) }
 
 // EvaluationKeys generates the public keys the server needs for this plan, exactly
-// those its manifest lists (none for batch packing; for single-image packing the
-// relinearization key and the Galois keys, which takes a few seconds).
+// those its manifest lists (none for the CryptoNets batch plans; for single-image
+// packing the relinearization key and the Galois keys, which takes a few seconds).
 func (c *Client) EvaluationKeys() (*wire.EvaluationKeys, error) {
 	keys := &wire.EvaluationKeys{Params: c.manifest.ParamsFingerprint}
-	if c.manifest.Packing == manifest.Single {
-		var err error
-		if keys.Relinearization, keys.Galois, err = single.GenerateEvaluationKeys(&c.manifest, c.params, c.sk); err != nil {
-			return nil, err
-		}
-	}
+	keys.Relinearization, keys.Galois = c.codec.EvaluationKeys()
 	return keys, nil
 }
 
@@ -130,12 +117,12 @@ func (c *Client) EvaluationKeysBytes() ([]byte, error) {
 // values in InputRange (channel-major). The request is seeded: its ciphertexts'
 // uniform halves come from a fresh random seed, so only the other halves and the seed
 // travel.
-func (c *Client) Encrypt(images [][]float64, progress batch.Progress) (*wire.Ciphertexts, error) {
+func (c *Client) Encrypt(images [][]float64, progress packing.Progress) (*wire.Ciphertexts, error) {
 	seed := make([]byte, wire.SeedSize)
 	if _, err := rand.Read(seed); err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, errs.New(errs.ErrInternal, "client: %w", err)
 	}
-	cts, err := c.encrypt(images, seed, progress)
+	cts, err := c.codec.Encrypt(images, seed, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +130,7 @@ func (c *Client) Encrypt(images [][]float64, progress batch.Progress) (*wire.Cip
 }
 
 // EncryptBytes encrypts images as Encrypt does and seals the batch for the server.
-func (c *Client) EncryptBytes(images [][]float64, progress batch.Progress) ([]byte, error) {
+func (c *Client) EncryptBytes(images [][]float64, progress packing.Progress) ([]byte, error) {
 	cts, err := c.Encrypt(images, progress)
 	if err != nil {
 		return nil, err
@@ -154,9 +141,9 @@ func (c *Client) EncryptBytes(images [][]float64, progress batch.Progress) ([]by
 // Decrypt returns the logits of every image of an encrypted result.
 func (c *Client) Decrypt(r *wire.Ciphertexts) ([][]float64, error) {
 	if r == nil {
-		return nil, fmt.Errorf("client: nil result")
+		return nil, errs.New(errs.ErrInvalidArgument, "client: nil result")
 	}
-	return c.decrypt(r.Ciphertexts, r.Images)
+	return c.codec.Decrypt(r.Ciphertexts, r.Images)
 }
 
 // DecryptBytes opens a sealed encrypted result and decrypts it.

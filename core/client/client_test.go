@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/params"
 )
@@ -19,7 +21,7 @@ func tinyManifest(t *testing.T) manifest.Manifest {
 			model.Square{},
 			&model.Dense{In: 2, Out: 2, Weights: []float64{1, 0, 0, 1}, Bias: []float64{0, 0}},
 		}}
-	p, err := batch.Compile(m, params.InsecureN11, batch.Options{})
+	p, err := batch.Compile(m, params.InsecureN11, packing.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,5 +57,25 @@ func TestEncryptRejectsBadImages(t *testing.T) {
 	}
 	if _, err := client.New(nil); err == nil {
 		t.Error("nil manifest accepted")
+	}
+}
+
+// TestManifestsThePackingRejects are refused before any key is made: a packing
+// nobody knows, or a batch manifest that claims a layout or keys.
+func TestManifestsThePackingRejects(t *testing.T) {
+	tamper := map[string]func(*manifest.Manifest){
+		"unknown packing":  func(m *manifest.Manifest) { m.Packing = "diagonal" },
+		"batch with keys":  func(m *manifest.Manifest) { m.Relinearize = true },
+		"batch layout":     func(m *manifest.Manifest) { m.Layout = []byte{1} },
+		"ciphertext count": func(m *manifest.Manifest) { m.InputCiphertexts++ },
+	}
+	for name, f := range tamper {
+		man := tinyManifest(t)
+		f(&man)
+		if _, err := client.New(&man, client.AllowInsecure()); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if c := errs.ClassOf(err); c != errs.ErrInvalidArgument && c != errs.ErrMalformed {
+			t.Errorf("%s: class %v (%v)", name, c, err)
+		}
 	}
 }

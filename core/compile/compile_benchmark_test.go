@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"context"
 	"syscall"
 	"testing"
 
@@ -58,7 +59,7 @@ func BenchmarkFullBatch(b *testing.B) {
 	})
 	b.Run("evaluate", func(b *testing.B) {
 		for range b.N {
-			if download, err = srv.PredictBytes(upload, nil); err != nil {
+			if download, err = srv.PredictBytes(context.Background(), upload, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"context"
 	"math"
 	"testing"
 
@@ -45,7 +46,7 @@ func TestShippedModelOnRealMNISTAt128Bits(t *testing.T) {
 
 // encrypted is one encrypted run of a model on real MNIST test images.
 type encrypted struct {
-	plan   *compile.Plan
+	plan   compile.Plan
 	set    *mnist.Set
 	logits [][]float64
 }
@@ -90,7 +91,7 @@ func encryptedRun(t *testing.T, path string, n int) encrypted {
 	if err != nil {
 		t.Fatal(err)
 	}
-	download, err := srv.PredictBytes(upload, nil)
+	download, err := srv.PredictBytes(context.Background(), upload, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
+	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/server"
 )
@@ -20,7 +23,7 @@ type phaseTimes struct{ encrypt, evaluate, decrypt time.Duration }
 
 // measureRequest runs reps requests of a full batch of the plan and returns the
 // fastest time of each phase.
-func measureRequest(b *testing.B, p *compile.Plan, reps int) phaseTimes {
+func measureRequest(b *testing.B, p compile.Plan, reps int) phaseTimes {
 	b.Helper()
 	man := p.Manifest()
 	set, err := mnist.Test()
@@ -49,7 +52,7 @@ func measureRequest(b *testing.B, p *compile.Plan, reps int) phaseTimes {
 		}
 		enc := time.Since(start)
 		start = time.Now()
-		down, err := srv.PredictBytes(up, nil)
+		down, err := srv.PredictBytes(context.Background(), up, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -77,20 +80,15 @@ func BenchmarkCostModel(b *testing.B) {
 		packing manifest.Packing
 		images  int
 		reps    int
-	}{{manifest.Batch, 0, 3}, {manifest.Single, 1, 20}, {manifest.Single, 8, 20}} {
-		p, err := compile.Compile(m, compile.Options{Packing: c.packing, Single: single.Options{ImagesPerCiphertext: c.images}})
+	}{{batch.Name, 0, 3}, {single.Name, 1, 20}, {single.Name, 8, 20}} {
+		p, err := compile.Compile(m, compile.Options{Packing: c.packing, Tuning: packing.Options{ImagesPerRequest: c.images}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		got := measureRequest(b, p, c.reps)
-		est := p.Estimate(p.Manifest().ImagesPerBatch)
+		est := compile.EstimateOf(p, p.Manifest().ImagesPerBatch)
 		n := float64(p.Parameters().N())
-		var w manifest.Work
-		if c.packing == manifest.Batch {
-			w = p.Batch().Work()
-		} else {
-			w = p.Single().Work()
-		}
+		w := p.Work()
 		b.Logf("%s ×%d: measured encrypt %.4fs evaluate %.4fs decrypt %.4fs; modelled %.4fs %.4fs %.4fs",
 			c.packing, p.Manifest().ImagesPerBatch, got.encrypt.Seconds(), got.evaluate.Seconds(), got.decrypt.Seconds(), est.EncryptSeconds, est.EvaluateSeconds, est.DecryptSeconds)
 		b.Logf("%s ×%d: work %+v; implied units: encrypt %.4g s, decrypt %.4g s, mul-add or NTT butterfly %.4g s",

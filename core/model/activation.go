@@ -1,8 +1,9 @@
 package model
 
 import (
-	"fmt"
 	"math"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // The kinds of NamedActivation layers: the tag of each is its function's name.
@@ -34,7 +35,7 @@ func (a NamedActivation) Kind() Kind { return Kind(a.Func) }
 // OutputShape implements Layer; it checks that Func names a known function.
 func (a NamedActivation) OutputShape(in Shape) (Shape, error) {
 	if _, ok := namedFunc(a.Func); !ok {
-		return Shape{}, fmt.Errorf("activation: unknown function %q (want one of %v)", a.Func, NamedActivations())
+		return Shape{}, errs.New(errs.ErrInvalidArgument, "activation: unknown function %q (want one of %v)", a.Func, NamedActivations())
 	}
 	return in, nil
 }

@@ -1,8 +1,9 @@
 package model
 
 import (
-	"fmt"
 	"math"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // Term is one weight of an affine map: output += Weight · input[Index].
@@ -38,7 +39,7 @@ func (a *Affine) Apply(x []float64) []float64 {
 // Then returns the affine map x ↦ next(a(x)).
 func (a *Affine) Then(next *Affine) (*Affine, error) {
 	if next.In != a.Out() {
-		return nil, fmt.Errorf("model: cannot compose affine maps %d→%d and %d→%d", a.In, a.Out(), next.In, next.Out())
+		return nil, errs.New(errs.ErrInvalidArgument, "model: cannot compose affine maps %d→%d and %d→%d", a.In, a.Out(), next.In, next.Out())
 	}
 	out := &Affine{In: a.In, Rows: make([][]Term, next.Out()), Bias: make([]float64, next.Out())}
 	dense := make([]float64, a.In)

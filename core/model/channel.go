@@ -1,6 +1,6 @@
 package model
 
-import "fmt"
+import "github.com/cryptonets/cryptonets/core/errs"
 
 // KindChannelAffine is the tag of ChannelAffine layers.
 const KindChannelAffine Kind = "channel_affine"
@@ -21,7 +21,7 @@ func (*ChannelAffine) Kind() Kind { return KindChannelAffine }
 // OutputShape implements Layer.
 func (a *ChannelAffine) OutputShape(in Shape) (Shape, error) {
 	if len(a.Scale) != in.C || len(a.Shift) != in.C {
-		return Shape{}, fmt.Errorf("channel_affine: %d scales and %d shifts, input %v has %d channels",
+		return Shape{}, errs.New(errs.ErrInvalidArgument, "channel_affine: %d scales and %d shifts, input %v has %d channels",
 			len(a.Scale), len(a.Shift), in, in.C)
 	}
 	return in, nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/internal/cbor"
 )
 
@@ -86,10 +87,10 @@ func (r layerRecord) layer() (Layer, error) {
 		if isNamedActivation(r.Kind) {
 			return NamedActivation{Func: string(r.Kind)}, nil
 		}
-		return nil, fmt.Errorf("unknown layer kind %q", r.Kind)
+		return nil, errs.New(errs.ErrMalformed, "unknown layer kind %q", r.Kind)
 	}
 	if isNil(l) {
-		return nil, fmt.Errorf("layer of kind %q has no body", r.Kind)
+		return nil, errs.New(errs.ErrMalformed, "layer of kind %q has no body", r.Kind)
 	}
 	return l, nil
 }
@@ -132,21 +133,21 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("model file: %w", err)
 	}
 	if rec.Magic != fileMagic {
-		return fmt.Errorf("model file: not a cryptonets model (magic %q)", rec.Magic)
+		return errs.New(errs.ErrMalformed, "model file: not a cryptonets model (magic %q)", rec.Magic)
 	}
 	if rec.Version != FileVersion {
-		return fmt.Errorf("model file: format version %d, this library reads version %d", rec.Version, FileVersion)
+		return errs.New(errs.ErrMalformed, "model file: format version %d, this library reads version %d", rec.Version, FileVersion)
 	}
 	out := Model{Name: rec.Name, Input: rec.Input, InputRange: rec.InputRange, Provenance: rec.Provenance}
 	for i, r := range rec.Layers {
 		l, err := r.layer()
 		if err != nil {
-			return fmt.Errorf("model file: layer %d: %w", i, err)
+			return errs.New(errs.ErrMalformed, "model file: layer %d: %w", i, err)
 		}
 		out.Layers = append(out.Layers, l)
 	}
 	if err := out.Validate(); err != nil {
-		return fmt.Errorf("model file: %w", err)
+		return errs.New(errs.ErrMalformed, "model file: %w", err)
 	}
 	*m = out
 	return nil
@@ -156,10 +157,10 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 func Read(r io.Reader) (*Model, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("model file: %w", err)
+		return nil, errs.New(errs.ErrIO, "model file: %w", err)
 	}
 	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("model file: larger than %d bytes", MaxFileSize)
+		return nil, errs.New(errs.ErrLimit, "model file: larger than %d bytes", MaxFileSize)
 	}
 	m := new(Model)
 	if err := m.UnmarshalBinary(data); err != nil {
@@ -172,7 +173,7 @@ func Read(r io.Reader) (*Model, error) {
 func Load(path string) (*Model, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("model file: %w", err)
+		return nil, errs.New(errs.ErrIO, "model file: %w", err)
 	}
 	defer f.Close()
 	m, err := Read(f)
@@ -190,19 +191,19 @@ func (m *Model) Save(path string) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".cnm-*")
 	if err != nil {
-		return fmt.Errorf("model file: %w", err)
+		return errs.New(errs.ErrIO, "model file: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("model file: %w", err)
+		return errs.New(errs.ErrIO, "model file: %w", err)
 	}
 	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
-		return fmt.Errorf("model file: %w", err)
+		return errs.New(errs.ErrIO, "model file: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("model file: %w", err)
+		return errs.New(errs.ErrIO, "model file: %w", err)
 	}
-	return os.Rename(tmp.Name(), path)
+	return errs.Wrap(errs.ErrIO, os.Rename(tmp.Name(), path))
 }

@@ -3,6 +3,9 @@ package model
 import (
 	"fmt"
 	"math"
+	"math/bits"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // Kind names a layer type; it is also the layer's tag in the model file.
@@ -57,11 +60,11 @@ type window struct {
 
 func (w window) outputSize(in Shape) (h, wd int, err error) {
 	if w.kh <= 0 || w.kw <= 0 || w.sh <= 0 || w.sw <= 0 || !w.pad.valid() {
-		return 0, 0, fmt.Errorf("kernel %d×%d, stride %d×%d and padding must be positive", w.kh, w.kw, w.sh, w.sw)
+		return 0, 0, errs.New(errs.ErrInvalidArgument, "kernel %d×%d, stride %d×%d and padding must be positive", w.kh, w.kw, w.sh, w.sw)
 	}
 	ph, pw := in.H+w.pad.Top+w.pad.Bottom, in.W+w.pad.Left+w.pad.Right
 	if ph < w.kh || pw < w.kw {
-		return 0, 0, fmt.Errorf("kernel %d×%d larger than padded input %d×%d", w.kh, w.kw, ph, pw)
+		return 0, 0, errs.New(errs.ErrInvalidArgument, "kernel %d×%d larger than padded input %d×%d", w.kh, w.kw, ph, pw)
 	}
 	return (ph-w.kh)/w.sh + 1, (pw-w.kw)/w.sw + 1, nil
 }
@@ -108,14 +111,14 @@ func (c *Conv2D) window() window {
 // OutputShape implements Layer.
 func (c *Conv2D) OutputShape(in Shape) (Shape, error) {
 	if c.InChannels != in.C || c.OutChannels <= 0 {
-		return Shape{}, fmt.Errorf("conv2d: %d input channels, input is %v", c.InChannels, in)
+		return Shape{}, errs.New(errs.ErrInvalidArgument, "conv2d: %d input channels, input is %v", c.InChannels, in)
 	}
 	h, w, err := c.window().outputSize(in)
 	if err != nil {
 		return Shape{}, fmt.Errorf("conv2d: %w", err)
 	}
 	if len(c.Weights) != c.OutChannels*c.InChannels*c.KernelH*c.KernelW || len(c.Bias) != c.OutChannels {
-		return Shape{}, fmt.Errorf("conv2d: %d weights and %d biases do not match %d×%d×%d×%d",
+		return Shape{}, errs.New(errs.ErrInvalidArgument, "conv2d: %d weights and %d biases do not match %d×%d×%d×%d",
 			len(c.Weights), len(c.Bias), c.OutChannels, c.InChannels, c.KernelH, c.KernelW)
 	}
 	return Shape{C: c.OutChannels, H: h, W: w}, nil
@@ -163,10 +166,10 @@ func (*Dense) Kind() Kind { return KindDense }
 // OutputShape implements Layer.
 func (d *Dense) OutputShape(in Shape) (Shape, error) {
 	if d.In != in.Size() || d.Out <= 0 {
-		return Shape{}, fmt.Errorf("dense: %d inputs, input is %v", d.In, in)
+		return Shape{}, errs.New(errs.ErrInvalidArgument, "dense: %d inputs, input is %v", d.In, in)
 	}
 	if len(d.Weights) != d.In*d.Out || len(d.Bias) != d.Out {
-		return Shape{}, fmt.Errorf("dense: %d weights and %d biases do not match %d×%d", len(d.Weights), len(d.Bias), d.Out, d.In)
+		return Shape{}, errs.New(errs.ErrInvalidArgument, "dense: %d weights and %d biases do not match %d×%d", len(d.Weights), len(d.Bias), d.Out, d.In)
 	}
 	return Shape{C: d.Out, H: 1, W: 1}, nil
 }
@@ -264,10 +267,35 @@ func (*Polynomial) Kind() Kind { return KindPolynomial }
 // OutputShape implements Layer.
 func (p *Polynomial) OutputShape(in Shape) (Shape, error) {
 	if len(p.Coeffs) == 0 {
-		return Shape{}, fmt.Errorf("polynomial: no coefficients")
+		return Shape{}, errs.New(errs.ErrInvalidArgument, "polynomial: no coefficients")
 	}
 	return in, nil
 }
+
+// Degree is the polynomial's degree without trailing zero coefficients (0 for a
+// constant).
+func (p *Polynomial) Degree() int {
+	d := len(p.Coeffs) - 1
+	for d > 0 && p.Coeffs[d] == 0 {
+		d--
+	}
+	return max(d, 0)
+}
+
+// Depth is the multiplicative depth of the activation: ⌈log2 degree⌉ ciphertext
+// multiplications in sequence (1 for a square; 0 for an affine polynomial).
+func (p *Polynomial) Depth() int { return depthOf(p.Degree()) }
+
+// depthOf is ⌈log2 degree⌉, the fewest sequential products that reach x^degree.
+func depthOf(degree int) int {
+	if degree <= 1 {
+		return 0
+	}
+	return bits.Len(uint(degree - 1))
+}
+
+// Depth is 1: one ciphertext multiplication.
+func (Square) Depth() int { return depthOf(2) }
 
 // Apply implements Activation (Horner's rule).
 func (p *Polynomial) Apply(x float64) float64 {

@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"math"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // KindMaxPool is the tag of MaxPool layers.
@@ -36,7 +38,7 @@ func (p *MaxPool) OutputShape(in Shape) (Shape, error) {
 		return Shape{}, fmt.Errorf("maxpool: %w", err)
 	}
 	if max(p.Pad.Top, p.Pad.Bottom) >= p.KernelH || max(p.Pad.Left, p.Pad.Right) >= p.KernelW {
-		return Shape{}, fmt.Errorf("maxpool: padding %+v is not smaller than the kernel %d×%d", p.Pad, p.KernelH, p.KernelW)
+		return Shape{}, errs.New(errs.ErrInvalidArgument, "maxpool: padding %+v is not smaller than the kernel %d×%d", p.Pad, p.KernelH, p.KernelW)
 	}
 	return Shape{C: in.C, H: h, W: w}, nil
 }

@@ -1,9 +1,12 @@
 package model
 
 import (
-	"errors"
 	"fmt"
 	"math"
+	"runtime"
+
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/workers"
 )
 
 // Model is a network: an input shape, the range its input values lie in, and the
@@ -32,22 +35,22 @@ type Provenance struct {
 // layer against its input.
 func (m *Model) Shapes() ([]Shape, error) {
 	if !m.Input.Valid() {
-		return nil, fmt.Errorf("model: invalid input shape %v", m.Input)
+		return nil, errs.New(errs.ErrInvalidArgument, "model: invalid input shape %v", m.Input)
 	}
 	if len(m.Layers) == 0 {
-		return nil, errors.New("model: no layers")
+		return nil, errs.New(errs.ErrInvalidArgument, "model: no layers")
 	}
 	shapes := []Shape{m.Input}
 	for i, l := range m.Layers {
 		if l == nil {
-			return nil, fmt.Errorf("model: layer %d is empty", i)
+			return nil, errs.New(errs.ErrInvalidArgument, "model: layer %d is empty", i)
 		}
 		out, err := l.OutputShape(shapes[i])
 		if err != nil {
 			return nil, fmt.Errorf("model: layer %d: %w", i, err)
 		}
 		if !out.Valid() {
-			return nil, fmt.Errorf("model: layer %d (%s): invalid output shape %v", i, l.Kind(), out)
+			return nil, errs.New(errs.ErrInvalidArgument, "model: layer %d (%s): invalid output shape %v", i, l.Kind(), out)
 		}
 		shapes = append(shapes, out)
 	}
@@ -59,14 +62,14 @@ func (m *Model) Shapes() ([]Shape, error) {
 func (m *Model) Validate() error {
 	lo, hi := m.InputRange[0], m.InputRange[1]
 	if !finite(lo) || !finite(hi) || lo > hi {
-		return fmt.Errorf("model: invalid input range [%g, %g]", lo, hi)
+		return errs.New(errs.ErrInvalidArgument, "model: invalid input range [%g, %g]", lo, hi)
 	}
 	if _, err := m.Shapes(); err != nil {
 		return err
 	}
 	for i, l := range m.Layers {
 		if !allFinite(numbers(l)...) {
-			return fmt.Errorf("model: layer %d (%s) has a NaN or infinite number", i, l.Kind())
+			return errs.New(errs.ErrInvalidArgument, "model: layer %d (%s) has a NaN or infinite number", i, l.Kind())
 		}
 	}
 	return nil
@@ -125,7 +128,7 @@ func (m *Model) Stages() ([]Stage, error) {
 	}
 	for _, st := range stages {
 		if st.Tensor != nil && !st.Softmax {
-			return nil, fmt.Errorf("model: layer %d (%s) cannot be evaluated on encrypted data; convert the model first (rewrite.Convert)",
+			return nil, errs.New(errs.ErrUnsupported, "model: layer %d (%s) cannot be evaluated on encrypted data; convert the model first (rewrite.Convert)",
 				st.Layer, st.Tensor.Kind())
 		}
 	}
@@ -156,7 +159,7 @@ func (m *Model) lower() ([]Stage, error) {
 			}
 			st.Affine = a
 		default:
-			return nil, fmt.Errorf("model: layer %d: unknown kind %s", i, l.Kind())
+			return nil, errs.New(errs.ErrInvalidArgument, "model: layer %d: unknown kind %s", i, l.Kind())
 		}
 		stages = append(stages, st)
 	}
@@ -182,7 +185,7 @@ func NewReference(m *Model) (*Reference, error) {
 // Forward evaluates the network on one input image (channel-major values).
 func (r *Reference) Forward(x []float64) ([]float64, error) {
 	if len(x) != r.in {
-		return nil, fmt.Errorf("model: input has %d values, want %d", len(x), r.in)
+		return nil, errs.New(errs.ErrInvalidArgument, "model: input has %d values, want %d", len(x), r.in)
 	}
 	for _, st := range r.stages {
 		switch {
@@ -199,6 +202,21 @@ func (r *Reference) Forward(x []float64) ([]float64, error) {
 		}
 	}
 	return x, nil
+}
+
+// ForwardAll evaluates the network on every input, on all cores; a panic while
+// evaluating becomes an error.
+func (r *Reference) ForwardAll(inputs [][]float64) ([][]float64, error) {
+	out := make([][]float64, len(inputs))
+	err := workers.Run(len(inputs), runtime.GOMAXPROCS(0), func(_, i int) error {
+		var err error
+		out[i], err = r.Forward(inputs[i])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Argmax returns the index of the largest value (the first one on ties).

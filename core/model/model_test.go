@@ -2,12 +2,15 @@ package model
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 func testModel() *Model {
@@ -138,18 +141,8 @@ func TestBadFilesAreClearErrors(t *testing.T) {
 	if err := nan.Validate(); err == nil {
 		t.Error("NaN weight accepted")
 	}
-	if _, err := Load(filepath.Join(t.TempDir(), "missing.cnm")); !os.IsNotExist(unwrapAll(err)) {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.cnm")); !errors.Is(err, fs.ErrNotExist) || errs.ClassOf(err) != errs.ErrIO {
 		t.Errorf("missing file: %v", err)
-	}
-}
-
-func unwrapAll(err error) error {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return err
-		}
-		err = u.Unwrap()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
 )
@@ -147,7 +148,7 @@ func (b *builder) node(n *node) error {
 	}
 	for _, in := range n.inputs {
 		if in != "" && !b.known(in) {
-			return fmt.Errorf("onnx: node %q (%s): input %q is not produced by an earlier node, an initializer or the graph input (is the graph topologically sorted?)",
+			return errs.New(errs.ErrMalformed, "onnx: node %q (%s): input %q is not produced by an earlier node, an initializer or the graph input (is the graph topologically sorted?)",
 				n.name, n.op, in)
 		}
 	}
@@ -314,7 +315,7 @@ func (b *builder) follow(n *node, act activation) error {
 		return err
 	}
 	if b.known(out) {
-		return fmt.Errorf("onnx: node %q (%s): output %q is defined twice", n.name, n.op, out)
+		return errs.New(errs.ErrMalformed, "onnx: node %q (%s): output %q is defined twice", n.name, n.op, out)
 	}
 	b.cur = out
 	b.chain[out] = act
@@ -336,10 +337,10 @@ func (b *builder) finish(g *onnxpb.GraphProto) error {
 	}
 	outs := g.GetOutput()
 	if len(outs) != 1 {
-		return fmt.Errorf("onnx: the graph has %d outputs; want exactly one", len(outs))
+		return errs.New(errs.ErrUnsupported, "onnx: the graph has %d outputs; want exactly one", len(outs))
 	}
 	if name := outs[0].GetName(); name != b.cur {
-		return fmt.Errorf("onnx: the graph output %q is not the output %q of the last layer; only a single chain of layers is supported",
+		return errs.New(errs.ErrUnsupported, "onnx: the graph output %q is not the output %q of the last layer; only a single chain of layers is supported",
 			name, b.cur)
 	}
 	return nil

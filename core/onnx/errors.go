@@ -3,6 +3,8 @@ package onnx
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // UnsupportedError reports a node that the importer cannot translate: an operator it
@@ -18,6 +20,9 @@ type UnsupportedError struct {
 	// Hint says what to do about it; it may be empty.
 	Hint string
 }
+
+// Unwrap returns the error's class, errs.ErrUnsupported.
+func (e *UnsupportedError) Unwrap() error { return errs.ErrUnsupported }
 
 // Error formats the error as `onnx: node "N": reason; hint`.
 func (e *UnsupportedError) Error() string {

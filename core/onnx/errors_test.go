@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // importError imports the graph and returns the error, failing if there is none.

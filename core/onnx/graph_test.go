@@ -6,10 +6,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // testGraph builds a small ONNX model in memory with the generated types.

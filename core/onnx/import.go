@@ -36,17 +36,16 @@ package onnx
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // MaxFileSize bounds the size of an ONNX model that Import and ImportFile accept.
@@ -55,15 +54,15 @@ const MaxFileSize = 1 << 30
 // Import decodes an ONNX model and translates its graph into layers.
 func Import(data []byte) (*model.Model, error) {
 	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("onnx: model is larger than %d bytes", MaxFileSize)
+		return nil, errs.New(errs.ErrLimit, "onnx: model is larger than %d bytes", MaxFileSize)
 	}
 	var mp onnxpb.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
-		return nil, fmt.Errorf("onnx: cannot decode the model (not an ONNX file, or truncated): %w", err)
+		return nil, errs.New(errs.ErrMalformed, "onnx: cannot decode the model (not an ONNX file, or truncated): %w", err)
 	}
 	g := mp.GetGraph()
 	if g == nil || len(g.GetNode()) == 0 {
-		return nil, errors.New("onnx: not an ONNX model, or an empty one (no graph nodes)")
+		return nil, errs.New(errs.ErrMalformed, "onnx: not an ONNX model, or an empty one (no graph nodes)")
 	}
 	opset, err := defaultOpset(&mp)
 	if err != nil {
@@ -93,12 +92,12 @@ func Import(data []byte) (*model.Model, error) {
 func ImportFile(path string) (*model.Model, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("onnx: %w", err)
+		return nil, errs.New(errs.ErrIO, "onnx: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("onnx: %w", err)
+		return nil, errs.New(errs.ErrIO, "onnx: %w", err)
 	}
 	m, err := Import(data)
 	if err != nil {
@@ -116,13 +115,13 @@ func defaultOpset(mp *onnxpb.ModelProto) (int64, error) {
 			return o.GetVersion(), nil
 		}
 	}
-	return 0, errors.New("onnx: the model imports no version of the default operator set (ai.onnx)")
+	return 0, errs.New(errs.ErrMalformed, "onnx: the model imports no version of the default operator set (ai.onnx)")
 }
 
 // translate walks the graph's nodes and returns the model without name or provenance.
 func translate(g *onnxpb.GraphProto, opset int64) (*model.Model, error) {
 	if len(g.GetSparseInitializer()) > 0 {
-		return nil, errors.New("onnx: sparse initializers are not supported; export dense weights")
+		return nil, errs.New(errs.ErrUnsupported, "onnx: sparse initializers are not supported; export dense weights")
 	}
 	b := newBuilder(opset)
 	for _, t := range g.GetInitializer() {
@@ -171,7 +170,7 @@ func (b *builder) graphInput(g *onnxpb.GraphProto) (model.Shape, error) {
 		for i, vi := range real {
 			names[i] = fmt.Sprintf("%q", vi.GetName())
 		}
-		return model.Shape{}, fmt.Errorf("onnx: the graph has %d inputs [%s]; want exactly one (the image)",
+		return model.Shape{}, errs.New(errs.ErrUnsupported, "onnx: the graph has %d inputs [%s]; want exactly one (the image)",
 			len(real), strings.Join(names, ", "))
 	}
 	vi := real[0]
@@ -190,34 +189,34 @@ func inputShape(vi *onnxpb.ValueInfoProto) (act activation, batch int64, err err
 	name := vi.GetName()
 	tt := vi.GetType().GetTensorType()
 	if tt == nil {
-		return act, 0, fmt.Errorf("onnx: input %q is not a tensor", name)
+		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q is not a tensor", name)
 	}
 	switch onnxpb.TensorProto_DataType(tt.GetElemType()) {
 	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16:
 	default:
-		return act, 0, fmt.Errorf("onnx: input %q has element type %v; want a floating-point tensor",
+		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has element type %v; want a floating-point tensor",
 			name, onnxpb.TensorProto_DataType(tt.GetElemType()))
 	}
 	if tt.GetShape() == nil {
-		return act, 0, fmt.Errorf("onnx: input %q has no shape; export with a fixed input shape", name)
+		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has no shape; export with a fixed input shape", name)
 	}
 	dims := tt.GetShape().GetDim()
 	if len(dims) != 4 && len(dims) != 2 {
-		return act, 0, fmt.Errorf("onnx: input %q has %d dimensions; want [N, C, H, W] or [N, features]", name, len(dims))
+		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has %d dimensions; want [N, C, H, W] or [N, features]", name, len(dims))
 	}
 	batch = dims[0].GetDimValue()
 	if batch < 0 {
-		return act, 0, fmt.Errorf("onnx: input %q has a negative batch dimension %d", name, batch)
+		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has a negative batch dimension %d", name, batch)
 	}
 	sizes := make([]int, len(dims)-1)
 	for i, d := range dims[1:] {
 		v := d.GetDimValue()
 		if _, fixed := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); !fixed || v <= 0 {
-			return act, 0, fmt.Errorf("onnx: input %q: dimension %d is dynamic (%q); export with a fixed image size and channel count",
+			return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q: dimension %d is dynamic (%q); export with a fixed image size and channel count",
 				name, i+1, d.GetDimParam())
 		}
 		if v > 1<<24 {
-			return act, 0, fmt.Errorf("onnx: input %q: dimension %d is %d, too large", name, i+1, v)
+			return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q: dimension %d is %d, too large", name, i+1, v)
 		}
 		sizes[i] = int(v)
 	}
@@ -226,14 +225,14 @@ func inputShape(vi *onnxpb.ValueInfoProto) (act activation, batch int64, err err
 	}
 	act = activation{shape: model.Shape{C: sizes[0], H: sizes[1], W: sizes[2]}}
 	if !act.shape.Valid() {
-		return act, 0, fmt.Errorf("onnx: input %q has invalid shape %v", name, act.shape)
+		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has invalid shape %v", name, act.shape)
 	}
 	if s := act.shape; s.H != s.W {
 		n, side := "N", max(s.H, s.W)
 		if batch > 0 {
 			n = fmt.Sprint(batch)
 		}
-		return act, 0, fmt.Errorf("onnx: input %q has shape [%s, %d, %d, %d]: its images are %d×%d (height × width), not square; "+
+		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has shape [%s, %d, %d, %d]: its images are %d×%d (height × width), not square; "+
 			"only square images are supported: pad or resize the images to a square (e.g. %d×%d), train on them and export again",
 			name, n, s.C, s.H, s.W, s.H, s.W, side, side)
 	}

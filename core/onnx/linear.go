@@ -1,9 +1,9 @@
 package onnx
 
 import (
-	"fmt"
 	"slices"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
@@ -30,12 +30,12 @@ func (b *builder) conv(n *node) error {
 		return unsupportedUse(n, "", "weight %q has shape %v; want floats of shape [out, in, kh, kw]", w.name, w.dims)
 	}
 	if w.dims[1] != b.curAct.shape.C {
-		return fmt.Errorf("onnx: node %q (Conv): weight %q has %d input channels, the input has %d", n.name, w.name, w.dims[1], b.curAct.shape.C)
+		return errs.New(errs.ErrMalformed, "onnx: node %q (Conv): weight %q has %d input channels, the input has %d", n.name, w.name, w.dims[1], b.curAct.shape.C)
 	}
 	if ks, err := n.intsAttr("kernel_shape", nil); err != nil {
 		return err
 	} else if ks != nil && !slices.Equal(ks, []int64{int64(w.dims[2]), int64(w.dims[3])}) {
-		return fmt.Errorf("onnx: node %q (Conv): kernel_shape %v does not match weight shape %v", n.name, ks, w.dims)
+		return errs.New(errs.ErrMalformed, "onnx: node %q (Conv): kernel_shape %v does not match weight shape %v", n.name, ks, w.dims)
 	}
 	bias := make([]float64, w.dims[0])
 	if n.input(2) != "" {
@@ -44,7 +44,7 @@ func (b *builder) conv(n *node) error {
 			return err
 		}
 		if t.size() != w.dims[0] || len(t.dims) != 1 {
-			return fmt.Errorf("onnx: node %q (Conv): bias %q has shape %v, want [%d]", n.name, t.name, t.dims, w.dims[0])
+			return errs.New(errs.ErrMalformed, "onnx: node %q (Conv): bias %q has shape %v, want [%d]", n.name, t.name, t.dims, w.dims[0])
 		}
 		copy(bias, t.values())
 	}
@@ -138,7 +138,7 @@ func (b *builder) dense(n *node, i int, transposed bool, alpha float64) (*model.
 		in, out = out, in
 	}
 	if in != b.curAct.shape.C {
-		return nil, fmt.Errorf("onnx: node %q (%s): weight %q has %d inputs, the input has %d features", n.name, n.op, w.name, in, b.curAct.shape.C)
+		return nil, errs.New(errs.ErrMalformed, "onnx: node %q (%s): weight %q has %d inputs, the input has %d features", n.name, n.op, w.name, in, b.curAct.shape.C)
 	}
 	d := &model.Dense{In: in, Out: out, Weights: make([]float64, in*out), Bias: make([]float64, out)}
 	for j := range out {

@@ -107,7 +107,13 @@ type torchLogits struct {
 
 func readTorchLogits(t *testing.T) *torchLogits {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(shippedDir, "test_logits_first16.json"))
+	return readTorchLogitsFrom(t, shippedDir)
+}
+
+// readTorchLogitsFrom reads a model folder's test_logits_first16.json.
+func readTorchLogitsFrom(t *testing.T, dir string) *torchLogits {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "test_logits_first16.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,4 +130,35 @@ func readTorchLogits(t *testing.T) *torchLogits {
 		}
 	}
 	return &v
+}
+
+// TestReLUModelMatchesTorch compares the imported ReLU network of models/mnist_relu
+// with PyTorch's float64 logits of the first 16 test images (same float32 weights,
+// same float64 pixels).
+func TestReLUModelMatchesTorch(t *testing.T) {
+	dir := filepath.Join("..", "..", "models", "mnist_relu")
+	m, err := ImportFile(filepath.Join(dir, "mnist_relu.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readTorchLogitsFrom(t, dir)
+	test, err := mnist.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := model.NewReference(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for i, logits := range want.Logits {
+		got := forward(t, ref, test.Images[i])
+		for k := range logits {
+			worst = math.Max(worst, math.Abs(got[k]-logits[k]))
+		}
+	}
+	t.Logf("largest difference from PyTorch on 16 images: %.3g", worst)
+	if worst > 1e-6 {
+		t.Fatalf("largest difference %.3g, want ≤ 1e-6", worst)
+	}
 }

@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
 )
 
@@ -42,7 +43,7 @@ func (n *node) input(i int) string {
 // output returns the name of the node's first output.
 func (n *node) output() (string, error) {
 	if len(n.outputs) == 0 || n.outputs[0] == "" {
-		return "", fmt.Errorf("onnx: node %q (%s) has no output", n.name, n.op)
+		return "", errs.New(errs.ErrMalformed, "onnx: node %q (%s) has no output", n.name, n.op)
 	}
 	return n.outputs[0], nil
 }
@@ -54,7 +55,7 @@ func (n *node) attr(name string, want onnxpb.AttributeProto_AttributeType) (*onn
 		return nil, nil
 	}
 	if a.GetType() != want && a.GetType() != onnxpb.AttributeProto_UNDEFINED {
-		return nil, fmt.Errorf("onnx: node %q (%s): attribute %q has type %v, want %v", n.name, n.op, name, a.GetType(), want)
+		return nil, errs.New(errs.ErrMalformed, "onnx: node %q (%s): attribute %q has type %v, want %v", n.name, n.op, name, a.GetType(), want)
 	}
 	return a, nil
 }

@@ -6,10 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestConvPadsStrideNonSquare: the image is square (the importer accepts no other),

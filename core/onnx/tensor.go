@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
 )
 
@@ -40,15 +41,15 @@ func (t *tensor) values() []float64 {
 func decodeTensor(tp *onnxpb.TensorProto) (*tensor, error) {
 	t := &tensor{name: tp.GetName()}
 	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
-		return nil, fmt.Errorf("onnx: tensor %q is stored in an external file; save the model with all tensors inside it", t.name)
+		return nil, errs.New(errs.ErrUnsupported, "onnx: tensor %q is stored in an external file; save the model with all tensors inside it", t.name)
 	}
 	if tp.Segment != nil {
-		return nil, fmt.Errorf("onnx: tensor %q is segmented; this is not supported", t.name)
+		return nil, errs.New(errs.ErrUnsupported, "onnx: tensor %q is segmented; this is not supported", t.name)
 	}
 	n := 1
 	for _, d := range tp.GetDims() {
 		if d < 0 || d > maxTensorElements || n*int(d) > maxTensorElements {
-			return nil, fmt.Errorf("onnx: tensor %q has invalid dimensions %v", t.name, tp.GetDims())
+			return nil, errs.New(errs.ErrMalformed, "onnx: tensor %q has invalid dimensions %v", t.name, tp.GetDims())
 		}
 		n *= int(d)
 		t.dims = append(t.dims, int(d))
@@ -72,7 +73,7 @@ func decodeTensor(tp *onnxpb.TensorProto) (*tensor, error) {
 			return int64(int32(binary.LittleEndian.Uint32(b)))
 		}, func(x int32) int64 { return int64(x) })
 	default:
-		return nil, fmt.Errorf("onnx: tensor %q has data type %v; only FLOAT, DOUBLE, INT32 and INT64 constants are supported", t.name, dt)
+		return nil, errs.New(errs.ErrUnsupported, "onnx: tensor %q has data type %v; only FLOAT, DOUBLE, INT32 and INT64 constants are supported", t.name, dt)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("onnx: tensor %q: %w", t.name, err)
@@ -85,10 +86,10 @@ func decodeTensor(tp *onnxpb.TensorProto) (*tensor, error) {
 func decodeValues[F, T any](raw []byte, typed []F, n, width int, fromRaw func([]byte) T, convert func(F) T) ([]T, error) {
 	if len(raw) > 0 {
 		if len(typed) > 0 {
-			return nil, fmt.Errorf("both raw_data and typed data are set")
+			return nil, errs.New(errs.ErrMalformed, "both raw_data and typed data are set")
 		}
 		if len(raw) != n*width {
-			return nil, fmt.Errorf("raw_data has %d bytes, want %d values of %d bytes", len(raw), n, width)
+			return nil, errs.New(errs.ErrMalformed, "raw_data has %d bytes, want %d values of %d bytes", len(raw), n, width)
 		}
 		out := make([]T, n)
 		for i := range out {
@@ -97,7 +98,7 @@ func decodeValues[F, T any](raw []byte, typed []F, n, width int, fromRaw func([]
 		return out, nil
 	}
 	if len(typed) != n {
-		return nil, fmt.Errorf("%d values, want %d", len(typed), n)
+		return nil, errs.New(errs.ErrMalformed, "%d values, want %d", len(typed), n)
 	}
 	out := make([]T, n)
 	for i, x := range typed {

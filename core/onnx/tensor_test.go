@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+	"google.golang.org/protobuf/proto"
 )
 
 func dataType(dt onnxpb.TensorProto_DataType) *int32 { return proto.Int32(int32(dt)) }

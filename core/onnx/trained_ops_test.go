@@ -4,10 +4,9 @@ import (
 	"math"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // The operators of networks trained the ordinary way: BatchNormalization, MaxPool,

@@ -1,9 +1,9 @@
 package onnx
 
 import (
-	"fmt"
 	"slices"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
@@ -124,7 +124,7 @@ func (b *builder) window(n *node) (sh, sw int, pad model.Padding, err error) {
 	case len(pads) != 4 || !inRange(pads, 0, maxWindowValue):
 		return 0, 0, pad, unsupportedUse(n, "", "with pads %v is not supported (want four non-negative values)", pads)
 	case autoPad == "VALID" && !slices.Equal(pads, []int64{0, 0, 0, 0}):
-		return 0, 0, pad, fmt.Errorf("onnx: node %q (%s): auto_pad=VALID with explicit pads %v", n.name, n.op, pads)
+		return 0, 0, pad, errs.New(errs.ErrMalformed, "onnx: node %q (%s): auto_pad=VALID with explicit pads %v", n.name, n.op, pads)
 	}
 	// ONNX pads are [y_begin, x_begin, y_end, x_end].
 	pad = model.Padding{Top: int(pads[0]), Left: int(pads[1]), Bottom: int(pads[2]), Right: int(pads[3])}

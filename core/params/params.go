@@ -6,16 +6,13 @@ package params
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
 )
-
-// ErrInsecure is wrapped by every refusal of parameters below 128-bit security.
-var ErrInsecure = errors.New("insecure parameters")
 
 // Preset is a named CKKS parameter set.
 type Preset struct {
@@ -98,11 +95,11 @@ func ByName(name string, allowInsecure bool) (Preset, error) {
 			continue
 		}
 		if p.Insecure && !allowInsecure {
-			return Preset{}, fmt.Errorf("params: %w: %s must be asked for explicitly", ErrInsecure, name)
+			return Preset{}, errs.New(errs.ErrInsecure, "params: %s is below 128-bit security and must be asked for explicitly", name)
 		}
 		return p, nil
 	}
-	return Preset{}, fmt.Errorf("params: unknown parameter set %q", name)
+	return Preset{}, errs.New(errs.ErrInvalidArgument, "params: unknown parameter set %q", name)
 }
 
 // Parameters builds the Lattigo parameters of the preset and checks their security:
@@ -110,10 +107,10 @@ func ByName(name string, allowInsecure bool) (Preset, error) {
 func (p Preset) Parameters() (hefloat.Parameters, error) {
 	prm, err := hefloat.NewParametersFromLiteral(p.Literal)
 	if err != nil {
-		return hefloat.Parameters{}, fmt.Errorf("params: %s: %w", p.Name, err)
+		return hefloat.Parameters{}, errs.New(errs.ErrInvalidArgument, "params: %s: %w", p.Name, err)
 	}
 	if _, err := SecurityBits(prm); err != nil && !p.Insecure {
-		return hefloat.Parameters{}, fmt.Errorf("params: %s: %w", p.Name, err)
+		return hefloat.Parameters{}, errs.New(errs.ErrInsecure, "params: %s: %w", p.Name, err)
 	}
 	return prm, nil
 }
@@ -135,15 +132,15 @@ var maxLogQP = map[int][3]float64{
 func SecurityBits(p hefloat.Parameters) (int, error) {
 	bounds, ok := maxLogQP[p.LogN()]
 	if !ok {
-		return 0, fmt.Errorf("log N = %d is outside the HE-standard table (10 to 15)", p.LogN())
+		return 0, errs.New(errs.ErrInsecure, "log N = %d is outside the HE-standard table (10 to 15)", p.LogN())
 	}
 	xs, ok := p.Xs().(ring.Ternary)
 	if !ok || xs.H != 0 || math.Abs(xs.P-2.0/3.0) > 1e-9 {
-		return 0, fmt.Errorf("the secret must be uniform ternary, got %v", p.Xs())
+		return 0, errs.New(errs.ErrInsecure, "the secret must be uniform ternary, got %v", p.Xs())
 	}
 	xe, ok := p.Xe().(ring.DiscreteGaussian)
 	if !ok || xe.Sigma < 3.19 {
-		return 0, fmt.Errorf("the error must be a discrete Gaussian with σ ≥ 3.19, got %v", p.Xe())
+		return 0, errs.New(errs.ErrInsecure, "the error must be a discrete Gaussian with σ ≥ 3.19, got %v", p.Xe())
 	}
 	logQP := p.LogQP()
 	const tolerance = 0.01
@@ -152,7 +149,7 @@ func SecurityBits(p hefloat.Parameters) (int, error) {
 			return bits, nil
 		}
 	}
-	return 0, fmt.Errorf("log QP = %.1f exceeds %.0f, the 128-bit bound for log N = %d", logQP, bounds[0], p.LogN())
+	return 0, errs.New(errs.ErrInsecure, "log QP = %.1f exceeds %.0f, the 128-bit bound for log N = %d", logQP, bounds[0], p.LogN())
 }
 
 // Fingerprint is a digest of everything that makes two parameter sets compatible:

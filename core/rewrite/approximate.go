@@ -1,10 +1,10 @@
 package rewrite
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
@@ -51,13 +51,13 @@ func (o ApproxOptions) withDefaults() (ApproxOptions, error) {
 		o.Margin = DefaultMargin
 	}
 	if o.Degree < 1 || o.Degree > MaxDegree {
-		return o, fmt.Errorf("rewrite: polynomial degree %d is outside [1, %d]", o.Degree, MaxDegree)
+		return o, errs.New(errs.ErrInvalidArgument, "rewrite: polynomial degree %d is outside [1, %d]", o.Degree, MaxDegree)
 	}
 	if !(o.Margin > 0) || math.IsInf(o.Margin, 0) {
-		return o, fmt.Errorf("rewrite: margin %g must be positive and finite", o.Margin)
+		return o, errs.New(errs.ErrInvalidArgument, "rewrite: margin %g must be positive and finite", o.Margin)
 	}
 	if o.Weighting != WeightData && o.Weighting != WeightUniform {
-		return o, fmt.Errorf("rewrite: unknown weighting %d", o.Weighting)
+		return o, errs.New(errs.ErrInvalidArgument, "rewrite: unknown weighting %d", o.Weighting)
 	}
 	return o, nil
 }
@@ -124,14 +124,14 @@ func approximateActivations(m *model.Model, calibration [][]float64, opts Approx
 // checkCalibration checks that there are calibration images of n finite values each.
 func checkCalibration(images [][]float64, n int) error {
 	if len(images) == 0 {
-		return errors.New("rewrite: no calibration images")
+		return errs.New(errs.ErrInvalidArgument, "rewrite: no calibration images")
 	}
 	for i, x := range images {
 		if len(x) != n {
-			return fmt.Errorf("rewrite: calibration image %d has %d values, want %d", i, len(x), n)
+			return errs.New(errs.ErrInvalidArgument, "rewrite: calibration image %d has %d values, want %d", i, len(x), n)
 		}
 		if !allFinite(x) {
-			return fmt.Errorf("rewrite: calibration image %d has a NaN or infinite value", i)
+			return errs.New(errs.ErrInvalidArgument, "rewrite: calibration image %d has a NaN or infinite value", i)
 		}
 	}
 	return nil
@@ -152,7 +152,7 @@ func lastNamedActivation(layers []model.Layer) int {
 func approximate(a model.NamedActivation, xs [][]float64, opts ApproxOptions) (*model.Polynomial, error) {
 	lo, hi := valueRange(xs)
 	if math.IsInf(lo, 0) || math.IsInf(hi, 0) || math.IsNaN(lo) || math.IsNaN(hi) {
-		return nil, fmt.Errorf("the calibration inputs reach [%g, %g]", lo, hi)
+		return nil, errs.New(errs.ErrInvalidArgument, "the calibration inputs reach [%g, %g]", lo, hi)
 	}
 	width := hi - lo
 	if width == 0 {

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
@@ -67,7 +68,7 @@ func ConvertWith(m *model.Model, opts Options) (*model.Model, error) {
 func checkNoSoftmax(m *model.Model) error {
 	for i, l := range m.Layers {
 		if k := l.Kind(); k == model.KindSoftmax || k == model.KindLogSoftmax {
-			return fmt.Errorf("rewrite: layer %d is a %s that is not the last layer; it cannot be evaluated on encrypted data", i, k)
+			return errs.New(errs.ErrUnsupported, "rewrite: layer %d is a %s that is not the last layer; it cannot be evaluated on encrypted data", i, k)
 		}
 	}
 	return nil
@@ -93,7 +94,7 @@ func approximateIfNeeded(m *model.Model, opts Options) (*model.Model, []string, 
 		return m, nil, nil
 	}
 	if len(opts.Calibration) == 0 {
-		return nil, nil, fmt.Errorf("rewrite: layer %d is a %s activation, which has no encrypted form: "+
+		return nil, nil, errs.New(errs.ErrUnsupported, "rewrite: layer %d is a %s activation, which has no encrypted form: "+
 			"give calibration images (Options.Calibration) to approximate it by a polynomial, or train with x² activations",
 			i, m.Layers[i].Kind())
 	}

@@ -1,9 +1,9 @@
 package rewrite
 
 import (
-	"errors"
-	"fmt"
 	"math"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // Sizes of the polynomial fits: a uniform fit samples the interval at fitPoints
@@ -64,7 +64,7 @@ type fit struct {
 // and returns monomial coefficients in x.
 func fitPolynomial(f func(float64) float64, lo, hi float64, degree int, samples []sample) (fit, error) {
 	if !(lo < hi) || math.IsInf(hi-lo, 0) {
-		return fit{}, fmt.Errorf("invalid interval [%g, %g]", lo, hi)
+		return fit{}, errs.New(errs.ErrInvalidArgument, "invalid interval [%g, %g]", lo, hi)
 	}
 	alpha, beta := 2/(hi-lo), -(lo+hi)/(hi-lo) // t = alpha·x + beta
 	rows := make([][]float64, len(samples))
@@ -88,7 +88,7 @@ func fitPolynomial(f func(float64) float64, lo, hi float64, degree int, samples 
 		maxErr = math.Max(maxErr, math.Abs(horner(coeffs, x)-f(x)))
 	}
 	if !allFinite(coeffs) || math.IsNaN(maxErr) || math.IsInf(maxErr, 0) {
-		return fit{}, fmt.Errorf("the fit over [%g, %g] is not finite", lo, hi)
+		return fit{}, errs.New(errs.ErrInvalidArgument, "the fit over [%g, %g] is not finite", lo, hi)
 	}
 	return fit{coeffs: coeffs, maxErr: maxErr}, nil
 }
@@ -185,7 +185,7 @@ func leastSquares(rows [][]float64, y []float64) ([]float64, error) {
 		col := a[j][j:]
 		norm := math.Sqrt(dot(col, col))
 		if norm == 0 {
-			return nil, errors.New("least squares: rank-deficient design matrix")
+			return nil, errs.New(errs.ErrInvalidArgument, "least squares: rank-deficient design matrix")
 		}
 		if col[0] > 0 {
 			norm = -norm

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/client"
@@ -50,11 +51,11 @@ func TestPredictRejectsBadBatches(t *testing.T) {
 		"nil ciphertext": {Images: 1, Ciphertexts: append(good.Ciphertexts[:2:2], nil)},
 	}
 	for name, b := range cases {
-		if _, err := s.Predict(b, nil); err == nil {
+		if _, err := s.Predict(context.Background(), b, nil); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := s.Predict(good, nil); err != nil {
+	if _, err := s.Predict(context.Background(), good, nil); err != nil {
 		t.Fatalf("the server is unusable after bad batches: %v", err)
 	}
 }

@@ -2,18 +2,16 @@ package wire
 
 import (
 	"encoding/binary"
-	"fmt"
 	"io"
 	"math"
 	"math/big"
 	"runtime"
 
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/seeded"
 	"github.com/cryptonets/cryptonets/core/internal/workers"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
-	"github.com/tuneinsight/lattigo/v5/ring"
-	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
-	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 )
 
 // Ciphertexts is a list of same-shape ciphertexts carrying values for Images images:
@@ -28,43 +26,12 @@ type Ciphertexts struct {
 	Images      int
 	Ciphertexts []*rlwe.Ciphertext
 	// Seed, when set, says that the c1 component of ciphertext k was drawn from
-	// CiphertextPRNG(Seed, k): only c0 travels, and the receiver regenerates c1.
+	// seeded.PRNG(Seed, k): only c0 travels, and the receiver regenerates c1.
 	Seed []byte
 }
 
-// SeedSize is the length of a batch seed.
-const SeedSize = 32
-
-// CiphertextPRNG is the source of the uniform c1 component of ciphertext k of a seeded
-// batch. The seed is public; c1 is uniform whoever knows it, as in any RLWE ciphertext.
-func CiphertextPRNG(seed []byte, k int) (sampling.PRNG, error) {
-	key := binary.LittleEndian.AppendUint32(append([]byte("cryptonets-c1"), seed...), uint32(k))
-	return sampling.NewKeyedPRNG(key)
-}
-
-// EncryptSeeded encrypts pt with a secret-key encryptor, drawing c1 from
-// CiphertextPRNG(seed, k) if a seed is given, so that only c0 needs to travel.
-func EncryptSeeded(enc *rlwe.Encryptor, pt *rlwe.Plaintext, seed []byte, k int) (*rlwe.Ciphertext, error) {
-	if seed == nil {
-		return enc.EncryptNew(pt)
-	}
-	prng, err := CiphertextPRNG(seed, k)
-	if err != nil {
-		return nil, err
-	}
-	return enc.WithPRNG(prng).EncryptNew(pt)
-}
-
-// regenerateC1 draws c1 of a level-`level` ciphertext exactly as Lattigo's secret-key
-// encryptor does from the same PRNG (uniform, read directly as NTT-domain values).
-func regenerateC1(prm hefloat.Parameters, seed []byte, k int, c1 ring.Poly, level int) error {
-	prng, err := CiphertextPRNG(seed, k)
-	if err != nil {
-		return err
-	}
-	ringqp.NewUniformSampler(prng, *prm.RingQP()).AtLevel(level, -1).Read(ringqp.Poly{Q: c1})
-	return nil
-}
+// SeedSize is the length of a request's seed.
+const SeedSize = seeded.SeedSize
 
 // Shape is what a receiver expects of a Ciphertexts payload.
 type Shape struct {
@@ -83,7 +50,7 @@ const maxScaleText = 512
 // PayloadSize returns the exact payload length of cts for parameters prm.
 func (c *Ciphertexts) PayloadSize(prm hefloat.Parameters) (int, error) {
 	if len(c.Ciphertexts) == 0 || c.Ciphertexts[0] == nil {
-		return 0, fmt.Errorf("%w: no ciphertexts", ErrFormat)
+		return 0, errs.New(errs.ErrMalformed, "wire: no ciphertexts")
 	}
 	ct := c.Ciphertexts[0]
 	text, err := ct.Scale.Value.MarshalText()
@@ -91,7 +58,7 @@ func (c *Ciphertexts) PayloadSize(prm hefloat.Parameters) (int, error) {
 		return 0, err
 	}
 	if ct.Level() > prm.MaxLevel() {
-		return 0, fmt.Errorf("%w: ciphertext level %d above the parameters' %d", ErrFormat, ct.Level(), prm.MaxLevel())
+		return 0, errs.New(errs.ErrMalformed, "wire: ciphertext level %d above the parameters' %d", ct.Level(), prm.MaxLevel())
 	}
 	return fixedLen + len(text) + len(c.Seed) + len(c.Ciphertexts)*c.polysSent(ct.Degree())*polyBytes(prm.N(), prm.Q(), ct.Level()), nil
 }
@@ -107,15 +74,15 @@ func (c *Ciphertexts) polysSent(degree int) int {
 // WritePayload writes the payload of cts, made for parameters prm, to w.
 func (c *Ciphertexts) WritePayload(w io.Writer, prm hefloat.Parameters) error {
 	if len(c.Ciphertexts) == 0 || c.Ciphertexts[0] == nil {
-		return fmt.Errorf("%w: no ciphertexts", ErrFormat)
+		return errs.New(errs.ErrMalformed, "wire: no ciphertexts")
 	}
 	first := c.Ciphertexts[0]
 	degree, level := first.Degree(), first.Level()
 	if level > prm.MaxLevel() || first.Value[0].N() != prm.N() {
-		return fmt.Errorf("%w: ciphertexts do not belong to the parameters", ErrFormat)
+		return errs.New(errs.ErrMalformed, "wire: ciphertexts do not belong to the parameters")
 	}
 	if c.Seed != nil && (len(c.Seed) != SeedSize || degree != 1) {
-		return fmt.Errorf("%w: a seeded batch has a %d-byte seed and degree-1 ciphertexts", ErrFormat, SeedSize)
+		return errs.New(errs.ErrMalformed, "wire: a seeded batch has a %d-byte seed and degree-1 ciphertexts", SeedSize)
 	}
 	text, err := first.Scale.Value.MarshalText()
 	if err != nil {
@@ -134,7 +101,7 @@ func (c *Ciphertexts) WritePayload(w io.Writer, prm hefloat.Parameters) error {
 	var row []byte
 	for i, ct := range c.Ciphertexts {
 		if ct == nil || ct.Degree() != degree || ct.Level() != level || !ct.Scale.Equal(first.Scale) {
-			return fmt.Errorf("%w: ciphertext %d differs in degree, level or scale from the first", ErrFormat, i)
+			return errs.New(errs.ErrMalformed, "wire: ciphertext %d differs in degree, level or scale from the first", i)
 		}
 		for _, p := range ct.Value[:c.polysSent(degree)] {
 			for l, coeffs := range p.Coeffs[:level+1] {
@@ -187,11 +154,11 @@ func PeekCiphertexts(data []byte) (Header, CiphertextsHeader, error) {
 		return h, CiphertextsHeader{}, err
 	}
 	if h.Kind != KindEncryptedBatch && h.Kind != KindEncryptedResult {
-		return h, CiphertextsHeader{}, fmt.Errorf("%w: %s holds no ciphertexts", ErrMismatch, h.Kind)
+		return h, CiphertextsHeader{}, errs.New(errs.ErrMismatch, "wire: %s holds no ciphertexts", h.Kind)
 	}
 	payload := data[HeaderSize:]
 	if len(payload) < fixedLen {
-		return h, CiphertextsHeader{}, fmt.Errorf("%w: payload of %d bytes is truncated", ErrFormat, len(payload))
+		return h, CiphertextsHeader{}, errs.New(errs.ErrMalformed, "wire: payload of %d bytes is truncated", len(payload))
 	}
 	c := CiphertextsHeader{
 		Images: int(binary.LittleEndian.Uint32(payload[0:])),
@@ -202,12 +169,12 @@ func PeekCiphertexts(data []byte) (Header, CiphertextsHeader, error) {
 	scaleLen := int(binary.LittleEndian.Uint16(payload[12:]))
 	seedLen := int(binary.LittleEndian.Uint16(payload[14:]))
 	if scaleLen == 0 || scaleLen > maxScaleText || fixedLen+scaleLen+seedLen > len(payload) {
-		return h, c, fmt.Errorf("%w: bad scale or seed field", ErrFormat)
+		return h, c, errs.New(errs.ErrMalformed, "wire: bad scale or seed field")
 	}
 	c.Seeded = seedLen > 0
 	f := new(big.Float).SetPrec(256)
 	if err := f.UnmarshalText(payload[fixedLen : fixedLen+scaleLen]); err != nil || f.Sign() <= 0 || f.IsInf() {
-		return h, c, fmt.Errorf("%w: invalid scale", ErrFormat)
+		return h, c, errs.New(errs.ErrMalformed, "wire: invalid scale")
 	}
 	c.LogScale = log2Float(f)
 	c.CoefficientBytes = len(payload) - fixedLen - scaleLen - seedLen
@@ -224,7 +191,7 @@ func log2Float(f *big.Float) float64 {
 // readCiphertexts decodes and validates a payload against the expected shape.
 func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphertexts, error) {
 	if len(payload) < fixedLen {
-		return nil, fmt.Errorf("%w: payload of %d bytes is truncated", ErrFormat, len(payload))
+		return nil, errs.New(errs.ErrMalformed, "wire: payload of %d bytes is truncated", len(payload))
 	}
 	images := int(binary.LittleEndian.Uint32(payload[0:]))
 	count := int(binary.LittleEndian.Uint32(payload[4:]))
@@ -234,14 +201,14 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	seedLen := int(binary.LittleEndian.Uint16(payload[14:]))
 	switch {
 	case seedLen != 0 && (seedLen != SeedSize || degree != 1):
-		return nil, fmt.Errorf("%w: bad seed field", ErrFormat)
+		return nil, errs.New(errs.ErrMalformed, "wire: bad seed field")
 	case images < 1 || images > want.MaxImages:
-		return nil, fmt.Errorf("%w: %d images, want 1 to %d", ErrFormat, images, want.MaxImages)
+		return nil, errs.New(errs.ErrMalformed, "wire: %d images, want 1 to %d", images, want.MaxImages)
 	case count != want.Count || degree != want.Degree || level != want.Level:
-		return nil, fmt.Errorf("%w: %d ciphertexts of degree %d at level %d, want %d of degree %d at level %d",
-			ErrMismatch, count, degree, level, want.Count, want.Degree, want.Level)
+		return nil, errs.New(errs.ErrMismatch, "wire: %d ciphertexts of degree %d at level %d, want %d of degree %d at level %d",
+			count, degree, level, want.Count, want.Degree, want.Level)
 	case scaleLen == 0 || scaleLen > maxScaleText || fixedLen+scaleLen > len(payload):
-		return nil, fmt.Errorf("%w: bad scale field", ErrFormat)
+		return nil, errs.New(errs.ErrMalformed, "wire: bad scale field")
 	}
 	n := prm.N()
 	out := &Ciphertexts{Images: images, Ciphertexts: make([]*rlwe.Ciphertext, count)}
@@ -250,11 +217,11 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	}
 	sent := out.polysSent(degree)
 	if level > prm.MaxLevel() {
-		return nil, fmt.Errorf("%w: level %d above the parameters' %d", ErrFormat, level, prm.MaxLevel())
+		return nil, errs.New(errs.ErrMalformed, "wire: level %d above the parameters' %d", level, prm.MaxLevel())
 	}
 	expected := fixedLen + scaleLen + seedLen + count*sent*polyBytes(n, prm.Q(), level)
 	if len(payload) != expected {
-		return nil, fmt.Errorf("%w: payload is %d bytes, expected exactly %d (truncated or extended)", ErrFormat, len(payload), expected)
+		return nil, errs.New(errs.ErrMalformed, "wire: payload is %d bytes, expected exactly %d (truncated or extended)", len(payload), expected)
 	}
 	scale, err := parseScale(payload[fixedLen:fixedLen+scaleLen], want.LogScale)
 	if err != nil {
@@ -266,7 +233,7 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	decode := func(i int) error {
 		ct := rlwe.NewCiphertext(prm, degree, level)
 		if out.Seed != nil {
-			if err := regenerateC1(prm, out.Seed, i, ct.Value[1], level); err != nil {
+			if err := seeded.RegenerateC1(prm, out.Seed, i, ct.Value[1], level); err != nil {
 				return err
 			}
 		}
@@ -275,7 +242,7 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 			for l, coeffs := range p.Coeffs[:level+1] {
 				size := rowBytes(n, moduli[l])
 				if !unpackRow(src[:size], coeffs, moduli[l]) {
-					return fmt.Errorf("%w: ciphertext %d has a coefficient not reduced modulo its prime", ErrFormat, i)
+					return errs.New(errs.ErrMalformed, "wire: ciphertext %d has a coefficient not reduced modulo its prime", i)
 				}
 				src = src[size:]
 			}
@@ -296,10 +263,10 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 func parseScale(text []byte, wantLog2 float64) (rlwe.Scale, error) {
 	f := new(big.Float).SetPrec(256)
 	if err := f.UnmarshalText(text); err != nil || f.Sign() <= 0 || f.IsInf() {
-		return rlwe.Scale{}, fmt.Errorf("%w: invalid scale", ErrFormat)
+		return rlwe.Scale{}, errs.New(errs.ErrMalformed, "wire: invalid scale")
 	}
 	if got := log2Float(f); math.Abs(got-wantLog2) > 1e-9 {
-		return rlwe.Scale{}, fmt.Errorf("%w: scale 2^%.6f, expected 2^%.6f", ErrMismatch, got, wantLog2)
+		return rlwe.Scale{}, errs.New(errs.ErrMismatch, "wire: scale 2^%.6f, expected 2^%.6f", got, wantLog2)
 	}
 	return rlwe.NewScale(f), nil
 }

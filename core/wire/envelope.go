@@ -7,9 +7,9 @@ package wire
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/params"
 )
 
@@ -62,13 +62,6 @@ type Header struct {
 // HeaderSize is the encoded size of a Header.
 const HeaderSize = 4 + 2 + 2 + 16 + 32 + 8
 
-// ErrFormat is wrapped by every error about malformed or mismatched input.
-var ErrFormat = errors.New("wire")
-
-// ErrMismatch is wrapped by errors about objects made for other parameters, another
-// plan or of another kind.
-var ErrMismatch = fmt.Errorf("%w: mismatch", ErrFormat)
-
 // Seal prepends a header to payload.
 func Seal(h Header, payload []byte) []byte {
 	h.PayloadLen = uint64(len(payload))
@@ -90,20 +83,20 @@ func encodeHeader(h Header) []byte {
 func Peek(data []byte) (Header, error) {
 	var h Header
 	if len(data) < HeaderSize {
-		return h, fmt.Errorf("%w: %d bytes is too short for an envelope (%d-byte header)", ErrFormat, len(data), HeaderSize)
+		return h, errs.New(errs.ErrMalformed, "wire: %d bytes is too short for an envelope (%d-byte header)", len(data), HeaderSize)
 	}
 	if string(data[:4]) != Magic {
-		return h, fmt.Errorf("%w: not a cryptonets object (bad magic)", ErrFormat)
+		return h, errs.New(errs.ErrMalformed, "wire: not a cryptonets object (bad magic)")
 	}
 	if v := binary.LittleEndian.Uint16(data[4:]); v != Version {
-		return h, fmt.Errorf("%w: envelope version %d, this library reads version %d", ErrFormat, v, Version)
+		return h, errs.New(errs.ErrMalformed, "wire: envelope version %d, this library reads version %d", v, Version)
 	}
 	h.Kind = Kind(binary.LittleEndian.Uint16(data[6:]))
 	copy(h.Params[:], data[8:24])
 	copy(h.Plan[:], data[24:56])
 	h.PayloadLen = binary.LittleEndian.Uint64(data[56:])
 	if h.PayloadLen != uint64(len(data)-HeaderSize) {
-		return h, fmt.Errorf("%w: %s payload is %d bytes, header says %d (truncated or extended)", ErrFormat, h.Kind, len(data)-HeaderSize, h.PayloadLen)
+		return h, errs.New(errs.ErrMalformed, "wire: %s payload is %d bytes, header says %d (truncated or extended)", h.Kind, len(data)-HeaderSize, h.PayloadLen)
 	}
 	return h, nil
 }
@@ -117,11 +110,11 @@ func Open(data []byte, kind Kind, prm params.Fingerprint, plan [32]byte) ([]byte
 	}
 	switch {
 	case h.Kind != kind:
-		return nil, fmt.Errorf("%w: expected %s, got %s", ErrMismatch, kind, h.Kind)
+		return nil, errs.New(errs.ErrMismatch, "wire: expected %s, got %s", kind, h.Kind)
 	case h.Params != prm:
-		return nil, fmt.Errorf("%w: %s made for other CKKS parameters", ErrMismatch, kind)
+		return nil, errs.New(errs.ErrMismatch, "wire: %s made for other CKKS parameters", kind)
 	case plan != [32]byte{} && h.Plan != plan:
-		return nil, fmt.Errorf("%w: %s made for another model plan", ErrMismatch, kind)
+		return nil, errs.New(errs.ErrMismatch, "wire: %s made for another model plan", kind)
 	}
 	return data[HeaderSize:], nil
 }

@@ -1,9 +1,11 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -31,7 +33,7 @@ func (k *EvaluationKeys) KeySet() *rlwe.MemEvaluationKeySet {
 // exactly the keys it lists, at their levels.
 func (k *EvaluationKeys) Check(m *manifest.Manifest, prm hefloat.Parameters) error {
 	if k.Params != m.ParamsFingerprint || params.FingerprintOf(prm) != m.ParamsFingerprint {
-		return fmt.Errorf("%w: evaluation keys made for other CKKS parameters", ErrMismatch)
+		return errs.New(errs.ErrMismatch, "wire: evaluation keys made for other CKKS parameters")
 	}
 	_, err := k.ordered(keySpecs(m, prm))
 	return err
@@ -68,9 +70,13 @@ func gadgetBytes(prm hefloat.Parameters, s keySpec) int {
 	return prm.BaseRNSDecompositionVectorSize(s.levelQ, s.levelP) * perVector
 }
 
-// evaluationKeysLen is the exact payload length for the given keys.
-func evaluationKeysLen(prm hefloat.Parameters, specs []keySpec) int {
-	size := 4
+// maxManifestBytes bounds the manifest the evaluation keys carry.
+const maxManifestBytes = 64 << 20
+
+// evaluationKeysLen is the exact payload length for the given keys and the encoded
+// manifest of manifestLen bytes they carry.
+func evaluationKeysLen(prm hefloat.Parameters, specs []keySpec, manifestLen int) int {
+	size := 4 + manifestLen + 4
 	for _, s := range specs {
 		size += keyHeaderLen + gadgetBytes(prm, s)
 	}
@@ -80,7 +86,9 @@ func evaluationKeysLen(prm hefloat.Parameters, specs []keySpec) int {
 // EncodeEvaluationKeys seals evaluation keys for manifest m, whose parameters are prm.
 // The keys must be exactly those the manifest lists.
 //
-// Payload: key count u32, then for each key (relinearization first, then the Galois
+// Payload: the manifest's length u32 and the manifest (CBOR, as
+// manifest.MarshalBinary), so that a server learns from the keys alone which plan to
+// compile; then key count u32, then for each key (relinearization first, then the Galois
 // keys in the manifest's order) its Galois element (0 for relinearization) u64, level
 // Q u16, level P u16 and its gadget vectors, polynomials bit-packed as in ciphertexts.
 func EncodeEvaluationKeys(k *EvaluationKeys, m *manifest.Manifest, prm hefloat.Parameters) ([]byte, error) {
@@ -92,9 +100,16 @@ func EncodeEvaluationKeys(k *EvaluationKeys, m *manifest.Manifest, prm hefloat.P
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, HeaderSize+evaluationKeysLen(prm, specs))
+	man, err := m.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	size := evaluationKeysLen(prm, specs, len(man))
+	out := make([]byte, 0, HeaderSize+size)
 	out = append(out, encodeHeader(Header{Kind: KindEvaluationKeys, Params: m.ParamsFingerprint, Plan: m.Fingerprint(),
-		PayloadLen: uint64(evaluationKeysLen(prm, specs))})...)
+		PayloadLen: uint64(size)})...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(man)))
+	out = append(out, man...)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(specs)))
 	for i, s := range specs {
 		out = binary.LittleEndian.AppendUint64(out, s.galEl)
@@ -123,23 +138,23 @@ func (k *EvaluationKeys) ordered(specs []keySpec) ([]*rlwe.GadgetCiphertext, err
 		var gc *rlwe.GadgetCiphertext
 		if s.galEl == 0 {
 			if k.Relinearization == nil {
-				return nil, fmt.Errorf("%w: the relinearization key is missing", ErrMismatch)
+				return nil, errs.New(errs.ErrMismatch, "wire: the relinearization key is missing")
 			}
 			gc = &k.Relinearization.GadgetCiphertext
 		} else {
 			g, ok := byEl[s.galEl]
 			if !ok {
-				return nil, fmt.Errorf("%w: the Galois key for element %d is missing", ErrMismatch, s.galEl)
+				return nil, errs.New(errs.ErrMismatch, "wire: the Galois key for element %d is missing", s.galEl)
 			}
 			gc = &g.GadgetCiphertext
 		}
 		if gc.LevelQ() != s.levelQ || gc.LevelP() != s.levelP || gc.BaseTwoDecomposition != 0 {
-			return nil, fmt.Errorf("%w: key %d is at levels (%d, %d), the manifest asks for (%d, %d)", ErrMismatch, s.galEl, gc.LevelQ(), gc.LevelP(), s.levelQ, s.levelP)
+			return nil, errs.New(errs.ErrMismatch, "wire: key %d is at levels (%d, %d), the manifest asks for (%d, %d)", s.galEl, gc.LevelQ(), gc.LevelP(), s.levelQ, s.levelP)
 		}
 		out[i] = gc
 	}
 	if len(k.Galois) != len(byEl) || len(byEl)+boolInt(k.Relinearization != nil) != len(specs) {
-		return nil, fmt.Errorf("%w: the evaluation keys hold keys the manifest does not list", ErrMismatch)
+		return nil, errs.New(errs.ErrMismatch, "wire: the evaluation keys hold keys the manifest does not list")
 	}
 	return out, nil
 }
@@ -177,18 +192,26 @@ func DecodeEvaluationKeys(data []byte, m *manifest.Manifest) (*EvaluationKeys, e
 		return nil, err
 	}
 	if h.Kind != KindEvaluationKeys {
-		return nil, fmt.Errorf("%w: expected %s, got %s", ErrMismatch, KindEvaluationKeys, h.Kind)
+		return nil, errs.New(errs.ErrMismatch, "wire: expected %s, got %s", KindEvaluationKeys, h.Kind)
 	}
 	payload, err := Open(data, KindEvaluationKeys, m.ParamsFingerprint, m.Fingerprint())
 	if err != nil {
 		return nil, err
 	}
-	specs := keySpecs(m, prm)
-	if want := evaluationKeysLen(prm, specs); len(payload) != want {
-		return nil, fmt.Errorf("%w: evaluation keys are %d bytes, the manifest's keys take exactly %d", ErrFormat, len(payload), want)
+	man, err := m.MarshalBinary()
+	if err != nil {
+		return nil, err
 	}
+	specs := keySpecs(m, prm)
+	if want := evaluationKeysLen(prm, specs, len(man)); len(payload) != want {
+		return nil, errs.New(errs.ErrMalformed, "wire: evaluation keys are %d bytes, the manifest's keys take exactly %d", len(payload), want)
+	}
+	if got := payload[4 : 4+len(man)]; int(binary.LittleEndian.Uint32(payload)) != len(man) || !bytes.Equal(got, man) {
+		return nil, errs.New(errs.ErrMismatch, "wire: the evaluation keys were made for another manifest")
+	}
+	payload = payload[4+len(man):]
 	if int(binary.LittleEndian.Uint32(payload)) != len(specs) {
-		return nil, fmt.Errorf("%w: evaluation keys hold %d keys, the manifest lists %d", ErrMismatch, binary.LittleEndian.Uint32(payload), len(specs))
+		return nil, errs.New(errs.ErrMismatch, "wire: evaluation keys hold %d keys, the manifest lists %d", binary.LittleEndian.Uint32(payload), len(specs))
 	}
 	src := payload[4:]
 	keys := &EvaluationKeys{Params: m.ParamsFingerprint}
@@ -197,11 +220,11 @@ func DecodeEvaluationKeys(data []byte, m *manifest.Manifest) (*EvaluationKeys, e
 		galEl := binary.LittleEndian.Uint64(src)
 		levelQ, levelP := int(binary.LittleEndian.Uint16(src[8:])), int(binary.LittleEndian.Uint16(src[10:]))
 		if galEl != s.galEl || levelQ != s.levelQ || levelP != s.levelP {
-			return nil, fmt.Errorf("%w: key for element %d at levels (%d, %d), the manifest lists element %d at (%d, %d)",
-				ErrMismatch, galEl, levelQ, levelP, s.galEl, s.levelQ, s.levelP)
+			return nil, errs.New(errs.ErrMismatch, "wire: key for element %d at levels (%d, %d), the manifest lists element %d at (%d, %d)",
+				galEl, levelQ, levelP, s.galEl, s.levelQ, s.levelP)
 		}
 		if s.galEl != 0 && (s.galEl&1 == 0 || s.galEl >= nthRoot) {
-			return nil, fmt.Errorf("%w: Galois element %d is not an odd number below %d", ErrFormat, s.galEl, nthRoot)
+			return nil, errs.New(errs.ErrMalformed, "wire: Galois element %d is not an odd number below %d", s.galEl, nthRoot)
 		}
 		src = src[keyHeaderLen:]
 		evkParams := rlwe.EvaluationKeyParameters{LevelQ: &levelQ, LevelP: &levelP}
@@ -237,10 +260,40 @@ func unpackQP(src []byte, prm hefloat.Parameters, p ringqp.Poly) ([]byte, error)
 		for l, row := range part.poly.Coeffs {
 			size := rowBytes(len(row), part.moduli[l])
 			if !unpackRow(src[:size], row, part.moduli[l]) {
-				return nil, fmt.Errorf("%w: a key coefficient is not reduced modulo its prime", ErrFormat)
+				return nil, errs.New(errs.ErrMalformed, "wire: a key coefficient is not reduced modulo its prime")
 			}
 			src = src[size:]
 		}
 	}
 	return src, nil
+}
+
+// EvaluationKeysManifest returns the manifest that sealed evaluation keys were made
+// for, validated, without reading the keys: what a server compiles to serve them
+// (DecodeEvaluationKeys then checks the keys against it). Only the envelope and the
+// manifest are read; the manifest must match the envelope's fingerprints.
+func EvaluationKeysManifest(data []byte) (*manifest.Manifest, error) {
+	h, err := Peek(data)
+	if err != nil {
+		return nil, err
+	}
+	if h.Kind != KindEvaluationKeys {
+		return nil, errs.New(errs.ErrMismatch, "wire: expected %s, got %s", KindEvaluationKeys, h.Kind)
+	}
+	payload := data[HeaderSize:]
+	if len(payload) < 4 {
+		return nil, errs.New(errs.ErrMalformed, "wire: evaluation keys of %d bytes are truncated", len(payload))
+	}
+	n := int64(binary.LittleEndian.Uint32(payload))
+	if n > maxManifestBytes || n > int64(len(payload)-4) {
+		return nil, errs.New(errs.ErrMalformed, "wire: the evaluation keys' manifest of %d bytes does not fit", n)
+	}
+	m := new(manifest.Manifest)
+	if err := m.UnmarshalBinary(payload[4 : 4+n]); err != nil {
+		return nil, err
+	}
+	if m.ParamsFingerprint != h.Params || m.Fingerprint() != h.Plan {
+		return nil, errs.New(errs.ErrMalformed, "wire: the evaluation keys' manifest does not match their envelope")
+	}
+	return m, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/wire"
@@ -72,14 +73,15 @@ func TestEvaluationKeysRoundTripExactly(t *testing.T) {
 func TestBadEvaluationKeysAreRejected(t *testing.T) {
 	f := newKeysFixture(t)
 	prm, _ := f.manifest.Parameters()
-	payload := wire.HeaderSize
+	man, _ := f.manifest.MarshalBinary()
+	payload := wire.HeaderSize + 4 + len(man) // the keys follow the manifest they carry
 	cases := map[string]struct {
 		data []byte
 		want error
 	}{
-		"truncated": {f.sealed[:len(f.sealed)-1], wire.ErrFormat},
-		"extended":  {append(bytes.Clone(f.sealed), 0), wire.ErrFormat},
-		"empty":     {nil, wire.ErrFormat},
+		"truncated": {f.sealed[:len(f.sealed)-1], errs.ErrMalformed},
+		"extended":  {append(bytes.Clone(f.sealed), 0), errs.ErrMalformed},
+		"empty":     {nil, errs.ErrMalformed},
 	}
 	wrongElement := bytes.Clone(f.sealed)
 	// The first key is the relinearization key; the second key's header follows it.
@@ -87,7 +89,7 @@ func TestBadEvaluationKeysAreRejected(t *testing.T) {
 	cases["relinearization key labelled as a Galois key"] = struct {
 		data []byte
 		want error
-	}{wrongElement, wire.ErrMismatch}
+	}{wrongElement, errs.ErrMismatch}
 	unreduced := bytes.Clone(f.sealed)
 	for i := payload + 4 + 12; i < payload+4+12+64; i++ {
 		unreduced[i] = 0xff
@@ -95,7 +97,7 @@ func TestBadEvaluationKeysAreRejected(t *testing.T) {
 	cases["unreduced coefficients"] = struct {
 		data []byte
 		want error
-	}{unreduced, wire.ErrFormat}
+	}{unreduced, errs.ErrMalformed}
 	for name, c := range cases {
 		if _, err := wire.DecodeEvaluationKeys(c.data, &f.manifest); !errors.Is(err, c.want) {
 			t.Errorf("%s: got %v, want %v", name, err, c.want)
@@ -105,16 +107,30 @@ func TestBadEvaluationKeysAreRejected(t *testing.T) {
 	// Keys for another plan, and a set missing a key, are refused.
 	other := f.manifest
 	other.GaloisElements = []uint64{prm.GaloisElement(1), prm.GaloisElement(2)}
-	if _, err := wire.DecodeEvaluationKeys(f.sealed, &other); !errors.Is(err, wire.ErrMismatch) {
+	if _, err := wire.DecodeEvaluationKeys(f.sealed, &other); !errors.Is(err, errs.ErrMismatch) {
 		t.Errorf("keys for another plan: %v", err)
 	}
-	if _, err := wire.EncodeEvaluationKeys(f.keys, &other, prm); !errors.Is(err, wire.ErrMismatch) {
+	if _, err := wire.EncodeEvaluationKeys(f.keys, &other, prm); !errors.Is(err, errs.ErrMismatch) {
 		t.Errorf("encoding keys the manifest does not list: %v", err)
 	}
 	missing := *f.keys
 	missing.Galois = missing.Galois[:1]
-	if _, err := wire.EncodeEvaluationKeys(&missing, &f.manifest, prm); !errors.Is(err, wire.ErrMismatch) {
+	if _, err := wire.EncodeEvaluationKeys(&missing, &f.manifest, prm); !errors.Is(err, errs.ErrMismatch) {
 		t.Errorf("encoding with a key missing: %v", err)
+	}
+
+	// The manifest the keys carry: read back alone, and refused once tampered.
+	carried, err := wire.EvaluationKeysManifest(f.sealed)
+	if err != nil || carried.Fingerprint() != f.manifest.Fingerprint() {
+		t.Errorf("carried manifest: %v", err)
+	}
+	tampered := bytes.Clone(f.sealed)
+	tampered[wire.HeaderSize+4+len(man)/2] ^= 1
+	if _, err := wire.EvaluationKeysManifest(tampered); err == nil {
+		t.Error("a tampered carried manifest was accepted")
+	}
+	if _, err := wire.DecodeEvaluationKeys(tampered, &f.manifest); !errors.Is(err, errs.ErrMismatch) {
+		t.Errorf("keys carrying another manifest: %v", err)
 	}
 
 	// Random bytes in a valid envelope never crash the decoder.

@@ -2,9 +2,9 @@ package wire
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -27,36 +27,26 @@ func DecodeManifest(data []byte) (*manifest.Manifest, error) {
 		return nil, err
 	}
 	if h.Kind != KindManifest {
-		return nil, fmt.Errorf("%w: expected %s, got %s", ErrMismatch, KindManifest, h.Kind)
+		return nil, errs.New(errs.ErrMismatch, "wire: expected %s, got %s", KindManifest, h.Kind)
 	}
 	m := new(manifest.Manifest)
 	if err := m.UnmarshalBinary(data[HeaderSize:]); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+		return nil, errs.New(errs.ErrMalformed, "wire: %w", err)
 	}
 	if m.ParamsFingerprint != h.Params || m.Fingerprint() != h.Plan {
-		return nil, fmt.Errorf("%w: manifest does not match its envelope", ErrFormat)
+		return nil, errs.New(errs.ErrMalformed, "wire: manifest does not match its envelope")
 	}
 	return m, nil
 }
 
-// BatchShape is the shape of an encrypted batch for manifest m: one ciphertext per
-// input value (batch packing) or the layout's ciphertexts (single-image packing).
+// BatchShape is the shape of an encrypted batch (one request) for manifest m.
 func BatchShape(m *manifest.Manifest) Shape {
-	count := m.Input.Size()
-	if m.Packing == manifest.Single {
-		count = m.Layout.Ciphertexts
-	}
-	return Shape{Count: count, Degree: 1, Level: m.InputLevel, LogScale: float64(m.InputLogScale), MaxImages: m.ImagesPerBatch}
+	return Shape{Count: m.InputCiphertexts, Degree: 1, Level: m.InputLevel, LogScale: float64(m.InputLogScale), MaxImages: m.ImagesPerBatch}
 }
 
-// ResultShape is the shape of an encrypted result for manifest m: one ciphertext per
-// logit (batch packing) or one holding all of them (single-image packing).
+// ResultShape is the shape of an encrypted result for manifest m.
 func ResultShape(m *manifest.Manifest) Shape {
-	count := m.Outputs
-	if m.Packing == manifest.Single {
-		count = 1
-	}
-	return Shape{Count: count, Degree: m.OutputDegree, Level: m.OutputLevel, LogScale: m.OutputLogScale, MaxImages: m.ImagesPerBatch}
+	return Shape{Count: m.Result.Ciphertexts, Degree: m.OutputDegree, Level: m.OutputLevel, LogScale: m.OutputLogScale, MaxImages: m.ImagesPerBatch}
 }
 
 // WriteCiphertexts writes cts in an envelope of the given kind for manifest m, whose
@@ -135,10 +125,10 @@ func DecodeSecretKey(data []byte, prm hefloat.Parameters) (*rlwe.SecretKey, erro
 	}
 	sk := rlwe.NewSecretKey(prm)
 	if len(payload) != sk.BinarySize() {
-		return nil, fmt.Errorf("%w: secret key is %d bytes, expected %d", ErrFormat, len(payload), sk.BinarySize())
+		return nil, errs.New(errs.ErrMalformed, "wire: secret key is %d bytes, expected %d", len(payload), sk.BinarySize())
 	}
 	if err := sk.UnmarshalBinary(payload); err != nil {
-		return nil, fmt.Errorf("%w: secret key: %w", ErrFormat, err)
+		return nil, errs.New(errs.ErrMalformed, "wire: secret key: %w", err)
 	}
 	if err := checkReduced(prm, sk.Value.Q.Coeffs, sk.Value.Q.N()); err != nil {
 		return nil, err
@@ -148,12 +138,12 @@ func DecodeSecretKey(data []byte, prm hefloat.Parameters) (*rlwe.SecretKey, erro
 
 func checkReduced(prm hefloat.Parameters, coeffs [][]uint64, n int) error {
 	if len(coeffs) != prm.QCount() || n != prm.N() {
-		return fmt.Errorf("%w: key has the wrong dimensions", ErrFormat)
+		return errs.New(errs.ErrMalformed, "wire: key has the wrong dimensions")
 	}
 	for i, row := range coeffs {
 		for _, v := range row {
 			if v >= prm.Q()[i] {
-				return fmt.Errorf("%w: key coefficient not reduced modulo its prime", ErrFormat)
+				return errs.New(errs.ErrMalformed, "wire: key coefficient not reduced modulo its prime")
 			}
 		}
 	}

@@ -2,12 +2,14 @@ package wire_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
@@ -32,7 +34,7 @@ func tinyModel(rng *rand.Rand, hidden int) *model.Model {
 		}}
 }
 
-func compileTiny(t *testing.T, preset params.Preset, hidden int) *compile.Plan {
+func compileTiny(t *testing.T, preset params.Preset, hidden int) compile.Plan {
 	t.Helper()
 	p, err := compile.Compile(tinyModel(rand.New(rand.NewPCG(7, uint64(hidden))), hidden),
 		compile.Options{Params: preset.Name, AllowInsecure: preset.Insecure})
@@ -44,7 +46,7 @@ func compileTiny(t *testing.T, preset params.Preset, hidden int) *compile.Plan {
 
 // fixture is a compiled plan with a client, an encrypted batch and a result, sealed.
 type fixture struct {
-	plan     *compile.Plan
+	plan     compile.Plan
 	manifest manifest.Manifest
 	client   *client.Client
 	batch    []byte
@@ -82,7 +84,7 @@ func newFixture(t *testing.T, preset params.Preset, hidden int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := srv.PredictBytes(b, nil)
+	r, err := srv.PredictBytes(context.Background(), b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,15 +169,15 @@ func TestBadInputIsRejected(t *testing.T) {
 		kind wire.Kind
 		want error
 	}{
-		"truncated":           {f.batch[:len(f.batch)-9], wire.KindEncryptedBatch, wire.ErrFormat},
-		"truncated header":    {f.batch[:20], wire.KindEncryptedBatch, wire.ErrFormat},
-		"extended":            {append(bytes.Clone(f.batch), 0), wire.KindEncryptedBatch, wire.ErrFormat},
-		"bad magic":           {corrupt(f.batch, 0), wire.KindEncryptedBatch, wire.ErrFormat},
-		"bad version":         {corrupt(f.batch, 4), wire.KindEncryptedBatch, wire.ErrFormat},
-		"corrupt fingerprint": {corrupt(f.batch, 10), wire.KindEncryptedBatch, wire.ErrMismatch},
-		"wrong kind":          {f.result, wire.KindEncryptedBatch, wire.ErrMismatch},
-		"other plan":          {other.batch, wire.KindEncryptedBatch, wire.ErrMismatch},
-		"empty":               {nil, wire.KindEncryptedBatch, wire.ErrFormat},
+		"truncated":           {f.batch[:len(f.batch)-9], wire.KindEncryptedBatch, errs.ErrMalformed},
+		"truncated header":    {f.batch[:20], wire.KindEncryptedBatch, errs.ErrMalformed},
+		"extended":            {append(bytes.Clone(f.batch), 0), wire.KindEncryptedBatch, errs.ErrMalformed},
+		"bad magic":           {corrupt(f.batch, 0), wire.KindEncryptedBatch, errs.ErrMalformed},
+		"bad version":         {corrupt(f.batch, 4), wire.KindEncryptedBatch, errs.ErrMalformed},
+		"corrupt fingerprint": {corrupt(f.batch, 10), wire.KindEncryptedBatch, errs.ErrMismatch},
+		"wrong kind":          {f.result, wire.KindEncryptedBatch, errs.ErrMismatch},
+		"other plan":          {other.batch, wire.KindEncryptedBatch, errs.ErrMismatch},
+		"empty":               {nil, wire.KindEncryptedBatch, errs.ErrMalformed},
 	}
 	for name, c := range cases {
 		_, err := wire.DecodeCiphertexts(c.data, c.kind, &f.manifest, prm)
@@ -188,7 +190,7 @@ func TestBadInputIsRejected(t *testing.T) {
 	for i := len(bad) - 8; i < len(bad); i++ {
 		bad[i] = 0xff
 	}
-	if _, err := wire.DecodeCiphertexts(bad, wire.KindEncryptedBatch, &f.manifest, prm); !errors.Is(err, wire.ErrFormat) {
+	if _, err := wire.DecodeCiphertexts(bad, wire.KindEncryptedBatch, &f.manifest, prm); !errors.Is(err, errs.ErrMalformed) {
 		t.Errorf("unreduced coefficient: %v", err)
 	}
 	// Every truncation of a secret key fails cleanly before Lattigo sees it.
@@ -204,19 +206,19 @@ func TestOtherParametersAreRejected(t *testing.T) {
 	small := newFixture(t, params.InsecureN11, 6)
 	p := compileTiny(t, params.N13, 6)
 	m := p.Manifest()
-	if _, err := wire.DecodeCiphertexts(small.batch, wire.KindEncryptedBatch, &m, p.Parameters()); !errors.Is(err, wire.ErrMismatch) {
+	if _, err := wire.DecodeCiphertexts(small.batch, wire.KindEncryptedBatch, &m, p.Parameters()); !errors.Is(err, errs.ErrMismatch) {
 		t.Fatalf("batch for other parameters: %v", err)
 	}
 	ek, _ := small.client.EvaluationKeysBytes()
-	if _, err := wire.DecodeEvaluationKeys(ek, &m); !errors.Is(err, wire.ErrMismatch) {
+	if _, err := wire.DecodeEvaluationKeys(ek, &m); !errors.Is(err, errs.ErrMismatch) {
 		t.Fatalf("evaluation keys for other parameters: %v", err)
 	}
 	smallKeys, _ := small.client.EvaluationKeys()
-	if _, err := server.New(p, smallKeys); !errors.Is(err, wire.ErrMismatch) {
+	if _, err := server.New(p, smallKeys); !errors.Is(err, errs.ErrMismatch) {
 		t.Fatalf("server accepted keys for other parameters: %v", err)
 	}
 	sk, _ := small.client.ExportSecretKey()
-	if _, err := client.Restore(&m, sk); !errors.Is(err, wire.ErrMismatch) {
+	if _, err := client.Restore(&m, sk); !errors.Is(err, errs.ErrMismatch) {
 		t.Fatalf("secret key for other parameters: %v", err)
 	}
 }
@@ -273,7 +275,7 @@ func TestSeededBatchesHalveTheUpload(t *testing.T) {
 	tampered[seedAt] ^= 1
 	keys, _ := f.client.EvaluationKeys()
 	srv, _ := server.New(f.plan, keys)
-	result, err := srv.PredictBytes(tampered, nil)
+	result, err := srv.PredictBytes(context.Background(), tampered, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +286,7 @@ func TestSeededBatchesHalveTheUpload(t *testing.T) {
 
 func TestClientsRefuseInsecureManifestsByDefault(t *testing.T) {
 	m := compileTiny(t, params.InsecureN11, 6).Manifest()
-	if _, err := client.New(&m); !errors.Is(err, params.ErrInsecure) {
+	if _, err := client.New(&m); !errors.Is(err, errs.ErrInsecure) {
 		t.Fatalf("insecure manifest accepted without opt-in: %v", err)
 	}
 }

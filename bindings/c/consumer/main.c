@@ -41,11 +41,14 @@ int main(int argc, char **argv) {
     cn_encrypted_result *result = NULL;
 
     TRY(cn_model_load(&model, argv[1]));
-    TRY(cn_model_manifest_insecure_for_testing(&manifest, model, "InsecureN11QP215"));
+    cn_compile_options opts = CN_COMPILE_OPTIONS_INIT;
+    opts.params = "InsecureN11QP215";
+    opts.allow_insecure = 1; /* fast test parameters: NOT secure */
+    TRY(cn_model_compile(&manifest, model, &opts));
     TRY(cn_manifest_input_size(&values, manifest));
     TRY(cn_client_new(&client, manifest));
     TRY(cn_client_eval_keys(&keys, client));
-    TRY(cn_server_new_insecure_for_testing(&server, model, keys, "InsecureN11QP215"));
+    TRY(cn_server_new(&server, model, keys));
 
     double *pixels = malloc(n * values * sizeof(double));
     FILE *f = fopen(argv[2], "rb");

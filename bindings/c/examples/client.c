@@ -21,8 +21,9 @@ static cn_manifest *load_manifest(const char *path, int insecure) {
     size_t len = 0;
     uint8_t *data = read_file(path, &len);
     cn_manifest *m = NULL;
-    if (insecure) CHECK(cn_manifest_deserialize_insecure_for_testing(&m, data, len));
-    else CHECK(cn_manifest_deserialize(&m, data, len));
+    cn_manifest_options opts = CN_MANIFEST_OPTIONS_INIT;
+    opts.allow_insecure = insecure;
+    CHECK(cn_manifest_deserialize(&m, data, len, &opts));
     free(data);
     return m;
 }

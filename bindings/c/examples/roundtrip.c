@@ -61,16 +61,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t n = strtoul(argv[4], NULL, 10);
-    cn_compile_options opts = {0};
-    opts.struct_size = sizeof opts;
-    opts.packing = CN_PACKING_AUTO;
+    cn_compile_options opts = CN_COMPILE_OPTIONS_INIT;
     opts.expected_images = n;
-    if (argc == 6 && strcmp(argv[5], "batch") == 0) opts.packing = CN_PACKING_BATCH;
-    else if (argc == 6 && strcmp(argv[5], "single") == 0) opts.packing = CN_PACKING_SINGLE;
-    else if (argc == 6 && strcmp(argv[5], "auto") != 0) {
-        fprintf(stderr, "unknown packing %s\n", argv[5]);
-        return 2;
-    }
+    if (argc == 6) opts.packing = argv[5]; /* CN_PACKING_AUTO, _BATCH or _SINGLE */
     printf("cryptonets %s (ABI %d)\n", cn_version(), cn_abi_version());
 
     /* Server: load the model and publish its manifest (params NULL: automatic 128-bit). */
@@ -88,22 +81,22 @@ int main(int argc, char **argv) {
     cn_eval_keys *keys = NULL;
     uint8_t *key_bytes = NULL;
     size_t key_len = 0;
-    CHECK(cn_manifest_deserialize(&manifest, manifest_bytes, manifest_len));
+    CHECK(cn_manifest_deserialize(&manifest, manifest_bytes, manifest_len, NULL));
     CHECK(cn_client_new(&client, manifest));
     CHECK(cn_client_eval_keys(&keys, client));
     CHECK(cn_eval_keys_serialize(&key_bytes, &key_len, keys));
 
     size_t values, outputs, per_batch;
-    int packing;
+    char packing[CN_PACKING_NAME_MAX];
     char params[CN_PARAMS_NAME_MAX];
     CHECK(cn_manifest_input_size(&values, manifest));
     CHECK(cn_manifest_outputs(&outputs, manifest));
     CHECK(cn_manifest_images_per_batch(&per_batch, manifest));
     CHECK(cn_manifest_params_name(params, sizeof params, manifest));
-    CHECK(cn_manifest_packing(&packing, manifest));
+    CHECK(cn_manifest_packing(packing, sizeof packing, manifest));
     printf("manifest: %s packing, %zu values per image, %zu outputs, up to %zu images per request, "
            "parameters %s (%zu bytes); evaluation keys %zu bytes\n",
-           packing == CN_PACKING_SINGLE ? "single" : "batch", values, outputs, per_batch, params,
+           packing, values, outputs, per_batch, params,
            manifest_len, key_len);
     if (n < 1) {
         fprintf(stderr, "N must be at least 1\n");
@@ -115,7 +108,7 @@ int main(int argc, char **argv) {
     cn_server *server = NULL;
     cn_manifest *server_manifest = NULL;
     CHECK(cn_eval_keys_deserialize(&server_keys, published, key_bytes, key_len));
-    CHECK(cn_server_new_with_options(&server, model, server_keys, &opts));
+    CHECK(cn_server_new(&server, model, server_keys)); /* the plan of the keys' manifest */
     CHECK(cn_server_manifest(&server_manifest, server));
 
     double *pixels = read_images(argv[2], n, values);

@@ -20,9 +20,12 @@ static int insecure = 0;
 static const char *params_arg(const char *s) { return strcmp(s, "auto") == 0 ? NULL : s; }
 
 static cn_manifest *compile_manifest(const cn_model *model, const char *params) {
+    cn_compile_options opts = CN_COMPILE_OPTIONS_INIT;
+    opts.params = params;
+    opts.packing = CN_PACKING_BATCH;
+    opts.allow_insecure = insecure;
     cn_manifest *m = NULL;
-    if (insecure) CHECK(cn_model_manifest_insecure_for_testing(&m, model, params));
-    else CHECK(cn_model_manifest(&m, model, params));
+    CHECK(cn_model_compile(&m, model, &opts));
     return m;
 }
 
@@ -57,8 +60,7 @@ int main(int argc, char **argv) {
         free(data);
 
         cn_server *server = NULL;
-        if (insecure) CHECK(cn_server_new_insecure_for_testing(&server, model, keys, params));
-        else CHECK(cn_server_new(&server, model, keys, params));
+        CHECK(cn_server_new(&server, model, keys)); /* the plan of the keys' manifest */
         CHECK(cn_eval_keys_free(keys));
         CHECK(cn_model_free(model)); /* the server keeps what it needs */
 

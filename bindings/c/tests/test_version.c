@@ -23,13 +23,14 @@ int main(void) {
         fprintf(stderr, "cn_abi_version() %d != CN_ABI_VERSION %d\n", cn_abi_version(), CN_ABI_VERSION);
         failures++;
     }
-    if (CN_VERSION_MAJOR != 0 || CN_VERSION_MINOR != 1 || CN_VERSION_PATCH != 0 || CN_ABI_VERSION != 1) {
+    if (CN_VERSION_MAJOR != 0 || CN_VERSION_MINOR != 1 || CN_VERSION_PATCH != 0 || CN_ABI_VERSION != 2) {
         fprintf(stderr, "unexpected version %s / ABI %d\n", CN_VERSION, CN_ABI_VERSION);
         failures++;
     }
     /* Status codes are part of the ABI. */
-    if (CN_OK != 0 || CN_E_INVALID_ARGUMENT != -1 || CN_E_FORMAT != -2 || CN_E_PARAMETER_MISMATCH != -3 ||
-        CN_E_INSECURE_PARAMETERS != -4 || CN_E_IO != -5 || CN_E_BUFFER_TOO_SMALL != -6 || CN_E_INTERNAL != -7) {
+    if (CN_OK != 0 || CN_E_INVALID_ARGUMENT != -1 || CN_E_MALFORMED != -2 || CN_E_MISMATCH != -3 ||
+        CN_E_INSECURE_PARAMETERS != -4 || CN_E_IO != -5 || CN_E_BUFFER_TOO_SMALL != -6 || CN_E_INTERNAL != -7 ||
+        CN_E_INTEGRITY != -8 || CN_E_LIMIT != -9 || CN_E_UNSUPPORTED != -10) {
         fprintf(stderr, "status codes changed\n");
         failures++;
     }

@@ -65,24 +65,27 @@ def _params_arg(params: Optional[str]) -> Optional[bytes]:
     return params.encode("utf-8")
 
 
-_PACKINGS = {
-    "auto": _ffi.CN_PACKING_AUTO,
-    "batch": _ffi.CN_PACKING_BATCH,
-    "single": _ffi.CN_PACKING_SINGLE,
-}
-
-
-def _options(params: Optional[str], packing: str, expected_images: int) -> "_ffi.CompileOptions":
-    """The cn_compile_options for the arguments of manifest() and Server()."""
-    if packing not in _PACKINGS:
-        raise ValueError(f"packing must be one of {sorted(_PACKINGS)}, got {packing!r}")
+def _options(
+    params: Optional[str], packing: str, expected_images: int, allow_insecure: bool
+) -> "_ffi.CompileOptions":
+    """The cn_compile_options for the arguments of manifest()."""
+    if not isinstance(packing, str):
+        raise TypeError(f"packing must be a str naming a packing, got {type(packing).__name__}")
     if not isinstance(expected_images, int) or isinstance(expected_images, bool) or expected_images < 0:
         raise ValueError(f"expected_images must be an int >= 0, got {expected_images!r}")
     opts = _ffi.CompileOptions()
     opts.struct_size = ctypes.sizeof(_ffi.CompileOptions)
     opts.params = _params_arg(params)
-    opts.packing = _PACKINGS[packing]
+    opts.packing = packing.encode("utf-8")
     opts.expected_images = expected_images
+    opts.allow_insecure = int(allow_insecure)
+    return opts
+
+
+def _manifest_options(allow_insecure: bool) -> "_ffi.ManifestOptions":
+    opts = _ffi.ManifestOptions()
+    opts.struct_size = ctypes.sizeof(_ffi.ManifestOptions)
+    opts.allow_insecure = int(allow_insecure)
     return opts
 
 
@@ -103,7 +106,7 @@ class Model(Managed):
         """Load a model file (``*.cnm``, the output of ``cryptonets convert``).
 
         Raises :class:`CryptonetsIOError` if the file cannot be read and
-        :class:`FormatError` if it is not a model file.
+        :class:`MalformedError` if it is not a model file.
         """
         return cls._wrap(call_out_object(_lib.cn_model_load, os.fsencode(path)))
 
@@ -131,10 +134,10 @@ class Model(Managed):
         ``params`` names a 128-bit parameter set (``"N13QP215"``, ``"N14QP433"``,
         ``"N13QP215S"`` for single packing); ``None`` picks the smallest one that fits.
         Insecure sets raise :class:`InsecureParametersError` (see
-        :meth:`manifest_insecure_for_testing`). A :class:`Server` must be made with
-        the same arguments.
+        :meth:`manifest_insecure_for_testing`). A :class:`Server` compiles the same
+        plan from the manifest the client's keys were made for.
         """
-        opts = _options(params, packing, expected_images)
+        opts = _options(params, packing, expected_images, False)
         return Manifest._wrap(call_out_object(_lib.cn_model_compile, self._handle(), byref(opts)))
 
     def manifest_insecure_for_testing(
@@ -142,10 +145,8 @@ class Model(Managed):
     ) -> "Manifest":
         """As :meth:`manifest`, but also accepts INSECURE parameter sets
         (``"InsecureN11QP215"``): fast, for tests only, never for real data."""
-        opts = _options(params, packing, expected_images)
-        return Manifest._wrap(
-            call_out_object(_lib.cn_model_compile_insecure_for_testing, self._handle(), byref(opts))
-        )
+        opts = _options(params, packing, expected_images, True)
+        return Manifest._wrap(call_out_object(_lib.cn_model_compile, self._handle(), byref(opts)))
 
 
 # ---------------------------------------------------------------- manifest --
@@ -187,9 +188,9 @@ class Manifest(Managed):
         insecure = c_int()
         check(_lib.cn_manifest_insecure(byref(insecure), h))
         self._insecure = bool(insecure.value)
-        packing = c_int()
-        check(_lib.cn_manifest_packing(byref(packing), h))
-        self._packing = "single" if packing.value == _ffi.CN_PACKING_SINGLE else "batch"
+        packing = ctypes.create_string_buffer(_ffi.PACKING_NAME_MAX)
+        check(_lib.cn_manifest_packing(packing, len(packing), h))
+        self._packing = packing.value.decode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: BytesLike) -> "Manifest":
@@ -197,13 +198,15 @@ class Manifest(Managed):
         insecure parameters raises :class:`InsecureParametersError`: a server cannot
         talk a client into weak keys."""
         ptr, n, keep = _arrays.bytes_arg(data)
-        return cls._wrap(call_out_object(_lib.cn_manifest_deserialize, ptr, n))
+        opts = _manifest_options(False)
+        return cls._wrap(call_out_object(_lib.cn_manifest_deserialize, ptr, n, byref(opts)))
 
     @classmethod
     def from_bytes_insecure_for_testing(cls, data: BytesLike) -> "Manifest":
         """As :meth:`from_bytes`, but also accepts INSECURE parameters: tests only."""
         ptr, n, keep = _arrays.bytes_arg(data)
-        return cls._wrap(call_out_object(_lib.cn_manifest_deserialize_insecure_for_testing, ptr, n))
+        opts = _manifest_options(True)
+        return cls._wrap(call_out_object(_lib.cn_manifest_deserialize, ptr, n, byref(opts)))
 
     def to_bytes(self) -> bytes:
         """The manifest's wire bytes, to send to clients."""
@@ -298,7 +301,7 @@ class Client(Managed):
     @classmethod
     def restore(cls, manifest: Manifest, secret_key: BytesLike) -> "Client":
         """A client from a secret key exported by :meth:`export_secret_key` for the
-        same manifest's parameters (:class:`ParameterMismatchError` otherwise)."""
+        same manifest's parameters (:class:`MismatchError` otherwise)."""
         ptr, n, keep = _arrays.bytes_arg(secret_key)
         self = cls.__new__(cls)
         self._own(
@@ -358,7 +361,7 @@ class Client(Managed):
         SECURITY: CKKS decryptions leak information about the secret key to whoever
         also sees the ciphertexts (Li-Micciancio 2021). Keep the logits on the client;
         share only labels (:meth:`decrypt_labels`). A result for another key or a
-        corrupted one raises :class:`FormatError` rather than giving wrong numbers.
+        corrupted one raises :class:`IntegrityError` rather than giving wrong numbers.
         """
         handle = self._handle()
         rh = _h(result, EncryptedResult, "result")
@@ -399,7 +402,7 @@ class EvaluationKeys(Managed):
     def from_bytes(cls, data: BytesLike, manifest: Manifest) -> "EvaluationKeys":
         """Validate keys received from a client against the manifest they are for
         (the server's ``model.manifest(...)``); keys for other parameters raise
-        :class:`ParameterMismatchError`."""
+        :class:`MismatchError`."""
         ptr, n, keep = _arrays.bytes_arg(data)
         keys = cls._wrap(
             call_out_object(
@@ -435,56 +438,15 @@ class Server(Managed):
     _free_name = "cn_server_free"
     _what = "Server"
 
-    def __init__(
-        self,
-        model: Model,
-        keys: EvaluationKeys,
-        params: Optional[str] = None,
-        packing: Optional[str] = None,
-        expected_images: Optional[int] = None,
-    ) -> None:
-        """Compile ``model`` for the manifest the client's evaluation ``keys`` were
-        made for (the usual case: no other argument), or as :meth:`Model.manifest`
-        does with the same arguments, and bind the keys."""
-        self._init(_lib.cn_server_new_with_options, model, keys, params, packing, expected_images)
-
-    @classmethod
-    def insecure_for_testing(
-        cls,
-        model: Model,
-        keys: EvaluationKeys,
-        params: Optional[str] = None,
-        packing: Optional[str] = None,
-        expected_images: Optional[int] = None,
-    ) -> "Server":
-        """As ``Server(...)``, but also accepts INSECURE parameter sets: tests only,
-        never for real data."""
-        self = cls.__new__(cls)
-        self._init(
-            _lib.cn_server_new_with_options_insecure_for_testing,
-            model,
-            keys,
-            params,
-            packing,
-            expected_images,
+    def __init__(self, model: Model, keys: EvaluationKeys) -> None:
+        """Compile ``model`` into the plan of the manifest the client's evaluation
+        ``keys`` were made for (its packing, parameters and images per request) and
+        bind the keys. :class:`MismatchError` if the model does not compile to that
+        plan. An insecure manifest is accepted only if it was made or read with the
+        ``*_insecure_for_testing`` opt-in."""
+        ptr = call_out_object(
+            _lib.cn_server_new, _h(model, Model, "model"), _h(keys, EvaluationKeys, "keys")
         )
-        return self
-
-    def _init(
-        self,
-        fn: Any,
-        model: Model,
-        keys: EvaluationKeys,
-        params: Optional[str],
-        packing: Optional[str],
-        expected_images: Optional[int],
-    ) -> None:
-        mh, kh = _h(model, Model, "model"), _h(keys, EvaluationKeys, "keys")
-        if params is None and packing is None and expected_images is None:
-            ptr = call_out_object(fn, mh, kh, None)  # the keys' manifest
-        else:
-            opts = _options(params, packing or "auto", expected_images or 0)
-            ptr = call_out_object(fn, mh, kh, byref(opts))
         self._own(ptr)
         try:
             self._manifest = Manifest._wrap(call_out_object(_lib.cn_server_manifest, c_void_p(ptr)))
@@ -510,7 +472,7 @@ class Server(Managed):
 
         The batch is CONSUMED (its memory is reused): any later use of it raises
         :class:`InvalidArgumentError`. A batch made for another plan or parameters
-        raises :class:`ParameterMismatchError`.
+        raises :class:`MismatchError`.
         """
         return EncryptedResult._wrap(
             call_out_object(
@@ -540,8 +502,8 @@ class EncryptedBatch(Managed):
 
     @classmethod
     def from_bytes(cls, data: BytesLike, manifest: Manifest) -> "EncryptedBatch":
-        """Validate a batch made for ``manifest`` (:class:`ParameterMismatchError`
-        for another plan or parameters, :class:`FormatError` if malformed)."""
+        """Validate a batch made for ``manifest`` (:class:`MismatchError`
+        for another plan or parameters, :class:`MalformedError` if malformed)."""
         ptr, n, keep = _arrays.bytes_arg(data)
         return cls._wrap(
             call_out_object(

@@ -69,9 +69,9 @@ def convert(onnx: Any, calibration: Any = None, degree: int = 2) -> Model:
     all x² (they need none). ``degree``: 1 to 16.
 
     The fitted polynomials and the sum pool change the function: check the converted
-    network's accuracy before using it. Raises :class:`FormatError` if the bytes are
-    not an ONNX network the library can import (the message names an unsupported
-    operator and its node), :class:`InvalidArgumentError` if the network needs
+    network's accuracy before using it. Raises :class:`MalformedError` if the bytes are
+    not an ONNX network, :class:`UnsupportedError` if the library cannot import it
+    (the message names the unsupported operator and its node), :class:`InvalidArgumentError` if the network needs
     calibration images and got none, or they do not fit its input.
     """
     data = _onnx_bytes(onnx)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 #: The ABI version this package was written for (``CN_ABI_VERSION`` in the header).
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 #: The environment variable that overrides the bundled library's path.
 LIBRARY_ENV = "CRYPTONETS_LIBRARY"
@@ -27,20 +27,26 @@ LIBRARY_ENV = "CRYPTONETS_LIBRARY"
 # Status codes (CN_OK, CN_E_* in the header).
 CN_OK = 0
 CN_E_INVALID_ARGUMENT = -1
-CN_E_FORMAT = -2
-CN_E_PARAMETER_MISMATCH = -3
+CN_E_MALFORMED = -2
+CN_E_MISMATCH = -3
 CN_E_INSECURE_PARAMETERS = -4
 CN_E_IO = -5
 CN_E_BUFFER_TOO_SMALL = -6
 CN_E_INTERNAL = -7
+CN_E_INTEGRITY = -8
+CN_E_LIMIT = -9
+CN_E_UNSUPPORTED = -10
 
 #: ``CN_PARAMS_NAME_MAX``: parameter set names are shorter than this (NUL included).
 PARAMS_NAME_MAX = 64
 
-# Packings (CN_PACKING_* in the header).
-CN_PACKING_AUTO = 0
-CN_PACKING_BATCH = 1
-CN_PACKING_SINGLE = 2
+# Packing names (CN_PACKING_* in the header).
+CN_PACKING_AUTO = "auto"
+CN_PACKING_BATCH = "batch"
+CN_PACKING_SINGLE = "single"
+
+#: ``CN_PACKING_NAME_MAX``: packing names are shorter than this (NUL included).
+PACKING_NAME_MAX = 32
 
 
 class CompileOptions(ctypes.Structure):
@@ -50,8 +56,19 @@ class CompileOptions(ctypes.Structure):
     _fields_ = [
         ("struct_size", c_size_t),
         ("params", c_char_p),
-        ("packing", c_int),
+        ("packing", c_char_p),
         ("expected_images", c_size_t),
+        ("allow_insecure", c_int),
+    ]
+
+
+class ManifestOptions(ctypes.Structure):
+    """``cn_manifest_options``: the fields in the header's order."""
+
+    _c_name_ = "cn_manifest_options"
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("allow_insecure", c_int),
     ]
 
 
@@ -64,6 +81,7 @@ _size_out = POINTER(c_size_t)  # size_t *
 _double_ptr = POINTER(c_double)  # double *, const double *
 _int_out = POINTER(c_int)  # int *
 _options = POINTER(CompileOptions)  # const cn_compile_options *
+_manifest_options = POINTER(ManifestOptions)  # const cn_manifest_options *
 
 #: name -> (restype, argtypes), in the order of the header.
 SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
@@ -82,15 +100,11 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         c_int,
         [_obj_out, _u8, c_size_t, _double_ptr, c_size_t, c_size_t, c_int],
     ),
-    "cn_model_manifest": (c_int, [_obj_out, _obj, c_char_p]),
-    "cn_model_manifest_insecure_for_testing": (c_int, [_obj_out, _obj, c_char_p]),
     "cn_model_compile": (c_int, [_obj_out, _obj, _options]),
-    "cn_model_compile_insecure_for_testing": (c_int, [_obj_out, _obj, _options]),
     "cn_model_free": (c_int, [_obj]),
     # manifest
     "cn_manifest_serialize": (c_int, [_u8_out, _size_out, _obj]),
-    "cn_manifest_deserialize": (c_int, [_obj_out, _u8, c_size_t]),
-    "cn_manifest_deserialize_insecure_for_testing": (c_int, [_obj_out, _u8, c_size_t]),
+    "cn_manifest_deserialize": (c_int, [_obj_out, _u8, c_size_t, _manifest_options]),
     "cn_manifest_input_shape": (c_int, [_size_out, _size_out, _size_out, _obj]),
     "cn_manifest_input_size": (c_int, [_size_out, _obj]),
     "cn_manifest_input_range": (c_int, [_double_ptr, _double_ptr, _obj]),
@@ -98,7 +112,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "cn_manifest_images_per_batch": (c_int, [_size_out, _obj]),
     "cn_manifest_params_name": (c_int, [c_char_p, c_size_t, _obj]),
     "cn_manifest_insecure": (c_int, [_int_out, _obj]),
-    "cn_manifest_packing": (c_int, [_int_out, _obj]),
+    "cn_manifest_packing": (c_int, [c_char_p, c_size_t, _obj]),
     "cn_manifest_free": (c_int, [_obj]),
     # client
     "cn_client_new": (c_int, [_obj_out, _obj]),
@@ -116,10 +130,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "cn_eval_keys_deserialize": (c_int, [_obj_out, _obj, _u8, c_size_t]),
     "cn_eval_keys_free": (c_int, [_obj]),
     # server
-    "cn_server_new": (c_int, [_obj_out, _obj, _obj, c_char_p]),
-    "cn_server_new_insecure_for_testing": (c_int, [_obj_out, _obj, _obj, c_char_p]),
-    "cn_server_new_with_options": (c_int, [_obj_out, _obj, _obj, _options]),
-    "cn_server_new_with_options_insecure_for_testing": (c_int, [_obj_out, _obj, _obj, _options]),
+    "cn_server_new": (c_int, [_obj_out, _obj, _obj]),
     "cn_server_manifest": (c_int, [_obj_out, _obj]),
     "cn_server_predict": (c_int, [_obj_out, _obj, _obj]),
     "cn_server_free": (c_int, [_obj]),
@@ -133,7 +144,11 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "cn_encrypted_result_deserialize": (c_int, [_obj_out, _obj, _u8, c_size_t]),
     "cn_encrypted_result_images": (c_int, [_size_out, _obj]),
     "cn_encrypted_result_free": (c_int, [_obj]),
-    # testing
+}
+
+#: The test-only entry points (bindings/c/tests/cryptonets_testing.h), declared when
+#: the loaded library is a test build (CMake's CN_TESTING) that has them.
+TESTING_SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "cn_debug_force_panic": (c_int, []),
 }
 
@@ -174,7 +189,9 @@ def _load() -> ctypes.CDLL:
             f"cryptonets: {path} lacks the function(s) {', '.join(missing)}: "
             "it is not a libcryptonets.so this package can use"
         )
-    for name, (restype, argtypes) in SIGNATURES.items():
+    declared = dict(SIGNATURES)
+    declared.update((name, sig) for name, sig in TESTING_SIGNATURES.items() if hasattr(lib, name))
+    for name, (restype, argtypes) in declared.items():
         fn = getattr(lib, name)
         fn.restype = restype
         fn.argtypes = argtypes

@@ -15,12 +15,15 @@ from . import _ffi
 __all__ = [
     "CryptonetsError",
     "InvalidArgumentError",
-    "FormatError",
-    "ParameterMismatchError",
+    "MalformedError",
+    "MismatchError",
     "InsecureParametersError",
     "CryptonetsIOError",
     "BufferTooSmallError",
     "InternalError",
+    "IntegrityError",
+    "LimitError",
+    "UnsupportedError",
     "ClosedError",
     "check",
 ]
@@ -49,24 +52,23 @@ class InvalidArgumentError(CryptonetsError, ValueError):
     code = _ffi.CN_E_INVALID_ARGUMENT
 
 
-class FormatError(CryptonetsError, ValueError):
-    """``CN_E_FORMAT``: bytes that are not a valid object of the expected kind
-    (bad magic, truncated, corrupted), or a result that does not decrypt to plausible
-    values (another client's result)."""
+class MalformedError(CryptonetsError, ValueError):
+    """``CN_E_MALFORMED``: bytes or a file that are not a valid object of the
+    expected kind (bad magic, truncated, extended, corrupted)."""
 
-    code = _ffi.CN_E_FORMAT
+    code = _ffi.CN_E_MALFORMED
 
 
-class ParameterMismatchError(CryptonetsError, ValueError):
-    """``CN_E_PARAMETER_MISMATCH``: a valid object made for other CKKS parameters,
-    another model plan, or of another kind."""
+class MismatchError(CryptonetsError, ValueError):
+    """``CN_E_MISMATCH``: a valid object made for something else: other CKKS
+    parameters, another model plan, another kind of object, another request."""
 
-    code = _ffi.CN_E_PARAMETER_MISMATCH
+    code = _ffi.CN_E_MISMATCH
 
 
 class InsecureParametersError(CryptonetsError):
-    """``CN_E_INSECURE_PARAMETERS``: insecure parameters outside the
-    ``*_insecure_for_testing`` functions."""
+    """``CN_E_INSECURE_PARAMETERS``: insecure parameters without the explicit
+    ``*_insecure_for_testing`` opt-in."""
 
     code = _ffi.CN_E_INSECURE_PARAMETERS
 
@@ -94,6 +96,27 @@ class InternalError(CryptonetsError):
     code = _ffi.CN_E_INTERNAL
 
 
+class IntegrityError(CryptonetsError):
+    """``CN_E_INTEGRITY``: a decrypted result failed its integrity check (another
+    client's result, a tampered or replayed one). No logits are returned."""
+
+    code = _ffi.CN_E_INTEGRITY
+
+
+class LimitError(CryptonetsError):
+    """``CN_E_LIMIT``: the input would take more memory, time or space than the
+    library allows."""
+
+    code = _ffi.CN_E_LIMIT
+
+
+class UnsupportedError(CryptonetsError):
+    """``CN_E_UNSUPPORTED``: a well-formed model or request the library cannot
+    evaluate (an operator, a shape, a network too deep for the packing asked for)."""
+
+    code = _ffi.CN_E_UNSUPPORTED
+
+
 class ClosedError(CryptonetsError, ValueError):
     """An object was used after :meth:`close` (or after the ``with`` block)."""
 
@@ -102,12 +125,15 @@ _BY_CODE: Dict[int, Type[CryptonetsError]] = {
     int(cls.code or 0): cls
     for cls in (
         InvalidArgumentError,
-        FormatError,
-        ParameterMismatchError,
+        MalformedError,
+        MismatchError,
         InsecureParametersError,
         CryptonetsIOError,
         BufferTooSmallError,
         InternalError,
+        IntegrityError,
+        LimitError,
+        UnsupportedError,
     )
 }
 

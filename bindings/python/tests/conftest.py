@@ -183,6 +183,6 @@ def encrypted_logits(model: Any, images: Any) -> Any:
 
     with model.manifest_insecure_for_testing() as manifest, cn.Client(manifest) as client:
         with client.evaluation_keys() as keys:
-            with cn.Server.insecure_for_testing(model, keys) as server:
+            with cn.Server(model, keys) as server:
                 with client.encrypt(images) as batch, server.predict(batch) as result:
                     return client.decrypt(result)

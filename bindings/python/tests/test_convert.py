@@ -112,12 +112,12 @@ def test_errors(mnist: Mnist, tmp_path: Any) -> None:
         cn.convert(path)
     assert err.value.code == _ffi.CN_E_INVALID_ARGUMENT
     assert str(err.value).startswith("cn_model_from_onnx: ")
-    with pytest.raises(cn.FormatError, match="operator Selu is not supported") as ferr:
+    with pytest.raises(cn.UnsupportedError, match="operator Selu is not supported") as ferr:
         cn.convert(relu_as_selu(path.read_bytes()), calibration=calibration)
     assert ferr.value.code == _ffi.CN_E_FORMAT
-    with pytest.raises(cn.FormatError, match="cannot decode"):
+    with pytest.raises(cn.MalformedError, match="cannot decode"):
         cn.convert(b"not an onnx file")
-    with pytest.raises(cn.FormatError):
+    with pytest.raises(cn.MalformedError):
         cn.convert(b"")
     with pytest.raises(cn.InvalidArgumentError, match="want 784"):
         cn.convert(path, calibration=calibration.reshape(16, -1)[:, :783])

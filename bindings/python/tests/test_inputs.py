@@ -21,7 +21,7 @@ N = 8
 def pair(model: Any, insecure_manifest: Any) -> Iterator[Any]:
     with (
         cn.Client(insecure_manifest) as client,
-        cn.Server.insecure_for_testing(model, client.evaluation_keys()) as server,
+        cn.Server(model, client.evaluation_keys()) as server,
     ):
         yield client, server
 

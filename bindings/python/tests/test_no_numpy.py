@@ -28,7 +28,7 @@ flat.frombytes(open(fixtures + "/images.f64", "rb").read(n * 784 * 8))
 rows = [list(flat[i * 784:(i + 1) * 784]) for i in range(n)]
 out = {}
 with cn.Model.load(model_path) as model, model.manifest_insecure_for_testing() as man:
-    with cn.Client(man) as client, cn.Server.insecure_for_testing(model, client.evaluation_keys()) as server:
+    with cn.Client(man) as client, cn.Server(model, client.evaluation_keys()) as server:
         forms = [("lists", rows), ("array('d')", flat), ("memoryview", memoryview(flat)),
                  ("bytes", flat.tobytes()), ("tuples", tuple(tuple(r) for r in rows)),
                  ("nested", [[[r[k * 28:(k + 1) * 28] for k in range(28)]] for r in rows])]

@@ -117,7 +117,7 @@ def test_approximated_module(mnist: Mnist) -> None:
 
 
 def test_unsupported_module() -> None:
-    with pytest.raises(cn.FormatError, match="operator LeakyRelu is not supported"):
+    with pytest.raises(cn.UnsupportedError, match="operator LeakyRelu is not supported"):
         cn.from_torch(relu_mlp_module(nn.LeakyReLU()), torch.zeros(1, 1, 28, 28))
     with pytest.raises(cn.InvalidArgumentError, match="calibration"):
         cn.from_torch(relu_mlp_module(), torch.zeros(1, 1, 28, 28))

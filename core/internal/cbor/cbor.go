@@ -4,8 +4,8 @@ package cbor
 
 import (
 	"bytes"
-	"fmt"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/ugorji/go/codec"
 )
 
@@ -24,12 +24,12 @@ func newHandle() *codec.CborHandle {
 func Marshal(v any) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("cbor: encode: %v", r)
+			err = errs.New(errs.ErrInternal, "cbor: encode: %v", r)
 		}
 	}()
 	var buf bytes.Buffer
 	if err := codec.NewEncoder(&buf, newHandle()).Encode(v); err != nil {
-		return nil, fmt.Errorf("cbor: encode: %w", err)
+		return nil, errs.New(errs.ErrInternal, "cbor: encode: %w", err)
 	}
 	return buf.Bytes(), nil
 }
@@ -38,15 +38,15 @@ func Marshal(v any) (out []byte, err error) {
 func Unmarshal(data []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("cbor: malformed input: %v", r)
+			err = errs.New(errs.ErrMalformed, "cbor: malformed input: %v", r)
 		}
 	}()
 	dec := codec.NewDecoderBytes(data, newHandle())
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("cbor: malformed input: %w", err)
+		return errs.New(errs.ErrMalformed, "cbor: malformed input: %w", err)
 	}
 	if n := dec.NumBytesRead(); n != len(data) {
-		return fmt.Errorf("cbor: %d trailing bytes after the document", len(data)-n)
+		return errs.New(errs.ErrMalformed, "cbor: %d trailing bytes after the document", len(data)-n)
 	}
 	return nil
 }

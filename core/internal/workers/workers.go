@@ -3,9 +3,10 @@
 package workers
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/cryptonets/cryptonets/core/errs"
 )
 
 // Run calls f(worker, i) for every i in [0, n) on up to `workers` goroutines; worker
@@ -30,7 +31,7 @@ func Run(n, workers int, f func(worker, i int) error) error {
 			defer wg.Done()
 			defer func() {
 				if r := recover(); r != nil {
-					fail(fmt.Errorf("internal error: %v", r))
+					fail(errs.New(errs.ErrInternal, "internal error: %v", r))
 				}
 			}()
 			for !failed.Load() {

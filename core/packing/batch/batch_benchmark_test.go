@@ -1,10 +1,12 @@
 package batch
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
@@ -32,17 +34,16 @@ func mnistShapedNet(rng *rand.Rand) *model.Model {
 func BenchmarkEvaluateFullBatch(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	m := mnistShapedNet(rng)
-	p, err := Compile(m, params.N13, Options{})
+	p, err := Compile(m, params.N13, packing.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, s := range p.Steps() {
 		b.Logf("%+v", s)
 	}
-	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
-	codec, _ := NewCodec(p.Manifest(), p.Parameters(), sk)
+	codec := newCodec(b, p)
 	imgs := randomImages(rng, p.Manifest().ImagesPerBatch, m.Input.Size())
-	cts, err := codec.EncryptImages(imgs, nil, nil)
+	cts, err := codec.Encrypt(imgs, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func BenchmarkEvaluateFullBatch(b *testing.B) {
 			in[i] = ct.CopyNew()
 		}
 		b.StartTimer()
-		if _, err := p.Evaluate(in, nil); err != nil {
+		if _, err := p.Evaluate(context.Background(), in, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

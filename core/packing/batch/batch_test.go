@@ -1,12 +1,14 @@
 package batch
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
@@ -40,6 +42,22 @@ func normals(rng *rand.Rand) func(n int, s float64) []float64 {
 	}
 }
 
+// newCodec makes a client codec with a fresh secret key for p.
+func newCodec(t testing.TB, p *Plan) *packing.Codec {
+	t.Helper()
+	m := p.Manifest()
+	layout, err := Packing{}.Layout(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
+	codec, err := packing.NewCodec(&m, p.Parameters(), layout, sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codec
+}
+
 func randomImages(rng *rand.Rand, n, size int) [][]float64 {
 	imgs := make([][]float64, n)
 	for i := range imgs {
@@ -55,24 +73,20 @@ func randomImages(rng *rand.Rand, n, size int) [][]float64 {
 // against the float64 reference and the number of argmax disagreements.
 func roundTrip(t *testing.T, m *model.Model, preset params.Preset, imgs [][]float64) (float64, int) {
 	t.Helper()
-	p, err := Compile(m, preset, Options{})
+	p, err := Compile(m, preset, packing.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
-	codec, err := NewCodec(p.Manifest(), p.Parameters(), sk)
+	codec := newCodec(t, p)
+	cts, err := codec.Encrypt(imgs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cts, err := codec.EncryptImages(imgs, nil, nil)
+	out, err := p.Evaluate(context.Background(), cts, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := p.Evaluate(cts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logits, err := codec.DecryptLogits(out, len(imgs))
+	logits, err := codec.Decrypt(out, len(imgs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +132,7 @@ func TestChunkedAccumulationMatchesReference(t *testing.T) {
 			model.Square{},
 			&model.Dense{In: 2, Out: 2, Weights: []float64{1, 0.5, -0.25, 1}, Bias: []float64{0, 0.1}},
 		}}
-	p, err := Compile(m, params.InsecureN11, Options{})
+	p, err := Compile(m, params.InsecureN11, packing.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +177,7 @@ func TestUnsupportedNetworksAreClearErrors(t *testing.T) {
 			&model.Polynomial{Coeffs: []float64{0.1, 0.5}, Interval: [2]float64{-1, 1}},
 			&model.Dense{In: 2, Out: 1, Weights: []float64{1, 1}, Bias: []float64{0}},
 		}}
-	if _, err := Compile(linear, params.N13, Options{}); err == nil {
+	if _, err := Compile(linear, params.N13, packing.Options{}); err == nil {
 		t.Fatal("degree-1 polynomial accepted instead of being merged")
 	}
 	deep := &model.Model{Name: "deep", Input: model.Shape{C: 1, H: 1, W: 1}, InputRange: [2]float64{0, 1}}
@@ -171,7 +185,7 @@ func TestUnsupportedNetworksAreClearErrors(t *testing.T) {
 		deep.Layers = append(deep.Layers, &model.Dense{In: 1, Out: 1, Weights: []float64{0.9}, Bias: []float64{0.1}}, model.Square{})
 	}
 	deep.Layers = append(deep.Layers, &model.Dense{In: 1, Out: 1, Weights: []float64{1}, Bias: []float64{0}})
-	if _, err := Compile(deep, params.N13, Options{}); err == nil {
+	if _, err := Compile(deep, params.N13, packing.Options{}); err == nil {
 		t.Fatal("five squares fitted in 215 bits without relinearization")
 	}
 }

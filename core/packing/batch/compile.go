@@ -8,35 +8,34 @@ package batch
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
-// Options tune compilation; the zero value gives the defaults.
-type Options struct {
-	// TargetBits is the precision, in bits relative to each value's scale, beyond which
-	// the planner prefers speed (default 24).
-	TargetBits float64
-	// MinBits is the least precision a plan may have (default 12).
-	MinBits float64
-	// MaxImages caps the images per batch below the slot count (0: all slots).
-	MaxImages int
-}
+// Defaults of packing.Options for batch packing.
+const (
+	// defaultTargetBits is the precision, in bits relative to each value's scale,
+	// beyond which the planner prefers speed.
+	defaultTargetBits = 24
+	// defaultMinBits is the least precision a plan may have.
+	defaultMinBits = 12
+)
 
-func (o Options) withDefaults() Options {
+func withDefaults(o packing.Options) packing.Options {
 	if o.TargetBits == 0 {
-		o.TargetBits = 24
+		o.TargetBits = defaultTargetBits
 	}
 	if o.MinBits == 0 {
-		o.MinBits = 12
+		o.MinBits = defaultMinBits
 	}
 	return o
 }
@@ -64,30 +63,16 @@ func (p *Plan) Manifest() manifest.Manifest { return p.manifest }
 // Parameters returns the CKKS parameters of the plan.
 func (p *Plan) Parameters() hefloat.Parameters { return p.params }
 
-// Steps describes the compiled steps, for inspection.
-func (p *Plan) Steps() []StepInfo {
-	out := make([]StepInfo, len(p.steps))
+// Packing returns Name.
+func (p *Plan) Packing() manifest.Packing { return Name }
+
+// Steps describes the compiled steps, for reports.
+func (p *Plan) Steps() []packing.Step {
+	out := make([]packing.Step, len(p.steps))
 	for i, s := range p.steps {
 		out[i] = s.info()
 	}
 	return out
-}
-
-// StepInfo describes one compiled step.
-type StepInfo struct {
-	Kind string `json:"kind"`
-	// Inputs and Outputs count ciphertexts.
-	Inputs  int `json:"inputs"`
-	Outputs int `json:"outputs"`
-	// Weights counts the non-zero integer weights of a linear step.
-	Weights int `json:"weights,omitempty"`
-	// WeightLogScale is s for weights round(w·2^s).
-	WeightLogScale int     `json:"weight_log_scale,omitempty"`
-	Rescales       int     `json:"rescales,omitempty"`
-	Level          int     `json:"level"`
-	Degree         int     `json:"degree"`
-	LogScale       float64 `json:"log_scale"`
-	Bound          float64 `json:"bound"`
 }
 
 // state tracks what the ciphertexts look like between steps at compile time.
@@ -106,8 +91,11 @@ func (s state) maxBound() float64 {
 }
 
 // Compile plans the evaluation of a converted model under the given parameters.
-func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) {
-	opts = opts.withDefaults()
+func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan, error) {
+	if err := (Packing{}).Suits(preset); err != nil {
+		return nil, err
+	}
+	opts = withDefaults(opts)
 	prm, err := preset.Parameters()
 	if err != nil {
 		return nil, err
@@ -128,21 +116,8 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 	return build(m, stages, prm, preset, sch, inBound, opts)
 }
 
-// CompileAuto compiles under the smallest secure preset that holds the network.
-func CompileAuto(m *model.Model, opts Options) (*Plan, error) {
-	var errs []error
-	for _, preset := range params.Secure() {
-		p, err := Compile(m, preset, opts)
-		if err == nil {
-			return p, nil
-		}
-		errs = append(errs, err)
-	}
-	return nil, errors.Join(errs...)
-}
-
 // build constructs the plan that a schedule describes.
-func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, inBound float64, opts Options) (*Plan, error) {
+func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, inBound float64, opts packing.Options) (*Plan, error) {
 	st := state{level: prm.MaxLevel(), degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
 		bound: filled(m.Input.Size(), inBound)}
 	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N())}
@@ -173,17 +148,18 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 		p.steps = append(p.steps, s)
 	}
 	slots := prm.MaxSlots()
-	if opts.MaxImages > 0 && opts.MaxImages < slots {
-		slots = opts.MaxImages
+	if opts.ImagesPerRequest > 0 && opts.ImagesPerRequest < slots {
+		slots = opts.ImagesPerRequest
 	}
 	p.manifest = manifest.Manifest{
-		Model: m.Name, Packing: manifest.Batch, Params: preset.Name, Insecure: preset.Insecure,
+		Model: m.Name, Packing: Name, Params: preset.Name, Insecure: preset.Insecure,
 		ParamsFingerprint: params.FingerprintOf(prm),
 		Input:             m.Input, InputRange: m.InputRange,
 		InputLogScale: sch.inLogScale, InputLevel: prm.MaxLevel(),
 		Outputs: len(st.bound), OutputLevel: st.level, OutputDegree: st.degree,
-		OutputLogScale: log2(st.scale), OutputBound: st.maxBound(),
+		OutputLogScale: packing.Log2(st.scale), OutputBound: st.maxBound(),
 		ImagesPerBatch: slots, GaloisElements: []uint64{},
+		InputCiphertexts: m.Input.Size(), Result: resultLayout(len(st.bound)),
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	p.precision = sch.precision
@@ -292,7 +268,7 @@ func quantizeRow(row []model.Term, wScale float64, budget int64) ([]int32, []int
 			continue
 		}
 		if max(w, -w) > budget {
-			return nil, nil, fmt.Errorf("weight %g needs more than the %d the accumulator allows", t.Weight, budget)
+			return nil, nil, errs.New(errs.ErrUnsupported, "weight %g needs more than the %d the accumulator allows", t.Weight, budget)
 		}
 		index = append(index, int32(t.Index))
 		weights = append(weights, w)
@@ -362,12 +338,4 @@ func hashInts(h interface{ Write([]byte) (int, error) }, vs ...int64) {
 		binary.LittleEndian.PutUint64(b[:], uint64(v))
 		h.Write(b[:])
 	}
-}
-
-// log2 returns log2 of a scale, which may exceed float64's range.
-func log2(s rlwe.Scale) float64 {
-	mant := new(big.Float)
-	exp := s.Value.MantExp(mant)
-	f, _ := mant.Float64()
-	return float64(exp) + math.Log2(f)
 }

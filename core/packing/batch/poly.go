@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/big"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -55,13 +57,13 @@ func compilePolynomial(prm hefloat.Parameters, p *model.Polynomial, in state, we
 	return s, out
 }
 
-func (s *polyStep) info() StepInfo {
+func (s *polyStep) info() packing.Step {
 	kind := fmt.Sprintf("polynomial degree %d", s.power)
 	if s.fitted != "" {
 		kind += " fitted to " + s.fitted
 	}
-	return StepInfo{Kind: kind, Inputs: s.n, Outputs: s.n, WeightLogScale: s.coeffLog,
-		Rescales: s.rescales, Level: s.level, Degree: s.inDegree * s.power, LogScale: log2(s.scale), Bound: s.bound}
+	return packing.Step{Kind: kind, Inputs: s.n, Outputs: s.n, WeightLogScale: s.coeffLog,
+		Rescales: s.rescales, Level: s.level, Degree: s.inDegree * s.power, LogScale: packing.Log2(s.scale), Bound: s.bound}
 }
 
 func (s *polyStep) hash(h hash.Hash) {
@@ -74,7 +76,7 @@ func (s *polyStep) hash(h hash.Hash) {
 
 func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
 	if len(in) != s.n {
-		return nil, fmt.Errorf("polynomial step: %d inputs, want %d", len(in), s.n)
+		return nil, errs.New(errs.ErrInternal, "polynomial step: %d inputs, want %d", len(in), s.n)
 	}
 	level, d := in[0].Level(), s.inDegree
 	outDegree := d * s.power

@@ -1,11 +1,12 @@
 package batch
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
@@ -55,13 +56,13 @@ func summarize(stages []model.Stage, inBound float64) ([]stageSummary, error) {
 			}
 			bound = next
 		default:
-			return nil, fmt.Errorf("batch: layer %d: softmax must be removed by the conversion before compiling", st.Layer)
+			return nil, errs.New(errs.ErrUnsupported, "batch: layer %d: softmax must be removed by the conversion before compiling", st.Layer)
 		}
 		s.outputs, s.logBound = len(bound), math.Log2(math.Max(maxOf(bound), 1e-300))
 		sums = append(sums, s)
 	}
 	if len(sums) == 0 || !sums[len(sums)-1].linear {
-		return nil, errors.New("batch: the network must end with a linear layer")
+		return nil, errs.New(errs.ErrUnsupported, "batch: the network must end with a linear layer")
 	}
 	return sums, nil
 }
@@ -92,7 +93,7 @@ const marginBits = 1
 // bestSchedule searches input scales, weight precisions and rescale points. It keeps
 // the schedules whose precision reaches min(TargetBits, best possible) and, among
 // those, returns the cheapest.
-func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts Options) (schedule, error) {
+func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Options) (schedule, error) {
 	logq := make([]float64, len(prm.Q()))
 	for i, q := range prm.Q() {
 		logq[i] = math.Log2(float64(q))
@@ -108,14 +109,14 @@ func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts Options) (sc
 		}
 	}
 	if len(found) == 0 {
-		return schedule{}, errors.New("no input scale and rescale schedule fits the modulus with the worst-case value bounds")
+		return schedule{}, errs.New(errs.ErrUnsupported, "no input scale and rescale schedule fits the modulus with the worst-case value bounds")
 	}
 	best := 0.0
 	for _, s := range found {
 		best = math.Max(best, s.precision)
 	}
 	if best < opts.MinBits {
-		return schedule{}, fmt.Errorf("the best schedule keeps %.1f bits of precision, under the %.1f required", best, opts.MinBits)
+		return schedule{}, errs.New(errs.ErrUnsupported, "the best schedule keeps %.1f bits of precision, under the %.1f required", best, opts.MinBits)
 	}
 	goal := math.Min(best, opts.TargetBits)
 	var pick *schedule
@@ -211,11 +212,11 @@ func describeActivation(a model.Activation) (activation, error) {
 	case *model.Polynomial:
 		c := trimZeros(a.Coeffs)
 		if len(c) < 3 {
-			return activation{}, fmt.Errorf("polynomial activations of degree %d are linear: merge them into the neighbouring layer", len(c)-1)
+			return activation{}, errs.New(errs.ErrUnsupported, "polynomial activations of degree %d are linear: merge them into the neighbouring layer", len(c)-1)
 		}
 		return activation{poly: true, power: len(c) - 1, leadLog: math.Log2(math.Abs(c[len(c)-1])), coeffs: c}, nil
 	}
-	return activation{}, fmt.Errorf("%s activations are not supported by batch packing; convert them to polynomials first", a.Kind())
+	return activation{}, errs.New(errs.ErrUnsupported, "%s activations are not supported by batch packing; convert them to polynomials first", a.Kind())
 }
 
 // bound returns the largest |f(x)| for |x| ≤ b.

@@ -5,7 +5,9 @@ import (
 	"hash"
 	"runtime"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/internal/workers"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -14,7 +16,7 @@ import (
 // step is one compiled stage of the network.
 type step interface {
 	apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error)
-	info() StepInfo
+	info() packing.Step
 	hash(h hash.Hash)
 }
 
@@ -70,7 +72,7 @@ const maxGroup = 4
 // blockSize is the number of coefficients one task accumulates at a time.
 const blockSize = 512
 
-func (s *linearStep) info() StepInfo {
+func (s *linearStep) info() packing.Step {
 	n := 0
 	for _, g := range s.groups {
 		for _, w := range g.weights {
@@ -81,8 +83,8 @@ func (s *linearStep) info() StepInfo {
 			}
 		}
 	}
-	return StepInfo{Kind: "linear", Inputs: s.inputs, Outputs: s.outputs, Weights: n, WeightLogScale: s.logW,
-		Rescales: s.rescales, Level: s.level - s.rescales, Degree: s.degree, LogScale: log2(s.outScale), Bound: s.bound}
+	return packing.Step{Kind: "linear", Inputs: s.inputs, Outputs: s.outputs, Weights: n, WeightLogScale: s.logW,
+		Rescales: s.rescales, Level: s.level - s.rescales, Degree: s.degree, LogScale: packing.Log2(s.outScale), Bound: s.bound}
 }
 
 func (s *linearStep) hash(h hash.Hash) {
@@ -103,7 +105,7 @@ func (s *linearStep) hash(h hash.Hash) {
 
 func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
 	if len(in) != s.inputs {
-		return nil, fmt.Errorf("linear step: %d inputs, want %d", len(in), s.inputs)
+		return nil, errs.New(errs.ErrInternal, "linear step: %d inputs, want %d", len(in), s.inputs)
 	}
 	out := make([]*rlwe.Ciphertext, s.outputs)
 	for j := range out {
@@ -265,16 +267,16 @@ type squareStep struct {
 	bound    float64
 }
 
-func (s *squareStep) info() StepInfo {
-	return StepInfo{Kind: "square", Inputs: s.n, Outputs: s.n, Rescales: s.rescales, Level: s.level,
-		Degree: 2 * s.inDegree, LogScale: log2(s.scale), Bound: s.bound}
+func (s *squareStep) info() packing.Step {
+	return packing.Step{Kind: "square", Inputs: s.n, Outputs: s.n, Rescales: s.rescales, Level: s.level,
+		Degree: 2 * s.inDegree, LogScale: packing.Log2(s.scale), Bound: s.bound}
 }
 
 func (s *squareStep) hash(h hash.Hash) { hashInts(h, 2, int64(s.n), int64(s.rescales)) }
 
 func (s *squareStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
 	if len(in) != s.n {
-		return nil, fmt.Errorf("square step: %d inputs, want %d", len(in), s.n)
+		return nil, errs.New(errs.ErrInternal, "square step: %d inputs, want %d", len(in), s.n)
 	}
 	level, degree := in[0].Level(), 2*s.inDegree
 	scratch := make([]*rlwe.Ciphertext, ev.workers)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he"
@@ -64,7 +65,7 @@ const minSplitRows = 4
 func compileAffine(prm hefloat.Parameters, ecd *hefloat.Encoder, a *model.Affine, in vectorLayout, level int, ptScale rlwe.Scale, k int, last bool) (step, vectorLayout, error) {
 	positions := prm.MaxSlots() / k
 	if a.In > in.period && in.groups == 0 || in.groups > 0 && a.In > in.group*in.groups {
-		return step{}, vectorLayout{}, fmt.Errorf("%d inputs do not fit the layout of the layer's input", a.In)
+		return step{}, vectorLayout{}, errs.New(errs.ErrUnsupported, "%d inputs do not fit the layout of the layer's input", a.In)
 	}
 	m := nextPow2(a.Out())
 	l := affineLayer{prm: prm, a: a, k: k, dense: denseRows(a, max(in.period, m))}
@@ -72,7 +73,7 @@ func compileAffine(prm hefloat.Parameters, ecd *hefloat.Encoder, a *model.Affine
 	switch copies := positions / in.period; {
 	case in.groups > 0:
 		if a.Out() > in.period {
-			return step{}, vectorLayout{}, fmt.Errorf("%d outputs do not fit in a period of %d", a.Out(), in.period)
+			return step{}, vectorLayout{}, errs.New(errs.ErrUnsupported, "%d outputs do not fit in a period of %d", a.Out(), in.period)
 		}
 		out = l.gather(in, positions)
 	case !last && copies >= 2 && m/copies >= minSplitRows:
@@ -157,7 +158,7 @@ func foldsOf(stride, n int) []foldSpec {
 func (l *affineLayer) extended(period, m, positions int) (vectorLayout, error) {
 	n := max(period, m)
 	if n > positions {
-		return vectorLayout{}, fmt.Errorf("%d values of %d images do not fit in %d slots", n, l.k, l.prm.MaxSlots())
+		return vectorLayout{}, errs.New(errs.ErrUnsupported, "%d values of %d images do not fit in %d slots", n, l.k, l.prm.MaxSlots())
 	}
 	// d_j[x] = W[x mod m][(x+j) mod n]: output r is the sum of positions r, r+m, …
 	l.width, l.diags = n*l.k, hefloat.Diagonals[float64]{}

@@ -29,13 +29,15 @@ package single
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
 
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/cbor"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he"
@@ -70,6 +72,37 @@ type Plan struct {
 	interleave int
 	// precision is PrecisionBits.
 	precision float64
+	// described is what Steps returns.
+	described []packing.Step
+}
+
+// Steps describes the compiled steps, for reports.
+func (p *Plan) Steps() []packing.Step { return append([]packing.Step(nil), p.described...) }
+
+// weightCount is the number of weights of a.
+func weightCount(a *model.Affine) int {
+	n := 0
+	for _, row := range a.Rows {
+		n += len(row)
+	}
+	return n
+}
+
+// rotations counts the key switches of folds.
+func rotations(folds []foldSpec) int {
+	n := 0
+	for _, f := range folds {
+		n += f.n - 1
+	}
+	return n
+}
+
+func maxOf(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	return m
 }
 
 // PrecisionBits is the planned precision: the fewest bits of any intermediate value's
@@ -107,6 +140,9 @@ type step struct {
 	biasPt *rlwe.Plaintext
 }
 
+// Packing returns Name.
+func (p *Plan) Packing() manifest.Packing { return Name }
+
 // Manifest returns the public manifest of the plan.
 func (p *Plan) Manifest() manifest.Manifest {
 	m := p.manifest
@@ -120,43 +156,39 @@ func (p *Plan) Parameters() hefloat.Parameters { return p.params }
 // Ciphertexts returns the number of ciphertexts one encrypted image takes.
 func (p *Plan) Ciphertexts() int { return len(p.first.weights) }
 
-// Options tune single-image packing.
-type Options struct {
-	// ImagesPerCiphertext interleaves that many images (a power of two; 0 means 1):
-	// value p of image i sits in slot p·k + i, every rotation moves k times as far, and
-	// one evaluation serves k images for about the cost of one.
-	ImagesPerCiphertext int
-}
-
 // Compile plans the single-image evaluation of a converted model under a preset with
 // special primes (params.KeySwitching, or an insecure one for tests). The model must
 // start with an affine layer and continue with affine layers, Square activations (one
 // level each) and fitted polynomial activations (poly.go: 1 + ⌈log2(degree+1)⌉ levels).
-func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) {
-	k := max(opts.ImagesPerCiphertext, 1)
+//
+// opts.ImagesPerRequest interleaves that many images (a power of two; 0 means 1):
+// value p of image i sits in slot p·k + i, every rotation moves k times as far, and
+// one evaluation serves k images for about the cost of one.
+func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan, error) {
+	k := max(opts.ImagesPerRequest, 1)
 	if k&(k-1) != 0 {
-		return nil, fmt.Errorf("single: %d images per ciphertext is not a power of two", k)
+		return nil, errs.New(errs.ErrInvalidArgument, "single: %d images per ciphertext is not a power of two", k)
+	}
+	if err := (Packing{}).Suits(preset); err != nil {
+		return nil, err
 	}
 	prm, err := preset.Parameters()
 	if err != nil {
 		return nil, err
-	}
-	if prm.PCount() == 0 {
-		return nil, fmt.Errorf("single: %s has no special prime: single-image packing needs key switching", preset.Name)
 	}
 	stages, err := m.Stages()
 	if err != nil {
 		return nil, err
 	}
 	if len(stages) == 0 || stages[0].Affine == nil {
-		return nil, errors.New("single: the network must start with an affine (convolution or dense) layer")
+		return nil, errs.New(errs.ErrUnsupported, "single: the network must start with an affine (convolution or dense) layer")
 	}
 	depth := 0
 	for _, st := range stages {
 		switch act := st.Activation.(type) {
 		case nil:
 			if st.Affine == nil {
-				return nil, fmt.Errorf("single: layer %d: %s is not supported: only affine layers, squares and fitted polynomials are", st.Layer, stageKind(st))
+				return nil, errs.New(errs.ErrUnsupported, "single: layer %d: %s is not supported: only affine layers, squares and fitted polynomials are", st.Layer, stageKind(st))
 			}
 			depth++
 		case model.Square:
@@ -164,11 +196,11 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 		case *model.Polynomial:
 			depth += polyLevels(act)
 		default:
-			return nil, fmt.Errorf("single: layer %d: only affine layers, squares and fitted polynomials are supported, got %s", st.Layer, stageKind(st))
+			return nil, errs.New(errs.ErrUnsupported, "single: layer %d: only affine layers, squares and fitted polynomials are supported, got %s", st.Layer, stageKind(st))
 		}
 	}
 	if depth > prm.MaxLevel() {
-		return nil, fmt.Errorf("single: the network needs %d levels, %s has %d", depth, preset.Name, prm.MaxLevel())
+		return nil, errs.New(errs.ErrUnsupported, "single: the network needs %d levels, %s has %d", depth, preset.Name, prm.MaxLevel())
 	}
 	p := &Plan{params: prm, workers: min(2, runtime.GOMAXPROCS(0)), interleave: k}
 	ecd := hefloat.NewEncoder(prm)
@@ -200,16 +232,21 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 	}
 	p.first = first
 	scale := prm.DefaultScale().Mul(first.weights[0].Scale).Div(rlwe.NewScale(prm.Q()[level]))
+	describe := func(kind string, inputs, outputs, weights, rotations int, bound []float64) {
+		p.described = append(p.described, packing.Step{Kind: kind, Inputs: inputs, Outputs: outputs, Weights: weights,
+			Rotations: rotations, Rescales: 1, Level: level - 1, Degree: 1, LogScale: math.Log2(scale.Float64()), Bound: maxOf(bound)})
+	}
 	if first.biasPt, err = encodeAt(prm, ecd, first.bias, level-1, scale); err != nil {
 		return nil, err
 	}
 	for _, f := range first.folds {
 		addFold(f.stride, f.n, level)
 	}
+	bound := a.MaxAbsOutput(filled(m.Input.Size(), math.Max(math.Abs(m.InputRange[0]), math.Abs(m.InputRange[1]))))
+	describe("linear (client im2col)", a.In, a.Out(), weightCount(a), rotations(first.folds), bound)
 	level--
 	p.precision = math.Log2(scale.Float64()) - noiseBits
 	values := vectorLayout{period: layout.SegmentLength}
-	bound := a.MaxAbsOutput(filled(m.Input.Size(), math.Max(math.Abs(m.InputRange[0]), math.Abs(m.InputRange[1]))))
 
 	for i, st := range stages[1:] {
 		if poly, ok := st.Activation.(*model.Polynomial); ok {
@@ -222,6 +259,8 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 			for j, b := range bound {
 				bound[j] = polyBound(poly, b)
 			}
+			describe(fmt.Sprintf("polynomial degree %d fitted to %s", polyDegree(poly), poly.Fitted), len(bound), len(bound), 0, 0, bound)
+			p.described[len(p.described)-1].Rescales = level - ps.level
 			level = ps.level
 			continue
 		}
@@ -233,6 +272,7 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 			for j, b := range bound {
 				bound[j] = b * b
 			}
+			describe("square", len(bound), len(bound), 0, 1, bound)
 			level--
 			continue
 		}
@@ -262,6 +302,7 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 		p.precision = math.Min(p.precision, math.Log2(scale.Float64())-noiseBits)
 		values = out
 		bound = st.Affine.MaxAbsOutput(bound)
+		describe("linear", st.Affine.In, st.Affine.Out(), weightCount(st.Affine), len(s.lt.Vec)-1+rotations(s.folds), bound)
 		level--
 	}
 
@@ -270,24 +311,25 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 		list = append(list, g)
 	}
 	sortUint64(list)
-	maxBound := 0.0
-	for _, b := range bound {
-		maxBound = math.Max(maxBound, b)
-	}
 	last := stages[len(stages)-1]
 	outputs := last.Out.Size()
 	levels := make([]int, len(list))
 	for i, g := range list {
 		levels[i] = galEls[g]
 	}
+	layoutBytes, err := cbor.Marshal(layout)
+	if err != nil {
+		return nil, errs.New(errs.ErrInternal, "single: encoding the layout: %w", err)
+	}
 	p.manifest = manifest.Manifest{
-		Model: m.Name, Packing: manifest.Single, Params: preset.Name, Insecure: preset.Insecure,
+		Model: m.Name, Packing: Name, Params: preset.Name, Insecure: preset.Insecure,
 		ParamsFingerprint: params.FingerprintOf(prm),
 		Input:             m.Input, InputRange: m.InputRange,
 		InputLogScale: prm.LogDefaultScale(), InputLevel: prm.MaxLevel(),
 		Outputs: outputs, OutputLevel: 0, OutputDegree: 1,
-		OutputLogScale: math.Log2(scale.Float64()), OutputBound: maxBound,
-		ImagesPerBatch: k, GaloisElements: list, GaloisLevels: levels, Relinearize: true, Layout: layout,
+		OutputLogScale: math.Log2(scale.Float64()), OutputBound: maxOf(bound),
+		ImagesPerBatch: k, GaloisElements: list, GaloisLevels: levels, Relinearize: true,
+		InputCiphertexts: layout.Ciphertexts, Result: resultLayout(outputs, k), Layout: layoutBytes,
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	return p, nil
@@ -295,20 +337,20 @@ func Compile(m *model.Model, preset params.Preset, opts Options) (*Plan, error) 
 
 // compileFirst builds the im2col layout and the weight plaintexts of the first
 // affine layer.
-func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*firstStep, *manifest.Layout, error) {
+func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*firstStep, *im2col, error) {
 	prm := p.params
 	slots, k := prm.MaxSlots(), p.interleave
 	segLen := nextPow2(a.Out())
 	stride := segLen * k // slots per segment
 	if stride > slots {
-		return nil, nil, fmt.Errorf("single: the first layer has %d outputs: %d images of them do not fit in the %d slots of a ciphertext", a.Out(), k, slots)
+		return nil, nil, errs.New(errs.ErrUnsupported, "single: the first layer has %d outputs: %d images of them do not fit in the %d slots of a ciphertext", a.Out(), k, slots)
 	}
 	taps := 0
 	for _, row := range a.Rows {
 		taps = max(taps, len(row))
 	}
 	if taps == 0 {
-		return nil, nil, errors.New("single: the first layer has no weights")
+		return nil, nil, errs.New(errs.ErrUnsupported, "single: the first layer has no weights")
 	}
 	segsPerCt := slots / stride
 	cts := (taps + segsPerCt - 1) / segsPerCt
@@ -316,7 +358,7 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 		segsPerCt = nextPow2(taps)
 	}
 	block := segsPerCt * stride
-	layout := &manifest.Layout{Ciphertexts: cts, SegmentLength: segLen, SegmentsPerCiphertext: segsPerCt,
+	layout := &im2col{Ciphertexts: cts, SegmentLength: segLen, SegmentsPerCiphertext: segsPerCt,
 		ImagesPerCiphertext: k, Gather: make([][]int32, taps)}
 	for t := range layout.Gather {
 		g := make([]int32, a.Out())

@@ -1,11 +1,13 @@
 package single
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -13,33 +15,35 @@ import (
 	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
-// Evaluate runs the network on the ciphertexts of one image (as made by
-// Client.Encrypt) and returns one ciphertext whose first Outputs slots hold the
-// logits, at level 0. evk must hold the relinearization key and the Galois keys the
-// manifest lists. Evaluate uses its own evaluator, so calls may run concurrently; a
-// panic inside Lattigo becomes an error.
-func (p *Plan) Evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) (out []*rlwe.Ciphertext, err error) {
+// Evaluate runs the network on the ciphertexts of one request (as the packing's
+// layout fills them) and returns one ciphertext whose slots hold the logits as the
+// manifest's result layout says, at level 0. evk must hold the relinearization key
+// and the Galois keys the manifest lists. Evaluate uses its own evaluators, so calls
+// may run concurrently; a panic inside Lattigo becomes an error. ctx is checked
+// between steps.
+func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet, progress packing.Progress) (out []*rlwe.Ciphertext, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("single: evaluation failed: %v", r)
+			out, err = nil, errs.New(errs.ErrInternal, "single: evaluation failed: %v", r)
 		}
 	}()
-	return p.evaluate(in, evk)
+	return p.evaluate(ctx, in, evk, progress)
 }
 
-func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rlwe.Ciphertext, error) {
-	if err := p.checkInput(in); err != nil {
-		return nil, err
-	}
-	if evk == nil {
-		return nil, errors.New("single: nil evaluation keys")
-	}
-	if _, err := evk.GetRelinearizationKey(); err != nil {
+func (p *Plan) evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet, progress packing.Progress) ([]*rlwe.Ciphertext, error) {
+	m := &p.manifest
+	if err := packing.CheckCiphertexts(in, m.InputCiphertexts, 1, m.InputLevel, float64(m.InputLogScale), p.params); err != nil {
 		return nil, fmt.Errorf("single: %w", err)
 	}
-	for _, g := range p.manifest.GaloisElements {
+	if evk == nil {
+		return nil, errs.New(errs.ErrInvalidArgument, "single: nil evaluation keys")
+	}
+	if _, err := evk.GetRelinearizationKey(); err != nil {
+		return nil, errs.New(errs.ErrMismatch, "single: %w", err)
+	}
+	for _, g := range m.GaloisElements {
 		if _, err := evk.GetGaloisKey(g); err != nil {
-			return nil, fmt.Errorf("single: %w", err)
+			return nil, errs.New(errs.ErrMismatch, "single: %w", err)
 		}
 	}
 	prm := p.params
@@ -74,6 +78,10 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 
 	ltEval := hefloat.NewLinearTransformationEvaluator(eval)
 	for i, s := range p.steps {
+		if err := ctx.Err(); err != nil {
+			return nil, errs.New(errs.ErrLimit, "single: evaluation stopped before step %d: %w", i+1, err)
+		}
+		progress.Report("evaluate", i+1, len(p.steps)+1)
 		if s.poly != nil {
 			var err error
 			if ct, err = p.evaluatePoly(eval, s.poly, ct); err != nil {
@@ -123,6 +131,7 @@ func (p *Plan) evaluate(in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet) ([]*rl
 	if ct.Level() > 0 {
 		eval.DropLevel(ct, ct.Level())
 	}
+	progress.Report("evaluate", len(p.steps)+1, len(p.steps)+1)
 	return []*rlwe.Ciphertext{ct}, nil
 }
 
@@ -139,7 +148,7 @@ func (p *Plan) twoWay(f func(h int) error) error {
 		defer wg.Done()
 		defer func() {
 			if r := recover(); r != nil {
-				other = fmt.Errorf("panic: %v", r)
+				other = errs.New(errs.ErrInternal, "panic: %v", r)
 			}
 		}()
 		other = f(1)
@@ -253,27 +262,4 @@ func addBias(eval *hefloat.Evaluator, ct *rlwe.Ciphertext, pt *rlwe.Plaintext, b
 		return eval.Add(ct, pt, ct)
 	}
 	return eval.Add(ct, bias, ct)
-}
-
-// checkInput checks the number, degree, level and scale of an image's ciphertexts.
-func (p *Plan) checkInput(in []*rlwe.Ciphertext) error {
-	if len(in) != len(p.first.weights) {
-		return fmt.Errorf("single: %d input ciphertexts, want %d", len(in), len(p.first.weights))
-	}
-	want := p.params.DefaultScale().Float64()
-	for i, ct := range in {
-		switch {
-		case ct == nil || ct.MetaData == nil:
-			return fmt.Errorf("single: input ciphertext %d is nil", i)
-		case ct.Degree() != 1:
-			return fmt.Errorf("single: input ciphertext %d has degree %d, want 1", i, ct.Degree())
-		case ct.Level() != p.params.MaxLevel():
-			return fmt.Errorf("single: input ciphertext %d is at level %d, want %d", i, ct.Level(), p.params.MaxLevel())
-		case ct.LogDimensions != p.params.LogMaxDimensions():
-			return fmt.Errorf("single: input ciphertext %d has dimensions %v, want %v", i, ct.LogDimensions, p.params.LogMaxDimensions())
-		case math.Abs(math.Log2(ct.Scale.Float64())-math.Log2(want)) > 1e-6:
-			return fmt.Errorf("single: input ciphertext %d has scale 2^%.3f, want 2^%.3f", i, math.Log2(ct.Scale.Float64()), math.Log2(want))
-		}
-	}
-	return nil
 }

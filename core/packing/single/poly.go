@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"math/bits"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -27,23 +28,20 @@ type polyStep struct {
 	level int
 }
 
-// polyDegree is the degree of p without its trailing zero coefficients (at least 1).
-func polyDegree(p *model.Polynomial) int {
-	d := len(p.Coeffs) - 1
-	for d > 1 && p.Coeffs[d] == 0 {
-		d--
-	}
-	return max(d, 1)
-}
+// polyDegree is the degree single-image packing evaluates p at (at least 1).
+func polyDegree(p *model.Polynomial) int { return max(p.Degree(), 1) }
 
-// polyLevels is the number of levels a polynomial activation takes.
+// polyLevels is the number of levels a polynomial activation takes here: one for
+// the change of variable to [-1, 1], then ⌈log2(degree+1)⌉ for Lattigo's evaluation
+// in the Chebyshev basis — one more than the polynomial's depth (Polynomial.Depth)
+// when the degree is a power of two.
 func polyLevels(p *model.Polynomial) int { return 1 + bits.Len(uint(polyDegree(p))) }
 
 // compilePoly plans a polynomial activation on a ciphertext at the given level.
 func compilePoly(prm hefloat.Parameters, ecd *hefloat.Encoder, p *model.Polynomial, level int) (*polyStep, error) {
 	a, b := p.Interval[0], p.Interval[1]
 	if !(b > a) || math.IsInf(b-a, 0) {
-		return nil, fmt.Errorf("polynomial activation: bad interval [%g, %g]", a, b)
+		return nil, errs.New(errs.ErrUnsupported, "polynomial activation: bad interval [%g, %g]", a, b)
 	}
 	d := polyDegree(p)
 	cheb := bignum.ChebyshevApproximation(p.Apply, bignum.Interval{Nodes: d + 1, A: *big.NewFloat(a), B: *big.NewFloat(b)})
@@ -87,7 +85,7 @@ func (p *Plan) evaluatePoly(eval *hefloat.Evaluator, s *polyStep, ct *rlwe.Ciphe
 		return nil, err
 	}
 	if out.Level() < s.level {
-		return nil, fmt.Errorf("the polynomial left level %d, the plan expects %d", out.Level(), s.level)
+		return nil, errs.New(errs.ErrInternal, "the polynomial left level %d, the plan expects %d", out.Level(), s.level)
 	}
 	eval.DropLevel(out, out.Level()-s.level)
 	return out, nil

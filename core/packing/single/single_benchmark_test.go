@@ -1,12 +1,14 @@
 package single
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -39,7 +41,7 @@ func BenchmarkSingleImage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	out, err := f.plan.Evaluate(in, f.evk)
+	out, err := f.plan.Evaluate(context.Background(), in, f.evk, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func BenchmarkSingleImage(b *testing.B) {
 	decrypt := time.Since(start) / reps
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := f.plan.Evaluate(in, f.evk); err != nil {
+		if _, err := f.plan.Evaluate(context.Background(), in, f.evk, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -90,7 +92,7 @@ func BenchmarkInterleaved(b *testing.B) {
 	}
 	for k := 1; k <= 8; k *= 2 {
 		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
-			p, err := Compile(m, params.N13S, Options{ImagesPerCiphertext: k})
+			p, err := Compile(m, params.N13S, packing.Options{ImagesPerRequest: k})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -101,7 +103,7 @@ func BenchmarkInterleaved(b *testing.B) {
 			}
 			b.ResetTimer()
 			for range b.N {
-				if _, err := p.Evaluate(in, evk); err != nil {
+				if _, err := p.Evaluate(context.Background(), in, evk, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,6 +1,7 @@
 package single
 
 import (
+	"context"
 	"math"
 	"math/rand"
 	"os"
@@ -8,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
@@ -26,14 +27,22 @@ type fixture struct {
 }
 
 // testClient is a codec with the one-image calls the tests use.
-type testClient struct{ *Codec }
+type testClient struct{ *packing.Codec }
+
+func (c testClient) EncryptImages(images [][]float64, seed []byte) ([]*rlwe.Ciphertext, error) {
+	return c.Codec.Encrypt(images, seed, nil)
+}
+
+func (c testClient) DecryptLogits(out []*rlwe.Ciphertext, n int) ([][]float64, error) {
+	return c.Codec.Decrypt(out, n)
+}
 
 func (c testClient) Encrypt(image []float64) ([]*rlwe.Ciphertext, error) {
 	return c.EncryptImages([][]float64{image}, nil)
 }
 
 func (c testClient) Decrypt(out []*rlwe.Ciphertext) ([]float64, error) {
-	logits, err := c.DecryptLogits(out, 1)
+	logits, err := c.Codec.Decrypt(out, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -49,14 +58,15 @@ func newClient(t testing.TB, p *Plan) (testClient, *rlwe.MemEvaluationKeySet) {
 		t.Fatal(err)
 	}
 	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
-	rlk, gks, err := GenerateEvaluationKeys(&m, p.Parameters(), sk)
+	layout, err := Packing{}.Layout(&m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewCodec(m, p.Parameters(), sk)
+	c, err := packing.NewCodec(&m, p.Parameters(), layout, sk)
 	if err != nil {
 		t.Fatal(err)
 	}
+	rlk, gks := c.EvaluationKeys()
 	return testClient{c}, rlwe.NewMemEvaluationKeySet(rlk, gks...)
 }
 
@@ -66,7 +76,7 @@ func setup(t testing.TB, preset params.Preset) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Compile(m, preset, Options{})
+	p, err := Compile(m, preset, packing.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +123,7 @@ func (f *fixture) run(t testing.TB, n int) (float64, time.Duration) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		out, err := f.plan.Evaluate(in, f.evk)
+		out, err := f.plan.Evaluate(context.Background(), in, f.evk, nil)
 		total += time.Since(start)
 		if err != nil {
 			t.Fatal(err)
@@ -173,7 +183,7 @@ func TestShippedModel128Bit(t *testing.T) {
 func TestManifest(t *testing.T) {
 	f := setup(t, params.InsecureN12S)
 	m := f.plan.Manifest()
-	if m.Packing != manifest.Single || !m.Relinearize || m.Outputs != 10 || m.ImagesPerBatch != 1 || m.Params != params.InsecureN12S.Name {
+	if m.Packing != Name || !m.Relinearize || m.Outputs != 10 || m.ImagesPerBatch != 1 || m.Params != params.InsecureN12S.Name {
 		t.Fatalf("manifest: %+v", m)
 	}
 	if len(m.GaloisElements) == 0 {
@@ -202,7 +212,7 @@ func TestManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.plan.Evaluate(in, partial); err == nil {
+	if _, err := f.plan.Evaluate(context.Background(), in, partial, nil); err == nil {
 		t.Fatal("evaluation without Galois keys succeeded")
 	}
 }
@@ -221,16 +231,16 @@ func TestBadInputsAreErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.plan.Evaluate(in[1:], f.evk); err == nil {
+	if _, err := f.plan.Evaluate(context.Background(), in[1:], f.evk, nil); err == nil {
 		t.Error("missing ciphertext accepted")
 	}
 	bad := append([]*rlwe.Ciphertext(nil), in...)
 	bad[0] = in[0].CopyNew()
 	bad[0].Resize(1, 2)
-	if _, err := f.plan.Evaluate(bad, f.evk); err == nil {
+	if _, err := f.plan.Evaluate(context.Background(), bad, f.evk, nil); err == nil {
 		t.Error("ciphertext at a low level accepted")
 	}
-	if _, err := f.plan.Evaluate(in, nil); err == nil {
+	if _, err := f.plan.Evaluate(context.Background(), in, nil, nil); err == nil {
 		t.Error("nil keys accepted")
 	}
 	if _, err := f.client.Decrypt(in); err == nil {
@@ -251,14 +261,14 @@ func TestUnsupportedNetworksAreClearErrors(t *testing.T) {
 			Layers: []model.Layer{dense(4, 4), model.Square{}, dense(4, 4), model.Square{}, dense(4, 4), model.Square{}, dense(4, 2)}},
 	}
 	for name, m := range cases {
-		if _, err := Compile(m, params.InsecureN12S, Options{}); err == nil {
+		if _, err := Compile(m, params.InsecureN12S, packing.Options{}); err == nil {
 			t.Errorf("%s: compiled", name)
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
 	}
 	m, _ := model.Load(shippedModel)
-	if _, err := Compile(m, params.N13, Options{}); err == nil {
+	if _, err := Compile(m, params.N13, packing.Options{}); err == nil {
 		t.Error("compiled under a preset without special primes")
 	}
 }
@@ -299,7 +309,7 @@ func TestOtherShapesMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for _, tiny := range []bool{false, true} {
 		m := randomNet(rng, tiny)
-		p, err := Compile(m, params.InsecureN12S, Options{})
+		p, err := Compile(m, params.InsecureN12S, packing.Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", m.Name, err)
 		}
@@ -315,7 +325,7 @@ func TestOtherShapesMatchReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := p.Evaluate(in, evk)
+			out, err := p.Evaluate(context.Background(), in, evk, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", m.Name, err)
 			}
@@ -354,7 +364,7 @@ func TestConcurrentEvaluations(t *testing.T) {
 	errs := make([]error, 2)
 	for i := range ins {
 		go func(i int) {
-			outs[i], errs[i] = f.plan.Evaluate(ins[i], f.evk)
+			outs[i], errs[i] = f.plan.Evaluate(context.Background(), ins[i], f.evk, nil)
 			done <- i
 		}(i)
 	}
@@ -398,7 +408,7 @@ func TestWorkersAgree(t *testing.T) {
 	}
 	var logits [2][]float64
 	for w, p := range []*Plan{f.plan.WithWorkers(1), f.plan.WithWorkers(2)} {
-		out, err := p.Evaluate(in, f.evk)
+		out, err := p.Evaluate(context.Background(), in, f.evk, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -429,7 +439,7 @@ func TestInterleavedImagesMatchReference(t *testing.T) {
 		m *model.Model
 		k int
 	}{{shipped, 2}, {shipped, 4}, {randomNet(rng, false), 4}, {randomNet(rng, true), 8}} {
-		p, err := Compile(c.m, params.InsecureN12S, Options{ImagesPerCiphertext: c.k})
+		p, err := Compile(c.m, params.InsecureN12S, packing.Options{ImagesPerRequest: c.k})
 		if err != nil {
 			t.Fatalf("%s, k=%d: %v", c.m.Name, c.k, err)
 		}
@@ -454,7 +464,7 @@ func TestInterleavedImagesMatchReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := p.Evaluate(in, evk)
+			out, err := p.Evaluate(context.Background(), in, evk, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

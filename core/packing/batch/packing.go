@@ -1,0 +1,73 @@
+package batch
+
+import (
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/manifest"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/packing"
+	"github.com/cryptonets/cryptonets/core/params"
+)
+
+// Name is batch packing's name in manifests and options.
+const Name manifest.Packing = "batch"
+
+// Packing is batch packing, as package compile sees it.
+type Packing struct{}
+
+// Name returns Name.
+func (Packing) Name() manifest.Packing { return Name }
+
+// Presets lists the 128-bit presets without special primes, smallest first: a batch
+// plan never switches keys.
+func (Packing) Presets() []params.Preset { return params.Secure() }
+
+// Suits reports whether a preset has no special primes, which batch packing would
+// not use.
+func (Packing) Suits(preset params.Preset) error {
+	if len(preset.Literal.LogP) > 0 {
+		return errs.New(errs.ErrInvalidArgument, "batch: %s is a key-switching parameter set; batch packing uses a set without special primes", preset.Name)
+	}
+	return nil
+}
+
+// Compile plans m under preset (see Compile).
+func (Packing) Compile(m *model.Model, preset params.Preset, opts packing.Options) (packing.Plan, error) {
+	p, err := Compile(m, preset, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// RequestSizes returns the one size batch packing compiles for: every slot.
+func (Packing) RequestSizes(int) []int { return []int{0} }
+
+// Layout checks a batch manifest's own fields: one input ciphertext per input
+// value, one result ciphertext per logit with image i in slot i, no layout and no
+// evaluation keys.
+func (Packing) Layout(m *manifest.Manifest) (packing.Layout, error) {
+	switch {
+	case m.Packing != Name:
+		return nil, errs.New(errs.ErrMismatch, "batch: manifest packing is %q", m.Packing)
+	case m.InputCiphertexts != m.Input.Size() || m.Result != resultLayout(m.Outputs):
+		return nil, errs.New(errs.ErrMalformed, "batch: the manifest's ciphertext counts do not match its shapes")
+	case len(m.Layout) > 0 || m.Relinearize || len(m.GaloisElements) > 0:
+		return nil, errs.New(errs.ErrMalformed, "batch: a batch plan has no layout and needs no evaluation keys")
+	}
+	return layout{}, nil
+}
+
+// resultLayout is where batch results hold the logits: logit j of image i in slot i
+// of ciphertext j.
+func resultLayout(outputs int) manifest.ResultLayout {
+	return manifest.ResultLayout{Ciphertexts: outputs, PerCiphertext: 1, ImageStride: 1}
+}
+
+// layout puts value k of image i in slot i of input ciphertext k.
+type layout struct{}
+
+func (layout) Fill(slots []float64, k int, images [][]float64) {
+	for i, image := range images {
+		slots[i] = image[k]
+	}
+}

@@ -1,0 +1,191 @@
+package packing
+
+import (
+	"math"
+	"math/big"
+	"runtime"
+	"sync"
+
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/seeded"
+	"github.com/cryptonets/cryptonets/core/internal/workers"
+	"github.com/cryptonets/cryptonets/core/manifest"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+)
+
+// Codec is the client side of every packing: from a manifest and its packing's
+// layout it encrypts images, decrypts results and makes the evaluation keys the
+// manifest lists. It holds the secret key.
+type Codec struct {
+	manifest manifest.Manifest
+	params   hefloat.Parameters
+	layout   Layout
+	sk       *rlwe.SecretKey
+	workers  int
+}
+
+// NewCodec prepares encryption and decryption for a validated manifest whose
+// parameters are prm, with the layout its packing returned for it.
+func NewCodec(m *manifest.Manifest, prm hefloat.Parameters, layout Layout, sk *rlwe.SecretKey) (*Codec, error) {
+	if m == nil || layout == nil || sk == nil {
+		return nil, errs.New(errs.ErrInvalidArgument, "packing: nil manifest, layout or secret key")
+	}
+	return &Codec{manifest: *m, params: prm, layout: layout, sk: sk, workers: runtime.GOMAXPROCS(0)}, nil
+}
+
+// CheckImages reports whether images can make one request under manifest m: 1 to
+// ImagesPerBatch images of Input.Size() values each, every one inside InputRange.
+func CheckImages(m *manifest.Manifest, images [][]float64) error {
+	if len(images) < 1 || len(images) > m.ImagesPerBatch {
+		return errs.New(errs.ErrInvalidArgument, "%d images, want 1 to %d per request", len(images), m.ImagesPerBatch)
+	}
+	size := m.Input.Size()
+	for n, image := range images {
+		if len(image) != size {
+			return errs.New(errs.ErrInvalidArgument, "image %d has %d values, want %d (%v)", n, len(image), size, m.Input)
+		}
+		for i, v := range image {
+			if !(v >= m.InputRange[0] && v <= m.InputRange[1]) {
+				return errs.New(errs.ErrInvalidArgument, "image %d: value %d (%g) is outside [%g, %g]", n, i, v, m.InputRange[0], m.InputRange[1])
+			}
+		}
+	}
+	return nil
+}
+
+// Encrypt encrypts one request's images (see CheckImages) with the secret key into
+// the manifest's InputCiphertexts ciphertexts, laid out by the packing. With a seed
+// (seeded.SeedSize bytes), the c1 component of ciphertext k is drawn from
+// seeded.PRNG(seed, k), so that only c0 needs to travel.
+func (c *Codec) Encrypt(images [][]float64, seed []byte, progress Progress) ([]*rlwe.Ciphertext, error) {
+	m := &c.manifest
+	if err := CheckImages(m, images); err != nil {
+		return nil, err
+	}
+	count := m.InputCiphertexts
+	out := make([]*rlwe.Ciphertext, count)
+	encoders := make([]*hefloat.Encoder, c.workers)
+	encryptors := make([]*rlwe.Encryptor, c.workers)
+	slots := make([][]float64, c.workers)
+	for w := range encoders {
+		encoders[w] = hefloat.NewEncoder(c.params)
+		encryptors[w] = rlwe.NewEncryptor(c.params, c.sk)
+		slots[w] = make([]float64, c.params.MaxSlots())
+	}
+	var (
+		mu   sync.Mutex
+		done int
+	)
+	err := workers.Run(count, c.workers, func(w, k int) error {
+		clear(slots[w])
+		c.layout.Fill(slots[w], k, images)
+		pt := hefloat.NewPlaintext(c.params, m.InputLevel)
+		pt.Scale = rlwe.NewScale(math.Ldexp(1, m.InputLogScale))
+		if err := encoders[w].Encode(slots[w], pt); err != nil {
+			return errs.New(errs.ErrInternal, "packing: encode: %w", err)
+		}
+		ct, err := seeded.Encrypt(encryptors[w], pt, seed, k)
+		if err != nil {
+			return errs.New(errs.ErrInternal, "packing: encrypt: %w", err)
+		}
+		out[k] = ct
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if done%64 == 0 || done == count {
+			progress.Report("encrypt", done, count)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Decrypt returns the logits of the first n images of a result. A value beyond the
+// plan's output bound means a wrong key or a corrupted result, and is an error
+// (errs.ErrIntegrity) rather than a wrong answer.
+func (c *Codec) Decrypt(result []*rlwe.Ciphertext, n int) ([][]float64, error) {
+	m := &c.manifest
+	if n < 1 || n > m.ImagesPerBatch {
+		return nil, errs.New(errs.ErrInvalidArgument, "packing: %d images, want 1 to %d", n, m.ImagesPerBatch)
+	}
+	if err := CheckCiphertexts(result, m.Result.Ciphertexts, m.OutputDegree, m.OutputLevel, m.OutputLogScale, c.params); err != nil {
+		return nil, err
+	}
+	dec := rlwe.NewDecryptor(c.params, c.sk)
+	ecd := hefloat.NewEncoder(c.params)
+	values := make([][]float64, len(result))
+	for i, ct := range result {
+		values[i] = make([]float64, c.params.MaxSlots())
+		if err := ecd.Decode(dec.DecryptNew(ct), values[i]); err != nil {
+			return nil, errs.New(errs.ErrInternal, "packing: decode: %w", err)
+		}
+	}
+	// The bound holds for every valid input; CKKS noise adds far less than this slack.
+	limit := m.OutputBound*(1+1e-6) + 1e-3
+	logits := make([][]float64, n)
+	for i := range logits {
+		logits[i] = make([]float64, m.Outputs)
+		for j := range logits[i] {
+			ct, slot := m.Result.Slot(i, j)
+			v := values[ct][slot]
+			if !(math.Abs(v) <= limit) {
+				return nil, errs.New(errs.ErrIntegrity, "packing: decrypted logit %d of image %d is %.3g, beyond the plan's bound %.3g: wrong secret key or corrupted result", j, i, v, m.OutputBound)
+			}
+			logits[i][j] = v
+		}
+	}
+	return logits, nil
+}
+
+// EvaluationKeys makes exactly the keys the manifest lists: the relinearization key
+// if it relinearizes, and the Galois keys at their levels.
+func (c *Codec) EvaluationKeys() (*rlwe.RelinearizationKey, []*rlwe.GaloisKey) {
+	m := &c.manifest
+	kgen := rlwe.NewKeyGenerator(c.params)
+	var rlk *rlwe.RelinearizationKey
+	if m.Relinearize {
+		rlk = kgen.GenRelinearizationKeyNew(c.sk)
+	}
+	gks := make([]*rlwe.GaloisKey, len(m.GaloisElements))
+	for i, g := range m.GaloisElements {
+		level := m.GaloisLevels[i]
+		gks[i] = kgen.GenGaloisKeyNew(g, c.sk, rlwe.EvaluationKeyParameters{LevelQ: &level})
+	}
+	return rlk, gks
+}
+
+// CheckCiphertexts reports whether cts are count ciphertexts of the given degree and
+// level, slot-encoded in the NTT domain, not in Montgomery form, of ring degree
+// prm.N() and with scale 2^logScale.
+func CheckCiphertexts(cts []*rlwe.Ciphertext, count, degree, level int, logScale float64, prm hefloat.Parameters) error {
+	if len(cts) != count {
+		return errs.New(errs.ErrMismatch, "packing: %d ciphertexts, want %d", len(cts), count)
+	}
+	for i, ct := range cts {
+		switch {
+		case ct == nil || ct.MetaData == nil || len(ct.Value) == 0:
+			return errs.New(errs.ErrInvalidArgument, "packing: ciphertext %d is empty", i)
+		case ct.Degree() != degree || ct.Level() != level:
+			return errs.New(errs.ErrMismatch, "packing: ciphertext %d has degree %d at level %d, want degree %d at level %d", i, ct.Degree(), ct.Level(), degree, level)
+		case !ct.IsNTT || ct.IsMontgomery || !ct.IsBatched || ct.LogDimensions != prm.LogMaxDimensions():
+			return errs.New(errs.ErrMismatch, "packing: ciphertext %d is not a slot-encoded NTT-domain ciphertext", i)
+		case ct.Value[0].N() != prm.N():
+			return errs.New(errs.ErrMismatch, "packing: ciphertext %d is of ring degree %d, want %d", i, ct.Value[0].N(), prm.N())
+		case math.Abs(Log2(ct.Scale)-logScale) > 1e-9:
+			return errs.New(errs.ErrMismatch, "packing: ciphertext %d has scale 2^%.3f, want 2^%.3f", i, Log2(ct.Scale), logScale)
+		}
+	}
+	return nil
+}
+
+// Log2 returns log2 of a scale, which may exceed float64's range.
+func Log2(s rlwe.Scale) float64 {
+	mant := new(big.Float)
+	exp := s.Value.MantExp(mant)
+	f, _ := mant.Float64()
+	return float64(exp) + math.Log2(f)
+}
