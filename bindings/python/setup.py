@@ -4,8 +4,8 @@ Everything else is in pyproject.toml. The library is the target ``cryptonets_go`
 the repository's CMakeLists.txt (``go build -buildmode=c-shared ./capi`` with the
 linker version script and the soname): building this package configures a CMake
 build tree in ``build/cmake`` next to this file and builds that target there, or
-builds it in the CMake build tree named by ``CRYPTONETS_CMAKE_BUILD_DIR`` (``build/c``,
-say, so that the wheel holds the very file the C tests ran). Building needs the
+builds it in the CMake build tree named by ``CRYPTONETS_CMAKE_BUILD_DIR`` (an absolute
+path: ``$PWD/build/c``, say, so that the wheel holds the very file the C tests ran). Building needs the
 repository (this folder is its ``bindings/python``; pip >= 21.3 builds in place, so
 ``pip install ./bindings/python`` finds it at ``../..``; or set
 ``CRYPTONETS_REPO_ROOT``), CMake, Go with cgo and a C compiler. Installing the wheel
@@ -107,7 +107,9 @@ def build_library(dest: Path) -> None:
             "installing a wheel needs none of them)"
         )
     env = os.environ.get(CMAKE_BUILD_ENV)
-    tree = Path(env).resolve() if env else HERE / "build" / "cmake"
+    if env and not Path(env).is_absolute():
+        fail(f"{CMAKE_BUILD_ENV}={env}: give an absolute path (the build runs in {HERE})")
+    tree = Path(env) if env else HERE / "build" / "cmake"
     cache = tree / "CMakeCache.txt"
     if not cache.is_file():
         run([cmake, "-S", str(root), "-B", str(tree), "-DCN_BUILD_TESTING=OFF"])
