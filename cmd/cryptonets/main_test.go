@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/version"
 )
 
 // The tests run the real binary, built once by TestMain, as separate processes on
@@ -155,7 +156,7 @@ func TestUsage(t *testing.T) {
 	}
 	fails(t, cn(t, "keygen", "--manifest", "m.bin"), "flag --secret-key is required")
 	fails(t, cn(t, "inspect"), "want 1 file argument(s), got 0")
-	if v := okJSON(t, "version"); v["version"] != cliVersion || v["lattigo"] == "unknown" {
+	if v := okJSON(t, "version"); v["version"] != version.Version || v["lattigo"] == "unknown" {
 		t.Errorf("version: %v", v)
 	}
 }

@@ -7,11 +7,9 @@ import (
 	"runtime/debug"
 
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/version"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
-
-// cliVersion is the version of this command.
-const cliVersion = "0.1.0-dev"
 
 // versionReport is the output of version.
 type versionReport struct {
@@ -35,7 +33,7 @@ func runVersion(c *cli, args []string) error {
 	if _, err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
-	rep := &versionReport{Version: cliVersion, Go: runtime.Version(), Lattigo: "unknown",
+	rep := &versionReport{Version: version.Version, Go: runtime.Version(), Lattigo: "unknown",
 		EnvelopeVersion: wire.Version, ModelFile: model.FileVersion}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range info.Deps {

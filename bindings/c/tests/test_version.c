@@ -1,5 +1,6 @@
-/* test_version: the header this program was compiled with and the library it runs
- * with agree on the version and the ABI. */
+/* test_version: the header this program was compiled with, the library it runs with
+ * and the CMake package (CN_PACKAGE_VERSION, CN_PACKAGE_ABI) agree on the version
+ * and the ABI. */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,8 +24,10 @@ int main(void) {
         fprintf(stderr, "cn_abi_version() %d != CN_ABI_VERSION %d\n", cn_abi_version(), CN_ABI_VERSION);
         failures++;
     }
-    if (CN_VERSION_MAJOR != 0 || CN_VERSION_MINOR != 1 || CN_VERSION_PATCH != 0 || CN_ABI_VERSION != 2) {
-        fprintf(stderr, "unexpected version %s / ABI %d\n", CN_VERSION, CN_ABI_VERSION);
+    /* CMakeLists.txt passes the CMake package's version and ABI number. */
+    if (cn_version() == NULL || strcmp(cn_version(), CN_PACKAGE_VERSION) != 0 || cn_abi_version() != CN_PACKAGE_ABI) {
+        fprintf(stderr, "library %s ABI %d != CMake package %s ABI %d\n", cn_version() ? cn_version() : "(null)",
+                cn_abi_version(), CN_PACKAGE_VERSION, CN_PACKAGE_ABI);
         failures++;
     }
     /* Status codes are part of the ABI. */

@@ -63,6 +63,8 @@ from .errors import (
     check,
 )
 
+#: The package's version: include/cryptonets.h's, which is also the library's, the
+#: CMake package's and the cryptonets command's (tests/test_version.py checks).
 __version__ = "0.1.0"
 
 #: The ABI version of libcryptonets this package was written for (checked on import).
