@@ -58,7 +58,7 @@ export CRYPTONETS_TEST_CMAKE_BUILD_DIR="$OUT/cmake"
 unset CRYPTONETS_CMAKE_BUILD_DIR  # venv1 builds the package as a user would
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-rm -rf "$OUT/venv1" "$OUT/venv2" "$OUT/venv-torch" "$OUT/dist" "$OUT/bin" "$OUT/cmake" \
+rm -rf "$OUT/venv1" "$OUT/venv2" "$OUT/venv-torch" "$OUT/dist" "$OUT/bin" "$OUT/cmake" "$OUT/cmake-testing" \
   "$PKG/build" "$PKG"/*.egg-info
 mkdir -p "$OUT"
 
@@ -81,6 +81,12 @@ V1="$OUT/venv1/bin/python"
 
 step "venv1: pytest bindings/python/tests"
 (cd "$OUT" && run_pytest "$V1" "$PKG/tests" --durations=5)
+
+step "venv1: a panic inside the test build of the library (CMake CN_TESTING=ON) is an InternalError"
+cmake -S . -B "$OUT/cmake-testing" -DCN_BUILD_TESTING=OFF -DCN_TESTING=ON >/dev/null
+cmake --build "$OUT/cmake-testing" --target cryptonets_go
+(cd "$OUT" && CRYPTONETS_LIBRARY="$OUT/cmake-testing/lib/libcryptonets.so" CRYPTONETS_EXPECT_TESTING_LIBRARY=1 \
+  run_pytest "$V1" "$PKG/tests/test_errors.py" -k panic)
 
 step "wheel: python -m build --wheel, packing $CMAKE_LIB"
 "$V1" -m pip install -q build auditwheel

@@ -95,7 +95,7 @@ func ByName(name string, allowInsecure bool) (Preset, error) {
 			continue
 		}
 		if p.Insecure && !allowInsecure {
-			return Preset{}, errs.New(errs.ErrInsecure, "params: %s is below 128-bit security and must be asked for explicitly", name)
+			return Preset{}, errs.New(errs.ErrInsecure, "params: %s is an insecure parameter set (below 128-bit security) and must be asked for explicitly", name)
 		}
 		return p, nil
 	}

@@ -94,7 +94,7 @@ func approximateIfNeeded(m *model.Model, opts Options) (*model.Model, []string, 
 		return m, nil, nil
 	}
 	if len(opts.Calibration) == 0 {
-		return nil, nil, errs.New(errs.ErrUnsupported, "rewrite: layer %d is a %s activation, which has no encrypted form: "+
+		return nil, nil, errs.New(errs.ErrInvalidArgument, "rewrite: layer %d is a %s activation, which has no encrypted form: "+
 			"give calibration images (Options.Calibration) to approximate it by a polynomial, or train with x² activations",
 			i, m.Layers[i].Kind())
 	}

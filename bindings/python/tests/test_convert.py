@@ -114,7 +114,7 @@ def test_errors(mnist: Mnist, tmp_path: Any) -> None:
     assert str(err.value).startswith("cn_model_from_onnx: ")
     with pytest.raises(cn.UnsupportedError, match="operator Selu is not supported") as ferr:
         cn.convert(relu_as_selu(path.read_bytes()), calibration=calibration)
-    assert ferr.value.code == _ffi.CN_E_FORMAT
+    assert ferr.value.code == _ffi.CN_E_UNSUPPORTED
     with pytest.raises(cn.MalformedError, match="cannot decode"):
         cn.convert(b"not an onnx file")
     with pytest.raises(cn.MalformedError):

@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from cryptonets import _ffi
+import cryptonets as cn
+from cryptonets import _ffi, errors
 from conftest import HEADER
 
 DECL = re.compile(r"CN_API\s+(?P<ret>[^;(]*?)\s*\b(?P<name>cn_\w+)\s*\((?P<args>[^)]*)\)\s*;", re.S)
@@ -100,9 +101,11 @@ def parse_structs() -> Dict[str, List[Tuple[str, str]]]:
 
 def test_structs_match_header() -> None:
     structs = parse_structs()
-    assert sorted(structs) == ["cn_compile_options"]
-    fields = [(name, py_kind(t)) for name, t in _ffi.CompileOptions._fields_]
-    assert fields == structs["cn_compile_options"]
+    ours = {"cn_compile_options": _ffi.CompileOptions, "cn_manifest_options": _ffi.ManifestOptions}
+    assert sorted(structs) == sorted(ours)
+    for name, cls in ours.items():
+        fields = [(field, py_kind(t)) for field, t in cls._fields_]
+        assert fields == structs[name], name
 
 
 def test_header_found() -> None:
@@ -135,21 +138,28 @@ def test_every_function_declared_alike() -> None:
 def test_constants_match_header() -> None:
     text = HEADER.read_text()
     defines = dict(re.findall(r"#define\s+(CN_\w+)\s+\(?(-?\d+)\)?", text))
+    strings = dict(re.findall(r'#define\s+(CN_\w+)\s+"([^"]*)"', text))
     assert int(defines["CN_ABI_VERSION"]) == _ffi.ABI_VERSION
     assert int(defines["CN_PARAMS_NAME_MAX"]) == _ffi.PARAMS_NAME_MAX
-    for name in (
-        "CN_PACKING_AUTO",
-        "CN_PACKING_BATCH",
-        "CN_PACKING_SINGLE",
-        "CN_OK",
-        "CN_E_INVALID_ARGUMENT",
-        "CN_E_FORMAT",
-        "CN_E_PARAMETER_MISMATCH",
-        "CN_E_INSECURE_PARAMETERS",
-        "CN_E_IO",
-        "CN_E_BUFFER_TOO_SMALL",
-        "CN_E_INTERNAL",
-    ):
-        assert int(defines[name]) == getattr(_ffi, name), name
+    assert int(defines["CN_PACKING_NAME_MAX"]) == _ffi.PACKING_NAME_MAX
+    for name in ("CN_PACKING_AUTO", "CN_PACKING_BATCH", "CN_PACKING_SINGLE"):
+        assert strings[name] == getattr(_ffi, name), name
+    codes = {name: int(v) for name, v in defines.items() if name.startswith("CN_E_")}
+    assert int(defines["CN_OK"]) == _ffi.CN_OK == 0
+    for name, value in codes.items():
+        assert getattr(_ffi, name) == value, name
     version = re.search(r'#define\s+CN_VERSION\s+"([^"]+)"', text)
     assert version and version.group(1) == _ffi.library_version()
+
+
+def test_each_status_code_has_one_exception() -> None:
+    """Every CN_E_* of the header maps to exactly one exception class, and each
+    class to one code (the Go library's error classes map to the same codes)."""
+    text = HEADER.read_text()
+    codes = {int(v) for name, v in re.findall(r"#define\s+(CN_E_\w+)\s+\((-?\d+)\)", text)}
+    assert len(codes) == 10
+    classes = {code: errors.error_for(code).__class__ for code in codes}
+    assert len(set(classes.values())) == len(codes)
+    for code, cls in classes.items():
+        assert cls.code == code and issubclass(cls, cn.CryptonetsError)
+
