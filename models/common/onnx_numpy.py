@@ -4,7 +4,7 @@ PyTorch without onnxruntime (not in Debian 12) or onnx.reference (onnx >= 1.13).
 
 Supported: Conv and MaxPool/AveragePool over any number of spatial axes (group 1,
 dilation 1, explicit pads), BatchNormalization (inference), Relu, Flatten, Gemm,
-MatMul, Add, Sub, Mul, Div, Constant, Identity. Anything else raises
+MatMul, Add, Sub, Mul, Div, Pad (constant), Constant, Identity. Anything else raises
 NotImplementedError naming the operator.
 """
 
@@ -70,6 +70,15 @@ def run(model_proto, x):
             scale, bias, mean, var = (t.reshape(shape) for t in ins[1:5])
             eps = np.float64(np.float32(a.get("epsilon", 1e-5)))
             out = (ins[0] - mean) / np.sqrt(var + eps) * scale + bias
+        elif op == "Pad":
+            mode = a.get("mode", b"constant")
+            if mode not in (b"constant", "constant"):
+                raise NotImplementedError("Pad mode %s" % mode)
+            pads = [int(v) for v in (ins[1] if len(ins) > 1 else a["pads"])]
+            r = ins[0].ndim
+            value = ins[2].item() if len(ins) > 2 and ins[2] is not None else 0.0
+            out = np.pad(ins[0], [(pads[i], pads[i + r]) for i in range(r)],
+                         constant_values=value)
         elif op == "Relu":
             out = np.maximum(ins[0], 0.0)
         elif op == "Flatten":
