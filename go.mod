@@ -18,6 +18,6 @@ require (
 	github.com/tuneinsight/lattigo/v5 v5.0.7
 	golang.org/x/crypto v0.0.0-20220926161630-eccd6366d1be // indirect
 	golang.org/x/exp v0.0.0-20230321023759-10a507213a29 // indirect
-	golang.org/x/sys v0.1.0 // indirect
+	golang.org/x/sys v0.1.0
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
