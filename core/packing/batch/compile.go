@@ -12,7 +12,7 @@ import (
 	"math"
 	"math/big"
 
-	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
@@ -51,6 +51,8 @@ type Plan struct {
 	precision float64
 	// pool recycles ciphertext memory across steps and batches.
 	pool *rowPool
+	// kernels are the arithmetic the steps run on.
+	kernels *kernels
 }
 
 // PrecisionBits returns the planned precision: the fewest bits of any value, relative
@@ -120,13 +122,17 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, inBound float64, opts packing.Options) (*Plan, error) {
 	st := state{level: prm.MaxLevel(), degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
 		bound: filled(m.Input.Size(), inBound)}
-	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N())}
+	k, err := newKernels(prm)
+	if err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N()), kernels: k}
 	digest := sha256.New()
 	for i, stage := range stages {
 		var s step
 		switch {
 		case stage.Affine != nil:
-			ls, next, err := compileLinear(prm, stage.Affine, st, sch.weightBits)
+			ls, next, err := compileLinear(prm, stage.Affine, st, sch.weightBits, k.path, k.moduli)
 			if err != nil {
 				return nil, err
 			}
@@ -174,25 +180,21 @@ func filled(n int, v float64) []float64 {
 	return out
 }
 
-func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits int) (*linearStep, state, error) {
+func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits int, path kernel.Path, moduli []kernel.Modulus) (*linearStep, state, error) {
 	logW := weightLogScale(maxAbsWeight(a), weightBits)
 	wScale := math.Ldexp(1, logW)
 	out := state{level: in.level, degree: in.degree, scale: in.scale.Mul(rlwe.NewScale(wScale)),
 		bound: a.MaxAbsOutput(in.bound)}
 	s := &linearStep{inputs: a.In, outputs: a.Out(), logW: logW, level: out.level, degree: out.degree,
 		outScale: out.scale, bound: out.maxBound()}
-	qmax := uint64(0)
-	for _, q := range prm.Q()[:out.level+1] {
-		qmax = max(qmax, q)
+	s.rows = make([]kernel.Row, len(a.Rows))
+	for j, row := range a.Rows {
+		s.rows[j] = quantizeRow(row, wScale)
 	}
-	// Each chunk's Σ|w|·q plus a lazily reduced accumulator (< 2q) must stay below
-	// 2^63; the schedule keeps single weights below 2^weightBits, under this budget.
-	budget := (math.MaxInt64-2*int64(qmax))/int64(qmax) - 1
-	groups, err := groupRows(a.Rows, wScale, budget)
-	if err != nil {
+	var err error
+	if s.matrix, err = kernel.NewLinear(path, a.In, s.rows, moduli[:out.level+1]); err != nil {
 		return nil, in, fmt.Errorf("batch: %w", err)
 	}
-	s.groups = groups
 	s.bias = biasResidues(prm, a.Bias, out.scale, out.level)
 	return s, out, nil
 }
@@ -224,85 +226,27 @@ func rescaleState(prm hefloat.Parameters, st state, n int) (int, state) {
 	return n, st
 }
 
-// groupRows quantizes the rows and groups up to maxGroup rows that read the same
-// inputs (the rows of a dense layer; the channels at one position of a convolution),
-// with chunk ends where the group's running Σ max|w| would pass budget.
-func groupRows(rows [][]model.Term, wScale float64, budget int64) ([]rowGroup, error) {
-	var groups []rowGroup
-	open := map[string]int{} // index list → the group still taking rows for it
-	for j, row := range rows {
-		index, weights, err := quantizeRow(row, wScale, budget)
-		if err != nil {
-			return nil, fmt.Errorf("output %d: %w", j, err)
-		}
-		key := indexKey(index)
-		if g, ok := open[key]; ok && len(groups[g].outputs) < maxGroup {
-			groups[g].outputs = append(groups[g].outputs, j)
-			groups[g].weights = append(groups[g].weights, weights)
-			continue
-		}
-		open[key] = len(groups)
-		groups = append(groups, rowGroup{outputs: []int{j}, index: index, weights: [][]int64{weights}})
+// quantizeRow rounds a row's weights to integers. Weights that round to zero stay:
+// rows keep the inputs the layer gives them (a dense row all of them, a convolution
+// row its receptive field), so that the rows reading the same inputs share a kernel
+// block.
+func quantizeRow(row []model.Term, wScale float64) kernel.Row {
+	r := kernel.Row{Index: make([]int32, len(row)), Weights: make([]int64, len(row))}
+	for t, term := range row {
+		r.Index[t], r.Weights[t] = int32(term.Index), int64(math.Round(term.Weight*wScale))
 	}
-	for i := range groups {
-		groups[i].chunkEnds = chunkEnds(groups[i].weights, budget)
-	}
-	return groups, nil
+	return r
 }
 
-func indexKey(index []int32) string {
-	b := make([]byte, 0, 4*len(index))
-	for _, i := range index {
-		b = binary.LittleEndian.AppendUint32(b, uint32(i))
-	}
-	return string(b)
-}
-
-// quantizeRow rounds a row's weights to integers, dropping those that round to zero.
-func quantizeRow(row []model.Term, wScale float64, budget int64) ([]int32, []int64, error) {
-	var index []int32
-	var weights []int64
-	for _, t := range row {
-		w := int64(math.Round(t.Weight * wScale))
-		if w == 0 {
-			continue
-		}
-		if max(w, -w) > budget {
-			return nil, nil, errs.New(errs.ErrUnsupported, "weight %g needs more than the %d the accumulator allows", t.Weight, budget)
-		}
-		index = append(index, int32(t.Index))
-		weights = append(weights, w)
-	}
-	return index, weights, nil
-}
-
-// chunkEnds splits terms so that within a chunk Σ_t max_k |w_kt| ≤ budget.
-func chunkEnds(weights [][]int64, budget int64) []int {
-	var ends []int
-	var sum int64
-	for t := range weights[0] {
-		var m int64
-		for _, w := range weights {
-			m = max(m, w[t], -w[t])
-		}
-		if sum+m > budget {
-			ends = append(ends, t)
-			sum = 0
-		}
-		sum += m
-	}
-	return append(ends, len(weights[0]))
-}
-
-// biasResidues encodes each bias b as round(b·scale) modulo every prime up to level:
-// the constant polynomial of an all-b slot vector.
+// biasResidues encodes each bias b as round(b·scale) modulo every prime up to level
+// (out[limb][output]): the constant polynomial of an all-b slot vector.
 func biasResidues(prm hefloat.Parameters, bias []float64, scale rlwe.Scale, level int) [][]uint64 {
-	out := make([][]uint64, len(bias))
-	for j, b := range bias {
-		v := roundScaled(b, &scale.Value)
-		out[j] = make([]uint64, level+1)
-		for i, q := range prm.Q()[:level+1] {
-			out[j][i] = new(big.Int).Mod(v, new(big.Int).SetUint64(q)).Uint64()
+	out := make([][]uint64, level+1)
+	for i, q := range prm.Q()[:level+1] {
+		out[i] = make([]uint64, len(bias))
+		for j, b := range bias {
+			v := roundScaled(b, &scale.Value)
+			out[i][j] = new(big.Int).Mod(v, new(big.Int).SetUint64(q)).Uint64()
 		}
 	}
 	return out

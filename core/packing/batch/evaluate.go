@@ -18,7 +18,7 @@ func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, _ rlwe.Evalu
 	if err := packing.CheckCiphertexts(in, m.InputCiphertexts, 1, m.InputLevel, float64(m.InputLogScale), p.params); err != nil {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
-	ev := &evaluation{params: p.params, workers: defaultWorkers(), pool: p.pool}
+	ev := &evaluation{params: p.params, workers: defaultWorkers(), pool: p.pool, kernels: p.kernels}
 	x := append([]*rlwe.Ciphertext(nil), in...)
 	for i, s := range p.steps {
 		if err := ctx.Err(); err != nil {

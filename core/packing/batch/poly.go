@@ -7,6 +7,7 @@ import (
 	"math/big"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -92,7 +93,7 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 			work[w].powers[k] = ev.pool.ciphertext(k*d, level, in[0].MetaData)
 		}
 		work[w].sum = ev.pool.ciphertext(outDegree, level, in[0].MetaData)
-		work[w].buf = ev.pool.poly(ev.params.MaxLevel())
+		work[w].buf = ev.scratchPoly()
 	}
 	r := ev.params.RingQ().AtLevel(level)
 	out := make([]*rlwe.Ciphertext, len(in))
@@ -101,9 +102,9 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		sc.powers[1] = in[i]
 		for k := 2; k <= s.power; k++ {
 			if k == 2 {
-				squareInto(r, in[i], sc.powers[2])
+				squareInto(ev.kernels.arith, in[i], sc.powers[2])
 			} else {
-				tensorInto(r, sc.powers[k-1], in[i], sc.powers[k])
+				tensorInto(ev.kernels.arith, sc.powers[k-1], in[i], sc.powers[k])
 			}
 		}
 		// The highest power writes every component; lower ones add into theirs.
@@ -119,7 +120,7 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		ct := ev.pool.ciphertext(outDegree, level-s.rescales, in[i].MetaData)
 		ct.Scale = s.scale
 		for j := range sc.sum.Value {
-			r.DivRoundByLastModulusManyNTT(s.rescales, sc.sum.Value[j], sc.buf, ct.Value[j])
+			ev.rescaleInto(ct.Value[j], sc.sum.Value[j], sc.buf, s.rescales)
 		}
 		ev.pool.release(in[i])
 		out[i] = ct
@@ -132,16 +133,21 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 	return out, err
 }
 
-// tensorInto writes the tensor product of a and b into out: out_k = Σ_{i+j=k} a_i·b_j.
-func tensorInto(r *ring.Ring, a, b, out *rlwe.Ciphertext) {
+// tensorInto writes the tensor product of a and b into out (at a's level):
+// out_k = Σ_{i+j=k} a_i·b_j.
+func tensorInto(arith []kernel.Arith, a, b, out *rlwe.Ciphertext) {
 	written := make([]bool, len(out.Value))
-	for i, ai := range a.Value {
-		for j, bj := range b.Value {
-			if written[i+j] {
-				r.MulCoeffsBarrettThenAdd(ai, bj, out.Value[i+j])
-			} else {
-				r.MulCoeffsBarrett(ai, bj, out.Value[i+j])
-				written[i+j] = true
+	for l := range a.Level() + 1 {
+		clear(written)
+		for i, ai := range a.Value {
+			for j, bj := range b.Value {
+				dst := out.Value[i+j].Coeffs[l]
+				if written[i+j] {
+					arith[l].MulAdd(dst, ai.Coeffs[l], bj.Coeffs[l])
+				} else {
+					arith[l].Mul(dst, ai.Coeffs[l], bj.Coeffs[l])
+					written[i+j] = true
+				}
 			}
 		}
 	}

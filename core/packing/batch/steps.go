@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/internal/workers"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -25,6 +26,51 @@ type evaluation struct {
 	params  hefloat.Parameters
 	workers int
 	pool    *rowPool
+	kernels *kernels
+}
+
+// kernels are a plan's arithmetic, prepared for its kernel path (see package kernel):
+// every path gives the same bits.
+type kernels struct {
+	path     kernel.Path
+	moduli   []kernel.Modulus
+	arith    []kernel.Arith // one per prime
+	rescaler *kernel.Rescaler
+}
+
+func newKernels(prm hefloat.Parameters) (*kernels, error) {
+	path, err := kernel.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	k := &kernels{path: path}
+	for _, q := range prm.Q() {
+		m, err := kernel.NewModulus(q)
+		if err != nil {
+			return nil, err
+		}
+		k.moduli = append(k.moduli, m)
+		k.arith = append(k.arith, kernel.NewArith(path, m))
+	}
+	if k.rescaler, err = kernel.NewRescaler(path, prm.RingQ()); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// scratchPoly returns rows enough for any rescale (see kernel.Rescaler.Rescale).
+func (ev *evaluation) scratchPoly() ring.Poly { return ev.pool.poly(ev.params.MaxLevel() + 1) }
+
+// rescaleInto sets out to in divided by its last n primes (a copy if n is 0).
+func (ev *evaluation) rescaleInto(out, in, buf ring.Poly, n int) {
+	level := in.Level()
+	if n == 0 {
+		for i := range level + 1 {
+			copy(out.Coeffs[i], in.Coeffs[i])
+		}
+		return
+	}
+	ev.kernels.rescaler.Rescale(out.Coeffs[:level-n+1], in.Coeffs, buf.Coeffs, n)
 }
 
 // parallel runs f(worker, i) for i in [0, n) on the evaluation's workers; a panic in
@@ -44,11 +90,13 @@ func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
 type linearStep struct {
 	inputs  int
 	outputs int
-	groups  []rowGroup
-	logW    int
-	bias    [][]uint64 // [output][limb]
-	level   int
-	degree  int
+	rows    []kernel.Row
+	// matrix is rows prepared for the plan's kernel path and moduli.
+	matrix *kernel.Linear
+	logW   int
+	bias   [][]uint64 // [limb][output]
+	level  int
+	degree int
 	// outScale is the scale of the outputs before rescaling.
 	outScale rlwe.Scale
 	bound    float64
@@ -56,30 +104,21 @@ type linearStep struct {
 	rescales int
 }
 
-// rowGroup is up to maxGroup outputs that read the same inputs: the kernel loads each
-// input coefficient once for all of them. The accumulators are reduced after each
-// chunk so that Σ|w|·q within a chunk cannot overflow int64.
-type rowGroup struct {
-	outputs   []int
-	index     []int32
-	weights   [][]int64 // [output in group][term]
-	chunkEnds []int
-}
+// blockSize is the number of coefficients one task computes: the kernel streams every
+// input row through a block of outputs, and blockSize keeps a block of all the inputs
+// (845 rows of 1 KiB for the shipped model) in the core's L2 cache.
+const blockSize = 128
 
-// maxGroup is the most outputs one pass of the kernel accumulates.
-const maxGroup = 4
-
-// blockSize is the number of coefficients one task accumulates at a time.
-const blockSize = 512
+// spanSize is the number of coefficients of every input copied side by side at a
+// time (see linearStep.apply): 845 inputs take 14 MiB.
+const spanSize = 2048
 
 func (s *linearStep) info() packing.Step {
 	n := 0
-	for _, g := range s.groups {
-		for _, w := range g.weights {
-			for _, x := range w {
-				if x != 0 {
-					n++
-				}
+	for _, r := range s.rows {
+		for _, w := range r.Weights {
+			if w != 0 {
+				n++
 			}
 		}
 	}
@@ -89,16 +128,13 @@ func (s *linearStep) info() packing.Step {
 
 func (s *linearStep) hash(h hash.Hash) {
 	hashInts(h, 1, int64(s.inputs), int64(s.logW), int64(s.rescales))
-	for _, g := range s.groups {
-		hashInts(h, int64(len(g.index)))
-		for k, j := range g.outputs {
-			hashInts(h, int64(j))
-			for t := range g.index {
-				hashInts(h, int64(g.index[t]), g.weights[k][t])
-			}
-			for _, b := range s.bias[j] {
-				hashInts(h, int64(b))
-			}
+	for j, r := range s.rows {
+		hashInts(h, int64(j), int64(len(r.Index)))
+		for t := range r.Index {
+			hashInts(h, int64(r.Index[t]), r.Weights[t])
+		}
+		for _, b := range s.bias {
+			hashInts(h, int64(b[j]))
 		}
 	}
 }
@@ -107,153 +143,80 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	if len(in) != s.inputs {
 		return nil, errs.New(errs.ErrInternal, "linear step: %d inputs, want %d", len(in), s.inputs)
 	}
-	out := make([]*rlwe.Ciphertext, s.outputs)
-	for j := range out {
-		out[j] = ev.pool.ciphertext(s.degree, s.level, in[0].MetaData)
-		out[j].Scale = s.outScale
-	}
 	n := ev.params.N()
 	blocks := (n + blockSize - 1) / blockSize
 	limbs := s.level + 1
 	polys := s.degree + 1
-	acc := make([][maxGroup][]int64, ev.workers)
-	for w := range acc {
-		for k := range acc[w] {
-			acc[w][k] = make([]int64, blockSize)
+	// The outputs get their rows limb by limb, from the rows the inputs give back.
+	out := make([]*rlwe.Ciphertext, s.outputs)
+	for j := range out {
+		values := make([]ring.Poly, polys)
+		for p := range values {
+			values[p] = ring.Poly{Coeffs: make([][]uint64, limbs)}
 		}
+		out[j] = &rlwe.Ciphertext{Element: rlwe.Element[ring.Poly]{Value: values, MetaData: in[0].MetaData.CopyNew()}}
+		out[j].Scale = s.outScale
 	}
-	moduli := ev.params.Q()
-	err := ev.parallel(polys*limbs*blocks, func(w, task int) {
-		p, i, b := task/(limbs*blocks), (task/blocks)%limbs, task%blocks
-		lo, hi := b*blockSize, min((b+1)*blockSize, n)
-		m := newModulus(moduli[i])
-		row := func(t int32) []uint64 { return in[t].Value[p].Coeffs[i][lo:hi] }
-		for _, g := range s.groups {
-			a := acc[w][:len(g.outputs)]
-			for k := range a {
-				a[k] = a[k][:hi-lo]
+	// The inputs' coefficients are copied into a slab, one span of one limb of one
+	// polynomial at a time, block by block: slab[b] holds block b of every input side
+	// by side. A task then reads one contiguous region (rows 2^logN words apart would
+	// put block b of every row into the same few cache sets), the copy reads every row
+	// sequentially, and a span's slab stays in the last-level cache between the two.
+	spanBlocks := min(blocks, spanSize/blockSize)
+	slab := make([]uint64, s.inputs*spanBlocks*blockSize)
+	views := make([][2][][]uint64, ev.workers) // per worker: src, dst
+	for w := range views {
+		views[w] = [2][][]uint64{make([][]uint64, s.inputs), make([][]uint64, s.outputs)}
+	}
+	for p := range polys {
+		for i := range limbs {
+			for _, ct := range out {
+				ct.Value[p].Coeffs[i] = ev.pool.get()
 			}
-			accumulate(a, g, row, m)
-			for k, j := range g.outputs {
-				var bias uint64
-				if p == 0 {
-					bias = s.bias[j][i]
+			var bias []uint64
+			if p == 0 {
+				bias = s.bias[i]
+			}
+			for b0 := 0; b0 < blocks; b0 += spanBlocks {
+				b1 := min(blocks, b0+spanBlocks)
+				err := ev.parallel(s.inputs, func(_, t int) {
+					row := in[t].Value[p].Coeffs[i]
+					for b := b0; b < b1; b++ {
+						lo := b * blockSize
+						copy(slab[((b-b0)*s.inputs+t)*blockSize:], row[lo:min(lo+blockSize, n)])
+					}
+				})
+				if err != nil {
+					return nil, err
 				}
-				store(out[j].Value[p].Coeffs[i][lo:hi], a[k], m, bias)
+				err = ev.parallel(b1-b0, func(w, k int) {
+					lo, hi := (b0+k)*blockSize, min((b0+k+1)*blockSize, n)
+					src, dst := views[w][0], views[w][1]
+					for t := range src {
+						at := (k*s.inputs + t) * blockSize
+						src[t] = slab[at : at+hi-lo]
+					}
+					for j, ct := range out {
+						dst[j] = ct.Value[p].Coeffs[i][lo:hi]
+					}
+					s.matrix.Apply(dst, src, i, bias)
+				})
+				if err != nil {
+					return nil, err
+				}
+			}
+			for _, ct := range in {
+				ev.pool.put(ct.Value[p].Coeffs[i])
+				ct.Value[p].Coeffs[i] = nil
 			}
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
-	ev.pool.release(in...)
 	if s.rescales > 0 {
 		if err := rescaleAll(ev, out, s.rescales); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
-}
-
-// accumulate sets a[k] = Σ_t g.weights[k][t]·row(g.index[t]) for every output k of the
-// group, reduced into (-2q, 2q) between chunks.
-func accumulate(a [][]int64, g rowGroup, row func(int32) []uint64, m modulus) {
-	for k := range a {
-		clear(a[k])
-	}
-	start := 0
-	for _, end := range g.chunkEnds {
-		for t := start; t < end; t++ {
-			c := row(g.index[t])
-			switch len(a) {
-			case 4:
-				mac4(a[0], a[1], a[2], a[3], c, g.weights[0][t], g.weights[1][t], g.weights[2][t], g.weights[3][t])
-			case 3:
-				mac2(a[0], a[1], c, g.weights[0][t], g.weights[1][t])
-				mac(a[2], c, g.weights[2][t])
-			case 2:
-				mac2(a[0], a[1], c, g.weights[0][t], g.weights[1][t])
-			default:
-				mac(a[0], c, g.weights[0][t])
-			}
-		}
-		if end < len(g.index) {
-			for k := range a {
-				reduce(a[k], m)
-			}
-		}
-		start = end
-	}
-}
-
-// mac adds w·c to acc, coefficient-wise.
-func mac(acc []int64, c []uint64, w int64) {
-	c = c[:len(acc)]
-	for k, v := range c {
-		acc[k] += w * int64(v)
-	}
-}
-
-// mac2 is mac for two outputs that read the same input.
-func mac2(acc0, acc1 []int64, c []uint64, w0, w1 int64) {
-	c = c[:len(acc0)]
-	acc1 = acc1[:len(acc0)]
-	for k, v := range c {
-		x := int64(v)
-		acc0[k] += w0 * x
-		acc1[k] += w1 * x
-	}
-}
-
-// mac4 is mac for four outputs that read the same input.
-func mac4(acc0, acc1, acc2, acc3 []int64, c []uint64, w0, w1, w2, w3 int64) {
-	c = c[:len(acc0)]
-	acc1, acc2, acc3 = acc1[:len(acc0)], acc2[:len(acc0)], acc3[:len(acc0)]
-	for k, v := range c {
-		x := int64(v)
-		acc0[k] += w0 * x
-		acc1[k] += w1 * x
-		acc2[k] += w2 * x
-		acc3[k] += w3 * x
-	}
-}
-
-// modulus is a prime q < 2^50 with 1/q as a float64, for reductions by multiplication.
-type modulus struct {
-	q    int64
-	qInv float64
-}
-
-func newModulus(q uint64) modulus { return modulus{q: int64(q), qInv: 1 / float64(q)} }
-
-// reduceLazy returns v minus a multiple of q, in (-2q, 2q): the quotient comes from a
-// float64 product whose error is far below one for |v| < 2^63 and q < 2^50, so no
-// integer division is needed.
-func (m modulus) reduceLazy(v int64) int64 { return v - int64(float64(v)*m.qInv)*m.q }
-
-// reduce brings every accumulator into (-2q, 2q).
-func reduce(acc []int64, m modulus) {
-	for k, v := range acc {
-		acc[k] = m.reduceLazy(v)
-	}
-}
-
-// store writes (acc + bias) mod q into dst, in [0, q).
-func store(dst []uint64, acc []int64, m modulus, bias uint64) {
-	dst = dst[:len(acc)]
-	for k, v := range acc {
-		r := m.reduceLazy(v) + int64(bias) // in (-2q, 3q)
-		if r < 0 {
-			r += m.q
-		}
-		if r < 0 {
-			r += m.q
-		}
-		for r >= m.q {
-			r -= m.q
-		}
-		dst[k] = uint64(r)
-	}
 }
 
 // squareStep squares every ciphertext by a tensor product without relinearization:
@@ -283,20 +246,19 @@ func (s *squareStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	buf := make([]ring.Poly, ev.workers)
 	for w := range scratch {
 		scratch[w] = ev.pool.ciphertext(degree, level, in[0].MetaData)
-		buf[w] = ev.pool.poly(ev.params.MaxLevel())
+		buf[w] = ev.scratchPoly()
 	}
-	r := ev.params.RingQ().AtLevel(level)
 	out := make([]*rlwe.Ciphertext, len(in))
 	err := ev.parallel(len(in), func(w, i int) {
 		ct := ev.pool.ciphertext(degree, level-s.rescales, in[i].MetaData)
 		ct.Scale = s.scale
 		if s.rescales == 0 {
-			squareInto(r, in[i], ct)
+			squareInto(ev.kernels.arith, in[i], ct)
 		} else {
 			sq := scratch[w]
-			squareInto(r, in[i], sq)
+			squareInto(ev.kernels.arith, in[i], sq)
 			for k := range sq.Value {
-				r.DivRoundByLastModulusManyNTT(s.rescales, sq.Value[k], buf[w], ct.Value[k])
+				ev.rescaleInto(ct.Value[k], sq.Value[k], buf[w], s.rescales)
 			}
 		}
 		ev.pool.release(in[i])
@@ -309,28 +271,33 @@ func (s *squareStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	return out, err
 }
 
-// squareInto writes the tensor square of ct into out: out_k = Σ_{i+j=k} ct_i·ct_j.
-func squareInto(r *ring.Ring, ct, out *rlwe.Ciphertext) {
+// squareInto writes the tensor square of ct into out (at ct's level):
+// out_k = Σ_{i+j=k} ct_i·ct_j, the cross terms doubled.
+func squareInto(arith []kernel.Arith, ct, out *rlwe.Ciphertext) {
 	d := ct.Degree()
-	for k := 0; k <= 2*d; k++ {
-		dst := out.Value[k]
-		written := false
-		for i := max(0, k-d); 2*i < k; i++ {
-			if written {
-				r.MulCoeffsBarrettThenAdd(ct.Value[i], ct.Value[k-i], dst)
-			} else {
-				r.MulCoeffsBarrett(ct.Value[i], ct.Value[k-i], dst)
-				written = true
+	for l := range ct.Level() + 1 {
+		a := arith[l]
+		row := func(k int) []uint64 { return ct.Value[k].Coeffs[l] }
+		for k := 0; k <= 2*d; k++ {
+			dst := out.Value[k].Coeffs[l]
+			written := false
+			for i := max(0, k-d); 2*i < k; i++ {
+				if written {
+					a.MulAdd(dst, row(i), row(k-i))
+				} else {
+					a.Mul(dst, row(i), row(k-i))
+					written = true
+				}
 			}
-		}
-		if written {
-			r.Add(dst, dst, dst)
-		}
-		if k%2 == 0 {
 			if written {
-				r.MulCoeffsBarrettThenAdd(ct.Value[k/2], ct.Value[k/2], dst)
-			} else {
-				r.MulCoeffsBarrett(ct.Value[k/2], ct.Value[k/2], dst)
+				a.Add(dst, dst, dst)
+			}
+			if k%2 == 0 {
+				if written {
+					a.MulAdd(dst, row(k/2), row(k/2))
+				} else {
+					a.Mul(dst, row(k/2), row(k/2))
+				}
 			}
 		}
 	}
@@ -340,14 +307,13 @@ func squareInto(r *ring.Ring, ct, out *rlwe.Ciphertext) {
 func rescaleAll(ev *evaluation, cts []*rlwe.Ciphertext, n int) error {
 	buf := make([]ring.Poly, ev.workers)
 	for w := range buf {
-		buf[w] = ev.pool.poly(ev.params.MaxLevel())
+		buf[w] = ev.scratchPoly()
 	}
 	err := ev.parallel(len(cts), func(w, i int) {
 		ct := cts[i]
 		level := ct.Level()
-		r := ev.params.RingQ().AtLevel(level)
 		for _, p := range ct.Value {
-			r.DivRoundByLastModulusManyNTT(n, p, buf[w], p)
+			ev.rescaleInto(p, p, buf[w], n)
 			ev.pool.put(p.Coeffs[level-n+1:]...)
 		}
 		for l := level; l > level-n; l-- {
