@@ -1,6 +1,7 @@
 package packing
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"runtime"
@@ -23,6 +24,10 @@ type Codec struct {
 	layout   Layout
 	sk       *rlwe.SecretKey
 	workers  int
+	// secret is sk prepared for encryption, on first use (once).
+	once      sync.Once
+	secret    *seeded.Secret
+	secretErr error
 }
 
 // NewCodec prepares encryption and decryption for a validated manifest whose
@@ -56,38 +61,37 @@ func CheckImages(m *manifest.Manifest, images [][]float64) error {
 
 // Encrypt encrypts one request's images (see CheckImages) with the secret key into
 // the manifest's InputCiphertexts ciphertexts, laid out by the packing. With a seed
-// (seeded.SeedSize bytes), the c1 component of ciphertext k is drawn from
-// seeded.PRNG(seed, k), so that only c0 needs to travel.
+// (seeded.SeedSize bytes), the c1 component of ciphertext k is
+// seeded.ExpandC1(…, seed, k, …), so that only c0 needs to travel.
 func (c *Codec) Encrypt(images [][]float64, seed []byte, progress Progress) ([]*rlwe.Ciphertext, error) {
 	m := &c.manifest
 	if err := CheckImages(m, images); err != nil {
 		return nil, err
 	}
+	secret, err := c.secretKey()
+	if err != nil {
+		return nil, err
+	}
 	count := m.InputCiphertexts
 	out := make([]*rlwe.Ciphertext, count)
-	encoders := make([]*hefloat.Encoder, c.workers)
-	encryptors := make([]*rlwe.Encryptor, c.workers)
+	encryptors := make([]*seeded.Encryptor, c.workers)
 	slots := make([][]float64, c.workers)
-	for w := range encoders {
-		encoders[w] = hefloat.NewEncoder(c.params)
-		encryptors[w] = rlwe.NewEncryptor(c.params, c.sk)
+	for w := range encryptors {
+		if encryptors[w], err = secret.NewEncryptor(); err != nil {
+			return nil, err
+		}
 		slots[w] = make([]float64, c.params.MaxSlots())
 	}
 	var (
 		mu   sync.Mutex
 		done int
 	)
-	err := workers.Run(count, c.workers, func(w, k int) error {
+	err = workers.Run(count, c.workers, func(w, k int) error {
 		clear(slots[w])
 		c.layout.Fill(slots[w], k, images)
-		pt := hefloat.NewPlaintext(c.params, m.InputLevel)
-		pt.Scale = rlwe.NewScale(math.Ldexp(1, m.InputLogScale))
-		if err := encoders[w].Encode(slots[w], pt); err != nil {
-			return errs.New(errs.ErrInternal, "packing: encode: %w", err)
-		}
-		ct, err := seeded.Encrypt(encryptors[w], pt, seed, k)
+		ct, err := encryptors[w].Encrypt(slots[w], m.InputLogScale, m.InputLevel, seed, k)
 		if err != nil {
-			return errs.New(errs.ErrInternal, "packing: encrypt: %w", err)
+			return fmt.Errorf("packing: %w", err)
 		}
 		out[k] = ct
 		mu.Lock()
@@ -102,6 +106,12 @@ func (c *Codec) Encrypt(images [][]float64, seed []byte, progress Progress) ([]*
 		return nil, err
 	}
 	return out, nil
+}
+
+// secretKey returns the secret key prepared for encryption, made on first use.
+func (c *Codec) secretKey() (*seeded.Secret, error) {
+	c.once.Do(func() { c.secret, c.secretErr = seeded.NewSecret(c.params, c.sk) })
+	return c.secret, c.secretErr
 }
 
 // Decrypt returns the logits of the first n images of a result. A value beyond the

@@ -25,8 +25,8 @@ import (
 type Ciphertexts struct {
 	Images      int
 	Ciphertexts []*rlwe.Ciphertext
-	// Seed, when set, says that the c1 component of ciphertext k was drawn from
-	// seeded.PRNG(Seed, k): only c0 travels, and the receiver regenerates c1.
+	// Seed, when set, says that the c1 component of ciphertext k was drawn by
+	// seeded.ExpandC1(…, Seed, k, …): only c0 travels, and the receiver regenerates c1.
 	Seed []byte
 }
 
@@ -233,7 +233,7 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	decode := func(i int) error {
 		ct := rlwe.NewCiphertext(prm, degree, level)
 		if out.Seed != nil {
-			if err := seeded.RegenerateC1(prm, out.Seed, i, ct.Value[1], level); err != nil {
+			if err := seeded.ExpandC1(prm.Q(), out.Seed, i, level, ct.Value[1]); err != nil {
 				return err
 			}
 		}

@@ -13,8 +13,8 @@ import (
 	"github.com/cryptonets/cryptonets/core/params"
 )
 
-// Version is the envelope format version.
-const Version = 2
+// Version is the envelope format version (3: seeded c1 from AES-256-CTR, see ExpandC1).
+const Version = 3
 
 // Kind says what an envelope holds.
 type Kind uint16

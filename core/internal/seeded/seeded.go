@@ -1,50 +1,241 @@
 // Package seeded makes and rebuilds seeded ciphertexts: the uniform c1 component of
 // ciphertext k of a request is drawn from a public per-request seed, so only c0 and
-// the seed travel and the receiver draws the same c1 again.
+// the seed travel and the receiver draws the same c1 again (ExpandC1). The client's
+// secret-key encryption (Secret, Encryptor) computes what Lattigo's encoder and
+// encryptor compute — c0 = m + e − c1·s in the NTT domain — with the error added to
+// the message before a single transform and every transform and product on the
+// kernel package's paths.
 package seeded
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
+	"math"
+	"math/bits"
+	"unsafe"
 
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
-	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
-	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 )
 
 // SeedSize is the length of a request's seed.
 const SeedSize = 32
 
-// PRNG is the source of the uniform c1 component of ciphertext k of a seeded
-// request. The seed is public; c1 is uniform whoever knows it, as in any RLWE
-// ciphertext.
-func PRNG(seed []byte, k int) (sampling.PRNG, error) {
-	key := binary.LittleEndian.AppendUint32(append([]byte("cryptonets-c1"), seed...), uint32(k))
-	return sampling.NewKeyedPRNG(key)
-}
-
-// Encrypt encrypts pt with a secret-key encryptor, drawing c1 from PRNG(seed, k) if a
-// seed is given, so that only c0 needs to travel.
-func Encrypt(enc *rlwe.Encryptor, pt *rlwe.Plaintext, seed []byte, k int) (*rlwe.Ciphertext, error) {
-	if seed == nil {
-		return enc.EncryptNew(pt)
+// ExpandC1 draws the uniform c1 component of ciphertext k of a seeded batch, at the
+// given level, as NTT-domain values: limb by limb, each coefficient of limb i is
+// ⌊w·q_i/2^64⌋ for the next little-endian 8-byte word w of the keystream, skipping the
+// words with (w·q_i mod 2^64) < (2^64 mod q_i) — Lemire's exact method, which skips a
+// word with probability below q_i/2^64. The keystream is AES-256 in counter mode keyed
+// by SHA-256("cryptonets-c1-aes" ‖ seed), the counter block starting at k·2^64, so every
+// ciphertext has its own stream. The seed is public: c1 is uniform whoever knows it,
+// as in any RLWE ciphertext; AES-CTR is a standard pseudo-random generator (NIST SP
+// 800-90A builds CTR_DRBG on it) and runs on the processor's AES instructions.
+func ExpandC1(moduli []uint64, seed []byte, k int, level int, c1 ring.Poly) error {
+	if len(seed) != SeedSize {
+		return errs.New(errs.ErrMalformed, "seeded: a seed has %d bytes, not %d", len(seed), SeedSize)
 	}
-	prng, err := PRNG(seed, k)
-	if err != nil {
-		return nil, err
-	}
-	return enc.WithPRNG(prng).EncryptNew(pt)
-}
-
-// RegenerateC1 draws c1 of a level-`level` ciphertext exactly as Lattigo's
-// secret-key encryptor does from the same PRNG (uniform, read directly as NTT-domain
-// values).
-func RegenerateC1(prm hefloat.Parameters, seed []byte, k int, c1 ring.Poly, level int) error {
-	prng, err := PRNG(seed, k)
+	key := sha256.Sum256(append([]byte("cryptonets-c1-aes"), seed...))
+	block, err := aes.NewCipher(key[:])
 	if err != nil {
 		return err
 	}
-	ringqp.NewUniformSampler(prng, *prm.RingQP()).AtLevel(level, -1).Read(ringqp.Poly{Q: c1})
+	var iv [aes.BlockSize]byte
+	binary.BigEndian.PutUint64(iv[:8], uint64(k))
+	stream := cipher.NewCTR(block, iv[:])
+	for i, q := range moduli[:level+1] {
+		skip := -q % q // 2^64 mod q
+		row := c1.Coeffs[i]
+		// The keystream is written over the free end of the row itself and each word
+		// replaced by its coefficient, moved down past skipped words (each word is read
+		// before anything is written over it); more keystream fills the gap they leave.
+		for j := 0; j < len(row); {
+			start := j
+			free := unsafe.Slice((*byte)(unsafe.Pointer(&row[start])), 8*(len(row)-start))
+			clear(free)
+			stream.XORKeyStream(free, free)
+			for p := range len(row) - start {
+				hi, lo := bits.Mul64(binary.LittleEndian.Uint64(free[8*p:]), q)
+				if lo >= skip {
+					row[j] = hi
+					j++
+				}
+			}
+		}
+	}
 	return nil
+}
+
+// Secret is a secret key prepared for encryption: read-only, shared by Encryptors.
+type Secret struct {
+	params hefloat.Parameters
+	moduli []uint64
+	ntts   []*kernel.NTT
+	arith  []kernel.Arith
+	// negS is −s in the NTT domain, plain (not Montgomery) form, one row per prime.
+	negS [][]uint64
+}
+
+// NewSecret prepares sk (made for prm) for encryption on the kernel path the
+// environment selects (see kernel.FromEnv).
+func NewSecret(prm hefloat.Parameters, sk *rlwe.SecretKey) (*Secret, error) {
+	if sk == nil {
+		return nil, errs.New(errs.ErrInvalidArgument, "seeded: nil secret key")
+	}
+	path, err := kernel.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	r := prm.RingQ()
+	if prm.RingType() != ring.ConjugateInvariant || sk.Value.Q.Level() < prm.MaxLevel() {
+		return nil, errs.New(errs.ErrUnsupported, "seeded: want a conjugate-invariant ring and a secret key at its top level")
+	}
+	s := &Secret{params: prm, moduli: prm.Q()}
+	for l, sub := range r.SubRings {
+		t, err := kernel.NewNTT(path, sub)
+		if err != nil {
+			return nil, err
+		}
+		m, err := kernel.NewModulus(sub.Modulus)
+		if err != nil {
+			return nil, err
+		}
+		s.ntts = append(s.ntts, t)
+		s.arith = append(s.arith, kernel.NewArith(path, m))
+		// Lattigo keeps s in Montgomery form: s·2^64 mod q.
+		neg := make([]uint64, r.N())
+		for j, v := range sk.Value.Q.Coeffs[l] {
+			if v = ring.IMForm(v, sub.Modulus, sub.MRedConstant); v != 0 {
+				v = sub.Modulus - v
+			}
+			neg[j] = v
+		}
+		s.negS = append(s.negS, neg)
+	}
+	return s, nil
+}
+
+// Encryptor encrypts slot vectors under a Secret. It is not safe for concurrent use:
+// make one per goroutine.
+type Encryptor struct {
+	s     *Secret
+	ecd   *hefloat.Encoder
+	prng  *aesPRNG
+	gauss ring.Sampler
+	slots []complex128
+}
+
+// NewEncryptor returns an encryptor with its own encoder buffers and its own source of
+// secret randomness (AES-256-CTR under a key from crypto/rand) for the errors.
+func (s *Secret) NewEncryptor() (*Encryptor, error) {
+	prng, err := newAESPRNG()
+	if err != nil {
+		return nil, err
+	}
+	gauss, err := ring.NewSampler(prng, s.params.RingQ(), s.params.Xe(), false)
+	if err != nil {
+		return nil, errs.Wrap(errs.ErrInternal, err)
+	}
+	return &Encryptor{s: s, ecd: hefloat.NewEncoder(s.params), prng: prng, gauss: gauss,
+		slots: make([]complex128, s.params.MaxSlots())}, nil
+}
+
+// Encrypt encrypts values (at most MaxSlots, the rest zero) at scale 2^logScale and
+// the given level. With a seed, c1 is ExpandC1(…, seed, k, …); without one, it is
+// drawn the same way from a fresh secret seed.
+func (e *Encryptor) Encrypt(values []float64, logScale, level int, seed []byte, k int) (*rlwe.Ciphertext, error) {
+	prm := e.s.params
+	if len(values) > len(e.slots) || level < 0 || level > prm.MaxLevel() {
+		return nil, errs.New(errs.ErrInvalidArgument, "seeded: %d values at level %d, want at most %d values and a level up to %d", len(values), level, len(e.slots), prm.MaxLevel())
+	}
+	if seed == nil {
+		seed = make([]byte, SeedSize)
+		if _, err := e.prng.Read(seed); err != nil {
+			return nil, err
+		}
+	}
+	ct := rlwe.NewCiphertext(prm, 1, level)
+	if err := ExpandC1(e.s.moduli, seed, k, level, ct.Value[1]); err != nil {
+		return nil, err
+	}
+	// m + e in the coefficient domain, written straight into c0.
+	c0 := ct.Value[0]
+	if err := e.encode(values, logScale, level, c0); err != nil {
+		return nil, err
+	}
+	e.gauss.AtLevel(level).ReadAndAdd(c0)
+	// c0 = NTT(m + e) − c1·s.
+	for l := range level + 1 {
+		e.s.ntts[l].Forward(c0.Coeffs[l], c0.Coeffs[l])
+		e.s.arith[l].MulAdd(c0.Coeffs[l], ct.Value[1].Coeffs[l], e.s.negS[l])
+	}
+	ct.Scale = rlwe.NewScale(math.Ldexp(1, logScale))
+	ct.LogDimensions = prm.LogMaxDimensions()
+	ct.IsNTT, ct.IsBatched, ct.IsMontgomery = true, true, false
+	return ct, nil
+}
+
+// encode writes the plaintext of values at scale 2^logScale into p, in the coefficient
+// domain, limbs 0…level: the inverse canonical embedding, then round(Re(z_j)·scale)
+// modulo every prime (the conjugate-invariant ring has N real coefficients).
+func (e *Encryptor) encode(values []float64, logScale, level int, p ring.Poly) error {
+	clear(e.slots)
+	for i, v := range values {
+		e.slots[i] = complex(v, 0)
+	}
+	if err := e.ecd.IFFT(e.slots, e.s.params.LogMaxSlots()); err != nil {
+		return errs.Wrap(errs.ErrInternal, err)
+	}
+	scale := math.Ldexp(1, logScale)
+	moduli := e.s.moduli[:level+1]
+	for j, z := range e.slots {
+		x := math.Round(real(z) * scale)
+		if !(math.Abs(x) < 1<<62) {
+			return errs.New(errs.ErrInvalidArgument, "seeded: coefficient %g does not fit the encoding", x)
+		}
+		c := int64(x)
+		for l, q := range moduli {
+			var r uint64
+			switch {
+			case c >= 0 && uint64(c) < q:
+				r = uint64(c)
+			case c < 0 && uint64(-c) < q:
+				r = q - uint64(-c)
+			case c >= 0:
+				r = uint64(c) % q
+			default:
+				r = (q - uint64(-c)%q) % q
+			}
+			p.Coeffs[l][j] = r
+		}
+	}
+	return nil
+}
+
+// aesPRNG is AES-256 in counter mode under a random key: a fast generator of secret
+// randomness for the error sampler.
+type aesPRNG struct{ stream cipher.Stream }
+
+func newAESPRNG() (*aesPRNG, error) {
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, errs.Wrap(errs.ErrInternal, err)
+	}
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, err
+	}
+	return &aesPRNG{stream: cipher.NewCTR(block, make([]byte, aes.BlockSize))}, nil
+}
+
+// Read fills p with keystream.
+func (g *aesPRNG) Read(p []byte) (int, error) {
+	clear(p)
+	g.stream.XORKeyStream(p, p)
+	return len(p), nil
 }
