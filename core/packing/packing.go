@@ -72,6 +72,13 @@ type Plan interface {
 	Evaluate(ctx context.Context, in []*rlwe.Ciphertext, keys rlwe.EvaluationKeySet, progress Progress) ([]*rlwe.Ciphertext, error)
 }
 
+// Preparer is implemented by plans that do per-key-set work worth doing once, ahead of
+// the first request (single-image packing builds its evaluators): a server calls it
+// with its keys, which must not change afterwards.
+type Preparer interface {
+	Prepare(keys rlwe.EvaluationKeySet) error
+}
+
 // Layout is a packing's client side: where each value of each image goes among the
 // slots of a request's input ciphertexts.
 type Layout interface {

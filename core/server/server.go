@@ -34,7 +34,13 @@ func New(p packing.Plan, keys *wire.EvaluationKeys) (*Server, error) {
 	if err := keys.Check(&m, p.Parameters()); err != nil {
 		return nil, err
 	}
-	return &Server{plan: p, manifest: m, keys: keys.KeySet()}, nil
+	set := keys.KeySet()
+	if pr, ok := p.(packing.Preparer); ok {
+		if err := pr.Prepare(set); err != nil {
+			return nil, err
+		}
+	}
+	return &Server{plan: p, manifest: m, keys: set}, nil
 }
 
 // Manifest returns the public manifest clients need.

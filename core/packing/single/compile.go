@@ -42,6 +42,7 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
@@ -68,6 +69,10 @@ type Plan struct {
 	first   *firstStep
 	steps   []step
 	workers int
+	// keys is the key-switching arithmetic on the kernel path.
+	keys *keySwitching
+	// cache keeps the evaluators of the last key set (shared by WithWorkers copies).
+	cache *keyCache
 	// interleave is the number of images per ciphertext.
 	interleave int
 	// precision is PrecisionBits.
@@ -122,9 +127,11 @@ func (p *Plan) WithWorkers(n int) *Plan {
 // firstStep is the first affine layer, computed from the client's im2col.
 type firstStep struct {
 	weights []*rlwe.Plaintext // one per input ciphertext, at the top level and scale q_L
-	bias    []float64         // periodic over all slots
-	biasPt  *rlwe.Plaintext   // bias encoded at the expected level and scale
-	folds   []foldSpec        // sum the segments of a ciphertext
+	// montgomery are the weights in Montgomery form, for the kernels' products.
+	montgomery []ring.Poly
+	bias       []float64       // periodic over all slots
+	biasPt     *rlwe.Plaintext // bias encoded at the expected level and scale
+	folds      []foldSpec      // sum the segments of a ciphertext
 }
 
 // step is a later stage: a Square activation or an affine layer.
@@ -202,7 +209,12 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 	if depth > prm.MaxLevel() {
 		return nil, errs.New(errs.ErrUnsupported, "single: the network needs %d levels, %s has %d", depth, preset.Name, prm.MaxLevel())
 	}
-	p := &Plan{params: prm, workers: min(2, runtime.GOMAXPROCS(0)), interleave: k}
+	keys, err := newKeySwitching(prm)
+	if err != nil {
+		return nil, fmt.Errorf("single: %w", err)
+	}
+	p := &Plan{params: prm, workers: min(2, runtime.GOMAXPROCS(0)), interleave: k, keys: keys,
+		cache: &keyCache{}}
 	ecd := hefloat.NewEncoder(prm)
 	digest := sha256.New()
 	digest.Write([]byte("cryptonets-single-v1"))
@@ -393,6 +405,9 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 			return nil, nil, fmt.Errorf("single: encoding first-layer weights: %w", err)
 		}
 		f.weights = append(f.weights, pt)
+		mont := prm.RingQ().AtLevel(level).NewPoly()
+		prm.RingQ().AtLevel(level).MForm(pt.Value, mont)
+		f.montgomery = append(f.montgomery, mont)
 	}
 	f.bias = periodic(interleaved(a.Bias, k), stride, slots)
 	return f, layout, nil

@@ -18,58 +18,174 @@ import (
 // Evaluate runs the network on the ciphertexts of one request (as the packing's
 // layout fills them) and returns one ciphertext whose slots hold the logits as the
 // manifest's result layout says, at level 0. evk must hold the relinearization key
-// and the Galois keys the manifest lists. Evaluate uses its own evaluators, so calls
-// may run concurrently; a panic inside Lattigo becomes an error. ctx is checked
-// between steps.
+// and the Galois keys the manifest lists. Calls may run concurrently, each with its
+// own evaluators: those built for evk (Lattigo's buffers, the automorphism indices of
+// every Galois key) are kept for the next calls with the same key set (see Prepare).
+// A panic inside Lattigo becomes an error. ctx is checked between steps.
 func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet, progress packing.Progress) (out []*rlwe.Ciphertext, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, errs.New(errs.ErrInternal, "single: evaluation failed: %v", r)
 		}
 	}()
-	return p.evaluate(ctx, in, evk, progress)
-}
-
-func (p *Plan) evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet, progress packing.Progress) ([]*rlwe.Ciphertext, error) {
 	m := &p.manifest
 	if err := packing.CheckCiphertexts(in, m.InputCiphertexts, 1, m.InputLevel, float64(m.InputLogScale), p.params); err != nil {
 		return nil, fmt.Errorf("single: %w", err)
 	}
-	if evk == nil {
+	keys, err := p.keysFor(evk)
+	if err != nil {
+		return nil, err
+	}
+	ws := keys.get()
+	if out, err = p.evaluateWith(ctx, ws, in, progress); err == nil {
+		keys.put(ws)
+	}
+	return out, err
+}
+
+// Prepare checks evk against the manifest and builds its evaluators ahead of the
+// first request (packing.Preparer): building them costs as much as a small
+// evaluation. The key set must not change afterwards.
+func (p *Plan) Prepare(evk rlwe.EvaluationKeySet) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errs.New(errs.ErrInternal, "single: preparing the keys failed: %v", r)
+		}
+	}()
+	_, err = p.keysFor(evk)
+	return err
+}
+
+// keyCache holds the prepared keys of the last key set a plan evaluated with (plans
+// belong to one server, whose keys do not change).
+type keyCache struct {
+	mu   sync.Mutex
+	last *preparedKeys
+}
+
+// preparedKeys are evaluation keys checked against a plan, with idle workspaces.
+type preparedKeys struct {
+	plan *Plan
+	evk  rlwe.EvaluationKeySet
+	mu   sync.Mutex
+	free []*workspace
+}
+
+// maxIdleWorkspaces bounds the workspaces kept: one per concurrent call.
+const maxIdleWorkspaces = 2
+
+// keysFor returns the prepared keys of evk: the cached ones if evk is the same
+// *rlwe.MemEvaluationKeySet, else new ones, checked against the manifest.
+func (p *Plan) keysFor(evk rlwe.EvaluationKeySet) (*preparedKeys, error) {
+	mem, cacheable := evk.(*rlwe.MemEvaluationKeySet)
+	p.cache.mu.Lock()
+	if last := p.cache.last; cacheable && last != nil && last.evk == rlwe.EvaluationKeySet(mem) {
+		p.cache.mu.Unlock()
+		return last, nil
+	}
+	p.cache.mu.Unlock()
+	if evk == nil || (cacheable && mem == nil) {
 		return nil, errs.New(errs.ErrInvalidArgument, "single: nil evaluation keys")
 	}
 	if _, err := evk.GetRelinearizationKey(); err != nil {
 		return nil, errs.New(errs.ErrMismatch, "single: %w", err)
 	}
-	for _, g := range m.GaloisElements {
+	for _, g := range p.manifest.GaloisElements {
 		if _, err := evk.GetGaloisKey(g); err != nil {
 			return nil, errs.New(errs.ErrMismatch, "single: %w", err)
 		}
 	}
+	k := &preparedKeys{plan: p, evk: evk}
+	k.put(k.get())
+	if cacheable {
+		p.cache.mu.Lock()
+		p.cache.last = k
+		p.cache.mu.Unlock()
+	}
+	return k, nil
+}
+
+// workspace is the scratch of one evaluation: two evaluators (the second with its own
+// buffers, for the other goroutine of every step shared between two), polynomials
+// modulo QP at the top level, and two rows per goroutine.
+type workspace struct {
+	evals [2]*hefloat.Evaluator
+	qp    [6]*rlwe.Element[ringqp.Poly]
+	rows  [2][][]uint64
+}
+
+// qpAt returns scratch polynomial i, its limbs up to level zeroed if zero is set.
+func (ws *workspace) qpAt(i, level int, zero bool) *rlwe.Element[ringqp.Poly] {
+	e := ws.qp[i]
+	if zero {
+		for _, p := range e.Value {
+			for _, row := range p.Q.Coeffs[:level+1] {
+				clear(row)
+			}
+			for _, row := range p.P.Coeffs {
+				clear(row)
+			}
+		}
+	}
+	return e
+}
+
+// get returns an idle workspace, or a new one.
+func (k *preparedKeys) get() *workspace {
+	k.mu.Lock()
+	if n := len(k.free); n > 0 {
+		ws := k.free[n-1]
+		k.free = k.free[:n-1]
+		k.mu.Unlock()
+		return ws
+	}
+	k.mu.Unlock()
+	p := k.plan
+	eval := hefloat.NewEvaluator(p.params, k.evk)
+	ws := &workspace{evals: [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}}
+	for i := range ws.qp {
+		ws.qp[i] = p.newQP(p.params.MaxLevel())
+	}
+	for h := range ws.rows {
+		ws.rows[h] = [][]uint64{make([]uint64, p.params.N()), make([]uint64, p.params.N())}
+	}
+	return ws
+}
+
+// put keeps a workspace for later calls.
+func (k *preparedKeys) put(ws *workspace) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.free) < maxIdleWorkspaces {
+		k.free = append(k.free, ws)
+	}
+}
+
+// evaluateWith runs the network with the given workspace.
+func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphertext, progress packing.Progress) ([]*rlwe.Ciphertext, error) {
 	prm := p.params
-	eval := hefloat.NewEvaluator(prm, evk)
-	// The second evaluator (own buffers, same keys) serves the other goroutine of
-	// every step that shares its work between two.
-	evals := [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}
+	eval := ws.evals[0]
 
 	// First layer: Σ_c weights_c ⊙ in_c, rescale, fold the segments, bias.
 	f := p.first
-	acc := hefloat.NewCiphertext(prm, 1, in[0].Level())
-	if err := eval.Mul(in[0], f.weights[0], acc); err != nil {
-		return nil, fmt.Errorf("single: first layer: %w", err)
-	}
-	for c := 1; c < len(in); c++ {
-		if err := eval.MulThenAdd(in[c], f.weights[c], acc); err != nil {
-			return nil, fmt.Errorf("single: first layer: %w", err)
+	level := in[0].Level()
+	acc := hefloat.NewCiphertext(prm, 1, level)
+	*acc.MetaData = *in[0].MetaData
+	acc.Scale = in[0].Scale.Mul(f.weights[0].Scale)
+	terms := make([][]uint64, 3*len(in))
+	for l := range level + 1 {
+		for c, ct := range in {
+			terms[3*c], terms[3*c+1], terms[3*c+2] = ct.Value[0].Coeffs[l], ct.Value[1].Coeffs[l], f.montgomery[c].Coeffs[l]
 		}
+		p.keys.chain.Arith(l).MontgomeryDot(acc.Value[0].Coeffs[l], acc.Value[1].Coeffs[l], terms, false)
 	}
 	for _, fs := range f.folds {
-		if err := p.fold(evals, acc, fs.stride, fs.n); err != nil {
+		if err := p.fold(ws, acc, fs.stride, fs.n); err != nil {
 			return nil, fmt.Errorf("single: first layer fold: %w", err)
 		}
 	}
 	ct := hefloat.NewCiphertext(prm, 1, acc.Level()-1)
-	if err := eval.Rescale(acc, ct); err != nil {
+	if err := p.rescale(ws, acc, ct); err != nil {
 		return nil, fmt.Errorf("single: first layer: %w", err)
 	}
 	if err := addBias(eval, ct, f.biasPt, f.bias); err != nil {
@@ -93,10 +209,10 @@ func (p *Plan) evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.Eva
 			if err := eval.Mul(ct, ct, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
 			}
-			if err := p.relinearize(evals, ct); err != nil {
+			if err := p.relinearize(ws, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
 			}
-			if err := eval.Rescale(ct, ct); err != nil {
+			if err := p.rescale(ws, ct, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
 			}
 			continue
@@ -105,9 +221,9 @@ func (p *Plan) evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.Eva
 		var err error
 		switch {
 		case s.lt.N1 == 0:
-			err = p.linearHoisted(evals, ct, he.LinearTransformation(s.lt), out)
+			err = p.linearHoisted(ws, ct, he.LinearTransformation(s.lt), out)
 		case len(s.parts) == 2:
-			err = p.linearParallel(evals, ct, s.parts, out)
+			err = p.linearParallel(ws.evals, ct, s.parts, out)
 		default:
 			err = ltEval.Evaluate(ct, s.lt, out)
 		}
@@ -116,11 +232,11 @@ func (p *Plan) evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.Eva
 		}
 		// Folding before the rescale divides the folds' key-switching noise by q_l.
 		for _, f := range s.folds {
-			if err := p.fold(evals, out, f.stride, f.n); err != nil {
+			if err := p.fold(ws, out, f.stride, f.n); err != nil {
 				return nil, fmt.Errorf("single: step %d (fold): %w", i+1, err)
 			}
 		}
-		if err := eval.Rescale(out, out); err != nil {
+		if err := p.rescale(ws, out, out); err != nil {
 			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
 		}
 		if err := addBias(eval, out, s.biasPt, s.bias); err != nil {
@@ -159,15 +275,29 @@ func (p *Plan) twoWay(f func(h int) error) error {
 }
 
 // decompose writes the RNS decomposition of c1 (NTT domain, at level) into decomp,
-// the digits shared between evals[0] and evals[1].
+// the digits shared between two goroutines: digit i is c1's limb i as a centred
+// integer, reduced modulo every prime of Q (up to level) and P, in the NTT domain —
+// Lattigo's DecomposeSingleNTT with one special prime, on the kernels.
 func (p *Plan) decompose(evals [2]*hefloat.Evaluator, level int, c1 ring.Poly, decomp []ringqp.Poly) error {
-	prm := p.params
+	k := p.keys
 	inv := evals[0].BuffInvNTT
-	prm.RingQ().AtLevel(level).INTT(c1, inv)
-	digits := prm.BaseRNSDecompositionVectorSize(level, prm.MaxLevelP())
+	for l := range level + 1 {
+		k.chain.NTT(l).Inverse(inv.Coeffs[l], c1.Coeffs[l])
+	}
 	return p.twoWay(func(h int) error {
-		for i := h; i < digits; i += 2 {
-			evals[h].DecomposeSingleNTT(level, prm.MaxLevelP(), prm.PCount(), i, c1, inv, decomp[i].Q, decomp[i].P)
+		for i := h; i <= level; i += 2 {
+			from := k.chain.Arith(i).Modulus()
+			digit := decomp[i]
+			for l := range level + 1 {
+				if l == i {
+					copy(digit.Q.Coeffs[l], c1.Coeffs[l])
+					continue
+				}
+				k.chain.Arith(l).Lift(digit.Q.Coeffs[l], inv.Coeffs[i], from)
+				k.chain.NTT(l).Forward(digit.Q.Coeffs[l], digit.Q.Coeffs[l])
+			}
+			k.chain.Arith(k.nq).Lift(digit.P.Coeffs[0], inv.Coeffs[i], from)
+			k.chain.NTT(k.nq).Forward(digit.P.Coeffs[0], digit.P.Coeffs[0])
 		}
 		return nil
 	})
@@ -176,21 +306,21 @@ func (p *Plan) decompose(evals [2]*hefloat.Evaluator, level int, c1 ring.Poly, d
 // fold replaces ct by the sum of its rotations by batch·j, j = 0 … n−1: one
 // decomposition, then n−1 hoisted key switches shared between two goroutines and
 // summed modulo QP, then one division by P.
-func (p *Plan) fold(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, batch, n int) error {
+func (p *Plan) fold(ws *workspace, ct *rlwe.Ciphertext, batch, n int) error {
+	evals := ws.evals
 	eval := evals[0]
 	level := ct.Level()
 	decomp := eval.GetBuffDecompQP()
 	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
 		return err
 	}
-	sums := [2]*rlwe.Element[ringqp.Poly]{p.newQP(level), p.newQP(level)}
+	sums := [2]*rlwe.Element[ringqp.Poly]{ws.qpAt(0, level, true), ws.qpAt(1, level, true)}
 	err := p.twoWay(func(h int) error {
-		rot := p.newQP(level)
+		tmp := ws.qpAt(2+h, level, false)
 		for j := 1 + h; j < n; j += 2 {
-			if err := evals[h].AutomorphismHoistedLazy(level, ct, decomp, p.params.GaloisElement(batch*j), rot); err != nil {
+			if err := p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(batch*j), tmp, sums[h], true); err != nil {
 				return err
 			}
-			p.addQP(level, rot, sums[h])
 		}
 		return nil
 	})
@@ -200,7 +330,7 @@ func (p *Plan) fold(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, batch, n i
 	if n > 2 {
 		p.addQP(level, sums[1], sums[0])
 	}
-	return p.modDownThenAdd(evals, sums[0], ct)
+	return p.modDownThenAdd(ws, sums[0], ct)
 }
 
 // linearParallel evaluates the sum of two BSGS transformations with the same baby

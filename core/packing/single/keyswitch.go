@@ -1,8 +1,10 @@
 package single
 
 import (
+	"fmt"
 	"sort"
 
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -31,22 +33,26 @@ func (p *Plan) addQP(level int, x, acc *rlwe.Element[ringqp.Poly]) {
 	r.Add(acc.Value[1], x.Value[1], acc.Value[1])
 }
 
-// modDownThenAdd sets ct += acc / P, one polynomial on each goroutine.
-func (p *Plan) modDownThenAdd(evals [2]*hefloat.Evaluator, acc *rlwe.Element[ringqp.Poly], ct *rlwe.Ciphertext) error {
+// modDownThenAdd sets ct += acc / P (rounded), one polynomial on each goroutine.
+func (p *Plan) modDownThenAdd(ws *workspace, acc *rlwe.Element[ringqp.Poly], ct *rlwe.Ciphertext) error {
 	level := ct.Level()
-	tmp := [2]ring.Poly{p.params.RingQ().AtLevel(level).NewPoly(), p.params.RingQ().AtLevel(level).NewPoly()}
-	err := p.twoWay(func(h int) error {
-		evals[h].BasisExtender.ModDownQPtoQNTT(level, p.params.MaxLevelP(), acc.Value[h].Q, acc.Value[h].P, tmp[h])
-		p.params.RingQ().AtLevel(level).Add(ct.Value[h], tmp[h], ct.Value[h])
+	primes := append(p.keys.qPrimes(level), p.keys.nq)
+	return p.twoWay(func(h int) error {
+		a := acc.Value[h]
+		rows := append(a.Q.Coeffs[:level+1:level+1], a.P.Coeffs[0])
+		p.keys.chain.DivideByLast(rows[:level+1], rows, primes, ws.rows[h])
+		for l := range level + 1 {
+			p.keys.chain.Arith(l).Add(ct.Value[h].Coeffs[l], ct.Value[h].Coeffs[l], a.Q.Coeffs[l])
+		}
 		return nil
 	})
-	return err
 }
 
 // relinearize turns the degree-2 ciphertext ct into a degree-1 one in place: the
 // digits of c2's decomposition and their products with the relinearization key are
 // shared between the two goroutines.
-func (p *Plan) relinearize(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext) error {
+func (p *Plan) relinearize(ws *workspace, ct *rlwe.Ciphertext) error {
+	evals := ws.evals
 	eval := evals[0]
 	rlk, err := eval.CheckAndGetRelinearizationKey()
 	if err != nil {
@@ -58,16 +64,16 @@ func (p *Plan) relinearize(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext) err
 		return err
 	}
 	digits := p.params.BaseRNSDecompositionVectorSize(level, levelP)
-	acc := [2]*rlwe.Element[ringqp.Poly]{p.newQP(level), p.newQP(level)}
-	r := p.params.RingQP().AtLevel(level, levelP)
+	acc := [2]*rlwe.Element[ringqp.Poly]{ws.qpAt(0, level, false), ws.qpAt(1, level, false)}
 	if err := p.twoWay(func(h int) error {
+		var keys [2][]ringqp.Poly
+		var ds []ringqp.Poly
 		for i := h; i < digits; i += 2 {
-			key := rlk.Value[i][0]
-			r.MulCoeffsMontgomeryLazyThenAddLazy(key[0], decomp[i], acc[h].Value[0])
-			r.MulCoeffsMontgomeryLazyThenAddLazy(key[1], decomp[i], acc[h].Value[1])
+			keys[0] = append(keys[0], rlk.Value[i][0][0])
+			keys[1] = append(keys[1], rlk.Value[i][0][1])
+			ds = append(ds, decomp[i])
 		}
-		r.Reduce(acc[h].Value[0], acc[h].Value[0])
-		r.Reduce(acc[h].Value[1], acc[h].Value[1])
+		p.keys.mulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), keys, ds, false)
 		return nil
 	}); err != nil {
 		return err
@@ -76,7 +82,7 @@ func (p *Plan) relinearize(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext) err
 		p.addQP(level, acc[1], acc[0])
 	}
 	ct.Value = ct.Value[:2]
-	return p.modDownThenAdd(evals, acc[0], ct)
+	return p.modDownThenAdd(ws, acc[0], ct)
 }
 
 // linearHoisted evaluates a linear transformation without baby-step giant-step:
@@ -84,7 +90,8 @@ func (p *Plan) relinearize(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext) err
 // QP, multiplied there by the diagonal), the diagonals shared between two
 // goroutines, and one division by P. It suits transformations of a few diagonals,
 // at the price of a Galois key per diagonal.
-func (p *Plan) linearHoisted(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, lt he.LinearTransformation, out *rlwe.Ciphertext) error {
+func (p *Plan) linearHoisted(ws *workspace, ct *rlwe.Ciphertext, lt he.LinearTransformation, out *rlwe.Ciphertext) error {
+	evals := ws.evals
 	eval := evals[0]
 	level, levelP := min(ct.Level(), lt.Level), p.params.MaxLevelP()
 	decomp := eval.GetBuffDecompQP()
@@ -98,20 +105,18 @@ func (p *Plan) linearHoisted(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, l
 		}
 	}
 	sort.Ints(rotations)
-	r := p.params.RingQP().AtLevel(level, levelP)
-	acc := [2]*rlwe.Element[ringqp.Poly]{p.newQP(level), p.newQP(level)}
+	acc := [2]*rlwe.Element[ringqp.Poly]{ws.qpAt(0, level, true), ws.qpAt(1, level, true)}
 	if err := p.twoWay(func(h int) error {
-		rot := p.newQP(level)
+		rot, tmp := ws.qpAt(2+h, level, false), ws.qpAt(4+h, level, false)
 		for i := h; i < len(rotations); i += 2 {
 			j := rotations[i]
-			if err := evals[h].AutomorphismHoistedLazy(level, ct, decomp, p.params.GaloisElement(j), rot); err != nil {
+			if err := p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(j), tmp, rot, false); err != nil {
 				return err
 			}
-			r.MulCoeffsMontgomeryLazyThenAddLazy(lt.Vec[j], rot.Value[0], acc[h].Value[0])
-			r.MulCoeffsMontgomeryLazyThenAddLazy(lt.Vec[j], rot.Value[1], acc[h].Value[1])
+			// The rotated ciphertext's two polynomials times the same diagonal.
+			p.keys.mulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), [2][]ringqp.Poly{rot.Value[:1], rot.Value[1:]},
+				[]ringqp.Poly{lt.Vec[j]}, true)
 		}
-		r.Reduce(acc[h].Value[0], acc[h].Value[0])
-		r.Reduce(acc[h].Value[1], acc[h].Value[1])
 		return nil
 	}); err != nil {
 		return err
@@ -128,5 +133,141 @@ func (p *Plan) linearHoisted(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, l
 		out.Value[0].Zero()
 		out.Value[1].Zero()
 	}
-	return p.modDownThenAdd(evals, acc[0], out)
+	return p.modDownThenAdd(ws, acc[0], out)
+}
+
+// keySwitching is the plan's key-switching arithmetic on the kernel path: the primes
+// of Q then the special prime P, their transforms and element-wise arithmetic, for
+// Montgomery products of keys (and diagonals) with decomposed digits, summed and
+// reduced once per limb, the decomposition and the division by P.
+type keySwitching struct {
+	chain *kernel.Rescaler
+	nq    int // the number of primes of Q; P is prime nq of the chain
+	// pModQ[i] is P modulo q_i.
+	pModQ []kernel.Constant
+}
+
+func newKeySwitching(prm hefloat.Parameters) (*keySwitching, error) {
+	if prm.PCount() != 1 {
+		return nil, fmt.Errorf("single-image packing needs exactly one special prime, the parameters have %d", prm.PCount())
+	}
+	path, err := kernel.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	r, err := ring.NewRingFromType(prm.N(), append(prm.Q(), prm.P()...), prm.RingType())
+	if err != nil {
+		return nil, err
+	}
+	k := &keySwitching{nq: len(prm.Q())}
+	if k.chain, err = kernel.NewRescaler(path, r); err != nil {
+		return nil, err
+	}
+	P := prm.P()[0]
+	for i, q := range prm.Q() {
+		k.pModQ = append(k.pModQ, k.chain.Arith(i).Constant(P%q))
+	}
+	return k, nil
+}
+
+// qPrimes returns the chain indices of the primes of Q up to level.
+func (k *keySwitching) qPrimes(level int) []int {
+	out := make([]int, level+1)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// mulAddQP sets out_o = Σ_i a_oi ⊙ b_i modulo QP for o = 0, 1 (Montgomery products:
+// keys and encoded diagonals are in Montgomery form), plus out_o's own value if
+// accumulate; the results are reduced. Each b_i is read once for both outputs.
+func (k *keySwitching) mulAddQP(level, levelP int, out [2]ringqp.Poly, a [2][]ringqp.Poly, b []ringqp.Poly, accumulate bool) {
+	terms := make([][]uint64, 3*len(b))
+	for l := range level + 1 {
+		for i := range b {
+			terms[3*i], terms[3*i+1], terms[3*i+2] = a[0][i].Q.Coeffs[l], a[1][i].Q.Coeffs[l], b[i].Q.Coeffs[l]
+		}
+		k.chain.Arith(l).MontgomeryDot(out[0].Q.Coeffs[l], out[1].Q.Coeffs[l], terms, accumulate)
+	}
+	for l := range levelP + 1 {
+		for i := range b {
+			terms[3*i], terms[3*i+1], terms[3*i+2] = a[0][i].P.Coeffs[l], a[1][i].P.Coeffs[l], b[i].P.Coeffs[l]
+		}
+		k.chain.Arith(k.nq+l).MontgomeryDot(out[0].P.Coeffs[l], out[1].P.Coeffs[l], terms, accumulate)
+	}
+}
+
+// automorphismHoisted is Lattigo's AutomorphismHoistedLazy on the kernels: the key
+// switch of ct's decomposed c1 under the Galois key of galEl, modulo QP, with c0·P
+// added, then the automorphism applied, is written into out, or added to it if
+// accumulate; tmp is scratch. out is reduced.
+func (p *Plan) automorphismHoisted(eval *hefloat.Evaluator, level int, ct *rlwe.Ciphertext, decomp []ringqp.Poly, galEl uint64, tmp, out *rlwe.Element[ringqp.Poly], accumulate bool) error {
+	gk, err := eval.CheckAndGetGaloisKey(galEl)
+	if err != nil {
+		return err
+	}
+	levelP := gk.LevelP()
+	if levelP != p.params.MaxLevelP() {
+		return fmt.Errorf("single: Galois key %d has P level %d, want %d", galEl, levelP, p.params.MaxLevelP())
+	}
+	digits := p.params.BaseRNSDecompositionVectorSize(level, levelP)
+	var keys [2][]ringqp.Poly
+	for i := range digits {
+		keys[0] = append(keys[0], gk.Value[i][0][0])
+		keys[1] = append(keys[1], gk.Value[i][0][1])
+	}
+	p.keys.mulAddQP(level, levelP, [2]ringqp.Poly(tmp.Value), keys, decomp[:digits], false)
+	for l := range level + 1 {
+		p.keys.chain.Arith(l).MulConstAdd(tmp.Value[0].Q.Coeffs[l], ct.Value[0].Coeffs[l], p.keys.pModQ[l])
+	}
+	index := eval.AutomorphismIndex(galEl)
+	if index == nil {
+		if index, err = ring.AutomorphismNTTIndex(p.params.N(), p.params.RingQ().NthRoot(), galEl); err != nil {
+			return err
+		}
+	}
+	for k := range 2 {
+		for l := range level + 1 {
+			permute(out.Value[k].Q.Coeffs[l], tmp.Value[k].Q.Coeffs[l], index, p.params.Q()[l], accumulate)
+		}
+		for l := range levelP + 1 {
+			permute(out.Value[k].P.Coeffs[l], tmp.Value[k].P.Coeffs[l], index, p.params.P()[l], accumulate)
+		}
+	}
+	return nil
+}
+
+// permute sets out[j] = in[index[j]] (an automorphism in the NTT domain), or adds it
+// modulo q if accumulate.
+func permute(out, in []uint64, index []uint64, q uint64, accumulate bool) {
+	out = out[:len(index)]
+	if !accumulate {
+		for j, i := range index {
+			out[j] = in[i]
+		}
+		return
+	}
+	for j, i := range index {
+		v := out[j] + in[i]
+		out[j] = min(v, v-q) // v−q wraps around below q: branch-free reduction
+	}
+}
+
+// rescale sets out (which may be ct) to ct divided by its last prime, rounded, on the
+// kernels.
+func (p *Plan) rescale(ws *workspace, ct, out *rlwe.Ciphertext) error {
+	level := ct.Level()
+	if level == 0 {
+		return fmt.Errorf("single: cannot rescale a ciphertext at level 0")
+	}
+	for k := range ct.Value {
+		p.keys.chain.Rescale(out.Value[k].Coeffs[:level], ct.Value[k].Coeffs[:level+1], ws.rows[0], 1)
+	}
+	if out != ct {
+		*out.MetaData = *ct.MetaData
+	}
+	out.Scale = ct.Scale.Div(rlwe.NewScale(p.params.Q()[level]))
+	out.Resize(ct.Degree(), level-1)
+	return nil
 }
