@@ -23,7 +23,7 @@ type Path uint8
 const (
 	// Generic is the pure-Go reference, available everywhere.
 	Generic Path = iota
-	// AVX2 uses 256-bit vectors (AVX2 and FMA).
+	// AVX2 uses 256-bit vectors.
 	AVX2
 	// AVX512 uses 512-bit vectors with 52-bit integer fused multiply-adds
 	// (AVX-512 F, DQ and IFMA).
