@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"math"
@@ -213,7 +214,8 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	n := prm.N()
 	out := &Ciphertexts{Images: images, Ciphertexts: make([]*rlwe.Ciphertext, count)}
 	if seedLen > 0 {
-		out.Seed = payload[fixedLen+scaleLen : fixedLen+scaleLen+seedLen]
+		// A copy: the caller may reuse or free payload once the decoder returns.
+		out.Seed = bytes.Clone(payload[fixedLen+scaleLen : fixedLen+scaleLen+seedLen])
 	}
 	sent := out.polysSent(degree)
 	if level > prm.MaxLevel() {

@@ -288,12 +288,5 @@ func EvaluationKeysManifest(data []byte) (*manifest.Manifest, error) {
 	if n > maxManifestBytes || n > int64(len(payload)-4) {
 		return nil, errs.New(errs.ErrMalformed, "wire: the evaluation keys' manifest of %d bytes does not fit", n)
 	}
-	m := new(manifest.Manifest)
-	if err := m.UnmarshalBinary(payload[4 : 4+n]); err != nil {
-		return nil, err
-	}
-	if m.ParamsFingerprint != h.Params || m.Fingerprint() != h.Plan {
-		return nil, errs.New(errs.ErrMalformed, "wire: the evaluation keys' manifest does not match their envelope")
-	}
-	return m, nil
+	return openManifest(payload[4:4+n], h, "evaluation keys' manifest")
 }

@@ -290,3 +290,42 @@ func TestClientsRefuseInsecureManifestsByDefault(t *testing.T) {
 		t.Fatalf("insecure manifest accepted without opt-in: %v", err)
 	}
 }
+
+// TestDecodedObjectsDoNotAliasTheirInput is hole 3 of issue 12: the batch decoder kept
+// the seed as a slice of the caller's buffer, so overwriting (or, from C and Python,
+// freeing) the buffer after the call changed the batch. Every decoder's output must
+// survive the caller's buffer being overwritten.
+func TestDecodedObjectsDoNotAliasTheirInput(t *testing.T) {
+	f := newFixture(t, params.InsecureN11, 6)
+	prm := f.plan.Parameters()
+	for name, kind := range map[string]wire.Kind{"batch": wire.KindEncryptedBatch, "result": wire.KindEncryptedResult} {
+		data := bytes.Clone(f.batch)
+		if kind == wire.KindEncryptedResult {
+			data = bytes.Clone(f.result)
+		}
+		want := bytes.Clone(data)
+		cts, err := wire.DecodeCiphertexts(data, kind, &f.manifest, prm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range data {
+			data[i] = 0xa5
+		}
+		again, err := wire.EncodeCiphertexts(kind, &f.manifest, prm, cts)
+		if err != nil || !bytes.Equal(again, want) {
+			t.Fatalf("%s: the decoded object changed with the caller's buffer (%v)", name, err)
+		}
+	}
+	mb, _ := wire.EncodeManifest(&f.manifest)
+	want := bytes.Clone(mb)
+	m, err := wire.DecodeManifest(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range mb {
+		mb[i] = 0xa5
+	}
+	if again, _ := wire.EncodeManifest(m); !bytes.Equal(again, want) {
+		t.Fatal("manifest: the decoded object changed with the caller's buffer")
+	}
+}
