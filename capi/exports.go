@@ -176,10 +176,11 @@ func compileOptions(has C.int, size C.size_t, params, packing *C.char, expected 
 // clientOptions lets a client accept the manifest it is given: a manifest object with
 // insecure parameters exists only if the caller opted in when making it.
 func clientOptions(info *manifestInfo) []client.Option {
+	opts := []client.Option{client.MaxEvaluationKeyBytes(info.maxKeyBytes)}
 	if info.man.Insecure {
-		return []client.Option{client.AllowInsecure()}
+		opts = append(opts, client.AllowInsecure())
 	}
-	return nil
+	return opts
 }
 
 // ------------------------------------------------------------------- bytes --
@@ -346,7 +347,7 @@ func cngo_manifest_serialize(out **C.uint8_t, outLen *C.size_t, mp unsafe.Pointe
 }
 
 //export cngo_manifest_deserialize
-func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, has C.int, size C.size_t, insecure C.int) C.int {
+func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, has C.int, size C.size_t, insecure C.int, maxKeyBytes C.uint64_t) C.int {
 	return guard("cn_manifest_deserialize", func() error {
 		if err := begin(out); err != nil {
 			return err
@@ -366,10 +367,14 @@ func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t,
 			return errs.New(errs.ErrInsecure,
 				"the manifest uses the insecure parameter set %s: only opts->allow_insecure (tests) accepts it", m.Params)
 		}
+		if uint64(maxKeyBytes) > math.MaxInt64 {
+			return invalidf("opts->max_eval_key_bytes is %d", uint64(maxKeyBytes))
+		}
 		info, err := newManifestInfo(*m)
 		if err != nil {
 			return err
 		}
+		info.maxKeyBytes = int64(maxKeyBytes)
 		return give(out, &manifestObj{info: info})
 	})
 }
@@ -584,16 +589,27 @@ func cngo_client_encrypt(out *unsafe.Pointer, cp unsafe.Pointer, pixels *C.doubl
 			if err != nil {
 				return err
 			}
-			return give(out, &batchObj{cts: cts, info: c.info})
+			return give(out, &batchObj{cts: cts, request: cts.Request, info: c.info})
 		})
 	})
 }
 
 //export cngo_client_decrypt
-func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outClasses *C.size_t, cp, rp unsafe.Pointer) C.int {
+func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outClasses *C.size_t, cp unsafe.Pointer, request *C.uint8_t, requestLen C.size_t, rp unsafe.Pointer) C.int {
 	return guard("cn_client_decrypt", func() error {
 		if outImages == nil || outClasses == nil {
 			return invalidf("out_images or out_classes is NULL")
+		}
+		reqBytes, err := view("request", request, requestLen)
+		if err != nil {
+			return err
+		}
+		if len(reqBytes) != wire.RequestSize {
+			return invalidf("request_len is %d, want CN_REQUEST_SIZE (%d): pass what cn_encrypted_batch_request gave for the request", len(reqBytes), wire.RequestSize)
+		}
+		req, err := wire.ParseRequest(reqBytes)
+		if err != nil {
+			return err
 		}
 		r, err := get[*resultObj]("r", rp)
 		if err != nil {
@@ -612,7 +628,7 @@ func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outCla
 			if logits == nil {
 				return invalidf("logits is NULL")
 			}
-			values, err := c.c.Decrypt(r.cts)
+			values, err := c.c.Decrypt(req, r.cts)
 			if err != nil {
 				return err
 			}
@@ -804,7 +820,7 @@ func cngo_encrypted_batch_deserialize(out *unsafe.Pointer, mp unsafe.Pointer, da
 		if err != nil {
 			return err
 		}
-		return give(out, &batchObj{cts: cts, info: info})
+		return give(out, &batchObj{cts: cts, request: cts.Request, info: info})
 	})
 }
 
@@ -820,6 +836,24 @@ func cngo_encrypted_batch_images(out *C.size_t, bp unsafe.Pointer) C.int {
 			return err
 		}
 		return setSize("out", out, cts.Images)
+	})
+}
+
+//export cngo_encrypted_batch_request
+func cngo_encrypted_batch_request(out *C.uint8_t, outLen C.size_t, bp unsafe.Pointer) C.int {
+	return guard("cn_encrypted_batch_request", func() error {
+		b, err := get[*batchObj]("b", bp)
+		if err != nil {
+			return err
+		}
+		if out == nil {
+			return invalidf("out is NULL")
+		}
+		if uint64(outLen) < wire.RequestSize {
+			return bufferTooSmallf("out holds %d bytes, a request takes CN_REQUEST_SIZE (%d)", uint64(outLen), wire.RequestSize)
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(out)), wire.RequestSize), b.request.Bytes())
+		return nil
 	})
 }
 

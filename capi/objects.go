@@ -19,6 +19,9 @@ type manifestInfo struct {
 	man manifest.Manifest
 	fp  [32]byte
 	prm hefloat.Parameters
+	// maxKeyBytes is the caller's limit on the evaluation keys a client made for the
+	// manifest makes (cn_manifest_options.max_eval_key_bytes; 0: the default).
+	maxKeyBytes int64
 }
 
 func newManifestInfo(m manifest.Manifest) (*manifestInfo, error) {
@@ -51,11 +54,13 @@ type serverObj struct {
 	info *manifestInfo
 }
 
-// batchObj's ciphertexts are taken (set to nil) by the prediction that consumes them.
+// batchObj's ciphertexts are taken (set to nil) by the prediction that consumes them;
+// its request stays.
 type batchObj struct {
-	mu   sync.Mutex
-	cts  *wire.Ciphertexts
-	info *manifestInfo
+	mu      sync.Mutex
+	cts     *wire.Ciphertexts
+	request wire.Request
+	info    *manifestInfo
 }
 
 type resultObj struct {

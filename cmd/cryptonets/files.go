@@ -83,3 +83,21 @@ func fileSize(path string) int64 {
 	}
 	return st.Size()
 }
+
+// readRequest reads the request of an encrypted batch file from its first bytes.
+func readRequest(path string) (wire.Request, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return wire.Request{}, errs.New(errs.ErrIO, "read request: %w", err)
+	}
+	defer f.Close()
+	prefix := make([]byte, wire.RequestPrefix)
+	if _, err := io.ReadFull(f, prefix); err != nil {
+		return wire.Request{}, errs.New(errs.ErrMalformed, "%s: not an encrypted batch (%v)", path, err)
+	}
+	req, err := wire.RequestOf(prefix)
+	if err != nil {
+		return wire.Request{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return req, nil
+}

@@ -247,12 +247,16 @@ func (r *decryptReport) writeText(w io.Writer) {
 
 // runDecrypt is the decrypt command (client).
 func runDecrypt(c *cli, args []string) error {
-	fs := c.flags("--manifest manifest.bin --secret-key sk.bin --in result.bin [-o predictions.json] [--labels labels.json] [--json]", `
-Client: decrypts an encrypted result and prints the predicted labels (with --json,
-the logits too). Keep decrypted logits to yourself: CKKS decryptions shown to
-someone who also has the ciphertexts leak the secret key. Share only labels.`)
+	fs := c.flags("--manifest manifest.bin --secret-key sk.bin --request batch.bin --in result.bin [-o predictions.json] [--labels labels.json] [--json]", `
+Client: decrypts the encrypted result of the request in batch.bin (only its first
+bytes are read) and prints the predicted labels (with --json, the logits too). A
+result of another request, or one that fails the integrity check, is an error
+(after an integrity error, make a new key: see docs/security.md). Keep decrypted
+logits to yourself: CKKS decryptions shown to someone who also has the ciphertexts
+leak the secret key. Share only labels.`)
 	mf := addManifestFlags(fs)
 	skPath := fs.String("secret-key", "", "the client's secret key (required)")
+	reqPath := fs.String("request", "", "the encrypted batch the result answers, as encrypt wrote it (required)")
 	in := fs.String("in", "", "encrypted result file (required)")
 	dst := fs.String("o", "", "write labels and logits to this JSON `file`")
 	labelsPath := fs.String("labels", "", "true labels written by 'encrypt --labels-out', to report accuracy")
@@ -260,10 +264,14 @@ someone who also has the ciphertexts leak the secret key. Share only labels.`)
 	if _, err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required(fs, "manifest", "secret-key", "in"); err != nil {
+	if err := required(fs, "manifest", "secret-key", "request", "in"); err != nil {
 		return err
 	}
 	man, err := readManifest(mf.path)
+	if err != nil {
+		return err
+	}
+	req, err := readRequest(*reqPath)
 	if err != nil {
 		return err
 	}
@@ -279,7 +287,7 @@ someone who also has the ciphertexts leak the secret key. Share only labels.`)
 	if err != nil {
 		return err
 	}
-	logits, err := cl.DecryptBytes(data)
+	logits, err := cl.DecryptBytes(req, data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}

@@ -44,8 +44,8 @@ func TestClientServer(t *testing.T) {
 	checkServerInputs(t, predictArgs, f("sk.bin"))
 	ok(t, predictArgs...)
 	// Client.
-	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("result.bin"),
-		"--labels", f("labels.json"), "-o", f("predictions.json"))
+	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", f("batch.bin"),
+		"--in", f("result.bin"), "--labels", f("labels.json"), "-o", f("predictions.json"))
 
 	var got struct {
 		Labels []int       `json:"labels"`
@@ -187,7 +187,7 @@ func checkInspect(t *testing.T, dir string) {
 			}
 		case "manifest":
 			m := v["manifest"].(map[string]any)
-			if m["params"] != "InsecureN11QP215" || m["images_per_batch"] != float64(2048) {
+			if m["params"] != "InsecureN11QP215" || m["images_per_batch"] != float64(2048-16) || m["check_inputs"] != float64(64) {
 				t.Errorf("inspect manifest: %v", m)
 			}
 		case "converted model":
@@ -263,7 +263,7 @@ func checkErrors(t *testing.T, dir string) {
 	t.Run("wrong kinds", func(t *testing.T) {
 		fails(t, predict(f("sk.bin"), f("batch.bin")), "expected evaluation keys, got secret key")
 		fails(t, predict(f("evk.bin"), f("result.bin")), "expected encrypted batch, got encrypted result")
-		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("batch.bin")),
+		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", f("batch.bin"), "--in", f("batch.bin")),
 			"expected encrypted result, got encrypted batch")
 		fails(t, cn(t, "keygen", "--insecure", "--manifest", f("evk.bin"), "--secret-key", f("x.bin"), "--eval-keys", f("y.bin")),
 			"expected manifest, got evaluation keys")
@@ -271,12 +271,12 @@ func checkErrors(t *testing.T, dir string) {
 
 	t.Run("another client's secret key", func(t *testing.T) {
 		ok(t, "keygen", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--eval-keys", f("evk2.bin"))
-		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--in", f("result.bin")),
-			"wrong secret key or corrupted result")
+		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--request", f("batch.bin"), "--in", f("result.bin")),
+			"or the request is not this client's")
 	})
 
 	t.Run("missing file", func(t *testing.T) {
-		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("nope.bin")),
+		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", f("batch.bin"), "--in", f("nope.bin")),
 			"no such file or directory")
 		fails(t, predict(f("evk.bin"), f("nope.bin")), "no such file or directory")
 		fails(t, cn(t, "inspect", f("nope.bin")), "no such file or directory")
@@ -284,7 +284,7 @@ func checkErrors(t *testing.T, dir string) {
 
 	t.Run("bad arguments", func(t *testing.T) {
 		fails(t, cn(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--images", "5000", "-o", f("x.bin")),
-			"--images 5000: want 1 to 2048")
+			"--images 5000: want 1 to 2032")
 		fails(t, cn(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--images", "10", "--offset", "9995", "-o", f("x.bin")),
 			"the MNIST test set has images 0 to 9999")
 		fails(t, cn(t, "manifest", testEnv.model, "-o", f("x.bin"), "--params", "InsecureN11QP215"), "add --insecure")
@@ -310,7 +310,7 @@ func TestClientServerSingle(t *testing.T) {
 		ok(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"),
 			"--images", "1", "--offset", strconv.Itoa(i), "-o", in)
 		ok(t, "predict", "--model", testEnv.model, "--eval-keys", f("evk.bin"), "--in", in, "-o", out, "--insecure")
-		dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", out)
+		dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", in, "--in", out)
 		labels, _ := dec["labels"].([]any)
 		if len(labels) != 1 || labels[0] != float64(want[i]) {
 			t.Errorf("image %d: encrypted label %v, plaintext %d", i, dec["labels"], want[i])

@@ -157,7 +157,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "  cryptonets keygen --manifest manifest.bin --secret-key sk.bin --eval-keys evk.bin  # client")
 	fmt.Fprintln(w, "  cryptonets encrypt --manifest manifest.bin --secret-key sk.bin --images 100 -o batch.bin")
 	fmt.Fprintln(w, "  cryptonets predict --model model.cnm --eval-keys evk.bin --in batch.bin -o result.bin  # server")
-	fmt.Fprintln(w, "  cryptonets decrypt --manifest manifest.bin --secret-key sk.bin --in result.bin      # client")
+	fmt.Fprintln(w, "  cryptonets decrypt --manifest manifest.bin --secret-key sk.bin --request batch.bin --in result.bin  # client")
 }
 
 // oneLine folds a multi-line message (errors.Join, wrapped library errors) into one line.

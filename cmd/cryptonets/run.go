@@ -129,7 +129,7 @@ func runBatch(cl *client.Client, srv *server.Server, images [][]float64, meas *m
 	meas.DownloadBytes += int64(len(download))
 
 	start = time.Now()
-	logits, err := cl.DecryptBytes(download)
+	logits, err := cl.DecryptBytes(cts.Request, download)
 	if err != nil {
 		return nil, err
 	}

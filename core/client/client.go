@@ -7,7 +7,10 @@
 package client
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/errs"
@@ -21,20 +24,43 @@ import (
 // Client encrypts for and decrypts from one compiled model. It is not safe for
 // concurrent use.
 type Client struct {
-	manifest manifest.Manifest
-	params   hefloat.Parameters
-	sk       *rlwe.SecretKey
-	codec    *packing.Codec
+	manifest        manifest.Manifest
+	planFingerprint [32]byte
+	params          hefloat.Parameters
+	sk              *rlwe.SecretKey
+	codec           *packing.Codec
+	// tagKey tags the client's requests (wire.Request).
+	tagKey []byte
 }
 
 // Option changes how a client is made.
 type Option func(*options)
 
-type options struct{ allowInsecure bool }
+type options struct {
+	allowInsecure bool
+	maxKeyBytes   int64
+}
 
 // AllowInsecure lets a client accept a manifest whose parameters are below 128-bit
 // security. Tests only: without it, a server cannot talk a client into weak keys.
 func AllowInsecure() Option { return func(o *options) { o.allowInsecure = true } }
+
+// DefaultMaxEvaluationKeyBytes is the largest evaluation keys (sealed size) a client
+// accepts to make unless told otherwise: the manifest, which comes from the server,
+// says which keys to make, and a manifest may list up to 512 Galois keys (about 13 GB
+// at log N = 14). The shipped single-packing plans need 37 to 650 MiB.
+const DefaultMaxEvaluationKeyBytes = 1 << 30
+
+// MaxEvaluationKeyBytes sets the largest evaluation keys, in sealed bytes, a client
+// accepts to make for its manifest (DefaultMaxEvaluationKeyBytes if n ≤ 0). Making
+// them takes about three times as much memory.
+func MaxEvaluationKeyBytes(n int64) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxKeyBytes = n
+		}
+	}
+}
 
 // New generates a fresh secret key for the manifest's parameters.
 func New(m *manifest.Manifest, opts ...Option) (*Client, error) {
@@ -47,7 +73,7 @@ func Restore(m *manifest.Manifest, secretKey []byte, opts ...Option) (*Client, e
 }
 
 func withKey(m *manifest.Manifest, secretKey []byte, opts []Option) (*Client, error) {
-	var o options
+	o := options{maxKeyBytes: DefaultMaxEvaluationKeyBytes}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -72,17 +98,51 @@ func withKey(m *manifest.Manifest, secretKey []byte, opts []Option) (*Client, er
 	if err != nil {
 		return nil, err
 	}
+	keyBytes, err := wire.EvaluationKeysSize(m)
+	if err != nil {
+		return nil, err
+	}
+	if keyBytes > o.maxKeyBytes {
+		return nil, errs.New(errs.ErrLimit, "client: the manifest asks for %d evaluation keys taking %d MiB, above this client's limit of %d MiB (raise it with the max-evaluation-key-bytes option if you trust the manifest)",
+			len(m.GaloisElements)+boolInt(m.Relinearize), keyBytes>>20, o.maxKeyBytes>>20)
+	}
 	var sk *rlwe.SecretKey
 	if secretKey == nil {
 		sk = rlwe.NewKeyGenerator(prm).GenSecretKeyNew()
 	} else if sk, err = wire.DecodeSecretKey(secretKey, prm); err != nil {
 		return nil, err
 	}
-	codec, err := packing.NewCodec(m, prm, layout, sk)
+	secret, err := wire.EncodeSecretKey(prm, sk)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{manifest: *m, params: prm, sk: sk, codec: codec}, nil
+	c := &Client{manifest: *m, params: prm, sk: sk, planFingerprint: m.Fingerprint()}
+	// Two keys from the secret key: one derives where each request's images sit, the
+	// other tags requests. Neither tells anything about the secret key.
+	c.tagKey = derive(secret[wire.HeaderSize:], "request tag")
+	if c.codec, err = packing.NewCodec(m, prm, layout, sk, derive(secret[wire.HeaderSize:], "arrangement")); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// derive returns a key for purpose from the encoded secret key.
+func derive(secret []byte, purpose string) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("cryptonets-client-v1/" + purpose))
+	return mac.Sum(nil)
+}
+
+// tag is the tag of a request of the client with the given identifier and image
+// count (see wire.Request).
+func (c *Client) tag(id [16]byte, images int) [16]byte {
+	mac := hmac.New(sha256.New, c.tagKey)
+	mac.Write(c.planFingerprint[:])
+	mac.Write(id[:])
+	mac.Write(binary.LittleEndian.AppendUint64(nil, uint64(images)))
+	var t [16]byte
+	copy(t[:], mac.Sum(nil))
+	return t
 }
 
 // Parameters returns the CKKS parameters of the client's manifest.
@@ -114,43 +174,74 @@ func (c *Client) EvaluationKeysBytes() ([]byte, error) {
 }
 
 // Encrypt encrypts up to ImagesPerBatch images (one request), each with Input.Size()
-// values in InputRange (channel-major). The request is seeded: its ciphertexts'
-// uniform halves come from a fresh random seed, so only the other halves and the seed
-// travel.
+// values in InputRange (channel-major). The request gets a fresh identifier and the
+// client's tag (Ciphertexts.Request: keep it to decrypt the result); its images sit
+// at secret positions derived from the identifier, check inputs at the others. The
+// request is seeded: its ciphertexts' uniform halves come from a fresh random seed,
+// so only the other halves and the seed travel.
 func (c *Client) Encrypt(images [][]float64, progress packing.Progress) (*wire.Ciphertexts, error) {
+	var req wire.Request
 	seed := make([]byte, wire.SeedSize)
 	if _, err := rand.Read(seed); err != nil {
 		return nil, errs.New(errs.ErrInternal, "client: %w", err)
 	}
-	cts, err := c.codec.Encrypt(images, seed, progress)
+	if _, err := rand.Read(req.ID[:]); err != nil {
+		return nil, errs.New(errs.ErrInternal, "client: %w", err)
+	}
+	req.Tag = c.tag(req.ID, len(images))
+	cts, err := c.codec.Encrypt(images, req.ID[:], seed, progress)
 	if err != nil {
 		return nil, err
 	}
-	return &wire.Ciphertexts{Images: len(images), Ciphertexts: cts, Seed: seed}, nil
+	return &wire.Ciphertexts{Images: len(images), Request: req, Ciphertexts: cts, Seed: seed}, nil
 }
 
-// EncryptBytes encrypts images as Encrypt does and seals the batch for the server.
-func (c *Client) EncryptBytes(images [][]float64, progress packing.Progress) ([]byte, error) {
+// EncryptBytes encrypts images as Encrypt does and seals the batch for the server; it
+// also returns the batch's request, to decrypt the result with.
+func (c *Client) EncryptBytes(images [][]float64, progress packing.Progress) ([]byte, wire.Request, error) {
 	cts, err := c.Encrypt(images, progress)
 	if err != nil {
-		return nil, err
+		return nil, wire.Request{}, err
 	}
-	return wire.EncodeCiphertexts(wire.KindEncryptedBatch, &c.manifest, c.params, cts)
+	data, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &c.manifest, c.params, cts)
+	return data, cts.Request, err
 }
 
-// Decrypt returns the logits of every image of an encrypted result.
-func (c *Client) Decrypt(r *wire.Ciphertexts) ([][]float64, error) {
+// Decrypt returns the logits of every image of the result of request req (the
+// Request of the batch Encrypt returned). The result must answer req (errs.
+// ErrMismatch otherwise), for as many images as req had and with the check values of
+// the model at the request's secret check positions (errs.ErrIntegrity otherwise: a
+// wrong key, a tampered result, or another request's result relabelled).
+//
+// Each failed check tells whoever built the result something about the decrypted
+// values, and so about the secret key (docs/security.md): after an integrity error,
+// use a new client (New) for further requests.
+func (c *Client) Decrypt(req wire.Request, r *wire.Ciphertexts) ([][]float64, error) {
 	if r == nil {
 		return nil, errs.New(errs.ErrInvalidArgument, "client: nil result")
 	}
-	return c.codec.Decrypt(r.Ciphertexts, r.Images)
+	if r.Request != req {
+		return nil, errs.New(errs.ErrMismatch, "client: the result answers request %x, not the expected request %x", r.Request.ID, req.ID)
+	}
+	if want := c.tag(req.ID, r.Images); !hmac.Equal(want[:], req.Tag[:]) {
+		return nil, errs.New(errs.ErrIntegrity, "client: the result is for %d images, which request %x did not have, or the request is not this client's", r.Images, req.ID)
+	}
+	return c.codec.Decrypt(r.Ciphertexts, req.ID[:], r.Images)
 }
 
-// DecryptBytes opens a sealed encrypted result and decrypts it.
-func (c *Client) DecryptBytes(data []byte) ([][]float64, error) {
+// DecryptBytes opens a sealed encrypted result and decrypts it as the result of
+// request req (see Decrypt).
+func (c *Client) DecryptBytes(req wire.Request, data []byte) ([][]float64, error) {
 	r, err := wire.DecodeCiphertexts(data, wire.KindEncryptedResult, &c.manifest, c.params)
 	if err != nil {
 		return nil, err
 	}
-	return c.Decrypt(r)
+	return c.Decrypt(req, r)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

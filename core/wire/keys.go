@@ -83,6 +83,25 @@ func evaluationKeysLen(prm hefloat.Parameters, specs []keySpec, manifestLen int)
 	return size
 }
 
+// EvaluationKeysSize returns the exact size of sealed evaluation keys for manifest m
+// (validated), computed from the manifest alone: what a client checks before making
+// any key.
+func EvaluationKeysSize(m *manifest.Manifest) (int64, error) {
+	prm, err := m.Parameters()
+	if err != nil {
+		return 0, err
+	}
+	man, err := m.MarshalBinary()
+	if err != nil {
+		return 0, err
+	}
+	size := int64(HeaderSize + 4 + len(man) + 4)
+	for _, s := range keySpecs(m, prm) {
+		size += keyHeaderLen + int64(gadgetBytes(prm, s))
+	}
+	return size, nil
+}
+
 // EncodeEvaluationKeys seals evaluation keys for manifest m, whose parameters are prm.
 // The keys must be exactly those the manifest lists.
 //
@@ -223,8 +242,8 @@ func DecodeEvaluationKeys(data []byte, m *manifest.Manifest) (*EvaluationKeys, e
 			return nil, errs.New(errs.ErrMismatch, "wire: key for element %d at levels (%d, %d), the manifest lists element %d at (%d, %d)",
 				galEl, levelQ, levelP, s.galEl, s.levelQ, s.levelP)
 		}
-		if s.galEl != 0 && (s.galEl&1 == 0 || s.galEl >= nthRoot) {
-			return nil, errs.New(errs.ErrMalformed, "wire: Galois element %d is not an odd number below %d", s.galEl, nthRoot)
+		if s.galEl != 0 && !manifest.RotationElement(s.galEl, nthRoot) {
+			return nil, errs.New(errs.ErrMalformed, "wire: Galois element %d is not a rotation", s.galEl)
 		}
 		src = src[keyHeaderLen:]
 		evkParams := rlwe.EvaluationKeyParameters{LevelQ: &levelQ, LevelP: &levelP}

@@ -49,6 +49,7 @@ type fixture struct {
 	plan     compile.Plan
 	manifest manifest.Manifest
 	client   *client.Client
+	request  wire.Request
 	batch    []byte
 	result   []byte
 }
@@ -88,7 +89,7 @@ func newFixture(t *testing.T, preset params.Preset, hidden int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{plan: p, manifest: m, client: c, batch: b, result: r}
+	return &fixture{plan: p, manifest: m, client: c, request: enc.Request, batch: b, result: r}
 }
 
 func TestRoundTripsAreByteExact(t *testing.T) {
@@ -131,11 +132,11 @@ func TestRoundTripsAreByteExact(t *testing.T) {
 		t.Fatal("secret key re-encoding differs")
 	}
 	// The restored client decrypts what the original encrypted.
-	a, err := f.client.DecryptBytes(f.result)
+	a, err := f.client.DecryptBytes(f.request, f.result)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := restored.DecryptBytes(f.result)
+	b, err := restored.DecryptBytes(f.request, f.result)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +230,7 @@ func TestWrongSecretKeyIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stranger.DecryptBytes(f.result); err == nil {
+	if _, err := stranger.DecryptBytes(f.request, f.result); err == nil {
 		t.Fatal("a result decrypted with another client's key gave no error")
 	}
 }
@@ -279,7 +280,7 @@ func TestSeededBatchesHalveTheUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.client.DecryptBytes(result); err == nil {
+	if _, err := f.client.DecryptBytes(f.request, result); err == nil {
 		t.Fatal("a batch with a tampered seed gave a result that decrypted without error")
 	}
 }
