@@ -22,7 +22,7 @@ func Example() {
 	plan, _ := compile.Compile(m, compile.Options{}) // 128-bit by default
 	manifest := plan.Manifest()                      // public: what the client needs
 
-	c, _ := client.New(&manifest)            // client: the secret key stays here
+	c, _ := client.New(&manifest)                     // client: the secret key stays here
 	upload, request, _ := c.EncryptBytes(images, nil) // [][]float64, pixels in [0,1]
 
 	keys, _ := c.EvaluationKeysBytes() // public: sent to the server once
