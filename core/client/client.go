@@ -221,7 +221,7 @@ func (c *Client) Decrypt(req wire.Request, r *wire.Ciphertexts) ([][]float64, er
 		return nil, errs.New(errs.ErrInvalidArgument, "client: nil result")
 	}
 	if r.Request != req {
-		return nil, errs.New(errs.ErrMismatch, "client: the result answers request %x, not the expected request %x", r.Request.ID, req.ID)
+		return nil, errs.New(errs.ErrMismatch, "client: the result answers another request (%x), not the expected %x", r.Request.ID, req.ID)
 	}
 	if want := c.tag(req.ID, r.Images); !hmac.Equal(want[:], req.Tag[:]) {
 		return nil, errs.New(errs.ErrIntegrity, "client: the result is for %d images, which request %x did not have, or the request is not this client's", r.Images, req.ID)

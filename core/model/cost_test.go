@@ -7,6 +7,7 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/internal/cbor"
+	"github.com/cryptonets/cryptonets/core/internal/hostile"
 )
 
 // bigPool is hole 6 of issue 12: a sum pool with a 96 × 96 window, padded to keep the
@@ -33,6 +34,7 @@ func TestLoweringCostIsBoundedBeforeAllocation(t *testing.T) {
 	if len(data) > 300 {
 		t.Fatalf("the file is %d bytes", len(data))
 	}
+	hostile.Check(t, "sumpool_96.cnm", data)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/hostile"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -273,6 +274,7 @@ func TestCostlyPoolIsALimitError(t *testing.T) {
 	if len(data) > 256 {
 		t.Fatalf("the file is %d bytes", len(data))
 	}
+	hostile.Check(t, "averagepool_96.onnx", data)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/hostile"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -54,6 +55,32 @@ func TestSecretKeyRoundTrip(t *testing.T) {
 // decoder, a huge limb count exhausted memory, ragged rows panicked at encryption and
 // the P part was never checked. The format has no length fields now; every mutation is
 // an error of class ErrMalformed or a valid ternary key.
+// TestSecretKeyReproducers writes (checks) the reproducers of hole 1 for the C and
+// Python tests: Lattigo's encoding of a secret key for InsecureN11QP215, of exactly
+// the length Lattigo expects, with the first row's length field set to 0x80000 (a
+// fatal stack overflow in Lattigo's decoder) or the limb count to 2^40 (a fatal
+// "cannot allocate").
+func TestSecretKeyReproducers(t *testing.T) {
+	prm := presetParams(t, params.InsecureN11)
+	lattigo, err := rlwe.NewSecretKey(prm).MarshalBinary() // the zero key: the same bytes every time
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := params.FingerprintOf(prm)
+	for name, patch := range map[string]func([]byte){
+		"secret_key_row_length.bin": func(b []byte) { binary.LittleEndian.PutUint64(b[8:], 0x80000) },
+		"secret_key_limb_count.bin": func(b []byte) { binary.LittleEndian.PutUint64(b[0:], 1<<40) },
+	} {
+		b := bytes.Clone(lattigo)
+		patch(b)
+		data := Seal(Header{Kind: KindSecretKey, Params: fp}, b)
+		hostile.Check(t, name, data)
+		if _, err := DecodeSecretKey(data, prm); !errors.Is(err, errs.ErrMalformed) {
+			t.Errorf("%s: %v, want a malformed-input error", name, err)
+		}
+	}
+}
+
 func TestSecretKeyFilesNeverReachLattigo(t *testing.T) {
 	prm := presetParams(t, params.InsecureN12S)
 	sk := rlwe.NewKeyGenerator(prm).GenSecretKeyNew()

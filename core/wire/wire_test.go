@@ -3,6 +3,7 @@ package wire_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/hostile"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
@@ -328,5 +330,27 @@ func TestDecodedObjectsDoNotAliasTheirInput(t *testing.T) {
 	}
 	if again, _ := wire.EncodeManifest(m); !bytes.Equal(again, want) {
 		t.Fatal("manifest: the decoded object changed with the caller's buffer")
+	}
+}
+
+// TestCBORReproducers writes (checks) the reproducers of hole 7 for the C and Python
+// tests: ten bytes of CBOR declaring two nested arrays of 0x30303030 items, which
+// allocated 64 MiB, as a model file and as the payload of a manifest envelope whose
+// fingerprints match it (so that the CBOR decoder is what rejects it).
+func TestCBORReproducers(t *testing.T) {
+	doc := []byte{0x9a, 0x30, 0x30, 0x30, 0x30, 0x9a, 0x30, 0x30, 0x30, 0x30}
+	prm, err := params.InsecureN11.Parameters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope := wire.Seal(wire.Header{Kind: wire.KindManifest, Params: params.FingerprintOf(prm), Plan: sha256.Sum256(doc)}, doc)
+	hostile.Check(t, "cbor_nested_arrays.cnm", doc)
+	hostile.Check(t, "cbor_nested_arrays_manifest.bin", envelope)
+	if _, err := wire.DecodeManifest(envelope); !errors.Is(err, errs.ErrMalformed) {
+		t.Fatalf("%v, want a malformed-input error", err)
+	}
+	var m model.Model
+	if err := m.UnmarshalBinary(doc); !errors.Is(err, errs.ErrMalformed) {
+		t.Fatalf("%v, want a malformed-input error", err)
 	}
 }

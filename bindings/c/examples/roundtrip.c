@@ -24,7 +24,9 @@ static void predict_request(cn_client *client, const cn_manifest *manifest, cn_s
     cn_encrypted_batch *batch = NULL;
     uint8_t *batch_bytes = NULL;
     size_t batch_len = 0;
+    uint8_t request[CN_REQUEST_SIZE]; /* kept to decrypt the answer */
     CHECK(cn_client_encrypt(&batch, client, pixels + first * values, n, values));
+    CHECK(cn_encrypted_batch_request(request, sizeof request, batch));
     CHECK(cn_encrypted_batch_serialize(&batch_bytes, &batch_len, batch));
     CHECK(cn_encrypted_batch_free(batch));
 
@@ -43,12 +45,12 @@ static void predict_request(cn_client *client, const cn_manifest *manifest, cn_s
     cn_encrypted_result *answer = NULL;
     CHECK(cn_encrypted_result_deserialize(&answer, manifest, result_bytes, result_len));
     size_t images = 0, got_classes = 0;
-    int rc = cn_client_decrypt(NULL, 0, &images, &got_classes, client, answer);
+    int rc = cn_client_decrypt(NULL, 0, &images, &got_classes, client, request, sizeof request, answer);
     if (rc != CN_E_BUFFER_TOO_SMALL || images != n || got_classes != classes) {
         fprintf(stderr, "size query gave %d, %zu x %zu\n", rc, images, got_classes);
         exit(1);
     }
-    CHECK(cn_client_decrypt(logits + first * classes, n * classes, &images, &got_classes, client, answer));
+    CHECK(cn_client_decrypt(logits + first * classes, n * classes, &images, &got_classes, client, request, sizeof request, answer));
     CHECK(cn_encrypted_result_free(answer));
     CHECK(cn_bytes_free(result_bytes));
     CHECK(cn_encrypted_result_free(result));
