@@ -98,7 +98,7 @@ func withKey(m *manifest.Manifest, secretKey []byte, opts []Option) (*Client, er
 	if err != nil {
 		return nil, err
 	}
-	keyBytes, err := wire.EvaluationKeysSize(m)
+	keyBytes, err := wire.EvaluationKeysSize(m, prm)
 	if err != nil {
 		return nil, err
 	}

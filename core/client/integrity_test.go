@@ -274,7 +274,7 @@ func TestHostileManifestsMakeNoKeys(t *testing.T) {
 		many.GaloisElements = append(many.GaloisElements, g)
 		many.GaloisLevels = append(many.GaloisLevels, deep.Parameters().MaxLevel())
 	}
-	size, err := wire.EvaluationKeysSize(&many)
+	size, err := wire.EvaluationKeysSize(&many, deep.Parameters())
 	if err != nil {
 		t.Fatal(err)
 	}

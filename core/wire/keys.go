@@ -84,13 +84,9 @@ func evaluationKeysLen(prm hefloat.Parameters, specs []keySpec, manifestLen int)
 }
 
 // EvaluationKeysSize returns the exact size of sealed evaluation keys for manifest m
-// (validated), computed from the manifest alone: what a client checks before making
-// any key.
-func EvaluationKeysSize(m *manifest.Manifest) (int64, error) {
-	prm, err := m.Parameters()
-	if err != nil {
-		return 0, err
-	}
+// (validated), whose parameters are prm, computed from the manifest alone: what a
+// client checks before making any key.
+func EvaluationKeysSize(m *manifest.Manifest, prm hefloat.Parameters) (int64, error) {
 	man, err := m.MarshalBinary()
 	if err != nil {
 		return 0, err

@@ -8,7 +8,6 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
@@ -22,9 +21,8 @@ func EncodeManifest(m *manifest.Manifest) ([]byte, error) {
 }
 
 // DecodeManifest opens and validates a manifest. Its envelope is checked before the
-// payload is decoded: the parameter fingerprint must name a known parameter set and
-// the plan fingerprint must be the digest of the payload (a manifest's fingerprint is
-// the digest of its canonical encoding).
+// payload is decoded: the plan fingerprint must be the digest of the payload (a
+// manifest's fingerprint is the digest of its canonical encoding).
 func DecodeManifest(data []byte) (*manifest.Manifest, error) {
 	h, err := Peek(data)
 	if err != nil {
@@ -37,11 +35,9 @@ func DecodeManifest(data []byte) (*manifest.Manifest, error) {
 }
 
 // openManifest decodes an encoded manifest that travelled under envelope h, after
-// checking the envelope's fingerprints against the bytes.
+// checking the envelope's plan fingerprint against the bytes (the parameter
+// fingerprint is checked against the parameters the manifest names once decoded).
 func openManifest(payload []byte, h Header, what string) (*manifest.Manifest, error) {
-	if _, ok := params.ByFingerprint(h.Params); !ok {
-		return nil, errs.New(errs.ErrMismatch, "wire: %s made for CKKS parameters this library does not know", what)
-	}
 	if sha256.Sum256(payload) != h.Plan {
 		return nil, errs.New(errs.ErrMalformed, "wire: the %s does not match its envelope's fingerprint", what)
 	}

@@ -28,6 +28,8 @@ INSECURE_TEST_PARAMS = "InsecureN11QP215"
 
 BytesLike = Union[bytes, bytearray, memoryview]
 PathLike = Union[str, "os.PathLike[str]"]
+#: What names a request: the encrypted batch, or its ``request`` bytes.
+RequestLike = Union["EncryptedBatch", bytes, bytearray, memoryview]
 
 _lib = _ffi.lib
 
@@ -57,6 +59,23 @@ def _h(obj: Any, cls: "type[Managed]", name: str) -> c_void_p:
     return obj._handle()
 
 
+def _request_bytes(request: Any) -> bytes:
+    """The request identifier of an EncryptedBatch, or request bytes as given."""
+    if isinstance(request, EncryptedBatch):
+        return request.request
+    if isinstance(request, (bytes, bytearray, memoryview)):
+        data = bytes(request)
+        if len(data) != _ffi.REQUEST_SIZE:
+            raise ValueError(
+                f"request must be the {_ffi.REQUEST_SIZE} bytes of EncryptedBatch.request, got {len(data)}"
+            )
+        return data
+    raise TypeError(
+        f"request must be the cryptonets.EncryptedBatch the result answers or its .request bytes, "
+        f"got {type(request).__name__}"
+    )
+
+
 def _params_arg(params: Optional[str]) -> Optional[bytes]:
     if params is None or params == "":
         return None
@@ -82,10 +101,17 @@ def _options(
     return opts
 
 
-def _manifest_options(allow_insecure: bool) -> "_ffi.ManifestOptions":
+def _manifest_options(allow_insecure: bool, max_eval_key_bytes: int = 0) -> "_ffi.ManifestOptions":
+    if (
+        not isinstance(max_eval_key_bytes, int)
+        or isinstance(max_eval_key_bytes, bool)
+        or not 0 <= max_eval_key_bytes < 2**63
+    ):
+        raise ValueError(f"max_eval_key_bytes must be an int >= 0, got {max_eval_key_bytes!r}")
     opts = _ffi.ManifestOptions()
     opts.struct_size = ctypes.sizeof(_ffi.ManifestOptions)
     opts.allow_insecure = int(allow_insecure)
+    opts.max_eval_key_bytes = max_eval_key_bytes
     return opts
 
 
@@ -214,6 +240,14 @@ class Manifest(Managed):
 
     __bytes__ = to_bytes
 
+    def _with_key_limit(self, max_eval_key_bytes: int) -> "Manifest":
+        """A copy of the manifest whose clients make at most that many bytes of
+        evaluation keys."""
+        data = self.to_bytes()
+        ptr, n, keep = _arrays.bytes_arg(data)
+        opts = _manifest_options(self._insecure, max_eval_key_bytes)
+        return Manifest._wrap(call_out_object(_lib.cn_manifest_deserialize, ptr, n, byref(opts)))
+
     def _clone(self) -> "Manifest":
         data = self.to_bytes()
         if self._insecure:
@@ -287,26 +321,45 @@ class Client(Managed):
     ``Client(manifest)`` generates a fresh secret key; :meth:`restore` rebuilds a
     client from an exported one. The client keeps its own copy of the manifest
     (:attr:`manifest`). Calls on one client are serialized by a lock in the library.
+
+    A fresh client costs milliseconds with batch packing: make one per job. Whether a
+    result passes its integrity check depends on decrypted values, so a malicious
+    server that learns of failures learns about the key; after an
+    :class:`IntegrityError`, make a new client (docs/security.md).
+
+    ``max_eval_key_bytes``: the largest evaluation keys, in serialized bytes, the
+    client accepts to make for the manifest (which comes from the server); a
+    manifest that asks for more raises :class:`LimitError`. 0: the default, 1 GiB.
     """
 
     _free_name = "cn_client_free"
     _what = "Client"
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, *, max_eval_key_bytes: int = 0) -> None:
         """A client with a fresh secret key for ``manifest``'s parameters."""
-        ptr = call_out_object(_lib.cn_client_new, _h(manifest, Manifest, "manifest"))
-        self._own(ptr)
+        _h(manifest, Manifest, "manifest")
+        limited = manifest._with_key_limit(max_eval_key_bytes)
+        try:
+            self._own(call_out_object(_lib.cn_client_new, limited._handle()))
+        finally:
+            limited.close()
         self._manifest = manifest._clone()
 
     @classmethod
-    def restore(cls, manifest: Manifest, secret_key: BytesLike) -> "Client":
+    def restore(
+        cls, manifest: Manifest, secret_key: BytesLike, *, max_eval_key_bytes: int = 0
+    ) -> "Client":
         """A client from a secret key exported by :meth:`export_secret_key` for the
-        same manifest's parameters (:class:`MismatchError` otherwise)."""
+        same manifest's parameters (:class:`MismatchError` otherwise;
+        :class:`MalformedError` for bytes that are not a secret key)."""
         ptr, n, keep = _arrays.bytes_arg(secret_key)
+        _h(manifest, Manifest, "manifest")
+        limited = manifest._with_key_limit(max_eval_key_bytes)
         self = cls.__new__(cls)
-        self._own(
-            call_out_object(_lib.cn_client_restore, _h(manifest, Manifest, "manifest"), ptr, n)
-        )
+        try:
+            self._own(call_out_object(_lib.cn_client_restore, limited._handle(), ptr, n))
+        finally:
+            limited.close()
         self._manifest = manifest._clone()
         return self
 
@@ -354,31 +407,42 @@ class Client(Managed):
         batch = EncryptedBatch._wrap(ptr)
         return batch
 
-    def decrypt(self, result: "EncryptedResult") -> Any:
-        """Decrypt a result into logits: a float64 numpy array of shape
-        ``(n, classes)``, or, without numpy, a list of n lists of floats.
+    def decrypt(self, result: "EncryptedResult", request: "RequestLike") -> Any:
+        """Decrypt the result of ``request`` (the :class:`EncryptedBatch` it answers,
+        or that batch's :attr:`EncryptedBatch.request` bytes) into logits: a float64
+        numpy array of shape ``(n, classes)``, or, without numpy, a list of n lists
+        of floats.
+
+        A result for another request raises :class:`MismatchError`; one that fails
+        the integrity check (another key, tampered with, an image count changed,
+        another request's result relabelled) raises :class:`IntegrityError` rather
+        than giving wrong numbers.
 
         SECURITY: CKKS decryptions leak information about the secret key to whoever
         also sees the ciphertexts (Li-Micciancio 2021). Keep the logits on the client;
-        share only labels (:meth:`decrypt_labels`). A result for another key or a
-        corrupted one raises :class:`IntegrityError` rather than giving wrong numbers.
+        share only labels (:meth:`decrypt_labels`).
         """
         handle = self._handle()
         rh = _h(result, EncryptedResult, "result")
+        req = _request_bytes(request)
+        rp, rn, keep = _arrays.bytes_arg(req)
         n, k = c_size_t(), c_size_t()
-        status = _lib.cn_client_decrypt(None, 0, byref(n), byref(k), handle, rh)
+        status = _lib.cn_client_decrypt(None, 0, byref(n), byref(k), handle, rp, rn, rh)
         if status != _ffi.CN_E_BUFFER_TOO_SMALL:
             check(status)
         out = _arrays.Logits(n.value, k.value, _arrays.have_numpy())
         check(
-            _lib.cn_client_decrypt(out.pointer, n.value * k.value, byref(n), byref(k), handle, rh)
+            _lib.cn_client_decrypt(
+                out.pointer, n.value * k.value, byref(n), byref(k), handle, rp, rn, rh
+            )
         )
         return out.value()
 
-    def decrypt_labels(self, result: "EncryptedResult") -> Any:
-        """The predicted class of each image (argmax of the logits): a numpy integer
-        array, or a list of ints without numpy. Labels are what is safe to share."""
-        return _arrays.argmax_rows(self.decrypt(result))
+    def decrypt_labels(self, result: "EncryptedResult", request: "RequestLike") -> Any:
+        """The predicted class of each image of the result of ``request`` (argmax of
+        the logits, see :meth:`decrypt`): a numpy integer array, or a list of ints
+        without numpy. Labels are what is safe to share."""
+        return _arrays.argmax_rows(self.decrypt(result, request))
 
     def _describe(self) -> str:
         return f"params={self._manifest._params}"
@@ -521,6 +585,15 @@ class EncryptedBatch(Managed):
     def images(self) -> int:
         """The number of images in the batch."""
         return _size(_lib.cn_encrypted_batch_images, self._handle())
+
+    @property
+    def request(self) -> bytes:
+        """The batch's request identifier (not secret): keep it to decrypt the
+        result (:meth:`Client.decrypt`). Still there after the server consumed the
+        batch."""
+        buf = (c_uint8 * _ffi.REQUEST_SIZE)()
+        check(_lib.cn_encrypted_batch_request(buf, len(buf), self._handle()))
+        return bytes(buf)
 
     def __len__(self) -> int:
         return self.images

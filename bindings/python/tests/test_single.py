@@ -25,7 +25,7 @@ def test_single_image_requests_128_bit(model: Any, mnist: Mnist) -> None:
                 result = cn.EncryptedResult.from_bytes(
                     server.predict_bytes(request.to_bytes()), client.manifest
                 )
-                assert [int(v) for v in client.decrypt_labels(result)] == [mnist.reference[i]]
+                assert [int(v) for v in client.decrypt_labels(result, request)] == [mnist.reference[i]]
             with pytest.raises(cn.InvalidArgumentError):
                 client.encrypt(mnist.rows(2))  # one image per request
 
