@@ -36,7 +36,7 @@ func tinyModel(rng *rand.Rand, hidden int) *model.Model {
 		}}
 }
 
-func compileTiny(t *testing.T, preset params.Preset, hidden int) compile.Plan {
+func compileTiny(t testing.TB, preset params.Preset, hidden int) compile.Plan {
 	t.Helper()
 	p, err := compile.Compile(tinyModel(rand.New(rand.NewPCG(7, uint64(hidden))), hidden),
 		compile.Options{Params: preset.Name, AllowInsecure: preset.Insecure})
@@ -56,7 +56,7 @@ type fixture struct {
 	result   []byte
 }
 
-func newFixture(t *testing.T, preset params.Preset, hidden int) *fixture {
+func newFixture(t testing.TB, preset params.Preset, hidden int) *fixture {
 	t.Helper()
 	p := compileTiny(t, preset, hidden)
 	m := p.Manifest()
