@@ -180,7 +180,7 @@ func (c *Codec) Decrypt(result []*rlwe.Ciphertext, id []byte, n int) ([][]float6
 		}
 	}
 	if failed > 0 {
-		return nil, errs.New(errs.ErrIntegrity, "packing: %d of the result's check values are not the model's: wrong secret key, tampered result, or the result of another request", failed)
+		return nil, errs.New(errs.ErrIntegrity, "packing: %d of the result's check values are not the model's: wrong secret key, tampered result, or the result of another request (use a new key for further requests: docs/security.md)", failed)
 	}
 	return logits, nil
 }
