@@ -111,13 +111,15 @@ type Checks struct {
 }
 
 // The bounds of Checks: the number of check inputs, their logits in all (which bounds
-// the work of comparing every two), and the largest tolerance relative to the logits'
+// the work of comparing every two), their input values in all (which the client
+// draws), and the largest tolerance relative to the logits'
 // scale (maxTolerance · (1 + |logit|)) a client accepts; a manifest with looser checks
 // could let a wrong key's noise pass.
 const (
 	MinCheckInputs = 2
 	MaxCheckInputs = 256
 	maxCheckLogits = 1 << 18
+	MaxCheckValues = 1 << 25
 	maxTolerance   = 1.0 / 16
 )
 
@@ -178,6 +180,9 @@ func (m *Manifest) Validate() error {
 	}
 	if err := m.Result.validate(m.Outputs, m.Checks.Positions, p.MaxSlots()); err != nil {
 		return err
+	}
+	if len(m.Checks.Candidates)*m.Input.Size() > MaxCheckValues {
+		return errs.New(errs.ErrLimit, "manifest: %d check inputs of %d values each are more than a client makes (%d values)", len(m.Checks.Candidates), m.Input.Size(), MaxCheckValues)
 	}
 	if err := m.Checks.validate(m.Outputs, m.OutputBound); err != nil {
 		return err

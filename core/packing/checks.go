@@ -95,7 +95,8 @@ func MakeChecks(m *model.Model, stages []model.Stage, spec CheckSpec) (manifest.
 		return manifest.Checks{}, errs.New(errs.ErrInternal, "packing: noise of %d stages for %d", len(spec.StageNoise), len(stages))
 	}
 	out := manifest.Checks{Positions: spec.Positions, Seed: spec.Seed}
-	for cand := uint32(0); cand < maxCheckDraws && len(out.Candidates) < checkInputs; cand++ {
+	want := min(checkInputs, manifest.MaxCheckValues/m.Input.Size())
+	for cand := uint32(0); cand < maxCheckDraws && len(out.Candidates) < want; cand++ {
 		x := CheckInput(spec.Seed, cand, m.Input.Size(), m.InputRange[0], m.InputRange[1])
 		y, sigma, err := propagate(stages, x, spec)
 		if err != nil {

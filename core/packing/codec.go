@@ -163,18 +163,18 @@ func (c *Codec) Decrypt(result []*rlwe.Ciphertext, id []byte, n int) ([][]float6
 	logits := make([][]float64, n)
 	failed := 0 // every check is compared, whatever the first failure
 	for p, i := range arr.image {
-		row := make([]float64, m.Outputs)
-		for j := range row {
-			ct, slot := m.Result.Slot(p, j)
-			row[j] = values[ct][slot]
-		}
 		if i >= 0 {
-			logits[i] = row
+			logits[i] = make([]float64, m.Outputs)
+			for j := range logits[i] {
+				ct, slot := m.Result.Slot(p, j)
+				logits[i][j] = values[ct][slot]
+			}
 			continue
 		}
 		want, tol := m.Checks.Outputs[arr.check[p]], m.Checks.Tolerance[arr.check[p]]
-		for j, v := range row {
-			if !(math.Abs(v-want[j]) <= tol[j]) {
+		for j := range want {
+			ct, slot := m.Result.Slot(p, j)
+			if !(math.Abs(values[ct][slot]-want[j]) <= tol[j]) {
 				failed++
 			}
 		}
