@@ -50,8 +50,9 @@ for line in "${targets[@]}"; do
   name=${line##*$'\t'}
   log="$LOGS/$name.log"
   start=$SECONDS
-  # A session of its own, so that peak_rss finds the workers too.
-  setsid "$GO" test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 10s \
+  # A session of its own, so that peak_rss finds the workers too; -timeout 0, or go
+  # test's default 10-minute timeout would end a 10-minute run.
+  setsid "$GO" test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 10s -timeout 0 \
     "${PARALLEL[@]}" "./$pkg" >"$log" 2>&1 &
   pid=$!
   peak=$(peak_rss "$pid")
