@@ -103,7 +103,7 @@ func withKey(m *manifest.Manifest, secretKey []byte, opts []Option) (*Client, er
 		return nil, err
 	}
 	if keyBytes > o.maxKeyBytes {
-		return nil, errs.New(errs.ErrLimit, "client: the manifest asks for %d evaluation keys taking %d MiB, above this client's limit of %d MiB (raise it with the max-evaluation-key-bytes option if you trust the manifest)",
+		return nil, errs.New(errs.ErrLimit, "client: the manifest asks for %d evaluation keys taking %d MiB, above this client's limit of %d MiB (raise the limit, max_eval_key_bytes or --max-eval-key-bytes, only if you trust the manifest)",
 			len(m.GaloisElements)+boolInt(m.Relinearize), keyBytes>>20, o.maxKeyBytes>>20)
 	}
 	var sk *rlwe.SecretKey
