@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/errs"
-	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/rewrite"
@@ -263,14 +263,14 @@ func mnistTrainImages(m *model.Model, n int) ([][]float64, error) {
 	if err := checkMNISTInput(m, fmt.Sprintf("calibration on MNIST (--calibration %d)", n)); err != nil {
 		return nil, err
 	}
-	set, err := mnist.TrainFirst(n)
+	set, err := dataset.MNIST(dataset.MNISTTrain, n)
 	if err != nil {
 		return nil, err
 	}
-	if len(set.Images) < n {
-		return nil, errs.New(errs.ErrInvalidArgument, "--calibration %d: the MNIST training set has %d images", n, len(set.Images))
+	if len(set.Records) < n {
+		return nil, errs.New(errs.ErrInvalidArgument, "--calibration %d: the MNIST training set has %d images", n, len(set.Records))
 	}
-	return set.Images, nil
+	return set.Records, nil
 }
 
 // readImages reads a file of raw little-endian float64 images of the given shape.
@@ -327,19 +327,19 @@ func compareAccuracy(before, after *model.Model, n int) (*convertAccuracy, error
 	if err := checkMNISTInput(before, "--test-images"); err != nil {
 		return nil, err
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		return nil, err
 	}
-	if n > len(set.Images) {
-		return nil, errs.New(errs.ErrInvalidArgument, "--test-images %d: the MNIST test set has %d images", n, len(set.Images))
+	if n > len(set.Records) {
+		return nil, errs.New(errs.ErrInvalidArgument, "--test-images %d: the MNIST test set has %d images", n, len(set.Records))
 	}
 	set = set.First(n)
-	lb, err := reference(before, set.Images)
+	lb, err := reference(before, set.Records)
 	if err != nil {
 		return nil, err
 	}
-	la, err := reference(after, set.Images)
+	la, err := reference(after, set.Records)
 	if err != nil {
 		return nil, err
 	}

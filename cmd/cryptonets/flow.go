@@ -9,8 +9,8 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/errs"
-	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
@@ -77,12 +77,12 @@ Client: encrypts the MNIST test images [K, K+N) into one batch file for the serv
 	if *n < 1 || *n > man.ImagesPerBatch {
 		return errs.New(errs.ErrInvalidArgument, "--images %d: want 1 to %d (the manifest's images per batch)", *n, man.ImagesPerBatch)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		return err
 	}
-	if *offset < 0 || *offset+*n > len(set.Images) {
-		return errs.New(errs.ErrInvalidArgument, "--offset %d --images %d: the MNIST test set has images 0 to %d", *offset, *n, len(set.Images)-1)
+	if *offset < 0 || *offset+*n > len(set.Records) {
+		return errs.New(errs.ErrInvalidArgument, "--offset %d --images %d: the MNIST test set has images 0 to %d", *offset, *n, len(set.Records)-1)
 	}
 	skData, err := readFile(*skPath, "secret key")
 	if err != nil {
@@ -94,7 +94,7 @@ Client: encrypts the MNIST test images [K, K+N) into one batch file for the serv
 	}
 	start := time.Now()
 	prog := newProgress(c.stderr, out.quiet)
-	cts, err := cl.Encrypt(set.Images[*offset:*offset+*n], prog.task("encrypt"))
+	cts, err := cl.Encrypt(set.Records[*offset:*offset+*n], prog.task("encrypt"))
 	if err != nil {
 		return err
 	}

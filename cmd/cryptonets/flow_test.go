@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -138,11 +138,11 @@ func plaintextLabels(t *testing.T, n int) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, err := reference(m, set.First(n).Images)
+	logits, err := reference(m, set.First(n).Records)
 	if err != nil {
 		t.Fatal(err)
 	}
