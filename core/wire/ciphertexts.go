@@ -188,6 +188,17 @@ func log2Float(f *big.Float) float64 {
 	return float64(exp) + math.Log2(m)
 }
 
+// maxPayloadSize bounds the payload of ciphertexts of the expected shape under prm
+// (every field a payload may carry at its largest): what a reader of a stream may
+// allocate for one before decoding it.
+func maxPayloadSize(want Shape, prm hefloat.Parameters) int64 {
+	size := PolyBytes(prm, want.Level)
+	if size < 0 {
+		return 0
+	}
+	return fixedLen + maxScaleText + SeedSize + int64(want.Count)*int64(want.Degree+1)*int64(size)
+}
+
 // readCiphertexts decodes and validates a payload against the expected shape.
 func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphertexts, error) {
 	if len(payload) < fixedLen {
