@@ -237,12 +237,10 @@ func (c *Client) DecryptAll(results []*wire.Ciphertexts) ([][]float64, error) {
 
 // ReadDownload reads the results of one upload from r (the envelope of a single
 // result, or a sequence: wire.SequenceReader), decrypting each as it arrives, and
-// returns the logits of every image in order. It does not read past the download.
+// returns the logits of every image in order. It reads nothing past the download, so
+// downloads may follow each other on one stream; it returns io.EOF if r is at its end.
 func (c *Client) ReadDownload(r io.Reader) ([][]float64, error) {
 	sr, err := wire.NewSequenceReader(r, wire.KindEncryptedResult, &c.manifest, c.params)
-	if errors.Is(err, io.EOF) {
-		return nil, errs.New(errs.ErrMalformed, "client: no encrypted result: the input is empty")
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -124,14 +124,12 @@ func Read(path string, opts Options) (*Set, error) {
 	if !opts.Shape.Valid() {
 		return nil, errs.New(errs.ErrInvalidArgument, "dataset: invalid record shape %v", opts.Shape)
 	}
-	st, err := os.Stat(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return nil, errs.New(errs.ErrIO, "dataset: %w", err)
 	}
-	if st.IsDir() {
+	switch Format(path) {
+	case "directory":
 		return readDir(path, opts.Shape)
-	}
-	switch format(path) {
 	case "npy":
 		return readNPYFile(path, opts.Shape)
 	case "csv":
@@ -162,8 +160,12 @@ func ReadAll(paths []string, opts Options) (*Set, error) {
 	return all, nil
 }
 
-// format names the reader of a file from its extension.
-func format(path string) string {
+// Format names the kind of input path is, as Read tells it: "directory", or from the
+// file name's extension "npy", "csv", "image" or "idx"; "" for anything else.
+func Format(path string) string {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return "directory"
+	}
 	name := strings.ToLower(filepath.Base(path))
 	name = strings.TrimSuffix(name, ".gz")
 	ext := filepath.Ext(name)
@@ -192,7 +194,7 @@ func readDir(dir string, shape model.Shape) (*Set, error) {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
-		if e.IsDir() || format(path) != "image" {
+		if Format(path) != "image" {
 			return nil, errs.New(errs.ErrUnsupported, "dataset: %s: not an image (a directory may hold only PNG and JPEG files)", path)
 		}
 		values, err := decodeImageFile(path, shape)

@@ -14,7 +14,7 @@ import (
 // (MNIST's *-labels-idx1-ubyte), or a CSV or text file with one label per line (after
 // an optional header line).
 func ReadLabels(path string) ([]int, error) {
-	switch format(path) {
+	switch Format(path) {
 	case "npy":
 		f, err := os.Open(path)
 		if err != nil {

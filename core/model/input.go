@@ -57,3 +57,19 @@ func (s InputSpec) position(k int) string {
 	}
 	return fmt.Sprintf("channel %d, pixel (x %d, y %d)", c, x, y)
 }
+
+// Predict evaluates m in float64 on records prepared as a client prepares what it
+// encrypts (InputSpec.Prepare), on all cores, and returns their logits: a check of a
+// model on one's own data before any key exists. name names record i in errors (nil:
+// "record i").
+func (m *Model) Predict(records [][]float64, name func(i int) string) ([][]float64, error) {
+	prepared, err := m.InputSpec().Prepare(records, name)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := NewReference(m)
+	if err != nil {
+		return nil, err
+	}
+	return ref.ForwardAll(prepared)
+}

@@ -316,3 +316,65 @@ func DecodeSequence(data []byte, kind Kind, m *manifest.Manifest, prm hefloat.Pa
 	}
 	return list, nil
 }
+
+// SequenceInfo is what PeekSequence finds in a sequence.
+type SequenceInfo struct {
+	// Requests and Images are what the sequence announces.
+	Requests, Images int
+	// Entries are its requests' complete envelopes, in order.
+	Entries [][]byte
+}
+
+// PeekSequence reads the structure of a sequence held in data without its manifest,
+// for inspection: its own envelope and the headers and lengths of its entries. Nothing
+// is decoded; the entries must be complete and nothing may follow them.
+func PeekSequence(data []byte) (Header, SequenceInfo, error) {
+	var info SequenceInfo
+	h, err := PeekHeader(data)
+	if err != nil {
+		return h, info, err
+	}
+	entry := KindEncryptedBatch
+	switch h.Kind {
+	case KindBatchSequence:
+	case KindResultSequence:
+		entry = KindEncryptedResult
+	default:
+		return h, info, errs.New(errs.ErrMismatch, "wire: %s is not a sequence", h.Kind)
+	}
+	if h.PayloadLen != sequencePayloadLen || len(data) < HeaderSize+sequencePayloadLen {
+		return h, info, errs.New(errs.ErrMalformed, "wire: a %s header of %d bytes, want %d", h.Kind, h.PayloadLen, sequencePayloadLen)
+	}
+	info.Requests = int(binary.LittleEndian.Uint32(data[HeaderSize:]))
+	images := binary.LittleEndian.Uint64(data[HeaderSize+4:])
+	if images > 1<<40 {
+		return h, info, errs.New(errs.ErrMalformed, "wire: a %s of %d images", h.Kind, images)
+	}
+	info.Images = int(images)
+	if info.Requests < 1 {
+		return h, info, errs.New(errs.ErrMalformed, "wire: a %s of no requests", h.Kind)
+	}
+	rest := data[HeaderSize+sequencePayloadLen:]
+	for i := 1; len(rest) > 0; i++ {
+		if i > info.Requests {
+			return h, info, errs.New(errs.ErrMalformed, "wire: %d bytes after the %d requests announced (extended)", len(rest), info.Requests)
+		}
+		eh, err := PeekHeader(rest)
+		if err != nil {
+			return h, info, errs.New(errs.ErrMalformed, "wire: request %d of %d: %w", i, info.Requests, err)
+		}
+		if eh.Kind != entry || eh.Params != h.Params || eh.Plan != h.Plan {
+			return h, info, errs.New(errs.ErrMismatch, "wire: request %d of %d is a %s for other parameters or another plan", i, info.Requests, eh.Kind)
+		}
+		if eh.PayloadLen > uint64(len(rest)-HeaderSize) {
+			return h, info, errs.New(errs.ErrMalformed, "wire: request %d of %d is truncated", i, info.Requests)
+		}
+		n := HeaderSize + int(eh.PayloadLen)
+		info.Entries = append(info.Entries, rest[:n])
+		rest = rest[n:]
+	}
+	if len(info.Entries) != info.Requests {
+		return h, info, errs.New(errs.ErrMalformed, "wire: %d of the %d requests announced: the sequence is truncated", len(info.Entries), info.Requests)
+	}
+	return h, info, nil
+}
