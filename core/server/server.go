@@ -47,7 +47,9 @@ func (s *Server) Manifest() manifest.Manifest { return s.manifest }
 func (s *Server) Plan() packing.Plan { return s.plan }
 
 // Predict evaluates the network on one encrypted batch (up to ImagesPerBatch images)
-// and returns the encrypted logits. The batch's ciphertexts are consumed. A done ctx
+// and returns the encrypted logits. Predict takes the batch over: the evaluation reuses
+// its ciphertexts' memory, so the caller must not use in afterwards (evaluate
+// in.Clone() to keep it; the C and Python servers do). A done ctx
 // stops the evaluation with an error.
 func (s *Server) Predict(ctx context.Context, in *wire.Ciphertexts, progress packing.Progress) (*wire.Ciphertexts, error) {
 	if in == nil {
@@ -77,7 +79,7 @@ func (s *Server) PredictBytes(ctx context.Context, data []byte, progress packing
 }
 
 // PredictAll evaluates the requests of one upload in order and returns their results.
-// The requests' ciphertexts are consumed.
+// Like Predict, it takes the requests over.
 func (s *Server) PredictAll(ctx context.Context, in []*wire.Ciphertexts, progress packing.Progress) ([]*wire.Ciphertexts, error) {
 	out := make([]*wire.Ciphertexts, len(in))
 	for i, req := range in {

@@ -30,6 +30,19 @@ type Ciphertexts struct {
 	Seed []byte
 }
 
+// Clone returns a deep copy of c: what a caller keeps when it hands c to an evaluation
+// that consumes its input.
+func (c *Ciphertexts) Clone() *Ciphertexts {
+	out := &Ciphertexts{Images: c.Images, Ciphertexts: make([]*rlwe.Ciphertext, len(c.Ciphertexts))}
+	for i, ct := range c.Ciphertexts {
+		out.Ciphertexts[i] = ct.CopyNew()
+	}
+	if c.Seed != nil {
+		out.Seed = append([]byte(nil), c.Seed...)
+	}
+	return out
+}
+
 // SeedSize is the length of a request's seed.
 const SeedSize = seeded.SeedSize
 

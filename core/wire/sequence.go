@@ -246,6 +246,7 @@ func (s *SequenceReader) Next() (*Ciphertexts, error) {
 	if err != nil {
 		return nil, errs.New(errs.ClassOf(err), "request %d of %d: %w", i, s.requests, err)
 	}
+	cts.Seed = bytes.Clone(cts.Seed) // not a view of data, which it would keep alive
 	s.read++
 	s.imgsIn += int64(cts.Images)
 	if left := int64(s.requests - s.read); s.imgsIn+left > s.images || (left == 0 && s.imgsIn != s.images) {
@@ -266,24 +267,52 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// EncodeSequence returns the requests (or results) of one upload (or download) in
-// one buffer: the bare envelope of a single request, else a sequence.
-func EncodeSequence(kind Kind, m *manifest.Manifest, prm hefloat.Parameters, list []*Ciphertexts) ([]byte, error) {
+// SequenceSize returns the exact length of the upload (or download) of list under
+// parameters prm, as WriteSequence writes it.
+func SequenceSize(list []*Ciphertexts, prm hefloat.Parameters) (int, error) {
+	size := 0
+	if len(list) > 1 {
+		size = HeaderSize + sequencePayloadLen
+	}
+	for _, cts := range list {
+		n, err := cts.PayloadSize(prm)
+		if err != nil {
+			return 0, err
+		}
+		size += HeaderSize + n
+	}
+	return size, nil
+}
+
+// WriteSequence writes the requests (or results) of one upload (or download) to w:
+// the bare envelope of a single request, else a sequence.
+func WriteSequence(w io.Writer, kind Kind, m *manifest.Manifest, prm hefloat.Parameters, list []*Ciphertexts) error {
 	images := 0
 	for _, cts := range list {
 		images += cts.Images
 	}
-	var buf bytes.Buffer
-	w, err := NewSequenceWriter(&buf, kind, m, prm, len(list), images)
+	sw, err := NewSequenceWriter(w, kind, m, prm, len(list), images)
+	if err != nil {
+		return err
+	}
+	for _, cts := range list {
+		if err := sw.Write(cts); err != nil {
+			return err
+		}
+	}
+	return sw.Close()
+}
+
+// EncodeSequence returns the requests (or results) of one upload (or download) in
+// one buffer, as WriteSequence writes them.
+func EncodeSequence(kind Kind, m *manifest.Manifest, prm hefloat.Parameters, list []*Ciphertexts) ([]byte, error) {
+	size, err := SequenceSize(list, prm)
 	if err != nil {
 		return nil, err
 	}
-	for _, cts := range list {
-		if err := w.Write(cts); err != nil {
-			return nil, err
-		}
-	}
-	if err := w.Close(); err != nil {
+	var buf bytes.Buffer
+	buf.Grow(size)
+	if err := WriteSequence(&buf, kind, m, prm, list); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
