@@ -118,6 +118,7 @@ type uploadReport struct {
 	InputBytes      int64   `json:"input_bytes"`
 	OutputBytes     int64   `json:"output_bytes"`
 	EvaluateSeconds float64 `json:"evaluate_seconds"`
+	OpenSealSeconds float64 `json:"open_seal_seconds"`
 }
 
 // predictReport is the output of predict.
@@ -133,8 +134,11 @@ type predictReport struct {
 	OutputBytes int64 `json:"output_bytes"`
 	// CompileSeconds is the one compilation of the plan the keys were made for.
 	CompileSeconds float64 `json:"compile_seconds"`
-	// EvaluateSeconds is the sum of the evaluations of every request.
+	// EvaluateSeconds is the sum of the evaluations of every request; OpenSealSeconds
+	// the time spent reading and opening the requests and sealing and writing their
+	// results.
 	EvaluateSeconds float64 `json:"evaluate_seconds"`
+	OpenSealSeconds float64 `json:"open_seal_seconds"`
 	// WallSeconds is the whole command: loading, compiling, reading, evaluating and
 	// writing.
 	WallSeconds      float64 `json:"wall_seconds"`
@@ -153,6 +157,7 @@ func (r *predictReport) writeText(w io.Writer) {
 	t.row("results out", "%s", byteSize(r.OutputBytes))
 	t.row("compile", "%.2f s, once", r.CompileSeconds)
 	t.row("evaluation", "%.2f s (%.1f records/s)", r.EvaluateSeconds, r.RecordsPerSecond)
+	t.row("open and seal", "%.2f s (reading and opening the requests, sealing and writing the results)", r.OpenSealSeconds)
 	t.row("wall time", "%.2f s", r.WallSeconds)
 	t.flush()
 }
@@ -211,7 +216,9 @@ checked).`)
 		rep.InputBytes += u.InputBytes
 		rep.OutputBytes += u.OutputBytes
 		rep.EvaluateSeconds += u.EvaluateSeconds
+		rep.OpenSealSeconds += u.OpenSealSeconds
 	}
+	rep.OpenSealSeconds = round(rep.OpenSealSeconds, 3)
 	rep.RecordsPerSecond = round(float64(rep.Records)/rep.EvaluateSeconds, 1)
 	rep.EvaluateSeconds = round(rep.EvaluateSeconds, 3)
 	rep.WallSeconds = round(time.Since(wall).Seconds(), 3)
@@ -325,7 +332,8 @@ func (c *cli) serveUploads(srv *server.Server, job uploadJob, prog *progress) ([
 				return fmt.Errorf("%s: %w", job.in, err)
 			}
 			reps = append(reps, uploadReport{Input: job.in, Output: job.out, Requests: st.Requests, Records: st.Images,
-				InputBytes: st.InBytes, OutputBytes: st.OutBytes, EvaluateSeconds: round(st.EvaluateSeconds, 3)})
+				InputBytes: st.InBytes, OutputBytes: st.OutBytes, EvaluateSeconds: round(st.EvaluateSeconds, 3),
+				OpenSealSeconds: round(st.OpenSealSeconds, 3)})
 			if job.in != "-" {
 				return atEnd(src, job.in)
 			}

@@ -96,7 +96,9 @@ func (s *Server) PredictAll(ctx context.Context, in []*wire.Ciphertexts, progres
 type Stats struct {
 	Requests, Images  int
 	InBytes, OutBytes int64
-	EvaluateSeconds   float64
+	// EvaluateSeconds is the time the evaluations took (Predict); OpenSealSeconds the
+	// time spent reading and opening the requests and sealing and writing the results.
+	EvaluateSeconds, OpenSealSeconds float64
 }
 
 // PredictStream reads one upload from r (a single request's envelope or a sequence:
@@ -116,6 +118,7 @@ func (s *Server) PredictStream(ctx context.Context, r io.Reader, w io.Writer, pr
 		return st, err
 	}
 	for {
+		start := time.Now()
 		req, err := sr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -123,15 +126,17 @@ func (s *Server) PredictStream(ctx context.Context, r io.Reader, w io.Writer, pr
 		if err != nil {
 			return st, err
 		}
-		start := time.Now()
+		opened := time.Now()
 		res, err := s.Predict(ctx, req, requestProgress(progress, st.Requests+1, sr.Requests()))
 		if err != nil {
 			return st, fmt.Errorf("request %d of %d: %w", st.Requests+1, sr.Requests(), err)
 		}
-		st.EvaluateSeconds += time.Since(start).Seconds()
+		evaluated := time.Now()
 		if err := sw.Write(res); err != nil {
 			return st, err
 		}
+		st.EvaluateSeconds += evaluated.Sub(opened).Seconds()
+		st.OpenSealSeconds += opened.Sub(start).Seconds() + time.Since(evaluated).Seconds()
 		st.Requests++
 		st.Images += res.Images
 	}
