@@ -326,6 +326,19 @@ func TestClientServerSingle(t *testing.T) {
 	if enc["requests"] != 3.0 {
 		t.Errorf("3 images in %v requests", enc["requests"])
 	}
+	insp := okJSON(t, "inspect", f("three.bin"))
+	if seq, _ := insp["sequence"].(map[string]any); insp["what"] != "encrypted batch sequence" || seq["requests"] != 3.0 || seq["images"] != 3.0 ||
+		len(seq["request_bytes"].([]any)) != 3 {
+		t.Errorf("inspect of a 3-request upload: %v", insp)
+	}
+	three, err := os.ReadFile(f("three.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f("three-cut.bin"), three[:len(three)-5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, cn(t, "inspect", f("three-cut.bin")), "request 3 of 3 is truncated")
 	ok(t, "predict", "--model", testEnv.model, "--eval-keys", f("evk.bin"), "--in", f("three.bin"), "-o", f("three-result.bin"), "--insecure")
 	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("three-result.bin"))
 	if got := fmt.Sprint(dec["labels"]); got != fmt.Sprint(want) {
