@@ -49,7 +49,6 @@ func readCSV(r io.Reader, file string, opts Options) (*Set, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -57,6 +56,7 @@ func readCSV(r io.Reader, file string, opts Options) (*Set, error) {
 			}
 			return nil, errs.New(errs.ErrIO, "dataset: %s: %w", file, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if layout == nil {
 			if layout, err = newCSVLayout(fields, file, opts); err != nil {
 				return nil, err

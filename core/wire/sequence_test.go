@@ -34,7 +34,7 @@ type sequenceFixture struct {
 	records [][]float64
 }
 
-func newSequenceFixture(t *testing.T) *sequenceFixture {
+func newSequenceFixture(t testing.TB) *sequenceFixture {
 	t.Helper()
 	m := tinyModel(rand.New(rand.NewPCG(7, 6)), 6)
 	p, err := compile.Compile(m, compile.Options{Packing: "batch", Params: params.InsecureN11.Name, AllowInsecure: true,
@@ -89,7 +89,7 @@ func (f *sequenceFixture) checkLogits(t *testing.T, logits [][]float64) {
 }
 
 // upload returns the records as one upload.
-func (f *sequenceFixture) upload(t *testing.T) []byte {
+func (f *sequenceFixture) upload(t testing.TB) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	n, err := f.client.WriteUpload(&buf, f.records, nil, nil)
@@ -270,4 +270,29 @@ func TestBadSequencesAreRejected(t *testing.T) {
 	if err := w.Close(); err == nil {
 		t.Error("Close accepted a sequence with a request missing")
 	}
+}
+
+// FuzzDecodeSequence feeds the sequence reader damaged uploads: an error, or requests
+// whose images add up to what was announced, never a panic.
+func FuzzDecodeSequence(f *testing.F) {
+	fx := newSequenceFixture(f)
+	upload := fx.upload(f)
+	man := fx.plan.Manifest()
+	prm := fx.plan.Parameters()
+	f.Add(upload[:wire.HeaderSize+12+wire.HeaderSize+64])
+	f.Add(upload)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		list, err := wire.DecodeSequence(data, wire.KindEncryptedBatch, &man, prm)
+		if err != nil {
+			return
+		}
+		for _, c := range list {
+			if c.Images < 1 || c.Images > perRequest {
+				t.Fatalf("a request of %d images", c.Images)
+			}
+		}
+		if _, _, err := wire.PeekSequence(data); err != nil && len(list) > 1 {
+			t.Fatalf("a sequence that decodes does not peek: %v", err)
+		}
+	})
 }
