@@ -147,7 +147,7 @@ type predictReport struct {
 
 // writeText implements report.
 func (r *predictReport) writeText(w io.Writer) {
-	fmt.Fprintf(w, "evaluated %d encrypted records in %d requests of %d uploads (%s packing, %s)\n",
+	fmt.Fprintf(w, "evaluated %d encrypted records in %d request(s) from %d upload(s) (%s packing, %s)\n",
 		r.Records, r.Requests, len(r.Uploads), r.Packing, r.Params)
 	t := newTable(w)
 	for _, u := range r.Uploads {
