@@ -103,10 +103,11 @@ func TestHostileReproducers(t *testing.T) {
 	relabelled := bytes.Clone(read("r1.bin"))
 	binary.LittleEndian.PutUint32(relabelled[wire.HeaderSize:], 2)
 	exits(errs.ErrMalformed, "images", decrypt("b1.bin", write("two.bin", relabelled))...) // a single request holds one
-	req2, err := wire.RequestOf(read("b2.bin"))
-	if err != nil {
-		t.Fatal(err)
+	reqs, err := wire.ReadRequests(bytes.NewReader(read("b2.bin")))
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("%d requests (%v)", len(reqs), err)
 	}
+	req2 := reqs[0]
 	replayed := bytes.Clone(read("r1.bin"))
 	copy(replayed[wire.HeaderSize+16:], req2.Bytes())
 	r := cn(t, decrypt("b2.bin", write("replayed.bin", replayed))...)

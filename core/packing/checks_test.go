@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/mnist"
-	"github.com/cryptonets/cryptonets/core/model"
+		"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -24,7 +24,7 @@ func TestHonestResultsPassWithMargin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +74,8 @@ func TestHonestResultsPassWithMargin(t *testing.T) {
 		for r := range rounds {
 			id := []byte(fmt.Sprintf("request %d", r))
 			n := min(c.images, m.ImagesPerBatch)
-			start := rng.IntN(len(set.Images) - n)
-			in, err := codec.Encrypt(set.Images[start:start+n], id, nil, nil)
+			start := rng.IntN(len(set.Records) - n)
+			in, err := codec.Encrypt(set.Records[start:start+n], id, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -34,6 +34,19 @@ type Ciphertexts struct {
 	Seed []byte
 }
 
+// Clone returns a deep copy of c: what a caller keeps when it hands c to an evaluation
+// that consumes its input.
+func (c *Ciphertexts) Clone() *Ciphertexts {
+	out := &Ciphertexts{Images: c.Images, Request: c.Request, Ciphertexts: make([]*rlwe.Ciphertext, len(c.Ciphertexts))}
+	for i, ct := range c.Ciphertexts {
+		out.Ciphertexts[i] = ct.CopyNew()
+	}
+	if c.Seed != nil {
+		out.Seed = append([]byte(nil), c.Seed...)
+	}
+	return out
+}
+
 // SeedSize is the length of a request's seed.
 const SeedSize = seeded.SeedSize
 
@@ -126,7 +139,7 @@ func (c *Ciphertexts) WritePayload(w io.Writer, prm hefloat.Parameters) error {
 	binary.LittleEndian.PutUint16(head[10:], uint16(level))
 	binary.LittleEndian.PutUint16(head[12:], uint16(len(text)))
 	binary.LittleEndian.PutUint16(head[14:], uint16(len(c.Seed)))
-	copy(head[16:], c.Request.Bytes())
+	copy(head[requestAt:], c.Request.Bytes())
 	if _, err := w.Write(append(append(head, text...), c.Seed...)); err != nil {
 		return err
 	}
@@ -180,25 +193,6 @@ func (c CiphertextsHeader) WellFormed(prm hefloat.Parameters) bool {
 	return size > 0 && int64(c.CoefficientBytes) == int64(c.Count)*int64(polys)*int64(size)
 }
 
-// RequestPrefix is how many bytes of an encrypted batch or result RequestOf reads.
-const RequestPrefix = HeaderSize + 16 + RequestSize
-
-// RequestOf returns the request of an encrypted batch or result from its first
-// RequestPrefix bytes (or more), without the rest: what a client keeps of its upload
-// to decrypt the result.
-func RequestOf(prefix []byte) (Request, error) {
-	if len(prefix) < RequestPrefix || string(prefix[:4]) != Magic {
-		return Request{}, errs.New(errs.ErrMalformed, "wire: not the start of a cryptonets object")
-	}
-	if v := binary.LittleEndian.Uint16(prefix[4:]); v != Version {
-		return Request{}, errs.New(errs.ErrMalformed, "wire: envelope version %d, this library reads version %d", v, Version)
-	}
-	if k := Kind(binary.LittleEndian.Uint16(prefix[6:])); k != KindEncryptedBatch && k != KindEncryptedResult {
-		return Request{}, errs.New(errs.ErrMismatch, "wire: %s holds no request", k)
-	}
-	return ParseRequest(prefix[HeaderSize+16 : RequestPrefix])
-}
-
 // PeekCiphertexts reads the header of an encrypted batch or result envelope without
 // the manifest, for inspection: nothing is checked beyond the envelope and the header.
 func PeekCiphertexts(data []byte) (Header, CiphertextsHeader, error) {
@@ -225,7 +219,7 @@ func PeekCiphertexts(data []byte) (Header, CiphertextsHeader, error) {
 		return h, c, errs.New(errs.ErrMalformed, "wire: bad scale or seed field")
 	}
 	c.Seeded = seedLen > 0
-	c.Request, _ = ParseRequest(payload[16:fixedLen])
+	c.Request, _ = ParseRequest(payload[requestAt:fixedLen])
 	f := new(big.Float).SetPrec(256)
 	if err := f.UnmarshalText(payload[fixedLen : fixedLen+scaleLen]); err != nil || f.Sign() <= 0 || f.IsInf() {
 		return h, c, errs.New(errs.ErrMalformed, "wire: invalid scale")
@@ -240,6 +234,17 @@ func log2Float(f *big.Float) float64 {
 	exp := f.MantExp(mant)
 	m, _ := mant.Float64()
 	return float64(exp) + math.Log2(m)
+}
+
+// maxPayloadSize bounds the payload of ciphertexts of the expected shape under prm
+// (every field a payload may carry at its largest): what a reader of a stream may
+// allocate for one before decoding it.
+func maxPayloadSize(want Shape, prm hefloat.Parameters) int64 {
+	size := PolyBytes(prm, want.Level)
+	if size < 0 {
+		return 0
+	}
+	return fixedLen + maxScaleText + SeedSize + int64(want.Count)*int64(want.Degree+1)*int64(size)
 }
 
 // readCiphertexts decodes and validates a payload against the expected shape.
@@ -266,7 +271,7 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	}
 	n := prm.N()
 	out := &Ciphertexts{Images: images, Ciphertexts: make([]*rlwe.Ciphertext, count)}
-	out.Request, _ = ParseRequest(payload[16:fixedLen])
+	out.Request, _ = ParseRequest(payload[requestAt:fixedLen])
 	if seedLen > 0 {
 		// A copy: the caller may reuse or free payload once the decoder returns.
 		out.Seed = bytes.Clone(payload[fixedLen+scaleLen : fixedLen+scaleLen+seedLen])

@@ -5,7 +5,8 @@
  *       makes a secret key (kept here) and the evaluation keys (for the server);
  *   client [--insecure-for-testing] encrypt MANIFEST SECRET_KEY IMAGES.f64 N OUT_BATCH
  *       encrypts the first N images of IMAGES.f64 into OUT_BATCH, and writes the
- *       request's identifier (CN_REQUEST_SIZE bytes, not secret) to OUT_BATCH.request;
+ *       identifiers of its requests (CN_REQUEST_SIZE bytes each, not secret) to
+ *       OUT_BATCH.request;
  *   client [--insecure-for-testing] decrypt MANIFEST SECRET_KEY REQUEST RESULT OUT_LABELS [REFERENCE]
  *       decrypts the result of that request, writes the predicted labels (one per
  *       line) and, given a reference file, checks that they are equal to it.
@@ -73,15 +74,18 @@ int main(int argc, char **argv) {
         double *pixels = read_images(argv[4], n, values);
         cn_encrypted_batch *batch = NULL;
         uint8_t *bytes = NULL;
-        size_t len = 0;
-        uint8_t request[CN_REQUEST_SIZE];
+        size_t len = 0, requests = 0;
         char request_path[4096];
         CHECK(cn_client_encrypt(&batch, c, pixels, n, values));
-        CHECK(cn_encrypted_batch_request(request, sizeof request, batch));
+        CHECK(cn_encrypted_batch_requests(&requests, batch));
+        uint8_t *request_ids = malloc(requests * CN_REQUEST_SIZE);
+        if (!request_ids) { fprintf(stderr, "out of memory\n"); return 1; }
+        CHECK(cn_encrypted_batch_request_ids(request_ids, requests * CN_REQUEST_SIZE, batch));
         CHECK(cn_encrypted_batch_serialize(&bytes, &len, batch));
         write_file(argv[6], bytes, len);
         snprintf(request_path, sizeof request_path, "%s.request", argv[6]);
-        write_file(request_path, request, sizeof request);
+        write_file(request_path, request_ids, requests * CN_REQUEST_SIZE);
+        free(request_ids);
         printf("client: wrote %zu encrypted images (%zu bytes) to %s\n", n, len, argv[6]);
         CHECK(cn_bytes_free(bytes));
         CHECK(cn_encrypted_batch_free(batch));

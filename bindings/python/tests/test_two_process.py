@@ -34,7 +34,7 @@ def test_client_and_server_processes(mnist: Mnist, model_path: Any) -> None:
     key_bytes = client.evaluation_keys().to_bytes()
     with client.encrypt(mnist.rows(N)) as batch:
         batch_bytes = batch.to_bytes()
-        request = batch.request  # 32 bytes, not secret: what decrypt needs of the batch
+        request = batch.request_ids  # 32 bytes a request, not secret: what decrypt needs of the batch
 
     # What leaves the client holds nothing of the secret key.
     payload = secret[64:]  # after the envelope header
