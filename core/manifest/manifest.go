@@ -101,8 +101,10 @@ type Checks struct {
 	Positions int `codec:"positions"`
 	// Seed derives the check inputs (package packing, CheckInput).
 	Seed [32]byte `codec:"seed"`
-	// Candidates[c] is the draw from Seed that check input c is.
+	// Candidates[c] is the draw from Seed that check input c is, and
+	// Amplitudes[c] the exponent k of its spread: 2^-k of the input range.
 	Candidates []uint32 `codec:"candidates"`
+	Amplitudes []uint8  `codec:"amplitudes"`
 	// Outputs[c] are the logits of check input c, computed in plaintext.
 	Outputs [][]float64 `codec:"outputs"`
 	// Tolerance[c][j] bounds the distance between logit j of check input c as an
@@ -120,7 +122,9 @@ const (
 	MaxCheckInputs = 256
 	maxCheckLogits = 1 << 18
 	MaxCheckValues = 1 << 25
-	maxTolerance   = 1.0 / 16
+	maxTolerance   = 1.0 / 2
+	// MaxCheckAmplitude is the largest exponent of Checks.Amplitudes.
+	MaxCheckAmplitude = 48
 )
 
 // record has Manifest's fields without its methods: the CBOR codec would otherwise
@@ -199,13 +203,16 @@ func (c *Checks) validate(outputs int, bound float64) error {
 		return errs.New(errs.ErrMalformed, "manifest: checks: "+format, args...)
 	}
 	n := len(c.Candidates)
-	if n < MinCheckInputs || n > MaxCheckInputs || len(c.Outputs) != n || len(c.Tolerance) != n || n*outputs > maxCheckLogits {
-		return malformed("%d candidates, %d outputs and %d tolerances of %d logits, want %d to %d each and at most %d logits",
-			n, len(c.Outputs), len(c.Tolerance), outputs, MinCheckInputs, MaxCheckInputs, maxCheckLogits)
+	if n < MinCheckInputs || n > MaxCheckInputs || len(c.Amplitudes) != n || len(c.Outputs) != n || len(c.Tolerance) != n || n*outputs > maxCheckLogits {
+		return malformed("%d candidates, %d amplitudes, %d outputs and %d tolerances of %d logits, want %d to %d each and at most %d logits",
+			n, len(c.Amplitudes), len(c.Outputs), len(c.Tolerance), outputs, MinCheckInputs, MaxCheckInputs, maxCheckLogits)
 	}
 	for i := range n {
 		if i > 0 && c.Candidates[i] <= c.Candidates[i-1] {
 			return malformed("candidates are not in increasing order")
+		}
+		if c.Amplitudes[i] > MaxCheckAmplitude {
+			return malformed("check input %d has the amplitude 2^-%d", i, c.Amplitudes[i])
 		}
 		if len(c.Outputs[i]) != outputs || len(c.Tolerance[i]) != outputs {
 			return malformed("check input %d has %d logits and %d tolerances, want %d", i, len(c.Outputs[i]), len(c.Tolerance[i]), outputs)

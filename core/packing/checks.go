@@ -25,8 +25,12 @@ import (
 // checkInputs is how many check inputs a plan publishes (fewer if the draws run out).
 const checkInputs = 64
 
-// maxCheckDraws bounds the draws from the seed that MakeChecks tries.
-const maxCheckDraws = 4096
+// maxCheckDraws and maxCheckEvaluations bound the draws from the seed that
+// MakeChecks tries and the plaintext evaluations it spends on them.
+const (
+	maxCheckDraws       = 4096
+	maxCheckEvaluations = 1 << 12
+)
 
 // toleranceSigmas is the tolerance in standard deviations of a check value's noise.
 // Noise in CKKS slots is close to Gaussian, and the packings state their noise
@@ -47,17 +51,16 @@ func CheckSeed(packing manifest.Packing, fp [32]byte) [32]byte {
 	return out
 }
 
-// CheckInput returns draw number candidate from seed: size values in [lo, hi], the
-// offsets from lo uniform on a range shrunk by 2^-(candidate mod 4) so that some
-// draws are dim images.
-func CheckInput(seed [32]byte, candidate uint32, size int, lo, hi float64) []float64 {
+// CheckInput returns draw number candidate from seed at the given amplitude: size
+// values in [lo, hi], their offsets from lo uniform on 2^-amplitude of the range.
+func CheckInput(seed [32]byte, candidate uint32, amplitude uint8, size int, lo, hi float64) []float64 {
 	h := sha256.New()
 	h.Write(seed[:])
 	h.Write(binary.LittleEndian.AppendUint32(nil, candidate))
 	var key [32]byte
 	copy(key[:], h.Sum(nil))
 	src := rand.NewChaCha8(key)
-	width := (hi - lo) * math.Ldexp(1, -int(candidate%4))
+	width := (hi - lo) * math.Ldexp(1, -int(amplitude))
 	x := make([]float64, size)
 	for i := range x {
 		x[i] = min(lo+width*unitFloat(src.Uint64()), hi)
@@ -87,33 +90,42 @@ type CheckSpec struct {
 // MakeChecks draws the check inputs of a plan for model m, computes their logits
 // through stages (the model's stages as the plan computes them: with its rounded
 // weights, if it rounds them) and their tolerances, and returns the manifest's
-// Checks. A draw is kept if its logits are within the limit, every fitted polynomial
-// activation sees only values of the interval it was fitted on, and its logits are
-// told apart from every draw kept before.
+// Checks. Draw c spreads over 2^-(c mod 4) of the input range, or less: the largest
+// amplitude at which its logits are within the limit and every fitted polynomial
+// activation sees only values of the interval it was fitted on (a model whose
+// declared range is much wider than its data needs small ones). A draw is kept if
+// some amplitude passes and its logits are told apart from every draw kept before.
 func MakeChecks(m *model.Model, stages []model.Stage, spec CheckSpec) (manifest.Checks, error) {
 	if len(spec.StageNoise) != len(stages) {
 		return manifest.Checks{}, errs.New(errs.ErrInternal, "packing: noise of %d stages for %d", len(spec.StageNoise), len(stages))
 	}
 	out := manifest.Checks{Positions: spec.Positions, Seed: spec.Seed}
 	want := min(checkInputs, manifest.MaxCheckValues/m.Input.Size())
-	for cand := uint32(0); cand < maxCheckDraws && len(out.Candidates) < want; cand++ {
-		x := CheckInput(spec.Seed, cand, m.Input.Size(), m.InputRange[0], m.InputRange[1])
-		y, sigma, err := propagate(stages, x, spec)
-		if err != nil {
-			return manifest.Checks{}, err
-		}
-		if y == nil || maxAbs(y) > spec.Limit {
-			continue
-		}
-		for j := range sigma { // an output that reads no input still has rounding noise
-			sigma[j] = toleranceSigmas * max(sigma[j], spec.InputNoise)
-		}
-		out.Candidates = append(out.Candidates, cand)
-		out.Outputs = append(out.Outputs, y)
-		out.Tolerance = append(out.Tolerance, sigma)
-		if !distinctFromAll(&out) {
-			last := len(out.Candidates) - 1
-			out.Candidates, out.Outputs, out.Tolerance = out.Candidates[:last], out.Outputs[:last], out.Tolerance[:last]
+	evaluations := 0
+	for cand := uint32(0); cand < maxCheckDraws && evaluations < maxCheckEvaluations && len(out.Candidates) < want; cand++ {
+		for amp := uint8(cand % 4); amp <= manifest.MaxCheckAmplitude && evaluations < maxCheckEvaluations; amp++ {
+			evaluations++
+			x := CheckInput(spec.Seed, cand, amp, m.Input.Size(), m.InputRange[0], m.InputRange[1])
+			y, sigma, err := propagate(stages, x, spec)
+			if err != nil {
+				return manifest.Checks{}, err
+			}
+			if y == nil || maxAbs(y) > spec.Limit {
+				continue // try a smaller amplitude
+			}
+			for j := range sigma { // an output that reads no input still has rounding noise
+				sigma[j] = toleranceSigmas * max(sigma[j], spec.InputNoise)
+			}
+			out.Candidates = append(out.Candidates, cand)
+			out.Amplitudes = append(out.Amplitudes, amp)
+			out.Outputs = append(out.Outputs, y)
+			out.Tolerance = append(out.Tolerance, sigma)
+			if !distinctFromAll(&out) {
+				last := len(out.Candidates) - 1
+				out.Candidates, out.Amplitudes = out.Candidates[:last], out.Amplitudes[:last]
+				out.Outputs, out.Tolerance = out.Outputs[:last], out.Tolerance[:last]
+			}
+			break
 		}
 	}
 	if len(out.Candidates) < manifest.MinCheckInputs {

@@ -10,7 +10,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/manifest"
-		"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"

@@ -45,8 +45,8 @@ func NewCodec(m *manifest.Manifest, prm hefloat.Parameters, layout Layout, sk *r
 func (c *Codec) checkInputs() [][]float64 {
 	if c.checks == nil {
 		m := &c.manifest
-		for _, cand := range m.Checks.Candidates {
-			c.checks = append(c.checks, CheckInput(m.Checks.Seed, cand, m.Input.Size(), m.InputRange[0], m.InputRange[1]))
+		for i, cand := range m.Checks.Candidates {
+			c.checks = append(c.checks, CheckInput(m.Checks.Seed, cand, m.Checks.Amplitudes[i], m.Input.Size(), m.InputRange[0], m.InputRange[1]))
 		}
 	}
 	return c.checks
