@@ -12,7 +12,7 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/packing"
@@ -76,7 +76,7 @@ func TestFixturesEncrypted(t *testing.T) {
 			t.Errorf("fixture %s.onnx is not run encrypted", name)
 		}
 	}
-	test, err := mnist.Test()
+	test, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestFixturesEncrypted(t *testing.T) {
 	}
 }
 
-func runFixtureEncrypted(t *testing.T, name string, test *mnist.Set) {
+func runFixtureEncrypted(t *testing.T, name string, test *dataset.Set) {
 	imported, err := onnx.ImportFile(filepath.Join(fixturesDir, name+".onnx"))
 	if err != nil {
 		t.Fatal(err)
@@ -102,11 +102,11 @@ func runFixtureEncrypted(t *testing.T, name string, test *mnist.Set) {
 
 	opts := rewrite.Options{}
 	if rewrite.NeedsCalibration(imported) {
-		cal, err := mnist.TrainFirst(fixtureCalibration)
+		cal, err := dataset.MNIST(dataset.MNISTTrain, fixtureCalibration)
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts.Calibration = cal.Images
+		opts.Calibration = cal.Records
 	}
 	converted, err := rewrite.ConvertWith(imported, opts)
 	if err != nil {
@@ -116,14 +116,14 @@ func runFixtureEncrypted(t *testing.T, name string, test *mnist.Set) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := encryptEvaluateDecrypt(t, p, set.Images)
+	got := encryptEvaluateDecrypt(t, p, set.Records)
 
 	ref, err := model.NewReference(converted)
 	if err != nil {
 		t.Fatal(err)
 	}
 	maxErr, maxLogit, agree := 0.0, 0.0, 0
-	for i, img := range set.Images {
+	for i, img := range set.Records {
 		want, err := ref.Forward(img)
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +178,7 @@ func encryptEvaluateDecrypt(t *testing.T, p compile.Plan, images [][]float64) []
 	}
 	var logits [][]float64
 	for start := 0; start < len(images); start += man.ImagesPerBatch {
-		upload, err := c.EncryptBytes(images[start:min(start+man.ImagesPerBatch, len(images))], nil)
+		upload, req, err := c.EncryptBytes(images[start:min(start+man.ImagesPerBatch, len(images))], nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func encryptEvaluateDecrypt(t *testing.T, p compile.Plan, images [][]float64) []
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := c.DecryptBytes(download)
+		got, err := c.DecryptBytes(req, download)
 		if err != nil {
 			t.Fatal(err)
 		}

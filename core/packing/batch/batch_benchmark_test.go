@@ -44,7 +44,7 @@ func BenchmarkEvaluateFullBatch(b *testing.B) {
 	}
 	codec := newCodec(b, p)
 	imgs := randomImages(rng, p.Manifest().ImagesPerBatch, m.Input.Size())
-	cts, err := codec.Encrypt(imgs, nil, nil)
+	cts, err := codec.Encrypt(imgs, testID, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func BenchmarkEncryptFullBatch(b *testing.B) {
 	imgs := randomImages(rng, p.Manifest().ImagesPerBatch, m.Input.Size())
 	seed := make([]byte, wire.SeedSize)
 	for b.Loop() {
-		if _, err := codec.Encrypt(imgs, seed, nil); err != nil {
+		if _, err := codec.Encrypt(imgs, testID, seed, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

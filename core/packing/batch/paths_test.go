@@ -42,7 +42,7 @@ func TestKernelPathsAgreeBitForBit(t *testing.T) {
 					t.Fatal(err)
 				}
 				if in == nil {
-					if in, err = newCodec(t, p).Encrypt(randomImages(rng, 64, m.Input.Size()), nil, nil); err != nil {
+					if in, err = newCodec(t, p).Encrypt(randomImages(rng, 64, m.Input.Size()), testID, nil, nil); err != nil {
 						t.Fatal(err)
 					}
 				}

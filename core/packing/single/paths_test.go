@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/internal/kernel"
-	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
@@ -22,7 +22,7 @@ func TestKernelPathsAgreeBitForBit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestKernelPathsAgreeBitForBit(t *testing.T) {
 		if in == nil {
 			var c testClient
 			c, evk = newClient(t, p)
-			if in, err = c.Encrypt(set.Images[0]); err != nil {
+			if in, err = c.Encrypt(set.Records[0]); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
@@ -26,15 +26,18 @@ type fixture struct {
 	ref    *model.Reference
 }
 
+// testKey and testID are an arrangement key and a request identifier for codecs.
+var testKey, testID = []byte("arrangement key of the tests..."), []byte("request")
+
 // testClient is a codec with the one-image calls the tests use.
 type testClient struct{ *packing.Codec }
 
 func (c testClient) EncryptImages(images [][]float64, seed []byte) ([]*rlwe.Ciphertext, error) {
-	return c.Codec.Encrypt(images, seed, nil)
+	return c.Codec.Encrypt(images, testID, seed, nil)
 }
 
 func (c testClient) DecryptLogits(out []*rlwe.Ciphertext, n int) ([][]float64, error) {
-	return c.Codec.Decrypt(out, n)
+	return c.Codec.Decrypt(out, testID, n)
 }
 
 func (c testClient) Encrypt(image []float64) ([]*rlwe.Ciphertext, error) {
@@ -42,7 +45,7 @@ func (c testClient) Encrypt(image []float64) ([]*rlwe.Ciphertext, error) {
 }
 
 func (c testClient) Decrypt(out []*rlwe.Ciphertext) ([]float64, error) {
-	logits, err := c.Codec.Decrypt(out, 1)
+	logits, err := c.Codec.Decrypt(out, testID, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,7 @@ func newClient(t testing.TB, p *Plan) (testClient, *rlwe.MemEvaluationKeySet) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := packing.NewCodec(&m, p.Parameters(), layout, sk)
+	c, err := packing.NewCodec(&m, p.Parameters(), layout, sk, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,15 +96,15 @@ func setup(t testing.TB, preset params.Preset) *fixture {
 // error against the plaintext reference and the mean evaluation time.
 func (f *fixture) run(t testing.TB, n int) (float64, time.Duration) {
 	t.Helper()
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The first n images, plus the one of the first 2000 with the largest |logit|:
 	// it must not wrap around modulo q_0.
-	images := append([][]float64(nil), set.Images[:n]...)
+	images := append([][]float64(nil), set.Records[:n]...)
 	worst, worstAbs := 0, 0.0
-	for i, img := range set.Images[:2000] {
+	for i, img := range set.Records[:2000] {
 		y, err := f.ref.Forward(img)
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +116,7 @@ func (f *fixture) run(t testing.TB, n int) (float64, time.Duration) {
 		}
 	}
 	if worst >= n {
-		images = append(images, set.Images[worst])
+		images = append(images, set.Records[worst])
 	}
 	maxErr := 0.0
 	var total time.Duration
@@ -349,13 +352,13 @@ func TestOtherShapesMatchReference(t *testing.T) {
 // once (run with -race to check for data races).
 func TestConcurrentEvaluations(t *testing.T) {
 	f := setup(t, params.InsecureN12S)
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ins := make([][]*rlwe.Ciphertext, 2)
 	for i := range ins {
-		if ins[i], err = f.client.Encrypt(set.Images[i]); err != nil {
+		if ins[i], err = f.client.Encrypt(set.Records[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -378,7 +381,7 @@ func TestConcurrentEvaluations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, _ := f.ref.Forward(set.Images[i])
+		want, _ := f.ref.Forward(set.Records[i])
 		if model.Argmax(got) != model.Argmax(want) {
 			t.Fatalf("image %d: argmax %d, want %d", i, model.Argmax(got), model.Argmax(want))
 		}
@@ -398,11 +401,11 @@ func TestWorkersAgree(t *testing.T) {
 	if parallel == 0 {
 		t.Fatal("no transformation is split for two goroutines")
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := f.client.Encrypt(set.Images[1])
+	in, err := f.client.Encrypt(set.Records[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +429,7 @@ func TestWorkersAgree(t *testing.T) {
 // TestInterleavedImagesMatchReference evaluates k interleaved images per request, full
 // and partial requests, on the shipped network and on random ones.
 func TestInterleavedImagesMatchReference(t *testing.T) {
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +441,7 @@ func TestInterleavedImagesMatchReference(t *testing.T) {
 	for _, c := range []struct {
 		m *model.Model
 		k int
-	}{{shipped, 2}, {shipped, 4}, {randomNet(rng, false), 4}, {randomNet(rng, true), 8}} {
+	}{{shipped, 2}, {randomNet(rng, false), 4}, {randomNet(rng, true), 8}} {
 		p, err := Compile(c.m, params.InsecureN12S, packing.Options{ImagesPerRequest: c.k})
 		if err != nil {
 			t.Fatalf("%s, k=%d: %v", c.m.Name, c.k, err)
@@ -452,7 +455,7 @@ func TestInterleavedImagesMatchReference(t *testing.T) {
 			images := make([][]float64, n)
 			for i := range images {
 				if c.m == shipped {
-					images[i] = set.Images[i]
+					images[i] = set.Records[i]
 					continue
 				}
 				images[i] = make([]float64, c.m.Input.Size())
