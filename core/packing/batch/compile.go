@@ -120,7 +120,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, inBound float64, opts packing.Options) (*Plan, error) {
 	st := state{level: prm.MaxLevel(), degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
 		bound: filled(m.Input.Size(), inBound)}
-	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N())}
+	p := &Plan{params: prm, inScale: st.scale}
 	digest := sha256.New()
 	for i, stage := range stages {
 		var s step
@@ -163,6 +163,8 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	p.precision = sch.precision
+	// The pool keeps at most one evaluation's rows: what the next batch reuses.
+	p.pool = newRowPool(prm.N(), p.poolBytes(p.evaluationRows()*p.rowBytes()))
 	return p, nil
 }
 
