@@ -9,9 +9,11 @@ type Memory struct {
 	// ciphertexts, the intermediate ones and the scratch space, beyond what the plan
 	// already holds; the evaluation keys are not included.
 	Evaluation int64
-	// Resident is what the plan itself holds between evaluations: its encoded
-	// weights and the memory it keeps for reuse by later evaluations.
+	// Resident is what the plan itself holds: its parameters and encoded weights.
 	Resident int64
+	// Kept is the most the plan keeps after its first evaluation for later ones to
+	// reuse (memory an evaluation no longer needs), beyond Resident.
+	Kept int64
 }
 
 // ParametersBytes estimates the memory CKKS parameters hold: the tables of each

@@ -7,10 +7,11 @@ import (
 // Memory estimates the plan's memory (see packing.Memory). An evaluation holds, at
 // its peak, one step's inputs, its outputs and its workers' scratch (steps free
 // their inputs only once every output exists); the plan holds its quantized weights
-// and the rows its pool keeps for the next batch, at most one evaluation's worth.
+// (Resident), and its pool keeps rows for the next batch, at most one evaluation's
+// worth (Kept).
 func (p *Plan) Memory() packing.Memory {
 	eval := p.evaluationRows() * p.rowBytes()
-	return packing.Memory{Evaluation: eval, Resident: packing.ParametersBytes(p.params) + p.weightBytes() + p.poolBytes(eval)}
+	return packing.Memory{Evaluation: eval, Resident: packing.ParametersBytes(p.params) + p.weightBytes(), Kept: p.poolBytes(eval)}
 }
 
 // rowBytes is the size of one coefficient row (one limb of one polynomial).
