@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/remote"
+)
+
+// runRemote is the remote command: the client of cryptonets serve.
+func runRemote(c *cli, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(c.stdout, "Usage: cryptonets remote predict|models [flags] (cryptonets remote predict -h)")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			return nil
+		}
+		return errs.New(errs.ErrInvalidArgument, "remote: want a subcommand: predict or models")
+	}
+	switch args[0] {
+	case "predict":
+		c.name += " predict"
+		return runRemotePredict(c, args[1:])
+	case "models":
+		c.name += " models"
+		return runRemoteModels(c, args[1:])
+	}
+	return errs.New(errs.ErrInvalidArgument, "remote: unknown subcommand %q: want predict or models", args[0])
+}
+
+// connectFlags are the flags of every remote subcommand.
+type connectFlags struct {
+	server, token, keysDir string
+	inFlight               int
+	insecure               bool
+}
+
+func addConnectFlags(fs *flag.FlagSet) *connectFlags {
+	f := &connectFlags{}
+	fs.StringVar(&f.server, "server", os.Getenv("CRYPTONETS_SERVER"), "the server's `URL` (default $CRYPTONETS_SERVER)")
+	fs.StringVar(&f.token, "token", "", "bearer `TOKEN`, if the server takes tokens (default $CRYPTONETS_TOKEN)")
+	fs.StringVar(&f.keysDir, "keys-dir", "", "keep the secret key and evaluation keys of each plan in `DIR` and reuse them in later runs")
+	fs.IntVar(&f.inFlight, "in-flight", 2, "requests `N` kept in flight")
+	fs.BoolVar(&f.insecure, "insecure", false, "accept a plan with Insecure… parameters (tests only: NOT secure)")
+	return f
+}
+
+// connect opens the connection the flags describe.
+func (f *connectFlags) connect(progress func(done, total int)) (*remote.Service, error) {
+	if f.server == "" {
+		return nil, errs.New(errs.ErrInvalidArgument, "flag --server is required (or set CRYPTONETS_SERVER)")
+	}
+	if f.token == "" {
+		f.token = os.Getenv("CRYPTONETS_TOKEN")
+	}
+	return remote.Connect(f.server, remote.Options{Token: f.token, KeysDir: f.keysDir, InFlight: f.inFlight,
+		AllowInsecure: f.insecure, Progress: progress})
+}
+
+// remotePredictReport is the output of remote predict.
+type remotePredictReport struct {
+	Server          string   `json:"server"`
+	Model           string   `json:"model"`
+	Packing         string   `json:"packing"`
+	Params          string   `json:"params"`
+	Images          int      `json:"images"`
+	Requests        int      `json:"requests"`
+	ImagesPerSecond float64  `json:"images_per_second"`
+	Seconds         float64  `json:"seconds"`
+	Retries         int      `json:"retries"`
+	Labels          []int    `json:"labels"`
+	Accuracy        *float64 `json:"accuracy,omitempty"`
+	Output          string   `json:"output,omitempty"`
+}
+
+// writeText implements report.
+func (r *remotePredictReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "predicted %d images with %s on %s\n", r.Images, r.Model, r.Server)
+	t := newTable(w)
+	t.row("plan", "%s packing, %s", r.Packing, r.Params)
+	t.row("requests", "%d (%d retried)", r.Requests, r.Retries)
+	t.row("time", "%.2f s (%.1f images/s)", r.Seconds, r.ImagesPerSecond)
+	if r.Accuracy != nil {
+		t.row("accuracy", "%s against the true labels", percent(*r.Accuracy))
+	}
+	if r.Output != "" {
+		t.row("labels", "%s", r.Output)
+	}
+	t.flush()
+}
+
+// runRemotePredict is remote predict.
+func runRemotePredict(c *cli, args []string) error {
+	fs := c.flags("--server URL --model NAME --images N [--offset K] [--out labels.csv] [--packing P] [--expect N] [--json]", `
+Client: encrypts the MNIST test images [K, K+N) with a fresh secret key (or one saved
+in --keys-dir), uploads the evaluation keys once if the plan needs any, sends the
+images to the server in requests of the plan's size, several in flight (retrying
+a busy server or a dropped connection with backoff), decrypts the results and writes
+the predicted labels in input order. The secret key never leaves this process.`)
+	cf := addConnectFlags(fs)
+	name := fs.String("model", "", "the served model's `NAME` (required)")
+	n := fs.Int("images", 0, "number `N` of MNIST test images (required)")
+	offset := fs.Int("offset", 0, "index `K` of the first MNIST test image")
+	dst := fs.String("out", "", "write the labels to this `FILE`: .csv (index,label) or .json")
+	packingName := fs.String("packing", "", "`PACKING`: batch, single or auto (default: the server chooses for --expect)")
+	expect := fs.Int("expect", 0, "images per request `N` the plan is chosen for (default: --images)")
+	paramsName := fs.String("params", "", "parameter set `NAME` (default: the server's choice)")
+	out := outputFlags(fs)
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := required(fs, "model"); err != nil {
+		return err
+	}
+	set, err := mnist.Test()
+	if err != nil {
+		return err
+	}
+	if *n < 1 || *offset < 0 || *offset+*n > len(set.Images) {
+		return errs.New(errs.ErrInvalidArgument, "--offset %d --images %d: want at least one image of the %d MNIST test images", *offset, *n, len(set.Images))
+	}
+	if *dst != "" && !strings.EqualFold(filepath.Ext(*dst), ".csv") && !strings.EqualFold(filepath.Ext(*dst), ".json") {
+		return errs.New(errs.ErrInvalidArgument, "--out %s: want a .csv or .json file", *dst)
+	}
+	images, truth := set.Images[*offset:*offset+*n], set.Labels[*offset:*offset+*n]
+	prog := newProgress(c.stderr, out.quiet)
+	start := time.Now()
+	task := prog.task("predict")
+	svc, err := cf.connect(func(done, total int) { task.Report("images", done, total) })
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	plan := remote.Plan{Packing: *packingName, Expect: *expect, Params: *paramsName}
+	if plan.Expect == 0 {
+		plan.Expect = *n
+	}
+	sess, err := svc.Session(ctx, *name, plan)
+	if err != nil {
+		return err
+	}
+	man := sess.Manifest()
+	if man.Insecure {
+		c.warn("parameter set %s is NOT secure; use it for tests only", man.Params)
+	}
+	logits, err := sess.Predict(ctx, images)
+	if err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	rep := &remotePredictReport{Server: cf.server, Model: *name, Packing: string(man.Packing), Params: man.Params,
+		Images: *n, Requests: (*n + man.ImagesPerBatch - 1) / man.ImagesPerBatch, Seconds: round(secs, 3),
+		ImagesPerSecond: round(float64(*n)/secs, 1), Retries: svc.Retries(), Labels: make([]int, len(logits))}
+	for i, l := range logits {
+		rep.Labels[i] = model.Argmax(l)
+	}
+	acc := accuracy(logits, truth)
+	rep.Accuracy = &acc
+	if *dst != "" {
+		if err := writeLabels(*dst, *offset, rep.Labels); err != nil {
+			return err
+		}
+		rep.Output = *dst
+	}
+	if !out.json {
+		rep.Labels = nil
+	}
+	return c.emit(out, rep)
+}
+
+// writeLabels writes predicted labels as CSV (index,label; the index of the MNIST
+// test image) or JSON.
+func writeLabels(path string, offset int, labels []int) error {
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		data, err := json.Marshal(struct {
+			Offset int   `json:"offset"`
+			Labels []int `json:"labels"`
+		}{offset, labels})
+		if err != nil {
+			return err
+		}
+		return writeBytes(path, 0o644, append(data, '\n'))
+	}
+	return writeFile(path, 0o644, func(w io.Writer) error {
+		if _, err := fmt.Fprintln(w, "index,label"); err != nil {
+			return err
+		}
+		for i, l := range labels {
+			if _, err := fmt.Fprintf(w, "%d,%d\n", offset+i, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// remoteModelsReport is the output of remote models.
+type remoteModelsReport struct {
+	Server string `json:"server"`
+	Models []any  `json:"models"`
+}
+
+func (r *remoteModelsReport) writeText(w io.Writer) {
+	data, _ := json.MarshalIndent(r.Models, "", "  ")
+	fmt.Fprintf(w, "models served by %s:\n%s\n", r.Server, data)
+}
+
+// runRemoteModels is remote models.
+func runRemoteModels(c *cli, args []string) error {
+	fs := c.flags("--server URL [--json]", `
+Lists the models a server hosts: their input, and the plan of each packing (images
+per request, request and key sizes, the memory the server budgets for a request).`)
+	cf := addConnectFlags(fs)
+	out := outputFlags(fs)
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	svc, err := cf.connect(nil)
+	if err != nil {
+		return err
+	}
+	models, err := svc.Models(context.Background())
+	if err != nil {
+		return err
+	}
+	rep := &remoteModelsReport{Server: cf.server}
+	for _, m := range models {
+		rep.Models = append(rep.Models, m)
+	}
+	return c.emit(out, rep)
+}
