@@ -80,7 +80,11 @@ func (s *Service) observe(route string, h func(http.ResponseWriter, *http.Reques
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
+		// The handler reads the body through a counter, from a copy of the request:
+		// the server must still see its own body to decide what to do with what is
+		// left unread.
 		body := &countingBody{ReadCloser: r.Body}
+		r = r.WithContext(r.Context())
 		r.Body = body
 		err := h(rec, r)
 		if err != nil {
