@@ -182,4 +182,3 @@ func StatusOf(err error) int {
 func Retryable(status int) bool {
 	return status == http.StatusServiceUnavailable || status == http.StatusBadGateway || status == http.StatusGatewayTimeout
 }
-

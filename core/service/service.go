@@ -202,4 +202,3 @@ func (s *Service) Close() error {
 	s.ready.Store(false)
 	return s.cfg.Store.Close()
 }
-

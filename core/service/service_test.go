@@ -422,4 +422,3 @@ func (l *logRecords) count(match func(map[string]any) bool) int {
 	}
 	return n
 }
-

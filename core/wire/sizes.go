@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"math"
@@ -94,10 +95,11 @@ func ReadEvaluationKeysHead(r io.Reader) (head []byte, m *manifest.Manifest, siz
 	if n > maxManifestBytes {
 		return nil, nil, 0, errs.New(errs.ErrMalformed, "wire: the evaluation keys' manifest of %d bytes is too large", n)
 	}
-	head = append(head, make([]byte, n)...)
-	if _, err := io.ReadFull(r, head[HeaderSize+4:]); err != nil {
+	buf := bytes.NewBuffer(head)
+	if _, err := io.CopyN(buf, r, n); err != nil { // grows with what arrives, not with n
 		return nil, nil, 0, errs.New(errs.ErrMalformed, "wire: evaluation keys: truncated manifest: %w", err)
 	}
+	head = buf.Bytes()
 	m = new(manifest.Manifest)
 	if err := m.UnmarshalBinary(head[HeaderSize+4:]); err != nil {
 		return nil, nil, 0, err
