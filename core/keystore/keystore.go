@@ -3,7 +3,8 @@
 // id, and every read is checked against it. Keys belong to an owner (the name of the
 // token that uploaded them; "" when the service takes no tokens), and one owner
 // cannot reach another's keys. Store is what a server needs of a key store; Dir is
-// the embedded one, a directory written atomically.
+// the embedded one, a directory written atomically; Redis the one several servers
+// share.
 package keystore
 
 import (

@@ -1,0 +1,281 @@
+package keystore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/keystore"
+)
+
+// redisServer is a redis-server of a test: on a Unix socket in a temporary
+// directory (no TCP port), its data in an append-only file there, so that a
+// restart keeps it, as in docs/deploy.md.
+type redisServer struct {
+	t    *testing.T
+	dir  string
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startRedis starts a redis-server for t (scripts/setup.sh --test installs it; the
+// test is skipped without one), stopped when t ends.
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redis-server is missing: scripts/setup.sh --test installs it")
+		}
+		t.Skip("redis-server is missing: scripts/setup.sh --test installs it")
+	}
+	dir, err := os.MkdirTemp("", "cn-redis-") // short: a socket path has at most 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	r := &redisServer{t: t, dir: dir, url: "unix://" + filepath.Join(dir, "redis.sock")}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *redisServer) start() {
+	r.t.Helper()
+	r.cmd = exec.Command("redis-server", "--port", "0", "--unixsocket", filepath.Join(r.dir, "redis.sock"),
+		"--dir", r.dir, "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction")
+	r.cmd.Stdout, r.cmd.Stderr = nil, nil
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.done = make(chan struct{})
+	go func() { r.cmd.Wait(); close(r.done) }()
+	opts, _ := redis.ParseURL(r.url)
+	c := redis.NewClient(opts)
+	defer c.Close()
+	for start := time.Now(); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			r.t.Fatal("redis-server did not answer within 10 s")
+		}
+	}
+}
+
+// stop shuts the server down (SIGTERM: it writes its data first) and waits.
+func (r *redisServer) stop() {
+	if r.cmd.Process != nil {
+		r.cmd.Process.Signal(os.Interrupt)
+		<-r.done
+	}
+}
+
+// client is a plain client of the server, to look behind the store.
+func (r *redisServer) client() *redis.Client {
+	opts, _ := redis.ParseURL(r.url)
+	c := redis.NewClient(opts)
+	r.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func openRedis(t *testing.T, url string) *keystore.Redis {
+	t.Helper()
+	s, err := keystore.OpenRedis(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// randomKeys returns n random bytes: keys of 2.5 chunks make a short last chunk.
+func randomKeys(n int) []byte {
+	out := make([]byte, n)
+	rng := rand.NewChaCha8([32]byte{1})
+	rng.Read(out)
+	return out
+}
+
+func TestRedisIsAStore(t *testing.T) {
+	r := startRedis(t)
+	checkStore(t, openRedis(t, r.url), randomKeys(keystore.RedisChunk*5/2))
+}
+
+// Two stores on one Redis are two replicas: what one stores the other serves,
+// deletes are seen by both, and a replay through either changes nothing.
+func TestRedisStoresShareKeys(t *testing.T) {
+	ctx := context.Background()
+	r := startRedis(t)
+	one, two := openRedis(t, r.url), openRedis(t, r.url)
+	data := randomKeys(keystore.RedisChunk + 1000)
+	id := keystore.Sum(data)
+	if created, err := one.Put(ctx, "alice", id, data); err != nil || !created {
+		t.Fatalf("Put: %v, %v", created, err)
+	}
+	if got, err := two.Get(ctx, "alice", id); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the other store: %d bytes, %v", len(got), err)
+	}
+	if created, err := two.Put(ctx, "alice", id, data); err != nil || created {
+		t.Fatalf("replay through the other store: created %v, %v", created, err)
+	}
+	if u, _ := two.Usage(ctx, "alice"); u != int64(len(data)) {
+		t.Errorf("usage %d after a replay, want %d", u, len(data))
+	}
+	if err := two.Delete(ctx, "alice", id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := one.Size(ctx, "alice", id); !errors.Is(err, keystore.ErrNotFound) {
+		t.Errorf("deleted through the other store, still here: %v", err)
+	}
+}
+
+// Uploads and deletes of the same keys racing each other leave a consistent store:
+// the keys whole or absent, the usage their length or zero.
+func TestRedisPutDeleteRace(t *testing.T) {
+	ctx := context.Background()
+	r := startRedis(t)
+	s := openRedis(t, r.url)
+	data := randomKeys(3 * keystore.RedisChunk)
+	id := keystore.Sum(data)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for range 5 {
+				var err error
+				if w%2 == 0 {
+					_, err = s.Put(ctx, "t", id, data)
+				} else if err = s.Delete(ctx, "t", id); errors.Is(err, keystore.ErrNotFound) {
+					err = nil
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	u, _ := s.Usage(ctx, "t")
+	got, err := s.Get(ctx, "t", id)
+	switch {
+	case errors.Is(err, keystore.ErrNotFound):
+		if u != 0 {
+			t.Errorf("no keys but usage %d", u)
+		}
+	case err != nil:
+		t.Fatal(err)
+	case !bytes.Equal(got, data) || u != int64(len(data)):
+		t.Errorf("keys of %d bytes, usage %d, want %d", len(got), u, len(data))
+	}
+}
+
+// A damaged or lost chunk is an integrity error, never keys; an upload that did not
+// commit leaves chunks that expire and no key; a committed key's chunks do not
+// expire.
+func TestRedisChecksWhatItReads(t *testing.T) {
+	ctx := context.Background()
+	r := startRedis(t)
+	s, raw := openRedis(t, r.url), r.client()
+	data := randomKeys(2 * keystore.RedisChunk)
+	id := keystore.Sum(data)
+	if _, err := s.Put(ctx, "alice", id, data); err != nil {
+		t.Fatal(err)
+	}
+	meta := "cryptonets:keys:alice:" + id.String()
+	if ttl, err := raw.TTL(ctx, meta+":1").Result(); err != nil || ttl != -1 {
+		t.Errorf("a committed chunk's TTL: %v, %v (want none)", ttl, err)
+	}
+	if err := raw.SetRange(ctx, meta+":1", 5, "x").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "alice", id); !errors.Is(err, errs.ErrIntegrity) {
+		t.Errorf("a damaged chunk: %v", err)
+	}
+	if err := raw.Del(ctx, meta+":1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "alice", id); !errors.Is(err, errs.ErrIntegrity) {
+		t.Errorf("a lost chunk: %v", err)
+	}
+	if err := raw.HSet(ctx, meta, "bytes", "-3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Size(ctx, "alice", id); !errors.Is(err, errs.ErrIntegrity) {
+		t.Errorf("a damaged hash: %v", err)
+	}
+
+	// The chunks of an upload that never committed (a server killed mid-Put).
+	other := randomKeys(100)
+	otherMeta := "cryptonets:keys:alice:" + keystore.Sum(other).String()
+	if err := raw.Set(ctx, otherMeta+":0", other, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "alice", keystore.Sum(other)); !errors.Is(err, keystore.ErrNotFound) {
+		t.Errorf("uncommitted keys: %v", err)
+	}
+	if created, err := s.Put(ctx, "alice", keystore.Sum(other), other); err != nil || !created {
+		t.Fatalf("Put over an interrupted upload: %v, %v", created, err)
+	}
+	if ttl, _ := raw.TTL(ctx, otherMeta+":0").Result(); ttl != -1 {
+		t.Errorf("the chunk of the interrupted upload still expires after a commit: TTL %v", ttl)
+	}
+}
+
+// A Redis that is down fails requests fast with ErrUnavailable (class ErrIO); once
+// it is back, with its data, the same store serves again.
+func TestRedisDownAndBack(t *testing.T) {
+	ctx := context.Background()
+	r := startRedis(t)
+	s := openRedis(t, r.url)
+	data := randomKeys(1000)
+	id := keystore.Sum(data)
+	if _, err := s.Put(ctx, "", id, data); err != nil {
+		t.Fatal(err)
+	}
+	r.stop()
+	start := time.Now()
+	for _, op := range []func() error{
+		func() error { _, err := s.Get(ctx, "", id); return err },
+		func() error { _, err := s.Put(ctx, "", keystore.Sum([]byte("x")), []byte("x")); return err },
+		func() error { _, err := s.Usage(ctx, ""); return err },
+		func() error { return s.Ping(ctx) },
+	} {
+		if err := op(); !errors.Is(err, keystore.ErrUnavailable) || !errors.Is(err, errs.ErrIO) {
+			t.Errorf("Redis down: %v", err)
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("failing took %v", d)
+	}
+	r.start()
+	var got []byte
+	var err error
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(100 * time.Millisecond) {
+		if got, err = s.Get(ctx, "", id); err == nil {
+			break
+		}
+	}
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("after the restart: %d bytes, %v", len(got), err)
+	}
+}
+
+func TestOpenRedisRejectsBadURLs(t *testing.T) {
+	for _, u := range []string{"http://localhost:6379", "redis://host:port:x", "redis://localhost/notadb"} {
+		if _, err := keystore.OpenRedis(u); !errors.Is(err, errs.ErrInvalidArgument) {
+			t.Errorf("OpenRedis(%q): %v", u, err)
+		}
+	}
+	for u, want := range map[string]bool{"redis://h:1/0": true, "rediss://h": true, "unix:///s": true, "/var/lib/keys": false, "keys": false} {
+		if keystore.IsRedisURL(u) != want {
+			t.Errorf("IsRedisURL(%q) = %v", u, !want)
+		}
+	}
+}
