@@ -57,8 +57,9 @@ func runServe(c *cli, args []string) error {
 Serves converted models over HTTP (HTTP/1.1 and HTTP/2; h2c without TLS) to clients
 that hold the secret keys: cryptonets remote, the Go package core/remote and Python's
 cryptonets.remote. The API is in docs/service.md. Evaluation keys are kept in
---keys-dir (content-addressed; a restart keeps them) and decoded in a cache of at
-most --key-cache bytes. --memory bounds the whole process: what the models, the key
+--keys-dir (content-addressed; a restart keeps them), or in the Redis --key-store
+that several replicas share (docs/deploy.md), and decoded in a cache of at most
+--key-cache bytes. --memory bounds the whole process: what the models, the key
 cache and the runtime do not take is the budget of work in flight (evaluations,
 key uploads, compiled plans); requests beyond it wait in a queue of --queue, for at
 most --queue-timeout, then get 503 with Retry-After. SIGTERM or SIGINT stops
@@ -72,6 +73,7 @@ they never print a key or a ciphertext.`)
 	fs.Var(&models, "model", "a converted model to serve, `PATH` or NAME=PATH (named by its file stem otherwise); repeat for more (required)")
 	listen := fs.String("listen", ":8080", "`ADDR`ess to listen on, host:port")
 	keysDir := fs.String("keys-dir", "cryptonets-keys", "`DIR`ectory of the key store")
+	keyStore := fs.String("key-store", "", "a Redis key store shared by replicas, instead of --keys-dir: `URL` redis://host:port/db, rediss://… (TLS) or unix:///socket")
 	memory := sizeFlag(4 << 30)
 	fs.Var(&memory, "memory", "memory `SIZE` of the whole server (units: KiB, MiB, GiB)")
 	keyCache := sizeFlag(0)
@@ -164,7 +166,7 @@ they never print a key or a ciphertext.`)
 	}
 	debug.SetMemoryLimit(int64(memory))
 
-	store, err := keystore.OpenDir(*keysDir)
+	store, err := openKeyStore(*keyStore, *keysDir, fs, log)
 	if err != nil {
 		return err
 	}
@@ -203,4 +205,32 @@ func flagsFromEnv(fs *flag.FlagSet, args []string) error {
 		}
 	})
 	return err
+}
+
+// openKeyStore opens the Redis store at url if given (with --keys-dir also given, it
+// refuses: one store at a time), else the directory store. A Redis that does not
+// answer yet is only a warning: the server starts, serves keyless plans, and answers
+// 503 for keys until the store is back.
+func openKeyStore(url, dir string, fs *flag.FlagSet, log *slog.Logger) (keystore.Store, error) {
+	if url == "" {
+		return keystore.OpenDir(dir)
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "keys-dir" })
+	if explicit {
+		return nil, errs.New(errs.ErrInvalidArgument, "--key-store and --keys-dir: give one key store")
+	}
+	if !keystore.IsRedisURL(url) {
+		return nil, errs.New(errs.ErrInvalidArgument, "--key-store %q: want a redis://, rediss:// or unix:// URL (a directory is --keys-dir)", url)
+	}
+	store, err := keystore.OpenRedis(url)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := store.Ping(ctx); err != nil {
+		log.Warn("the key store does not answer yet; keys will be answered 503 until it does", slog.String("error", err.Error()))
+	}
+	return store, nil
 }

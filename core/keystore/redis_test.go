@@ -5,86 +5,14 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/redistest"
 	"github.com/cryptonets/cryptonets/core/keystore"
 )
-
-// redisServer is a redis-server of a test: on a Unix socket in a temporary
-// directory (no TCP port), its data in an append-only file there, so that a
-// restart keeps it, as in docs/deploy.md.
-type redisServer struct {
-	t    *testing.T
-	dir  string
-	url  string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startRedis starts a redis-server for t (scripts/setup.sh --test installs it; the
-// test is skipped without one), stopped when t ends.
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server is missing: scripts/setup.sh --test installs it")
-		}
-		t.Skip("redis-server is missing: scripts/setup.sh --test installs it")
-	}
-	dir, err := os.MkdirTemp("", "cn-redis-") // short: a socket path has at most 107 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	r := &redisServer{t: t, dir: dir, url: "unix://" + filepath.Join(dir, "redis.sock")}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *redisServer) start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", "0", "--unixsocket", filepath.Join(r.dir, "redis.sock"),
-		"--dir", r.dir, "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction")
-	r.cmd.Stdout, r.cmd.Stderr = nil, nil
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	r.done = make(chan struct{})
-	go func() { r.cmd.Wait(); close(r.done) }()
-	opts, _ := redis.ParseURL(r.url)
-	c := redis.NewClient(opts)
-	defer c.Close()
-	for start := time.Now(); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 10*time.Second {
-			r.t.Fatal("redis-server did not answer within 10 s")
-		}
-	}
-}
-
-// stop shuts the server down (SIGTERM: it writes its data first) and waits.
-func (r *redisServer) stop() {
-	if r.cmd.Process != nil {
-		r.cmd.Process.Signal(os.Interrupt)
-		<-r.done
-	}
-}
-
-// client is a plain client of the server, to look behind the store.
-func (r *redisServer) client() *redis.Client {
-	opts, _ := redis.ParseURL(r.url)
-	c := redis.NewClient(opts)
-	r.t.Cleanup(func() { c.Close() })
-	return c
-}
 
 func openRedis(t *testing.T, url string) *keystore.Redis {
 	t.Helper()
@@ -105,16 +33,16 @@ func randomKeys(n int) []byte {
 }
 
 func TestRedisIsAStore(t *testing.T) {
-	r := startRedis(t)
-	checkStore(t, openRedis(t, r.url), randomKeys(keystore.RedisChunk*5/2))
+	r := redistest.Start(t)
+	checkStore(t, openRedis(t, r.URL), randomKeys(keystore.RedisChunk*5/2))
 }
 
 // Two stores on one Redis are two replicas: what one stores the other serves,
 // deletes are seen by both, and a replay through either changes nothing.
 func TestRedisStoresShareKeys(t *testing.T) {
 	ctx := context.Background()
-	r := startRedis(t)
-	one, two := openRedis(t, r.url), openRedis(t, r.url)
+	r := redistest.Start(t)
+	one, two := openRedis(t, r.URL), openRedis(t, r.URL)
 	data := randomKeys(keystore.RedisChunk + 1000)
 	id := keystore.Sum(data)
 	if created, err := one.Put(ctx, "alice", id, data); err != nil || !created {
@@ -141,8 +69,8 @@ func TestRedisStoresShareKeys(t *testing.T) {
 // the keys whole or absent, the usage their length or zero.
 func TestRedisPutDeleteRace(t *testing.T) {
 	ctx := context.Background()
-	r := startRedis(t)
-	s := openRedis(t, r.url)
+	r := redistest.Start(t)
+	s := openRedis(t, r.URL)
 	data := randomKeys(3 * keystore.RedisChunk)
 	id := keystore.Sum(data)
 	var wg sync.WaitGroup
@@ -181,8 +109,9 @@ func TestRedisPutDeleteRace(t *testing.T) {
 // expire.
 func TestRedisChecksWhatItReads(t *testing.T) {
 	ctx := context.Background()
-	r := startRedis(t)
-	s, raw := openRedis(t, r.url), r.client()
+	r := redistest.Start(t)
+	s, raw := openRedis(t, r.URL), r.Client()
+	defer raw.Close()
 	data := randomKeys(2 * keystore.RedisChunk)
 	id := keystore.Sum(data)
 	if _, err := s.Put(ctx, "alice", id, data); err != nil {
@@ -232,14 +161,14 @@ func TestRedisChecksWhatItReads(t *testing.T) {
 // it is back, with its data, the same store serves again.
 func TestRedisDownAndBack(t *testing.T) {
 	ctx := context.Background()
-	r := startRedis(t)
-	s := openRedis(t, r.url)
+	r := redistest.Start(t)
+	s := openRedis(t, r.URL)
 	data := randomKeys(1000)
 	id := keystore.Sum(data)
 	if _, err := s.Put(ctx, "", id, data); err != nil {
 		t.Fatal(err)
 	}
-	r.stop()
+	r.Stop()
 	start := time.Now()
 	for _, op := range []func() error{
 		func() error { _, err := s.Get(ctx, "", id); return err },
@@ -254,7 +183,7 @@ func TestRedisDownAndBack(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("failing took %v", d)
 	}
-	r.start()
+	r.Restart()
 	var got []byte
 	var err error
 	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(100 * time.Millisecond) {

@@ -28,15 +28,16 @@ func (e *statusError) Unwrap() error { return e.err }
 func withStatus(status int, err error) error { return &statusError{status: status, err: err} }
 
 // statusOf returns the HTTP status err is answered with: its own (statusError), 503
-// for a busy server, 404 for unknown keys, else by its class: a bad request (400), a
-// well-formed object made for something else (409), what the server will not
-// evaluate (422), a limit (413), a failure of the server (500).
+// for a busy server or a key store that cannot be reached, 404 for unknown keys, else
+// by its class: a bad request (400), a well-formed object made for something else
+// (409), what the server will not evaluate (422), a limit (413), a failure of the
+// server (500).
 func statusOf(err error) int {
 	var se *statusError
 	switch {
 	case errors.As(err, &se):
 		return se.status
-	case errors.Is(err, errBusy):
+	case errors.Is(err, errBusy), errors.Is(err, keystore.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, keystore.ErrNotFound):
 		return http.StatusNotFound

@@ -45,5 +45,8 @@ func newMetrics(s *Service) *metrics {
 	gauge("cryptonets_keys_cached", "Decoded evaluation keys in the cache.", func() float64 { n, _ := s.keys.stats(); return float64(n) })
 	gauge("cryptonets_keys_cached_bytes", "Memory of the decoded evaluation keys in the cache.", func() float64 { _, b := s.keys.stats(); return float64(b) })
 	gauge("cryptonets_plans", "Compiled plans held.", func() float64 { return float64(s.plans.count()) })
+	if c := storeUpMetric(s.cfg.Store); c != nil {
+		reg.MustRegister(c)
+	}
 	return m
 }

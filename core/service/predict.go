@@ -104,6 +104,10 @@ func (s *Service) predictPlan(w http.ResponseWriter, r *http.Request, tok Token,
 			done()
 			return nil, nil, nil, errs.New(errs.ErrMismatch, "keys %s were made for model %s, not %s", id, e.plan.model.name, m.name)
 		}
+		if err := s.checkStored(r.Context(), tok.Name, id); err != nil {
+			done()
+			return nil, nil, nil, err
+		}
 		return e.plan, e.server, done, nil
 	}
 	opts, err := planOptions(r)

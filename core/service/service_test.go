@@ -49,8 +49,8 @@ type env struct {
 }
 
 // newEnv serves the shipped model as "mnist" with cfg's settings (the defaults of
-// the tests where zero): a directory key store in a temporary directory (or dir),
-// insecure plans accepted, 8 GiB of work memory.
+// the tests where zero): cfg.Store or a directory key store in a temporary directory
+// (or dir), insecure plans accepted, 8 GiB of work memory.
 func newEnv(t *testing.T, cfg service.Config, dir string) *env {
 	t.Helper()
 	m, err := model.Load(shippedModel)
@@ -60,13 +60,16 @@ func newEnv(t *testing.T, cfg service.Config, dir string) *env {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	store, err := keystore.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
+	if cfg.Store == nil {
+		store, err := keystore.OpenDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Store = store
 	}
 	logs := &logRecords{}
 	cfg.Models = []service.Model{{Name: "mnist", Model: m}}
-	cfg.Store, cfg.Insecure, cfg.Logger = store, true, slog.New(logs)
+	cfg.Insecure, cfg.Logger = true, slog.New(logs)
 	if cfg.WorkMemory == 0 {
 		cfg.WorkMemory = 8 << 30
 	}

@@ -43,6 +43,9 @@ var allowed = map[string][]string{
 	"core/service":          {"core/errs", "core/compile", "core/httpapi", "core/keystore", "core/manifest", "core/model", "core/packing", "core/server", "core/wire"},
 	"core/remote":           {"core/errs", "core/client", "core/httpapi", "core/manifest", "core/wire"},
 	"core/internal/arch":    {},
+
+	// Test helpers.
+	"core/internal/redistest": {},
 }
 
 // packingPackages are the packings; only compile and the packings name them.
