@@ -3,15 +3,15 @@ package service_test
 import (
 	"bufio"
 	"bytes"
-	"io"
-	"sync"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
