@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"bufio"
+	"os"
+	"path/filepath"
 	"bytes"
 	"context"
 	"errors"
@@ -251,12 +253,12 @@ func (s *signalAtEOF) Read(p []byte) (int, error) {
 // and metrics need no token.
 func TestTokensAndQuotas(t *testing.T) {
 	const alice, bob = "alice-token-0123456789", "bob-token-9876543210"
-	tokens, err := service.ParseTokens(strings.NewReader(fmt.Sprintf(
-		"# name token options\nalice %s in-flight=1\n\nbob %s key-bytes=1KiB\n", alice, bob)), service.Quota{})
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	err := os.WriteFile(tokens, fmt.Appendf(nil, "# name token options\nalice %s in-flight=1\n\nbob %s key-bytes=1KiB\n", alice, bob), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, service.Config{Tokens: tokens}, "")
+	e := newProcessEnv(t, "--tokens", tokens)
 	ctx := context.Background()
 	for _, path := range []string{httpapi.PathHealth, httpapi.PathReady, httpapi.PathMetrics} {
 		if code, _ := e.do("GET", path, nil, nil); code != http.StatusOK {
