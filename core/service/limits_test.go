@@ -2,8 +2,6 @@ package service_test
 
 import (
 	"bufio"
-	"os"
-	"path/filepath"
 	"bytes"
 	"context"
 	"errors"
@@ -11,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
