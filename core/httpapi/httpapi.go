@@ -52,6 +52,9 @@ const (
 	HeaderPlan = "Cryptonets-Plan"
 	// HeaderImages is the number of images a prediction's result holds.
 	HeaderImages = "Cryptonets-Images"
+	// HeaderNeedsKeys says, on a manifest, whether its plan needs evaluation keys
+	// ("true" or "false").
+	HeaderNeedsKeys = "Cryptonets-Needs-Keys"
 )
 
 // ContentType is the media type of binary bodies: one wire envelope.
