@@ -52,6 +52,9 @@ const (
 	HeaderPlan = "Cryptonets-Plan"
 	// HeaderImages is the number of images a prediction's result holds.
 	HeaderImages = "Cryptonets-Images"
+	// HeaderNeedsKeys says, on a manifest, whether its plan needs evaluation keys
+	// ("true" or "false").
+	HeaderNeedsKeys = "Cryptonets-Needs-Keys"
 )
 
 // ContentType is the media type of binary bodies: one wire envelope.
@@ -177,8 +180,13 @@ func StatusOf(err error) int {
 }
 
 // Retryable reports whether a request that failed with HTTP status code may succeed
-// if sent again unchanged: the server was busy or unavailable (503), or a gateway in
-// front of it failed (502, 504).
+// if sent again unchanged, later: the server was busy or unavailable (503), the
+// token had its quota of requests in flight (429), or a gateway in front of the
+// server failed (502, 504).
 func Retryable(status int) bool {
-	return status == http.StatusServiceUnavailable || status == http.StatusBadGateway || status == http.StatusGatewayTimeout
+	switch status {
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }

@@ -57,7 +57,7 @@ func (s *Service) handlePutKeys(w http.ResponseWriter, r *http.Request, tok Toke
 			return err
 		}
 		if used+size > q {
-			return withStatus(http.StatusTooManyRequests, errs.New(errs.ErrLimit, "these keys (%s) would take this token's stored keys to %s, over its quota of %s (DELETE /v1/keys/{id} frees some)", byteSize(size), byteSize(used+size), byteSize(q)))
+			return withStatus(http.StatusRequestEntityTooLarge, errs.New(errs.ErrLimit, "these keys (%s) would take this token's stored keys to %s, over its quota of %s (DELETE /v1/keys/{id} frees some)", byteSize(size), byteSize(used+size), byteSize(q)))
 		}
 	}
 	decoded, err := wire.EvaluationKeysMemory(man)

@@ -99,6 +99,7 @@ func (s *Service) handleManifest(w http.ResponseWriter, r *http.Request, _ Token
 	h.Set("Content-Type", httpapi.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(p.sealed)))
 	h.Set(httpapi.HeaderPlan, p.fingerprint)
+	h.Set(httpapi.HeaderNeedsKeys, strconv.FormatBool(needsKeys(&p.manifest)))
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(p.sealed)
 	return err

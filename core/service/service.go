@@ -51,8 +51,8 @@ type Config struct {
 	// KeyCache bounds the memory of decoded keys held between requests (default
 	// 1 GiB).
 	KeyCache int64
-	// Queue is the most requests that wait for memory (default 64), QueueTimeout the
-	// longest one waits (default 30 s).
+	// Queue is the most requests that wait for memory (0: none waits), QueueTimeout
+	// the longest one waits (default 30 s).
 	Queue        int
 	QueueTimeout time.Duration
 	// MaxPlans is the most compiled plans held (default 16).
@@ -100,9 +100,6 @@ func (c *Config) setDefaults() {
 	def(&c.KeyCache, 1<<30)
 	def(&c.MaxKeyBytes, 2<<30)
 	def(&c.MinUploadRate, 1<<20)
-	if c.Queue == 0 {
-		c.Queue = 64
-	}
 	if c.QueueTimeout == 0 {
 		c.QueueTimeout = 30 * time.Second
 	}

@@ -37,15 +37,16 @@ var (
 	singlePlan = remote.Plan{Packing: "single", Params: "InsecureN12QP215S"}
 )
 
-// env is a service on a loopback port, with what the tests need around it.
+// env is a service on a loopback port, with what the tests need around it: in
+// this process (newEnv) or a real cryptonets serve process (newProcessEnv).
 type env struct {
 	t     *testing.T
-	svc   *service.Service
-	srv   *httptest.Server
 	url   string
 	model *model.Model
 	dir   string
 	logs  *logRecords
+	// stop stops the service (and checks that it stopped well).
+	stop func()
 }
 
 // newEnv serves the shipped model as "mnist" with cfg's settings (the defaults of
@@ -78,11 +79,15 @@ func newEnv(t *testing.T, cfg service.Config, dir string) *env {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(svc.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		svc.Close()
-	})
-	return &env{t: t, svc: svc, srv: srv, url: srv.URL, model: m, dir: dir, logs: logs}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			srv.Close()
+			svc.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return &env{t: t, url: srv.URL, model: m, dir: dir, logs: logs, stop: stop}
 }
 
 // connect returns a client of the env's service.
@@ -174,16 +179,15 @@ func TestKeysUploadedOnceAndKeptAcrossRestarts(t *testing.T) {
 		if want := map[bool]int{true: 1, false: 0}[run == 0]; puts != want {
 			t.Errorf("run %d: %d uploads of keys, want %d", run, puts, want)
 		}
-		e.srv.Close()
-		e.svc.Close()
+		e.stop()
 	}
 }
 
 // TestBadRequestsGetJSONErrors sends malformed and mismatched requests: each gets a
 // 4xx status and a JSON error of the right class, and the service goes on serving.
 func TestBadRequestsGetJSONErrors(t *testing.T) {
-	// The slow client's body is due within 2 s.
-	e := newEnv(t, service.Config{BodyTimeout: 2 * time.Second}, "")
+	// A real server process; the slow client's body is due within 2 s.
+	e := newProcessEnv(t, "--body-timeout", "2s")
 	ctx := context.Background()
 	svc := e.connect(remote.Options{})
 	sess, err := svc.Session(ctx, "mnist", singlePlan)
@@ -392,10 +396,17 @@ func (e *env) raw(method, path, header string, length int, body []byte, closeWri
 	return resp.StatusCode, eb
 }
 
-// logRecords is a slog.Handler that keeps every record's attributes.
+// logRecords keeps the attributes of every log record of a service: a slog.Handler
+// for a service in this process, fed JSON lines for a process.
 type logRecords struct {
 	mu      sync.Mutex
 	records []map[string]any
+}
+
+func (l *logRecords) add(rec map[string]any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.records = append(l.records, rec)
 }
 
 func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
@@ -405,9 +416,7 @@ func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
 		rec[a.Key] = a.Value.Any()
 		return true
 	})
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.records = append(l.records, rec)
+	l.add(rec)
 	return nil
 }
 func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
