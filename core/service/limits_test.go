@@ -62,7 +62,7 @@ func (e *env) waitMetric(name string, ok func(float64) bool) {
 
 // batchPlanInfo returns the exact request length of the tests' batch plan and the
 // memory one of its requests reserves.
-func batchPlanInfo(t *testing.T, e *env) (size, reserve int64) {
+func batchPlanInfo(t testing.TB, e *env) (size, reserve int64) {
 	t.Helper()
 	p, err := compile.Compile(e.model, compile.Options{Packing: manifest.Packing(batchPlan.Packing), Params: batchPlan.Params, AllowInsecure: true})
 	if err != nil {

@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 // cryptonetsBinary builds the cryptonets command (once).
-func cryptonetsBinary(t *testing.T) string {
+func cryptonetsBinary(t testing.TB) string {
 	t.Helper()
 	binary.once.Do(func() {
 		if binary.dir, binary.err = os.MkdirTemp("", "cryptonets-service-test"); binary.err != nil {
@@ -65,7 +65,7 @@ const maxLogLine = 2048
 // "mnist" on a loopback port, with JSON logs, insecure plans accepted, a key store in
 // a temporary directory and the extra flags args. Its stop sends SIGTERM and checks
 // that the process stopped cleanly.
-func newProcessEnv(t *testing.T, args ...string) *env {
+func newProcessEnv(t testing.TB, args ...string) *env {
 	t.Helper()
 	m, err := model.Load(shippedModel)
 	if err != nil {
@@ -136,7 +136,7 @@ func newProcessEnv(t *testing.T, args ...string) *env {
 		})
 	}
 	t.Cleanup(stop)
-	return &env{t: t, url: url, model: m, dir: dir, logs: logs, stop: stop}
+	return &env{t: t, url: url, model: m, dir: dir, logs: logs, stop: stop, pid: cmd.Process.Pid}
 }
 
 // TestCLIRemotePredict runs cryptonets remote predict against a real server on
@@ -182,7 +182,7 @@ func TestCLIRemotePredict(t *testing.T) {
 }
 
 // readLabelsCSV reads the labels of an index,label file.
-func readLabelsCSV(t *testing.T, path string) []int {
+func readLabelsCSV(t testing.TB, path string) []int {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
