@@ -25,10 +25,11 @@ import (
 //     server and its sealed result back, against the same request opened, evaluated
 //     and sealed in this process (server.PredictBytes), taken in turn three times
 //     (the fastest of each is reported, and their ratio);
+//
 //   - one single-packing request end to end (encrypt, HTTP, evaluate, decrypt),
 //     twenty times (median and fastest).
 //
-//	go test -run XXX -bench Overhead -benchtime 1x -v ./core/service
+//     go test -run XXX -bench Overhead -benchtime 1x -v ./core/service
 func BenchmarkOverhead(b *testing.B) {
 	e := newProcessEnv(b, "--memory", "6GiB")
 	ctx := context.Background()
