@@ -67,13 +67,21 @@ const maxLogLine = 2048
 // that the process stopped cleanly.
 func newProcessEnv(t testing.TB, args ...string) *env {
 	t.Helper()
+	dir := t.TempDir()
+	return startProcess(t, dir, nil, append([]string{"--model", "mnist=" + shippedModel,
+		"--listen", "127.0.0.1:0", "--keys-dir", dir, "--insecure", "--json"}, args...))
+}
+
+// startProcess starts cryptonets serve with the flags args and the environment
+// variables environ added to this process's, for the key store dir.
+func startProcess(t testing.TB, dir string, environ, args []string) *env {
+	t.Helper()
 	m, err := model.Load(shippedModel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cmd := exec.Command(cryptonetsBinary(t), append([]string{"serve", "--model", "mnist=" + shippedModel,
-		"--listen", "127.0.0.1:0", "--keys-dir", dir, "--insecure", "--json"}, args...)...)
+	cmd := exec.Command(cryptonetsBinary(t), append([]string{"serve"}, args...)...)
+	cmd.Env = append(os.Environ(), environ...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -225,5 +233,27 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(e.url + httpapi.PathHealth); err == nil {
 		t.Error("the server still answers after it stopped")
+	}
+}
+
+// TestConfigurationFromTheEnvironment starts cryptonets serve with no flag: the
+// environment variables say everything (as the Dockerfile in deploy/ does).
+func TestConfigurationFromTheEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	e := startProcess(t, dir, []string{"CRYPTONETS_MODEL=mnist=" + shippedModel, "CRYPTONETS_LISTEN=127.0.0.1:0",
+		"CRYPTONETS_KEYS_DIR=" + dir, "CRYPTONETS_JSON=true", "CRYPTONETS_MEMORY=3GiB", "CRYPTONETS_KEY_CACHE=512MiB",
+		"CRYPTONETS_INSECURE=true"}, nil)
+	if budget := e.metric("cryptonets_memory_budget_bytes"); budget <= 0 || budget > 2.5*(1<<30) {
+		t.Errorf("a work budget of %v bytes for CRYPTONETS_MEMORY=3GiB and CRYPTONETS_KEY_CACHE=512MiB", budget)
+	}
+	images := testImages(t, 2)
+	logits, err := e.connect(remote.Options{}).Predict(context.Background(), "mnist", images, singlePlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLabels(t, e.model, images, logits)
+	entries, err := os.ReadDir(filepath.Join(dir, "_anonymous"))
+	if err != nil || len(entries) != 1 {
+		t.Errorf("the keys are not in CRYPTONETS_KEYS_DIR: %v, %v", entries, err)
 	}
 }
