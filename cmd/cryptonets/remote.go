@@ -42,6 +42,7 @@ func runRemote(c *cli, args []string) error {
 // connectFlags are the flags of every remote subcommand.
 type connectFlags struct {
 	server, token, keysDir string
+	tlsCA, tlsCert, tlsKey string
 	inFlight               int
 	insecure               bool
 }
@@ -52,6 +53,9 @@ func addConnectFlags(fs *flag.FlagSet) *connectFlags {
 	fs.StringVar(&f.token, "token", "", "bearer `TOKEN`, if the server takes tokens (default $CRYPTONETS_TOKEN)")
 	fs.StringVar(&f.keysDir, "keys-dir", "", "keep the secret key and evaluation keys of each plan in `DIR` and reuse them in later runs")
 	fs.IntVar(&f.inFlight, "in-flight", 2, "requests `N` kept in flight")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA certificates `FILE` (PEM) to trust for an https:// server (default: the system's)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate `FILE` (PEM), for a server that asks for one (mutual TLS)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
 	fs.BoolVar(&f.insecure, "insecure", false, "accept a plan with Insecure… parameters (tests only: NOT secure)")
 	return f
 }
@@ -64,8 +68,15 @@ func (f *connectFlags) connect(progress func(done, total int)) (*remote.Service,
 	if f.token == "" {
 		f.token = os.Getenv("CRYPTONETS_TOKEN")
 	}
-	return remote.Connect(f.server, remote.Options{Token: f.token, KeysDir: f.keysDir, InFlight: f.inFlight,
-		AllowInsecure: f.insecure, Progress: progress})
+	opts := remote.Options{Token: f.token, KeysDir: f.keysDir, InFlight: f.inFlight, AllowInsecure: f.insecure, Progress: progress}
+	if f.tlsCA != "" || f.tlsCert != "" || f.tlsKey != "" {
+		tlsCfg, err := remote.TLSConfig(f.tlsCA, f.tlsCert, f.tlsKey)
+		if err != nil {
+			return nil, err
+		}
+		opts.TLS = tlsCfg
+	}
+	return remote.Connect(f.server, opts)
 }
 
 // remotePredictReport is the output of remote predict.

@@ -40,7 +40,18 @@ func (m *modelFlags) Set(v string) error {
 // sizeFlag is a byte count flag that takes units (4GiB, 512MiB).
 type sizeFlag int64
 
-func (s *sizeFlag) String() string { return fmt.Sprint(int64(*s)) }
+func (s *sizeFlag) String() string {
+	n := int64(*s)
+	for _, u := range []struct {
+		shift uint
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if n != 0 && n%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d%s", n>>u.shift, u.name)
+		}
+	}
+	return fmt.Sprint(n)
+}
 func (s *sizeFlag) Set(v string) error {
 	n, err := service.ParseSize(v)
 	*s = sizeFlag(n)
@@ -70,8 +81,8 @@ a comma-separated list). Logs are structured (log/slog) on stderr, JSON with --j
 they never print a key or a ciphertext.`)
 	var models modelFlags
 	fs.Var(&models, "model", "a converted model to serve, `PATH` or NAME=PATH (named by its file stem otherwise); repeat for more (required)")
-	listen := fs.String("listen", ":8080", "`ADDR`ess to listen on, host:port")
-	keysDir := fs.String("keys-dir", "cryptonets-keys", "`DIR`ectory of the key store")
+	listen := fs.String("listen", ":8080", "host:port `ADDR` to listen on")
+	keysDir := fs.String("keys-dir", "cryptonets-keys", "`DIR` of the key store")
 	memory := sizeFlag(4 << 30)
 	fs.Var(&memory, "memory", "memory `SIZE` of the whole server (units: KiB, MiB, GiB)")
 	keyCache := sizeFlag(0)
@@ -80,10 +91,10 @@ they never print a key or a ciphertext.`)
 	queueTimeout := fs.Duration("queue-timeout", 30*time.Second, "longest a request waits for memory")
 	plans := fs.Int("plans", 16, "most compiled plans `N` held")
 	maxKeys := sizeFlag(2 << 30)
-	fs.Var(&maxKeys, "max-key-bytes", "largest upload of evaluation keys, `SIZE`")
+	fs.Var(&maxKeys, "max-key-bytes", "`SIZE` of the largest upload of evaluation keys")
 	bodyTimeout := fs.Duration("body-timeout", 30*time.Second, "time to read a body, plus its size at --min-upload-rate")
 	minRate := sizeFlag(1 << 20)
-	fs.Var(&minRate, "min-upload-rate", "slowest upload `SIZE` per second that a body's deadline allows for")
+	fs.Var(&minRate, "min-upload-rate", "slowest upload, `SIZE` per second, that a body's deadline allows for")
 	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "time to read a request's headers")
 	idleTimeout := fs.Duration("idle-timeout", 2*time.Minute, "how long an idle kept-alive connection stays open")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Minute, "longest a shutdown waits for requests in flight")
