@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/httpapi"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/remote"
@@ -219,13 +220,27 @@ func writeLabels(path string, offset int, labels []int) error {
 
 // remoteModelsReport is the output of remote models.
 type remoteModelsReport struct {
-	Server string `json:"server"`
-	Models []any  `json:"models"`
+	Server string          `json:"server"`
+	Models []httpapi.Model `json:"models"`
 }
 
+// writeText implements report.
 func (r *remoteModelsReport) writeText(w io.Writer) {
-	data, _ := json.MarshalIndent(r.Models, "", "  ")
-	fmt.Fprintf(w, "models served by %s:\n%s\n", r.Server, data)
+	fmt.Fprintf(w, "models served by %s:\n", r.Server)
+	for _, m := range r.Models {
+		fmt.Fprintf(w, "%s (%s): input %dx%dx%d in [%g, %g], %d outputs\n", m.Name, m.Model,
+			m.Input.Channels, m.Input.Height, m.Input.Width, m.InputRange[0], m.InputRange[1], m.Outputs)
+		t := newTable(w)
+		for _, p := range m.Packings {
+			keys := "no keys"
+			if p.NeedsKeys {
+				keys = "keys " + byteSize(p.KeyBytes)
+			}
+			t.row(p.Packing, "%s, %d per request, %s per request, %s, about %.3f s and %s of server memory a request",
+				p.Params, p.ImagesPerRequest, byteSize(p.RequestBytes), keys, p.EvaluationSeconds, byteSize(p.EvaluationBytes))
+		}
+		t.flush()
+	}
 }
 
 // runRemoteModels is remote models.
@@ -246,9 +261,5 @@ per request, request and key sizes, the memory the server budgets for a request)
 	if err != nil {
 		return err
 	}
-	rep := &remoteModelsReport{Server: cf.server}
-	for _, m := range models {
-		rep.Models = append(rep.Models, m)
-	}
-	return c.emit(out, rep)
+	return c.emit(out, &remoteModelsReport{Server: cf.server, Models: models})
 }

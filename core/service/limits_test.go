@@ -341,3 +341,36 @@ func TestParseTokensRejectsBadFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyCacheIsBoundedInBytes runs a service whose key cache holds one client's
+// keys: a second client's keys push the first's out, and the first client is then
+// served with its keys loaded again from the store.
+func TestKeyCacheIsBoundedInBytes(t *testing.T) {
+	m := newEnv(t, service.Config{}, "").model
+	p, err := compile.Compile(m, compile.Options{Packing: manifest.Packing(singlePlan.Packing), Params: singlePlan.Params, AllowInsecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := p.Manifest()
+	keyBytes, err := wire.EvaluationKeysMemory(&man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, service.Config{KeyCache: keyBytes * 3 / 2}, "")
+	ctx := context.Background()
+	images := testImages(t, 1) // one image: the plan of one image per request
+	alice, bob := e.connect(remote.Options{}), e.connect(remote.Options{})
+	for _, svc := range []*remote.Service{alice, bob, alice, bob} {
+		logits, err := svc.Predict(ctx, "mnist", images, singlePlan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLabels(t, e.model, images, logits)
+		if n, b := e.metric("cryptonets_keys_cached"), e.metric("cryptonets_keys_cached_bytes"); n != 1 || b != float64(keyBytes) {
+			t.Errorf("%v keys of %v bytes cached, want 1 of %d", n, b, keyBytes)
+		}
+	}
+	if puts := e.logs.count(func(r map[string]any) bool { return r["method"] == "PUT" }); puts != 2 {
+		t.Errorf("%d uploads of keys, want 2 (each client once)", puts)
+	}
+}
