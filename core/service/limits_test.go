@@ -179,10 +179,21 @@ func TestMemoryBudgetQueuesAndRefuses(t *testing.T) {
 	})
 
 	t.Run("larger than the budget", func(t *testing.T) {
+		// A 128-bit batch request: refused from its length, before its body is sent.
 		e := newBudgetEnv(1)
-		_, err := e.connect(remote.Options{}).Predict(ctx, "mnist", images, remote.Plan{Packing: "batch"})
-		if !errors.Is(err, errs.ErrLimit) || httpapi.StatusOf(err) != http.StatusRequestEntityTooLarge {
-			t.Errorf("a 128-bit batch request in a budget of %d bytes: %v (HTTP %d), want 413", budget, err, httpapi.StatusOf(err))
+		info, err := e.connect(remote.Options{}).Model(ctx, "mnist")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size int64
+		for _, p := range info.Packings {
+			if p.Packing == "batch" {
+				size = p.RequestBytes
+			}
+		}
+		code, body := e.raw("POST", httpapi.ModelPath(httpapi.PathPredict, "mnist")+"?packing=batch", "X-Test: 1", int(size), nil, false, 0)
+		if code != http.StatusRequestEntityTooLarge || body.Error.Code != errs.Code(errs.ErrLimit) {
+			t.Errorf("a 128-bit batch request in a budget of %d bytes: HTTP %d, %+v; want 413", budget, code, body.Error)
 		}
 	})
 }
