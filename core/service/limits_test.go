@@ -385,3 +385,16 @@ func TestKeyCacheIsBoundedInBytes(t *testing.T) {
 		t.Errorf("%d uploads of keys, want 2 (each client once)", puts)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "512": 512, "4KiB": 4 << 10, "1.5GiB": 3 << 29, "2g": 2 << 30, "3 MB": 3 << 20, "1T": 1 << 40} {
+		if got, err := service.ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-1GiB", "4PiB", "1e3"} {
+		if _, err := service.ParseSize(bad); !errors.Is(err, errs.ErrInvalidArgument) {
+			t.Errorf("ParseSize(%q): %v", bad, err)
+		}
+	}
+}

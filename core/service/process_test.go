@@ -3,6 +3,7 @@ package service_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -255,5 +256,22 @@ func TestConfigurationFromTheEnvironment(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(dir, "_anonymous"))
 	if err != nil || len(entries) != 1 {
 		t.Errorf("the keys are not in CRYPTONETS_KEYS_DIR: %v, %v", entries, err)
+	}
+}
+
+// TestServeRefusesBadConfigurations: a budget too small for anything, a missing
+// model, an unknown flag: each a one-line error and the exit code of its class.
+func TestServeRefusesBadConfigurations(t *testing.T) {
+	for name, args := range map[string][]string{
+		"memory":   {"--model", shippedModel, "--memory", "64MiB"},
+		"no model": {"--listen", "127.0.0.1:0"},
+		"missing":  {"--model", "no-such-model.cnm"},
+		"tokens":   {"--model", shippedModel, "--tokens", "no-such-file"},
+	} {
+		out, err := exec.Command(cryptonetsBinary(t), append([]string{"serve", "--keys-dir", t.TempDir()}, args...)...).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 || len(strings.Split(strings.TrimSpace(string(out)), "\n")) != 1 {
+			t.Errorf("%s: %v, output %q; want a failure with one line", name, err, out)
+		}
 	}
 }
