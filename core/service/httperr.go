@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -26,8 +27,13 @@ func (e *statusError) Unwrap() error { return e.err }
 // withStatus returns err answered with the given status.
 func withStatus(status int, err error) error { return &statusError{status: status, err: err} }
 
-// statusOf returns the HTTP status err is answered with: its own (statusError), 503
-// for a busy server, 404 for unknown keys, else by its class: a bad request (400), a
+// statusClientGone is the status logged and counted for a request whose client went
+// away before its answer (as nginx logs it; the client gets no answer).
+const statusClientGone = 499
+
+// statusOf returns the HTTP status err is answered with: its own (statusError), 499
+// for a client that went away, 503 for a busy server, 404 for unknown keys, else by
+// its class: a bad request (400), a
 // well-formed object made for something else (409), what the server will not
 // evaluate (422), a limit (413), a failure of the server (500).
 func statusOf(err error) int {
@@ -35,6 +41,8 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &se):
 		return se.status
+	case errors.Is(err, context.Canceled):
+		return statusClientGone
 	case errors.Is(err, errBusy):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, keystore.ErrNotFound):

@@ -233,7 +233,7 @@ func TestClientDisconnectCancelsEvaluation(t *testing.T) {
 	e.waitMetric("cryptonets_evaluations_in_flight", func(v float64) bool { return v == 0 })
 	cancelled := func(r map[string]any) bool {
 		msg, _ := r["error"].(string)
-		return r["route"] == "POST "+httpapi.PathPredict && strings.Contains(msg, "evaluation cancelled")
+		return r["route"] == "POST "+httpapi.PathPredict && strings.Contains(msg, "evaluation cancelled") && r["status"] == int64(499)
 	}
 	if e.logs.count(cancelled) != 1 {
 		t.Error("the service did not report the evaluation cancelled")
