@@ -218,17 +218,24 @@ checks() {
   fi
 }
 
-throughput() {
-  # One 128-bit batch request evaluates in about 1.4 GB; each replica gets room
-  # for two.
-  REPLICA_MEMORY=4GiB REPLICA_FLAGS= up
+# job URL: one 10,000-image job (128-bit batch packing, the server's default plan)
+# through URL, then the CPU time each replica spent on it.
+job() {
   local before=() after=() r
   for r in "${REPLICAS[@]}"; do before+=("$(cpu_seconds "$r")"); done
-  "$CLI" remote predict --server "$CRYPTONETS_CLUSTER_URL" --model mnist --images 10000 --in-flight 3
+  log "one job of 10,000 images through $1 (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+  "$CLI" remote predict --server "$1" --model mnist --images 10000 --in-flight 3
   for r in "${REPLICAS[@]}"; do after+=("$(cpu_seconds "$r")"); done
   paste <(printf '%s\n' "${REPLICAS[@]}") <(printf '%s\n' "${before[@]}") <(printf '%s\n' "${after[@]}") |
     awk '{name[NR] = $1; used[NR] = $3 - $2; total += used[NR]}
       END {for (i = 1; i <= NR; i++) printf "cluster: %s used %.2f s of CPU, %.0f %% of the replicas'"'"' %.2f s\n", name[i], used[i], 100 * used[i] / total, total}' >&2
+}
+
+throughput() {
+  # One 128-bit batch request takes about 1.6 GB to evaluate (request and work).
+  REPLICA_MEMORY=4GiB REPLICA_FLAGS= up
+  job "$CRYPTONETS_CLUSTER_URL"
+  job "http://127.0.0.1:$R1_PORT"  # one replica alone, for comparison
 }
 
 case "${1:-}" in

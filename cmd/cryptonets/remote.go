@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/httpapi"
 	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/remote"
@@ -42,6 +43,7 @@ func runRemote(c *cli, args []string) error {
 // connectFlags are the flags of every remote subcommand.
 type connectFlags struct {
 	server, token, keysDir string
+	tlsCA, tlsCert, tlsKey string
 	inFlight               int
 	insecure               bool
 }
@@ -52,6 +54,9 @@ func addConnectFlags(fs *flag.FlagSet) *connectFlags {
 	fs.StringVar(&f.token, "token", "", "bearer `TOKEN`, if the server takes tokens (default $CRYPTONETS_TOKEN)")
 	fs.StringVar(&f.keysDir, "keys-dir", "", "keep the secret key and evaluation keys of each plan in `DIR` and reuse them in later runs")
 	fs.IntVar(&f.inFlight, "in-flight", 2, "requests `N` kept in flight")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA certificates `FILE` (PEM) to trust for an https:// server (default: the system's)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate `FILE` (PEM), for a server that asks for one (mutual TLS)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
 	fs.BoolVar(&f.insecure, "insecure", false, "accept a plan with Insecure… parameters (tests only: NOT secure)")
 	return f
 }
@@ -64,8 +69,15 @@ func (f *connectFlags) connect(progress func(done, total int)) (*remote.Service,
 	if f.token == "" {
 		f.token = os.Getenv("CRYPTONETS_TOKEN")
 	}
-	return remote.Connect(f.server, remote.Options{Token: f.token, KeysDir: f.keysDir, InFlight: f.inFlight,
-		AllowInsecure: f.insecure, Progress: progress})
+	opts := remote.Options{Token: f.token, KeysDir: f.keysDir, InFlight: f.inFlight, AllowInsecure: f.insecure, Progress: progress}
+	if f.tlsCA != "" || f.tlsCert != "" || f.tlsKey != "" {
+		tlsCfg, err := remote.TLSConfig(f.tlsCA, f.tlsCert, f.tlsKey)
+		if err != nil {
+			return nil, err
+		}
+		opts.TLS = tlsCfg
+	}
+	return remote.Connect(f.server, opts)
 }
 
 // remotePredictReport is the output of remote predict.
@@ -208,13 +220,27 @@ func writeLabels(path string, offset int, labels []int) error {
 
 // remoteModelsReport is the output of remote models.
 type remoteModelsReport struct {
-	Server string `json:"server"`
-	Models []any  `json:"models"`
+	Server string          `json:"server"`
+	Models []httpapi.Model `json:"models"`
 }
 
+// writeText implements report.
 func (r *remoteModelsReport) writeText(w io.Writer) {
-	data, _ := json.MarshalIndent(r.Models, "", "  ")
-	fmt.Fprintf(w, "models served by %s:\n%s\n", r.Server, data)
+	fmt.Fprintf(w, "models served by %s:\n", r.Server)
+	for _, m := range r.Models {
+		fmt.Fprintf(w, "%s (%s): input %dx%dx%d in [%g, %g], %d outputs\n", m.Name, m.Model,
+			m.Input.Channels, m.Input.Height, m.Input.Width, m.InputRange[0], m.InputRange[1], m.Outputs)
+		t := newTable(w)
+		for _, p := range m.Packings {
+			keys := "no keys"
+			if p.NeedsKeys {
+				keys = "keys " + byteSize(p.KeyBytes)
+			}
+			t.row(p.Packing, "%s, %d per request, %s per request, %s, about %.3f s and %s of server memory a request",
+				p.Params, p.ImagesPerRequest, byteSize(p.RequestBytes), keys, p.EvaluationSeconds, byteSize(p.EvaluationBytes))
+		}
+		t.flush()
+	}
 }
 
 // runRemoteModels is remote models.
@@ -235,9 +261,5 @@ per request, request and key sizes, the memory the server budgets for a request)
 	if err != nil {
 		return err
 	}
-	rep := &remoteModelsReport{Server: cf.server}
-	for _, m := range models {
-		rep.Models = append(rep.Models, m)
-	}
-	return c.emit(out, rep)
+	return c.emit(out, &remoteModelsReport{Server: cf.server, Models: models})
 }

@@ -40,7 +40,18 @@ func (m *modelFlags) Set(v string) error {
 // sizeFlag is a byte count flag that takes units (4GiB, 512MiB).
 type sizeFlag int64
 
-func (s *sizeFlag) String() string { return fmt.Sprint(int64(*s)) }
+func (s *sizeFlag) String() string {
+	n := int64(*s)
+	for _, u := range []struct {
+		shift uint
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if n != 0 && n%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d%s", n>>u.shift, u.name)
+		}
+	}
+	return fmt.Sprint(n)
+}
 func (s *sizeFlag) Set(v string) error {
 	n, err := service.ParseSize(v)
 	*s = sizeFlag(n)
@@ -71,9 +82,9 @@ a comma-separated list). Logs are structured (log/slog) on stderr, JSON with --j
 they never print a key or a ciphertext.`)
 	var models modelFlags
 	fs.Var(&models, "model", "a converted model to serve, `PATH` or NAME=PATH (named by its file stem otherwise); repeat for more (required)")
-	listen := fs.String("listen", ":8080", "`ADDR`ess to listen on, host:port")
-	keysDir := fs.String("keys-dir", "cryptonets-keys", "`DIR`ectory of the key store")
-	keyStore := fs.String("key-store", "", "a Redis key store shared by replicas, instead of --keys-dir: `URL` redis://host:port/db, rediss://… (TLS) or unix:///socket")
+	listen := fs.String("listen", ":8080", "host:port `ADDR` to listen on")
+	keysDir := fs.String("keys-dir", "cryptonets-keys", "`DIR` of the key store")
+	keyStore := fs.String("key-store", "", "`URL` of a Redis key store that replicas share, used instead of --keys-dir: redis://host:port/db, rediss://… (TLS) or unix:///socket")
 	memory := sizeFlag(4 << 30)
 	fs.Var(&memory, "memory", "memory `SIZE` of the whole server (units: KiB, MiB, GiB)")
 	keyCache := sizeFlag(0)
@@ -82,10 +93,10 @@ they never print a key or a ciphertext.`)
 	queueTimeout := fs.Duration("queue-timeout", 30*time.Second, "longest a request waits for memory")
 	plans := fs.Int("plans", 16, "most compiled plans `N` held")
 	maxKeys := sizeFlag(2 << 30)
-	fs.Var(&maxKeys, "max-key-bytes", "largest upload of evaluation keys, `SIZE`")
+	fs.Var(&maxKeys, "max-key-bytes", "`SIZE` of the largest upload of evaluation keys")
 	bodyTimeout := fs.Duration("body-timeout", 30*time.Second, "time to read a body, plus its size at --min-upload-rate")
 	minRate := sizeFlag(1 << 20)
-	fs.Var(&minRate, "min-upload-rate", "slowest upload `SIZE` per second that a body's deadline allows for")
+	fs.Var(&minRate, "min-upload-rate", "slowest upload, `SIZE` per second, that a body's deadline allows for")
 	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "time to read a request's headers")
 	idleTimeout := fs.Duration("idle-timeout", 2*time.Minute, "how long an idle kept-alive connection stays open")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 5*time.Minute, "longest a shutdown waits for requests in flight")
@@ -166,7 +177,7 @@ they never print a key or a ciphertext.`)
 	}
 	debug.SetMemoryLimit(int64(memory))
 
-	store, err := openKeyStore(*keyStore, *keysDir, fs, log)
+	store, err := openKeyStore(*keyStore, *keysDir, log)
 	if err != nil {
 		return err
 	}
@@ -207,18 +218,12 @@ func flagsFromEnv(fs *flag.FlagSet, args []string) error {
 	return err
 }
 
-// openKeyStore opens the Redis store at url if given (with --keys-dir also given, it
-// refuses: one store at a time), else the directory store. A Redis that does not
-// answer yet is only a warning: the server starts, serves keyless plans, and answers
-// 503 for keys until the store is back.
-func openKeyStore(url, dir string, fs *flag.FlagSet, log *slog.Logger) (keystore.Store, error) {
+// openKeyStore opens the Redis store at url if given, else the directory store. A
+// Redis that does not answer yet is only a warning: the server starts, serves plans
+// that need no keys, and answers 503 for keys until the store is back.
+func openKeyStore(url, dir string, log *slog.Logger) (keystore.Store, error) {
 	if url == "" {
 		return keystore.OpenDir(dir)
-	}
-	explicit := false
-	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "keys-dir" })
-	if explicit {
-		return nil, errs.New(errs.ErrInvalidArgument, "--key-store and --keys-dir: give one key store")
 	}
 	if !keystore.IsRedisURL(url) {
 		return nil, errs.New(errs.ErrInvalidArgument, "--key-store %q: want a redis://, rediss:// or unix:// URL (a directory is --keys-dir)", url)

@@ -13,6 +13,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -40,8 +42,10 @@ type Options struct {
 	// Token is the bearer token, if the server takes tokens.
 	Token string
 	// HTTPClient sends the requests (default: one of the package's, HTTP/1.1 with
-	// keep-alive).
+	// keep-alive, or HTTP/2 over TLS).
 	HTTPClient *http.Client
+	// TLS configures the default client's https:// connections (see TLSConfig).
+	TLS *tls.Config
 	// InFlight is the number of requests kept in flight (default 2).
 	InFlight int
 	// Attempts bounds the tries of one request (default 6); Backoff is the first
@@ -91,6 +95,9 @@ func Connect(rawURL string, opts Options) (*Service, error) {
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = opts.InFlight + 2
+		if opts.TLS != nil {
+			tr.TLSClientConfig = opts.TLS
+		}
 		hc = &http.Client{Transport: tr}
 	}
 	return &Service{base: u, opts: opts, http: hc, sessions: map[[32]byte]*Session{}}, nil
@@ -540,4 +547,29 @@ func decodeJSON(resp *http.Response, v any) error {
 		return errs.New(errs.ErrMalformed, "remote: the server's answer is not the JSON expected: %w", err)
 	}
 	return nil
+}
+
+// TLSConfig returns the TLS configuration of a client: trusting the CA certificates
+// of caFile (PEM; "" for the system's), and presenting the certificate of certFile
+// with its key keyFile if set (mutual TLS).
+func TLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, errs.New(errs.ErrIO, "remote: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, errs.New(errs.ErrMalformed, "remote: %s holds no PEM certificate", caFile)
+		}
+	}
+	if certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, errs.New(errs.ErrIO, "remote: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }

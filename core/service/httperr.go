@@ -1,9 +1,9 @@
 package service
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -27,16 +27,22 @@ func (e *statusError) Unwrap() error { return e.err }
 // withStatus returns err answered with the given status.
 func withStatus(status int, err error) error { return &statusError{status: status, err: err} }
 
-// statusOf returns the HTTP status err is answered with: its own (statusError), 503
-// for a busy server or a key store that cannot be reached, 404 for unknown keys, else
-// by its class: a bad request (400), a well-formed object made for something else
-// (409), what the server will not evaluate (422), a limit (413), a failure of the
-// server (500).
+// statusClientGone is the status logged and counted for a request whose client went
+// away before its answer (as nginx logs it; the client gets no answer).
+const statusClientGone = 499
+
+// statusOf returns the HTTP status err is answered with: its own (statusError), 499
+// for a client that went away, 503 for a busy server or a key store that cannot be
+// reached, 404 for unknown keys, else by its class: a bad request (400), a
+// well-formed object made for something else (409), what the server will not
+// evaluate (422), a limit (413), a failure of the server (500).
 func statusOf(err error) int {
 	var se *statusError
 	switch {
 	case errors.As(err, &se):
 		return se.status
+	case errors.Is(err, context.Canceled):
+		return statusClientGone
 	case errors.Is(err, errBusy), errors.Is(err, keystore.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, keystore.ErrNotFound):
@@ -83,18 +89,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // oneLine folds a multi-line message into one line.
 func oneLine(s string) string {
 	return strings.Join(strings.FieldsFunc(strings.TrimSpace(s), func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
-}
-
-// byteSize formats a byte count for messages.
-func byteSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, exp := float64(n), 0
-	for v >= unit && exp < 4 {
-		v /= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", v, "KMGT"[exp-1])
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -10,12 +11,12 @@ import (
 	"github.com/cryptonets/cryptonets/core/wire"
 )
 
-// headBytes bounds what the front of uploaded keys (envelope and manifest) may take
-// to arrive, as if it were this long.
-const headBytes = 1 << 20
+// headBytes bounds the front of uploaded keys (envelope and manifest): the memory
+// reserved to read it, and the deadline for it to arrive.
+const headBytes = 16 << 20
 
-// handlePutKeys stores sealed evaluation keys: it reads their envelope and manifest,
-// finds the plan they were made for (409 if no served model has it), checks the
+// handlePutKeys stores sealed evaluation keys: it reads their envelope and manifest
+// (at most headBytes, reserved meanwhile), finds the plan they were made for (409 if no served model has it), checks the
 // exact length and the token's quota before reading the rest, reserves the memory
 // of the keys, decodes them (every check of wire.DecodeEvaluationKeys), stores them
 // under their digest and keeps them decoded in the cache. Uploading stored keys again
@@ -29,9 +30,13 @@ func (s *Service) handlePutKeys(w http.ResponseWriter, r *http.Request, tok Toke
 	if r.ContentLength > s.cfg.MaxKeyBytes {
 		return withStatus(http.StatusRequestEntityTooLarge, errs.New(errs.ErrLimit, "Content-Length %d: this server takes evaluation keys of up to %d bytes", r.ContentLength, s.cfg.MaxKeyBytes))
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(s.bodyDeadline(headBytes))
-	head, man, size, err := wire.ReadEvaluationKeysHead(r.Body)
+	releaseHead, err := s.budget.acquire(r.Context(), headBytes, "reading the keys' manifest")
+	if err != nil {
+		return retryAfter(err, 1)
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(s.bodyDeadline(headBytes))
+	head, man, size, err := wire.ReadEvaluationKeysHead(io.LimitReader(r.Body, headBytes))
+	releaseHead()
 	if err != nil {
 		return headError(err, "the evaluation keys' envelope and manifest")
 	}

@@ -62,7 +62,7 @@ func (e *env) waitMetric(name string, ok func(float64) bool) {
 
 // batchPlanInfo returns the exact request length of the tests' batch plan and the
 // memory one of its requests reserves.
-func batchPlanInfo(t *testing.T, e *env) (size, reserve int64) {
+func batchPlanInfo(t testing.TB, e *env) (size, reserve int64) {
 	t.Helper()
 	p, err := compile.Compile(e.model, compile.Options{Packing: manifest.Packing(batchPlan.Packing), Params: batchPlan.Params, AllowInsecure: true})
 	if err != nil {
@@ -179,10 +179,21 @@ func TestMemoryBudgetQueuesAndRefuses(t *testing.T) {
 	})
 
 	t.Run("larger than the budget", func(t *testing.T) {
+		// A 128-bit batch request: refused from its length, before its body is sent.
 		e := newBudgetEnv(1)
-		_, err := e.connect(remote.Options{}).Predict(ctx, "mnist", images, remote.Plan{Packing: "batch"})
-		if !errors.Is(err, errs.ErrLimit) || httpapi.StatusOf(err) != http.StatusRequestEntityTooLarge {
-			t.Errorf("a 128-bit batch request in a budget of %d bytes: %v (HTTP %d), want 413", budget, err, httpapi.StatusOf(err))
+		info, err := e.connect(remote.Options{}).Model(ctx, "mnist")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size int64
+		for _, p := range info.Packings {
+			if p.Packing == "batch" {
+				size = p.RequestBytes
+			}
+		}
+		code, body := e.raw("POST", httpapi.ModelPath(httpapi.PathPredict, "mnist")+"?packing=batch", "X-Test: 1", int(size), nil, false, 0)
+		if code != http.StatusRequestEntityTooLarge || body.Error.Code != errs.Code(errs.ErrLimit) {
+			t.Errorf("a 128-bit batch request in a budget of %d bytes: HTTP %d, %+v; want 413", budget, code, body.Error)
 		}
 	})
 }
@@ -222,7 +233,7 @@ func TestClientDisconnectCancelsEvaluation(t *testing.T) {
 	e.waitMetric("cryptonets_evaluations_in_flight", func(v float64) bool { return v == 0 })
 	cancelled := func(r map[string]any) bool {
 		msg, _ := r["error"].(string)
-		return r["route"] == "POST "+httpapi.PathPredict && strings.Contains(msg, "evaluation cancelled")
+		return r["route"] == "POST "+httpapi.PathPredict && strings.Contains(msg, "evaluation cancelled") && r["status"] == int64(499)
 	}
 	if e.logs.count(cancelled) != 1 {
 		t.Error("the service did not report the evaluation cancelled")
@@ -338,6 +349,52 @@ func TestParseTokensRejectsBadFiles(t *testing.T) {
 	} {
 		if _, err := service.ParseTokens(strings.NewReader(text), service.Quota{}); !errors.Is(err, errs.ErrInvalidArgument) {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestKeyCacheIsBoundedInBytes runs a service whose key cache holds one client's
+// keys: a second client's keys push the first's out, and the first client is then
+// served with its keys loaded again from the store.
+func TestKeyCacheIsBoundedInBytes(t *testing.T) {
+	m := newEnv(t, service.Config{}, "").model
+	p, err := compile.Compile(m, compile.Options{Packing: manifest.Packing(singlePlan.Packing), Params: singlePlan.Params, AllowInsecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := p.Manifest()
+	keyBytes, err := wire.EvaluationKeysMemory(&man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, service.Config{KeyCache: keyBytes * 3 / 2}, "")
+	ctx := context.Background()
+	images := testImages(t, 1) // one image: the plan of one image per request
+	alice, bob := e.connect(remote.Options{}), e.connect(remote.Options{})
+	for _, svc := range []*remote.Service{alice, bob, alice, bob} {
+		logits, err := svc.Predict(ctx, "mnist", images, singlePlan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLabels(t, e.model, images, logits)
+		if n, b := e.metric("cryptonets_keys_cached"), e.metric("cryptonets_keys_cached_bytes"); n != 1 || b != float64(keyBytes) {
+			t.Errorf("%v keys of %v bytes cached, want 1 of %d", n, b, keyBytes)
+		}
+	}
+	if puts := e.logs.count(func(r map[string]any) bool { return r["method"] == "PUT" }); puts != 2 {
+		t.Errorf("%d uploads of keys, want 2 (each client once)", puts)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "512": 512, "4KiB": 4 << 10, "1.5GiB": 3 << 29, "2g": 2 << 30, "3 MB": 3 << 20, "1T": 1 << 40} {
+		if got, err := service.ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-1GiB", "4PiB", "1e3"} {
+		if _, err := service.ParseSize(bad); !errors.Is(err, errs.ErrInvalidArgument) {
+			t.Errorf("ParseSize(%q): %v", bad, err)
 		}
 	}
 }

@@ -64,7 +64,7 @@ func (s *Service) handlePredict(w http.ResponseWriter, r *http.Request, tok Toke
 	out, err := srv.Predict(r.Context(), in, nil)
 	if err != nil {
 		if r.Context().Err() != nil {
-			return errs.New(errs.ErrLimit, "the client went away: evaluation cancelled: %w", context.Cause(r.Context()))
+			return errs.New(errs.ErrLimit, "the client went away: evaluation cancelled: %w", r.Context().Err())
 		}
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -39,7 +40,7 @@ func TestMain(m *testing.M) {
 }
 
 // cryptonetsBinary builds the cryptonets command (once).
-func cryptonetsBinary(t *testing.T) string {
+func cryptonetsBinary(t testing.TB) string {
 	t.Helper()
 	binary.once.Do(func() {
 		if binary.dir, binary.err = os.MkdirTemp("", "cryptonets-service-test"); binary.err != nil {
@@ -65,15 +66,23 @@ const maxLogLine = 2048
 // "mnist" on a loopback port, with JSON logs, insecure plans accepted, a key store in
 // a temporary directory and the extra flags args. Its stop sends SIGTERM and checks
 // that the process stopped cleanly.
-func newProcessEnv(t *testing.T, args ...string) *env {
+func newProcessEnv(t testing.TB, args ...string) *env {
+	t.Helper()
+	dir := t.TempDir()
+	return startProcess(t, dir, nil, append([]string{"--model", "mnist=" + shippedModel,
+		"--listen", "127.0.0.1:0", "--keys-dir", dir, "--insecure", "--json"}, args...))
+}
+
+// startProcess starts cryptonets serve with the flags args and the environment
+// variables environ added to this process's, for the key store dir.
+func startProcess(t testing.TB, dir string, environ, args []string) *env {
 	t.Helper()
 	m, err := model.Load(shippedModel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cmd := exec.Command(cryptonetsBinary(t), append([]string{"serve", "--model", "mnist=" + shippedModel,
-		"--listen", "127.0.0.1:0", "--keys-dir", dir, "--insecure", "--json"}, args...)...)
+	cmd := exec.Command(cryptonetsBinary(t), append([]string{"serve"}, args...)...)
+	cmd.Env = append(os.Environ(), environ...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +145,7 @@ func newProcessEnv(t *testing.T, args ...string) *env {
 		})
 	}
 	t.Cleanup(stop)
-	return &env{t: t, url: url, model: m, dir: dir, logs: logs, stop: stop}
+	return &env{t: t, url: url, model: m, dir: dir, logs: logs, stop: stop, pid: cmd.Process.Pid}
 }
 
 // TestCLIRemotePredict runs cryptonets remote predict against a real server on
@@ -182,7 +191,7 @@ func TestCLIRemotePredict(t *testing.T) {
 }
 
 // readLabelsCSV reads the labels of an index,label file.
-func readLabelsCSV(t *testing.T, path string) []int {
+func readLabelsCSV(t testing.TB, path string) []int {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -225,5 +234,44 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(e.url + httpapi.PathHealth); err == nil {
 		t.Error("the server still answers after it stopped")
+	}
+}
+
+// TestConfigurationFromTheEnvironment starts cryptonets serve with no flag: the
+// environment variables say everything (as the Dockerfile in deploy/ does).
+func TestConfigurationFromTheEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	e := startProcess(t, dir, []string{"CRYPTONETS_MODEL=mnist=" + shippedModel, "CRYPTONETS_LISTEN=127.0.0.1:0",
+		"CRYPTONETS_KEYS_DIR=" + dir, "CRYPTONETS_JSON=true", "CRYPTONETS_MEMORY=3GiB", "CRYPTONETS_KEY_CACHE=512MiB",
+		"CRYPTONETS_INSECURE=true"}, nil)
+	if budget := e.metric("cryptonets_memory_budget_bytes"); budget <= 0 || budget > 2.5*(1<<30) {
+		t.Errorf("a work budget of %v bytes for CRYPTONETS_MEMORY=3GiB and CRYPTONETS_KEY_CACHE=512MiB", budget)
+	}
+	images := testImages(t, 2)
+	logits, err := e.connect(remote.Options{}).Predict(context.Background(), "mnist", images, singlePlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLabels(t, e.model, images, logits)
+	entries, err := os.ReadDir(filepath.Join(dir, "_anonymous"))
+	if err != nil || len(entries) != 1 {
+		t.Errorf("the keys are not in CRYPTONETS_KEYS_DIR: %v, %v", entries, err)
+	}
+}
+
+// TestServeRefusesBadConfigurations: a budget too small for anything, a missing
+// model, an unknown flag: each a one-line error and the exit code of its class.
+func TestServeRefusesBadConfigurations(t *testing.T) {
+	for name, args := range map[string][]string{
+		"memory":   {"--model", shippedModel, "--memory", "64MiB"},
+		"no model": {"--listen", "127.0.0.1:0"},
+		"missing":  {"--model", "no-such-model.cnm"},
+		"tokens":   {"--model", shippedModel, "--tokens", "no-such-file"},
+	} {
+		out, err := exec.Command(cryptonetsBinary(t), append([]string{"serve", "--keys-dir", t.TempDir()}, args...)...).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 || len(strings.Split(strings.TrimSpace(string(out)), "\n")) != 1 {
+			t.Errorf("%s: %v, output %q; want a failure with one line", name, err, out)
+		}
 	}
 }

@@ -175,11 +175,11 @@ func (s *Service) routes() http.Handler {
 	api("GET "+httpapi.PathKey, s.handleGetKey)
 	api("DELETE "+httpapi.PathKey, s.handleDeleteKey)
 	api("POST "+httpapi.PathPredict, s.handlePredict)
-	mux.Handle("GET "+httpapi.PathHealth, s.observe(httpapi.PathHealth, func(w http.ResponseWriter, r *http.Request) error {
+	mux.Handle("GET "+httpapi.PathHealth, s.observe("GET "+httpapi.PathHealth, func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, httpapi.Health{Status: "ok"})
 		return nil
 	}))
-	mux.Handle("GET "+httpapi.PathReady, s.observe(httpapi.PathReady, func(w http.ResponseWriter, r *http.Request) error {
+	mux.Handle("GET "+httpapi.PathReady, s.observe("GET "+httpapi.PathReady, func(w http.ResponseWriter, r *http.Request) error {
 		if !s.ready.Load() {
 			writeJSON(w, http.StatusServiceUnavailable, httpapi.Health{Status: "shutting down"})
 			return nil

@@ -40,19 +40,21 @@ var (
 // env is a service on a loopback port, with what the tests need around it: in
 // this process (newEnv) or a real cryptonets serve process (newProcessEnv).
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	model *model.Model
 	dir   string
 	logs  *logRecords
 	// stop stops the service (and checks that it stopped well).
 	stop func()
+	// pid is the server process's, 0 for a service in this process.
+	pid int
 }
 
 // newEnv serves the shipped model as "mnist" with cfg's settings (the defaults of
 // the tests where zero): cfg.Store or a directory key store in a temporary directory
 // (or dir), insecure plans accepted, 8 GiB of work memory.
-func newEnv(t *testing.T, cfg service.Config, dir string) *env {
+func newEnv(t testing.TB, cfg service.Config, dir string) *env {
 	t.Helper()
 	m, err := model.Load(shippedModel)
 	if err != nil {
@@ -102,7 +104,7 @@ func (e *env) connect(opts remote.Options) *remote.Service {
 }
 
 // plaintextLabels returns the labels of the model's float64 reference.
-func plaintextLabels(t *testing.T, m *model.Model, images [][]float64) []int {
+func plaintextLabels(t testing.TB, m *model.Model, images [][]float64) []int {
 	t.Helper()
 	ref, err := model.NewReference(m)
 	if err != nil {
@@ -119,7 +121,7 @@ func plaintextLabels(t *testing.T, m *model.Model, images [][]float64) []int {
 	return out
 }
 
-func testImages(t *testing.T, n int) [][]float64 {
+func testImages(t testing.TB, n int) [][]float64 {
 	t.Helper()
 	set, err := mnist.Test()
 	if err != nil {
@@ -129,7 +131,7 @@ func testImages(t *testing.T, n int) [][]float64 {
 }
 
 // checkLabels compares the argmax of logits with the plaintext model's labels.
-func checkLabels(t *testing.T, m *model.Model, images, logits [][]float64) {
+func checkLabels(t testing.TB, m *model.Model, images, logits [][]float64) {
 	t.Helper()
 	want := plaintextLabels(t, m, images)
 	if len(logits) != len(want) {
@@ -294,7 +296,7 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 }
 
 // tinyManifest is the manifest of a model this service does not serve.
-func tinyManifest(t *testing.T) *manifest.Manifest {
+func tinyManifest(t testing.TB) *manifest.Manifest {
 	t.Helper()
 	m := &model.Model{Name: "tiny", Input: model.Shape{C: 3, H: 1, W: 1}, InputRange: [2]float64{0, 1},
 		Layers: []model.Layer{&model.Dense{In: 3, Out: 2, Weights: []float64{1, -1, 0.5, 0.2, 0.3, -0.4}, Bias: []float64{0.1, 0}}}}
@@ -307,7 +309,7 @@ func tinyManifest(t *testing.T) *manifest.Manifest {
 }
 
 // keysClient returns a client for a manifest.
-func keysClient(t *testing.T, m *manifest.Manifest) *client.Client {
+func keysClient(t testing.TB, m *manifest.Manifest) *client.Client {
 	t.Helper()
 	c, err := client.New(m, client.AllowInsecure())
 	if err != nil {
@@ -317,7 +319,7 @@ func keysClient(t *testing.T, m *manifest.Manifest) *client.Client {
 }
 
 // keysFor makes sealed evaluation keys for a manifest.
-func keysFor(t *testing.T, m *manifest.Manifest) []byte {
+func keysFor(t testing.TB, m *manifest.Manifest) []byte {
 	t.Helper()
 	evk, err := keysClient(t, m).EvaluationKeysBytes()
 	if err != nil {
