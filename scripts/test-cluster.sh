@@ -10,8 +10,9 @@
 #                                       then the Python client's job if build/python/venv1
 #                                       exists (make test-python makes it)
 #   scripts/test-cluster.sh throughput  one 10,000-image job at 128 bits through HAProxy
-#                                       (cryptonets remote predict), then each replica's
-#                                       CPU time: the figures of docs/deploy.md
+#                                       (cryptonets remote predict) and each replica's CPU
+#                                       time, then the same job on one replica alone: the
+#                                       figures of docs/deploy.md
 #   scripts/test-cluster.sh up          start the cluster and keep it until Ctrl-C
 #   scripts/test-cluster.sh ctl ACTION NAME
 #                                       what the checks call (CN_CLUSTER_RUN names the
@@ -224,7 +225,8 @@ job() {
   local before=() after=() r
   for r in "${REPLICAS[@]}"; do before+=("$(cpu_seconds "$r")"); done
   log "one job of 10,000 images through $1 (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-  "$CLI" remote predict --server "$1" --model mnist --images 10000 --in-flight 3
+  local TIMEFORMAT='cluster: the client (encrypting, decrypting) used %U s user + %S s system CPU in %R s'
+  time "$CLI" remote predict --server "$1" --model mnist --images 10000 --in-flight 3
   for r in "${REPLICAS[@]}"; do after+=("$(cpu_seconds "$r")"); done
   paste <(printf '%s\n' "${REPLICAS[@]}") <(printf '%s\n' "${before[@]}") <(printf '%s\n' "${after[@]}") |
     awk '{name[NR] = $1; used[NR] = $3 - $2; total += used[NR]}
