@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -206,5 +207,29 @@ func TestOpenRedisRejectsBadURLs(t *testing.T) {
 		if keystore.IsRedisURL(u) != want {
 			t.Errorf("IsRedisURL(%q) = %v", u, !want)
 		}
+	}
+}
+
+// A full Redis (maxmemory reached, noeviction) refuses an upload as a limit, and
+// keeps what it has.
+func TestRedisFull(t *testing.T) {
+	ctx := context.Background()
+	r := redistest.Start(t)
+	raw := r.Client()
+	defer raw.Close()
+	s := openRedis(t, r.URL)
+	small := randomKeys(1000)
+	if _, err := s.Put(ctx, "", keystore.Sum(small), small); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.ConfigSet(ctx, "maxmemory", "4mb").Err(); err != nil {
+		t.Fatal(err)
+	}
+	big := randomKeys(3 * keystore.RedisChunk)
+	if _, err := s.Put(ctx, "", keystore.Sum(big), big); !errors.Is(err, errs.ErrLimit) || !strings.Contains(err.Error(), "Redis is full") {
+		t.Errorf("Put into a full Redis: %v", err)
+	}
+	if got, err := s.Get(ctx, "", keystore.Sum(small)); err != nil || !bytes.Equal(got, small) {
+		t.Errorf("the keys stored before: %v", err)
 	}
 }
