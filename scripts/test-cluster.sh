@@ -212,8 +212,9 @@ checks() {
   local venv="$ROOT/build/python/venv1/bin/python"
   if [ -x "$venv" ] && [ -d "$ROOT/build/python/fixtures" ]; then
     log "the Python client's job through HAProxy: pytest bindings/python/tests/test_cluster.py"
-    (cd "$ROOT/bindings/python" && CRYPTONETS_TEST_FIXTURES="$ROOT/build/python/fixtures" \
-      "$venv" -m pytest -p no:cacheprovider -s -q tests/test_cluster.py)
+    # From build/python, as run_tests.sh does: the installed package, not the source.
+    (cd "$ROOT/build/python" && CRYPTONETS_TEST_FIXTURES="$ROOT/build/python/fixtures" \
+      "$venv" -m pytest -p no:cacheprovider -s -q "$ROOT/bindings/python/tests/test_cluster.py")
   else
     log "note: no build/python/venv1 (make test-python makes it): the Python client's job was skipped"
   fi

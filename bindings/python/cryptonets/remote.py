@@ -135,6 +135,8 @@ class _HTTP:
 
 class _Response:
     def __init__(self, status: int, headers: Dict[str, str], body: bytes) -> None:
+        # Header names are case-insensitive (HAProxy, for one, sends them in lower
+        # case): kept lower-cased.
         self.status, self.headers, self.body = status, headers, body
 
 
@@ -200,7 +202,7 @@ class Service:
                 if resp.getheader("Connection", "").lower() == "close":
                     self._http.drop()
                 if 200 <= resp.status < 300:
-                    return _Response(resp.status, dict(resp.getheaders()), data)
+                    return _Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
                 error = _server_error(resp.status, data, method, path)
                 if resp.status not in RETRYABLE:
                     raise error
@@ -257,7 +259,7 @@ class Service:
         """The sealed manifest of a plan, and whether the plan needs evaluation keys."""
         path = f"/v1/models/{urllib.parse.quote(model, safe='')}/manifest"
         resp = self._request("GET", path, query)
-        return resp.body, resp.headers.get("Cryptonets-Needs-Keys") == "true"
+        return resp.body, resp.headers.get("cryptonets-needs-keys") == "true"
 
     def session(
         self,

@@ -21,6 +21,9 @@ REPLICAS: List[str] = [r for r in os.environ.get("CRYPTONETS_CLUSTER_REPLICAS", 
 
 pytestmark = pytest.mark.skipif(not URL, reason="no test cluster: scripts/test-cluster.sh runs this file")
 
+#: The images of the job.
+N = 240
+
 PREDICTIONS = 'cryptonets_requests_total{code="200",route="POST /v1/models/{name}/predict"}'
 
 
@@ -35,16 +38,16 @@ def predictions(replica: str) -> float:
 
 
 def test_one_job_is_served_by_every_replica(mnist: Any, tmp_path: Any) -> None:
-    """1,000 images in one predict call, single-image packing (a few images per
+    """240 images in one predict call, single-image packing (a few images per
     request), six requests in flight through HAProxy: every replica serves part of
     the job, and the labels come back in input order, equal to the plaintext
     model's."""
     assert len(REPLICAS) == 3, REPLICAS
     before = [predictions(r) for r in REPLICAS]
     with cn.remote.connect(URL, in_flight=6, keys_dir=tmp_path, allow_insecure_for_testing=True) as svc:
-        labels = svc.predict("mnist", mnist.numpy(1000), packing="single", params="InsecureN12QP215S", expect=8)
+        labels = svc.predict("mnist", mnist.numpy(N), packing="single", params="InsecureN12QP215S", expect=8)
         retries = svc.retries
     served = [predictions(r) - b for r, b in zip(REPLICAS, before)]
-    print(f"cluster: Python job of 1,000 images: requests per replica {served}, {retries} retries")
-    assert [int(v) for v in labels] == mnist.reference[:1000]
+    print(f"cluster: Python job of {N} images: requests per replica {served}, {retries} retries")
+    assert [int(v) for v in labels] == mnist.reference[:N]
     assert all(n > 0 for n in served), served
