@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/errs"
-	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/rewrite"
@@ -36,7 +36,7 @@ type convertReport struct {
 	Fitted []fittedInfo `json:"fitted_activations"`
 	// Encryption is what the converted network needs to run on encrypted data.
 	Encryption *encryptionInfo `json:"encryption"`
-	// Accuracy is set with --test-images.
+	// Accuracy is set with --test-images or --test-data.
 	Accuracy *convertAccuracy `json:"accuracy,omitempty"`
 }
 
@@ -85,9 +85,12 @@ type planSummary struct {
 
 // convertAccuracy compares the plaintext networks before and after conversion.
 type convertAccuracy struct {
-	Images int     `json:"images"`
-	Before float64 `json:"before"`
-	After  float64 `json:"after"`
+	// Data names the records: "mnist-test", or the --test-data files.
+	Data   string `json:"data"`
+	Images int    `json:"images"`
+	// Before and After are the accuracies, when the true labels are known.
+	Before *float64 `json:"before,omitempty"`
+	After  *float64 `json:"after,omitempty"`
 	// Agreement is the fraction of images whose argmax is the same before and after.
 	Agreement float64 `json:"agreement"`
 }
@@ -100,6 +103,9 @@ type convertFlags struct {
 	degree          int
 	fit             string
 	testImages      int
+	testData        stringList
+	testLabels      string
+	testLabelColumn string
 	// calibrationSet is true when --calibration was given explicitly.
 	calibrationSet bool
 }
@@ -118,6 +124,10 @@ func (f *convertFlags) check(src string) error {
 		return errs.New(errs.ErrInvalidArgument, "--degree %d: must be 1 to %d", f.degree, rewrite.MaxDegree)
 	case f.testImages < 0:
 		return errs.New(errs.ErrInvalidArgument, "--test-images %d: must be 0 or more", f.testImages)
+	case f.testImages > 0 && len(f.testData) > 0:
+		return errs.New(errs.ErrInvalidArgument, "give --test-images or --test-data, not both")
+	case len(f.testData) == 0 && (f.testLabels != "" || f.testLabelColumn != ""):
+		return errs.New(errs.ErrInvalidArgument, "--test-labels and --test-label-column go with --test-data")
 	case f.fit != "data" && f.fit != "uniform":
 		return errs.New(errs.ErrInvalidArgument, "--fit %q: want data or uniform", f.fit)
 	}
@@ -126,27 +136,32 @@ func (f *convertFlags) check(src string) error {
 
 // runConvert is the convert command.
 func runConvert(c *cli, args []string) error {
-	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--fit data|uniform] [--test-images N] [--json]", `
+	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--fit data|uniform] [--test-images N | --test-data FILE [--test-labels FILE]] [--json]", `
 Imports an ONNX network and converts it for encrypted evaluation: drops the final
 softmax (or log-softmax, sigmoid, tanh), folds batch normalization, replaces max
 pooling by a scaled sum pool, fits a polynomial of degree D to every ReLU, sigmoid,
 tanh, GELU or SiLU over the range its inputs take on calibration images, and merges
 adjacent linear layers. Prints the layers before and after, the rewrites, the fitted
-polynomials, the CKKS parameters the network needs, and with --test-images the
-plaintext accuracy before and after on the first N MNIST test images. Writes the
-model file only when everything succeeded.
+polynomials, the CKKS parameters the network needs, and the plaintext accuracy
+before and after conversion: on the first N MNIST test images (--test-images), or on
+your own records (--test-data, `+dataset.Formats+`) against --test-labels or the
+labels the data carry (a CSV --test-label-column). Writes the model file only when
+everything succeeded.
 
-Calibration images are the first N MNIST training images (--calibration), or, for
-other data, raw little-endian float64 images of the network's input size, channel-
-major, pixels in [0, 1] (--calibration-file). Networks whose activations are all x²
-need none.`)
+Calibration images are the first N MNIST training images (--calibration), or your
+own records (--calibration-file: the formats of --test-data, or raw little-endian
+float64 values of the network's input size per record, channel-major). Image pixels
+are value/255 in [0, 1]. Networks whose activations are all x² need none.`)
 	f := &convertFlags{}
 	fs.StringVar(&f.dst, "o", "", "converted model file to write (default: MODEL.cnm next to MODEL.onnx)")
 	fs.IntVar(&f.calibration, "calibration", defaultCalibration, "calibrate the fitted activations on the first `N` MNIST training images")
-	fs.StringVar(&f.calibrationFile, "calibration-file", "", "calibrate on the images of `FILE` (raw little-endian float64, N × input size)")
+	fs.StringVar(&f.calibrationFile, "calibration-file", "", "calibrate on the records of `FILE` (as --test-data, or raw little-endian float64, N × input size)")
 	fs.IntVar(&f.degree, "degree", rewrite.DefaultDegree, fmt.Sprintf("degree `D` of the fitted polynomials (1 to %d)", rewrite.MaxDegree))
 	fs.StringVar(&f.fit, "fit", "data", "where the fitted polynomials are accurate: `data` (weighted by where the calibration inputs lie) or uniform (evenly over the interval)")
 	fs.IntVar(&f.testImages, "test-images", 0, "check plaintext accuracy on the first `N` MNIST test images (0: skip)")
+	fs.Var(&f.testData, "test-data", "check plaintext accuracy on the records of `FILE` (repeat for more)")
+	fs.StringVar(&f.testLabels, "test-labels", "", "the true labels of --test-data: `FILE` (.npy, IDX, or CSV/text with one label per line)")
+	fs.StringVar(&f.testLabelColumn, "test-label-column", "", "the `NAME` of the label column of a --test-data CSV file")
 	out := outputFlags(fs)
 	pos, err := c.parse(fs, args, 1)
 	if err != nil {
@@ -217,9 +232,17 @@ func convert(c *cli, src string, f *convertFlags) (*convertReport, *model.Model,
 	if rep.Encryption.Error != "" {
 		c.warn("the converted network cannot be evaluated on encrypted data: %s", rep.Encryption.Error)
 	}
-	if f.testImages > 0 {
-		if rep.Accuracy, err = compareAccuracy(imported, converted, f.testImages); err != nil {
+	if f.testImages > 0 || len(f.testData) > 0 {
+		test, err := f.testSet(imported)
+		if err != nil {
 			return nil, nil, err
+		}
+		if rep.Accuracy, err = compareAccuracy(imported, converted, test); err != nil {
+			return nil, nil, err
+		}
+		rep.Accuracy.Data = "mnist-test"
+		if len(f.testData) > 0 {
+			rep.Accuracy.Data = f.testData.String()
 		}
 	}
 	return rep, converted, nil
@@ -230,9 +253,15 @@ func calibrationImages(m *model.Model, f *convertFlags) ([][]float64, *calibrati
 	info := &calibrationInfo{Source: f.calibrationFile, Degree: f.degree}
 	var images [][]float64
 	var err error
-	if f.calibrationFile != "" {
+	switch {
+	case f.calibrationFile != "" && dataset.Format(f.calibrationFile) != "":
+		var set *dataset.Set
+		if set, err = dataset.Read(f.calibrationFile, dataset.Options{Shape: m.Input}); err == nil {
+			images = set.Records
+		}
+	case f.calibrationFile != "":
 		images, err = readImages(f.calibrationFile, m.Input)
-	} else {
+	default:
 		info.Source = "mnist-train"
 		images, err = mnistTrainImages(m, f.calibration)
 	}
@@ -263,14 +292,14 @@ func mnistTrainImages(m *model.Model, n int) ([][]float64, error) {
 	if err := checkMNISTInput(m, fmt.Sprintf("calibration on MNIST (--calibration %d)", n)); err != nil {
 		return nil, err
 	}
-	set, err := mnist.TrainFirst(n)
+	set, err := dataset.MNIST(dataset.MNISTTrain, n)
 	if err != nil {
 		return nil, err
 	}
-	if len(set.Images) < n {
-		return nil, errs.New(errs.ErrInvalidArgument, "--calibration %d: the MNIST training set has %d images", n, len(set.Images))
+	if len(set.Records) < n {
+		return nil, errs.New(errs.ErrInvalidArgument, "--calibration %d: the MNIST training set has %d images", n, len(set.Records))
 	}
-	return set.Images, nil
+	return set.Records, nil
 }
 
 // readImages reads a file of raw little-endian float64 images of the given shape.
@@ -322,29 +351,54 @@ func encryptionNeeds(m *model.Model) *encryptionInfo {
 		ImagesPerBatch: man.ImagesPerBatch}}
 }
 
-// compareAccuracy evaluates both plaintext networks on the first n MNIST test images.
-func compareAccuracy(before, after *model.Model, n int) (*convertAccuracy, error) {
-	if err := checkMNISTInput(before, "--test-images"); err != nil {
-		return nil, err
+// testSet reads the records --test-images or --test-data ask for, for model m.
+func (f *convertFlags) testSet(m *model.Model) (*dataset.Set, error) {
+	if len(f.testData) == 0 {
+		if err := checkMNISTInput(m, "--test-images"); err != nil {
+			return nil, err
+		}
+		set, err := dataset.MNIST(dataset.MNISTTest, 0)
+		if err != nil {
+			return nil, err
+		}
+		if f.testImages > set.Len() {
+			return nil, errs.New(errs.ErrInvalidArgument, "--test-images %d: the MNIST test set has %d images", f.testImages, set.Len())
+		}
+		return set.First(f.testImages), nil
 	}
-	set, err := mnist.Test()
+	set, err := dataset.ReadAll(f.testData, dataset.Options{Shape: m.Input, LabelColumn: f.testLabelColumn})
 	if err != nil {
 		return nil, err
 	}
-	if n > len(set.Images) {
-		return nil, errs.New(errs.ErrInvalidArgument, "--test-images %d: the MNIST test set has %d images", n, len(set.Images))
+	if f.testLabels != "" {
+		if set.Labels, err = dataset.ReadLabels(f.testLabels); err != nil {
+			return nil, err
+		}
+		if len(set.Labels) != set.Len() {
+			return nil, errs.New(errs.ErrMismatch, "--test-labels %s: %d labels for %d records", f.testLabels, len(set.Labels), set.Len())
+		}
 	}
-	set = set.First(n)
-	lb, err := reference(before, set.Images)
+	return set, nil
+}
+
+// compareAccuracy evaluates both plaintext networks on the records of set, prepared
+// as the converted model's clients prepare them, and compares them with the labels
+// when set has them.
+func compareAccuracy(before, after *model.Model, set *dataset.Set) (*convertAccuracy, error) {
+	lb, err := before.Predict(set.Records, set.Name)
 	if err != nil {
 		return nil, err
 	}
-	la, err := reference(after, set.Images)
+	la, err := after.Predict(set.Records, set.Name)
 	if err != nil {
 		return nil, err
 	}
-	return &convertAccuracy{Images: n, Before: accuracy(lb, set.Labels), After: accuracy(la, set.Labels),
-		Agreement: agreement(lb, la)}, nil
+	acc := &convertAccuracy{Images: set.Len(), Agreement: agreement(lb, la)}
+	if set.Labels != nil {
+		b, a := accuracy(lb, set.Labels), accuracy(la, set.Labels)
+		acc.Before, acc.After = &b, &a
+	}
+	return acc, nil
 }
 
 // agreement returns the fraction of rows of a and b with the same argmax.
@@ -398,10 +452,16 @@ func (r *convertReport) writeText(w io.Writer) {
 		t.flush()
 	}
 	if a := r.Accuracy; a != nil {
-		fmt.Fprintf(w, "\nplaintext accuracy on the first %d MNIST test images:\n", a.Images)
+		if a.Data == "mnist-test" {
+			fmt.Fprintf(w, "\nplaintext accuracy on the first %d MNIST test images:\n", a.Images)
+		} else {
+			fmt.Fprintf(w, "\nplaintext accuracy on %d records of %s:\n", a.Images, a.Data)
+		}
 		t := newTable(w)
-		t.row("before (imported, with softmax)", "%s", percent(a.Before))
-		t.row("after conversion", "%s", percent(a.After))
+		if a.Before != nil {
+			t.row("before (imported, with softmax)", "%s", percent(*a.Before))
+			t.row("after conversion", "%s", percent(*a.After))
+		}
 		t.row("argmax agreement", "%s", percent(a.Agreement))
 		t.flush()
 	}

@@ -2,20 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/httpapi"
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/remote"
 )
@@ -82,51 +80,44 @@ func (f *connectFlags) connect(progress func(done, total int)) (*remote.Service,
 
 // remotePredictReport is the output of remote predict.
 type remotePredictReport struct {
-	Server          string   `json:"server"`
-	Model           string   `json:"model"`
-	Packing         string   `json:"packing"`
-	Params          string   `json:"params"`
-	Images          int      `json:"images"`
-	Requests        int      `json:"requests"`
-	ImagesPerSecond float64  `json:"images_per_second"`
-	Seconds         float64  `json:"seconds"`
-	Retries         int      `json:"retries"`
-	Labels          []int    `json:"labels"`
-	Accuracy        *float64 `json:"accuracy,omitempty"`
-	Output          string   `json:"output,omitempty"`
+	*predictionReport
+	Server          string  `json:"server"`
+	Model           string  `json:"model"`
+	Packing         string  `json:"packing"`
+	Params          string  `json:"params"`
+	Requests        int     `json:"requests"`
+	Retries         int     `json:"retries"`
+	Seconds         float64 `json:"seconds"`
+	ImagesPerSecond float64 `json:"images_per_second"`
 }
 
 // writeText implements report.
 func (r *remotePredictReport) writeText(w io.Writer) {
-	fmt.Fprintf(w, "predicted %d images with %s on %s\n", r.Images, r.Model, r.Server)
+	fmt.Fprintf(w, "predicted %d records with %s on %s\n", r.Records, r.Model, r.Server)
 	t := newTable(w)
 	t.row("plan", "%s packing, %s", r.Packing, r.Params)
 	t.row("requests", "%d (%d retried)", r.Requests, r.Retries)
-	t.row("time", "%.2f s (%.1f images/s)", r.Seconds, r.ImagesPerSecond)
-	if r.Accuracy != nil {
-		t.row("accuracy", "%s against the true labels", percent(*r.Accuracy))
-	}
-	if r.Output != "" {
-		t.row("labels", "%s", r.Output)
-	}
+	t.row("time", "%.2f s (%.1f records/s)", r.Seconds, r.ImagesPerSecond)
 	t.flush()
+	r.predictionReport.writeText(w)
 }
 
 // runRemotePredict is remote predict.
 func runRemotePredict(c *cli, args []string) error {
-	fs := c.flags("--server URL --model NAME --images N [--offset K] [--out labels.csv] [--packing P] [--expect N] [--json]", `
-Client: encrypts the MNIST test images [K, K+N) with a fresh secret key (or one saved
-in --keys-dir), uploads the evaluation keys once if the plan needs any, sends the
-images to the server in requests of the plan's size, several in flight (retrying
-a busy server or a dropped connection with backoff), decrypts the results and writes
-the predicted labels in input order. The secret key never leaves this process.`)
+	fs := c.flags("--server URL --model NAME (--in PATH [--in …] | --images N [--offset K]) [--out labels.csv|.json|.npy] [--packing P] [--expect N] [--json]", `
+Client: reads the records of the files given with --in (`+dataset.Formats+`), or
+without --in the MNIST test images [K, K+N), prepared as the served model asks;
+encrypts them with a fresh secret key (or one saved in --keys-dir); uploads the
+evaluation keys once if the plan needs any; sends the records in requests of the
+plan's size, several in flight (retrying a busy server or a dropped connection with
+backoff); decrypts the results and writes the predictions in input order, as
+decrypt does. The secret key never leaves this process.`)
 	cf := addConnectFlags(fs)
 	name := fs.String("model", "", "the served model's `NAME` (required)")
-	n := fs.Int("images", 0, "number `N` of MNIST test images (required)")
-	offset := fs.Int("offset", 0, "index `K` of the first MNIST test image")
-	dst := fs.String("out", "", "write the labels to this `FILE`: .csv (index,label) or .json")
+	inputs := addInputFlags(fs)
+	pf := addPredictionFlags(fs)
 	packingName := fs.String("packing", "", "`PACKING`: batch, single or auto (default: the server chooses for --expect)")
-	expect := fs.Int("expect", 0, "images per request `N` the plan is chosen for (default: --images)")
+	expect := fs.Int("expect", 0, "records per request `N` the plan is chosen for (default: all of them)")
 	paramsName := fs.String("params", "", "parameter set `NAME` (default: the server's choice)")
 	out := outputFlags(fs)
 	if _, err := c.parse(fs, args, 0); err != nil {
@@ -135,29 +126,29 @@ the predicted labels in input order. The secret key never leaves this process.`)
 	if err := required(fs, "model"); err != nil {
 		return err
 	}
-	set, err := mnist.Test()
-	if err != nil {
+	if err := pf.checkOut(); err != nil {
 		return err
 	}
-	if *n < 1 || *offset < 0 || *offset+*n > len(set.Images) {
-		return errs.New(errs.ErrInvalidArgument, "--offset %d --images %d: want at least one image of the %d MNIST test images", *offset, *n, len(set.Images))
-	}
-	if *dst != "" && !strings.EqualFold(filepath.Ext(*dst), ".csv") && !strings.EqualFold(filepath.Ext(*dst), ".json") {
-		return errs.New(errs.ErrInvalidArgument, "--out %s: want a .csv or .json file", *dst)
-	}
-	images, truth := set.Images[*offset:*offset+*n], set.Labels[*offset:*offset+*n]
 	prog := newProgress(c.stderr, out.quiet)
-	start := time.Now()
 	task := prog.task("predict")
-	svc, err := cf.connect(func(done, total int) { task.Report("images", done, total) })
+	svc, err := cf.connect(func(done, total int) { task.Report("records", done, total) })
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	info, err := svc.Model(ctx, *name)
+	if err != nil {
+		return err
+	}
+	set, err := inputs.read(c, model.Shape{C: info.Input.Channels, H: info.Input.Height, W: info.Input.Width})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
 	plan := remote.Plan{Packing: *packingName, Expect: *expect, Params: *paramsName}
 	if plan.Expect == 0 {
-		plan.Expect = *n
+		plan.Expect = set.Len()
 	}
 	sess, err := svc.Session(ctx, *name, plan)
 	if err != nil {
@@ -167,55 +158,18 @@ the predicted labels in input order. The secret key never leaves this process.`)
 	if man.Insecure {
 		c.warn("parameter set %s is NOT secure; use it for tests only", man.Params)
 	}
-	logits, err := sess.Predict(ctx, images)
+	logits, err := sess.Predict(ctx, set.Records, set.Name)
 	if err != nil {
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	rep := &remotePredictReport{Server: cf.server, Model: *name, Packing: string(man.Packing), Params: man.Params,
-		Images: *n, Requests: (*n + man.ImagesPerBatch - 1) / man.ImagesPerBatch, Seconds: round(secs, 3),
-		ImagesPerSecond: round(float64(*n)/secs, 1), Retries: svc.Retries(), Labels: make([]int, len(logits))}
-	for i, l := range logits {
-		rep.Labels[i] = model.Argmax(l)
+	preds, err := pf.finish(&predictions{logits: logits, sources: set.Sources, truth: set.Labels})
+	if err != nil {
+		return err
 	}
-	acc := accuracy(logits, truth)
-	rep.Accuracy = &acc
-	if *dst != "" {
-		if err := writeLabels(*dst, *offset, rep.Labels); err != nil {
-			return err
-		}
-		rep.Output = *dst
-	}
-	if !out.json {
-		rep.Labels = nil
-	}
-	return c.emit(out, rep)
-}
-
-// writeLabels writes predicted labels as CSV (index,label; the index of the MNIST
-// test image) or JSON.
-func writeLabels(path string, offset int, labels []int) error {
-	if strings.EqualFold(filepath.Ext(path), ".json") {
-		data, err := json.Marshal(struct {
-			Offset int   `json:"offset"`
-			Labels []int `json:"labels"`
-		}{offset, labels})
-		if err != nil {
-			return err
-		}
-		return writeBytes(path, 0o644, append(data, '\n'))
-	}
-	return writeFile(path, 0o644, func(w io.Writer) error {
-		if _, err := fmt.Fprintln(w, "index,label"); err != nil {
-			return err
-		}
-		for i, l := range labels {
-			if _, err := fmt.Fprintf(w, "%d,%d\n", offset+i, l); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return c.emit(out, &remotePredictReport{predictionReport: preds, Server: cf.server, Model: *name,
+		Packing: string(man.Packing), Params: man.Params, Requests: (set.Len() + man.ImagesPerBatch - 1) / man.ImagesPerBatch,
+		Retries: svc.Retries(), Seconds: round(secs, 3), ImagesPerSecond: round(float64(set.Len())/secs, 1)})
 }
 
 // remoteModelsReport is the output of remote models.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/packing/batch"
@@ -31,7 +31,7 @@ func TestMemoryEstimates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	test, err := mnist.Test()
+	test, err := dataset.MNIST(dataset.MNISTTest, 8192)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestMemoryEstimates(t *testing.T) {
 				t.Fatal(err)
 			}
 			est := p.Memory()
-			allocated := allocatedByEvaluation(t, p, test.Images)
+			allocated := allocatedByEvaluation(t, p, test.Records)
 			held := heapAfterGC() - before
 			runtime.KeepAlive(p)
 			t.Logf("evaluation: %.1f MiB allocated, %.1f MiB estimated; plan: %.1f MiB held, %.1f MiB estimated",

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/httpapi"
-	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/remote"
 )
@@ -69,11 +69,11 @@ func newCluster(t *testing.T) *cluster {
 	if c.ref, err = model.NewReference(m); err != nil {
 		t.Fatal(err)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.model, c.images = m, set.Images
+	c.model, c.images = m, set.Records
 	c.labels = make([]int, len(c.images))
 	for i, img := range c.images {
 		logits, err := c.ref.Forward(img)
@@ -131,7 +131,7 @@ func (c *cluster) check(what string, lo int, logits [][]float64) error {
 // predict predicts images lo..hi through sess and checks the labels.
 func (c *cluster) predict(what string, sess *remote.Session, lo, hi int) {
 	c.t.Helper()
-	logits, err := sess.Predict(context.Background(), c.images[lo:hi])
+	logits, err := sess.Predict(context.Background(), c.images[lo:hi], nil)
 	if err != nil {
 		c.t.Fatalf("%s: %v", what, err)
 	}
@@ -264,7 +264,7 @@ func (c *cluster) replicaKilled() {
 			}
 			for j := range requests {
 				lo := k*requests + j
-				logits, err := sess.Predict(context.Background(), c.images[lo:lo+1])
+				logits, err := sess.Predict(context.Background(), c.images[lo:lo+1], nil)
 				if err == nil {
 					err = c.check(fmt.Sprintf("client %d, request %d", k, j), lo, logits)
 				}
@@ -330,7 +330,7 @@ func (c *cluster) redisRestarted() {
 				default:
 				}
 				lo := 200 + (2*i+g)%1000
-				if logits, err := cached.Predict(context.Background(), c.images[lo:lo+1]); err != nil {
+				if logits, err := cached.Predict(context.Background(), c.images[lo:lo+1], nil); err != nil {
 					c.t.Errorf("cached keys during the Redis restart: %v", err)
 					failures.Add(1)
 				} else if err := c.check("cached keys", lo, logits); err != nil {
@@ -344,7 +344,7 @@ func (c *cluster) redisRestarted() {
 	time.Sleep(500 * time.Millisecond)
 	c.ctl("stop", "redis")
 	atStop := sent.Load()
-	_, err := once.Predict(context.Background(), c.images[300:301])
+	_, err := once.Predict(context.Background(), c.images[300:301], nil)
 	if httpapi.StatusOf(err) != http.StatusServiceUnavailable || !errors.Is(err, errs.ErrIO) || !strings.Contains(err.Error(), "key store is unavailable") {
 		c.t.Errorf("keys r2 has not cached, Redis down: %v (want a 503 saying the key store is unavailable)", err)
 	} else {

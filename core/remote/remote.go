@@ -182,7 +182,7 @@ func (s *Service) Predict(ctx context.Context, model string, images [][]float64,
 	if err != nil {
 		return nil, err
 	}
-	return sess.Predict(ctx, images)
+	return sess.Predict(ctx, images, nil)
 }
 
 // Session is a client bound to one plan of a model, whose evaluation keys the server
@@ -329,10 +329,19 @@ func (s *Service) ensureKeys(ctx context.Context, evk []byte) (string, error) {
 	return id, nil
 }
 
-// Predict returns the logits of every image, in order (see Service.Predict).
-func (ss *Session) Predict(ctx context.Context, images [][]float64) ([][]float64, error) {
+// Predict returns the logits of every record, in order (see Service.Predict). Every
+// record is prepared and checked as the manifest's model asks
+// (model.InputSpec.Prepare; name names record i in errors, nil for "record i")
+// before any request is sent.
+func (ss *Session) Predict(ctx context.Context, records [][]float64, name func(i int) string) ([][]float64, error) {
+	images, err := ss.manifest.InputSpec().Prepare(records, name)
+	if err != nil {
+		return nil, err
+	}
 	per := ss.manifest.ImagesPerBatch
-	n := (len(images) + per - 1) / per
+	ss.mu.Lock()
+	n := ss.client.Requests(len(images))
+	ss.mu.Unlock()
 	out := make([][]float64, len(images))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

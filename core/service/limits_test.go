@@ -293,7 +293,7 @@ func TestTokensAndQuotas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, err := sess.Predict(ctx, images)
+	logits, err := sess.Predict(ctx, images, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func runLoad(t testing.TB, l load) loadResult {
 			for r := range l.requests {
 				lo := (i*l.requests + r) % (len(test) - l.images + 1)
 				began := time.Now()
-				logits, err := s.Predict(ctx, test[lo:lo+l.images])
+				logits, err := s.Predict(ctx, test[lo:lo+l.images], nil)
 				took := time.Since(began)
 				mu.Lock()
 				if err != nil {

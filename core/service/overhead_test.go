@@ -12,7 +12,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/httpapi"
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/remote"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
@@ -33,7 +33,7 @@ import (
 func BenchmarkOverhead(b *testing.B) {
 	e := newProcessEnv(b, "--memory", "6GiB")
 	ctx := context.Background()
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 8192)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func BenchmarkOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		upload, err := c.EncryptBytes(set.Images[:man.ImagesPerBatch], nil)
+		upload, err := c.EncryptBytes(set.Records[:man.ImagesPerBatch], nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func BenchmarkOverhead(b *testing.B) {
 		var single []time.Duration
 		for i := range 21 {
 			start := time.Now()
-			if _, err := sess.Predict(ctx, set.Images[i:i+1]); err != nil {
+			if _, err := sess.Predict(ctx, set.Records[i:i+1], nil); err != nil {
 				b.Fatal(err)
 			}
 			if i > 0 { // the first warms the connection and the server's cache

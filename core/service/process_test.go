@@ -3,6 +3,7 @@ package service_test
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -160,6 +163,7 @@ func TestCLIRemotePredict(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "labels.csv")
 			cmd := exec.Command(cryptonetsBinary(t), "remote", "predict", "--server", e.url, "--model", "mnist",
 				"--images", "1000", "--packing", packing, "--out", out, "--json", "-q")
+			cmd.Stderr = os.Stderr
 			stdout, err := cmd.Output()
 			if err != nil {
 				t.Fatalf("remote predict: %v\n%s", err, stdout)
@@ -190,22 +194,28 @@ func TestCLIRemotePredict(t *testing.T) {
 	}
 }
 
-// readLabelsCSV reads the labels of an index,label file.
-func readLabelsCSV(t testing.TB, path string) []int {
+// readLabelsCSV reads the label column of a predictions file (cryptonets decrypt
+// --out labels.csv).
+func readLabelsCSV(t *testing.T, path string) []int {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if lines[0] != "index,label" {
-		t.Fatalf("%s starts with %q", path, lines[0])
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 1 {
+		t.Fatalf("%s: %v", path, err)
+	}
+	col := slices.Index(rows[0], "label")
+	if col < 0 {
+		t.Fatalf("%s has no label column: %v", path, rows[0])
 	}
 	var labels []int
-	for i, line := range lines[1:] {
-		var index, label int
-		if _, err := fmt.Sscanf(line, "%d,%d", &index, &label); err != nil || index != i {
-			t.Fatalf("%s line %d: %q", path, i+2, line)
+	for i, row := range rows[1:] {
+		label, err := strconv.Atoi(row[col])
+		if err != nil {
+			t.Fatalf("%s row %d: %v", path, i+1, err)
 		}
 		labels = append(labels, label)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/httpapi"
 	"github.com/cryptonets/cryptonets/core/keystore"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/remote"
 	"github.com/cryptonets/cryptonets/core/service"
@@ -123,11 +123,11 @@ func plaintextLabels(t testing.TB, m *model.Model, images [][]float64) []int {
 
 func testImages(t testing.TB, n int) [][]float64 {
 	t.Helper()
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return set.First(n).Images
+	return set.Records
 }
 
 // checkLabels compares the argmax of logits with the plaintext model's labels.
@@ -288,7 +288,7 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 		}
 	}
 	// The service is still serving.
-	logits, err := sess.Predict(ctx, testImages(t, 2))
+	logits, err := sess.Predict(ctx, testImages(t, 2), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

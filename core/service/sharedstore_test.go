@@ -51,13 +51,13 @@ func TestReplicasShareKeysInRedis(t *testing.T) {
 	images := testImages(t, 4)
 	cachedDir, uncachedDir := t.TempDir(), t.TempDir()
 
-	logits, err := session(t, one, cachedDir, 0).Predict(ctx, images)
+	logits, err := session(t, one, cachedDir, 0).Predict(ctx, images, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkLabels(t, one.model, images, logits)
 	cached := session(t, two, cachedDir, 1)
-	if logits, err = cached.Predict(ctx, images); err != nil {
+	if logits, err = cached.Predict(ctx, images, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkLabels(t, two.model, images, logits)
@@ -73,11 +73,11 @@ func TestReplicasShareKeysInRedis(t *testing.T) {
 	}
 
 	r.Stop()
-	if logits, err = cached.Predict(ctx, images); err != nil {
+	if logits, err = cached.Predict(ctx, images, nil); err != nil {
 		t.Fatalf("cached keys with Redis down: %v", err)
 	}
 	checkLabels(t, two.model, images, logits)
-	_, err = uncachedOnce.Predict(ctx, images)
+	_, err = uncachedOnce.Predict(ctx, images, nil)
 	if httpapi.StatusOf(err) != http.StatusServiceUnavailable || !errors.Is(err, errs.ErrIO) || !strings.Contains(err.Error(), "key store is unavailable") {
 		t.Errorf("uncached keys with Redis down: %v (want 503, an i/o error saying the key store is unavailable)", err)
 	}
@@ -97,7 +97,7 @@ func TestReplicasShareKeysInRedis(t *testing.T) {
 	}
 
 	r.Restart()
-	if logits, err = uncached.Predict(ctx, images); err != nil {
+	if logits, err = uncached.Predict(ctx, images, nil); err != nil {
 		t.Fatalf("after Redis is back: %v", err)
 	}
 	checkLabels(t, two.model, images, logits)
@@ -105,7 +105,7 @@ func TestReplicasShareKeysInRedis(t *testing.T) {
 	if status, _ := one.do(http.MethodDelete, "/v1/keys/"+keyID, nil, nil); status != http.StatusNoContent {
 		t.Fatalf("DELETE: HTTP %d", status)
 	}
-	_, err = uncachedOnce.Predict(ctx, images)
+	_, err = uncachedOnce.Predict(ctx, images, nil)
 	if status := httpapi.StatusOf(err); status != http.StatusNotFound {
 		t.Errorf("keys deleted through the other replica: %v (HTTP %d, want 404)", err, status)
 	}
