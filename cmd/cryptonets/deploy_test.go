@@ -267,3 +267,13 @@ func TestHAProxyChecksReadiness(t *testing.T) {
 		t.Errorf("deploy/haproxy/haproxy.cfg does not check %s", httpapi.PathReady)
 	}
 }
+
+// TestServeKeyStoreFlag: --key-store takes a Redis URL; a directory or a URL that
+// does not parse is refused with one line before anything is served.
+func TestServeKeyStoreFlag(t *testing.T) {
+	serve := func(store string) result {
+		return cn(t, "serve", "--model", testEnv.model, "--listen", "127.0.0.1:0", "--key-store", store)
+	}
+	fails(t, serve(t.TempDir()), "want a redis://, rediss:// or unix:// URL")
+	fails(t, serve("redis://localhost/notadb"), "is not a Redis URL")
+}
