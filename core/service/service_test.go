@@ -18,11 +18,11 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/httpapi"
 	"github.com/cryptonets/cryptonets/core/keystore"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/remote"
 	"github.com/cryptonets/cryptonets/core/service"
