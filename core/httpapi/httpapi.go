@@ -50,8 +50,11 @@ const (
 	// HeaderPlan is the fingerprint (hex) of the plan a manifest, a prediction or a
 	// result is for.
 	HeaderPlan = "Cryptonets-Plan"
-	// HeaderImages is the number of images a prediction's result holds.
-	HeaderImages = "Cryptonets-Images"
+	// HeaderImages is the number of images a prediction's result holds, and
+	// HeaderRequests the number of requests (1: a single result envelope; more: a
+	// sequence of results).
+	HeaderImages   = "Cryptonets-Images"
+	HeaderRequests = "Cryptonets-Requests"
 	// HeaderNeedsKeys says, on a manifest, whether its plan needs evaluation keys
 	// ("true" or "false").
 	HeaderNeedsKeys = "Cryptonets-Needs-Keys"

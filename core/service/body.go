@@ -32,10 +32,10 @@ func (s *Service) bodyDeadline(n int64) time.Time {
 	return time.Now().Add(s.cfg.BodyTimeout + time.Duration(float64(n)/float64(s.cfg.MinUploadRate)*float64(time.Second)))
 }
 
-// readBody reads the rest of a request body, which must be exactly len(buf) bytes,
-// into buf, within the body deadline for its size: a short body is malformed (400),
-// a longer one too large (413), a slow one timed out (408).
-func (s *Service) readBody(w http.ResponseWriter, r *http.Request, buf []byte, what string) error {
+// readBody reads the next len(buf) bytes of a request body into buf, within the
+// body deadline for their size; if last, the body must end there. A short body is
+// malformed (400), a longer one too large (413), a slow one timed out (408).
+func (s *Service) readBody(w http.ResponseWriter, r *http.Request, buf []byte, what string, last bool) error {
 	rc := http.NewResponseController(w)
 	if err := rc.SetReadDeadline(s.bodyDeadline(int64(len(buf)))); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return errs.New(errs.ErrIO, "%s: %w", what, err)
@@ -43,6 +43,9 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request, buf []byte, w
 	defer rc.SetReadDeadline(time.Time{})
 	if _, err := io.ReadFull(r.Body, buf); err != nil {
 		return bodyError(err, what, int64(len(buf)))
+	}
+	if !last {
+		return nil
 	}
 	var one [1]byte
 	if n, _ := r.Body.Read(one[:]); n > 0 {

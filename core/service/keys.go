@@ -76,7 +76,7 @@ func (s *Service) handlePutKeys(w http.ResponseWriter, r *http.Request, tok Toke
 	defer release()
 	data := make([]byte, size)
 	copy(data, head)
-	if err := s.readBody(w, r, data[len(head):], "the evaluation keys"); err != nil {
+	if err := s.readBody(w, r, data[len(head):], "the evaluation keys", true); err != nil {
 		return err
 	}
 	id := keystore.Sum(data)

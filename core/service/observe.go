@@ -120,5 +120,8 @@ func (s *Service) observe(route string, h func(http.ResponseWriter, *http.Reques
 			attrs = append(attrs, slog.String("error", oneLine(err.Error())))
 		}
 		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+		if aborted(err) {
+			panic(http.ErrAbortHandler) // net/http cuts the connection, quietly
+		}
 	})
 }

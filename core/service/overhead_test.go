@@ -11,8 +11,8 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/httpapi"
 	"github.com/cryptonets/cryptonets/core/dataset"
+	"github.com/cryptonets/cryptonets/core/httpapi"
 	"github.com/cryptonets/cryptonets/core/remote"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"

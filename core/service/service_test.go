@@ -18,11 +18,11 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/httpapi"
 	"github.com/cryptonets/cryptonets/core/keystore"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/remote"
 	"github.com/cryptonets/cryptonets/core/service"
@@ -435,4 +435,56 @@ func (l *logRecords) count(match func(map[string]any) bool) int {
 		}
 	}
 	return n
+}
+
+// TestSequenceUploads posts an upload of any number of records as cryptonets encrypt
+// writes it (a sequence of requests): the answer is the sequence of their results,
+// which decrypts to the plaintext model's labels in order. A length that is neither
+// one request nor a sequence of them is refused before the body is read.
+func TestSequenceUploads(t *testing.T) {
+	e := newEnv(t, service.Config{}, "")
+	ctx := context.Background()
+	sess, err := e.connect(remote.Options{}).Session(ctx, "mnist", singlePlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := sess.Manifest()
+	// The session uploaded its keys; this client makes its own.
+	c := keysClient(t, &man)
+	evk, err := c.EvaluationKeysBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := e.do("PUT", httpapi.PathKeys, evk, nil); code != http.StatusCreated {
+		t.Fatalf("keys: HTTP %d", code)
+	}
+	images := testImages(t, 3)
+	var upload bytes.Buffer
+	if _, err := c.WriteUpload(&upload, images, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	predict := e.url + httpapi.ModelPath(httpapi.PathPredict, "mnist")
+	req, err := http.NewRequest("POST", predict, bytes.NewReader(upload.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(httpapi.HeaderKeyID, keystore.Sum(evk).String())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get(httpapi.HeaderRequests) != "3" {
+		t.Fatalf("HTTP %d, %s requests", resp.StatusCode, resp.Header.Get(httpapi.HeaderRequests))
+	}
+	logits, err := c.ReadDownload(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLabels(t, e.model, images, logits)
+
+	withKey := map[string]string{httpapi.HeaderKeyID: keystore.Sum(evk).String()}
+	if code, body := e.do("POST", httpapi.ModelPath(httpapi.PathPredict, "mnist"), upload.Bytes()[:upload.Len()-100], withKey); code != http.StatusBadRequest {
+		t.Errorf("a sequence 100 bytes short: HTTP %d (%s), want 400", code, body.Error.Message)
+	}
 }

@@ -116,3 +116,18 @@ func ReadEvaluationKeysHead(r io.Reader) (head []byte, m *manifest.Manifest, siz
 	}
 	return head, m, size, nil
 }
+
+// SequenceHeaderSize is the length of a sequence's front: its envelope and the
+// counts of requests and images (see SequenceReader).
+const SequenceHeaderSize = HeaderSize + sequencePayloadLen
+
+// UploadSize returns the exact length of an upload of the given number of requests
+// for manifest m as clients make them (EncryptedBatchSize each): a single request's
+// envelope, or a sequence.
+func UploadSize(m *manifest.Manifest, requests int) (int64, error) {
+	one, err := EncryptedBatchSize(m)
+	if err != nil || requests == 1 {
+		return one, err
+	}
+	return SequenceHeaderSize + int64(requests)*one, nil
+}

@@ -18,6 +18,20 @@ func TestSizesFromTheManifest(t *testing.T) {
 	if size, err := wire.MaxEncryptedResultSize(&f.manifest); err != nil || size < int64(len(f.result)) || size > int64(len(f.result))+1024 {
 		t.Errorf("MaxEncryptedResultSize = %d, %v; the sealed result is %d bytes", size, err, len(f.result))
 	}
+	var upload bytes.Buffer
+	records := make([][]float64, 3*f.manifest.ImagesPerBatch-1)
+	for i := range records {
+		records[i] = make([]float64, f.manifest.Input.Size())
+	}
+	if _, err := f.client.WriteUpload(&upload, records, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if size, err := wire.UploadSize(&f.manifest, 3); err != nil || size != int64(upload.Len()) {
+		t.Errorf("UploadSize(3) = %d, %v; the upload of 3 requests is %d bytes", size, err, upload.Len())
+	}
+	if size, err := wire.UploadSize(&f.manifest, 1); err != nil || size != int64(len(f.batch)) {
+		t.Errorf("UploadSize(1) = %d, %v; one request is %d bytes", size, err, len(f.batch))
+	}
 	keys, err := f.client.EvaluationKeysBytes()
 	if err != nil {
 		t.Fatal(err)
