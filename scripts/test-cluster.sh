@@ -77,12 +77,20 @@ signal() {
   rm -f "$RUN/$name.pid"
 }
 
+# started NAME: records the pid of the process just started in the background, and
+# leaves it out of the shell's job table (so that killing it prints no job notice;
+# the shell still reaps it).
+started() {
+  echo $! >"$RUN/$1.pid"
+  disown $!
+}
+
 start_redis() {
   # Persistence as in deploy/: an append-only file, so that a restart keeps the
   # keys; never evict (an evicted key would be a client's lost upload).
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$RUN" --appendonly yes --save "" \
     --maxmemory-policy noeviction --protected-mode yes >>"$RUN/redis.log" 2>&1 </dev/null &
-  echo $! >"$RUN/redis.pid"
+  started redis
   wait_until 30 "redis answering on port $REDIS_PORT" redis-cli -p "$REDIS_PORT" ping
   # Until its data is loaded, Redis answers LOADING: wait for the keys to be there.
   wait_until 60 "redis loading its data" bash -c "redis-cli -p $REDIS_PORT info persistence | grep -q '^loading:0'"
@@ -94,7 +102,7 @@ start_replica() {
   # shellcheck disable=SC2086
   "$CLI" serve --model "mnist=$MODEL" --listen "127.0.0.1:$port" --key-store "redis://127.0.0.1:$REDIS_PORT/0" \
     --memory "$REPLICA_MEMORY" $REPLICA_FLAGS --json >>"$RUN/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN/$name.pid"
+  started "$name"
   wait_until 120 "$name ready on port $port" curl -sf "http://127.0.0.1:$port/readyz"
 }
 
@@ -109,7 +117,7 @@ start_haproxy() {
   CN_LB_BIND="127.0.0.1:$LB_PORT" CN_LB_STATS="127.0.0.1:$STATS_PORT" CN_REPLICA_1="127.0.0.1:$R1_PORT" \
     CN_REPLICA_2="127.0.0.1:$R2_PORT" CN_REPLICA_3="127.0.0.1:$R3_PORT" \
     haproxy -db -f "$ROOT/deploy/haproxy/haproxy.cfg" >>"$RUN/haproxy.log" 2>&1 </dev/null &
-  echo $! >"$RUN/haproxy.pid"
+  started haproxy
   wait_until 30 "HAProxy marking the three replicas up" all_up
 }
 
