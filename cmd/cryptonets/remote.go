@@ -21,11 +21,18 @@ import (
 // runRemote is the remote command: the client of cryptonets serve.
 func runRemote(c *cli, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(c.stdout, "Usage: cryptonets remote predict|models [flags] (cryptonets remote predict -h)")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fmt.Fprint(c.stdout, `Usage: cryptonets remote predict|models [flags]
+
+The client of cryptonets serve (docs/service.md):
+  predict  encrypt records, send them to the server, decrypt the predictions
+  models   list the models a server hosts and their plans
+Both take --server URL (or $CRYPTONETS_SERVER), --token (or $CRYPTONETS_TOKEN) and
+--json; see 'cryptonets remote predict -h'.
+`)
 			return nil
 		}
-		return errs.New(errs.ErrInvalidArgument, "remote: want a subcommand: predict or models")
+		return errs.New(errs.ErrInvalidArgument, "remote: want a subcommand: predict or models (see 'cryptonets remote -h')")
 	}
 	switch args[0] {
 	case "predict":

@@ -46,12 +46,8 @@ type keyCache struct {
 	loading map[cacheKey]*loadCall
 }
 
-// loadCall is a load in progress that several requests wait for.
-type loadCall struct {
-	done  chan struct{}
-	entry *keyEntry
-	err   error
-}
+// loadCall is a load in progress, which other requests for the same keys wait for.
+type loadCall struct{ done chan struct{} }
 
 func newKeyCache(capacity int64) *keyCache {
 	return &keyCache{capacity: capacity, entries: map[cacheKey]*keyEntry{}, lru: list.New(), loading: map[cacheKey]*loadCall{}}
@@ -65,43 +61,44 @@ func (c *keyCache) stats() (int, int64) {
 }
 
 // get returns the owner's keys of that id, in use until done is called: from the
-// cache, or made by load (whose entry the cache then keeps if it has room).
+// cache, or made by load. One request loads keys at a time; the others wait for it
+// and then look in the cache again (keys the cache had no room for are loaded again,
+// so that an entry outside the cache serves exactly one request).
 func (c *keyCache) get(ctx context.Context, owner string, id keystore.ID, load func(context.Context) (*keyEntry, error)) (e *keyEntry, done func(), err error) {
 	k := cacheKey{owner, id}
-	c.mu.Lock()
-	if e := c.entries[k]; e != nil {
-		done := c.use(e)
+	for {
+		c.mu.Lock()
+		if e := c.entries[k]; e != nil {
+			done := c.use(e)
+			c.mu.Unlock()
+			return e, done, nil
+		}
+		call, waiting := c.loading[k]
+		if !waiting {
+			call = &loadCall{done: make(chan struct{})}
+			c.loading[k] = call
+		}
 		c.mu.Unlock()
-		return e, done, nil
-	}
-	call, waiting := c.loading[k]
-	if !waiting {
-		call = &loadCall{done: make(chan struct{})}
-		c.loading[k] = call
-	}
-	c.mu.Unlock()
-	if !waiting {
-		call.entry, call.err = load(ctx)
+		if waiting {
+			select {
+			case <-call.done:
+				continue
+			case <-ctx.Done():
+				return nil, nil, errs.New(errs.ErrLimit, "loading keys %s: %w", id, ctx.Err())
+			}
+		}
+		e, err := load(ctx)
 		c.mu.Lock()
 		delete(c.loading, k)
-		if call.err == nil {
-			call.entry.owner, call.entry.id = owner, id
-			c.insert(call.entry)
+		if err == nil {
+			e.owner, e.id = owner, id
+			c.insert(e)
+			done = c.use(e)
 		}
 		c.mu.Unlock()
 		close(call.done)
+		return e, done, err
 	}
-	select {
-	case <-call.done:
-	case <-ctx.Done():
-		return nil, nil, errs.New(errs.ErrLimit, "loading keys %s: %w", id, ctx.Err())
-	}
-	if call.err != nil {
-		return nil, nil, call.err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return call.entry, c.use(call.entry), nil
 }
 
 // put adds freshly uploaded keys to the cache if it has room (else they are
