@@ -99,6 +99,10 @@ type manifestInfo struct {
 	ImagesPerBatch int        `json:"images_per_batch"`
 	GaloisElements []uint64   `json:"galois_elements"`
 	Relinearize    bool       `json:"relinearize"`
+	// Positions and CheckInputs describe the integrity checks: the image positions
+	// of a request, and the check inputs whose logits the manifest publishes.
+	Positions   int `json:"positions"`
+	CheckInputs int `json:"check_inputs"`
 }
 
 // describeManifest builds the description of m.
@@ -112,7 +116,8 @@ func describeManifest(m *manifest.Manifest) (*manifestInfo, error) {
 		PlanFingerprint: hex.EncodeToString(fp[:]), paramsInfo: pi, Input: m.Input.String(), InputRange: m.InputRange,
 		InputLogScale: m.InputLogScale, InputLevel: m.InputLevel, Outputs: m.Outputs, OutputLevel: m.OutputLevel,
 		OutputDegree: m.OutputDegree, OutputLogScale: round(m.OutputLogScale, 4), OutputBound: m.OutputBound,
-		ImagesPerBatch: m.ImagesPerBatch, GaloisElements: append([]uint64{}, m.GaloisElements...), Relinearize: m.Relinearize}, nil
+		ImagesPerBatch: m.ImagesPerBatch, GaloisElements: append([]uint64{}, m.GaloisElements...), Relinearize: m.Relinearize,
+		Positions: m.Checks.Positions, CheckInputs: len(m.Checks.Candidates)}, nil
 }
 
 // writeText implements report.
@@ -130,6 +135,7 @@ func (mi *manifestInfo) writeText(w io.Writer) {
 	t.row("input", "%s values in [%g, %g], scale 2^%d, level %d", mi.Input, mi.InputRange[0], mi.InputRange[1], mi.InputLogScale, mi.InputLevel)
 	t.row("output", "%d logits, degree %d, level %d, scale 2^%.2f, |logit| ≤ %.4g", mi.Outputs, mi.OutputDegree, mi.OutputLevel, mi.OutputLogScale, mi.OutputBound)
 	t.row("evaluation keys", "relinearization %v, %d Galois elements", mi.Relinearize, len(mi.GaloisElements))
+	t.row("integrity checks", "%d check inputs fill the positions of %d that a request's images leave", mi.CheckInputs, mi.Positions)
 	t.flush()
 }
 

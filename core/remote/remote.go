@@ -393,7 +393,7 @@ func (ss *Session) Predict(ctx context.Context, records [][]float64, name func(i
 // predictOne encrypts one request, sends it (with retries) and decrypts the result.
 func (ss *Session) predictOne(ctx context.Context, images [][]float64) ([][]float64, error) {
 	ss.mu.Lock()
-	upload, err := ss.client.EncryptBytes(images, nil)
+	upload, request, err := ss.client.EncryptBytes(images, nil)
 	ss.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -418,7 +418,7 @@ func (ss *Session) predictOne(ctx context.Context, images [][]float64) ([][]floa
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	logits, err := ss.client.DecryptBytes(result)
+	logits, err := ss.client.DecryptBytes(request, result)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,11 @@ func mergeLinear(m *model.Model) (*model.Model, []string, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("rewrite: merging layers %d to %d: %w", i, j-1, err)
 		}
+		if d == nil { // composing would cost too much: keep the run
+			layers = append(layers, run...)
+			i = j
+			continue
+		}
 		layers = append(layers, d)
 		notes = append(notes, fmt.Sprintf("merge-linear: layers %d-%d (%s) → dense %d→%d", i, j-1, kinds(run), d.In, d.Out))
 		i = j
@@ -111,7 +116,8 @@ func needsSpatial(rest []model.Layer) bool {
 }
 
 // merge composes the affine maps of a run (shapes[k] is the input shape of run[k])
-// into one Dense layer.
+// into one Dense layer, or returns nil if composing would take more than
+// model.MaxLoweringCost multiply-adds.
 func merge(run []model.Layer, shapes []model.Shape) (*model.Dense, error) {
 	var a *model.Affine
 	for k, l := range run {
@@ -125,11 +131,29 @@ func merge(run []model.Layer, shapes []model.Shape) (*model.Dense, error) {
 		}
 		if a == nil {
 			a = next
-		} else if a, err = a.Then(next); err != nil {
+			continue
+		}
+		if composeWork(a, next) > model.MaxLoweringCost {
+			return nil, nil
+		}
+		if a, err = a.Then(next); err != nil {
 			return nil, err
 		}
 	}
 	return toDense(a), nil
+}
+
+// composeWork counts the multiply-adds of a.Then(next).
+func composeWork(a, next *model.Affine) int64 {
+	var n int64
+	for _, row := range next.Rows {
+		for _, t := range row {
+			if t.Index < len(a.Rows) {
+				n += int64(len(a.Rows[t.Index]))
+			}
+		}
+	}
+	return n
 }
 
 // toDense writes a sparse affine map as a Dense layer.

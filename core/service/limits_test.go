@@ -208,7 +208,7 @@ func TestClientDisconnectCancelsEvaluation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	upload, err := keysClient(t, man).EncryptBytes(testImages(t, 8), nil)
+	upload, _, err := keysClient(t, man).EncryptBytes(testImages(t, 8), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

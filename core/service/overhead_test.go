@@ -52,7 +52,7 @@ func BenchmarkOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		upload, err := c.EncryptBytes(set.Records[:man.ImagesPerBatch], nil)
+		upload, request, err := c.EncryptBytes(set.Records[:man.ImagesPerBatch], nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func BenchmarkOverhead(b *testing.B) {
 				b.Fatalf("HTTP %d: %v %s", resp.StatusCode, err, result)
 			}
 			overHTTP = append(overHTTP, time.Since(start))
-			if _, err := c.DecryptBytes(result); err != nil {
+			if _, err := c.DecryptBytes(request, result); err != nil {
 				b.Fatal(err)
 			}
 		}

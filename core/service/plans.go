@@ -193,7 +193,7 @@ func newPlan(m *servedModel, compiled packing.Plan) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyBytes, err := wire.EvaluationKeysSize(&man)
+	keyBytes, err := wire.EvaluationKeysSize(&man, compiled.Parameters())
 	if err != nil {
 		return nil, err
 	}

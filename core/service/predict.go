@@ -125,7 +125,7 @@ func (s *Service) predictSequence(w http.ResponseWriter, r *http.Request, p *pla
 	annotate(w, slog.Int("requests", requests), slog.Int("images", sr.Images()))
 	var sw *wire.SequenceWriter
 	fail := func(err error) error {
-		if sw != nil {
+		if err != nil && sw != nil {
 			return &abortError{err}
 		}
 		return err

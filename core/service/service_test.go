@@ -201,7 +201,7 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, err := c.EncryptBytes(testImages(t, 1), nil)
+	good, _, err := c.EncryptBytes(testImages(t, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batchRequest, err := keysClient(t, batchMan).EncryptBytes(testImages(t, 1), nil)
+	batchRequest, _, err := keysClient(t, batchMan).EncryptBytes(testImages(t, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,14 +239,14 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 	}{
 		{"Content-Length of a part", "POST", predict, good[:len(good)/2], withKey, 400, errs.ErrMalformed},
 		{"body of another kind", "POST", predict, otherKind, withKey, 409, errs.ErrMismatch},
-		{"keys sent as a request", "POST", predict, evk, withKey, 413, errs.ErrLimit},
+		{"keys sent as a request", "POST", predict, evk, withKey, 400, errs.ErrMalformed},
 		{"unknown key id", "POST", predict, good, map[string]string{httpapi.HeaderKeyID: strings.Repeat("ab", 32)}, 404, errs.ErrInvalidArgument},
 		{"malformed key id", "POST", predict, good, map[string]string{httpapi.HeaderKeyID: "xyz"}, 400, errs.ErrInvalidArgument},
 		{"unknown model", "POST", httpapi.ModelPath(httpapi.PathPredict, "nope"), good, withKey, 404, errs.ErrInvalidArgument},
 		{"plan that needs keys, without", "POST", predict + "?packing=single&params=InsecureN12QP215S", good, nil, 400, errs.ErrInvalidArgument},
 		{"keys for another model", "PUT", httpapi.PathKeys, otherModelKeys, nil, 409, errs.ErrMismatch},
 		{"a request for other parameters than the keys'", "POST", predict, otherParams, withKey, 409, errs.ErrMismatch},
-		{"a request of another plan than the keys'", "POST", predict, batchRequest, withKey, 413, errs.ErrLimit},
+		{"a request of another plan than the keys'", "POST", predict, batchRequest, withKey, 400, errs.ErrMalformed},
 		{"truncated keys", "PUT", httpapi.PathKeys, evk[:len(evk)-100], nil, 400, errs.ErrMalformed},
 		{"not keys", "PUT", httpapi.PathKeys, good, nil, 409, errs.ErrMismatch},
 		{"garbage", "PUT", httpapi.PathKeys, []byte("hello, world: not an envelope at all, clearly"), nil, 400, errs.ErrMalformed},
@@ -264,9 +264,10 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 		}
 	}
 	// Raw connections: a body cut short (the client closes its side), a
-	// Content-Length longer or shorter than the plan's (refused before the body is
-	// read: the client sends part of it and waits), and a client that sends one byte
-	// a second (refused when the body's deadline passes).
+	// Content-Length longer or shorter than any upload of the plan's (refused before
+	// the body is read: the client sends part of it and waits; beyond the largest
+	// upload with 413), and a client that sends one byte a second (refused when the
+	// body's deadline passes).
 	keyHeader := httpapi.HeaderKeyID + ": " + keyID
 	raws := []struct {
 		name   string
@@ -278,7 +279,8 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 	}{
 		{"truncated body", len(good), good[:len(good)/2], true, 0, 400},
 		{"Content-Length too short", len(good) - 10, good[:1000], false, 0, 400},
-		{"Content-Length too long", len(good) + 10, good[:1000], false, 0, 413},
+		{"Content-Length too long", len(good) + 10, good[:1000], false, 0, 400},
+		{"Content-Length beyond the largest upload", 1 << 50, good[:1000], false, 0, 413},
 		{"one byte a second", len(good), good[:5], false, time.Second, 408},
 	}
 	for _, tc := range raws {
@@ -460,7 +462,8 @@ func TestSequenceUploads(t *testing.T) {
 	}
 	images := testImages(t, 3)
 	var upload bytes.Buffer
-	if _, err := c.WriteUpload(&upload, images, nil, nil); err != nil {
+	requests, _, err := c.WriteUpload(&upload, images, nil, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	predict := e.url + httpapi.ModelPath(httpapi.PathPredict, "mnist")
@@ -477,7 +480,7 @@ func TestSequenceUploads(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get(httpapi.HeaderRequests) != "3" {
 		t.Fatalf("HTTP %d, %s requests", resp.StatusCode, resp.Header.Get(httpapi.HeaderRequests))
 	}
-	logits, err := c.ReadDownload(resp.Body)
+	logits, err := c.ReadDownload(resp.Body, requests)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,19 +44,6 @@ func MaxEncryptedResultSize(m *manifest.Manifest) (int64, error) {
 	return HeaderSize + fixedLen + maxScaleText + int64(m.Result.Ciphertexts)*int64(m.OutputDegree+1)*poly, nil
 }
 
-// EvaluationKeysSize returns the exact length of sealed evaluation keys for manifest m.
-func EvaluationKeysSize(m *manifest.Manifest) (int64, error) {
-	prm, err := m.Parameters()
-	if err != nil {
-		return 0, err
-	}
-	man, err := m.MarshalBinary()
-	if err != nil {
-		return 0, err
-	}
-	return HeaderSize + int64(evaluationKeysLen(prm, keySpecs(m, prm), len(man))), nil
-}
-
 // EvaluationKeysMemory returns the memory evaluation keys for manifest m take once
 // decoded: one word per coefficient of every key.
 func EvaluationKeysMemory(m *manifest.Manifest) (int64, error) {
@@ -107,8 +94,11 @@ func ReadEvaluationKeysHead(r io.Reader) (head []byte, m *manifest.Manifest, siz
 	if m.ParamsFingerprint != params.Fingerprint(head[8:24]) || m.Fingerprint() != [32]byte(head[24:56]) {
 		return nil, nil, 0, errs.New(errs.ErrMalformed, "wire: the evaluation keys' manifest does not match their envelope")
 	}
-	size, err = EvaluationKeysSize(m)
+	prm, err := m.Parameters()
 	if err != nil {
+		return nil, nil, 0, err
+	}
+	if size, err = EvaluationKeysSize(m, prm); err != nil {
 		return nil, nil, 0, err
 	}
 	if got := binary.LittleEndian.Uint64(head[56:]); got != uint64(size-HeaderSize) {

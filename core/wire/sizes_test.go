@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/wire"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
 func TestSizesFromTheManifest(t *testing.T) {
@@ -23,7 +25,7 @@ func TestSizesFromTheManifest(t *testing.T) {
 	for i := range records {
 		records[i] = make([]float64, f.manifest.Input.Size())
 	}
-	if _, err := f.client.WriteUpload(&upload, records, nil, nil); err != nil {
+	if _, _, err := f.client.WriteUpload(&upload, records, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if size, err := wire.UploadSize(&f.manifest, 3); err != nil || size != int64(upload.Len()) {
@@ -36,14 +38,14 @@ func TestSizesFromTheManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if size, err := wire.EvaluationKeysSize(&f.manifest); err != nil || size != int64(len(keys)) {
+	if size, err := wire.EvaluationKeysSize(&f.manifest, manifestParams(t, &f.manifest)); err != nil || size != int64(len(keys)) {
 		t.Errorf("EvaluationKeysSize = %d, %v; the sealed keys are %d bytes", size, err, len(keys))
 	}
 }
 
 func TestEvaluationKeysSizesAndHead(t *testing.T) {
 	f := newKeysFixture(t)
-	size, err := wire.EvaluationKeysSize(&f.manifest)
+	size, err := wire.EvaluationKeysSize(&f.manifest, manifestParams(t, &f.manifest))
 	if err != nil || size != int64(len(f.sealed)) {
 		t.Fatalf("EvaluationKeysSize = %d, %v; the sealed keys are %d bytes", size, err, len(f.sealed))
 	}
@@ -105,4 +107,14 @@ func withPayloadLen(data []byte, n uint64) []byte {
 		out[56+i] = byte(n >> (8 * i))
 	}
 	return out
+}
+
+// manifestParams returns the CKKS parameters manifest m names.
+func manifestParams(t *testing.T, m *manifest.Manifest) hefloat.Parameters {
+	t.Helper()
+	prm, err := m.Parameters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prm
 }

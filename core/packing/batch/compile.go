@@ -122,6 +122,11 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 		bound: filled(m.Input.Size(), inBound)}
 	p := &Plan{params: prm, inScale: st.scale}
 	digest := sha256.New()
+	// planned are the stages as the plan computes them (rounded weights), and noise
+	// the noise each adds: what the integrity checks need. Linear steps and squares
+	// compute exactly; only the encryption and the rescales add noise.
+	planned := append([]model.Stage(nil), stages...)
+	noise := make([]float64, len(stages))
 	for i, stage := range stages {
 		var s step
 		switch {
@@ -133,23 +138,29 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 			st = next
 			ls.rescales, st = rescaleState(prm, st, sch.rescales[i])
 			s = ls
+			planned[i].Affine = roundWeights(stage.Affine, ls.logW)
 		default:
 			if poly, ok := stage.Activation.(*model.Polynomial); ok {
 				var ps *polyStep
+				in := st.scale
 				ps, st = compilePolynomial(prm, poly, st, sch.weightBits, sch.rescales[i])
 				s = ps
+				planned[i].Activation = ps.rounded(poly, in)
 				break
 			}
 			var sq *squareStep
 			sq, st = compileSquare(prm, st, sch.rescales[i])
 			s = sq
 		}
+		if sch.rescales[i] > 0 {
+			noise[i] = math.Exp2(rescaleNoiseBits(prm, st.degree) - packing.Log2(st.scale))
+		}
 		s.hash(digest)
 		p.steps = append(p.steps, s)
 	}
-	slots := prm.MaxSlots()
-	if opts.ImagesPerRequest > 0 && opts.ImagesPerRequest < slots {
-		slots = opts.ImagesPerRequest
+	images := prm.MaxSlots() - reservedChecks
+	if opts.ImagesPerRequest > 0 && opts.ImagesPerRequest < images {
+		images = opts.ImagesPerRequest
 	}
 	p.manifest = manifest.Manifest{
 		Model: m.Name, Packing: Name, Params: preset.Name, Insecure: preset.Insecure,
@@ -158,15 +169,26 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 		InputLogScale: sch.inLogScale, InputLevel: prm.MaxLevel(),
 		Outputs: len(st.bound), OutputLevel: st.level, OutputDegree: st.degree,
 		OutputLogScale: packing.Log2(st.scale), OutputBound: st.maxBound(),
-		ImagesPerBatch: slots, GaloisElements: []uint64{},
+		ImagesPerBatch: images, GaloisElements: []uint64{},
 		InputCiphertexts: m.Input.Size(), Result: resultLayout(len(st.bound)),
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	p.precision = sch.precision
 	// The pool keeps at most one evaluation's rows: what the next batch reuses.
 	p.pool = newRowPool(prm.N(), p.poolBytes(p.evaluationRows()*p.rowBytes()))
+	// Every slot is evaluated: the slots a request's images leave free hold checks.
+	checks, err := packing.MakeChecks(m, planned, packing.CheckSpec{Positions: prm.MaxSlots(),
+		InputNoise: math.Exp2(freshNoiseBits(prm) - float64(sch.inLogScale)), StageNoise: noise,
+		Limit: p.manifest.OutputBound, Seed: packing.CheckSeed(Name, p.manifest.ModelFingerprint)})
+	if err != nil {
+		return nil, err
+	}
+	p.manifest.Checks = checks
 	return p, nil
 }
+
+// reservedChecks is the number of slots a full request leaves to check inputs.
+const reservedChecks = 16
 
 func filled(n int, v float64) []float64 {
 	out := make([]float64, n)
@@ -197,6 +219,20 @@ func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits
 	s.groups = groups
 	s.bias = biasResidues(prm, a.Bias, out.scale, out.level)
 	return s, out, nil
+}
+
+// roundWeights returns a with its weights rounded to multiples of 2^-logW, as the
+// plan computes with them.
+func roundWeights(a *model.Affine, logW int) *model.Affine {
+	scale := math.Ldexp(1, logW)
+	out := &model.Affine{In: a.In, Rows: make([][]model.Term, len(a.Rows)), Bias: a.Bias}
+	for j, row := range a.Rows {
+		out.Rows[j] = make([]model.Term, len(row))
+		for k, t := range row {
+			out.Rows[j][k] = model.Term{Index: t.Index, Weight: math.Round(t.Weight*scale) / scale}
+		}
+	}
+	return out
 }
 
 func maxAbsWeight(a *model.Affine) float64 {

@@ -51,6 +51,10 @@ func (Packing) RequestSizes(int) []int { return []int{0} }
 // value, one result ciphertext per logit with image i in slot i, no layout and no
 // evaluation keys.
 func (Packing) Layout(m *manifest.Manifest) (packing.Layout, error) {
+	prm, err := m.Parameters()
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case m.Packing != Name:
 		return nil, errs.New(errs.ErrMismatch, "batch: manifest packing is %q", m.Packing)
@@ -58,6 +62,8 @@ func (Packing) Layout(m *manifest.Manifest) (packing.Layout, error) {
 		return nil, errs.New(errs.ErrMalformed, "batch: the manifest's ciphertext counts do not match its shapes")
 	case len(m.Layout) > 0 || m.Relinearize || len(m.GaloisElements) > 0:
 		return nil, errs.New(errs.ErrMalformed, "batch: a batch plan has no layout and needs no evaluation keys")
+	case m.Checks.Positions != prm.MaxSlots() || m.ImagesPerBatch > prm.MaxSlots()-reservedChecks:
+		return nil, errs.New(errs.ErrMalformed, "batch: a request has every slot as a position, and leaves %d of them to checks", reservedChecks)
 	}
 	return layout{}, nil
 }

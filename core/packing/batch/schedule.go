@@ -87,6 +87,16 @@ func maxWeightBits(prm hefloat.Parameters) int {
 	return 62 - int(math.Ceil(math.Log2(qmax)))
 }
 
+// freshNoiseBits is log2 of the fresh secret-key encryption noise in the slots: about
+// σ·√N, with a safety factor.
+func freshNoiseBits(prm hefloat.Parameters) float64 { return float64(prm.LogN())/2 + 5 }
+
+// rescaleNoiseBits is log2 of the rounding noise a rescale adds in the slots of a
+// ciphertext of the given degree: it grows like N^((degree+1)/2).
+func rescaleNoiseBits(prm hefloat.Parameters, degree int) float64 {
+	return float64(degree+1)*float64(prm.LogN())/2 + 2
+}
+
 // marginBits is the headroom kept between the largest |value·scale| and Q/2.
 const marginBits = 1
 
@@ -98,8 +108,7 @@ func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Opti
 	for i, q := range prm.Q() {
 		logq[i] = math.Log2(float64(q))
 	}
-	// Fresh secret-key encryption noise in the slots: about σ·√N, with a safety factor.
-	freshNoise := float64(prm.LogN())/2 + 5
+	freshNoise := freshNoiseBits(prm)
 	var found []schedule
 	for in := 20; in <= 40; in++ {
 		for wb := 10; wb <= maxWeightBits(prm); wb++ {
@@ -177,7 +186,7 @@ func walk(prm hefloat.Parameters, logq []float64, sums []stageSummary, i, level,
 		}
 		if r > 0 {
 			// Rounding noise of a rescale grows like N^((degree+1)/2) in the slots.
-			p = math.Min(p, ls-float64(degree+1)*float64(prm.LogN())/2-2)
+			p = math.Min(p, ls-rescaleNoiseBits(prm, degree))
 			c += float64(st.outputs * (degree + 1) * (level + 1) * prm.LogN())
 		}
 		if ls < 1 {
