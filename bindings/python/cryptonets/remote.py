@@ -398,6 +398,7 @@ class Session:
     def _predict_one(self, rows: Any) -> Any:
         with self._client.encrypt(rows) as batch:
             body = batch.to_bytes()
+            request = batch.request_ids
         headers: Dict[str, str] = {}
         query: Optional[Dict[str, str]] = self._query
         if self.key_id is not None:
@@ -408,7 +409,7 @@ class Session:
         from ._api import EncryptedResult
 
         with EncryptedResult.from_bytes(data, self.manifest) as result:
-            return self._client.decrypt(result)
+            return self._client.decrypt(result, request)
 
     def close(self) -> None:
         """Close the session's client and manifest."""
