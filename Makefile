@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make demo   encrypted MNIST prediction with the shipped model (all 10,000 test images)
-#   make test   every test: Go, C (ctest) and Python (pytest)
+#   make test   every test: Go, C (ctest), Python (pytest) and the test cluster
 #   make fuzz   every Go fuzz target for FUZZTIME each (default 1m; scripts/fuzz.sh)
 GO      ?= go
 BUILD   ?= build
@@ -9,7 +9,7 @@ MODEL   := models/mnist/mnist_cryptonets.cnm
 DEMO_ARGS ?=
 FUZZTIME ?= 1m
 
-.PHONY: all setup setup-test cli demo bench test test-go test-c test-python lint fuzz clean
+.PHONY: all setup setup-test cli demo bench test test-go test-c test-python test-cluster lint fuzz clean
 
 all: cli
 
@@ -28,7 +28,7 @@ demo: cli
 bench: cli
 	$(CLI) bench --model $(MODEL)
 
-test: setup-test lint test-go test-c test-python
+test: setup-test lint test-go test-c test-python test-cluster
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -49,6 +49,11 @@ test-c:
 
 test-python:
 	bash bindings/python/run_tests.sh
+
+# Redis, three replicas and HAProxy on 127.0.0.1, the cluster checks (Go, and the
+# Python client's with test-python's venv), everything stopped after.
+test-cluster:
+	bash scripts/test-cluster.sh
 
 # Each fuzz target in turn for FUZZTIME (go test alone replays their corpora).
 fuzz: setup

@@ -33,5 +33,20 @@ if [ "${1:-}" = "--test" ] && ! /usr/bin/python3 -c 'import torch, onnx, numpy' 
   apt_install python3-torch python3-onnx
 fi
 
+# --test: and what the test cluster runs (scripts/test-cluster.sh): Redis, HAProxy,
+# curl. (On a machine with systemd, installing them also starts Debian's own Redis
+# and HAProxy services; the tests start their own on free ports and use none of them.)
+if [ "${1:-}" = "--test" ]; then
+  PATH=$PATH:/usr/sbin
+  declare -A cluster=([redis-server]=redis-server [redis-cli]=redis-tools [haproxy]=haproxy [curl]=curl)
+  missing=()
+  for cmd in "${!cluster[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("${cluster[$cmd]}")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt_install "${missing[@]}"
+  fi
+fi
+
 command -v go >/dev/null 2>&1 || { echo "setup: Go 1.26 or later is required (https://go.dev/dl)" >&2; exit 1; }
 go mod download

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python tests, as `make test` runs them (bash bindings/python/run_tests.sh):
-#   0. fixtures: the first 256 MNIST test images and the Go reference labels
+#   0. fixtures: the first 1,000 MNIST test images and the Go reference labels
 #      (bindings/c/tools/mnistdump), in build/python/fixtures; the cryptonets
 #      command (build/python/bin) and the C library as CMake builds it
 #      (build/python/cmake), for the version test and the wheel;
@@ -62,8 +62,8 @@ rm -rf "$OUT/venv1" "$OUT/venv2" "$OUT/venv-torch" "$OUT/dist" "$OUT/bin" "$OUT/
   "$PKG/build" "$PKG"/*.egg-info
 mkdir -p "$OUT"
 
-step "fixtures: 256 MNIST test images and the Go reference labels"
-go run ./bindings/c/tools/mnistdump -n 256 -o "$CRYPTONETS_TEST_FIXTURES" \
+step "fixtures: 1,000 MNIST test images and the Go reference labels"
+go run ./bindings/c/tools/mnistdump -n 1000 -o "$CRYPTONETS_TEST_FIXTURES" \
   -model "$CRYPTONETS_TEST_MODEL"
 
 step "the cryptonets command, and libcryptonets.so as CMake builds it"

@@ -59,6 +59,8 @@ func commands() []command {
 		{"inspect", "describe any cryptonets file (envelope, .cnm model, .onnx)", runInspect},
 		{"demo", "run keygen, encrypt, evaluate and decrypt on MNIST and check against plaintext", runDemo},
 		{"bench", "measure one full encrypted batch", runBench},
+		{"serve", "serve models over HTTP to clients that hold the keys (server, no secret key)", runServe},
+		{"remote", "use a cryptonets server: remote predict encrypts, sends and decrypts (client)", runRemote},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -86,31 +86,11 @@ func TestFixturesEncrypted(t *testing.T) {
 }
 
 func runFixtureEncrypted(t *testing.T, name string, test *dataset.Set) {
-	imported, err := onnx.ImportFile(filepath.Join(fixturesDir, name+".onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The fixture's inputs are the first MNIST test images (models/fixtures/README.md).
-	if want := (model.Shape{C: 1, H: 28, W: 28}); imported.Input != want {
-		t.Fatalf("input %v, want the MNIST shape %v", imported.Input, want)
-	}
+	converted := convertFixture(t, name)
 	labels := fixtureLabels(t, name)
 	set := test.First(len(labels))
 	if !slices.Equal(set.Labels, labels) {
 		t.Fatalf("%s.json's labels are not those of the first %d MNIST test images", name, len(labels))
-	}
-
-	opts := rewrite.Options{}
-	if rewrite.NeedsCalibration(imported) {
-		cal, err := dataset.MNIST(dataset.MNISTTrain, fixtureCalibration)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts.Calibration = cal.Records
-	}
-	converted, err := rewrite.ConvertWith(imported, opts)
-	if err != nil {
-		t.Fatal(err)
 	}
 	p, err := compile.Compile(converted, fixtureOptions(name))
 	if err != nil {
@@ -196,6 +176,33 @@ func encryptEvaluateDecrypt(t *testing.T, p compile.Plan, images [][]float64) []
 		t.Fatalf("%d results for %d images", len(logits), len(images))
 	}
 	return logits
+}
+
+// convertFixture imports fixture NAME.onnx and converts it the way cryptonets convert
+// does (fitted activations calibrated on MNIST training images).
+func convertFixture(t *testing.T, name string) *model.Model {
+	t.Helper()
+	imported, err := onnx.ImportFile(filepath.Join(fixturesDir, name+".onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixture's inputs are the first MNIST test images (models/fixtures/README.md).
+	if want := (model.Shape{C: 1, H: 28, W: 28}); imported.Input != want {
+		t.Fatalf("input %v, want the MNIST shape %v", imported.Input, want)
+	}
+	opts := rewrite.Options{}
+	if rewrite.NeedsCalibration(imported) {
+		cal, err := dataset.MNIST(dataset.MNISTTrain, fixtureCalibration)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Calibration = cal.Records
+	}
+	converted, err := rewrite.ConvertWith(imported, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return converted
 }
 
 // fixtureLabels reads the labels of NAME.json.

@@ -63,6 +63,9 @@ type Plan interface {
 	PrecisionBits() float64
 	// Work counts the operations of one request, for the cost model.
 	Work() Work
+	// Memory estimates the memory the plan holds and the most one evaluation takes:
+	// what a server budgets before it admits a request.
+	Memory() Memory
 	// Steps describes the compiled steps, for reports.
 	Steps() []Step
 	// Evaluate runs the network on the input ciphertexts of one request with the

@@ -91,11 +91,7 @@ func EvaluationKeysSize(m *manifest.Manifest, prm hefloat.Parameters) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	size := int64(HeaderSize + 4 + len(man) + 4)
-	for _, s := range keySpecs(m, prm) {
-		size += keyHeaderLen + int64(gadgetBytes(prm, s))
-	}
-	return size, nil
+	return HeaderSize + int64(evaluationKeysLen(prm, keySpecs(m, prm), len(man))), nil
 }
 
 // EncodeEvaluationKeys seals evaluation keys for manifest m, whose parameters are prm.

@@ -22,6 +22,11 @@ polynomials fitted on calibration images)::
 
     model = cn.convert("net.onnx", calibration=train_images[:500])  # (n, 1, 28, 28)
 
+A model served by ``cryptonets serve`` is used through :mod:`cryptonets.remote`::
+
+    svc = cn.remote.connect("http://localhost:8080", token=token)
+    labels = svc.predict("mnist", images)     # any number of images
+
 Everything that travels has ``to_bytes()`` and ``from_bytes(...)``. Every object has
 ``close()`` and works as a context manager. Errors are :class:`CryptonetsError`
 subclasses carrying the library's message. Insecure parameters (fast tests only)
@@ -35,7 +40,7 @@ multiprocessing).
 
 from __future__ import annotations
 
-from . import _ffi
+from . import _ffi, remote
 from ._api import (
     INSECURE_TEST_PARAMS,
     Client,
@@ -109,4 +114,5 @@ __all__ = [
     "from_torch",
     "library_path",
     "library_version",
+    "remote",
 ]

@@ -30,7 +30,7 @@ MODEL = Path(
 )
 HEADER = REPO / "include" / "cryptonets.h"
 ONNX_FIXTURES = REPO / "models" / "fixtures"
-N_IMAGES = 256
+N_IMAGES = 1000
 
 #: The stated bounds of converted networks against torch's float64 outputs (the
 #: fixture records), through an encrypted round trip: every logit of an exactly
@@ -90,7 +90,7 @@ def _make_fixtures(folder: Path) -> None:
     if go is None:
         pytest.fail(
             "no MNIST fixtures: set CRYPTONETS_TEST_FIXTURES to a folder written by "
-            "'go run ./bindings/c/tools/mnistdump -n 256 -o DIR -model MODEL' "
+            "'go run ./bindings/c/tools/mnistdump -n 1000 -o DIR -model MODEL' "
             "(bash bindings/python/run_tests.sh does), or put Go on PATH"
         )
     cmd = [

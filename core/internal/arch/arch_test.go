@@ -40,7 +40,14 @@ var allowed = map[string][]string{
 	"core/compile":          {"core/errs", "core/manifest", "core/model", "core/params", "core/packing", "core/packing/batch", "core/packing/single"},
 	"core/client":           {"core/errs", "core/compile", "core/manifest", "core/packing", "core/params", "core/wire"},
 	"core/server":           {"core/errs", "core/manifest", "core/packing", "core/wire"},
+	"core/keystore":         {"core/errs"},
+	"core/httpapi":          {"core/errs"},
+	"core/service":          {"core/errs", "core/compile", "core/httpapi", "core/keystore", "core/manifest", "core/model", "core/packing", "core/server", "core/wire"},
+	"core/remote":           {"core/errs", "core/client", "core/httpapi", "core/manifest", "core/wire"},
 	"core/internal/arch":    {},
+
+	// Test helpers.
+	"core/internal/redistest": {},
 }
 
 // packingPackages are the packings; only compile and the packings name them.

@@ -234,6 +234,22 @@ func (l *Linear) Outputs() int { return l.outputs }
 // Path returns the path the map was prepared for.
 func (l *Linear) Path() Path { return l.path }
 
+// Bytes returns the memory the prepared map holds: its blocks' indices, weights,
+// residues and chunk bounds.
+func (l *Linear) Bytes() int64 {
+	var n int64
+	for _, b := range l.blocks {
+		n += 8*int64(len(b.rows)) + 4*int64(len(b.index)) + 8*int64(len(b.weights)) + int64(len(b.families))
+		for _, r := range b.residues {
+			n += 8 * int64(len(r))
+		}
+		for _, e := range b.ends {
+			n += 8 * int64(len(e))
+		}
+	}
+	return n
+}
+
 // Apply computes, for every output j and every coefficient position c,
 //
 //	dst[j][c] = (bias[j] + Σ_t w_jt·src[i_jt][c]) mod q,  in [0, q),

@@ -126,7 +126,7 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 	if err != nil {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
-	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N()), kernels: k}
+	p := &Plan{params: prm, inScale: st.scale, kernels: k}
 	digest := sha256.New()
 	// planned are the stages as the plan computes them (rounded weights), and noise
 	// the noise each adds: what the integrity checks need. Linear steps and squares
@@ -180,6 +180,8 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	p.precision = sch.precision
+	// The pool keeps at most one evaluation's rows: what the next batch reuses.
+	p.pool = newRowPool(prm.N(), p.poolBytes(p.evaluationRows()*p.rowBytes()))
 	// Every slot is evaluated: the slots a request's images leave free hold checks.
 	checks, err := packing.MakeChecks(m, planned, packing.CheckSpec{Positions: prm.MaxSlots(),
 		InputNoise: math.Exp2(freshNoiseBits(prm) - float64(sch.inLogScale)), StageNoise: noise,

@@ -17,11 +17,13 @@ type rowPool struct {
 	free    [][]uint64
 }
 
-// maxPooledBytes bounds the memory the pool keeps between batches.
+// maxPooledBytes bounds the memory a pool keeps between batches.
 const maxPooledBytes = 1 << 30
 
-func newRowPool(n int) *rowPool {
-	return &rowPool{n: n, maxFree: maxPooledBytes / (8 * n)}
+// newRowPool returns a pool of rows of n coefficients that keeps at most maxBytes of
+// free rows.
+func newRowPool(n int, maxBytes int64) *rowPool {
+	return &rowPool{n: n, maxFree: int(maxBytes / (8 * int64(n)))}
 }
 
 // get returns a row whose contents are undefined.

@@ -71,8 +71,8 @@ type Plan struct {
 	workers int
 	// keys is the key-switching arithmetic on the kernel path.
 	keys *keySwitching
-	// cache keeps the evaluators of the last key set (shared by WithWorkers copies).
-	cache *keyCache
+	// idle keeps the workspaces of finished evaluations (shared by WithWorkers copies).
+	idle *workspaces
 	// interleave is the number of images per ciphertext.
 	interleave int
 	// precision is PrecisionBits.
@@ -216,7 +216,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 		return nil, fmt.Errorf("single: %w", err)
 	}
 	p := &Plan{params: prm, workers: min(2, runtime.GOMAXPROCS(0)), interleave: k, keys: keys,
-		cache: &keyCache{}}
+		idle: &workspaces{}}
 	ecd := hefloat.NewEncoder(prm)
 	digest := sha256.New()
 	digest.Write([]byte("cryptonets-single-v1"))

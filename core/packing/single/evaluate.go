@@ -19,8 +19,9 @@ import (
 // layout fills them) and returns one ciphertext whose slots hold the logits as the
 // manifest's result layout says, at level 0. evk must hold the relinearization key
 // and the Galois keys the manifest lists. Calls may run concurrently, each with its
-// own evaluators: those built for evk (Lattigo's buffers, the automorphism indices of
-// every Galois key) are kept for the next calls with the same key set (see Prepare).
+// own workspace: evaluators (Lattigo's buffers, the automorphism indices of the
+// Galois elements) and scratch, kept for the next calls without the keys (see
+// workspaces and Prepare).
 // A panic inside Lattigo becomes an error. ctx is checked between steps.
 func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.EvaluationKeySet, progress packing.Progress) (out []*rlwe.Ciphertext, err error) {
 	defer func() {
@@ -32,78 +33,58 @@ func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.Eva
 	if err := packing.CheckCiphertexts(in, m.InputCiphertexts, 1, m.InputLevel, float64(m.InputLogScale), p.params); err != nil {
 		return nil, fmt.Errorf("single: %w", err)
 	}
-	keys, err := p.keysFor(evk)
-	if err != nil {
+	if err := p.checkKeys(evk); err != nil {
 		return nil, err
 	}
-	ws := keys.get()
+	ws := p.idle.get(p, evk)
 	if out, err = p.evaluateWith(ctx, ws, in, progress); err == nil {
-		keys.put(ws)
+		p.idle.put(ws)
 	}
 	return out, err
 }
 
-// Prepare checks evk against the manifest and builds its evaluators ahead of the
-// first request (packing.Preparer): building them costs as much as a small
-// evaluation. The key set must not change afterwards.
+// Prepare checks evk against the manifest and builds an evaluation's workspace ahead
+// of the first request (packing.Preparer): building it costs as much as a small
+// evaluation.
 func (p *Plan) Prepare(evk rlwe.EvaluationKeySet) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errs.New(errs.ErrInternal, "single: preparing the keys failed: %v", r)
 		}
 	}()
-	_, err = p.keysFor(evk)
-	return err
+	if err := p.checkKeys(evk); err != nil {
+		return err
+	}
+	p.idle.put(p.idle.get(p, evk))
+	return nil
 }
 
-// keyCache holds the prepared keys of the last key set a plan evaluated with (plans
-// belong to one server, whose keys do not change).
-type keyCache struct {
-	mu   sync.Mutex
-	last *preparedKeys
+// checkKeys reports whether evk holds every key the manifest lists.
+func (p *Plan) checkKeys(evk rlwe.EvaluationKeySet) error {
+	if mem, ok := evk.(*rlwe.MemEvaluationKeySet); evk == nil || ok && mem == nil {
+		return errs.New(errs.ErrInvalidArgument, "single: nil evaluation keys")
+	}
+	if _, err := evk.GetRelinearizationKey(); err != nil {
+		return errs.New(errs.ErrMismatch, "single: %w", err)
+	}
+	for _, g := range p.manifest.GaloisElements {
+		if _, err := evk.GetGaloisKey(g); err != nil {
+			return errs.New(errs.ErrMismatch, "single: %w", err)
+		}
+	}
+	return nil
 }
 
-// preparedKeys are evaluation keys checked against a plan, with idle workspaces.
-type preparedKeys struct {
-	plan *Plan
-	evk  rlwe.EvaluationKeySet
+// workspaces keeps idle workspaces for the next evaluations (shared by WithWorkers
+// copies). They hold no keys: an evaluation lends its keys to the workspace it takes
+// and takes them back when it returns it, so a plan never keeps a client's keys.
+type workspaces struct {
 	mu   sync.Mutex
 	free []*workspace
 }
 
 // maxIdleWorkspaces bounds the workspaces kept: one per concurrent call.
 const maxIdleWorkspaces = 2
-
-// keysFor returns the prepared keys of evk: the cached ones if evk is the same
-// *rlwe.MemEvaluationKeySet, else new ones, checked against the manifest.
-func (p *Plan) keysFor(evk rlwe.EvaluationKeySet) (*preparedKeys, error) {
-	mem, cacheable := evk.(*rlwe.MemEvaluationKeySet)
-	p.cache.mu.Lock()
-	if last := p.cache.last; cacheable && last != nil && last.evk == rlwe.EvaluationKeySet(mem) {
-		p.cache.mu.Unlock()
-		return last, nil
-	}
-	p.cache.mu.Unlock()
-	if evk == nil || (cacheable && mem == nil) {
-		return nil, errs.New(errs.ErrInvalidArgument, "single: nil evaluation keys")
-	}
-	if _, err := evk.GetRelinearizationKey(); err != nil {
-		return nil, errs.New(errs.ErrMismatch, "single: %w", err)
-	}
-	for _, g := range p.manifest.GaloisElements {
-		if _, err := evk.GetGaloisKey(g); err != nil {
-			return nil, errs.New(errs.ErrMismatch, "single: %w", err)
-		}
-	}
-	k := &preparedKeys{plan: p, evk: evk}
-	k.put(k.get())
-	if cacheable {
-		p.cache.mu.Lock()
-		p.cache.last = k
-		p.cache.mu.Unlock()
-	}
-	return k, nil
-}
 
 // workspace is the scratch of one evaluation: two evaluators (the second with its own
 // buffers, for the other goroutine of every step shared between two), polynomials
@@ -130,18 +111,20 @@ func (ws *workspace) qpAt(i, level int, zero bool) *rlwe.Element[ringqp.Poly] {
 	return e
 }
 
-// get returns an idle workspace, or a new one.
-func (k *preparedKeys) get() *workspace {
-	k.mu.Lock()
-	if n := len(k.free); n > 0 {
-		ws := k.free[n-1]
-		k.free = k.free[:n-1]
-		k.mu.Unlock()
+// get returns an idle workspace, or a new one, with its evaluators on evk (the
+// automorphism indices of the manifest's Galois elements, computed when the workspace
+// is built, are the same for every key set checkKeys accepts).
+func (w *workspaces) get(p *Plan, evk rlwe.EvaluationKeySet) *workspace {
+	w.mu.Lock()
+	if n := len(w.free); n > 0 {
+		ws := w.free[n-1]
+		w.free = w.free[:n-1]
+		w.mu.Unlock()
+		ws.setKeys(evk)
 		return ws
 	}
-	k.mu.Unlock()
-	p := k.plan
-	eval := hefloat.NewEvaluator(p.params, k.evk)
+	w.mu.Unlock()
+	eval := hefloat.NewEvaluator(p.params, evk)
 	ws := &workspace{evals: [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}}
 	for i := range ws.qp {
 		ws.qp[i] = p.newQP(p.params.MaxLevel())
@@ -152,12 +135,20 @@ func (k *preparedKeys) get() *workspace {
 	return ws
 }
 
-// put keeps a workspace for later calls.
-func (k *preparedKeys) put(ws *workspace) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if len(k.free) < maxIdleWorkspaces {
-		k.free = append(k.free, ws)
+// put keeps a workspace, without its keys, for later calls.
+func (w *workspaces) put(ws *workspace) {
+	ws.setKeys(nil)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.free) < maxIdleWorkspaces {
+		w.free = append(w.free, ws)
+	}
+}
+
+// setKeys points the workspace's evaluators at evk.
+func (ws *workspace) setKeys(evk rlwe.EvaluationKeySet) {
+	for _, e := range ws.evals {
+		e.Evaluator.Evaluator.EvaluationKeySet = evk
 	}
 }
 

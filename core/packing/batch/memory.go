@@ -1,0 +1,77 @@
+package batch
+
+import (
+	"github.com/cryptonets/cryptonets/core/packing"
+)
+
+// Memory estimates the plan's memory (see packing.Memory). An evaluation holds, at
+// its peak, one step's inputs, its outputs and its workers' scratch (steps free
+// their inputs only once every output exists); the plan holds its quantized weights
+// (Resident), and its pool keeps rows for the next batch, at most one evaluation's
+// worth (Kept).
+func (p *Plan) Memory() packing.Memory {
+	eval := p.evaluationRows() * p.rowBytes()
+	return packing.Memory{Evaluation: eval, Resident: packing.ParametersBytes(p.params) + p.weightBytes(), Kept: p.poolBytes(eval)}
+}
+
+// rowBytes is the size of one coefficient row (one limb of one polynomial).
+func (p *Plan) rowBytes() int64 { return int64(p.params.N()) * 8 }
+
+// poolBytes is the most the plan's pool keeps between batches when one evaluation
+// takes eval bytes.
+func (p *Plan) poolBytes(eval int64) int64 { return min(maxPooledBytes, eval) }
+
+// evaluationRows counts the coefficient rows an evaluation holds at its peak.
+func (p *Plan) evaluationRows() int64 {
+	workers := int64(defaultWorkers())
+	top := int64(p.params.MaxLevel() + 1)
+	rows := func(count, degree, level int) int64 { return int64(count) * int64(degree+1) * int64(level+1) }
+	m := p.manifest
+	count, degree, level := m.InputCiphertexts, 1, m.InputLevel
+	peak := rows(count, degree, level)
+	for _, s := range p.steps {
+		info := s.info()
+		in := rows(count, degree, level)
+		var out, scratch, shared int64
+		switch st := s.(type) {
+		case *linearStep:
+			out = rows(info.Outputs, info.Degree, info.Level+info.Rescales)
+			scratch = top
+			// The slab a span of every input is copied into (see linearStep.apply).
+			n := int64(p.params.N())
+			shared = (int64(st.inputs)*min(n, spanSize) + n - 1) / n
+		case *squareStep:
+			out = rows(info.Outputs, info.Degree, info.Level)
+			scratch = rows(1, info.Degree, level) + top
+		case *polyStep:
+			out = rows(info.Outputs, info.Degree, info.Level)
+			for k := 2; k <= st.power; k++ {
+				scratch += rows(1, k*st.inDegree, level)
+			}
+			scratch += rows(1, info.Degree, level) + top
+		}
+		peak = max(peak, in+out+workers*scratch+shared)
+		count, degree, level = info.Outputs, info.Degree, info.Level
+	}
+	return peak
+}
+
+// weightBytes is the size of the quantized weights (as compiled, and prepared for the
+// kernels) and bias residues.
+func (p *Plan) weightBytes() int64 {
+	var n int64
+	for _, s := range p.steps {
+		ls, ok := s.(*linearStep)
+		if !ok {
+			continue
+		}
+		for _, r := range ls.rows {
+			n += 4*int64(len(r.Index)) + 8*int64(len(r.Weights))
+		}
+		n += ls.matrix.Bytes()
+		for _, b := range ls.bias {
+			n += 8 * int64(len(b))
+		}
+	}
+	return n
+}
