@@ -114,6 +114,7 @@ func giveCopy(out **C.uint8_t, outLen *C.size_t, data []byte, secret bool) error
 // sliceWriter writes into a fixed buffer and fails rather than grow it.
 type sliceWriter struct{ buf []byte }
 
+// Write copies p into the buffer, or fails if it does not fit.
 func (w *sliceWriter) Write(p []byte) (int, error) {
 	if len(p) > len(w.buf) {
 		return 0, internalf("serialized size larger than computed")

@@ -86,7 +86,10 @@ func Wrap(class error, err error) error {
 // classified is an error with its class.
 type classified struct{ class, err error }
 
-func (e *classified) Error() string   { return e.err.Error() }
+// Error returns the message, without the class.
+func (e *classified) Error() string { return e.err.Error() }
+
+// Unwrap returns the class and the error it classifies.
 func (e *classified) Unwrap() []error { return []error{e.class, e.err} }
 
 // ClassOf returns the class of err: the outermost class it wraps; for an error

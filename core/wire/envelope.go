@@ -28,6 +28,7 @@ const (
 	KindSecretKey
 )
 
+// String names the kind, for messages.
 func (k Kind) String() string {
 	switch k {
 	case KindManifest:

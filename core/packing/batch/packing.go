@@ -14,6 +14,11 @@ const Name manifest.Packing = "batch"
 // Packing is batch packing, as package compile sees it.
 type Packing struct{}
 
+var (
+	_ packing.Packing = Packing{}
+	_ packing.Plan    = (*Plan)(nil)
+)
+
 // Name returns Name.
 func (Packing) Name() manifest.Packing { return Name }
 
@@ -66,6 +71,7 @@ func resultLayout(outputs int) manifest.ResultLayout {
 // layout puts value k of image i in slot i of input ciphertext k.
 type layout struct{}
 
+// Fill puts value k of image i in slot i.
 func (layout) Fill(slots []float64, k int, images [][]float64) {
 	for i, image := range images {
 		slots[i] = image[k]
