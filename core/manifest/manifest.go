@@ -82,7 +82,27 @@ type Manifest struct {
 	// Layout is the packing's own description of where each input value goes
 	// (encoded by the packing; empty when the packing needs none).
 	Layout []byte `codec:"layout"`
+	// Fields added since are optional: manifests written before them read unchanged.
+
+	// ChannelRanges, when set, bounds each input channel (each feature of a record) on
+	// its own; the client checks them (see model.Model.ChannelRanges).
+	ChannelRanges [][2]float64 `codec:"channel_ranges,omitempty"`
+	// Preprocessing is the normalization the network applies to the raw inputs
+	// (folded into its first layer): the client encrypts the raw values.
+	Preprocessing *model.Normalization `codec:"preprocessing,omitempty"`
+	// Guarantee says what the plan's value bounds hold for: "proven" (every input in
+	// range) or "calibrated" (inputs its monitors admit); empty means proven.
+	Guarantee string `codec:"guarantee,omitempty"`
+	// Monitors lists, for each monitor of a calibrated plan, the model layer whose
+	// input it watches. Monitor k travels in result ciphertext Result.Ciphertexts + k,
+	// image i in slot i·Result.ImageStride; a value above 1 means that image's values
+	// left the calibrated range there, and its logits are not to be trusted.
+	Monitors []int `codec:"monitors,omitempty"`
 }
+
+// ResultCiphertexts is the number of ciphertexts of a result: the logits' and the
+// monitors'.
+func (m *Manifest) ResultCiphertexts() int { return m.Result.Ciphertexts + len(m.Monitors) }
 
 // record has Manifest's fields without its methods: the CBOR codec would otherwise
 // call MarshalBinary from inside MarshalBinary.
@@ -139,7 +159,30 @@ func (m *Manifest) Validate() error {
 	if err := m.Result.validate(m.Outputs, m.ImagesPerBatch, p.MaxSlots()); err != nil {
 		return err
 	}
+	if err := m.validateInputs(); err != nil {
+		return err
+	}
 	return m.validateKeys(p)
+}
+
+// validateInputs checks the channel ranges, the preprocessing record, the guarantee
+// and the monitors.
+func (m *Manifest) validateInputs() error {
+	if err := model.CheckChannelRanges(m.ChannelRanges, m.InputRange, m.Input.C); err != nil {
+		return errs.New(errs.ErrMalformed, "manifest: %w", err)
+	}
+	if p := m.Preprocessing; p != nil && (len(p.Mean) != m.Input.C || len(p.Std) != m.Input.C) {
+		return errs.New(errs.ErrMalformed, "manifest: a preprocessing record for %d channels, the input has %d", len(p.Mean), m.Input.C)
+	}
+	switch {
+	case m.Guarantee != "" && m.Guarantee != "proven" && m.Guarantee != "calibrated":
+		return errs.New(errs.ErrMalformed, "manifest: unknown guarantee %q", m.Guarantee)
+	case len(m.Monitors) > 0 && m.Guarantee != "calibrated":
+		return errs.New(errs.ErrMalformed, "manifest: %d monitors in a plan whose bounds are not calibrated", len(m.Monitors))
+	case len(m.Monitors) > maxCiphertexts || m.Result.Ciphertexts+len(m.Monitors) > maxCiphertexts:
+		return errs.New(errs.ErrMalformed, "manifest: %d monitors", len(m.Monitors))
+	}
+	return nil
 }
 
 // validate checks that the logits of every image fit in the result's slots.

@@ -1,7 +1,9 @@
 package packing
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"math/big"
 	"runtime"
 	"sync"
@@ -35,19 +37,25 @@ func NewCodec(m *manifest.Manifest, prm hefloat.Parameters, layout Layout, sk *r
 }
 
 // CheckImages reports whether images can make one request under manifest m: 1 to
-// ImagesPerBatch images of Input.Size() values each, every one inside InputRange.
+// ImagesPerBatch images of Input.Size() values each, every one inside InputRange and
+// inside its channel's range when the manifest has ChannelRanges.
 func CheckImages(m *manifest.Manifest, images [][]float64) error {
 	if len(images) < 1 || len(images) > m.ImagesPerBatch {
 		return errs.New(errs.ErrInvalidArgument, "%d images, want 1 to %d per request", len(images), m.ImagesPerBatch)
 	}
 	size := m.Input.Size()
+	plane := m.Input.H * m.Input.W
 	for n, image := range images {
 		if len(image) != size {
 			return errs.New(errs.ErrInvalidArgument, "image %d has %d values, want %d (%v)", n, len(image), size, m.Input)
 		}
 		for i, v := range image {
-			if !(v >= m.InputRange[0] && v <= m.InputRange[1]) {
-				return errs.New(errs.ErrInvalidArgument, "image %d: value %d (%g) is outside [%g, %g]", n, i, v, m.InputRange[0], m.InputRange[1])
+			r, what := m.InputRange, "the model's input range"
+			if len(m.ChannelRanges) > 0 {
+				r, what = m.ChannelRanges[i/plane], fmt.Sprintf("the range of channel %d", i/plane)
+			}
+			if !(v >= r[0] && v <= r[1]) {
+				return errs.New(errs.ErrInvalidArgument, "image %d: value %d (%g) is outside %s [%g, %g]", n, i, v, what, r[0], r[1])
 			}
 		}
 	}
@@ -106,13 +114,16 @@ func (c *Codec) Encrypt(images [][]float64, seed []byte, progress Progress) ([]*
 
 // Decrypt returns the logits of the first n images of a result. A value beyond the
 // plan's output bound means a wrong key or a corrupted result, and is an error
-// (errs.ErrIntegrity) rather than a wrong answer.
+// (errs.ErrIntegrity) rather than a wrong answer. With a calibrated plan, an image
+// whose monitor exceeds 1 (its values left the calibrated range, so its logits may have
+// overflowed) makes the whole call fail with errs.ErrInvalidArgument (an input out of range),
+// naming the images.
 func (c *Codec) Decrypt(result []*rlwe.Ciphertext, n int) ([][]float64, error) {
 	m := &c.manifest
 	if n < 1 || n > m.ImagesPerBatch {
 		return nil, errs.New(errs.ErrInvalidArgument, "packing: %d images, want 1 to %d", n, m.ImagesPerBatch)
 	}
-	if err := CheckCiphertexts(result, m.Result.Ciphertexts, m.OutputDegree, m.OutputLevel, m.OutputLogScale, c.params); err != nil {
+	if err := CheckCiphertexts(result, m.ResultCiphertexts(), m.OutputDegree, m.OutputLevel, m.OutputLogScale, c.params); err != nil {
 		return nil, err
 	}
 	dec := rlwe.NewDecryptor(c.params, c.sk)
@@ -123,6 +134,9 @@ func (c *Codec) Decrypt(result []*rlwe.Ciphertext, n int) ([][]float64, error) {
 		if err := ecd.Decode(dec.DecryptNew(ct), values[i]); err != nil {
 			return nil, errs.New(errs.ErrInternal, "packing: decode: %w", err)
 		}
+	}
+	if err := checkMonitors(m, values, n); err != nil {
+		return nil, err
 	}
 	// The bound holds for every valid input; CKKS noise adds far less than this slack.
 	limit := m.OutputBound*(1+1e-6) + 1e-3
@@ -139,6 +153,41 @@ func (c *Codec) Decrypt(result []*rlwe.Ciphertext, n int) ([][]float64, error) {
 		}
 	}
 	return logits, nil
+}
+
+// monitorSlack is what CKKS noise and the rounding of a monitor's weights (10 bits)
+// and scale (8 bits or more) may add to a
+// monitor's value (its threshold is 1).
+const monitorSlack = 1e-2
+
+// maxNamed bounds the images an out-of-range error names.
+const maxNamed = 5
+
+// checkMonitors checks, image by image, the monitors of a calibrated plan in order:
+// the first one above 1 is where the image's values left the calibrated range (the
+// monitors after it, and the logits, may have overflowed).
+func checkMonitors(m *manifest.Manifest, values [][]float64, n int) error {
+	var bad []string
+	count := 0
+	for i := range n {
+		for k, layer := range m.Monitors {
+			v := values[m.Result.Ciphertexts+k][i*m.Result.ImageStride]
+			if v <= 1+monitorSlack {
+				continue
+			}
+			count++
+			if len(bad) < maxNamed {
+				bad = append(bad, fmt.Sprintf("image %d at layer %d (monitor %.3g)", i, layer, v))
+			}
+			break
+		}
+	}
+	if count == 0 {
+		return nil
+	}
+	return errs.New(errs.ErrInvalidArgument, "packing: %d of %d images left the range the model was calibrated for, so their results could be wrong: %s%s; "+
+		"convert the model with calibration data that covers such inputs, or a larger margin",
+		count, n, strings.Join(bad, ", "), map[bool]string{true: ", …", false: ""}[count > len(bad)])
 }
 
 // EvaluationKeys makes exactly the keys the manifest lists: the relinearization key

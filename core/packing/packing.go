@@ -47,6 +47,15 @@ type Options struct {
 	TargetBits float64
 	// MinBits is the least precision a plan may have (0: the packing's default).
 	MinBits float64
+	// Margin is the factor by which a plan with calibrated bounds lets values exceed
+	// what the calibration inputs showed before it reports an input as out of range
+	// (0: the packing's default).
+	Margin float64
+	// Guarantee chooses how a packing bounds the values it plans for: "proven" (for
+	// every input in the model's ranges), "calibrated" (from the model's calibration,
+	// with monitors that turn inputs beyond it into errors at decryption), or empty:
+	// proven if a plan fits, else calibrated.
+	Guarantee string
 }
 
 // Plan is a model compiled for one packing and one parameter set. It holds no key and

@@ -30,6 +30,14 @@ const (
 	defaultMinBits = 12
 )
 
+// marginOf returns the calibration margin of the options.
+func marginOf(o packing.Options) float64 {
+	if o.Margin > 0 {
+		return o.Margin
+	}
+	return DefaultMargin
+}
+
 func withDefaults(o packing.Options) packing.Options {
 	if o.TargetBits == 0 {
 		o.TargetBits = defaultTargetBits
@@ -51,7 +59,14 @@ type Plan struct {
 	precision float64
 	// pool recycles ciphertext memory across steps and batches.
 	pool *rowPool
+	// guarantee is GuaranteeProven or GuaranteeCalibrated.
+	guarantee string
 }
+
+// Guarantee says what the plan's value bounds hold for: GuaranteeProven (every input
+// in the model's ranges) or GuaranteeCalibrated (inputs its monitors admit; the
+// client reports the others as errors).
+func (p *Plan) Guarantee() string { return p.guarantee }
 
 // PrecisionBits returns the planned precision: the fewest bits of any value, relative
 // to its scale, that noise, weight rounding and rescaling leave exact.
@@ -90,7 +105,10 @@ func (s state) maxBound() float64 {
 	return m
 }
 
-// Compile plans the evaluation of a converted model under the given parameters.
+// Compile plans the evaluation of a converted model under the given parameters:
+// with bounds proven for every input in the model's ranges if a schedule fits them,
+// else, for a calibrated model, with calibration-based bounds and monitors (see
+// GuaranteeCalibrated).
 func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan, error) {
 	if err := (Packing{}).Suits(preset); err != nil {
 		return nil, err
@@ -104,29 +122,89 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 	if err != nil {
 		return nil, err
 	}
-	inBound := math.Max(math.Abs(m.InputRange[0]), math.Abs(m.InputRange[1]))
-	sums, err := summarize(stages, inBound)
-	if err != nil {
-		return nil, err
+	var vb *valueBounds
+	var sch schedule
+	switch opts.Guarantee {
+	case "", GuaranteeProven:
+		vb, sch, err = planBounds(m, stages, prm, nil, opts)
+		if err == nil || opts.Guarantee == GuaranteeProven {
+			break
+		}
+		if m.Calibration == nil {
+			err = fmt.Errorf("%w; the model has no calibration for calibrated bounds (convert it with calibration data)", err)
+			break
+		}
+		proven := err
+		if vb, sch, err = planBounds(m, stages, prm, m.Calibration, opts); err != nil {
+			err = fmt.Errorf("with bounds proven for every input in range: %w; with calibrated bounds (margin %g): %w", proven, marginOf(opts), err)
+		}
+	case GuaranteeCalibrated:
+		if m.Calibration == nil {
+			return nil, errs.New(errs.ErrInvalidArgument, "batch: calibrated bounds need a calibrated model (convert it with calibration data)")
+		}
+		vb, sch, err = planBounds(m, stages, prm, m.Calibration, opts)
+	default:
+		return nil, errs.New(errs.ErrInvalidArgument, "batch: unknown guarantee %q: want %s or %s", opts.Guarantee, GuaranteeProven, GuaranteeCalibrated)
 	}
-	sch, err := bestSchedule(prm, sums, opts)
 	if err != nil {
 		return nil, fmt.Errorf("batch: %s cannot hold this network: %w", preset.Name, err)
 	}
-	return build(m, stages, prm, preset, sch, inBound, opts)
+	return build(m, stages, prm, preset, sch, vb, opts)
+}
+
+// planBounds bounds the values (with the calibration, if given) and searches a
+// schedule for them.
+func planBounds(m *model.Model, stages []model.Stage, prm hefloat.Parameters, cal *model.Calibration, opts packing.Options) (*valueBounds, schedule, error) {
+	vb, err := boundValues(m, stages, cal, marginOf(opts))
+	if err != nil {
+		return nil, schedule{}, err
+	}
+	sums, err := summarize(stages, vb)
+	if err != nil {
+		return nil, schedule{}, err
+	}
+	sch, err := bestSchedule(prm, sums, opts)
+	if err != nil {
+		top := 0.0
+		for _, s := range sums {
+			top = math.Max(top, s.logBound)
+		}
+		return nil, schedule{}, fmt.Errorf("%w (values up to 2^%.0f, %d activation layers, %d levels of log Q = %.0f)",
+			err, top, activations(sums), prm.MaxLevel(), prm.LogQ())
+	}
+	return vb, sch, nil
+}
+
+func activations(sums []stageSummary) int {
+	n := 0
+	for _, s := range sums {
+		if !s.linear {
+			n++
+		}
+	}
+	return n
 }
 
 // build constructs the plan that a schedule describes.
-func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, inBound float64, opts packing.Options) (*Plan, error) {
+func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, vb *valueBounds, opts packing.Options) (*Plan, error) {
 	st := state{level: prm.MaxLevel(), degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
-		bound: filled(m.Input.Size(), inBound)}
-	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N())}
+		bound: absBounds(inputIntervals(m))}
+	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N()), guarantee: vb.guarantee}
 	digest := sha256.New()
+	add := func(s step) {
+		s.hash(digest)
+		p.steps = append(p.steps, s)
+	}
+	monitors := map[int]monitorPlan{}
+	for _, mon := range vb.monitors {
+		monitors[mon.stage] = mon
+	}
+	var mons []*monitorStep
 	for i, stage := range stages {
 		var s step
 		switch {
 		case stage.Affine != nil:
-			ls, next, err := compileLinear(prm, stage.Affine, st, sch.weightBits)
+			ls, next, err := compileLinear(prm, stage.Affine, st, absBounds(vb.after[i]), sch.weightBits)
 			if err != nil {
 				return nil, err
 			}
@@ -134,36 +212,79 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 			ls.rescales, st = rescaleState(prm, st, sch.rescales[i])
 			s = ls
 		default:
+			if mon, ok := monitors[i]; ok {
+				ms := compileMonitor(mon, st, len(mons))
+				mons = append(mons, ms)
+				add(ms)
+			}
 			if poly, ok := stage.Activation.(*model.Polynomial); ok {
 				var ps *polyStep
-				ps, st = compilePolynomial(prm, poly, st, sch.weightBits, sch.rescales[i])
+				ps, st = compilePolynomial(prm, poly, st, absBounds(vb.after[i]), sch.weightBits, sch.rescales[i])
 				s = ps
 				break
 			}
 			var sq *squareStep
-			sq, st = compileSquare(prm, st, sch.rescales[i])
+			sq, st = compileSquare(prm, st, absBounds(vb.after[i]), sch.rescales[i])
 			s = sq
 		}
-		s.hash(digest)
-		p.steps = append(p.steps, s)
+		add(s)
+		if sch.relin[i] {
+			add(&relinStep{n: len(st.bound), level: st.level, scale: st.scale, bound: st.maxBound()})
+			st.degree = 1
+		}
+	}
+	if len(mons) > 0 {
+		out, err := compileMonitorOutput(prm, mons, st, sch.relinMonitors)
+		if err != nil {
+			return nil, err
+		}
+		add(out)
 	}
 	slots := prm.MaxSlots()
 	if opts.ImagesPerRequest > 0 && opts.ImagesPerRequest < slots {
 		slots = opts.ImagesPerRequest
 	}
+	relin := false
+	for _, r := range sch.relin {
+		relin = relin || r
+	}
+	relin = relin || sch.relinMonitors
 	p.manifest = manifest.Manifest{
 		Model: m.Name, Packing: Name, Params: preset.Name, Insecure: preset.Insecure,
 		ParamsFingerprint: params.FingerprintOf(prm),
-		Input:             m.Input, InputRange: m.InputRange,
+		Input:             m.Input, InputRange: m.InputRange, ChannelRanges: m.ChannelRanges, Preprocessing: m.Preprocessing,
 		InputLogScale: sch.inLogScale, InputLevel: prm.MaxLevel(),
 		Outputs: len(st.bound), OutputLevel: st.level, OutputDegree: st.degree,
 		OutputLogScale: packing.Log2(st.scale), OutputBound: st.maxBound(),
-		ImagesPerBatch: slots, GaloisElements: []uint64{},
+		ImagesPerBatch: slots, GaloisElements: []uint64{}, Relinearize: relin,
 		InputCiphertexts: m.Input.Size(), Result: resultLayout(len(st.bound)),
+		Guarantee: vb.guarantee,
+	}
+	for _, ms := range mons {
+		p.manifest.Monitors = append(p.manifest.Monitors, ms.layer)
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	p.precision = sch.precision
 	return p, nil
+}
+
+// inputIntervals returns the range of every input value.
+func inputIntervals(m *model.Model) []interval {
+	r := m.ValueRanges()
+	out := make([]interval, len(r))
+	for i, v := range r {
+		out[i] = interval{v[0], v[1]}
+	}
+	return out
+}
+
+// absBounds returns the largest magnitude in each interval.
+func absBounds(vs []interval) []float64 {
+	out := make([]float64, len(vs))
+	for i, v := range vs {
+		out[i] = v.abs()
+	}
+	return out
 }
 
 func filled(n int, v float64) []float64 {
@@ -174,11 +295,11 @@ func filled(n int, v float64) []float64 {
 	return out
 }
 
-func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, weightBits int) (*linearStep, state, error) {
-	logW := weightLogScale(maxAbsWeight(a), weightBits)
+// compileLinear plans a on the ciphertexts of state in; bound bounds each output.
+func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, bound []float64, weightBits int) (*linearStep, state, error) {
+	logW := linearLogScale(maxAbsWeight(a), exactLogScale(a), weightBits)
 	wScale := math.Ldexp(1, logW)
-	out := state{level: in.level, degree: in.degree, scale: in.scale.Mul(rlwe.NewScale(wScale)),
-		bound: a.MaxAbsOutput(in.bound)}
+	out := state{level: in.level, degree: in.degree, scale: in.scale.Mul(rlwe.NewScale(wScale)), bound: bound}
 	s := &linearStep{inputs: a.In, outputs: a.Out(), logW: logW, level: out.level, degree: out.degree,
 		outScale: out.scale, bound: out.maxBound()}
 	qmax := uint64(0)
@@ -321,11 +442,9 @@ func roundScaled(v float64, scale *big.Float) *big.Int {
 	return i
 }
 
-func compileSquare(prm hefloat.Parameters, in state, rescales int) (*squareStep, state) {
-	out := state{level: in.level, degree: 2 * in.degree, scale: in.scale.Mul(in.scale), bound: make([]float64, len(in.bound))}
-	for i, b := range in.bound {
-		out.bound[i] = b * b
-	}
+// compileSquare plans x² on the ciphertexts of state in; bound bounds each output.
+func compileSquare(prm hefloat.Parameters, in state, bound []float64, rescales int) (*squareStep, state) {
+	out := state{level: in.level, degree: 2 * in.degree, scale: in.scale.Mul(in.scale), bound: bound}
 	s := &squareStep{n: len(in.bound), inDegree: in.degree}
 	s.rescales, out = rescaleState(prm, out, rescales)
 	s.level, s.scale, s.bound = out.level, out.scale, out.maxBound()

@@ -32,16 +32,14 @@ type polyStep struct {
 	fitted   string // the function the polynomial approximates, if any
 }
 
-func compilePolynomial(prm hefloat.Parameters, p *model.Polynomial, in state, weightBits, rescales int) (*polyStep, state) {
+// compilePolynomial plans p on the ciphertexts of state in; bound bounds each output.
+func compilePolynomial(prm hefloat.Parameters, p *model.Polynomial, in state, bound []float64, weightBits, rescales int) (*polyStep, state) {
 	act, _ := describeActivation(p) // summarize already accepted it
 	w := coefficientLogScale(act.leadLog, weightBits)
-	out := state{level: in.level, degree: in.degree * act.power, bound: make([]float64, len(in.bound))}
+	out := state{level: in.level, degree: in.degree * act.power, bound: bound}
 	out.scale = rlwe.NewScale(math.Ldexp(1, w))
 	for range act.power {
 		out.scale = out.scale.Mul(in.scale)
-	}
-	for i, b := range in.bound {
-		out.bound[i] = act.bound(b)
 	}
 	s := &polyStep{n: len(in.bound), inDegree: in.degree, power: act.power, coeffLog: w, fitted: p.Fitted}
 	// terms[k] = round(c_k · out.scale / in.scale^k)

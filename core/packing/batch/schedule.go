@@ -3,6 +3,7 @@ package batch
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
@@ -13,53 +14,68 @@ import (
 // stageSummary is what scheduling needs to know of a stage.
 type stageSummary struct {
 	linear bool
-	// poly marks a polynomial activation of degree power; its leading coefficient has
-	// magnitude 2^leadLog, and its input values magnitude up to 2^inLogBound.
-	poly       bool
+	// power is the degree of an activation (2 for x², which square marks); a
+	// polynomial's leading coefficient has magnitude 2^leadLog, and its input values
+	// magnitude up to 2^inLogBound.
+	square     bool
 	power      int
 	leadLog    float64
 	inLogBound float64
 	maxW       float64 // linear: the largest |weight|
+	exactLogW  int     // linear: s ≥ 0 if every weight·2^s is a small integer, else -1
 	weights    int     // linear: the number of non-zero weights
+	inputs     int
 	outputs    int
 	logBound   float64 // log2 of the largest |value| after the stage
+	// monitored marks an activation whose input is monitored; monitorLogMax is log2 of
+	// the monitor's bound and monitorMaxW its largest weight.
+	monitored     bool
+	monitorLogMax float64
+	monitorMaxW   float64
 }
 
-// summarize computes the worst-case value bounds of every stage for inputs in
-// [-inBound, inBound] by interval arithmetic: these bounds hold for every valid input,
-// so no planned modulus can overflow.
-func summarize(stages []model.Stage, inBound float64) ([]stageSummary, error) {
-	var bound []float64
-	if len(stages) > 0 {
-		bound = filled(stages[0].In.Size(), inBound)
-	}
+// summarize describes the stages for scheduling, with the value bounds vb.
+func summarize(stages []model.Stage, vb *valueBounds) ([]stageSummary, error) {
 	var sums []stageSummary
-	for _, st := range stages {
-		var s stageSummary
+	monitors := map[int]monitorPlan{}
+	for _, mon := range vb.monitors {
+		monitors[mon.stage] = mon
+	}
+	in := 0
+	if len(stages) > 0 {
+		in = stages[0].In.Size()
+	}
+	for k, st := range stages {
+		s := stageSummary{inputs: in, outputs: len(vb.after[k]), logBound: log2(maxAbs(vb.after[k]))}
 		switch {
 		case st.Affine != nil:
 			s.linear, s.maxW = true, maxAbsWeight(st.Affine)
+			s.exactLogW = exactLogScale(st.Affine)
 			for _, row := range st.Affine.Rows {
 				s.weights += len(row)
 			}
-			bound = st.Affine.MaxAbsOutput(bound)
 		case st.Activation != nil:
 			act, err := describeActivation(st.Activation)
 			if err != nil {
 				return nil, fmt.Errorf("batch: layer %d: %w", st.Layer, err)
 			}
-			s.poly, s.power, s.leadLog = act.poly, act.power, act.leadLog
-			s.inLogBound = math.Log2(math.Max(maxOf(bound), 1e-300))
-			next := make([]float64, len(bound))
-			for i, b := range bound {
-				next[i] = act.bound(b)
+			s.square, s.power, s.leadLog = !act.poly, act.power, act.leadLog
+			inBound := 0.0
+			if k > 0 {
+				inBound = maxAbs(vb.after[k-1])
 			}
-			bound = next
+			s.inLogBound = log2(inBound)
+			if mon, ok := monitors[k]; ok {
+				s.monitored, s.monitorLogMax = true, log2(mon.max)
+				for _, w := range mon.weights {
+					s.monitorMaxW = math.Max(s.monitorMaxW, w)
+				}
+			}
 		default:
-			return nil, errs.New(errs.ErrUnsupported, "batch: layer %d: softmax must be removed by the conversion before compiling", st.Layer)
+			return nil, errUnsupportedStage(st)
 		}
-		s.outputs, s.logBound = len(bound), math.Log2(math.Max(maxOf(bound), 1e-300))
 		sums = append(sums, s)
+		in = s.outputs
 	}
 	if len(sums) == 0 || !sums[len(sums)-1].linear {
 		return nil, errs.New(errs.ErrUnsupported, "batch: the network must end with a linear layer")
@@ -67,13 +83,61 @@ func summarize(stages []model.Stage, inBound float64) ([]stageSummary, error) {
 	return sums, nil
 }
 
-// schedule fixes the input scale, the weight precision and where to rescale.
+func errUnsupportedStage(st model.Stage) error {
+	return errs.New(errs.ErrUnsupported, "batch: layer %d: softmax must be removed by the conversion before compiling", st.Layer)
+}
+
+// log2 is log2(x) for x > 0, and a very small number for 0.
+func log2(x float64) float64 { return math.Log2(math.Max(x, 1e-300)) }
+
+// exactLogScale returns the least s ≥ 0 such that every weight of a, times 2^s, is an
+// integer of at most exactWeightBits bits (a pool's 1/4 gives 2), or -1.
+func exactLogScale(a *model.Affine) int {
+	for s := 0; s <= exactWeightBits; s++ {
+		f := math.Ldexp(1, s)
+		ok := true
+		for _, row := range a.Rows {
+			for _, t := range row {
+				w := t.Weight * f
+				if w != math.Trunc(w) || math.Abs(w) > math.Ldexp(1, exactWeightBits) {
+					ok = false
+					break
+				}
+			}
+			if !ok {
+				break
+			}
+		}
+		if ok {
+			return s
+		}
+	}
+	return -1
+}
+
+// exactWeightBits bounds the exact integer weights exactLogScale looks for.
+const exactWeightBits = 8
+
+// linearLogScale is the weight scale of a linear stage: the exact one if its weights
+// are small dyadic rationals (such as a pool's), else weightLogScale's.
+func linearLogScale(maxW float64, exact, weightBits int) int {
+	if exact >= 0 && exact <= weightLogScale(maxW, weightBits) {
+		return exact
+	}
+	return weightLogScale(maxW, weightBits)
+}
+
+// schedule fixes the input scale, the weight precision, and after each stage how
+// many primes to rescale by and whether to relinearize.
 type schedule struct {
 	inLogScale int
 	weightBits int
-	rescales   []int // primes dropped after each stage
-	precision  float64
-	cost       float64
+	rescales   []int  // primes dropped after each stage
+	relin      []bool // relinearize after each stage (after its rescales)
+	// relinMonitors relinearizes the monitors before they join the logits.
+	relinMonitors bool
+	precision     float64
+	cost          float64
 }
 
 // maxWeightBits is the largest weight precision whose products with any coefficient
@@ -87,29 +151,76 @@ func maxWeightBits(prm hefloat.Parameters) int {
 	return 62 - int(math.Ceil(math.Log2(qmax)))
 }
 
+// rescaleCost is the cost of rescaling one coefficient of one limb, in multiply-adds
+// of a linear step: an inverse and a forward NTT per limb and two element-wise passes
+// take about as long as 50 multiply-adds. It is a constant, not measured at run time,
+// so that a model compiles to the same plan on every machine.
+const rescaleCost = 50
+
+// relinCost is the cost of relinearizing one coefficient, in multiply-adds, for a
+// ciphertext at level l with k special primes and one prime per digit: about an NTT
+// (half a rescale) per limb of every digit's extension, plus the key products.
+func relinCost(l, k int) float64 {
+	limbs := float64(l + 1)
+	ext := limbs + float64(k)
+	return limbs*ext*(rescaleCost/2+2) + 2*ext*rescaleCost/2
+}
+
 // marginBits is the headroom kept between the largest |value·scale| and Q/2.
 const marginBits = 1
 
-// bestSchedule searches input scales, weight precisions and rescale points. It keeps
-// the schedules whose precision reaches min(TargetBits, best possible) and, among
-// those, returns the cheapest.
-func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Options) (schedule, error) {
-	logq := make([]float64, len(prm.Q()))
-	for i, q := range prm.Q() {
-		logq[i] = math.Log2(float64(q))
+// searchSpace is what the schedule search may use of a parameter set.
+type searchSpace struct {
+	prm   hefloat.Parameters
+	logq  []float64
+	relin bool // the parameters have special primes: relinearization is possible
+	// relinNoise is log2 of the noise a relinearization adds, in slot units.
+	relinNoise float64
+	// freshNoise is log2 of fresh encryption noise in the slots.
+	freshNoise float64
+}
+
+func newSearchSpace(prm hefloat.Parameters) searchSpace {
+	sp := searchSpace{prm: prm, relin: len(prm.P()) > 0, freshNoise: float64(prm.LogN())/2 + 5}
+	for _, q := range prm.Q() {
+		sp.logq = append(sp.logq, math.Log2(float64(q)))
 	}
-	// Fresh secret-key encryption noise in the slots: about σ·√N, with a safety factor.
-	freshNoise := float64(prm.LogN())/2 + 5
+	if sp.relin {
+		logP, qmax := 0.0, 0.0
+		for _, p := range prm.P() {
+			logP += math.Log2(float64(p))
+		}
+		for _, l := range sp.logq {
+			qmax = math.Max(qmax, l)
+		}
+		// Key-switching noise: each of the digits (one per prime) times its Gaussian
+		// key error, summed over N, divided by P, and the rounding of the division.
+		sp.relinNoise = math.Max(math.Log2(float64(len(sp.logq)))+qmax-logP+float64(prm.LogN())+3, float64(prm.LogN())/2+3)
+	}
+	return sp
+}
+
+func (sp searchSpace) capacity(level int) float64 {
+	c := 0.0
+	for _, b := range sp.logq[:level+1] {
+		c += b
+	}
+	return c
+}
+
+// bestSchedule searches input scales, weight precisions, rescale points and
+// relinearizations. It keeps the schedules whose precision reaches min(TargetBits,
+// best possible) and, among those, returns the cheapest.
+func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Options) (schedule, error) {
+	sp := newSearchSpace(prm)
 	var found []schedule
 	for in := 20; in <= 40; in++ {
-		for wb := 10; wb <= maxWeightBits(prm); wb++ {
-			sch := schedule{inLogScale: in, weightBits: wb, rescales: make([]int, len(sums))}
-			precision := math.Min(float64(in)-freshNoise, float64(wb))
-			walk(prm, logq, sums, 0, prm.MaxLevel(), 1, float64(in), precision, 0, &sch, &found)
+		for wb := 8; wb <= maxWeightBits(prm); wb++ {
+			found = append(found, sp.search(sums, in, wb)...)
 		}
 	}
 	if len(found) == 0 {
-		return schedule{}, errs.New(errs.ErrUnsupported, "no input scale and rescale schedule fits the modulus with the worst-case value bounds")
+		return schedule{}, errs.New(errs.ErrUnsupported, "no input scale, rescale and relinearization schedule fits the modulus with the value bounds")
 	}
 	best := 0.0
 	for _, s := range found {
@@ -128,73 +239,174 @@ func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Opti
 	return *pick, nil
 }
 
-// walk simulates stages from index i on, trying every rescale count where rescaling
-// is allowed (after squares and after the last stage), and appends feasible schedules.
-func walk(prm hefloat.Parameters, logq []float64, sums []stageSummary, i, level, degree int, logScale, precision, cost float64, sch *schedule, found *[]schedule) {
-	if i == len(sums) {
-		s := *sch
-		s.rescales = append([]int(nil), sch.rescales...)
-		s.precision, s.cost = precision, cost
-		*found = append(*found, s)
-		return
+// partial is a schedule of the first stages, and the state of the ciphertexts after
+// them.
+type partial struct {
+	level, degree int
+	// monDegree is the largest degree of a monitor computed so far (0: none), and
+	// monExcess the largest log2 of a monitor's scale over the modulus at its level:
+	// the monitors must reach the logits' scale by dividing by the primes between.
+	monDegree                 int
+	monExcess                 float64
+	logScale, precision, cost float64
+	rescales                  []int
+	relin                     []bool
+}
+
+// key groups partial schedules whose futures are alike.
+type key struct{ level, degree, monDegree, logScale int }
+
+// search runs the dynamic program over the stages for one input scale and weight
+// precision, and returns the feasible complete schedules (a few per final state).
+func (sp searchSpace) search(sums []stageSummary, inLogScale, weightBits int) []schedule {
+	top := sp.prm.MaxLevel()
+	frontier := []partial{{level: top, degree: 1, logScale: float64(inLogScale), monExcess: math.Inf(-1),
+		precision: math.Min(float64(inLogScale)-sp.freshNoise, float64(weightBits))}}
+	for i, st := range sums {
+		next := map[key][]partial{}
+		for _, p := range frontier {
+			for _, q := range sp.step(st, p, weightBits, i == len(sums)-1) {
+				k := key{q.level, q.degree, q.monDegree, int(math.Floor(q.logScale))}
+				next[k] = paretoAdd(next[k], q)
+			}
+		}
+		frontier = frontier[:0]
+		keys := make([]key, 0, len(next))
+		for k := range next {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(a, b int) bool { return lessKey(keys[a], keys[b]) })
+		for _, k := range keys {
+			frontier = append(frontier, next[k]...)
+		}
+		if len(frontier) == 0 {
+			return nil
+		}
 	}
-	st := sums[i]
-	capacity := 0.0
-	for _, b := range logq[:level+1] {
-		capacity += b
+	var out []schedule
+	monLog := math.Inf(-1)
+	for _, st := range sums {
+		if st.monitored {
+			monLog = math.Max(monLog, st.monitorLogMax)
+		}
 	}
+	for _, p := range frontier {
+		relinMonitors := false
+		if p.monDegree > p.degree {
+			if p.monDegree != 2 || p.degree != 1 || !sp.relin {
+				continue // the monitors cannot take the logits' shape
+			}
+			relinMonitors = true
+		}
+		if p.monDegree > 0 && (monLog+p.logScale+1+marginBits > sp.capacity(p.level) ||
+			p.monExcess > p.logScale-sp.capacity(p.level)-minLiftBits) {
+			continue
+		}
+		out = append(out, schedule{inLogScale: inLogScale, weightBits: weightBits, rescales: p.rescales, relin: p.relin,
+			relinMonitors: relinMonitors, precision: p.precision, cost: p.cost})
+	}
+	return out
+}
+
+func lessKey(a, b key) bool {
+	switch {
+	case a.level != b.level:
+		return a.level < b.level
+	case a.degree != b.degree:
+		return a.degree < b.degree
+	case a.monDegree != b.monDegree:
+		return a.monDegree < b.monDegree
+	}
+	return a.logScale < b.logScale
+}
+
+// paretoAdd adds q to the set unless one of them is at least as good in precision,
+// cost and scale (a lower scale leaves more room); it drops those q beats.
+func paretoAdd(set []partial, q partial) []partial {
+	dominates := func(a, b partial) bool {
+		return a.precision >= b.precision && a.cost <= b.cost && a.logScale <= b.logScale && a.monExcess <= b.monExcess
+	}
+	for _, p := range set {
+		if dominates(p, q) {
+			return set
+		}
+	}
+	out := set[:0]
+	for _, p := range set {
+		if !dominates(q, p) {
+			out = append(out, p)
+		}
+	}
+	return append(out, q)
+}
+
+// step applies stage st to the partial schedule p and returns every feasible way to
+// continue: each number of rescales, each with and without relinearization.
+func (sp searchSpace) step(st stageSummary, p partial, weightBits int, last bool) []partial {
+	capacity := sp.capacity(p.level)
+	limbs := float64(p.level + 1)
+	logScale, degree, cost, monDegree, monExcess := p.logScale, p.degree, p.cost, p.monDegree, p.monExcess
 	switch {
 	case st.linear:
-		logScale += float64(weightLogScale(st.maxW, sch.weightBits))
-		cost += float64(st.weights * (level + 1) * (degree + 1))
-	case !st.poly:
-		logScale *= 2
-		degree *= 2
-		cost += float64(st.outputs*(level+1)) * float64((degree/2+1)*(degree/2+1))
+		logScale += float64(linearLogScale(st.maxW, st.exactLogW, weightBits))
+		cost += float64(st.weights) * limbs * float64(degree+1)
 	default:
+		if st.monitored {
+			// x² by a tensor product, then one multiply-add into the monitor.
+			monScale := 2*logScale + float64(weightLogScale(st.monitorMaxW, monitorWeightBits))
+			if st.monitorLogMax+monScale+1+marginBits > capacity {
+				return nil
+			}
+			cost += float64(st.inputs) * limbs * float64((degree+1)*(degree+2)/2+2*degree+1)
+			monDegree = max(monDegree, 2*degree)
+			monExcess = math.Max(monExcess, monScale-capacity)
+		}
 		// Every power x^k must fit at its own scale before it is combined.
 		for k := 2; k <= st.power; k++ {
 			if float64(k)*(logScale+st.inLogBound)+1+marginBits > capacity {
-				return
+				return nil
 			}
 		}
 		in := degree
-		logScale = float64(st.power)*logScale + float64(coefficientLogScale(st.leadLog, sch.weightBits))
 		degree *= st.power
-		cost += float64(st.outputs*(level+1)*(in+1)) * float64(degree+1) * float64(st.power-1)
+		if st.square {
+			logScale *= 2
+			cost += float64(st.inputs) * limbs * float64((in+1)*(in+2)/2)
+		} else {
+			logScale = float64(st.power)*logScale + float64(coefficientLogScale(st.leadLog, weightBits))
+			cost += float64(st.inputs) * limbs * float64((in+1)*(degree+1)*(st.power-1))
+		}
 	}
 	if logScale+st.logBound+1+marginBits > capacity {
-		return
+		return nil
 	}
-	maxRescale := 0
-	if !st.linear || i == len(sums)-1 {
-		maxRescale = level
-	}
-	for r := 0; r <= maxRescale; r++ {
-		ls, p, c := logScale, precision, cost
+	var out []partial
+	for r := 0; r <= p.level; r++ {
+		ls, prec, c := logScale, p.precision, cost
 		for k := range r {
-			ls -= logq[level-k]
-		}
-		if r > 0 {
-			// Rounding noise of a rescale grows like N^((degree+1)/2) in the slots.
-			p = math.Min(p, ls-float64(degree+1)*float64(prm.LogN())/2-2)
-			c += float64(st.outputs * (degree + 1) * (level + 1) * prm.LogN())
+			ls -= sp.logq[p.level-k]
 		}
 		if ls < 1 {
 			break
 		}
-		sch.rescales[i] = r
-		walk(prm, logq, sums, i+1, level-r, degree, ls, p, c, sch, found)
+		level := p.level - r
+		if r > 0 {
+			// Rounding noise of a rescale grows like N^((degree+1)/2) in the slots.
+			prec = math.Min(prec, ls-float64(degree+1)*float64(sp.prm.LogN())/2-2)
+			c += float64(st.outputs*(degree+1)) * limbs * rescaleCost
+		}
+		q := partial{level: level, degree: degree, monDegree: monDegree, monExcess: monExcess, logScale: ls, precision: prec, cost: c,
+			rescales: append(append([]int(nil), p.rescales...), r), relin: append(append([]bool(nil), p.relin...), false)}
+		out = append(out, q)
+		if sp.relin && degree == 2 && !last {
+			q.degree = 1
+			q.precision = math.Min(prec, ls-sp.relinNoise)
+			q.cost += float64(st.outputs) * relinCost(level, len(sp.prm.P()))
+			q.relin = append(append([]bool(nil), p.relin...), true)
+			out = append(out, q)
+		}
 	}
-	sch.rescales[i] = 0
-}
-
-func maxOf(v []float64) float64 {
-	m := 0.0
-	for _, x := range v {
-		m = math.Max(m, x)
-	}
-	return m
+	return out
 }
 
 // activation is what planning needs to know of an activation.
@@ -208,7 +420,7 @@ type activation struct {
 func describeActivation(a model.Activation) (activation, error) {
 	switch a := a.(type) {
 	case model.Square:
-		return activation{power: 2}, nil
+		return activation{power: 2, coeffs: []float64{0, 0, 1}}, nil
 	case *model.Polynomial:
 		c := trimZeros(a.Coeffs)
 		if len(c) < 3 {
@@ -219,17 +431,10 @@ func describeActivation(a model.Activation) (activation, error) {
 	return activation{}, errs.New(errs.ErrUnsupported, "%s activations are not supported by batch packing; convert them to polynomials first", a.Kind())
 }
 
-// bound returns the largest |f(x)| for |x| ≤ b.
-func (a activation) bound(b float64) float64 {
-	if !a.poly {
-		return b * b
-	}
-	s, p := 0.0, 1.0
-	for _, c := range a.coeffs {
-		s += math.Abs(c) * p
-		p *= b
-	}
-	return s
+// activationCoeffs returns the monomial coefficients of an activation.
+func activationCoeffs(a model.Activation) ([]float64, error) {
+	act, err := describeActivation(a)
+	return act.coeffs, err
 }
 
 func trimZeros(c []float64) []float64 {

@@ -25,6 +25,10 @@ type evaluation struct {
 	params  hefloat.Parameters
 	workers int
 	pool    *rowPool
+	// keys are the client's evaluation keys (a relinearization key, if the plan
+	// relinearizes); monitors holds the monitors computed so far.
+	keys     rlwe.EvaluationKeySet
+	monitors []*rlwe.Ciphertext
 }
 
 // parallel runs f(worker, i) for i in [0, n) on the evaluation's workers; a panic in
