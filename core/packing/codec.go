@@ -156,8 +156,7 @@ func (c *Codec) Decrypt(result []*rlwe.Ciphertext, n int) ([][]float64, error) {
 }
 
 // monitorSlack is what CKKS noise and the rounding of a monitor's weights (10 bits)
-// and scale (8 bits or more) may add to a
-// monitor's value (its threshold is 1).
+// and scale (8 bits or more) may add to a monitor's value (its threshold is 1).
 const monitorSlack = 1e-2
 
 // maxNamed bounds the images an out-of-range error names.
