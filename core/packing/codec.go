@@ -3,9 +3,9 @@ package packing
 import (
 	"fmt"
 	"math"
-	"strings"
 	"math/big"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/cryptonets/cryptonets/core/errs"
