@@ -316,10 +316,10 @@ func (p *Polynomial) Degree() int {
 
 // Depth is the multiplicative depth of the activation: ⌈log2 degree⌉ ciphertext
 // multiplications in sequence (1 for a square; 0 for an affine polynomial).
-func (p *Polynomial) Depth() int { return depthOf(p.Degree()) }
+func (p *Polynomial) Depth() int { return DepthOf(p.Degree()) }
 
-// depthOf is ⌈log2 degree⌉, the fewest sequential products that reach x^degree.
-func depthOf(degree int) int {
+// DepthOf is ⌈log2 degree⌉, the fewest sequential products that reach x^degree.
+func DepthOf(degree int) int {
 	if degree <= 1 {
 		return 0
 	}
@@ -327,7 +327,7 @@ func depthOf(degree int) int {
 }
 
 // Depth is 1: one ciphertext multiplication.
-func (Square) Depth() int { return depthOf(2) }
+func (Square) Depth() int { return DepthOf(2) }
 
 // Apply implements Activation (Horner's rule).
 func (p *Polynomial) Apply(x float64) float64 {

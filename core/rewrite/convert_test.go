@@ -54,7 +54,7 @@ func TestConvertWith(t *testing.T) {
 	var got *model.Model
 	unchanged(t, m, func() {
 		var err error
-		if got, err = ConvertWith(m, Options{Calibration: xs}); err != nil {
+		if got, err = ConvertWith(m, Options{Calibration: xs, ApproxOptions: ApproxOptions{Degree: 2}, Budget: Budget{Exceed: true}}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -81,11 +81,16 @@ func (p *Plan) Parameters() hefloat.Parameters { return p.params }
 // Packing returns Name.
 func (p *Plan) Packing() manifest.Packing { return Name }
 
-// Steps describes the compiled steps, for reports.
+// Steps describes the compiled steps, for reports (a segment's as if it were not
+// evaluated in chunks).
 func (p *Plan) Steps() []packing.Step {
-	out := make([]packing.Step, len(p.steps))
-	for i, s := range p.steps {
-		out[i] = s.info()
+	var out []packing.Step
+	for _, s := range p.steps {
+		if seg, ok := s.(*segmentStep); ok {
+			out = append(out, seg.info0...)
+			continue
+		}
+		out = append(out, s.info())
 	}
 	return out
 }
@@ -110,6 +115,11 @@ func (s state) maxBound() float64 {
 // else, for a calibrated model, with calibration-based bounds and monitors (see
 // GuaranteeCalibrated).
 func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan, error) {
+	return compileChunked(m, preset, opts, chunkBytes)
+}
+
+// compileChunked is Compile with segments evaluated in chunks of at most chunk bytes.
+func compileChunked(m *model.Model, preset params.Preset, opts packing.Options, chunk int) (*Plan, error) {
 	if err := (Packing{}).Suits(preset); err != nil {
 		return nil, err
 	}
@@ -149,7 +159,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 	if err != nil {
 		return nil, fmt.Errorf("batch: %s cannot hold this network: %w", preset.Name, err)
 	}
-	return build(m, stages, prm, preset, sch, vb, opts)
+	return build(m, stages, prm, preset, sch, vb, opts, chunk)
 }
 
 // planBounds bounds the values (with the calibration, if given) and searches a
@@ -186,55 +196,40 @@ func activations(sums []stageSummary) int {
 }
 
 // build constructs the plan that a schedule describes.
-func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, vb *valueBounds, opts packing.Options) (*Plan, error) {
+// Segments are evaluated in chunks of at most chunk bytes (see segmentStep).
+func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, vb *valueBounds, opts packing.Options, chunk int) (*Plan, error) {
 	st := state{level: prm.MaxLevel(), degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
 		bound: absBounds(inputIntervals(m))}
 	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N()), guarantee: vb.guarantee}
 	digest := sha256.New()
-	add := func(s step) {
-		s.hash(digest)
-		p.steps = append(p.steps, s)
+	add := func(ss ...step) {
+		for _, s := range ss {
+			s.hash(digest)
+			p.steps = append(p.steps, s)
+		}
 	}
-	monitors := map[int]monitorPlan{}
+	c := &stageCompiler{prm: prm, stages: stages, sch: sch, vb: vb, monitors: map[int]monitorPlan{}, chunk: chunk}
 	for _, mon := range vb.monitors {
-		monitors[mon.stage] = mon
+		c.monitors[mon.stage] = mon
 	}
-	var mons []*monitorStep
-	for i, stage := range stages {
-		var s step
-		switch {
-		case stage.Affine != nil:
-			ls, next, err := compileLinear(prm, stage.Affine, st, absBounds(vb.after[i]), sch.weightBits)
-			if err != nil {
-				return nil, err
-			}
-			st = next
-			ls.rescales, st = rescaleState(prm, st, sch.rescales[i])
-			s = ls
-		default:
-			if mon, ok := monitors[i]; ok {
-				ms := compileMonitor(mon, st, len(mons))
-				mons = append(mons, ms)
-				add(ms)
-			}
-			if poly, ok := stage.Activation.(*model.Polynomial); ok {
-				var ps *polyStep
-				ps, st = compilePolynomial(prm, poly, st, absBounds(vb.after[i]), sch.weightBits, sch.rescales[i])
-				s = ps
-				break
-			}
-			var sq *squareStep
-			sq, st = compileSquare(prm, st, absBounds(vb.after[i]), sch.rescales[i])
-			s = sq
+	for i := 0; i < len(stages); {
+		if seg, next, ok, err := c.segment(i, st); err != nil {
+			return nil, err
+		} else if ok {
+			add(seg)
+			st, i = next, i+3
+			continue
 		}
-		add(s)
-		if sch.relin[i] {
-			add(&relinStep{n: len(st.bound), level: st.level, scale: st.scale, bound: st.maxBound()})
-			st.degree = 1
+		out, err := c.stage(i, st, nil, nil, nil)
+		if err != nil {
+			return nil, err
 		}
+		add(out.steps...)
+		st = out.st
+		i++
 	}
-	if len(mons) > 0 {
-		out, err := compileMonitorOutput(prm, mons, st, sch.relinMonitors)
+	if len(c.mons) > 0 {
+		out, err := compileMonitorOutput(prm, c.mons, st, sch.relinMonitors)
 		if err != nil {
 			return nil, err
 		}
@@ -260,12 +255,111 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 		InputCiphertexts: m.Input.Size(), Result: resultLayout(len(st.bound)),
 		Guarantee: vb.guarantee,
 	}
-	for _, ms := range mons {
+	for _, ms := range c.mons {
 		p.manifest.Monitors = append(p.manifest.Monitors, ms.layer)
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	p.precision = sch.precision
 	return p, nil
+}
+
+// stageCompiler compiles the stages of a schedule into steps.
+type stageCompiler struct {
+	prm      hefloat.Parameters
+	stages   []model.Stage
+	sch      schedule
+	vb       *valueBounds
+	monitors map[int]monitorPlan // by stage
+	// mons are the monitor steps compiled so far, one per monitor.
+	mons []*monitorStep
+	// chunk is the most memory a segment's chunk may take.
+	chunk int
+}
+
+// stageSteps is a stage compiled: its steps and the state after them.
+type stageSteps struct {
+	steps []step
+	st    state
+}
+
+// stage compiles stage i on the ciphertexts of st: its monitor (if any), the stage
+// itself and its relinearization (if the schedule has one). rows, when not nil,
+// restricts it to those outputs (a chunk of a segment): a linear stage then computes
+// only those rows of its affine map (or the map a, when given: those rows with their
+// inputs renumbered), an activation only those values; owned marks the values whose
+// monitor terms this chunk counts.
+func (c *stageCompiler) stage(i int, st state, rows []int, owned []bool, a *model.Affine) (stageSteps, error) {
+	stage := c.stages[i]
+	bound := absBounds(c.vb.after[i])
+	if rows != nil {
+		bound = pick(bound, rows)
+	}
+	var out stageSteps
+	switch {
+	case stage.Affine != nil:
+		if a == nil {
+			a = stage.Affine
+			if rows != nil {
+				a = restrictRows(a, rows)
+			}
+		}
+		whole := stage.Affine
+		logW := linearLogScale(maxAbsWeight(whole), exactLogScale(whole), c.sch.weightBits)
+		ls, next, err := compileLinear(c.prm, a, st, bound, logW)
+		if err != nil {
+			return out, err
+		}
+		ls.rescales, next = rescaleState(c.prm, next, c.sch.rescales[i])
+		out.steps, st = append(out.steps, ls), next
+	default:
+		if mon, ok := c.monitors[i]; ok {
+			index, logW := len(c.mons), monitorLogScale(mon)
+			if rows != nil {
+				mon = restrictMonitor(mon, rows, owned)
+				index = c.monitorIndex(i)
+			}
+			ms := compileMonitor(mon, st, index, logW)
+			if index == len(c.mons) {
+				c.mons = append(c.mons, ms)
+			}
+			out.steps = append(out.steps, ms)
+		}
+		if poly, ok := stage.Activation.(*model.Polynomial); ok {
+			var ps *polyStep
+			ps, st = compilePolynomial(c.prm, poly, st, bound, c.sch.weightBits, c.sch.rescales[i])
+			out.steps = append(out.steps, ps)
+		} else {
+			var sq *squareStep
+			sq, st = compileSquare(c.prm, st, bound, c.sch.rescales[i])
+			out.steps = append(out.steps, sq)
+		}
+	}
+	if c.sch.relin[i] {
+		out.steps = append(out.steps, &relinStep{n: len(st.bound), level: st.level, scale: st.scale, bound: st.maxBound()})
+		st.degree = 1
+	}
+	out.st = st
+	return out, nil
+}
+
+// monitorIndex returns the index of the monitor of stage i: its place among the
+// monitors already compiled, or the next one.
+func (c *stageCompiler) monitorIndex(i int) int {
+	for k, ms := range c.mons {
+		if ms.stage == i {
+			return k
+		}
+	}
+	return len(c.mons)
+}
+
+// pick returns v[rows[k]] for every k.
+func pick(v []float64, rows []int) []float64 {
+	out := make([]float64, len(rows))
+	for k, r := range rows {
+		out[k] = v[r]
+	}
+	return out
 }
 
 // inputIntervals returns the range of every input value.
@@ -295,9 +389,9 @@ func filled(n int, v float64) []float64 {
 	return out
 }
 
-// compileLinear plans a on the ciphertexts of state in; bound bounds each output.
-func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, bound []float64, weightBits int) (*linearStep, state, error) {
-	logW := linearLogScale(maxAbsWeight(a), exactLogScale(a), weightBits)
+// compileLinear plans a on the ciphertexts of state in, with integer weights
+// round(w·2^logW); bound bounds each output.
+func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, bound []float64, logW int) (*linearStep, state, error) {
 	wScale := math.Ldexp(1, logW)
 	out := state{level: in.level, degree: in.degree, scale: in.scale.Mul(rlwe.NewScale(wScale)), bound: bound}
 	s := &linearStep{inputs: a.In, outputs: a.Out(), logW: logW, level: out.level, degree: out.degree,

@@ -361,3 +361,59 @@ func TestOutOfRangeInputIsAnError(t *testing.T) {
 		t.Fatalf("calibration-like images: %v", err)
 	}
 }
+
+// TestSegmentsInChunks: the conv → poly → pool segments of a network evaluated in
+// chunks (a small chunk budget) give the same ciphertexts, bit for bit, as evaluated
+// whole: the chunks compute each value with the same operations, and the monitors'
+// sums count each value once.
+func TestSegmentsInChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	m := calibrated(t, deepNet(rng, 3, 2), dimImages(rng, 200, 100))
+	opts := packing.Options{Guarantee: GuaranteeCalibrated}
+	whole, err := compileChunked(m, params.InsecureN12R, opts, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunked, err := compileChunked(m, params.InsecureN12R, opts, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segments := 0
+	for _, s := range chunked.steps {
+		if seg, ok := s.(*segmentStep); ok {
+			segments++
+			t.Logf("segment of %d chunks", len(seg.chunks))
+		}
+	}
+	if segments == 0 {
+		t.Fatal("no segment evaluated in chunks")
+	}
+	if len(whole.Steps()) != len(chunked.Steps()) {
+		t.Fatalf("%d steps whole, %d chunked", len(whole.Steps()), len(chunked.Steps()))
+	}
+	codec := newCodec(t, whole)
+	cts, err := codec.Encrypt(dimImages(rng, 50, 100), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := make([]*rlwe.Ciphertext, len(cts))
+	for i, ct := range cts {
+		copies[i] = ct.CopyNew()
+	}
+	a, err := whole.Evaluate(context.Background(), cts, evalKeys(codec), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := chunked.Evaluate(context.Background(), copies, evalKeys(codec), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != len(b) {
+		t.Fatalf("%d and %d result ciphertexts", len(a), len(b))
+	}
+	for i := range a {
+		if !a[i].Equal(b[i]) {
+			t.Fatalf("result ciphertext %d differs", i)
+		}
+	}
+}

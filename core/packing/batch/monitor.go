@@ -14,10 +14,12 @@ import (
 
 // monitorStep computes the monitor of an activation's input (see GuaranteeCalibrated):
 // M = Σ_i W_i·x_i², the squares as tensor products, the weights as integers W_i =
-// round(w_i·2^logW). It keeps M for monitorOutputStep and passes its inputs on
+// round(w_i·2^logW). It keeps M for monitorOutputStep (adding it to what the chunks
+// of a segment before it computed of the same monitor) and passes its inputs on
 // unchanged.
 type monitorStep struct {
 	index, layer int
+	stage        int
 	n, inDegree  int
 	level        int
 	weights      []uint64
@@ -30,15 +32,20 @@ type monitorStep struct {
 // threshold test, and a small weight scale keeps its own scale low.
 const monitorWeightBits = 10
 
-// compileMonitor plans the monitor mon on the ciphertexts of state in; index is its
-// place among the plan's monitors.
-func compileMonitor(mon monitorPlan, in state, index int) *monitorStep {
+// monitorLogScale is the scale of a monitor's integer weights: monitorWeightBits for
+// the largest.
+func monitorLogScale(mon monitorPlan) int {
 	maxW := 0.0
 	for _, w := range mon.weights {
 		maxW = math.Max(maxW, w)
 	}
-	logW := weightLogScale(maxW, monitorWeightBits)
-	s := &monitorStep{index: index, layer: mon.layer, n: len(mon.weights), inDegree: in.degree, level: in.level,
+	return weightLogScale(maxW, monitorWeightBits)
+}
+
+// compileMonitor plans the monitor mon on the ciphertexts of state in, with integer
+// weights round(w·2^logW); index is its place among the plan's monitors.
+func compileMonitor(mon monitorPlan, in state, index, logW int) *monitorStep {
+	s := &monitorStep{index: index, layer: mon.layer, stage: mon.stage, n: len(mon.weights), inDegree: in.degree, level: in.level,
 		weights: make([]uint64, len(mon.weights)), logW: logW, bound: mon.max}
 	for i, w := range mon.weights {
 		s.weights[i] = uint64(math.Round(math.Ldexp(w, logW)))
@@ -60,7 +67,7 @@ func (s *monitorStep) hash(h hash.Hash) {
 }
 
 func (s *monitorStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
-	if len(in) != s.n || len(ev.monitors) != s.index {
+	if len(in) != s.n || len(ev.monitors) < s.index {
 		return nil, errs.New(errs.ErrInternal, "monitor step: %d inputs, want %d; %d monitors before it, want %d", len(in), s.n, len(ev.monitors), s.index)
 	}
 	degree := 2 * s.inDegree
@@ -88,14 +95,19 @@ func (s *monitorStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciph
 		ev.pool.release(sums...)
 		return nil, err
 	}
+	sums[0].Scale = s.scale
+	if s.index < len(ev.monitors) { // a later chunk of a segment
+		sums = append(sums, ev.monitors[s.index])
+		ev.monitors[s.index] = sums[0]
+	} else {
+		ev.monitors = append(ev.monitors, sums[0])
+	}
 	for _, o := range sums[1:] {
 		for k, p := range o.Value {
 			r.Add(sums[0].Value[k], p, sums[0].Value[k])
 		}
 	}
 	ev.pool.release(sums[1:]...)
-	sums[0].Scale = s.scale
-	ev.monitors = append(ev.monitors, sums[0])
 	return in, nil
 }
 

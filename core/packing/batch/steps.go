@@ -56,8 +56,11 @@ type linearStep struct {
 	// outScale is the scale of the outputs before rescaling.
 	outScale rlwe.Scale
 	bound    float64
-	// rescales divides the outputs by that many primes (the final layer only).
+	// rescales divides the outputs by that many primes.
 	rescales int
+	// keep leaves the inputs to the caller: they are shared by the chunks of a
+	// segment (see segmentStep).
+	keep bool
 }
 
 // rowGroup is up to maxGroup outputs that read the same inputs: the kernel loads each
@@ -150,7 +153,9 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	if err != nil {
 		return nil, err
 	}
-	ev.pool.release(in...)
+	if !s.keep {
+		ev.pool.release(in...)
+	}
 	if s.rescales > 0 {
 		if err := rescaleAll(ev, out, s.rescales); err != nil {
 			return nil, err

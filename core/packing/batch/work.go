@@ -36,6 +36,17 @@ func (p *Plan) Work() packing.Work {
 		case strings.HasPrefix(s.Kind, "polynomial"):
 			// Powers x^2..x^n by tensor products, then one scaled sum per power.
 			w.MulAdds += float64(s.Inputs*(s.Degree+1)*(s.Degree+1)) * limbs
+		case s.Kind == "relinearize":
+			// Per ciphertext: the last component out of the NTT domain, each of its
+			// digits (one per prime) extended to Q and P and transformed back, the key
+			// products, and the division by P of the two results.
+			ext := limbs + float64(len(p.params.P()))
+			w.NTTs += float64(s.Inputs) * (limbs + limbs*ext + 2*ext)
+			w.MulAdds += float64(s.Inputs) * 2 * limbs * ext
+		case s.Kind == "monitor":
+			// A tensor square and a multiply-add per input.
+			d := s.Degree / 2
+			w.MulAdds += float64(s.Inputs*((d+1)*(d+2)/2+s.Degree+1)) * limbs
 		}
 		if s.Rescales > 0 {
 			w.NTTs += float64(s.Outputs*(s.Degree+1)) * limbs
