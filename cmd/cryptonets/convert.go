@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/compile"
@@ -34,6 +35,9 @@ type convertReport struct {
 	After       *modelInfo       `json:"after"`
 	// Fitted lists the polynomial activations of the converted network.
 	Fitted []fittedInfo `json:"fitted_activations"`
+	// Conversion is what the conversion cost on the calibration inputs, against its
+	// budget, and how each activation was approximated (with calibration data).
+	Conversion *rewrite.Report `json:"conversion,omitempty"`
 	// Encryption is what the converted network needs to run on encrypted data.
 	Encryption *encryptionInfo `json:"encryption"`
 	// Accuracy is set with --test-images.
@@ -68,6 +72,9 @@ type encryptionInfo struct {
 	// Error is set, and nothing else, when the network cannot be compiled.
 	Error string `json:"error,omitempty"`
 	*planSummary
+	// PackingChoice says how the packing was chosen, and why others could not hold
+	// the network.
+	PackingChoice *compile.Choice `json:"packing_choice,omitempty"`
 }
 
 // planSummary describes a compiled plan: its parameters, levels and precision.
@@ -81,6 +88,9 @@ type planSummary struct {
 	OutputLevel    int     `json:"output_level"`
 	PrecisionBits  float64 `json:"precision_bits"`
 	ImagesPerBatch int     `json:"images_per_batch"`
+	// Guarantee says what the plan's value bounds hold for (proven or calibrated).
+	Guarantee   string `json:"guarantee"`
+	Relinearize bool   `json:"relinearize"`
 }
 
 // convertAccuracy compares the plaintext networks before and after conversion.
@@ -100,6 +110,11 @@ type convertFlags struct {
 	degree          int
 	fit             string
 	testImages      int
+	budget          float64
+	agreement       float64
+	force           bool
+	inputRange      string
+	normalize       string
 	// calibrationSet is true when --calibration was given explicitly.
 	calibrationSet bool
 }
@@ -114,8 +129,10 @@ func (f *convertFlags) check(src string) error {
 		return errs.New(errs.ErrInvalidArgument, "give --calibration or --calibration-file, not both")
 	case f.calibration < 1:
 		return errs.New(errs.ErrInvalidArgument, "--calibration %d: must be 1 or more", f.calibration)
-	case f.degree < 1 || f.degree > rewrite.MaxDegree:
-		return errs.New(errs.ErrInvalidArgument, "--degree %d: must be 1 to %d", f.degree, rewrite.MaxDegree)
+	case f.degree < 0 || f.degree > rewrite.MaxDegree:
+		return errs.New(errs.ErrInvalidArgument, "--degree %d: must be 0 (chosen within the budget) or 1 to %d", f.degree, rewrite.MaxDegree)
+	case f.budget < 0 || f.budget > 100 || f.agreement < 0 || f.agreement > 100:
+		return errs.New(errs.ErrInvalidArgument, "--budget %g, --agreement %g: want percentages", f.budget, f.agreement)
 	case f.testImages < 0:
 		return errs.New(errs.ErrInvalidArgument, "--test-images %d: must be 0 or more", f.testImages)
 	case f.fit != "data" && f.fit != "uniform":
@@ -126,26 +143,47 @@ func (f *convertFlags) check(src string) error {
 
 // runConvert is the convert command.
 func runConvert(c *cli, args []string) error {
-	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--fit data|uniform] [--test-images N] [--json]", `
+	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--budget POINTS | --agreement PERCENT] [--force] [--input-range LO,HI] [--normalize MEANS/STDS] [--fit data|uniform] [--test-images N] [--json]", `
 Imports an ONNX network and converts it for encrypted evaluation: drops the final
-softmax (or log-softmax, sigmoid, tanh), folds batch normalization, replaces max
-pooling by a scaled sum pool, fits a polynomial of degree D to every ReLU, sigmoid,
-tanh, GELU or SiLU over the range its inputs take on calibration images, and merges
-adjacent linear layers. Prints the layers before and after, the rewrites, the fitted
-polynomials, the CKKS parameters the network needs, and with --test-images the
-plaintext accuracy before and after on the first N MNIST test images. Writes the
-model file only when everything succeeded.
+softmax (or log-softmax, sigmoid, tanh), folds batch normalization and input
+normalization into the neighbouring linear layers, replaces max pooling by a scaled
+sum pool, replaces every ReLU, sigmoid, tanh, GELU or SiLU by a polynomial, and
+merges adjacent linear layers where that saves multiply-adds.
 
-Calibration images are the first N MNIST training images (--calibration), or, for
-other data, raw little-endian float64 images of the network's input size, channel-
-major, pixels in [0, 1] (--calibration-file). Networks whose activations are all x²
-need none.`)
+Each activation gets the polynomial of least multiplicative depth (degree 2, then 3
+or 4, 6 or 8, …), interval and fit that keep the converted network within a budget
+on the calibration images: at most --budget points of accuracy lost (with labels:
+MNIST's), or at least --agreement percent of unchanged predictions (without). A
+network outside the budget is not written unless --force is given: fine-tune it
+with its polynomials and sum pools in place (cryptonets.finetune in Python). --degree
+fixes every polynomial's degree instead.
+
+Prints the layers before and after, the rewrites, each polynomial with its fit and
+the share of calibration inputs outside its interval, the accuracy before and after
+on the calibration images, the CKKS parameters and packing the network gets (and why
+others cannot hold it), and with --test-images the plaintext accuracy on the first N
+MNIST test images. Writes the model file only when everything succeeded.
+
+Calibration images are the first N MNIST training images with their labels
+(--calibration), or raw little-endian float64 images of the network's input size,
+channel-major, as the client will send them (--calibration-file). When calibration
+values leave the model's input range ([0, 1] for images), the ranges come from them,
+per channel, widened by 10 %; --input-range declares them instead. --normalize
+declares the per-channel (x − mean)/std the network was trained with, when its graph
+does not do it: clients then send raw values. Networks whose activations are all x²
+need no calibration, but it lets the conversion measure the cost of a max pool and
+record the calibration that calibrated precision plans use.`)
 	f := &convertFlags{}
 	fs.StringVar(&f.dst, "o", "", "converted model file to write (default: MODEL.cnm next to MODEL.onnx)")
-	fs.IntVar(&f.calibration, "calibration", defaultCalibration, "calibrate the fitted activations on the first `N` MNIST training images")
+	fs.IntVar(&f.calibration, "calibration", defaultCalibration, "calibrate on the first `N` MNIST training images")
 	fs.StringVar(&f.calibrationFile, "calibration-file", "", "calibrate on the images of `FILE` (raw little-endian float64, N × input size)")
-	fs.IntVar(&f.degree, "degree", rewrite.DefaultDegree, fmt.Sprintf("degree `D` of the fitted polynomials (1 to %d)", rewrite.MaxDegree))
-	fs.StringVar(&f.fit, "fit", "data", "where the fitted polynomials are accurate: `data` (weighted by where the calibration inputs lie) or uniform (evenly over the interval)")
+	fs.IntVar(&f.degree, "degree", 0, fmt.Sprintf("degree `D` of every polynomial (1 to %d; 0: chosen per activation within the budget)", rewrite.MaxDegree))
+	fs.Float64Var(&f.budget, "budget", rewrite.DefaultBudgetPoints, "accuracy `POINTS` the conversion may lose on labelled calibration images")
+	fs.Float64Var(&f.agreement, "agreement", 100*rewrite.DefaultAgreement, "least `PERCENT` of unchanged predictions on unlabelled calibration images")
+	fs.BoolVar(&f.force, "force", false, "write the converted network even outside the budget")
+	fs.StringVar(&f.inputRange, "input-range", "", "declared range `LO,HI` of the raw input values")
+	fs.StringVar(&f.normalize, "normalize", "", "per-channel normalization the network expects, `MEANS/STDS` (e.g. 0.485,0.456,0.406/0.229,0.224,0.225)")
+	fs.StringVar(&f.fit, "fit", "data", "with --degree, where the polynomials are accurate: `data` (weighted by where the calibration inputs lie) or uniform (evenly over the interval)")
 	fs.IntVar(&f.testImages, "test-images", 0, "check plaintext accuracy on the first `N` MNIST test images (0: skip)")
 	out := outputFlags(fs)
 	pos, err := c.parse(fs, args, 1)
@@ -182,23 +220,26 @@ func convert(c *cli, src string, f *convertFlags) (*convertReport, *model.Model,
 		return nil, nil, err
 	}
 	rep := &convertReport{Source: src, Output: f.dst}
-	opts := rewrite.Options{ApproxOptions: rewrite.ApproxOptions{Degree: f.degree}}
-	if f.fit == "uniform" {
-		opts.Weighting = rewrite.WeightUniform
-	}
-	if rewrite.NeedsCalibration(imported) {
-		if opts.Calibration, rep.Calibration, err = calibrationImages(imported, f); err != nil {
-			return nil, nil, err
-		}
-		if cr, ir := rep.Calibration.Range, imported.InputRange; cr[0] < ir[0] || cr[1] > ir[1] {
-			c.warn("the calibration values span [%g, %g], outside the model's input range [%g, %g]: "+
-				"the converted model accepts only inputs in that range", cr[0], cr[1], ir[0], ir[1])
-		}
-	} else if f.calibrationSet || f.calibrationFile != "" {
-		c.warn("calibration not used: the network has no activation to approximate")
-	}
-	converted, err := rewrite.ConvertWith(imported, opts)
+	opts, err := f.options(imported)
 	if err != nil {
+		return nil, nil, err
+	}
+	if rewrite.NeedsCalibration(imported) || f.calibrationSet || f.calibrationFile != "" || checkMNISTInput(imported, "") == nil {
+		var labels []int
+		if opts.Calibration, labels, rep.Calibration, err = calibrationImages(imported, f); err != nil {
+			if rewrite.NeedsCalibration(imported) || f.calibrationSet || f.calibrationFile != "" {
+				return nil, nil, err
+			}
+			rep.Calibration = nil // optional, and not available
+		}
+		opts.Labels = labels
+	}
+	converted, conv, err := rewrite.ConvertReport(imported, opts)
+	rep.Conversion = conv
+	if err != nil {
+		if conv != nil {
+			c.warn("%s", conversionSummary(conv))
+		}
 		return nil, nil, err
 	}
 	converted.Provenance.Converter = "cryptonets convert"
@@ -225,19 +266,86 @@ func convert(c *cli, src string, f *convertFlags) (*convertReport, *model.Model,
 	return rep, converted, nil
 }
 
-// calibrationImages reads the calibration images that f asks for.
-func calibrationImages(m *model.Model, f *convertFlags) ([][]float64, *calibrationInfo, error) {
+// options returns the conversion options the flags ask for (without calibration).
+func (f *convertFlags) options(m *model.Model) (rewrite.Options, error) {
+	opts := rewrite.Options{ApproxOptions: rewrite.ApproxOptions{Degree: f.degree},
+		Budget: rewrite.Budget{Points: f.budget, Agreement: f.agreement / 100, Exceed: f.force}}
+	if f.fit == "uniform" {
+		opts.Weighting = rewrite.WeightUniform
+	}
+	if f.inputRange != "" {
+		v, err := parseFloats(f.inputRange, "--input-range")
+		if err != nil {
+			return opts, err
+		}
+		if len(v) != 2 || !(v[0] < v[1]) {
+			return opts, errs.New(errs.ErrInvalidArgument, "--input-range %q: want LO,HI with LO < HI", f.inputRange)
+		}
+		opts.InputRange = &[2]float64{v[0], v[1]}
+	}
+	if f.normalize != "" {
+		means, stds, ok := strings.Cut(f.normalize, "/")
+		if !ok {
+			return opts, errs.New(errs.ErrInvalidArgument, "--normalize %q: want MEANS/STDS, one per input channel", f.normalize)
+		}
+		mv, err := parseFloats(means, "--normalize")
+		if err != nil {
+			return opts, err
+		}
+		sv, err := parseFloats(stds, "--normalize")
+		if err != nil {
+			return opts, err
+		}
+		if len(mv) != m.Input.C || len(sv) != m.Input.C {
+			return opts, errs.New(errs.ErrInvalidArgument, "--normalize: %d means and %d stds for the %d input channels", len(mv), len(sv), m.Input.C)
+		}
+		opts.Normalize = &model.Normalization{Mean: mv, Std: sv}
+	}
+	return opts, nil
+}
+
+// parseFloats parses comma-separated numbers.
+func parseFloats(s, flag string) ([]float64, error) {
+	var out []float64
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, errs.New(errs.ErrInvalidArgument, "%s: %q is not a number", flag, part)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// conversionSummary says in a line what the conversion cost against its budget.
+func conversionSummary(r *rewrite.Report) string {
+	if r.Labeled {
+		s := fmt.Sprintf("accuracy on %d calibration images: %.2f %% before, %.2f %% after (budget: %.2g points lost)",
+			r.Inputs, 100*r.Before, 100*r.After, r.Budget.Points)
+		if r.Linear != nil {
+			s += fmt.Sprintf("; with the sum pools alone, exact activations: %.2f %%", 100**r.Linear)
+		}
+		return s
+	}
+	return fmt.Sprintf("argmax agreement with the original on %d calibration images: %.2f %% (budget: %.2f %%)",
+		r.Inputs, 100*r.Agreement, 100*r.Budget.Agreement)
+}
+
+// calibrationImages reads the calibration images that f asks for, and their labels
+// when they have them.
+func calibrationImages(m *model.Model, f *convertFlags) ([][]float64, []int, *calibrationInfo, error) {
 	info := &calibrationInfo{Source: f.calibrationFile, Degree: f.degree}
 	var images [][]float64
+	var labels []int
 	var err error
 	if f.calibrationFile != "" {
 		images, err = readImages(f.calibrationFile, m.Input)
 	} else {
 		info.Source = "mnist-train"
-		images, err = mnistTrainImages(m, f.calibration)
+		images, labels, err = mnistTrainImages(m, f.calibration)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	info.Images = len(images)
 	info.Range = [2]float64{math.Inf(1), math.Inf(-1)}
@@ -246,7 +354,7 @@ func calibrationImages(m *model.Model, f *convertFlags) ([][]float64, *calibrati
 			info.Range[0], info.Range[1] = math.Min(info.Range[0], v), math.Max(info.Range[1], v)
 		}
 	}
-	return images, info, nil
+	return images, labels, info, nil
 }
 
 // checkMNISTInput checks that m takes MNIST images; what names the flag that needs them.
@@ -258,19 +366,19 @@ func checkMNISTInput(m *model.Model, what string) error {
 	return nil
 }
 
-// mnistTrainImages returns the first n MNIST training images, for m.
-func mnistTrainImages(m *model.Model, n int) ([][]float64, error) {
+// mnistTrainImages returns the first n MNIST training images and their labels, for m.
+func mnistTrainImages(m *model.Model, n int) ([][]float64, []int, error) {
 	if err := checkMNISTInput(m, fmt.Sprintf("calibration on MNIST (--calibration %d)", n)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	set, err := mnist.TrainFirst(n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(set.Images) < n {
-		return nil, errs.New(errs.ErrInvalidArgument, "--calibration %d: the MNIST training set has %d images", n, len(set.Images))
+		return nil, nil, errs.New(errs.ErrInvalidArgument, "--calibration %d: the MNIST training set has %d images", n, len(set.Images))
 	}
-	return set.Images, nil
+	return set.Images, set.Labels, nil
 }
 
 // readImages reads a file of raw little-endian float64 images of the given shape.
@@ -308,7 +416,7 @@ func fittedActivations(m *model.Model) []fittedInfo {
 
 // encryptionNeeds compiles m with the default options and describes the plan.
 func encryptionNeeds(m *model.Model) *encryptionInfo {
-	p, err := compile.Compile(m, compile.Options{})
+	p, choice, err := compile.Choose(m, compile.Options{})
 	if err != nil {
 		return &encryptionInfo{Error: oneLine(err.Error())}
 	}
@@ -319,7 +427,7 @@ func encryptionNeeds(m *model.Model) *encryptionInfo {
 	}
 	return &encryptionInfo{planSummary: &planSummary{Packing: string(man.Packing), paramsInfo: pi, MaxLevel: p.Parameters().MaxLevel(),
 		InputLevel: man.InputLevel, OutputLevel: man.OutputLevel, PrecisionBits: round(p.PrecisionBits(), 2),
-		ImagesPerBatch: man.ImagesPerBatch}}
+		ImagesPerBatch: man.ImagesPerBatch, Guarantee: guarantee(&man), Relinearize: man.Relinearize}, PackingChoice: &choice}
 }
 
 // compareAccuracy evaluates both plaintext networks on the first n MNIST test images.
@@ -380,12 +488,24 @@ func (r *convertReport) writeText(w io.Writer) {
 	for _, rw := range r.Rewrites {
 		fmt.Fprintf(w, "  %s\n", rw)
 	}
-	if len(r.Fitted) > 0 {
-		fmt.Fprintf(w, "\nfitted activations:\n")
-		for _, p := range r.Fitted {
-			fmt.Fprintf(w, "  layer %d: %s ≈ degree-%d polynomial on [%.4g, %.4g], max error %.3g\n",
-				p.Layer, p.Function, p.Degree, p.Interval[0], p.Interval[1], p.MaxError)
+	if cv := r.Conversion; cv != nil && len(cv.Activations) > 0 {
+		fmt.Fprintf(w, "\nfitted activations (chosen on the calibration images):\n")
+		for _, a := range cv.Activations {
+			fmt.Fprintf(w, "  layer %d: %s ≈ degree-%d polynomial on [%.4g, %.4g] (%s, %s fit), max error %.3g, rms %.3g, %.3g %% of the inputs outside\n",
+				a.Layer, a.Function, a.Degree, a.Interval[0], a.Interval[1], a.IntervalFrom, a.Fit, a.MaxError, a.RMSError, 100*a.Outside)
 		}
+	} else if len(r.Fitted) > 0 {
+		fmt.Fprintf(w, "\npolynomial activations:\n")
+		for _, p := range r.Fitted {
+			fmt.Fprintf(w, "  layer %d: %s degree-%d polynomial on [%.4g, %.4g]\n", p.Layer, p.Function, p.Degree, p.Interval[0], p.Interval[1])
+		}
+	}
+	if cv := r.Conversion; cv != nil {
+		within := "within the budget"
+		if !cv.WithinBudget {
+			within = "OUTSIDE the budget (--force)"
+		}
+		fmt.Fprintf(w, "\nconversion cost: %s; %s; total depth of the activations %d\n", conversionSummary(cv), within, cv.Depth)
 	}
 	if e := r.Encryption; e.Error != "" {
 		fmt.Fprintf(w, "\nencrypted evaluation: not possible: %s\n", e.Error)
@@ -395,6 +515,12 @@ func (r *convertReport) writeText(w io.Writer) {
 		t.row("parameters", "%s: log N = %d, log QP = %.1f, %d-bit, %d images per batch", e.Name, e.LogN, e.LogQP, e.SecurityBits, e.ImagesPerBatch)
 		t.row("levels", "%d available; input at level %d, output at level %d", e.MaxLevel, e.InputLevel, e.OutputLevel)
 		t.row("planned precision", "%.1f bits", e.PrecisionBits)
+		t.row("value bounds", "%s", map[string]string{"proven": "proven for every input in range",
+			"calibrated": "calibrated, with monitors: inputs beyond the calibration are errors at decryption"}[e.Guarantee])
+		t.row("evaluation keys", "%s", map[bool]string{true: "a relinearization key", false: "none"}[e.Relinearize])
+		if e.PackingChoice != nil {
+			t.row("packing", "%s", e.PackingChoice)
+		}
 		t.flush()
 	}
 	if a := r.Accuracy; a != nil {

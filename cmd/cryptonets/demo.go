@@ -61,14 +61,15 @@ func addRunFlags(fs *flag.FlagSet, defaultImages int, imagesHelp string) *runFla
 	}
 }
 
-// setup loads and compiles the model, timing the compilation.
-func (f *runFlags) setup(c *cli) (*model.Model, compile.Plan, float64, error) {
+// setup loads and compiles the model for images images (0: a full batch), timing
+// the compilation.
+func (f *runFlags) setup(c *cli, images int) (*model.Model, compile.Plan, float64, error) {
 	m, err := loadConverted(*f.model)
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	start := time.Now()
-	p, err := f.compile.compile(c, m)
+	p, err := f.compile.compile(c, m, images)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -98,7 +99,7 @@ bytes per image and peak memory. Progress lines go to stderr.`)
 		return errs.New(errs.ErrInvalidArgument, "--images %d: the MNIST test set has %d images", *rf.images, len(set.Images))
 	}
 	set = set.First(*rf.images)
-	m, p, compileSecs, err := rf.setup(c)
+	m, p, compileSecs, err := rf.setup(c, *rf.images)
 	if err != nil {
 		return err
 	}
@@ -118,6 +119,7 @@ bytes per image and peak memory. Progress lines go to stderr.`)
 	if err != nil {
 		return err
 	}
+	st.PackingChoice = &rf.compile.choice
 	rep := &demoReport{runStats: st, Accuracy: accuracy(meas.Logits, set.Labels),
 		PlaintextAccuracy: accuracy(plain, set.Labels), Agreement: agreement(meas.Logits, plain),
 		OutputBound: meas.Manifest.OutputBound}
@@ -176,7 +178,7 @@ prediction beside each measurement.`)
 	if err != nil {
 		return err
 	}
-	_, p, compileSecs, err := rf.setup(c)
+	_, p, compileSecs, err := rf.setup(c, *rf.images)
 	if err != nil {
 		return err
 	}
@@ -197,5 +199,6 @@ prediction beside each measurement.`)
 	if err != nil {
 		return err
 	}
+	st.PackingChoice = &rf.compile.choice
 	return c.emit(rf.out, &benchReport{runStats: st})
 }

@@ -204,6 +204,9 @@ func (m *Manifest) validateKeys(p hefloat.Parameters) error {
 	if len(m.GaloisElements) > maxGaloisElements || len(m.GaloisLevels) != len(m.GaloisElements) {
 		return errs.New(errs.ErrMalformed, "manifest: %d Galois elements with %d levels", len(m.GaloisElements), len(m.GaloisLevels))
 	}
+	if m.Relinearize && p.PCount() == 0 {
+		return errs.New(errs.ErrMalformed, "manifest: a relinearization key needs special primes, and %s has none", m.Params)
+	}
 	root := p.RingQ().NthRoot()
 	for i, g := range m.GaloisElements {
 		switch {
