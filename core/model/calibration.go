@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 
@@ -9,14 +10,22 @@ import (
 	"github.com/cryptonets/cryptonets/core/internal/workers"
 )
 
-// Calibration is what calibration inputs showed of a network's values at the input of
-// each of its activations: the basis of calibration-based precision plans, which hold
-// for inputs like the calibration inputs and detect the others (see package batch).
+// Calibration is what calibration inputs showed of a network's values: at the input
+// of each of its activations, the basis of calibration-based bounds, which hold for
+// inputs like the calibration inputs and detect the others (see package batch); and
+// for each layer, how large its outputs are and how much an error in them moves the
+// network's outputs, the basis of precision plans.
 type Calibration struct {
 	// Images is the number of calibration inputs.
 	Images int `codec:"images"`
 	// Points describe the input of each activation layer, in layer order.
 	Points []CalibrationPoint `codec:"points"`
+	// Peak[l] is the largest |value| after layer l on the calibration inputs.
+	Peak []float64 `codec:"peak,omitempty"`
+	// Gain[l] is the largest change of an output of the network per unit of a small
+	// random error (independent, of standard deviation 1) in every value after layer
+	// l, measured on calibration inputs: how errors after layer l reach the logits.
+	Gain []float64 `codec:"gain,omitempty"`
 }
 
 // CalibrationPoint describes the values x_i entering one activation layer on the
@@ -105,7 +114,105 @@ func Calibrate(m *Model, inputs [][]float64) (*Calibration, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cal.Peak, cal.Gain, err = sensitivities(m, inputs); err != nil {
+		return nil, err
+	}
 	return cal, nil
+}
+
+// Sensitivity measurement: gainInputs calibration inputs, each with gainTrials
+// Gaussian errors of relative size gainEpsilon added after a layer.
+const (
+	gainInputs  = 64
+	gainTrials  = 2
+	gainEpsilon = 1e-6
+)
+
+// sensitivities returns, for every layer, the largest |value| after it on all the
+// inputs, and its Gain on the first gainInputs of them (seeded: the same inputs give
+// the same figures).
+func sensitivities(m *Model, inputs [][]float64) (peak, gain []float64, err error) {
+	ref, err := NewReference(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	peak = make([]float64, len(m.Layers))
+	gain = make([]float64, len(m.Layers))
+	var mu sync.Mutex
+	err = workers.Run(len(inputs), runtime.GOMAXPROCS(0), func(_, k int) error {
+		after := ref.afterEach(inputs[k])
+		local := make([]float64, len(m.Layers))
+		for l, v := range after {
+			for _, x := range v {
+				local[l] = math.Max(local[l], math.Abs(x))
+			}
+		}
+		var localGain []float64
+		if k < gainInputs {
+			localGain = ref.gains(after, k)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for l := range peak {
+			peak[l] = math.Max(peak[l], local[l])
+			if localGain != nil {
+				gain[l] = math.Max(gain[l], localGain[l])
+			}
+		}
+		return nil
+	})
+	return peak, gain, err
+}
+
+// afterEach returns the values after every layer (a Flatten's or Reshape's are those
+// of the layer before it).
+func (r *Reference) afterEach(x []float64) [][]float64 {
+	out := make([][]float64, r.layers)
+	next := 0
+	for _, st := range r.stages {
+		for next < st.Layer {
+			out[next] = x
+			next++
+		}
+		x = r.apply(st, x)
+		out[st.Layer] = x
+		next = st.Layer + 1
+	}
+	for ; next < r.layers; next++ {
+		out[next] = x
+	}
+	return out
+}
+
+// gains returns, for every layer, the largest change of an output per unit of a
+// seeded Gaussian error added to every value after that layer.
+func (r *Reference) gains(after [][]float64, seed int) []float64 {
+	rng := rand.New(rand.NewPCG(uint64(seed), 7))
+	clean := after[len(after)-1]
+	out := make([]float64, r.layers)
+	for l := range r.layers - 1 {
+		scale := 0.0
+		for _, v := range after[l] {
+			scale = math.Max(scale, math.Abs(v))
+		}
+		eps := gainEpsilon * math.Max(scale, 1)
+		for range gainTrials {
+			x := make([]float64, len(after[l]))
+			for i, v := range after[l] {
+				x[i] = v + eps*rng.NormFloat64()
+			}
+			for _, st := range r.stages {
+				if st.Layer > l {
+					x = r.apply(st, x)
+				}
+			}
+			for j, v := range x {
+				out[l] = math.Max(out[l], math.Abs(v-clean[j])/eps)
+			}
+		}
+	}
+	out[r.layers-1] = 1
+	return out
 }
 
 // floored returns the magnitudes raised to at least ScaleFloor of the largest (and
@@ -173,5 +280,18 @@ func (c *Calibration) validate(m *Model) error {
 			return errs.New(errs.ErrInvalidArgument, "model: calibration point %d has energy %g", k, p.Energy)
 		}
 	}
+	for _, v := range [][]float64{c.Peak, c.Gain} {
+		if len(v) != 0 && len(v) != len(m.Layers) || !allFinite(v) {
+			return errs.New(errs.ErrInvalidArgument, "model: calibration has %d peaks and %d gains for %d layers", len(c.Peak), len(c.Gain), len(m.Layers))
+		}
+	}
 	return nil
+}
+
+// Gains returns Gain, or nil for a calibration without it.
+func (c *Calibration) Gains() []float64 {
+	if c == nil {
+		return nil
+	}
+	return c.Gain
 }

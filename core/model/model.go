@@ -246,6 +246,7 @@ func (m *Model) lower() ([]Stage, error) {
 type Reference struct {
 	stages []Stage
 	in     int
+	layers int
 }
 
 // NewReference prepares the plaintext evaluation of m. Unlike Stages, it accepts every
@@ -255,7 +256,22 @@ func NewReference(m *Model) (*Reference, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reference{stages: stages, in: m.Input.Size()}, nil
+	return &Reference{stages: stages, in: m.Input.Size(), layers: len(m.Layers)}, nil
+}
+
+// apply evaluates one stage.
+func (r *Reference) apply(st Stage, x []float64) []float64 {
+	switch {
+	case st.Affine != nil:
+		return st.Affine.Apply(x)
+	case st.Tensor != nil:
+		return st.Tensor.Eval(st.In, x)
+	}
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = st.Activation.Apply(v)
+	}
+	return y
 }
 
 // Forward evaluates the network on one input image (channel-major values).
@@ -268,21 +284,10 @@ func (r *Reference) Trace(x []float64, visit func(layer int, in []float64)) ([]f
 		return nil, errs.New(errs.ErrInvalidArgument, "model: input has %d values, want %d", len(x), r.in)
 	}
 	for _, st := range r.stages {
-		switch {
-		case st.Affine != nil:
-			x = st.Affine.Apply(x)
-		case st.Tensor != nil:
-			x = st.Tensor.Eval(st.In, x)
-		default:
-			if visit != nil {
-				visit(st.Layer, x)
-			}
-			y := make([]float64, len(x))
-			for i, v := range x {
-				y[i] = st.Activation.Apply(v)
-			}
-			x = y
+		if st.Activation != nil && visit != nil {
+			visit(st.Layer, x)
 		}
+		x = r.apply(st, x)
 	}
 	return x, nil
 }

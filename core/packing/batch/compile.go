@@ -23,11 +23,11 @@ import (
 
 // Defaults of packing.Options for batch packing.
 const (
-	// defaultTargetBits is the precision, in bits relative to each value's scale,
-	// beyond which the planner prefers speed.
-	defaultTargetBits = 24
+	// defaultTargetBits is the precision of the logits, in bits relative to their
+	// magnitude, beyond which the planner prefers speed.
+	defaultTargetBits = 16
 	// defaultMinBits is the least precision a plan may have.
-	defaultMinBits = 12
+	defaultMinBits = 8
 )
 
 // marginOf returns the calibration margin of the options.
@@ -173,7 +173,8 @@ func planBounds(m *model.Model, stages []model.Stage, prm hefloat.Parameters, ca
 	if err != nil {
 		return nil, schedule{}, err
 	}
-	sch, err := bestSchedule(prm, sums, opts)
+	outMax, inGain := errorModel(m, stages, vb, sums)
+	sch, err := bestSchedule(prm, sums, opts, outMax, inGain)
 	if err != nil {
 		top := 0.0
 		for _, s := range sums {
@@ -198,7 +199,7 @@ func activations(sums []stageSummary) int {
 // build constructs the plan that a schedule describes.
 // Segments are evaluated in chunks of at most chunk bytes (see segmentStep).
 func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, vb *valueBounds, opts packing.Options, chunk int) (*Plan, error) {
-	st := state{level: prm.MaxLevel(), degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
+	st := state{level: sch.inLevel, degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
 		bound: absBounds(inputIntervals(m))}
 	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N()), guarantee: vb.guarantee}
 	digest := sha256.New()
@@ -248,7 +249,7 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 		Model: m.Name, Packing: Name, Params: preset.Name, Insecure: preset.Insecure,
 		ParamsFingerprint: params.FingerprintOf(prm),
 		Input:             m.Input, InputRange: m.InputRange, ChannelRanges: m.ChannelRanges, Preprocessing: m.Preprocessing,
-		InputLogScale: sch.inLogScale, InputLevel: prm.MaxLevel(),
+		InputLogScale: sch.inLogScale, InputLevel: sch.inLevel,
 		Outputs: len(st.bound), OutputLevel: st.level, OutputDegree: st.degree,
 		OutputLogScale: packing.Log2(st.scale), OutputBound: st.maxBound(),
 		ImagesPerBatch: slots, GaloisElements: []uint64{}, Relinearize: relin,

@@ -32,6 +32,117 @@ type stageSummary struct {
 	monitored     bool
 	monitorLogMax float64
 	monitorMaxW   float64
+	// gain is how much an error in the values after the stage moves the logits
+	// (see errorModel); quant is the error of rounding a polynomial's coefficients
+	// per unit of 2^-weightBits, and weightErr that of rounding a linear stage's
+	// weights to integers at each weight scale (see roundingError).
+	gain, quant float64
+	weightErr   map[int]float64
+}
+
+// The error model. A plan's precision is that of the logits: log2 of their largest
+// magnitude over the error expected on them. Each step adds errors to the values
+// after it — CKKS noise (fresh encryption, rescaling, relinearization), the
+// rounding of integer weights and coefficients — and the stages after it carry them
+// to the logits with their gain. With a calibrated model the gains, magnitudes and
+// the logits' magnitude come from the calibration (model.Calibration's Gain and Peak:
+// measured on data, they are what matters in practice); without, from the value
+// bounds, products of each stage's worst amplification (a pessimistic estimate).
+
+// errorModel fills in the gains and rounding errors of the stages and returns the
+// logits' magnitude and the gain of an error in the inputs.
+func errorModel(m *model.Model, stages []model.Stage, vb *valueBounds, sums []stageSummary) (outMax, inGain float64) {
+	cal := m.Calibration
+	measured := cal != nil && len(cal.Gain) == len(m.Layers) && len(cal.Peak) == len(m.Layers)
+	// Typical magnitude of the values before each stage.
+	peakIn := make([]float64, len(stages))
+	for k := range stages {
+		switch {
+		case k == 0:
+			peakIn[k] = maxAbs(inputIntervals(m))
+		case measured:
+			peakIn[k] = cal.Peak[stages[k-1].Layer]
+		default:
+			peakIn[k] = maxAbs(vb.after[k-1])
+		}
+	}
+	// Gains: measured, or the product of the worst amplification of each later stage.
+	gain := 1.0
+	for k := len(stages) - 1; k >= 0; k-- {
+		sums[k].gain = gain
+		if measured {
+			sums[k].gain = cal.Gain[stages[k].Layer]
+		}
+		gain *= stageGain(stages[k], peakIn[k])
+	}
+	inGain = gain
+	if measured {
+		if inGain = 0; len(stages) > 0 {
+			inGain = cal.Gain[stages[0].Layer] * stageGain(stages[0], peakIn[0])
+		}
+	}
+	for k, st := range stages {
+		switch {
+		case st.Affine != nil:
+			sums[k].weightErr = roundingErrors(st.Affine, peakIn[k])
+		default:
+			act, _ := describeActivation(st.Activation)
+			if act.poly {
+				lead := act.coeffs[len(act.coeffs)-1]
+				sums[k].quant = 0.29 * math.Abs(lead) * math.Pow(peakIn[k], float64(act.power))
+			}
+		}
+	}
+	outMax = maxAbs(vb.after[len(stages)-1])
+	if measured {
+		outMax = cal.Peak[stages[len(stages)-1].Layer]
+	}
+	return outMax, inGain
+}
+
+// roundingErrors returns, for every weight scale 2^logW a plan may use, the error
+// that rounding a's weights to integers w·2^logW puts on its outputs, for inputs of
+// magnitude peak: the largest L2 norm over the rows of the rounding errors, times
+// peak (independent errors).
+func roundingErrors(a *model.Affine, peak float64) map[int]float64 {
+	out := map[int]float64{}
+	for logW := -30; logW <= 80; logW++ {
+		f := math.Ldexp(1, logW)
+		worst := 0.0
+		for _, row := range a.Rows {
+			s := 0.0
+			for _, t := range row {
+				d := (t.Weight*f - math.Round(t.Weight*f)) / f
+				s += d * d
+			}
+			worst = math.Max(worst, s)
+		}
+		out[logW] = math.Sqrt(worst) * peak
+	}
+	return out
+}
+
+// stageGain is the most a stage amplifies a small error in its inputs, whose
+// magnitude is about peak: the largest L2 norm of a row for a linear stage (errors
+// are independent), the largest slope for an activation.
+func stageGain(st model.Stage, peak float64) float64 {
+	if st.Affine != nil {
+		g := 0.0
+		for _, row := range st.Affine.Rows {
+			s := 0.0
+			for _, t := range row {
+				s += t.Weight * t.Weight
+			}
+			g = math.Max(g, math.Sqrt(s))
+		}
+		return g
+	}
+	act, _ := describeActivation(st.Activation)
+	slope := make([]float64, len(act.coeffs)-1)
+	for k := range slope {
+		slope[k] = float64(k+1) * act.coeffs[k+1]
+	}
+	return polyRange(slope, interval{-peak, peak}).abs()
 }
 
 // summarize describes the stages for scheduling, with the value bounds vb.
@@ -127,17 +238,19 @@ func linearLogScale(maxW float64, exact, weightBits int) int {
 	return weightLogScale(maxW, weightBits)
 }
 
-// schedule fixes the input scale, the weight precision, and after each stage how
-// many primes to rescale by and whether to relinearize.
+// schedule fixes the input level and scale, the weight precision, and after each
+// stage how many primes to rescale by and whether to relinearize.
 type schedule struct {
+	inLevel    int
 	inLogScale int
 	weightBits int
 	rescales   []int  // primes dropped after each stage
 	relin      []bool // relinearize after each stage (after its rescales)
 	// relinMonitors relinearizes the monitors before they join the logits.
 	relinMonitors bool
-	precision     float64
-	cost          float64
+	// precision is log2 of the logits' magnitude over their expected error.
+	precision float64
+	cost      float64
 }
 
 // maxWeightBits is the largest weight precision whose products with any coefficient
@@ -169,7 +282,8 @@ func relinCost(l, k int) float64 {
 // marginBits is the headroom kept between the largest |value·scale| and Q/2.
 const marginBits = 1
 
-// searchSpace is what the schedule search may use of a parameter set.
+// searchSpace is what the schedule search may use of a parameter set, and what it
+// knows of the network's errors (see errorModel).
 type searchSpace struct {
 	prm   hefloat.Parameters
 	logq  []float64
@@ -178,10 +292,12 @@ type searchSpace struct {
 	relinNoise float64
 	// freshNoise is log2 of fresh encryption noise in the slots.
 	freshNoise float64
+	// outMax is the logits' magnitude, inGain the gain of an error in the inputs.
+	outMax, inGain float64
 }
 
-func newSearchSpace(prm hefloat.Parameters) searchSpace {
-	sp := searchSpace{prm: prm, relin: len(prm.P()) > 0, freshNoise: float64(prm.LogN())/2 + 5}
+func newSearchSpace(prm hefloat.Parameters, outMax, inGain float64) searchSpace {
+	sp := searchSpace{prm: prm, relin: len(prm.P()) > 0, freshNoise: float64(prm.LogN())/2 + 5, outMax: outMax, inGain: inGain}
 	for _, q := range prm.Q() {
 		sp.logq = append(sp.logq, math.Log2(float64(q)))
 	}
@@ -200,6 +316,12 @@ func newSearchSpace(prm hefloat.Parameters) searchSpace {
 	return sp
 }
 
+// rescaleNoise is log2 of the rounding noise a rescale adds to a ciphertext of the
+// given degree, in slot units: it grows like N^((degree+1)/2).
+func (sp searchSpace) rescaleNoise(degree int) float64 {
+	return float64(degree+1)*float64(sp.prm.LogN())/2 + 2
+}
+
 func (sp searchSpace) capacity(level int) float64 {
 	c := 0.0
 	for _, b := range sp.logq[:level+1] {
@@ -208,11 +330,12 @@ func (sp searchSpace) capacity(level int) float64 {
 	return c
 }
 
-// bestSchedule searches input scales, weight precisions, rescale points and
-// relinearizations. It keeps the schedules whose precision reaches min(TargetBits,
-// best possible) and, among those, returns the cheapest.
-func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Options) (schedule, error) {
-	sp := newSearchSpace(prm)
+// bestSchedule searches input levels and scales, weight precisions, rescale points
+// and relinearizations. It keeps the schedules whose precision (of the logits, see
+// errorModel) reaches min(TargetBits, best possible) and, among those, returns the
+// cheapest.
+func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Options, outMax, inGain float64) (schedule, error) {
+	sp := newSearchSpace(prm, outMax, inGain)
 	var found []schedule
 	for in := 20; in <= 40; in++ {
 		for wb := 8; wb <= maxWeightBits(prm); wb++ {
@@ -222,12 +345,12 @@ func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Opti
 	if len(found) == 0 {
 		return schedule{}, errs.New(errs.ErrUnsupported, "no input scale, rescale and relinearization schedule fits the modulus with the value bounds")
 	}
-	best := 0.0
+	best := math.Inf(-1)
 	for _, s := range found {
 		best = math.Max(best, s.precision)
 	}
 	if best < opts.MinBits {
-		return schedule{}, errs.New(errs.ErrUnsupported, "the best schedule keeps %.1f bits of precision, under the %.1f required", best, opts.MinBits)
+		return schedule{}, errs.New(errs.ErrUnsupported, "the best schedule keeps %.1f bits of precision on the logits, under the %.1f required", best, opts.MinBits)
 	}
 	goal := math.Min(best, opts.TargetBits)
 	var pick *schedule
@@ -242,13 +365,16 @@ func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Opti
 // partial is a schedule of the first stages, and the state of the ciphertexts after
 // them.
 type partial struct {
+	inLevel       int
 	level, degree int
 	// monDegree is the largest degree of a monitor computed so far (0: none), and
 	// monExcess the largest log2 of a monitor's scale over the modulus at its level:
 	// the monitors must reach the logits' scale by dividing by the primes between.
 	monDegree                 int
-	monExcess                 float64
-	logScale, precision, cost float64
+	monExcess float64
+	logScale  float64
+	// err is the expected error on the logits so far, cost the work.
+	err, cost float64
 	rescales                  []int
 	relin                     []bool
 }
@@ -257,11 +383,15 @@ type partial struct {
 type key struct{ level, degree, monDegree, logScale int }
 
 // search runs the dynamic program over the stages for one input scale and weight
-// precision, and returns the feasible complete schedules (a few per final state).
+// precision, from every input level, and returns the feasible complete schedules (a
+// few per final state).
 func (sp searchSpace) search(sums []stageSummary, inLogScale, weightBits int) []schedule {
-	top := sp.prm.MaxLevel()
-	frontier := []partial{{level: top, degree: 1, logScale: float64(inLogScale), monExcess: math.Inf(-1),
-		precision: math.Min(float64(inLogScale)-sp.freshNoise, float64(weightBits))}}
+	var frontier []partial
+	fresh := sp.inGain * math.Exp2(sp.freshNoise-float64(inLogScale))
+	for level := sp.prm.MaxLevel(); level >= 0; level-- {
+		frontier = append(frontier, partial{inLevel: level, level: level, degree: 1, logScale: float64(inLogScale),
+			monExcess: math.Inf(-1), err: fresh})
+	}
 	for i, st := range sums {
 		next := map[key][]partial{}
 		for _, p := range frontier {
@@ -302,8 +432,8 @@ func (sp searchSpace) search(sums []stageSummary, inLogScale, weightBits int) []
 			p.monExcess > p.logScale-sp.capacity(p.level)-minLiftBits) {
 			continue
 		}
-		out = append(out, schedule{inLogScale: inLogScale, weightBits: weightBits, rescales: p.rescales, relin: p.relin,
-			relinMonitors: relinMonitors, precision: p.precision, cost: p.cost})
+		out = append(out, schedule{inLevel: p.inLevel, inLogScale: inLogScale, weightBits: weightBits, rescales: p.rescales,
+			relin: p.relin, relinMonitors: relinMonitors, precision: math.Log2(sp.outMax / p.err), cost: p.cost})
 	}
 	return out
 }
@@ -320,11 +450,11 @@ func lessKey(a, b key) bool {
 	return a.logScale < b.logScale
 }
 
-// paretoAdd adds q to the set unless one of them is at least as good in precision,
-// cost and scale (a lower scale leaves more room); it drops those q beats.
+// paretoAdd adds q to the set unless one of them is at least as good in error, cost
+// and scale (a lower scale leaves more room); it drops those q beats.
 func paretoAdd(set []partial, q partial) []partial {
 	dominates := func(a, b partial) bool {
-		return a.precision >= b.precision && a.cost <= b.cost && a.logScale <= b.logScale && a.monExcess <= b.monExcess
+		return a.err <= b.err && a.cost <= b.cost && a.logScale <= b.logScale && a.monExcess <= b.monExcess
 	}
 	for _, p := range set {
 		if dominates(p, q) {
@@ -345,11 +475,13 @@ func paretoAdd(set []partial, q partial) []partial {
 func (sp searchSpace) step(st stageSummary, p partial, weightBits int, last bool) []partial {
 	capacity := sp.capacity(p.level)
 	limbs := float64(p.level + 1)
-	logScale, degree, cost, monDegree, monExcess := p.logScale, p.degree, p.cost, p.monDegree, p.monExcess
+	logScale, degree, cost, monDegree, monExcess, e := p.logScale, p.degree, p.cost, p.monDegree, p.monExcess, p.err
 	switch {
 	case st.linear:
-		logScale += float64(linearLogScale(st.maxW, st.exactLogW, weightBits))
+		logW := linearLogScale(st.maxW, st.exactLogW, weightBits)
+		logScale += float64(logW)
 		cost += float64(st.weights) * limbs * float64(degree+1)
+		e += st.gain * st.weightErr[logW]
 	default:
 		if st.monitored {
 			// x² by a tensor product, then one multiply-add into the monitor.
@@ -375,6 +507,7 @@ func (sp searchSpace) step(st stageSummary, p partial, weightBits int, last bool
 		} else {
 			logScale = float64(st.power)*logScale + float64(coefficientLogScale(st.leadLog, weightBits))
 			cost += float64(st.inputs) * limbs * float64((in+1)*(degree+1)*(st.power-1))
+			e += st.gain * st.quant * math.Exp2(-float64(weightBits))
 		}
 	}
 	if logScale+st.logBound+1+marginBits > capacity {
@@ -382,7 +515,7 @@ func (sp searchSpace) step(st stageSummary, p partial, weightBits int, last bool
 	}
 	var out []partial
 	for r := 0; r <= p.level; r++ {
-		ls, prec, c := logScale, p.precision, cost
+		ls, qe, c := logScale, e, cost
 		for k := range r {
 			ls -= sp.logq[p.level-k]
 		}
@@ -391,16 +524,16 @@ func (sp searchSpace) step(st stageSummary, p partial, weightBits int, last bool
 		}
 		level := p.level - r
 		if r > 0 {
-			// Rounding noise of a rescale grows like N^((degree+1)/2) in the slots.
-			prec = math.Min(prec, ls-float64(degree+1)*float64(sp.prm.LogN())/2-2)
+			qe += st.gain * math.Exp2(sp.rescaleNoise(degree)-ls)
 			c += float64(st.outputs*(degree+1)) * limbs * rescaleCost
 		}
-		q := partial{level: level, degree: degree, monDegree: monDegree, monExcess: monExcess, logScale: ls, precision: prec, cost: c,
+		q := partial{inLevel: p.inLevel, level: level, degree: degree, monDegree: monDegree, monExcess: monExcess,
+			logScale: ls, err: qe, cost: c,
 			rescales: append(append([]int(nil), p.rescales...), r), relin: append(append([]bool(nil), p.relin...), false)}
 		out = append(out, q)
 		if sp.relin && degree == 2 && !last {
 			q.degree = 1
-			q.precision = math.Min(prec, ls-sp.relinNoise)
+			q.err = qe + st.gain*math.Exp2(sp.relinNoise-ls)
 			q.cost += float64(st.outputs) * relinCost(level, len(sp.prm.P()))
 			q.relin = append(append([]bool(nil), p.relin...), true)
 			out = append(out, q)

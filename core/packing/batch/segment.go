@@ -39,7 +39,8 @@ type segmentChunk struct {
 
 // segment compiles stages i, i+1 and i+2 into a segmentStep when they form a segment
 // (linear, activation, linear) whose intermediate values would take more than a chunk
-// and whose second layer reads few values per output; ok is false otherwise.
+// and whose second layer reads few values per output (the chunks compute at most a
+// quarter of them twice); ok is false otherwise.
 func (c *stageCompiler) segment(i int, st state) (step, state, bool, error) {
 	if i+2 >= len(c.stages) || c.stages[i].Affine == nil || c.stages[i+1].Activation == nil || c.stages[i+2].Affine == nil {
 		return nil, st, false, nil
@@ -54,7 +55,13 @@ func (c *stageCompiler) segment(i int, st state) (step, state, bool, error) {
 		return nil, st, false, nil
 	}
 	chunks := chunkRows(second, c.chunk/perValue)
-	if len(chunks) < 2 {
+	computed := 0
+	for _, rows := range chunks {
+		computed += len(neededInputs(second, rows))
+	}
+	// Chunks that would compute the first layer's values again and again (a dense
+	// second layer reads them all) cost more than the memory they save.
+	if len(chunks) < 2 || 4*computed > 5*first.Out() {
 		return nil, st, false, nil
 	}
 	// Compile the whole segment once, for its final state and its description.
