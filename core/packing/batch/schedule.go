@@ -370,13 +370,13 @@ type partial struct {
 	// monDegree is the largest degree of a monitor computed so far (0: none), and
 	// monExcess the largest log2 of a monitor's scale over the modulus at its level:
 	// the monitors must reach the logits' scale by dividing by the primes between.
-	monDegree                 int
+	monDegree int
 	monExcess float64
 	logScale  float64
 	// err is the expected error on the logits so far, cost the work.
 	err, cost float64
-	rescales                  []int
-	relin                     []bool
+	rescales  []int
+	relin     []bool
 }
 
 // key groups partial schedules whose futures are alike.
