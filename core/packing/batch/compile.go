@@ -241,8 +241,8 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 		slots = opts.ImagesPerRequest
 	}
 	relin := false
-	for _, r := range sch.relin {
-		relin = relin || r
+	for i, r := range sch.relin {
+		relin = relin || r || sch.trees[i] != nil
 	}
 	relin = relin || sch.relinMonitors
 	p.manifest = manifest.Manifest{
@@ -325,7 +325,11 @@ func (c *stageCompiler) stage(i int, st state, rows []int, owned []bool, a *mode
 			}
 			out.steps = append(out.steps, ms)
 		}
-		if poly, ok := stage.Activation.(*model.Polynomial); ok {
+		if poly, ok := stage.Activation.(*model.Polynomial); ok && c.sch.trees[i] != nil {
+			var ps *powerPolyStep
+			ps, st = compilePowerPolynomial(c.prm, poly, st, *c.sch.trees[i], bound, c.sch.weightBits, c.sch.rescales[i])
+			out.steps = append(out.steps, ps)
+		} else if ok {
 			var ps *polyStep
 			ps, st = compilePolynomial(c.prm, poly, st, bound, c.sch.weightBits, c.sch.rescales[i])
 			out.steps = append(out.steps, ps)

@@ -418,3 +418,58 @@ func TestSegmentsInChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestHighDegreePolynomialsByRelinearizedPowers: degree-4 and degree-6 activations in
+// a three-activation network run as relinearized power trees (a tensor product of
+// x^6 would not fit), and match the reference.
+func TestHighDegreePolynomialsByRelinearizedPowers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(81, 82))
+	m := deepNet(rng, 3, 1)
+	// Degree-4 and degree-6 fits of a ReLU on [-4, 4] (Chebyshev least squares).
+	deg4 := []float64{0.2146, 0.5, 0.2148, 0, -0.0061}
+	deg6 := []float64{0.1587, 0.5, 0.3081, 0, -0.0197, 0, 0.00048}
+	polys := 0
+	for i, l := range m.Layers {
+		if _, ok := l.(*model.Polynomial); ok {
+			c := deg4
+			if polys == 1 {
+				c = deg6
+			}
+			m.Layers[i] = &model.Polynomial{Coeffs: c, Interval: [2]float64{-4, 4}, Fitted: "relu"}
+			polys++
+		}
+	}
+	m = calibrated(t, m, dimImages(rng, 200, 100))
+	p, err := Compile(m, params.InsecureN12R, packing.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trees := 0
+	for _, s := range p.Steps() {
+		if strings.Contains(s.Kind, "relinearized powers") {
+			trees++
+		}
+		t.Logf("%-45s %4d → %4d level %2d degree %d scale 2^%.0f", s.Kind, s.Inputs, s.Outputs, s.Level, s.Degree, s.LogScale)
+	}
+	if trees < 2 {
+		t.Fatalf("%d power trees, want the degree-4 and degree-6 activations as trees", trees)
+	}
+	imgs := dimImages(rng, 100, 100)
+	logits := encryptedLogits(t, p, imgs)
+	ref, _ := model.NewReference(m)
+	maxErr, top := 0.0, 0.0
+	for i, img := range imgs {
+		want, _ := ref.Forward(img)
+		for j := range want {
+			maxErr = math.Max(maxErr, math.Abs(want[j]-logits[i][j]))
+			top = math.Max(top, math.Abs(want[j]))
+		}
+		if model.Argmax(want) != model.Argmax(logits[i]) {
+			t.Errorf("image %d: encrypted argmax %d, reference %d", i, model.Argmax(logits[i]), model.Argmax(want))
+		}
+	}
+	t.Logf("max abs error %.3g on logits up to %.3g; planned precision %.1f bits", maxErr, top, p.PrecisionBits())
+	if maxErr > top*math.Exp2(4-p.PrecisionBits()) {
+		t.Fatalf("max abs error %.3g beyond the planned precision", maxErr)
+	}
+}

@@ -38,6 +38,10 @@ type stageSummary struct {
 	// weights to integers at each weight scale (see roundingError).
 	gain, quant float64
 	weightErr   map[int]float64
+	// peak is the typical magnitude of the stage's inputs, and coeffs an activation's
+	// monomial coefficients.
+	peak   float64
+	coeffs []float64
 }
 
 // The error model. A plan's precision is that of the logits: log2 of their largest
@@ -82,6 +86,7 @@ func errorModel(m *model.Model, stages []model.Stage, vb *valueBounds, sums []st
 		}
 	}
 	for k, st := range stages {
+		sums[k].peak = peakIn[k]
 		switch {
 		case st.Affine != nil:
 			sums[k].weightErr = roundingErrors(st.Affine, peakIn[k])
@@ -170,7 +175,7 @@ func summarize(stages []model.Stage, vb *valueBounds) ([]stageSummary, error) {
 			if err != nil {
 				return nil, fmt.Errorf("batch: layer %d: %w", st.Layer, err)
 			}
-			s.square, s.power, s.leadLog = !act.poly, act.power, act.leadLog
+			s.square, s.power, s.leadLog, s.coeffs = !act.poly, act.power, act.leadLog, act.coeffs
 			inBound := 0.0
 			if k > 0 {
 				inBound = maxAbs(vb.after[k-1])
@@ -246,6 +251,8 @@ type schedule struct {
 	weightBits int
 	rescales   []int  // primes dropped after each stage
 	relin      []bool // relinearize after each stage (after its rescales)
+	// trees holds, for a polynomial computed by relinearized powers, its plan.
+	trees []*powerTree
 	// relinMonitors relinearizes the monitors before they join the logits.
 	relinMonitors bool
 	// precision is log2 of the logits' magnitude over their expected error.
@@ -377,6 +384,7 @@ type partial struct {
 	err, cost float64
 	rescales  []int
 	relin     []bool
+	trees     []*powerTree
 }
 
 // key groups partial schedules whose futures are alike.
@@ -433,7 +441,7 @@ func (sp searchSpace) search(sums []stageSummary, inLogScale, weightBits int) []
 			continue
 		}
 		out = append(out, schedule{inLevel: p.inLevel, inLogScale: inLogScale, weightBits: weightBits, rescales: p.rescales,
-			relin: p.relin, relinMonitors: relinMonitors, precision: math.Log2(sp.outMax / p.err), cost: p.cost})
+			relin: p.relin, trees: p.trees, relinMonitors: relinMonitors, precision: math.Log2(sp.outMax / p.err), cost: p.cost})
 	}
 	return out
 }
@@ -470,77 +478,141 @@ func paretoAdd(set []partial, q partial) []partial {
 	return append(out, q)
 }
 
+// variant is a way to compute a stage: the ciphertexts' level, scale and degree
+// after it (before its rescales), the work and error it adds, and its power tree for
+// a polynomial by relinearized powers.
+type variant struct {
+	level, degree int
+	logScale      float64
+	cost, err     float64
+	tree          *powerTree
+}
+
 // step applies stage st to the partial schedule p and returns every feasible way to
-// continue: each number of rescales, each with and without relinearization.
+// continue: each way to compute the stage, each number of rescales after it, each
+// with and without relinearization.
 func (sp searchSpace) step(st stageSummary, p partial, weightBits int, last bool) []partial {
 	capacity := sp.capacity(p.level)
 	limbs := float64(p.level + 1)
-	logScale, degree, cost, monDegree, monExcess, e := p.logScale, p.degree, p.cost, p.monDegree, p.monExcess, p.err
+	monDegree, monExcess := p.monDegree, p.monExcess
+	base := variant{level: p.level, degree: p.degree, logScale: p.logScale, cost: p.cost, err: p.err}
+	var variants []variant
 	switch {
 	case st.linear:
+		v := base
 		logW := linearLogScale(st.maxW, st.exactLogW, weightBits)
-		logScale += float64(logW)
-		cost += float64(st.weights) * limbs * float64(degree+1)
-		e += st.gain * st.weightErr[logW]
+		v.logScale += float64(logW)
+		v.cost += float64(st.weights) * limbs * float64(v.degree+1)
+		v.err += st.gain * st.weightErr[logW]
+		variants = append(variants, v)
 	default:
 		if st.monitored {
 			// x² by a tensor product, then one multiply-add into the monitor.
-			monScale := 2*logScale + float64(weightLogScale(st.monitorMaxW, monitorWeightBits))
+			monScale := 2*base.logScale + float64(weightLogScale(st.monitorMaxW, monitorWeightBits))
 			if st.monitorLogMax+monScale+1+marginBits > capacity {
 				return nil
 			}
-			cost += float64(st.inputs) * limbs * float64((degree+1)*(degree+2)/2+2*degree+1)
-			monDegree = max(monDegree, 2*degree)
+			base.cost += float64(st.inputs) * limbs * float64((base.degree+1)*(base.degree+2)/2+2*base.degree+1)
+			monDegree = max(monDegree, 2*base.degree)
 			monExcess = math.Max(monExcess, monScale-capacity)
 		}
-		// Every power x^k must fit at its own scale before it is combined.
-		for k := 2; k <= st.power; k++ {
-			if float64(k)*(logScale+st.inLogBound)+1+marginBits > capacity {
-				return nil
-			}
+		if v, ok := sp.tensorVariant(st, base, weightBits); ok {
+			variants = append(variants, v)
 		}
-		in := degree
-		degree *= st.power
-		if st.square {
-			logScale *= 2
-			cost += float64(st.inputs) * limbs * float64((in+1)*(in+2)/2)
-		} else {
-			logScale = float64(st.power)*logScale + float64(coefficientLogScale(st.leadLog, weightBits))
-			cost += float64(st.inputs) * limbs * float64((in+1)*(degree+1)*(st.power-1))
-			e += st.gain * st.quant * math.Exp2(-float64(weightBits))
+		if v, ok := sp.treeVariant(st, base, weightBits); ok {
+			variants = append(variants, v)
 		}
-	}
-	if logScale+st.logBound+1+marginBits > capacity {
-		return nil
 	}
 	var out []partial
-	for r := 0; r <= p.level; r++ {
-		ls, qe, c := logScale, e, cost
-		for k := range r {
-			ls -= sp.logq[p.level-k]
+	for _, v := range variants {
+		if v.logScale+st.logBound+1+marginBits > sp.capacity(v.level) {
+			continue
 		}
-		if ls < 1 {
-			break
-		}
-		level := p.level - r
-		if r > 0 {
-			qe += st.gain * math.Exp2(sp.rescaleNoise(degree)-ls)
-			c += float64(st.outputs*(degree+1)) * limbs * rescaleCost
-		}
-		q := partial{inLevel: p.inLevel, level: level, degree: degree, monDegree: monDegree, monExcess: monExcess,
-			logScale: ls, err: qe, cost: c,
-			rescales: append(append([]int(nil), p.rescales...), r), relin: append(append([]bool(nil), p.relin...), false)}
-		out = append(out, q)
-		if sp.relin && degree == 2 && !last {
-			q.degree = 1
-			q.err = qe + st.gain*math.Exp2(sp.relinNoise-ls)
-			q.cost += float64(st.outputs) * relinCost(level, len(sp.prm.P()))
-			q.relin = append(append([]bool(nil), p.relin...), true)
+		vlimbs := float64(v.level + 1)
+		for r := 0; r <= v.level; r++ {
+			ls, qe, c := v.logScale, v.err, v.cost
+			for k := range r {
+				ls -= sp.logq[v.level-k]
+			}
+			if ls < 1 {
+				break
+			}
+			level := v.level - r
+			if r > 0 {
+				qe += st.gain * math.Exp2(sp.rescaleNoise(v.degree)-ls)
+				c += float64(st.outputs*(v.degree+1)) * vlimbs * rescaleCost
+			}
+			q := partial{inLevel: p.inLevel, level: level, degree: v.degree, monDegree: monDegree, monExcess: monExcess,
+				logScale: ls, err: qe, cost: c,
+				rescales: append(append([]int(nil), p.rescales...), r), relin: append(append([]bool(nil), p.relin...), false),
+				trees: append(append([]*powerTree(nil), p.trees...), v.tree)}
 			out = append(out, q)
+			if sp.relin && v.degree == 2 && !last {
+				q.degree = 1
+				q.err = qe + st.gain*math.Exp2(sp.relinNoise-ls)
+				q.cost += float64(st.outputs) * relinCost(level, len(sp.prm.P()))
+				q.relin = append(append([]bool(nil), p.relin...), true)
+				out = append(out, q)
+			}
 		}
 	}
 	return out
 }
+
+// tensorVariant computes an activation by tensor products (squareStep, polyStep):
+// the degree grows with the power, no level is used.
+func (sp searchSpace) tensorVariant(st stageSummary, v variant, weightBits int) (variant, bool) {
+	capacity := sp.capacity(v.level)
+	limbs := float64(v.level + 1)
+	// Every power x^k must fit at its own scale before it is combined.
+	for k := 2; k <= st.power; k++ {
+		if float64(k)*(v.logScale+st.inLogBound)+1+marginBits > capacity {
+			return v, false
+		}
+	}
+	in := v.degree
+	v.degree *= st.power
+	if st.square {
+		v.logScale *= 2
+		v.cost += float64(st.inputs) * limbs * float64((in+1)*(in+2)/2)
+	} else {
+		v.logScale = float64(st.power)*v.logScale + float64(coefficientLogScale(st.leadLog, weightBits))
+		v.cost += float64(st.inputs) * limbs * float64((in+1)*(v.degree+1)*(st.power-1))
+		v.err += st.gain * st.quant * math.Exp2(-float64(weightBits))
+	}
+	return v, true
+}
+
+// treeVariant computes a polynomial of degree 3 or more by relinearized powers
+// (powerPolyStep), which needs a relinearization key and degree-1 inputs.
+func (sp searchSpace) treeVariant(st stageSummary, v variant, weightBits int) (variant, bool) {
+	if st.square || st.power < 3 || !sp.relin || v.degree != 1 {
+		return v, false
+	}
+	noise := math.Max(sp.rescaleNoise(1), sp.relinNoise)
+	// Products are rescaled to about one prime (a scale the next product squares into
+	// two primes), and kept powerFloorBits above the noise.
+	target := sp.logq[len(sp.logq)-1]
+	tree, ok := planPowers(sp.logq, v.level, v.logScale, st.inLogBound, st.peak, target, noise+powerFloorBits, noise, st.coeffs)
+	if !ok {
+		return v, false
+	}
+	level, logT := tree.combine(st.coeffs, weightBits)
+	for k := 2; k <= st.power; k++ {
+		l := min(tree.level[tree.a[k]], tree.level[k-tree.a[k]])
+		limbs := float64(l + 1)
+		// A product of two degree-1 ciphertexts, its relinearization and rescale.
+		v.cost += float64(st.inputs) * (4*limbs + relinCost(l, len(sp.prm.P())) + 2*limbs*rescaleCost)
+	}
+	v.cost += float64(st.inputs*2*st.power) * float64(level+1)
+	v.err += st.gain*tree.err + st.gain*st.quant*math.Exp2(-float64(weightBits))
+	v.level, v.logScale, v.tree = level, logT, &tree
+	return v, true
+}
+
+// powerFloorBits is the least precision the products of a power tree keep above the
+// noise.
+const powerFloorBits = 12
 
 // activation is what planning needs to know of an activation.
 type activation struct {

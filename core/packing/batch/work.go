@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/packing"
@@ -33,6 +34,13 @@ func (p *Plan) Work() packing.Work {
 		case s.Kind == "square":
 			d := s.Degree / 2
 			w.MulAdds += float64(s.Inputs*(d+1)*(d+2)/2) * limbs
+		case strings.Contains(s.Kind, "relinearized powers"):
+			// Per ciphertext, about: a product, a relinearization and a rescale per
+			// power (at the result's level, a little low), then one sum per power.
+			powers := float64(polyDegree(s.Kind) - 1)
+			ext := limbs + float64(len(p.params.P()))
+			w.NTTs += float64(s.Inputs) * powers * (limbs + limbs*ext + 2*ext + 4*limbs)
+			w.MulAdds += float64(s.Inputs) * powers * (4*limbs + 2*limbs*ext + 2*limbs)
 		case strings.HasPrefix(s.Kind, "polynomial"):
 			// Powers x^2..x^n by tensor products, then one scaled sum per power.
 			w.MulAdds += float64(s.Inputs*(s.Degree+1)*(s.Degree+1)) * limbs
@@ -53,4 +61,11 @@ func (p *Plan) Work() packing.Work {
 		}
 	}
 	return w
+}
+
+// polyDegree reads the degree from a polynomial step's kind, "polynomial degree N …".
+func polyDegree(kind string) int {
+	var n int
+	fmt.Sscanf(strings.TrimPrefix(kind, "polynomial degree "), "%d", &n)
+	return n
 }
