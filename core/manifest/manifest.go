@@ -6,6 +6,7 @@ package manifest
 import (
 	"crypto/sha256"
 	"fmt"
+	"math"
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/internal/cbor"
@@ -90,6 +91,9 @@ type Manifest struct {
 	// Preprocessing is the normalization the network applies to the raw inputs
 	// (folded into its first layer): the client encrypts the raw values.
 	Preprocessing *model.Normalization `codec:"preprocessing,omitempty"`
+	// InputScales, when set, are per-channel factors the client multiplies the
+	// (checked) input values by before encoding them (batch packing).
+	InputScales []float64 `codec:"input_scales,omitempty"`
 	// Guarantee says what the plan's value bounds hold for: "proven" (every input in
 	// range) or "calibrated" (inputs its monitors admit); empty means proven.
 	Guarantee string `codec:"guarantee,omitempty"`
@@ -173,6 +177,14 @@ func (m *Manifest) validateInputs() error {
 	}
 	if p := m.Preprocessing; p != nil && (len(p.Mean) != m.Input.C || len(p.Std) != m.Input.C) {
 		return errs.New(errs.ErrMalformed, "manifest: a preprocessing record for %d channels, the input has %d", len(p.Mean), m.Input.C)
+	}
+	if len(m.InputScales) != 0 && len(m.InputScales) != m.Input.C {
+		return errs.New(errs.ErrMalformed, "manifest: %d input scales for %d channels", len(m.InputScales), m.Input.C)
+	}
+	for _, k := range m.InputScales {
+		if !(k > 0) || math.IsInf(k, 0) {
+			return errs.New(errs.ErrMalformed, "manifest: input scale %g", k)
+		}
 	}
 	switch {
 	case m.Guarantee != "" && m.Guarantee != "proven" && m.Guarantee != "calibrated":

@@ -8,8 +8,8 @@ recover the accuracy the replacements cost. Exports lenet5_he.onnx, which
     CRYPTONETS_LIBRARY=build/lib/libcryptonets.so PYTHONPATH=bindings/python \\
         /usr/bin/python3 models/lenet5/finetune.py > models/lenet5/finetune_log.txt
 
-The weights of lenet5.onnx are loaded into train.py's lenet5() module (the ONNX
-initializers carry PyTorch's parameter names). Same data split as train.py: the
+The weights of lenet5.onnx are loaded into train.py's lenet5() module
+(models/common/onnx_weights.py). Same data split as train.py: the
 first 55,000 training images train, the last 5,000 are for monitoring, the test
 images only for the final report. CPU, one thread, seeded.
 """
@@ -21,13 +21,13 @@ import os
 import sys
 import time
 
-import onnx
 import torch
-from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "mnist"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
 import train as mnist_train  # noqa: E402  (models/mnist/train.py: the MNIST loader)
+from onnx_weights import load_onnx_weights  # noqa: E402
 
 import cryptonets  # noqa: E402
 
@@ -35,21 +35,6 @@ import cryptonets  # noqa: E402
 _spec = importlib.util.spec_from_file_location("lenet5_train", os.path.join(HERE, "train.py"))
 lenet_train = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(lenet_train)
-
-
-def load_onnx_weights(module, path):
-    """Copies the initializers of the ONNX file into the module's state dict."""
-    proto = onnx.load(path)
-    state = module.state_dict()
-    found = 0
-    for t in proto.graph.initializer:
-        if t.name in state:
-            state[t.name].copy_(torch.from_numpy(numpy_helper.to_array(t).copy()))
-            found += 1
-    missing = [k for k in state if not k.endswith("num_batches_tracked")]
-    if found != len(missing):
-        raise SystemExit("%s: %d of %d parameters found" % (path, found, len(missing)))
-    return module
 
 
 def main():

@@ -108,6 +108,7 @@ def finetune(
     batch_size: int = 128,
     lr: float = 1e-3,
     fit_inputs: int = 2000,
+    schedule: str = "constant",
     seed: int = 0,
     log: Optional[Callable[[str], None]] = None,
 ) -> Any:
@@ -122,9 +123,10 @@ def finetune(
     the values it receives from the first ``fit_inputs`` inputs (with the earlier
     replacements already in place). The copy is then trained for ``epochs`` epochs on
     ``inputs`` and ``labels`` (tensors or numpy arrays; the inputs as the module takes
-    them) with Adam at learning rate ``lr``, cross-entropy on the module's outputs
-    (its logits), batches of ``batch_size`` in a seeded random order, and gradient
-    norms clipped to 1 (polynomials grow fast). ``log`` receives a line per epoch.
+    them) with Adam at learning rate ``lr`` (``schedule="cosine"``: from ``lr`` down
+    to 0 on a cosine), cross-entropy on the module's outputs (its logits), batches of
+    ``batch_size`` in a seeded random order, and gradient norms clipped to 1
+    (polynomials grow fast). ``log`` receives a line per epoch.
 
     The module's activations must be modules, not functional calls (``F.relu``),
     and its max pools must not use ``ceil_mode`` or ``dilation``. The module itself is
@@ -175,6 +177,12 @@ def finetune(
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     n = x.shape[0]
+    steps = epochs * ((n + batch_size - 1) // batch_size)
+    if schedule not in ("constant", "cosine"):
+        raise ValueError("schedule must be 'constant' or 'cosine', got %r" % schedule)
+    sched = None
+    if schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
     for epoch in range(1, epochs + 1):
         net.train()
         order = torch.randperm(n, generator=gen)
@@ -186,6 +194,8 @@ def finetune(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
+            if sched:
+                sched.step()
             total += loss.item() * idx.numel()
         if log:
             log("epoch %d: training loss %.4f" % (epoch, total / n))

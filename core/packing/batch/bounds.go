@@ -74,19 +74,15 @@ type valueBounds struct {
 	guarantee string
 }
 
-// boundValues bounds the values of the stages of m. With cal (and the margin), every
-// activation with a calibration point is monitored (GuaranteeCalibrated); without, the
-// bounds are proven for every input in the model's ranges.
-func boundValues(m *model.Model, stages []model.Stage, cal *model.Calibration, margin float64) (*valueBounds, error) {
+// boundValues bounds the values of the stages, for inputs in the intervals in. With
+// cal (and the margin), every activation with a calibration point is monitored
+// (GuaranteeCalibrated); without, the bounds are proven for every input in range.
+func boundValues(stages []model.Stage, in []interval, cal *model.Calibration, margin float64) (*valueBounds, error) {
 	vb := &valueBounds{guarantee: GuaranteeProven}
 	if cal != nil {
 		vb.guarantee = GuaranteeCalibrated
 	}
-	ranges := m.ValueRanges()
-	anchor := make([]interval, len(ranges))
-	for i, r := range ranges {
-		anchor[i] = interval{r[0], r[1]}
-	}
+	anchor := in
 	cur := anchor
 	var ell *ellipsoid // the constraint on the anchor, if its activation is monitored
 	var comp *model.Affine

@@ -30,6 +30,10 @@ const (
 	defaultMinBits = 8
 )
 
+// calibratedGainBits is how much more precision calibrated bounds must give before a
+// plan prefers them to proven bounds that fit.
+const calibratedGainBits = 1
+
 // marginOf returns the calibration margin of the options.
 func marginOf(o packing.Options) float64 {
 	if o.Margin > 0 {
@@ -111,9 +115,10 @@ func (s state) maxBound() float64 {
 }
 
 // Compile plans the evaluation of a converted model under the given parameters:
-// with bounds proven for every input in the model's ranges if a schedule fits them,
-// else, for a calibrated model, with calibration-based bounds and monitors (see
-// GuaranteeCalibrated).
+// with bounds proven for every input in the model's ranges if a schedule fits them
+// with the target precision, else, for a calibrated model, with calibration-based
+// bounds and monitors (see GuaranteeCalibrated) when they fit where proven bounds do
+// not, or give a bit more precision.
 func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan, error) {
 	return compileChunked(m, preset, opts, chunkBytes)
 }
@@ -132,40 +137,46 @@ func compileChunked(m *model.Model, preset params.Preset, opts packing.Options, 
 	if err != nil {
 		return nil, err
 	}
+	in, scales, stages := scaleInputs(m, stages)
 	var vb *valueBounds
 	var sch schedule
 	switch opts.Guarantee {
 	case "", GuaranteeProven:
-		vb, sch, err = planBounds(m, stages, prm, nil, opts)
-		if err == nil || opts.Guarantee == GuaranteeProven {
+		vb, sch, err = planBounds(m, stages, in, prm, nil, opts)
+		if opts.Guarantee == GuaranteeProven || err == nil && (sch.precision >= opts.TargetBits || m.Calibration == nil) {
 			break
 		}
 		if m.Calibration == nil {
 			err = fmt.Errorf("%w; the model has no calibration for calibrated bounds (convert it with calibration data)", err)
 			break
 		}
-		proven := err
-		if vb, sch, err = planBounds(m, stages, prm, m.Calibration, opts); err != nil {
-			err = fmt.Errorf("with bounds proven for every input in range: %w; with calibrated bounds (margin %g): %w", proven, marginOf(opts), err)
+		// Proven bounds do not fit, or leave less precision than asked: calibrated
+		// bounds are tighter, and give the room to the scales.
+		cvb, csch, cerr := planBounds(m, stages, in, prm, m.Calibration, opts)
+		switch {
+		case err != nil && cerr != nil:
+			err = fmt.Errorf("with bounds proven for every input in range: %w; with calibrated bounds (margin %g): %w", err, marginOf(opts), cerr)
+		case cerr == nil && (err != nil || csch.precision >= sch.precision+calibratedGainBits):
+			vb, sch, err = cvb, csch, nil
 		}
 	case GuaranteeCalibrated:
 		if m.Calibration == nil {
 			return nil, errs.New(errs.ErrInvalidArgument, "batch: calibrated bounds need a calibrated model (convert it with calibration data)")
 		}
-		vb, sch, err = planBounds(m, stages, prm, m.Calibration, opts)
+		vb, sch, err = planBounds(m, stages, in, prm, m.Calibration, opts)
 	default:
 		return nil, errs.New(errs.ErrInvalidArgument, "batch: unknown guarantee %q: want %s or %s", opts.Guarantee, GuaranteeProven, GuaranteeCalibrated)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("batch: %s cannot hold this network: %w", preset.Name, err)
 	}
-	return build(m, stages, prm, preset, sch, vb, opts, chunk)
+	return build(m, stages, in, scales, prm, preset, sch, vb, opts, chunk)
 }
 
 // planBounds bounds the values (with the calibration, if given) and searches a
 // schedule for them.
-func planBounds(m *model.Model, stages []model.Stage, prm hefloat.Parameters, cal *model.Calibration, opts packing.Options) (*valueBounds, schedule, error) {
-	vb, err := boundValues(m, stages, cal, marginOf(opts))
+func planBounds(m *model.Model, stages []model.Stage, in []interval, prm hefloat.Parameters, cal *model.Calibration, opts packing.Options) (*valueBounds, schedule, error) {
+	vb, err := boundValues(stages, in, cal, marginOf(opts))
 	if err != nil {
 		return nil, schedule{}, err
 	}
@@ -173,7 +184,7 @@ func planBounds(m *model.Model, stages []model.Stage, prm hefloat.Parameters, ca
 	if err != nil {
 		return nil, schedule{}, err
 	}
-	outMax, inGain := errorModel(m, stages, vb, sums)
+	outMax, inGain := errorModel(m, stages, in, vb, sums)
 	sch, err := bestSchedule(prm, sums, opts, outMax, inGain)
 	if err != nil {
 		top := 0.0
@@ -198,9 +209,9 @@ func activations(sums []stageSummary) int {
 
 // build constructs the plan that a schedule describes.
 // Segments are evaluated in chunks of at most chunk bytes (see segmentStep).
-func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset params.Preset, sch schedule, vb *valueBounds, opts packing.Options, chunk int) (*Plan, error) {
-	st := state{level: sch.inLevel, degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)),
-		bound: absBounds(inputIntervals(m))}
+// The inputs, in the intervals in, are scaled per channel by scales (nil: 1).
+func build(m *model.Model, stages []model.Stage, in []interval, scales []float64, prm hefloat.Parameters, preset params.Preset, sch schedule, vb *valueBounds, opts packing.Options, chunk int) (*Plan, error) {
+	st := state{level: sch.inLevel, degree: 1, scale: rlwe.NewScale(math.Ldexp(1, sch.inLogScale)), bound: absBounds(in)}
 	p := &Plan{params: prm, inScale: st.scale, pool: newRowPool(prm.N()), guarantee: vb.guarantee}
 	digest := sha256.New()
 	add := func(ss ...step) {
@@ -254,7 +265,7 @@ func build(m *model.Model, stages []model.Stage, prm hefloat.Parameters, preset 
 		OutputLogScale: packing.Log2(st.scale), OutputBound: st.maxBound(),
 		ImagesPerBatch: slots, GaloisElements: []uint64{}, Relinearize: relin,
 		InputCiphertexts: m.Input.Size(), Result: resultLayout(len(st.bound)),
-		Guarantee: vb.guarantee,
+		Guarantee: vb.guarantee, InputScales: scales,
 	}
 	for _, ms := range c.mons {
 		p.manifest.Monitors = append(p.manifest.Monitors, ms.layer)
@@ -367,14 +378,46 @@ func pick(v []float64, rows []int) []float64 {
 	return out
 }
 
-// inputIntervals returns the range of every input value.
-func inputIntervals(m *model.Model) []interval {
-	r := m.ValueRanges()
-	out := make([]interval, len(r))
-	for i, v := range r {
-		out[i] = interval{v[0], v[1]}
+// scaleInputs returns the range of every input value as the client encrypts it, and
+// the per-channel factors the client multiplies the values by (nil: none), with the
+// stages adjusted to them. Channels of very different magnitudes (a record's
+// features: one in thousands, another in thousandths) are all brought to [-1, 1]:
+// with one scale for every input ciphertext, the small ones would otherwise keep
+// few bits, and the first layer's integer weights (which would carry the factors)
+// too. Only when the network starts with a linear stage, and the model has
+// per-channel ranges.
+func scaleInputs(m *model.Model, stages []model.Stage) ([]interval, []float64, []model.Stage) {
+	ranges := m.ValueRanges()
+	in := make([]interval, len(ranges))
+	for i, r := range ranges {
+		in[i] = interval{r[0], r[1]}
 	}
-	return out
+	if len(m.ChannelRanges) == 0 || stages[0].Affine == nil {
+		return in, nil, stages
+	}
+	scales := make([]float64, len(m.ChannelRanges))
+	for c, r := range m.ChannelRanges {
+		scales[c] = 1
+		if top := math.Max(math.Abs(r[0]), math.Abs(r[1])); top > 0 {
+			scales[c] = 1 / top
+		}
+	}
+	plane := m.Input.H * m.Input.W
+	for i := range in {
+		k := scales[i/plane]
+		in[i] = interval{in[i].lo * k, in[i].hi * k}
+	}
+	a := stages[0].Affine
+	scaled := &model.Affine{In: a.In, Rows: make([][]model.Term, len(a.Rows)), Bias: a.Bias}
+	for j, row := range a.Rows {
+		scaled.Rows[j] = make([]model.Term, len(row))
+		for t, term := range row {
+			scaled.Rows[j][t] = model.Term{Index: term.Index, Weight: term.Weight / scales[term.Index/plane]}
+		}
+	}
+	out := append([]model.Stage(nil), stages...)
+	out[0].Affine = scaled
+	return in, scales, out
 }
 
 // absBounds returns the largest magnitude in each interval.

@@ -112,7 +112,8 @@ func TestProvenBoundsAreSound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vb, err := boundValues(m, stages, nil, DefaultMargin)
+	in, _, _ := scaleInputs(m, stages)
+	vb, err := boundValues(stages, in, nil, DefaultMargin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +181,12 @@ func TestCalibratedBoundsAreSound(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	m := calibrated(t, deepNet(rng, 4, 2), dimImages(rng, 300, 100))
 	stages, _ := m.Stages()
-	vb, err := boundValues(m, stages, m.Calibration, DefaultMargin)
+	in, _, _ := scaleInputs(m, stages)
+	vb, err := boundValues(stages, in, m.Calibration, DefaultMargin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proven, _ := boundValues(m, stages, nil, DefaultMargin)
+	proven, _ := boundValues(stages, in, nil, DefaultMargin)
 	if len(vb.monitors) != 4 || vb.guarantee != GuaranteeCalibrated {
 		t.Fatalf("%d monitors, guarantee %q; want 4, calibrated", len(vb.monitors), vb.guarantee)
 	}

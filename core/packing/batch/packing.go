@@ -69,7 +69,7 @@ func (Packing) Layout(m *manifest.Manifest) (packing.Layout, error) {
 	case len(m.Layout) > 0 || len(m.GaloisElements) > 0:
 		return nil, errs.New(errs.ErrMalformed, "batch: a batch plan has no layout and needs no Galois keys")
 	}
-	return layout{}, nil
+	return layout{scales: m.InputScales, plane: m.Input.H * m.Input.W}, nil
 }
 
 // resultLayout is where batch results hold the logits: logit j of image i in slot i
@@ -78,12 +78,20 @@ func resultLayout(outputs int) manifest.ResultLayout {
 	return manifest.ResultLayout{Ciphertexts: outputs, PerCiphertext: 1, ImageStride: 1}
 }
 
-// layout puts value k of image i in slot i of input ciphertext k.
-type layout struct{}
+// layout puts value k of image i in slot i of input ciphertext k, multiplied by its
+// channel's input scale if the manifest has them.
+type layout struct {
+	scales []float64
+	plane  int
+}
 
 // Fill puts value k of image i in slot i.
-func (layout) Fill(slots []float64, k int, images [][]float64) {
+func (l layout) Fill(slots []float64, k int, images [][]float64) {
+	f := 1.0
+	if l.scales != nil {
+		f = l.scales[k/l.plane]
+	}
 	for i, image := range images {
-		slots[i] = image[k]
+		slots[i] = image[k] * f
 	}
 }

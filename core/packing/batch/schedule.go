@@ -3,9 +3,11 @@ package batch
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/workers"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -53,9 +55,10 @@ type stageSummary struct {
 // measured on data, they are what matters in practice); without, from the value
 // bounds, products of each stage's worst amplification (a pessimistic estimate).
 
-// errorModel fills in the gains and rounding errors of the stages and returns the
-// logits' magnitude and the gain of an error in the inputs.
-func errorModel(m *model.Model, stages []model.Stage, vb *valueBounds, sums []stageSummary) (outMax, inGain float64) {
+// errorModel fills in the gains and rounding errors of the stages, for inputs in the
+// intervals in, and returns the logits' magnitude and the gain of an error in the
+// inputs.
+func errorModel(m *model.Model, stages []model.Stage, in []interval, vb *valueBounds, sums []stageSummary) (outMax, inGain float64) {
 	cal := m.Calibration
 	measured := cal != nil && len(cal.Gain) == len(m.Layers) && len(cal.Peak) == len(m.Layers)
 	// Typical magnitude of the values before each stage.
@@ -63,7 +66,7 @@ func errorModel(m *model.Model, stages []model.Stage, vb *valueBounds, sums []st
 	for k := range stages {
 		switch {
 		case k == 0:
-			peakIn[k] = maxAbs(inputIntervals(m))
+			peakIn[k] = maxAbs(in)
 		case measured:
 			peakIn[k] = cal.Peak[stages[k-1].Layer]
 		default:
@@ -337,17 +340,36 @@ func (sp searchSpace) capacity(level int) float64 {
 	return c
 }
 
+// The input scales and weight precisions the schedule search tries, searchStep bits
+// apart.
+const (
+	minInputLogScale = 20
+	maxInputLogScale = 40
+	minWeightBits    = 8
+	searchStep       = 2
+)
+
 // bestSchedule searches input levels and scales, weight precisions, rescale points
 // and relinearizations. It keeps the schedules whose precision (of the logits, see
 // errorModel) reaches min(TargetBits, best possible) and, among those, returns the
 // cheapest.
 func bestSchedule(prm hefloat.Parameters, sums []stageSummary, opts packing.Options, outMax, inGain float64) (schedule, error) {
 	sp := newSearchSpace(prm, outMax, inGain)
-	var found []schedule
-	for in := 20; in <= 40; in++ {
-		for wb := 8; wb <= maxWeightBits(prm); wb++ {
-			found = append(found, sp.search(sums, in, wb)...)
+	type point struct{ in, wb int }
+	var points []point
+	for in := minInputLogScale; in <= maxInputLogScale; in += searchStep {
+		for wb := minWeightBits; wb <= maxWeightBits(prm); wb += searchStep {
+			points = append(points, point{in, wb})
 		}
+	}
+	results := make([][]schedule, len(points))
+	_ = workers.Run(len(points), runtime.GOMAXPROCS(0), func(_, i int) error {
+		results[i] = sp.search(sums, points[i].in, points[i].wb)
+		return nil
+	})
+	var found []schedule
+	for _, r := range results {
+		found = append(found, r...)
 	}
 	if len(found) == 0 {
 		return schedule{}, errs.New(errs.ErrUnsupported, "no input scale, rescale and relinearization schedule fits the modulus with the value bounds")
