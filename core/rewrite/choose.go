@@ -15,13 +15,13 @@ import (
 type Budget struct {
 	// Points is the most accuracy the conversion may lose, in percentage points (0:
 	// DefaultBudgetPoints).
-	Points float64
+	Points float64 `json:"points"`
 	// Agreement is the least fraction of inputs whose argmax must not change, when
 	// there are no labels (0: DefaultAgreement).
-	Agreement float64
+	Agreement float64 `json:"agreement"`
 	// Exceed lets the conversion return a network outside the budget (it then says so
 	// in its report) instead of failing.
-	Exceed bool
+	Exceed bool `json:"exceed"`
 }
 
 // The default budget.
