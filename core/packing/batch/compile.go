@@ -343,6 +343,11 @@ func (c *stageCompiler) stage(i int, st state, rows []int, owned []bool, a *mode
 		} else if ok {
 			var ps *polyStep
 			ps, st = compilePolynomial(c.prm, poly, st, bound, c.sch.weightBits, c.sch.rescales[i])
+			if len(out.steps) > 0 {
+				if ms, ok := out.steps[len(out.steps)-1].(*monitorStep); ok {
+					ms.fused, ps.monitor = true, ms
+				}
+			}
 			out.steps = append(out.steps, ps)
 		} else {
 			var sq *squareStep

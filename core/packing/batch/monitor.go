@@ -20,6 +20,9 @@ import (
 type monitorStep struct {
 	index, layer int
 	stage        int
+	// fused leaves the squares to the polynomial step after it (polyStep.monitor),
+	// which computes them anyway.
+	fused bool
 	n, inDegree  int
 	level        int
 	weights      []uint64
@@ -55,12 +58,20 @@ func compileMonitor(mon monitorPlan, in state, index, logW int) *monitorStep {
 }
 
 func (s *monitorStep) info() packing.Step {
-	return packing.Step{Kind: "monitor", Inputs: s.n, Outputs: 1, Weights: s.n, WeightLogScale: s.logW,
+	kind := "monitor"
+	if s.fused {
+		kind = "monitor (the polynomial's squares)"
+	}
+	return packing.Step{Kind: kind, Inputs: s.n, Outputs: 1, Weights: s.n, WeightLogScale: s.logW,
 		Level: s.level, Degree: 2 * s.inDegree, LogScale: packing.Log2(s.scale), Bound: s.bound}
 }
 
 func (s *monitorStep) hash(h hash.Hash) {
-	hashInts(h, 5, int64(s.index), int64(s.layer), int64(s.n), int64(s.logW))
+	fused := int64(0)
+	if s.fused {
+		fused = 1
+	}
+	hashInts(h, 5, int64(s.index), int64(s.layer), int64(s.n), int64(s.logW), fused)
 	for _, w := range s.weights {
 		hashInts(h, int64(w))
 	}
@@ -70,31 +81,56 @@ func (s *monitorStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciph
 	if len(in) != s.n || len(ev.monitors) < s.index {
 		return nil, errs.New(errs.ErrInternal, "monitor step: %d inputs, want %d; %d monitors before it, want %d", len(in), s.n, len(ev.monitors), s.index)
 	}
-	degree := 2 * s.inDegree
+	if s.fused {
+		return in, nil // the polynomial step after it adds its squares
+	}
 	r := ev.params.RingQ().AtLevel(s.level)
-	sums := make([]*rlwe.Ciphertext, ev.workers)
+	sums := s.start(ev, in[0].MetaData)
 	squares := make([]*rlwe.Ciphertext, ev.workers)
-	for w := range sums {
-		sums[w] = ev.pool.ciphertext(degree, s.level, in[0].MetaData)
-		for _, p := range sums[w].Value {
-			zero(p)
-		}
-		squares[w] = ev.pool.ciphertext(degree, s.level, in[0].MetaData)
+	for w := range squares {
+		squares[w] = ev.pool.ciphertext(2*s.inDegree, s.level, in[0].MetaData)
 	}
 	err := ev.parallel(len(in), func(w, i int) {
 		if s.weights[i] == 0 {
 			return
 		}
 		squareInto(r, in[i], squares[w])
-		for k, p := range squares[w].Value {
-			r.MulScalarThenAdd(p, s.weights[i], sums[w].Value[k])
-		}
+		s.add(r, sums[w], i, squares[w])
 	})
 	ev.pool.release(squares...)
 	if err != nil {
 		ev.pool.release(sums...)
 		return nil, err
 	}
+	s.finish(ev, r, sums)
+	return in, nil
+}
+
+// start returns one zeroed monitor accumulator per worker.
+func (s *monitorStep) start(ev *evaluation, like *rlwe.MetaData) []*rlwe.Ciphertext {
+	sums := make([]*rlwe.Ciphertext, ev.workers)
+	for w := range sums {
+		sums[w] = ev.pool.ciphertext(2*s.inDegree, s.level, like)
+		for _, p := range sums[w].Value {
+			zero(p)
+		}
+	}
+	return sums
+}
+
+// add adds W_i·sq, with sq the square of input i, to a worker's accumulator.
+func (s *monitorStep) add(r *ring.Ring, sum *rlwe.Ciphertext, i int, sq *rlwe.Ciphertext) {
+	if s.weights[i] == 0 {
+		return
+	}
+	for k, p := range sq.Value {
+		r.MulScalarThenAdd(p, s.weights[i], sum.Value[k])
+	}
+}
+
+// finish sums the workers' accumulators into the monitor (adding what the chunks of
+// a segment before this one computed of it).
+func (s *monitorStep) finish(ev *evaluation, r *ring.Ring, sums []*rlwe.Ciphertext) {
 	sums[0].Scale = s.scale
 	if s.index < len(ev.monitors) { // a later chunk of a segment
 		sums = append(sums, ev.monitors[s.index])
@@ -108,7 +144,6 @@ func (s *monitorStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciph
 		}
 	}
 	ev.pool.release(sums[1:]...)
-	return in, nil
 }
 
 // zero sets every coefficient of p to 0.

@@ -30,6 +30,9 @@ type polyStep struct {
 	scale    rlwe.Scale
 	bound    float64
 	fitted   string // the function the polynomial approximates, if any
+	// monitor, when set, is the monitor of the inputs, which takes their squares
+	// from here (see monitorStep.fused).
+	monitor *monitorStep
 }
 
 // compilePolynomial plans p on the ciphertexts of state in; bound bounds each output.
@@ -93,6 +96,10 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		work[w].buf = ev.pool.poly(ev.params.MaxLevel())
 	}
 	r := ev.params.RingQ().AtLevel(level)
+	var sums []*rlwe.Ciphertext
+	if s.monitor != nil {
+		sums = s.monitor.start(ev, in[0].MetaData)
+	}
 	out := make([]*rlwe.Ciphertext, len(in))
 	err := ev.parallel(len(in), func(w, i int) {
 		sc := work[w]
@@ -100,6 +107,9 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		for k := 2; k <= s.power; k++ {
 			if k == 2 {
 				squareInto(r, in[i], sc.powers[2])
+				if sums != nil {
+					s.monitor.add(r, sums[w], i, sc.powers[2])
+				}
 			} else {
 				tensorInto(r, sc.powers[k-1], in[i], sc.powers[k])
 			}
@@ -126,6 +136,13 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		ev.pool.release(sc.powers[2:]...)
 		ev.pool.release(sc.sum)
 		ev.pool.put(sc.buf.Coeffs...)
+	}
+	if sums != nil {
+		if err != nil {
+			ev.pool.release(sums...)
+			return nil, err
+		}
+		s.monitor.finish(ev, r, sums)
 	}
 	return out, err
 }

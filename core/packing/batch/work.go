@@ -55,6 +55,9 @@ func (p *Plan) Work() packing.Work {
 			// A tensor square and a multiply-add per input.
 			d := s.Degree / 2
 			w.MulAdds += float64(s.Inputs*((d+1)*(d+2)/2+s.Degree+1)) * limbs
+		case strings.HasPrefix(s.Kind, "monitor ("):
+			// A multiply-add per input, of the square the polynomial computes.
+			w.MulAdds += float64(s.Inputs*(s.Degree+1)) * limbs
 		}
 		if s.Rescales > 0 {
 			w.NTTs += float64(s.Outputs*(s.Degree+1)) * limbs
