@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -14,6 +15,15 @@ import (
 )
 
 func main() {
+	if os.Args[1] == "prof" {
+		if f := os.Getenv("CPUPROF"); f != "" {
+			out, _ := os.Create(f)
+			pprof.StartCPUProfile(out)
+			defer pprof.StopCPUProfile()
+		}
+		prof(os.Args[2], os.Getenv("GUAR"))
+		return
+	}
 	if os.Args[1] == "gaps" {
 		gaps(os.Args[2])
 		return

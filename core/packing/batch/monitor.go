@@ -22,13 +22,13 @@ type monitorStep struct {
 	stage        int
 	// fused leaves the squares to the polynomial step after it (polyStep.monitor),
 	// which computes them anyway.
-	fused bool
-	n, inDegree  int
-	level        int
-	weights      []uint64
-	logW         int
-	scale        rlwe.Scale // of M: the inputs' scale squared times 2^logW
-	bound        float64
+	fused       bool
+	n, inDegree int
+	level       int
+	weights     []uint64
+	logW        int
+	scale       rlwe.Scale // of M: the inputs' scale squared times 2^logW
+	bound       float64
 }
 
 // monitorWeightBits is the precision of the largest monitor weight: a monitor is a
