@@ -11,6 +11,7 @@ import "C"
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"unsafe"
 
@@ -124,14 +125,17 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func giveCiphertexts(out **C.uint8_t, outLen *C.size_t, kind wire.Kind, info *manifestInfo, cts *wire.Ciphertexts) error {
-	size, err := cts.PayloadSize(info.prm)
+// giveSequence hands the caller the bytes of an upload (kind KindEncryptedBatch) or a
+// download (KindEncryptedResult), written straight into the caller's buffer: the
+// envelope of a single request, or a sequence.
+func giveSequence(out **C.uint8_t, outLen *C.size_t, kind wire.Kind, info *manifestInfo, list []*wire.Ciphertexts) error {
+	size, err := wire.SequenceSize(list, info.prm)
 	if err != nil {
 		return err
 	}
-	return giveBytes(out, outLen, wire.HeaderSize+size, false, func(b []byte) error {
+	return giveBytes(out, outLen, size, false, func(b []byte) error {
 		w := &sliceWriter{buf: b}
-		if _, err := wire.WriteCiphertexts(w, kind, &info.man, info.prm, cts); err != nil {
+		if err := wire.WriteSequence(w, kind, &info.man, info.prm, list); err != nil {
 			return err
 		}
 		if len(w.buf) != 0 {
@@ -222,7 +226,7 @@ func cngo_model_load(out *unsafe.Pointer, path *C.char) C.int {
 		if err != nil {
 			return err
 		}
-		return give(out, &modelObj{m: m})
+		return give(out, newModelObj(m))
 	})
 }
 
@@ -262,7 +266,7 @@ func cngo_model_from_onnx(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, cali
 		if err != nil {
 			return err
 		}
-		return give(out, &modelObj{m: m})
+		return give(out, newModelObj(m))
 	})
 }
 
@@ -298,7 +302,7 @@ func cngo_model_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t) C.
 		if err != nil {
 			return err
 		}
-		return give(out, &modelObj{m: m})
+		return give(out, newModelObj(m))
 	})
 }
 
@@ -325,6 +329,80 @@ func cngo_model_compile(out *unsafe.Pointer, mp unsafe.Pointer, has C.int, size 
 			return err
 		}
 		return give(out, &manifestObj{info: info})
+	})
+}
+
+//export cngo_model_input_shape
+func cngo_model_input_shape(c, h, w *C.size_t, mp unsafe.Pointer) C.int {
+	return guard("cn_model_input_shape", func() error {
+		m, err := get[*modelObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		if c == nil || h == nil || w == nil {
+			return invalidf("out_channels, out_height or out_width is NULL")
+		}
+		s := m.m.Input
+		*c, *h, *w = C.size_t(s.C), C.size_t(s.H), C.size_t(s.W)
+		return nil
+	})
+}
+
+//export cngo_model_outputs
+func cngo_model_outputs(out *C.size_t, mp unsafe.Pointer) C.int {
+	return guard("cn_model_outputs", func() error {
+		m, err := get[*modelObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		classes, err := modelOutputs(m.m)
+		if err != nil {
+			return err
+		}
+		return setSize("out", out, classes)
+	})
+}
+
+// modelOutputs returns the number of values the last layer of m gives.
+func modelOutputs(m *model.Model) (int, error) {
+	shapes, err := m.Shapes()
+	if err != nil {
+		return 0, err
+	}
+	return shapes[len(shapes)-1].Size(), nil
+}
+
+//export cngo_model_predict_plain
+func cngo_model_predict_plain(logits *C.double, logitsLen C.size_t, outClasses *C.size_t, mp unsafe.Pointer, inputs *C.double, n, perInput C.size_t) C.int {
+	return guard("cn_model_predict_plain", func() error {
+		if outClasses == nil {
+			return invalidf("out_classes is NULL")
+		}
+		m, err := get[*modelObj]("m", mp)
+		if err != nil {
+			return err
+		}
+		classes, err := modelOutputs(m.m)
+		if err != nil {
+			return err
+		}
+		*outClasses = C.size_t(classes)
+		switch size := m.m.Input.Size(); {
+		case uint64(perInput) != uint64(size):
+			return invalidf("values_per_input is %d, the model takes %d (%v)", uint64(perInput), size, m.m.Input)
+		case n == 0 || uint64(n) > uint64(math.MaxInt/8)/uint64(perInput):
+			return invalidf("n_inputs is %d, want at least 1 (and n_inputs*values_per_input doubles in memory)", uint64(n))
+		case uint64(logitsLen) < uint64(n)*uint64(classes):
+			return bufferTooSmallf("logits holds %d doubles, %d inputs need %d (%d classes each)",
+				uint64(logitsLen), uint64(n), uint64(n)*uint64(classes), classes)
+		case inputs == nil || logits == nil:
+			return invalidf("inputs or logits is NULL")
+		}
+		values, err := m.m.Predict(doubleRows(inputs, int(n), int(perInput)), nil)
+		if err != nil {
+			return err
+		}
+		return copyRows(logits, values, int(n), classes)
 	})
 }
 
@@ -585,14 +663,14 @@ func cngo_client_encrypt(out *unsafe.Pointer, cp unsafe.Pointer, pixels *C.doubl
 				return invalidf("pixels is NULL")
 			case uint64(perImage) != uint64(m.Input.Size()):
 				return invalidf("values_per_image is %d, the model takes %d (%v)", uint64(perImage), m.Input.Size(), m.Input)
-			case nImages == 0 || uint64(nImages) > uint64(m.ImagesPerBatch):
-				return invalidf("n_images is %d, want 1 to %d", uint64(nImages), m.ImagesPerBatch)
+			case nImages == 0 || uint64(nImages) > uint64(math.MaxInt/8)/uint64(perImage):
+				return invalidf("n_images is %d, want at least 1 (and n_images*values_per_image doubles in memory)", uint64(nImages))
 			}
-			cts, err := c.c.Encrypt(doubleRows(pixels, int(nImages), int(perImage)), nil)
+			requests, err := c.c.EncryptAll(doubleRows(pixels, int(nImages), int(perImage)), nil, nil)
 			if err != nil {
 				return err
 			}
-			return give(out, &batchObj{cts: cts, info: c.info})
+			return give(out, &batchObj{requests: requests, info: c.info})
 		})
 	})
 }
@@ -611,29 +689,38 @@ func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outCla
 			if r.info.fp != c.info.fp {
 				return errs.New(errs.ErrMismatch, "the result was made for another model plan or parameters than this client's")
 			}
-			images, classes := r.cts.Images, r.info.man.Outputs
-			*outImages, *outClasses = C.size_t(images), C.size_t(classes)
-			if need := images * classes; uint64(logitsLen) < uint64(need) {
+			n, classes := images(r.results), r.info.man.Outputs
+			*outImages, *outClasses = C.size_t(n), C.size_t(classes)
+			if need := n * classes; uint64(logitsLen) < uint64(need) {
 				return bufferTooSmallf("logits holds %d doubles, the result needs %d (%d images x %d classes)",
-					uint64(logitsLen), need, images, classes)
+					uint64(logitsLen), need, n, classes)
 			}
 			if logits == nil {
 				return invalidf("logits is NULL")
 			}
-			values, err := c.c.Decrypt(r.cts)
+			values, err := c.c.DecryptAll(r.results)
 			if err != nil {
 				return err
 			}
-			dst := unsafe.Slice((*float64)(unsafe.Pointer(logits)), images*classes)
-			for i, row := range values {
-				if len(row) != classes {
-					return internalf("image %d decrypted to %d logits, want %d", i, len(row), classes)
-				}
-				copy(dst[i*classes:], row)
-			}
-			return nil
+			return copyRows(logits, values, n, classes)
 		})
 	})
+}
+
+// copyRows copies n rows of classes values into the caller's buffer (of at least
+// n·classes doubles).
+func copyRows(dst *C.double, rows [][]float64, n, classes int) error {
+	if len(rows) != n {
+		return internalf("%d rows of logits, want %d", len(rows), n)
+	}
+	buf := unsafe.Slice((*float64)(unsafe.Pointer(dst)), n*classes)
+	for i, row := range rows {
+		if len(row) != classes {
+			return internalf("row %d has %d logits, want %d", i, len(row), classes)
+		}
+		copy(buf[i*classes:], row)
+	}
+	return nil
 }
 
 //export cngo_client_free
@@ -704,7 +791,7 @@ func cngo_server_new(out *unsafe.Pointer, mp, kp unsafe.Pointer) C.int {
 		if err != nil {
 			return err
 		}
-		p, err := compile.ForManifest(m.m, k.info.man, k.info.man.Insecure)
+		p, err := m.plans.ForManifest(k.info.man, k.info.man.Insecure)
 		if err != nil {
 			return err
 		}
@@ -747,15 +834,17 @@ func cngo_server_predict(out *unsafe.Pointer, sp, bp unsafe.Pointer) C.int {
 		if b.info.fp != s.info.fp {
 			return errs.New(errs.ErrMismatch, "the encrypted batch was made for another model plan or parameters than this server's")
 		}
-		cts, err := b.ciphertexts(true)
-		if err != nil {
-			return err
+		// The evaluation consumes its input: it gets a copy of one request at a time,
+		// and the batch stays as the caller has it.
+		results := make([]*wire.Ciphertexts, len(b.requests))
+		for i, req := range b.requests {
+			res, err := s.s.Predict(context.Background(), req.Clone(), nil)
+			if err != nil {
+				return fmt.Errorf("request %d of %d: %w", i+1, len(b.requests), err)
+			}
+			results[i] = res
 		}
-		res, err := s.s.Predict(context.Background(), cts, nil)
-		if err != nil {
-			return err
-		}
-		return give(out, &resultObj{cts: res, info: s.info})
+		return give(out, &resultObj{results: results, info: s.info})
 	})
 }
 
@@ -766,9 +855,9 @@ func cngo_server_free(p unsafe.Pointer) C.int {
 
 // ----------------------------------------------------- ciphertext objects --
 
-// decodeCiphertexts validates received ciphertexts; it reads data without copying
-// it first because wire's decoder copies every coefficient and keeps no reference.
-func decodeCiphertexts(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, n C.size_t, kind wire.Kind) (*wire.Ciphertexts, *manifestInfo, error) {
+// decodeSequence validates a received upload or download; it reads data without
+// copying it first because wire's sequence reader copies what it keeps.
+func decodeSequence(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, n C.size_t, kind wire.Kind) ([]*wire.Ciphertexts, *manifestInfo, error) {
 	if err := begin(out); err != nil {
 		return nil, nil, err
 	}
@@ -780,11 +869,11 @@ func decodeCiphertexts(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, 
 	if err != nil {
 		return nil, nil, err
 	}
-	cts, err := wire.DecodeCiphertexts(b, kind, &m.info.man, m.info.prm)
+	list, err := wire.DecodeSequence(b, kind, &m.info.man, m.info.prm)
 	if err != nil {
 		return nil, nil, err
 	}
-	return cts, m.info, nil
+	return list, m.info, nil
 }
 
 //export cngo_encrypted_batch_serialize
@@ -797,22 +886,18 @@ func cngo_encrypted_batch_serialize(out **C.uint8_t, outLen *C.size_t, bp unsafe
 		if err != nil {
 			return err
 		}
-		cts, err := b.ciphertexts(false)
-		if err != nil {
-			return err
-		}
-		return giveCiphertexts(out, outLen, wire.KindEncryptedBatch, b.info, cts)
+		return giveSequence(out, outLen, wire.KindEncryptedBatch, b.info, b.requests)
 	})
 }
 
 //export cngo_encrypted_batch_deserialize
 func cngo_encrypted_batch_deserialize(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, n C.size_t) C.int {
 	return guard("cn_encrypted_batch_deserialize", func() error {
-		cts, info, err := decodeCiphertexts(out, mp, data, n, wire.KindEncryptedBatch)
+		list, info, err := decodeSequence(out, mp, data, n, wire.KindEncryptedBatch)
 		if err != nil {
 			return err
 		}
-		return give(out, &batchObj{cts: cts, info: info})
+		return give(out, &batchObj{requests: list, info: info})
 	})
 }
 
@@ -823,11 +908,18 @@ func cngo_encrypted_batch_images(out *C.size_t, bp unsafe.Pointer) C.int {
 		if err != nil {
 			return err
 		}
-		cts, err := b.ciphertexts(false)
+		return setSize("out", out, images(b.requests))
+	})
+}
+
+//export cngo_encrypted_batch_requests
+func cngo_encrypted_batch_requests(out *C.size_t, bp unsafe.Pointer) C.int {
+	return guard("cn_encrypted_batch_requests", func() error {
+		b, err := get[*batchObj]("b", bp)
 		if err != nil {
 			return err
 		}
-		return setSize("out", out, cts.Images)
+		return setSize("out", out, len(b.requests))
 	})
 }
 
@@ -846,18 +938,18 @@ func cngo_encrypted_result_serialize(out **C.uint8_t, outLen *C.size_t, rp unsaf
 		if err != nil {
 			return err
 		}
-		return giveCiphertexts(out, outLen, wire.KindEncryptedResult, r.info, r.cts)
+		return giveSequence(out, outLen, wire.KindEncryptedResult, r.info, r.results)
 	})
 }
 
 //export cngo_encrypted_result_deserialize
 func cngo_encrypted_result_deserialize(out *unsafe.Pointer, mp unsafe.Pointer, data *C.uint8_t, n C.size_t) C.int {
 	return guard("cn_encrypted_result_deserialize", func() error {
-		cts, info, err := decodeCiphertexts(out, mp, data, n, wire.KindEncryptedResult)
+		list, info, err := decodeSequence(out, mp, data, n, wire.KindEncryptedResult)
 		if err != nil {
 			return err
 		}
-		return give(out, &resultObj{cts: cts, info: info})
+		return give(out, &resultObj{results: list, info: info})
 	})
 }
 
@@ -868,7 +960,18 @@ func cngo_encrypted_result_images(out *C.size_t, rp unsafe.Pointer) C.int {
 		if err != nil {
 			return err
 		}
-		return setSize("out", out, r.cts.Images)
+		return setSize("out", out, images(r.results))
+	})
+}
+
+//export cngo_encrypted_result_requests
+func cngo_encrypted_result_requests(out *C.size_t, rp unsafe.Pointer) C.int {
+	return guard("cn_encrypted_result_requests", func() error {
+		r, err := get[*resultObj]("r", rp)
+		if err != nil {
+			return err
+		}
+		return setSize("out", out, len(r.results))
 	})
 }
 

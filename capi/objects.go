@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/cryptonets/cryptonets/core/client"
+	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/server"
@@ -29,7 +30,19 @@ func newManifestInfo(m manifest.Manifest) (*manifestInfo, error) {
 	return &manifestInfo{man: m, fp: m.Fingerprint(), prm: prm}, nil
 }
 
-type modelObj struct{ m *model.Model }
+// modelObj keeps the plans its model compiled to for the last manifests it served, so
+// that servers made from it for a manifest it has seen compile nothing.
+type modelObj struct {
+	m     *model.Model
+	plans *compile.Cache
+}
+
+// modelPlans is the number of plans a model object keeps.
+const modelPlans = 2
+
+func newModelObj(m *model.Model) *modelObj {
+	return &modelObj{m: m, plans: compile.NewCache(m, modelPlans)}
+}
 
 type manifestObj struct{ info *manifestInfo }
 
@@ -51,16 +64,26 @@ type serverObj struct {
 	info *manifestInfo
 }
 
-// batchObj's ciphertexts are taken (set to nil) by the prediction that consumes them.
+// batchObj holds the requests of one upload; it is never modified (a prediction
+// evaluates copies).
 type batchObj struct {
-	mu   sync.Mutex
-	cts  *wire.Ciphertexts
-	info *manifestInfo
+	requests []*wire.Ciphertexts
+	info     *manifestInfo
 }
 
+// resultObj holds the results of one upload's requests, in order.
 type resultObj struct {
-	cts  *wire.Ciphertexts
-	info *manifestInfo
+	results []*wire.Ciphertexts
+	info    *manifestInfo
+}
+
+// images returns the number of images of a list of requests or results.
+func images(list []*wire.Ciphertexts) int {
+	n := 0
+	for _, c := range list {
+		n += c.Images
+	}
+	return n
 }
 
 func (*modelObj) tag() uint32    { return tagModel }
@@ -70,18 +93,3 @@ func (*evalKeysObj) tag() uint32 { return tagEvalKeys }
 func (*serverObj) tag() uint32   { return tagServer }
 func (*batchObj) tag() uint32    { return tagBatch }
 func (*resultObj) tag() uint32   { return tagResult }
-
-// ciphertexts returns the batch's ciphertexts (taking them if consume is set), or an
-// error if a prediction consumed them.
-func (b *batchObj) ciphertexts(consume bool) (*wire.Ciphertexts, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cts == nil {
-		return nil, invalidf("the encrypted batch was consumed by cn_server_predict; only cn_encrypted_batch_free may use it now")
-	}
-	cts := b.cts
-	if consume {
-		b.cts = nil
-	}
-	return cts, nil
-}

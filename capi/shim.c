@@ -49,6 +49,11 @@ int cn_model_deserialize(cn_model **out, const uint8_t *data, size_t len) { retu
 int cn_model_from_onnx(cn_model **out, const uint8_t *onnx, size_t len, const double *calibration, size_t n_images, size_t values_per_image, int degree) {
     return cngo_model_from_onnx(OUT(out), (uint8_t *)onnx, len, (double *)calibration, n_images, values_per_image, degree);
 }
+int cn_model_input_shape(size_t *out_channels, size_t *out_height, size_t *out_width, const cn_model *m) { return cngo_model_input_shape(out_channels, out_height, out_width, OBJ(m)); }
+int cn_model_outputs(size_t *out, const cn_model *m) { return cngo_model_outputs(out, OBJ(m)); }
+int cn_model_predict_plain(double *logits, size_t logits_len, size_t *out_classes, const cn_model *m, const double *inputs, size_t n_inputs, size_t values_per_input) {
+    return cngo_model_predict_plain(logits, logits_len, out_classes, OBJ(m), (double *)inputs, n_inputs, values_per_input);
+}
 int cn_model_free(cn_model *m) { return cngo_model_free(OBJ(m)); }
 
 /* The field of an options struct *opts of type T if the caller's struct_size covers
@@ -95,16 +100,18 @@ int cn_eval_keys_free(cn_eval_keys *k) { return cngo_eval_keys_free(OBJ(k)); }
 
 int cn_server_new(cn_server **out, const cn_model *m, const cn_eval_keys *ek) { return cngo_server_new(OUT(out), OBJ(m), OBJ(ek)); }
 int cn_server_manifest(cn_manifest **out, const cn_server *s) { return cngo_server_manifest(OUT(out), OBJ(s)); }
-int cn_server_predict(cn_encrypted_result **out, cn_server *s, cn_encrypted_batch *b) { return cngo_server_predict(OUT(out), OBJ(s), OBJ(b)); }
+int cn_server_predict(cn_encrypted_result **out, cn_server *s, const cn_encrypted_batch *b) { return cngo_server_predict(OUT(out), OBJ(s), OBJ(b)); }
 int cn_server_free(cn_server *s) { return cngo_server_free(OBJ(s)); }
 
 int cn_encrypted_batch_serialize(uint8_t **out, size_t *out_len, const cn_encrypted_batch *b) { return cngo_encrypted_batch_serialize(out, out_len, OBJ(b)); }
 int cn_encrypted_batch_deserialize(cn_encrypted_batch **out, const cn_manifest *m, const uint8_t *data, size_t len) { return cngo_encrypted_batch_deserialize(OUT(out), OBJ(m), (uint8_t *)data, len); }
 int cn_encrypted_batch_images(size_t *out, const cn_encrypted_batch *b) { return cngo_encrypted_batch_images(out, OBJ(b)); }
+int cn_encrypted_batch_requests(size_t *out, const cn_encrypted_batch *b) { return cngo_encrypted_batch_requests(out, OBJ(b)); }
 int cn_encrypted_batch_free(cn_encrypted_batch *b) { return cngo_encrypted_batch_free(OBJ(b)); }
 
 int cn_encrypted_result_serialize(uint8_t **out, size_t *out_len, const cn_encrypted_result *r) { return cngo_encrypted_result_serialize(out, out_len, OBJ(r)); }
 int cn_encrypted_result_deserialize(cn_encrypted_result **out, const cn_manifest *m, const uint8_t *data, size_t len) { return cngo_encrypted_result_deserialize(OUT(out), OBJ(m), (uint8_t *)data, len); }
 int cn_encrypted_result_images(size_t *out, const cn_encrypted_result *r) { return cngo_encrypted_result_images(out, OBJ(r)); }
+int cn_encrypted_result_requests(size_t *out, const cn_encrypted_result *r) { return cngo_encrypted_result_requests(out, OBJ(r)); }
 int cn_encrypted_result_free(cn_encrypted_result *r) { return cngo_encrypted_result_free(OBJ(r)); }
 

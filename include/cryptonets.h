@@ -134,8 +134,10 @@ CN_API const char *cn_last_error(void);
 
 /* ------------------------------------------------------------------- types -- */
 
-/* A converted network (weights included): the server's. Immutable: safe to use
- * from any number of threads at once. */
+/* A converted network (weights included): the server's. It also keeps the plans it
+ * was compiled into for the last two manifests cn_server_new served, so that servers
+ * for a manifest it has seen compile nothing. Safe to use from any number of threads
+ * at once. */
 typedef struct cn_model cn_model;
 
 /* The public manifest of a compiled model: what a client needs (input shape and
@@ -156,12 +158,13 @@ typedef struct cn_eval_keys cn_eval_keys;
  * from any number of threads at once: concurrent predictions run independently. */
 typedef struct cn_server cn_server;
 
-/* Encrypted images, client -> server. cn_server_predict consumes it (see there);
- * an internal lock makes concurrent use safe. */
+/* Encrypted images, client -> server: any number of them, in requests of up to
+ * cn_manifest_images_per_batch images. Immutable (cn_server_predict does not change
+ * it): safe to use from any number of threads at once. */
 typedef struct cn_encrypted_batch cn_encrypted_batch;
 
-/* Encrypted logits, server -> client. Immutable: safe to use from any number of
- * threads at once. */
+/* Encrypted logits, server -> client: the results of a batch's requests, in order.
+ * Immutable: safe to use from any number of threads at once. */
 typedef struct cn_encrypted_result cn_encrypted_result;
 
 /* ------------------------------------------------------------------- bytes -- */
@@ -256,6 +259,28 @@ typedef struct cn_compile_options {
  * Free *out with cn_manifest_free. */
 CN_API int cn_model_compile(cn_manifest **out, const cn_model *m, const cn_compile_options *opts);
 
+/* The shape of one input of the model: channels x height x width (a vector of n
+ * values is n x 1 x 1). */
+CN_API int cn_model_input_shape(size_t *out_channels, size_t *out_height,
+                                 size_t *out_width, const cn_model *m);
+
+/* The number of outputs (logits, classes) of the model per input. */
+CN_API int cn_model_outputs(size_t *out, const cn_model *m);
+
+/* Evaluates the model in float64 on n_inputs plaintext inputs of values_per_input
+ * doubles each, laid out as cn_client_encrypt's pixels, and writes
+ * logits[i*classes + j] (logit j of input i): the plaintext reference an encrypted
+ * evaluation is checked against, to measure a converted model on one's own data
+ * before any key exists. The inputs are checked as cn_client_encrypt checks them
+ * (values_per_input is cn_model_input_size's; every value in the model's input
+ * range: CN_E_INVALID_ARGUMENT otherwise). *out_classes is set on success and on
+ * CN_E_BUFFER_TOO_SMALL, returned when logits_len < n_inputs*classes (nothing is
+ * evaluated): a size query passes logits = NULL, logits_len = 0. inputs is only read
+ * during the call. */
+CN_API int cn_model_predict_plain(double *logits, size_t logits_len, size_t *out_classes,
+                                  const cn_model *m, const double *inputs, size_t n_inputs,
+                                  size_t values_per_input);
+
 /* NULL-safe; a freed or foreign pointer gives CN_E_INVALID_ARGUMENT. */
 CN_API int cn_model_free(cn_model *m);
 
@@ -330,16 +355,20 @@ CN_API int cn_client_export_secret_key(uint8_t **out, size_t *out_len, const cn_
 CN_API int cn_client_eval_keys(cn_eval_keys **out, const cn_client *c);
 
 /* Encrypts n_images images of values_per_image doubles each, image after image
- * (pixels[i*values_per_image + k] is value k of image i, channel-major).
- * values_per_image must equal cn_manifest_input_size, n_images must be in
- * 1..cn_manifest_images_per_batch, and every value must lie in the manifest's input
- * range (CN_E_INVALID_ARGUMENT otherwise). pixels is only read during the call.
+ * (pixels[i*values_per_image + k] is value k of image i, channel-major), any number
+ * of them: they are split into requests of cn_manifest_images_per_batch images (the
+ * last one may hold fewer), in order. values_per_image must equal
+ * cn_manifest_input_size, n_images be at least 1, and every value lie in the
+ * manifest's input range (CN_E_INVALID_ARGUMENT otherwise, naming the image and the
+ * value; nothing is encrypted). Each request is large (see cn_encrypted_batch_serialize)
+ * and all of them are in memory. pixels is only read during the call.
  * Free *out with cn_encrypted_batch_free. */
 CN_API int cn_client_encrypt(cn_encrypted_batch **out, cn_client *c, const double *pixels,
                              size_t n_images, size_t values_per_image);
 
-/* Decrypts r into logits[i*classes + j] (logit j of image i), after checking that r
- * was made for this client's manifest (CN_E_MISMATCH otherwise).
+/* Decrypts r (the results of every request of a batch) into logits[i*classes + j]
+ * (logit j of image i, in the order the images were encrypted), after checking that
+ * r was made for this client's manifest (CN_E_MISMATCH otherwise).
  * *out_images and *out_classes are always set to the result's size on success and
  * on CN_E_BUFFER_TOO_SMALL; if logits_len < images*classes nothing is decrypted and
  * CN_E_BUFFER_TOO_SMALL is returned: a size query passes logits = NULL, logits_len =
@@ -367,39 +396,47 @@ CN_API int cn_eval_keys_free(cn_eval_keys *k);
 
 /* Compiles m into the plan of the manifest ek was deserialized for (the client's:
  * its packing, parameters and images per request) and binds the evaluation keys.
- * CN_E_MISMATCH if m does not compile to that plan (another model). An insecure
- * manifest is accepted only if it was deserialized with allow_insecure. The server
- * keeps what it needs: m and ek may be freed afterwards. Free with cn_server_free. */
+ * The plan is compiled once per manifest: m keeps it (see cn_model), so servers made
+ * from m for other clients of the same manifest reuse it. CN_E_MISMATCH if m does not
+ * compile to that plan (another model). An insecure manifest is accepted only if it
+ * was deserialized with allow_insecure. The server keeps what it needs: m and ek may
+ * be freed afterwards. Free with cn_server_free. */
 CN_API int cn_server_new(cn_server **out, const cn_model *m, const cn_eval_keys *ek);
 
 /* The manifest of the server's plan (to decode incoming batches with, or to send
  * to clients). Free with cn_manifest_free. */
 CN_API int cn_server_manifest(cn_manifest **out, const cn_server *s);
 
-/* Evaluates the network on an encrypted batch. A batch made for another plan or
- * parameters gives CN_E_MISMATCH. The batch is CONSUMED: evaluation reuses
- * its memory, so on success (and on any failure after validation) b holds no
- * ciphertexts any more and any later use of it but cn_encrypted_batch_free gives
- * CN_E_INVALID_ARGUMENT; it must still be freed. (Not const for that reason.)
+/* Evaluates the network on every request of an encrypted batch, in order. A batch
+ * made for another plan or parameters gives CN_E_MISMATCH. The batch is not changed:
+ * each request is evaluated on a copy (one request's worth of extra memory at a
+ * time), so b can be predicted again or serialized afterwards.
  * Free *out with cn_encrypted_result_free. */
-CN_API int cn_server_predict(cn_encrypted_result **out, cn_server *s, cn_encrypted_batch *b);
+CN_API int cn_server_predict(cn_encrypted_result **out, cn_server *s, const cn_encrypted_batch *b);
 
 CN_API int cn_server_free(cn_server *s);
 
 /* -------------------------------------------------------- encrypted batch -- */
 
-/* Large: one ciphertext per input value, whatever the number of images in the
- * batch (a few hundred MB for 28x28 images at N13QP215). */
+/* The bytes of a batch of one request are that request's envelope; of several, one
+ * sequence: a header the server checks (the numbers of requests and images), then
+ * each request's envelope. Large: each request holds one ciphertext per input value,
+ * whatever the number of images in it (a few hundred MB for 28x28 images at
+ * N13QP215, batch packing). */
 CN_API int cn_encrypted_batch_serialize(uint8_t **out, size_t *out_len,
                                         const cn_encrypted_batch *b);
 
-/* Validates a batch made for manifest m (CN_E_MISMATCH for another plan
- * or other parameters, CN_E_MALFORMED for anything malformed). */
+/* Validates a batch (one request or a sequence) made for manifest m (CN_E_MISMATCH
+ * for another plan or other parameters, CN_E_MALFORMED for anything malformed,
+ * truncated, or whose counts do not add up). */
 CN_API int cn_encrypted_batch_deserialize(cn_encrypted_batch **out, const cn_manifest *m,
                                           const uint8_t *data, size_t len);
 
-/* The number of images in the batch. */
+/* The number of images in the batch, all requests together. */
 CN_API int cn_encrypted_batch_images(size_t *out, const cn_encrypted_batch *b);
+
+/* The number of requests the batch's images take. */
+CN_API int cn_encrypted_batch_requests(size_t *out, const cn_encrypted_batch *b);
 
 CN_API int cn_encrypted_batch_free(cn_encrypted_batch *b);
 
@@ -408,12 +445,16 @@ CN_API int cn_encrypted_batch_free(cn_encrypted_batch *b);
 CN_API int cn_encrypted_result_serialize(uint8_t **out, size_t *out_len,
                                          const cn_encrypted_result *r);
 
-/* Validates a result made for manifest m (the client's). */
+/* Validates a result (one request's or a sequence, as the batch it answers) made for
+ * manifest m (the client's). */
 CN_API int cn_encrypted_result_deserialize(cn_encrypted_result **out, const cn_manifest *m,
                                            const uint8_t *data, size_t len);
 
-/* The number of images in the result. */
+/* The number of images in the result, all requests together. */
 CN_API int cn_encrypted_result_images(size_t *out, const cn_encrypted_result *r);
+
+/* The number of requests the result answers. */
+CN_API int cn_encrypted_result_requests(size_t *out, const cn_encrypted_result *r);
 
 CN_API int cn_encrypted_result_free(cn_encrypted_result *r);
 

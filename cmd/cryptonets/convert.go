@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/errs"
-	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/rewrite"
@@ -40,7 +40,7 @@ type convertReport struct {
 	Conversion *rewrite.Report `json:"conversion,omitempty"`
 	// Encryption is what the converted network needs to run on encrypted data.
 	Encryption *encryptionInfo `json:"encryption"`
-	// Accuracy is set with --test-images.
+	// Accuracy is set with --test-images or --test-data.
 	Accuracy *convertAccuracy `json:"accuracy,omitempty"`
 }
 
@@ -95,9 +95,12 @@ type planSummary struct {
 
 // convertAccuracy compares the plaintext networks before and after conversion.
 type convertAccuracy struct {
-	Images int     `json:"images"`
-	Before float64 `json:"before"`
-	After  float64 `json:"after"`
+	// Data names the records: "mnist-test", or the --test-data files.
+	Data   string `json:"data"`
+	Images int    `json:"images"`
+	// Before and After are the accuracies, when the true labels are known.
+	Before *float64 `json:"before,omitempty"`
+	After  *float64 `json:"after,omitempty"`
 	// Agreement is the fraction of images whose argmax is the same before and after.
 	Agreement float64 `json:"agreement"`
 }
@@ -110,6 +113,9 @@ type convertFlags struct {
 	degree          int
 	fit             string
 	testImages      int
+	testData        stringList
+	testLabels      string
+	testLabelColumn string
 	budget          float64
 	agreement       float64
 	force           bool
@@ -135,6 +141,10 @@ func (f *convertFlags) check(src string) error {
 		return errs.New(errs.ErrInvalidArgument, "--budget %g, --agreement %g: want percentages", f.budget, f.agreement)
 	case f.testImages < 0:
 		return errs.New(errs.ErrInvalidArgument, "--test-images %d: must be 0 or more", f.testImages)
+	case f.testImages > 0 && len(f.testData) > 0:
+		return errs.New(errs.ErrInvalidArgument, "give --test-images or --test-data, not both")
+	case len(f.testData) == 0 && (f.testLabels != "" || f.testLabelColumn != ""):
+		return errs.New(errs.ErrInvalidArgument, "--test-labels and --test-label-column go with --test-data")
 	case f.fit != "data" && f.fit != "uniform":
 		return errs.New(errs.ErrInvalidArgument, "--fit %q: want data or uniform", f.fit)
 	}
@@ -143,7 +153,7 @@ func (f *convertFlags) check(src string) error {
 
 // runConvert is the convert command.
 func runConvert(c *cli, args []string) error {
-	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--budget POINTS | --agreement PERCENT] [--force] [--input-range LO,HI] [--normalize MEANS/STDS] [--fit data|uniform] [--test-images N] [--json]", `
+	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--budget POINTS | --agreement PERCENT] [--force] [--input-range LO,HI] [--normalize MEANS/STDS] [--fit data|uniform] [--test-images N | --test-data FILE [--test-labels FILE]] [--json]", `
 Imports an ONNX network and converts it for encrypted evaluation: drops the final
 softmax (or log-softmax, sigmoid, tanh), folds batch normalization and input
 normalization into the neighbouring linear layers, replaces max pooling by a scaled
@@ -152,39 +162,46 @@ merges adjacent linear layers where that saves multiply-adds.
 
 Each activation gets the polynomial of least multiplicative depth (degree 2, then 3
 or 4, 6 or 8, …), interval and fit that keep the converted network within a budget
-on the calibration images: at most --budget points of accuracy lost (with labels:
-MNIST's), or at least --agreement percent of unchanged predictions (without). A
-network outside the budget is not written unless --force is given: fine-tune it
-with its polynomials and sum pools in place (cryptonets.finetune in Python). --degree
-fixes every polynomial's degree instead.
+on the calibration records: at most --budget points of accuracy lost (when they
+have labels: MNIST's, a CSV label column), or at least --agreement percent of
+unchanged predictions (without). A network outside the budget is not written unless
+--force is given: fine-tune it with its polynomials and sum pools in place
+(cryptonets.finetune in Python). --degree fixes every polynomial's degree instead.
 
 Prints the layers before and after, the rewrites, each polynomial with its fit and
 the share of calibration inputs outside its interval, the accuracy before and after
-on the calibration images, the CKKS parameters and packing the network gets (and why
-others cannot hold it), and with --test-images the plaintext accuracy on the first N
-MNIST test images. Writes the model file only when everything succeeded.
+on the calibration records, the CKKS parameters and packing the network gets (and
+why others cannot hold it), and the plaintext accuracy before and after conversion:
+on the first N MNIST test images (--test-images), or on your own records
+(--test-data, `+dataset.Formats+`) against --test-labels or the labels the data
+carry (a CSV --test-label-column). Writes the model file only when everything
+succeeded.
 
-Calibration images are the first N MNIST training images with their labels
-(--calibration), or raw little-endian float64 images of the network's input size,
-channel-major, as the client will send them (--calibration-file). When calibration
-values leave the model's input range ([0, 1] for images), the ranges come from them,
-per channel, widened by 10 %; --input-range declares them instead. --normalize
-declares the per-channel (x − mean)/std the network was trained with, when its graph
-does not do it: clients then send raw values. Networks whose activations are all x²
-need no calibration, but it lets the conversion measure the cost of a max pool and
-record the calibration that calibrated precision plans use.`)
+Calibration records are the first N MNIST training images with their labels
+(--calibration), or your own records (--calibration-file: the formats of
+--test-data, or raw little-endian float64 values of the network's input size per
+record, channel-major), as clients will send them; image pixels are value/255 in
+[0, 1]. When calibration values leave the model's input range ([0, 1] for images),
+the ranges come from them, per channel, widened by 10 %; --input-range declares them
+instead. --normalize declares the per-channel (x − mean)/std the network was trained
+with, when its graph does not do it: clients then send raw values. Networks whose
+activations are all x² need no calibration, but it lets the conversion measure the
+cost of a max pool and record the calibration that calibrated precision plans use.`)
 	f := &convertFlags{}
 	fs.StringVar(&f.dst, "o", "", "converted model file to write (default: MODEL.cnm next to MODEL.onnx)")
 	fs.IntVar(&f.calibration, "calibration", defaultCalibration, "calibrate on the first `N` MNIST training images")
-	fs.StringVar(&f.calibrationFile, "calibration-file", "", "calibrate on the images of `FILE` (raw little-endian float64, N × input size)")
+	fs.StringVar(&f.calibrationFile, "calibration-file", "", "calibrate on the records of `FILE` (as --test-data, or raw little-endian float64, N × input size)")
 	fs.IntVar(&f.degree, "degree", 0, fmt.Sprintf("degree `D` of every polynomial (1 to %d; 0: chosen per activation within the budget)", rewrite.MaxDegree))
-	fs.Float64Var(&f.budget, "budget", rewrite.DefaultBudgetPoints, "accuracy `POINTS` the conversion may lose on labelled calibration images")
-	fs.Float64Var(&f.agreement, "agreement", 100*rewrite.DefaultAgreement, "least `PERCENT` of unchanged predictions on unlabelled calibration images")
+	fs.Float64Var(&f.budget, "budget", rewrite.DefaultBudgetPoints, "accuracy `POINTS` the conversion may lose on labelled calibration records")
+	fs.Float64Var(&f.agreement, "agreement", 100*rewrite.DefaultAgreement, "least `PERCENT` of unchanged predictions on unlabelled calibration records")
 	fs.BoolVar(&f.force, "force", false, "write the converted network even outside the budget")
 	fs.StringVar(&f.inputRange, "input-range", "", "declared range `LO,HI` of the raw input values")
 	fs.StringVar(&f.normalize, "normalize", "", "per-channel normalization the network expects, `MEANS/STDS` (e.g. 0.485,0.456,0.406/0.229,0.224,0.225)")
 	fs.StringVar(&f.fit, "fit", "data", "with --degree, where the polynomials are accurate: `data` (weighted by where the calibration inputs lie) or uniform (evenly over the interval)")
 	fs.IntVar(&f.testImages, "test-images", 0, "check plaintext accuracy on the first `N` MNIST test images (0: skip)")
+	fs.Var(&f.testData, "test-data", "check plaintext accuracy on the records of `FILE` (repeat for more)")
+	fs.StringVar(&f.testLabels, "test-labels", "", "the true labels of --test-data: `FILE` (.npy, IDX, or CSV/text with one label per line)")
+	fs.StringVar(&f.testLabelColumn, "test-label-column", "", "the `NAME` of the label column of a --test-data CSV file")
 	out := outputFlags(fs)
 	pos, err := c.parse(fs, args, 1)
 	if err != nil {
@@ -258,9 +275,17 @@ func convert(c *cli, src string, f *convertFlags) (*convertReport, *model.Model,
 	if rep.Encryption.Error != "" {
 		c.warn("the converted network cannot be evaluated on encrypted data: %s", rep.Encryption.Error)
 	}
-	if f.testImages > 0 {
-		if rep.Accuracy, err = compareAccuracy(imported, converted, f.testImages); err != nil {
+	if f.testImages > 0 || len(f.testData) > 0 {
+		test, err := f.testSet(imported)
+		if err != nil {
 			return nil, nil, err
+		}
+		if rep.Accuracy, err = compareAccuracy(imported, converted, test); err != nil {
+			return nil, nil, err
+		}
+		rep.Accuracy.Data = "mnist-test"
+		if len(f.testData) > 0 {
+			rep.Accuracy.Data = f.testData.String()
 		}
 	}
 	return rep, converted, nil
@@ -338,9 +363,15 @@ func calibrationImages(m *model.Model, f *convertFlags) ([][]float64, []int, *ca
 	var images [][]float64
 	var labels []int
 	var err error
-	if f.calibrationFile != "" {
+	switch {
+	case f.calibrationFile != "" && dataset.Format(f.calibrationFile) != "":
+		var set *dataset.Set
+		if set, err = dataset.Read(f.calibrationFile, dataset.Options{Shape: m.Input}); err == nil {
+			images = set.Records
+		}
+	case f.calibrationFile != "":
 		images, err = readImages(f.calibrationFile, m.Input)
-	} else {
+	default:
 		info.Source = "mnist-train"
 		images, labels, err = mnistTrainImages(m, f.calibration)
 	}
@@ -371,14 +402,14 @@ func mnistTrainImages(m *model.Model, n int) ([][]float64, []int, error) {
 	if err := checkMNISTInput(m, fmt.Sprintf("calibration on MNIST (--calibration %d)", n)); err != nil {
 		return nil, nil, err
 	}
-	set, err := mnist.TrainFirst(n)
+	set, err := dataset.MNIST(dataset.MNISTTrain, n)
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(set.Images) < n {
-		return nil, nil, errs.New(errs.ErrInvalidArgument, "--calibration %d: the MNIST training set has %d images", n, len(set.Images))
+	if len(set.Records) < n {
+		return nil, nil, errs.New(errs.ErrInvalidArgument, "--calibration %d: the MNIST training set has %d images", n, len(set.Records))
 	}
-	return set.Images, set.Labels, nil
+	return set.Records, set.Labels, nil
 }
 
 // readImages reads a file of raw little-endian float64 images of the given shape.
@@ -430,29 +461,54 @@ func encryptionNeeds(m *model.Model) *encryptionInfo {
 		ImagesPerBatch: man.ImagesPerBatch, Guarantee: guarantee(&man), Relinearize: man.Relinearize}, PackingChoice: &choice}
 }
 
-// compareAccuracy evaluates both plaintext networks on the first n MNIST test images.
-func compareAccuracy(before, after *model.Model, n int) (*convertAccuracy, error) {
-	if err := checkMNISTInput(before, "--test-images"); err != nil {
-		return nil, err
+// testSet reads the records --test-images or --test-data ask for, for model m.
+func (f *convertFlags) testSet(m *model.Model) (*dataset.Set, error) {
+	if len(f.testData) == 0 {
+		if err := checkMNISTInput(m, "--test-images"); err != nil {
+			return nil, err
+		}
+		set, err := dataset.MNIST(dataset.MNISTTest, 0)
+		if err != nil {
+			return nil, err
+		}
+		if f.testImages > set.Len() {
+			return nil, errs.New(errs.ErrInvalidArgument, "--test-images %d: the MNIST test set has %d images", f.testImages, set.Len())
+		}
+		return set.First(f.testImages), nil
 	}
-	set, err := mnist.Test()
+	set, err := dataset.ReadAll(f.testData, dataset.Options{Shape: m.Input, LabelColumn: f.testLabelColumn})
 	if err != nil {
 		return nil, err
 	}
-	if n > len(set.Images) {
-		return nil, errs.New(errs.ErrInvalidArgument, "--test-images %d: the MNIST test set has %d images", n, len(set.Images))
+	if f.testLabels != "" {
+		if set.Labels, err = dataset.ReadLabels(f.testLabels); err != nil {
+			return nil, err
+		}
+		if len(set.Labels) != set.Len() {
+			return nil, errs.New(errs.ErrMismatch, "--test-labels %s: %d labels for %d records", f.testLabels, len(set.Labels), set.Len())
+		}
 	}
-	set = set.First(n)
-	lb, err := reference(before, set.Images)
+	return set, nil
+}
+
+// compareAccuracy evaluates both plaintext networks on the records of set, prepared
+// as the converted model's clients prepare them, and compares them with the labels
+// when set has them.
+func compareAccuracy(before, after *model.Model, set *dataset.Set) (*convertAccuracy, error) {
+	lb, err := before.Predict(set.Records, set.Name)
 	if err != nil {
 		return nil, err
 	}
-	la, err := reference(after, set.Images)
+	la, err := after.Predict(set.Records, set.Name)
 	if err != nil {
 		return nil, err
 	}
-	return &convertAccuracy{Images: n, Before: accuracy(lb, set.Labels), After: accuracy(la, set.Labels),
-		Agreement: agreement(lb, la)}, nil
+	acc := &convertAccuracy{Images: set.Len(), Agreement: agreement(lb, la)}
+	if set.Labels != nil {
+		b, a := accuracy(lb, set.Labels), accuracy(la, set.Labels)
+		acc.Before, acc.After = &b, &a
+	}
+	return acc, nil
 }
 
 // agreement returns the fraction of rows of a and b with the same argmax.
@@ -524,10 +580,16 @@ func (r *convertReport) writeText(w io.Writer) {
 		t.flush()
 	}
 	if a := r.Accuracy; a != nil {
-		fmt.Fprintf(w, "\nplaintext accuracy on the first %d MNIST test images:\n", a.Images)
+		if a.Data == "mnist-test" {
+			fmt.Fprintf(w, "\nplaintext accuracy on the first %d MNIST test images:\n", a.Images)
+		} else {
+			fmt.Fprintf(w, "\nplaintext accuracy on %d records of %s:\n", a.Images, a.Data)
+		}
 		t := newTable(w)
-		t.row("before (imported, with softmax)", "%s", percent(a.Before))
-		t.row("after conversion", "%s", percent(a.After))
+		if a.Before != nil {
+			t.row("before (imported, with softmax)", "%s", percent(*a.Before))
+			t.row("after conversion", "%s", percent(*a.After))
+		}
 		t.row("argmax agreement", "%s", percent(a.Agreement))
 		t.flush()
 	}

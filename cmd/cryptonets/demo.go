@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/errs"
-	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
@@ -91,12 +91,12 @@ bytes per image and peak memory. Progress lines go to stderr.`)
 	if *rf.images < 1 {
 		return errs.New(errs.ErrInvalidArgument, "--images %d: want at least 1", *rf.images)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		return err
 	}
-	if *rf.images > len(set.Images) {
-		return errs.New(errs.ErrInvalidArgument, "--images %d: the MNIST test set has %d images", *rf.images, len(set.Images))
+	if *rf.images > len(set.Records) {
+		return errs.New(errs.ErrInvalidArgument, "--images %d: the MNIST test set has %d images", *rf.images, len(set.Records))
 	}
 	set = set.First(*rf.images)
 	m, p, compileSecs, err := rf.setup(c, *rf.images)
@@ -104,13 +104,13 @@ bytes per image and peak memory. Progress lines go to stderr.`)
 		return err
 	}
 	prog := newProgress(c.stderr, rf.out.quiet)
-	meas, err := measuredRun(p, set.Images, prog)
+	meas, err := measuredRun(p, set.Records, prog)
 	if err != nil {
 		return err
 	}
 	meas.Seconds.Compile = compileSecs
 	start := time.Now()
-	plain, err := reference(m, set.Images)
+	plain, err := reference(m, set.Records)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ prediction beside each measurement.`)
 	if *rf.images < 0 {
 		return errs.New(errs.ErrInvalidArgument, "--images %d: want at least 1", *rf.images)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ prediction beside each measurement.`)
 	}
 	images := make([][]float64, n)
 	for i := range images {
-		images[i] = set.Images[i%len(set.Images)]
+		images[i] = set.Records[i%len(set.Records)]
 	}
 	meas, err := measuredRun(p, images, newProgress(c.stderr, rf.out.quiet))
 	if err != nil {

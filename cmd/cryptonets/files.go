@@ -22,36 +22,69 @@ func readFile(path, what string) ([]byte, error) {
 }
 
 // writeFile writes a file atomically (a temporary file in the same folder, renamed
-// into place) with the given mode, through write.
+// into place) with the given mode, through write. A failure to write the file is an
+// I/O error naming it; an error of write itself is returned as it is.
 func writeFile(path string, perm os.FileMode, write func(w io.Writer) error) (err error) {
+	ioError := func(err error) error { return errs.New(errs.ErrIO, "write %s: %w", path, err) }
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return errs.New(errs.ErrIO, "write %s: %w", path, err)
+		return ioError(err)
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
-			err = errs.New(errs.ErrIO, "write %s: %w", path, err)
 		}
 	}()
 	if err = tmp.Chmod(perm); err != nil {
-		return err
+		return ioError(err)
 	}
-	bw := bufio.NewWriterSize(tmp, 1<<20)
+	fw := &fileWriter{w: tmp}
+	bw := bufio.NewWriterSize(fw, 1<<20)
 	if err = write(bw); err != nil {
+		if fw.err != nil {
+			return ioError(fw.err)
+		}
 		return err
 	}
-	if err = bw.Flush(); err != nil {
+	for _, step := range []func() error{bw.Flush, tmp.Sync, tmp.Close, func() error { return os.Rename(tmp.Name(), path) }} {
+		if err = step(); err != nil {
+			return ioError(err)
+		}
+	}
+	return nil
+}
+
+// fileWriter remembers the first error of its writer, to tell a failing file from a
+// failing producer.
+type fileWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (f *fileWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return n, err
+}
+
+// writeOutput writes, through write, the file at path (atomically, as writeFile) or,
+// for "-", standard output; the command's report then goes to stderr.
+func (c *cli) writeOutput(path string, perm os.FileMode, write func(w io.Writer) error) error {
+	if path != "-" {
+		return writeFile(path, perm, write)
+	}
+	c.stdoutIsData = true
+	bw := bufio.NewWriterSize(c.stdout, 1<<20)
+	if err := write(bw); err != nil {
 		return err
 	}
-	if err = tmp.Sync(); err != nil {
-		return err
+	if err := bw.Flush(); err != nil {
+		return errs.New(errs.ErrIO, "write standard output: %w", err)
 	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // writeBytes writes data to path atomically with the given mode.

@@ -2,13 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/wire"
 )
@@ -34,8 +35,8 @@ func TestClientServer(t *testing.T) {
 		t.Errorf("secret key file mode %v, want 0600", st.Mode().Perm())
 	}
 	enc := okJSON(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"),
-		"--images", "64", "--offset", "0", "-o", f("batch.bin"), "--labels-out", f("labels.json"))
-	if enc["images"] != float64(flowImages) || enc["ciphertexts"] != float64(28*28) {
+		"--images", "64", "--offset", "0", "-o", f("batch.bin"), "--inputs-out", f("inputs.json"))
+	if enc["records"] != float64(flowImages) || enc["ciphertexts"] != float64(28*28) || enc["requests"] != 1.0 {
 		t.Errorf("encrypt report: %v", enc)
 	}
 	// Server: its argv names a model, evaluation keys and a batch, and nothing else.
@@ -45,7 +46,7 @@ func TestClientServer(t *testing.T) {
 	ok(t, predictArgs...)
 	// Client.
 	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("result.bin"),
-		"--labels", f("labels.json"), "-o", f("predictions.json"))
+		"--inputs", f("inputs.json"), "--out", f("predictions.json"), "--logits")
 
 	var got struct {
 		Labels []int       `json:"labels"`
@@ -64,8 +65,11 @@ func TestClientServer(t *testing.T) {
 			t.Errorf("image %d: encrypted prediction %d, plaintext reference %d", i, got.Labels[i], want[i])
 		}
 	}
+	if acc, _ := dec["accuracy"].(float64); acc < 0.95 {
+		t.Errorf("decrypt: accuracy %v against the labels of inputs.json", dec["accuracy"])
+	}
 	if _, err := os.Stat(f("predictions.json")); err != nil {
-		t.Errorf("decrypt -o: %v", err)
+		t.Errorf("decrypt --out: %v", err)
 	}
 
 	t.Run("inspect", func(t *testing.T) { checkInspect(t, dir) })
@@ -138,11 +142,11 @@ func plaintextLabels(t *testing.T, n int) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, err := reference(m, set.First(n).Images)
+	logits, err := reference(m, set.First(n).Records)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +221,11 @@ func checkErrors(t *testing.T, dir string) {
 			if err := os.WriteFile(path, data[:n], 0o644); err != nil {
 				t.Fatal(err)
 			}
+			fails(t, predict(f("evk.bin"), path), "truncated")
 			want := "truncated"
 			if n == 10 {
 				want = "too short"
 			}
-			fails(t, predict(f("evk.bin"), path), want)
 			fails(t, cn(t, "inspect", path), want)
 		}
 	})
@@ -262,9 +266,9 @@ func checkErrors(t *testing.T, dir string) {
 
 	t.Run("wrong kinds", func(t *testing.T) {
 		fails(t, predict(f("sk.bin"), f("batch.bin")), "expected evaluation keys, got secret key")
-		fails(t, predict(f("evk.bin"), f("result.bin")), "expected encrypted batch, got encrypted result")
+		fails(t, predict(f("evk.bin"), f("result.bin")), "expected an encrypted batch or a sequence of them, got encrypted result")
 		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("batch.bin")),
-			"expected encrypted result, got encrypted batch")
+			"expected an encrypted result or a sequence of them, got encrypted batch")
 		fails(t, cn(t, "keygen", "--insecure", "--manifest", f("evk.bin"), "--secret-key", f("x.bin"), "--eval-keys", f("y.bin")),
 			"expected manifest, got evaluation keys")
 	})
@@ -283,12 +287,12 @@ func checkErrors(t *testing.T, dir string) {
 	})
 
 	t.Run("bad arguments", func(t *testing.T) {
-		fails(t, cn(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--images", "5000", "-o", f("x.bin")),
-			"--images 5000: want 1 to 2048")
 		fails(t, cn(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--images", "10", "--offset", "9995", "-o", f("x.bin")),
-			"the MNIST test set has images 0 to 9999")
+			"the input has records 0 to 9999")
+		fails(t, cn(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "-o", f("x.bin")),
+			"give the records with --in, or --images N")
 		fails(t, cn(t, "manifest", testEnv.model, "-o", f("x.bin"), "--params", "InsecureN11QP215"), "add --insecure")
-		fails(t, cn(t, "inspect", f("labels.json")), "not a cryptonets file")
+		fails(t, cn(t, "inspect", f("inputs.json")), "not a cryptonets file")
 	})
 }
 
@@ -316,9 +320,30 @@ func TestClientServerSingle(t *testing.T) {
 			t.Errorf("image %d: encrypted label %v, plaintext %d", i, dec["labels"], want[i])
 		}
 	}
-	// Two images do not fit in one single-image request.
-	fails(t, cn(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"),
-		"--images", "2", "-o", f("two.bin")), "images")
+	// Three images take three single-image requests, in one upload and one download.
+	enc := okJSON(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"),
+		"--images", "3", "-o", f("three.bin"))
+	if enc["requests"] != 3.0 {
+		t.Errorf("3 images in %v requests", enc["requests"])
+	}
+	insp := okJSON(t, "inspect", f("three.bin"))
+	if seq, _ := insp["sequence"].(map[string]any); insp["what"] != "encrypted batch sequence" || seq["requests"] != 3.0 || seq["images"] != 3.0 ||
+		len(seq["request_bytes"].([]any)) != 3 {
+		t.Errorf("inspect of a 3-request upload: %v", insp)
+	}
+	three, err := os.ReadFile(f("three.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f("three-cut.bin"), three[:len(three)-5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, cn(t, "inspect", f("three-cut.bin")), "request 3 of 3 is truncated")
+	ok(t, "predict", "--model", testEnv.model, "--eval-keys", f("evk.bin"), "--in", f("three.bin"), "-o", f("three-result.bin"), "--insecure")
+	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("three-result.bin"))
+	if got := fmt.Sprint(dec["labels"]); got != fmt.Sprint(want) {
+		t.Errorf("three images in one upload: labels %s, plaintext %v", got, want)
+	}
 	// The server takes the packing from the keys, never from a flag; a flag it no
 	// longer has is an error.
 	fails(t, cn(t, append([]string{"predict", "--model", testEnv.model, "--eval-keys", f("evk.bin"),

@@ -24,6 +24,7 @@ type inspectReport struct {
 	What        string           `json:"what"`
 	Envelope    *envelopeInfo    `json:"envelope,omitempty"`
 	Manifest    *manifestInfo    `json:"manifest,omitempty"`
+	Sequence    *sequenceInfo    `json:"sequence,omitempty"`
 	Ciphertexts *ciphertextsInfo `json:"ciphertexts,omitempty"`
 	Keys        *keysInfo        `json:"keys,omitempty"`
 	Model       *modelInfo       `json:"model,omitempty"`
@@ -46,6 +47,14 @@ type envelopeInfo struct {
 type keysInfo struct {
 	Relinearization bool `json:"relinearization"`
 	Galois          int  `json:"galois"`
+}
+
+// sequenceInfo describes an upload or download of several requests.
+type sequenceInfo struct {
+	Requests int `json:"requests"`
+	Images   int `json:"images"`
+	// RequestBytes are the sizes of the requests' envelopes.
+	RequestBytes []int `json:"request_bytes"`
 }
 
 // ciphertextsInfo is the header of an encrypted batch or result payload.
@@ -85,6 +94,9 @@ prints key material: for a secret key, only its kind, parameters and size.`)
 // inspect identifies data and describes it.
 func inspect(path string, data []byte) (*inspectReport, error) {
 	rep := &inspectReport{File: path, Bytes: int64(len(data))}
+	if h, err := wire.PeekHeader(data); err == nil && (h.Kind == wire.KindBatchSequence || h.Kind == wire.KindResultSequence) {
+		return rep, inspectSequence(rep, data)
+	}
 	h, err := wire.Peek(data)
 	switch {
 	case err == nil:
@@ -162,6 +174,26 @@ func inspectEnvelope(rep *inspectReport, h wire.Header, data []byte) error {
 	return nil
 }
 
+// inspectSequence describes a sequence of requests (or results), and the ciphertexts
+// of its first request.
+func inspectSequence(rep *inspectReport, data []byte) error {
+	h, seq, err := wire.PeekSequence(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rep.File, err)
+	}
+	first, _ := wire.PeekHeader(seq.Entries[0])
+	if err := inspectEnvelope(rep, first, seq.Entries[0]); err != nil {
+		return err
+	}
+	rep.What = h.Kind.String()
+	rep.Envelope.Kind, rep.Envelope.PayloadBytes = h.Kind.String(), h.PayloadLen
+	rep.Sequence = &sequenceInfo{Requests: seq.Requests, Images: seq.Images}
+	for _, e := range seq.Entries {
+		rep.Sequence.RequestBytes = append(rep.Sequence.RequestBytes, len(e))
+	}
+	return nil
+}
+
 // ciphertextsHeader describes an encrypted batch or result envelope. With known
 // parameters prm it also checks the payload's exact length.
 func ciphertextsHeader(data []byte, prm *hefloat.Parameters) (*ciphertextsInfo, error) {
@@ -198,6 +230,9 @@ func (r *inspectReport) writeText(w io.Writer) {
 		t.row("parameters", "%s, fingerprint %s", name, e.ParamsFingerprint)
 		if e.PlanFingerprint != "" {
 			t.row("plan fingerprint", "%s", e.PlanFingerprint)
+		}
+		if sq := r.Sequence; sq != nil {
+			t.row("sequence", "%d requests, %d images in all; the first request:", sq.Requests, sq.Images)
 		}
 		if ci := r.Ciphertexts; ci != nil {
 			t.row("ciphertexts", "%d of degree %d at level %d, scale 2^%.2f", ci.Count, ci.Degree, ci.Level, ci.LogScale)

@@ -3,8 +3,9 @@
 //
 // The roles are split as in the library: the model owner converts an ONNX network
 // (convert), compiles it and publishes a manifest (manifest); the client makes keys
-// (keygen), encrypts images (encrypt) and decrypts results (decrypt); the server
-// evaluates encrypted batches (predict) and never sees a secret key. Every object
+// (keygen), encrypts records from its files (encrypt) and decrypts results (decrypt);
+// the server evaluates encrypted uploads (predict) and never sees a secret key.
+// predict-plain evaluates a converted model on plaintext records, with no keys. Every object
 // travels as a file in the library's wire envelope, which inspect describes. demo
 // and bench run the whole exchange in one process, through bytes, and measure it.
 //
@@ -35,7 +36,7 @@ import (
 
 // main runs the command line and exits with its code.
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // command is one subcommand of the CLI.
@@ -51,9 +52,10 @@ func commands() []command {
 		{"convert", "import an ONNX network and convert it for encrypted evaluation", runConvert},
 		{"manifest", "compile a converted model and write its public manifest (model owner)", runManifest},
 		{"keygen", "generate a secret key and the evaluation keys (client)", runKeygen},
-		{"encrypt", "encrypt MNIST test images into a batch file (client)", runEncrypt},
-		{"predict", "evaluate the model on an encrypted batch (server, no secret key)", runPredict},
-		{"decrypt", "decrypt an encrypted result into predicted labels (client)", runDecrypt},
+		{"encrypt", "encrypt records from files (or MNIST test images) into one upload (client)", runEncrypt},
+		{"predict", "evaluate the model on encrypted uploads, compiling once (server, no secret key)", runPredict},
+		{"decrypt", "decrypt encrypted results into predicted labels, one row per record (client)", runDecrypt},
+		{"predict-plain", "evaluate a converted model on plaintext records from files (no keys)", runPredictPlain},
 		{"inspect", "describe any cryptonets file (envelope, .cnm model, .onnx)", runInspect},
 		{"demo", "run keygen, encrypt, evaluate and decrypt on MNIST and check against plaintext", runDemo},
 		{"bench", "measure one full encrypted batch", runBench},
@@ -65,10 +67,22 @@ func commands() []command {
 // warnings it prints to stderr when it succeeds (a failure prints only its error line).
 type cli struct {
 	name     string
+	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
 	warnings []string
 	help     func() // prints the command's help (set by flags)
+	// stdoutIsData is set when standard output carries the command's output file
+	// (-o -): the report and a --json error go to stderr instead.
+	stdoutIsData bool
+}
+
+// reportWriter is where the command's report goes.
+func (c *cli) reportWriter() io.Writer {
+	if c.stdoutIsData {
+		return c.stderr
+	}
+	return c.stdout
 }
 
 // warn records a warning for stderr.
@@ -77,8 +91,8 @@ func (c *cli) warn(format string, args ...any) {
 }
 
 // run executes the command line and returns the process exit code.
-func run(args []string, stdout, stderr io.Writer) (code int) {
-	c := &cli{name: "cryptonets", stdout: stdout, stderr: stderr}
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	c := &cli{name: "cryptonets", stdin: stdin, stdout: stdout, stderr: stderr}
 	defer func() {
 		if r := recover(); r != nil {
 			code = c.fail(args, errs.New(errs.ErrInternal, "internal error: %v", r))
@@ -92,7 +106,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	switch name {
 	case "-h", "-help", "--help", "help":
 		if name == "help" && len(rest) > 0 {
-			return run([]string{rest[0], "-h"}, stdout, stderr)
+			return run([]string{rest[0], "-h"}, stdin, stdout, stderr)
 		}
 		usage(stdout)
 		return 0
@@ -136,7 +150,7 @@ func (c *cli) fail(args []string, err error) int {
 	if slices.Contains(args, "--json") || slices.Contains(args, "-json") {
 		var rep errorReport
 		rep.Error.Class, rep.Error.Code, rep.Error.Message = errs.ClassOf(err).Error(), errs.Code(err), msg
-		_ = json.NewEncoder(c.stdout).Encode(&rep)
+		_ = json.NewEncoder(c.reportWriter()).Encode(&rep)
 	}
 	return errs.Code(err)
 }
@@ -155,9 +169,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "  cryptonets convert models/mnist/mnist_cryptonets.onnx -o model.cnm")
 	fmt.Fprintln(w, "  cryptonets manifest model.cnm -o manifest.bin                                  # model owner")
 	fmt.Fprintln(w, "  cryptonets keygen --manifest manifest.bin --secret-key sk.bin --eval-keys evk.bin  # client")
-	fmt.Fprintln(w, "  cryptonets encrypt --manifest manifest.bin --secret-key sk.bin --images 100 -o batch.bin")
-	fmt.Fprintln(w, "  cryptonets predict --model model.cnm --eval-keys evk.bin --in batch.bin -o result.bin  # server")
-	fmt.Fprintln(w, "  cryptonets decrypt --manifest manifest.bin --secret-key sk.bin --in result.bin      # client")
+	fmt.Fprintln(w, "  cryptonets encrypt --manifest manifest.bin --secret-key sk.bin --in scans/ -o upload.bin --inputs-out inputs.json")
+	fmt.Fprintln(w, "  cryptonets predict --model model.cnm --eval-keys evk.bin --in upload.bin -o result.bin  # server")
+	fmt.Fprintln(w, "  cryptonets decrypt --manifest manifest.bin --secret-key sk.bin --in result.bin --inputs inputs.json --out labels.csv")
 }
 
 // oneLine folds a multi-line message (errors.Join, wrapped library errors) into one line.

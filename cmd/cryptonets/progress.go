@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,13 +57,18 @@ func (p *progress) task(label string) packing.Progress {
 	}
 }
 
-// unit names what a library task counts.
+// unit names what a library task counts ("encrypt request 2/5": ciphertexts of
+// request 2 of 5).
 func unit(what string) string {
-	switch what {
+	head, rest, _ := strings.Cut(what, " ")
+	switch head {
 	case "encrypt":
-		return "ciphertexts"
+		head = "ciphertexts"
 	case "evaluate":
-		return "steps"
+		head = "steps"
 	}
-	return what
+	if rest != "" {
+		return head + " (" + rest + ")"
+	}
+	return head
 }

@@ -15,14 +15,16 @@ type report interface {
 	writeText(w io.Writer)
 }
 
-// emit prints rep on stdout as text or, if o.json, as JSON.
+// emit prints rep as text or, if o.json, as JSON: on stdout, or on stderr when stdout
+// carries the command's output.
 func (c *cli) emit(o *output, rep report) error {
+	w := c.reportWriter()
 	if o.json {
-		enc := json.NewEncoder(c.stdout)
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	rep.writeText(c.stdout)
+	rep.writeText(w)
 	return nil
 }
 

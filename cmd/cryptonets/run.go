@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -16,8 +17,8 @@ import (
 
 // phaseSeconds are the wall-clock times of the phases of a measured run. Each phase
 // includes the serialization that belongs to it: keygen seals the evaluation keys and
-// the server opens them; encrypt seals each batch; evaluate opens the batch and seals
-// the result; decrypt opens the result.
+// the server opens them; encrypt seals the upload; evaluate opens each request and
+// seals its result; decrypt opens the results.
 type phaseSeconds struct {
 	Compile  float64 `json:"compile"`
 	Keygen   float64 `json:"keygen"`
@@ -43,9 +44,10 @@ type measurement struct {
 
 // measuredRun plays the whole exchange in one process, through bytes as over a
 // network: the model owner seals the plan's manifest, the client opens it, makes keys
-// and seals the evaluation keys, the server opens them; then for each batch of up to
-// ImagesPerBatch images the client encrypts and seals, the server opens, evaluates and
-// seals the result, and the client opens and decrypts it. demo and bench both use it.
+// and seals the evaluation keys, the server opens them; then the client encrypts the
+// images into one upload (requests of up to ImagesPerBatch images), the server
+// evaluates it into one download, and the client decrypts it. demo and bench both
+// use it.
 func measuredRun(p compile.Plan, images [][]float64, prog *progress) (*measurement, error) {
 	meas := &measurement{Manifest: p.Manifest()}
 	start := time.Now()
@@ -91,52 +93,30 @@ func measuredRun(p compile.Plan, images [][]float64, prog *progress) (*measureme
 	// that the first request does not pay for it.
 	runtime.GC()
 
-	per := clientMan.ImagesPerBatch
-	meas.Batches = (len(images) + per - 1) / per
-	for b := range meas.Batches {
-		chunk := images[b*per : min((b+1)*per, len(images))]
-		logits, err := runBatch(cl, srv, chunk, meas, fmt.Sprintf("batch %d/%d", b+1, meas.Batches), prog)
-		if err != nil {
-			return nil, fmt.Errorf("batch %d/%d: %w", b+1, meas.Batches, err)
-		}
-		meas.Logits = append(meas.Logits, logits...)
+	meas.Batches = cl.Requests(len(images))
+	start = time.Now()
+	var upload bytes.Buffer
+	if _, err := cl.WriteUpload(&upload, images, nil, prog.task("encrypt")); err != nil {
+		return nil, err
 	}
+	meas.Seconds.Encrypt = time.Since(start).Seconds()
+	meas.UploadBytes = int64(upload.Len())
+
+	start = time.Now()
+	var download bytes.Buffer
+	if _, err := srv.PredictStream(context.Background(), &upload, &download, prog.task("evaluate")); err != nil {
+		return nil, err
+	}
+	meas.Seconds.Evaluate = time.Since(start).Seconds()
+	meas.DownloadBytes = int64(download.Len())
+
+	start = time.Now()
+	if meas.Logits, err = cl.ReadDownload(&download); err != nil {
+		return nil, err
+	}
+	meas.Seconds.Decrypt = time.Since(start).Seconds()
+	prog.logf("decrypt: %d images in %d requests (%.1fs)", len(meas.Logits), meas.Batches, meas.Seconds.Decrypt)
 	return meas, nil
-}
-
-// runBatch runs one batch through encrypt, upload, evaluate, download and decrypt,
-// adding its times and byte counts to meas.
-func runBatch(cl *client.Client, srv *server.Server, images [][]float64, meas *measurement, label string, prog *progress) ([][]float64, error) {
-	man := cl.Manifest()
-	start := time.Now()
-	cts, err := cl.Encrypt(images, prog.task("encrypt "+label))
-	if err != nil {
-		return nil, err
-	}
-	upload, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, cl.Parameters(), cts)
-	if err != nil {
-		return nil, err
-	}
-	meas.Seconds.Encrypt += time.Since(start).Seconds()
-	meas.UploadBytes += int64(len(upload))
-
-	start = time.Now()
-	download, err := srv.PredictBytes(context.Background(), upload, prog.task("evaluate "+label))
-	if err != nil {
-		return nil, err
-	}
-	meas.Seconds.Evaluate += time.Since(start).Seconds()
-	meas.DownloadBytes += int64(len(download))
-
-	start = time.Now()
-	logits, err := cl.DecryptBytes(download)
-	if err != nil {
-		return nil, err
-	}
-	secs := time.Since(start).Seconds()
-	meas.Seconds.Decrypt += secs
-	prog.logf("decrypt %s: %d images (%.1fs)", label, len(logits), secs)
-	return logits, nil
 }
 
 // runStats are the measurements demo and bench both report.

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/mnist"
 )
 
 // sweepRow is one measured (packing, images) cell of a sweep.
@@ -105,7 +105,7 @@ func runSweep(c *cli, rf *runFlags, counts []int, packings []manifest.Packing) e
 	if err != nil {
 		return err
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func runSweep(c *cli, rf *runFlags, counts []int, packings []manifest.Packing) e
 	for _, n := range counts {
 		images := make([][]float64, n)
 		for i := range images {
-			images[i] = set.Images[i%len(set.Images)]
+			images[i] = set.Records[i%len(set.Records)]
 		}
 		cells := make([]sweepCell, len(packings))
 		for i, packing := range packings {

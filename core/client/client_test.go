@@ -1,7 +1,10 @@
 package client_test
 
 import (
+	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/client"
@@ -79,5 +82,36 @@ func TestManifestsThePackingRejects(t *testing.T) {
 		} else if c := errs.ClassOf(err); c != errs.ErrInvalidArgument && c != errs.ErrMalformed {
 			t.Errorf("%s: class %v (%v)", name, c, err)
 		}
+	}
+}
+
+// TestEncryptAllChecksEveryRecordFirst: a bad record anywhere is reported by its name
+// before anything is encrypted, and any count splits into requests.
+func TestEncryptAllChecksEveryRecordFirst(t *testing.T) {
+	man := tinyManifest(t)
+	c, err := client.New(&man, client.AllowInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := make([][]float64, man.ImagesPerBatch+3)
+	for i := range records {
+		records[i] = []float64{0.1, 0.2, 0.3}
+	}
+	records[len(records)-1] = []float64{0.1, 2, 0.3}
+	encrypted := 0
+	progress := func(string, int, int) { encrypted++ }
+	name := func(i int) string { return fmt.Sprintf("row %d of data.csv", i) }
+	_, err = c.EncryptAll(records, name, progress)
+	want := fmt.Sprintf("row %d of data.csv: value 1 is 2", len(records)-1)
+	if !errors.Is(err, errs.ErrInvalidArgument) || !strings.Contains(err.Error(), want) || encrypted != 0 {
+		t.Fatalf("%v (after %d progress reports), want %q before any encryption", err, encrypted, want)
+	}
+	records[len(records)-1][1] = 0.2
+	reqs, err := c.EncryptAll(records, name, nil)
+	if err != nil || len(reqs) != 2 || reqs[0].Images != man.ImagesPerBatch || reqs[1].Images != 3 || c.Requests(len(records)) != 2 {
+		t.Fatalf("%d requests (%v)", len(reqs), err)
+	}
+	if _, err := c.EncryptAll(nil, nil, nil); !errors.Is(err, errs.ErrInvalidArgument) {
+		t.Errorf("no records: %v", err)
 	}
 }

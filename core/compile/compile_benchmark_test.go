@@ -7,7 +7,7 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
@@ -27,11 +27,11 @@ func BenchmarkFullBatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	man := p.Manifest()
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	images := set.Images[:man.ImagesPerBatch]
+	images := set.Records[:man.ImagesPerBatch]
 	c, err := client.New(&man)
 	if err != nil {
 		b.Fatal(err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/server"
@@ -47,7 +47,7 @@ func TestShippedModelOnRealMNISTAt128Bits(t *testing.T) {
 // encrypted is one encrypted run of a model on real MNIST test images.
 type encrypted struct {
 	plan   compile.Plan
-	set    *mnist.Set
+	set    *dataset.Set
 	logits [][]float64
 }
 
@@ -66,7 +66,7 @@ func encryptedRun(t *testing.T, path string, n int) encrypted {
 		t.Fatal(err)
 	}
 	man := p.Manifest()
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func encryptedRun(t *testing.T, path string, n int) encrypted {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := c.Encrypt(set.Images, nil)
+	enc, err := c.Encrypt(set.Records, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func encryptedRun(t *testing.T, path string, n int) encrypted {
 		t.Fatal(err)
 	}
 	maxErr := 0.0
-	for i, img := range set.Images {
+	for i, img := range set.Records {
 		want, _ := ref.Forward(img)
 		for j := range want {
 			maxErr = math.Max(maxErr, math.Abs(want[j]-logits[i][j]))

@@ -8,8 +8,8 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/packing/batch"
@@ -26,7 +26,7 @@ type phaseTimes struct{ encrypt, evaluate, decrypt time.Duration }
 func measureRequest(b *testing.B, p compile.Plan, reps int) phaseTimes {
 	b.Helper()
 	man := p.Manifest()
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func measureRequest(b *testing.B, p compile.Plan, reps int) phaseTimes {
 	if err != nil {
 		b.Fatal(err)
 	}
-	images := set.Images[:man.ImagesPerBatch]
+	images := set.Records[:man.ImagesPerBatch]
 	best := phaseTimes{math.MaxInt64, math.MaxInt64, math.MaxInt64}
 	for range reps {
 		start := time.Now()

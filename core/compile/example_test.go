@@ -6,7 +6,7 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
@@ -15,8 +15,8 @@ import (
 // Example is the README's Go example: the client encrypts, the server predicts on
 // bytes without any secret, the client decrypts (128-bit parameters).
 func Example() {
-	set, _ := mnist.Test()
-	images := set.Images[:3]
+	set, _ := dataset.MNIST(dataset.MNISTTest, 0)
+	images := set.Records[:3]
 
 	m, _ := model.Load("../../models/mnist/mnist_cryptonets.cnm")
 	plan, _ := compile.Compile(m, compile.Options{}) // 128-bit by default

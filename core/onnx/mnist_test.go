@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/rewrite"
 )
@@ -43,7 +43,7 @@ func TestShippedMNISTModel(t *testing.T) {
 	t.Logf("rewrites: %q", converted.Provenance.Rewrites)
 
 	want := readTorchLogits(t)
-	test, err := mnist.Test()
+	test, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +62,13 @@ func TestShippedMNISTModel(t *testing.T) {
 		if test.Labels[i] != want.Labels[i] {
 			t.Fatalf("image %d: MNIST label %d, the JSON says %d", i, test.Labels[i], want.Labels[i])
 		}
-		got := forward(t, refConverted, test.Images[i])
-		got32 := forward(t, refConverted, roundToFloat32(test.Images[i]))
+		got := forward(t, refConverted, test.Records[i])
+		got32 := forward(t, refConverted, roundToFloat32(test.Records[i]))
 		for k := range got {
 			worst = math.Max(worst, math.Abs(got[k]-logits[k]))
 			worst32 = math.Max(worst32, math.Abs(got32[k]-logits[k]))
 		}
-		if probs := forward(t, refImported, test.Images[i]); model.Argmax(probs) != model.Argmax(got) {
+		if probs := forward(t, refImported, test.Records[i]); model.Argmax(probs) != model.Argmax(got) {
 			t.Errorf("image %d: argmax %d with softmax, %d without", i, model.Argmax(probs), model.Argmax(got))
 		}
 		if model.Argmax(got) == want.Labels[i] {
@@ -142,7 +142,7 @@ func TestReLUModelMatchesTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := readTorchLogitsFrom(t, dir)
-	test, err := mnist.Test()
+	test, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestReLUModelMatchesTorch(t *testing.T) {
 	}
 	worst := 0.0
 	for i, logits := range want.Logits {
-		got := forward(t, ref, test.Images[i])
+		got := forward(t, ref, test.Records[i])
 		for k := range logits {
 			worst = math.Max(worst, math.Abs(got[k]-logits[k]))
 		}

@@ -5,7 +5,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
@@ -44,7 +47,9 @@ func (s *Server) Manifest() manifest.Manifest { return s.manifest }
 func (s *Server) Plan() packing.Plan { return s.plan }
 
 // Predict evaluates the network on one encrypted batch (up to ImagesPerBatch images)
-// and returns the encrypted logits. The batch's ciphertexts are consumed. A done ctx
+// and returns the encrypted logits. Predict takes the batch over: the evaluation reuses
+// its ciphertexts' memory, so the caller must not use in afterwards (evaluate
+// in.Clone() to keep it; the C and Python servers do). A done ctx
 // stops the evaluation with an error.
 func (s *Server) Predict(ctx context.Context, in *wire.Ciphertexts, progress packing.Progress) (*wire.Ciphertexts, error) {
 	if in == nil {
@@ -71,4 +76,80 @@ func (s *Server) PredictBytes(ctx context.Context, data []byte, progress packing
 		return nil, err
 	}
 	return wire.EncodeCiphertexts(wire.KindEncryptedResult, &s.manifest, s.plan.Parameters(), out)
+}
+
+// PredictAll evaluates the requests of one upload in order and returns their results.
+// Like Predict, it takes the requests over.
+func (s *Server) PredictAll(ctx context.Context, in []*wire.Ciphertexts, progress packing.Progress) ([]*wire.Ciphertexts, error) {
+	out := make([]*wire.Ciphertexts, len(in))
+	for i, req := range in {
+		res, err := s.Predict(ctx, req, requestProgress(progress, i+1, len(in)))
+		if err != nil {
+			return nil, fmt.Errorf("request %d of %d: %w", i+1, len(in), err)
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
+// Stats describe one upload that PredictStream served.
+type Stats struct {
+	Requests, Images  int
+	InBytes, OutBytes int64
+	// EvaluateSeconds is the time the evaluations took (Predict); OpenSealSeconds the
+	// time spent reading and opening the requests and sealing and writing the results.
+	EvaluateSeconds, OpenSealSeconds float64
+}
+
+// PredictStream reads one upload from r (a single request's envelope or a sequence:
+// wire.SequenceReader), evaluates each request as it arrives, and writes the results
+// to w in the same form and order. Only one request is in memory at a time. It reads
+// nothing past the upload, so uploads may follow each other on one stream; it returns
+// io.EOF if r is at its end.
+func (s *Server) PredictStream(ctx context.Context, r io.Reader, w io.Writer, progress packing.Progress) (Stats, error) {
+	var st Stats
+	prm := s.plan.Parameters()
+	sr, err := wire.NewSequenceReader(r, wire.KindEncryptedBatch, &s.manifest, prm)
+	if err != nil {
+		return st, err
+	}
+	sw, err := wire.NewSequenceWriter(w, wire.KindEncryptedResult, &s.manifest, prm, sr.Requests(), sr.Images())
+	if err != nil {
+		return st, err
+	}
+	for {
+		start := time.Now()
+		req, err := sr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		opened := time.Now()
+		res, err := s.Predict(ctx, req, requestProgress(progress, st.Requests+1, sr.Requests()))
+		if err != nil {
+			return st, fmt.Errorf("request %d of %d: %w", st.Requests+1, sr.Requests(), err)
+		}
+		evaluated := time.Now()
+		if err := sw.Write(res); err != nil {
+			return st, err
+		}
+		st.EvaluateSeconds += evaluated.Sub(opened).Seconds()
+		st.OpenSealSeconds += opened.Sub(start).Seconds() + time.Since(evaluated).Seconds()
+		st.Requests++
+		st.Images += res.Images
+	}
+	st.InBytes, st.OutBytes = sr.Bytes(), sw.Bytes()
+	return st, sw.Close()
+}
+
+// requestProgress reports the progress of request i of n as p's.
+func requestProgress(p packing.Progress, i, n int) packing.Progress {
+	if p == nil || n == 1 {
+		return p
+	}
+	return func(what string, done, total int) {
+		p.Report(fmt.Sprintf("%s (request %d/%d)", what, i, n), done, total)
+	}
 }

@@ -30,6 +30,19 @@ type Ciphertexts struct {
 	Seed []byte
 }
 
+// Clone returns a deep copy of c: what a caller keeps when it hands c to an evaluation
+// that consumes its input.
+func (c *Ciphertexts) Clone() *Ciphertexts {
+	out := &Ciphertexts{Images: c.Images, Ciphertexts: make([]*rlwe.Ciphertext, len(c.Ciphertexts))}
+	for i, ct := range c.Ciphertexts {
+		out.Ciphertexts[i] = ct.CopyNew()
+	}
+	if c.Seed != nil {
+		out.Seed = append([]byte(nil), c.Seed...)
+	}
+	return out
+}
+
 // SeedSize is the length of a request's seed.
 const SeedSize = seeded.SeedSize
 
@@ -186,6 +199,17 @@ func log2Float(f *big.Float) float64 {
 	exp := f.MantExp(mant)
 	m, _ := mant.Float64()
 	return float64(exp) + math.Log2(m)
+}
+
+// maxPayloadSize bounds the payload of ciphertexts of the expected shape under prm
+// (every field a payload may carry at its largest): what a reader of a stream may
+// allocate for one before decoding it.
+func maxPayloadSize(want Shape, prm hefloat.Parameters) int64 {
+	size := PolyBytes(prm, want.Level)
+	if size < 0 {
+		return 0
+	}
+	return fixedLen + maxScaleText + SeedSize + int64(want.Count)*int64(want.Degree+1)*int64(size)
 }
 
 // readCiphertexts decodes and validates a payload against the expected shape.

@@ -26,6 +26,10 @@ const (
 	KindEncryptedBatch
 	KindEncryptedResult
 	KindSecretKey
+	// KindBatchSequence and KindResultSequence start a sequence: several encrypted
+	// batches (one upload of several requests) or their results (see sequence.go).
+	KindBatchSequence
+	KindResultSequence
 )
 
 // String names the kind, for messages.
@@ -41,6 +45,10 @@ func (k Kind) String() string {
 		return "encrypted result"
 	case KindSecretKey:
 		return "secret key"
+	case KindBatchSequence:
+		return "encrypted batch sequence"
+	case KindResultSequence:
+		return "encrypted result sequence"
 	}
 	return fmt.Sprintf("unknown kind %d", uint16(k))
 }
@@ -80,8 +88,22 @@ func encodeHeader(h Header) []byte {
 	return binary.LittleEndian.AppendUint64(out, h.PayloadLen)
 }
 
-// Peek decodes the header of data without checking it against expectations.
+// Peek decodes the header of data without checking it against expectations; the
+// payload must be exactly the rest of data.
 func Peek(data []byte) (Header, error) {
+	h, err := PeekHeader(data)
+	if err != nil {
+		return h, err
+	}
+	if h.PayloadLen != uint64(len(data)-HeaderSize) {
+		return h, errs.New(errs.ErrMalformed, "wire: %s payload is %d bytes, header says %d (truncated or extended)", h.Kind, len(data)-HeaderSize, h.PayloadLen)
+	}
+	return h, nil
+}
+
+// PeekHeader decodes the header at the front of data (magic, version, kind,
+// fingerprints, payload length), whatever follows it.
+func PeekHeader(data []byte) (Header, error) {
 	var h Header
 	if len(data) < HeaderSize {
 		return h, errs.New(errs.ErrMalformed, "wire: %d bytes is too short for an envelope (%d-byte header)", len(data), HeaderSize)
@@ -96,9 +118,6 @@ func Peek(data []byte) (Header, error) {
 	copy(h.Params[:], data[8:24])
 	copy(h.Plan[:], data[24:56])
 	h.PayloadLen = binary.LittleEndian.Uint64(data[56:])
-	if h.PayloadLen != uint64(len(data)-HeaderSize) {
-		return h, errs.New(errs.ErrMalformed, "wire: %s payload is %d bytes, header says %d (truncated or extended)", h.Kind, len(data)-HeaderSize, h.PayloadLen)
-	}
 	return h, nil
 }
 
@@ -109,13 +128,22 @@ func Open(data []byte, kind Kind, prm params.Fingerprint, plan [32]byte) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case h.Kind != kind:
-		return nil, errs.New(errs.ErrMismatch, "wire: expected %s, got %s", kind, h.Kind)
-	case h.Params != prm:
-		return nil, errs.New(errs.ErrMismatch, "wire: %s made for other CKKS parameters", kind)
-	case plan != [32]byte{} && h.Plan != plan:
-		return nil, errs.New(errs.ErrMismatch, "wire: %s made for another model plan", kind)
+	if err := h.expect(kind, prm, plan); err != nil {
+		return nil, err
 	}
 	return data[HeaderSize:], nil
+}
+
+// expect checks h against the expected kind and fingerprints (a zero plan skips the
+// plan check).
+func (h Header) expect(kind Kind, prm params.Fingerprint, plan [32]byte) error {
+	switch {
+	case h.Kind != kind:
+		return errs.New(errs.ErrMismatch, "wire: expected %s, got %s", kind, h.Kind)
+	case h.Params != prm:
+		return errs.New(errs.ErrMismatch, "wire: %s made for other CKKS parameters", kind)
+	case plan != [32]byte{} && h.Plan != plan:
+		return errs.New(errs.ErrMismatch, "wire: %s made for another model plan", kind)
+	}
+	return nil
 }

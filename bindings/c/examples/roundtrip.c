@@ -5,9 +5,11 @@
  *   roundtrip MODEL.cnm IMAGES.f64 REFERENCE.txt N [auto|batch|single]
  *
  * Compiles the model for the packing asked for (default auto, chosen for N images),
- * encrypts the first N images in requests of up to images-per-batch images, has the
- * server predict each, decrypts, and checks that every encrypted prediction equals
- * the plaintext reference prediction of the same model. Exit status 0 if all agree.
+ * encrypts the first N images in one call (the library splits them into requests of
+ * up to images-per-batch images, sent as one upload), has the server predict them,
+ * decrypts, and checks that every encrypted prediction equals the plaintext reference
+ * prediction of the same model, which it also computes with cn_model_predict_plain.
+ * Exit status 0 if all agree.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,16 +17,17 @@
 
 #include "example_util.h"
 
-/* predict_request sends images [first, first+n) through one encrypted request and
- * writes their logits to logits[first*classes ...]. */
-static void predict_request(cn_client *client, const cn_manifest *manifest, cn_server *server,
-                            const cn_manifest *server_manifest, const double *pixels, size_t first,
-                            size_t n, size_t values, double *logits, size_t classes) {
+/* predict_all sends the n images through one encrypted upload and writes their logits
+ * to logits[0 .. n*classes). */
+static void predict_all(cn_client *client, const cn_manifest *manifest, cn_server *server,
+                        const cn_manifest *server_manifest, const double *pixels, size_t n,
+                        size_t values, double *logits, size_t classes) {
     /* Client: encrypt and send. */
     cn_encrypted_batch *batch = NULL;
     uint8_t *batch_bytes = NULL;
-    size_t batch_len = 0;
-    CHECK(cn_client_encrypt(&batch, client, pixels + first * values, n, values));
+    size_t batch_len = 0, requests = 0;
+    CHECK(cn_client_encrypt(&batch, client, pixels, n, values));
+    CHECK(cn_encrypted_batch_requests(&requests, batch));
     CHECK(cn_encrypted_batch_serialize(&batch_bytes, &batch_len, batch));
     CHECK(cn_encrypted_batch_free(batch));
 
@@ -32,12 +35,17 @@ static void predict_request(cn_client *client, const cn_manifest *manifest, cn_s
     cn_encrypted_batch *received = NULL;
     cn_encrypted_result *result = NULL;
     uint8_t *result_bytes = NULL;
-    size_t result_len = 0;
+    size_t result_len = 0, still = 0;
     CHECK(cn_encrypted_batch_deserialize(&received, server_manifest, batch_bytes, batch_len));
     CHECK(cn_bytes_free(batch_bytes));
     CHECK(cn_server_predict(&result, server, received));
+    CHECK(cn_encrypted_batch_images(&still, received)); /* predicting leaves the batch as it was */
+    if (still != n) {
+        fprintf(stderr, "the batch holds %zu images after the prediction, want %zu\n", still, n);
+        exit(1);
+    }
     CHECK(cn_encrypted_result_serialize(&result_bytes, &result_len, result));
-    if (first == 0) printf("first request: %zu images, %zu bytes up, %zu bytes down\n", n, batch_len, result_len);
+    printf("%zu images in %zu requests: %zu bytes up, %zu bytes down\n", n, requests, batch_len, result_len);
 
     /* Client: decode and decrypt (size query first). */
     cn_encrypted_result *answer = NULL;
@@ -48,7 +56,7 @@ static void predict_request(cn_client *client, const cn_manifest *manifest, cn_s
         fprintf(stderr, "size query gave %d, %zu x %zu\n", rc, images, got_classes);
         exit(1);
     }
-    CHECK(cn_client_decrypt(logits + first * classes, n * classes, &images, &got_classes, client, answer));
+    CHECK(cn_client_decrypt(logits, n * classes, &images, &got_classes, client, answer));
     CHECK(cn_encrypted_result_free(answer));
     CHECK(cn_bytes_free(result_bytes));
     CHECK(cn_encrypted_result_free(result));
@@ -113,22 +121,25 @@ int main(int argc, char **argv) {
 
     double *pixels = read_images(argv[2], n, values);
     double *logits = malloc(n * outputs * sizeof(double));
-    if (logits == NULL) return 1;
-    for (size_t first = 0; first < n; first += per_batch) {
-        size_t count = n - first < per_batch ? n - first : per_batch;
-        predict_request(client, manifest, server, server_manifest, pixels, first, count, values, logits, outputs);
-    }
+    double *plain = malloc(n * outputs * sizeof(double));
+    if (logits == NULL || plain == NULL) return 1;
+    predict_all(client, manifest, server, server_manifest, pixels, n, values, logits, outputs);
 
+    /* The plaintext reference, from the model itself. */
+    size_t plain_classes = 0;
+    CHECK(cn_model_predict_plain(plain, n * outputs, &plain_classes, model, pixels, n, values));
     int *reference = read_labels(argv[3], n);
     size_t agree = 0;
     for (size_t i = 0; i < n; i++) {
-        int label = argmax(logits + i * outputs, outputs);
-        if (label == reference[i]) agree++;
-        else fprintf(stderr, "image %zu: encrypted prediction %d, plaintext reference %d\n", i, label, reference[i]);
+        int label = argmax(logits + i * outputs, outputs), plain_label = argmax(plain + i * outputs, outputs);
+        if (label == reference[i] && plain_label == reference[i]) agree++;
+        else fprintf(stderr, "image %zu: encrypted prediction %d, cn_model_predict_plain %d, plaintext reference %d\n",
+                     i, label, plain_label, reference[i]);
     }
     printf("%zu of %zu encrypted predictions equal the plaintext reference\n", agree, n);
 
     free(reference);
+    free(plain);
     free(logits);
     free(pixels);
     CHECK(cn_manifest_free(server_manifest));

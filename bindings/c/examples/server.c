@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
 
         cn_encrypted_result *result = NULL;
         CHECK(cn_server_predict(&result, server, batch));
-        CHECK(cn_encrypted_batch_free(batch)); /* consumed, but still ours to free */
+        CHECK(cn_encrypted_batch_free(batch)); /* predicting left it as it was */
 
         uint8_t *bytes = NULL;
         CHECK(cn_encrypted_result_serialize(&bytes, &len, result));

@@ -296,6 +296,8 @@ int main(int argc, char **argv) {
     EXPECT(cn_encrypted_batch_deserialize(&b_out, man, NULL, batch_len), INVALID);
     EXPECT(cn_encrypted_batch_images(NULL, batch), INVALID);
     EXPECT(cn_encrypted_batch_images(&sz, NULL), INVALID);
+    EXPECT(cn_encrypted_batch_requests(NULL, batch), INVALID);
+    EXPECT(cn_encrypted_batch_requests(&sz, NULL), INVALID);
     EXPECT(cn_encrypted_batch_free(NULL), CN_OK);
     EXPECT(cn_encrypted_result_serialize(NULL, &len, result), INVALID);
     EXPECT(cn_encrypted_result_serialize(&bytes, NULL, result), INVALID);
@@ -432,14 +434,110 @@ int main(int argc, char **argv) {
     cn_encrypted_batch *again = NULL;
     CHECK(cn_encrypted_batch_deserialize(&again, man, batch_bytes, batch_len));
     EXPECT(cn_server_predict(&r_out, other_server, again), CN_E_MISMATCH);
-    EXPECT(cn_encrypted_batch_images(&sz, again), CN_OK); /* refused before it was consumed */
+    EXPECT(cn_encrypted_batch_images(&sz, again), CN_OK);
     TRUE_OR_FAIL(sz == n);
     TRUE_OR_FAIL(c_out == NULL && k_out == NULL && s_out == NULL && b_out == NULL && r_out == NULL);
 
-    /* ---- a consumed batch ------------------------------------------------------ */
-    EXPECT_MSG(cn_encrypted_batch_images(&sz, batch), INVALID, "consumed");
-    EXPECT(cn_encrypted_batch_serialize(&bytes, &len, batch), INVALID);
-    EXPECT(cn_server_predict(&r_out, server, batch), INVALID);
+    /* ---- a predicted batch is left as it was ----------------------------------- */
+    EXPECT(cn_encrypted_batch_images(&sz, batch), CN_OK);
+    TRUE_OR_FAIL(sz == n);
+    CHECK(cn_encrypted_batch_serialize(&bytes, &len, batch));
+    TRUE_OR_FAIL(len == batch_len && memcmp(bytes, batch_bytes, len) == 0);
+    CHECK(cn_bytes_free(bytes));
+    {
+        cn_encrypted_result *twice = NULL;
+        double first[64], second[64];
+        CHECK(cn_server_predict(&twice, server, batch));
+        CHECK(cn_client_decrypt(first, 64, &sz, &sz2, client, result));
+        CHECK(cn_client_decrypt(second, 64, &sz, &sz2, client, twice));
+        int same_labels = 1;
+        for (size_t i = 0; i < n; i++) same_labels &= argmax(first + i * outputs, outputs) == argmax(second + i * outputs, outputs);
+        TRUE_OR_FAIL(same_labels);
+        CHECK(cn_encrypted_result_free(twice));
+    }
+
+    /* ---- any number of images: requests of images_per_batch, in order ------------ */
+    {
+        cn_compile_options single = CN_COMPILE_OPTIONS_INIT;
+        single.params = "InsecureN12QP215S";
+        single.packing = CN_PACKING_SINGLE;
+        single.allow_insecure = 1;
+        cn_manifest *sman = NULL;
+        cn_client *sclient = NULL;
+        cn_eval_keys *skeys = NULL;
+        cn_server *sserver = NULL, *sserver2 = NULL;
+        cn_encrypted_batch *several = NULL, *several_back = NULL;
+        cn_encrypted_result *several_results = NULL, *several_back_results = NULL;
+        uint8_t *several_bytes = NULL, *results_bytes = NULL;
+        size_t several_len = 0, results_len = 0, per = 0;
+        double enc_logits[64], plain_logits[64];
+        CHECK(cn_model_compile(&sman, model, &single));
+        CHECK(cn_manifest_images_per_batch(&per, sman));
+        TRUE_OR_FAIL(per == 1);
+        CHECK(cn_client_new(&sclient, sman));
+        CHECK(cn_client_eval_keys(&skeys, sclient));
+        CHECK(cn_server_new(&sserver, model, skeys));
+        CHECK(cn_server_new(&sserver2, model, skeys)); /* the model keeps the plan: no second compilation */
+        CHECK(cn_client_encrypt(&several, sclient, pixels, n, values));
+        CHECK(cn_encrypted_batch_requests(&sz, several));
+        TRUE_OR_FAIL(sz == n);
+        CHECK(cn_encrypted_batch_serialize(&several_bytes, &several_len, several));
+        CHECK(cn_encrypted_batch_deserialize(&several_back, sman, several_bytes, several_len));
+        EXPECT_MSG(cn_encrypted_batch_deserialize(&b_out, sman, several_bytes, several_len - 1), CN_E_MALFORMED, "request 2 of 2");
+        CHECK(cn_server_predict(&several_results, sserver2, several_back));
+        CHECK(cn_encrypted_result_requests(&sz, several_results));
+        TRUE_OR_FAIL(sz == n);
+        CHECK(cn_encrypted_result_serialize(&results_bytes, &results_len, several_results));
+        CHECK(cn_encrypted_result_deserialize(&several_back_results, sman, results_bytes, results_len));
+        EXPECT(cn_encrypted_result_images(&sz, several_back_results), CN_OK);
+        TRUE_OR_FAIL(sz == n);
+        CHECK(cn_client_decrypt(enc_logits, 64, &sz, &sz2, sclient, several_back_results));
+        TRUE_OR_FAIL(sz == n && sz2 == outputs);
+        CHECK(cn_model_predict_plain(plain_logits, 64, &sz2, model, pixels, n, values));
+        int agree = 1;
+        for (size_t i = 0; i < n; i++) agree &= argmax(enc_logits + i * outputs, outputs) == argmax(plain_logits + i * outputs, outputs);
+        TRUE_OR_FAIL(agree);
+        cn_encrypted_result_free(several_back_results);
+        cn_bytes_free(results_bytes);
+        cn_encrypted_result_free(several_results);
+        cn_encrypted_batch_free(several_back);
+        cn_bytes_free(several_bytes);
+        cn_encrypted_batch_free(several);
+        cn_server_free(sserver2);
+        cn_server_free(sserver);
+        cn_eval_keys_free(skeys);
+        cn_client_free(sclient);
+        cn_manifest_free(sman);
+    }
+
+    /* ---- plaintext evaluation: shapes, sizes, bad inputs ----------------------------- */
+    {
+        double plain[64];
+        size_t c = 0, h = 0, w = 0;
+        CHECK(cn_model_input_shape(&c, &h, &w, model));
+        TRUE_OR_FAIL(c * h * w == values);
+        CHECK(cn_model_outputs(&sz, model));
+        TRUE_OR_FAIL(sz == outputs);
+        EXPECT(cn_model_input_shape(NULL, &h, &w, model), INVALID);
+        EXPECT(cn_model_input_shape(&c, &h, &w, NULL), INVALID);
+        EXPECT(cn_model_outputs(NULL, model), INVALID);
+        EXPECT(cn_model_outputs(&sz, NULL), INVALID);
+        sz = 0;
+        EXPECT(cn_model_predict_plain(NULL, 0, &sz, model, pixels, n, values), CN_E_BUFFER_TOO_SMALL);
+        TRUE_OR_FAIL(sz == outputs);
+        EXPECT(cn_model_predict_plain(plain, 64, NULL, model, pixels, n, values), INVALID);
+        EXPECT(cn_model_predict_plain(plain, 64, &sz, NULL, pixels, n, values), INVALID);
+        EXPECT(cn_model_predict_plain(plain, 64, &sz, model, NULL, n, values), INVALID);
+        EXPECT_MSG(cn_model_predict_plain(plain, 64, &sz, model, pixels, n, values - 1), INVALID, "values_per_input");
+        EXPECT(cn_model_predict_plain(plain, 64, &sz, model, pixels, 0, values), INVALID);
+        double *bad = malloc(n * values * sizeof *bad);
+        memcpy(bad, pixels, n * values * sizeof *bad);
+        bad[values + 3] = 7;
+        EXPECT_MSG(cn_model_predict_plain(plain, 64, &sz, model, bad, n, values), INVALID, "record 1: pixel (x 3, y 0) is 7");
+        EXPECT_MSG(cn_client_encrypt(&b_out, client, bad, n, values), INVALID, "record 1: pixel (x 3, y 0) is 7");
+        free(bad);
+        TRUE_OR_FAIL(b_out == NULL);
+    }
 
     /* ---- decryption: sizes, buffers, keys ------------------------------------- */
     sz = sz2 = 0;

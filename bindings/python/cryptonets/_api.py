@@ -140,6 +140,43 @@ class Model(Managed):
         opts = _options(params, packing, expected_images, False)
         return Manifest._wrap(call_out_object(_lib.cn_model_compile, self._handle(), byref(opts)))
 
+    @property
+    def input_shape(self) -> Tuple[int, int, int]:
+        """The shape of one input: (channels, height, width); (1, 28, 28) for MNIST, (n,
+        1, 1) for a vector of n values."""
+        c, h, w = c_size_t(), c_size_t(), c_size_t()
+        check(_lib.cn_model_input_shape(byref(c), byref(h), byref(w), self._handle()))
+        return (c.value, h.value, w.value)
+
+    @property
+    def outputs(self) -> int:
+        """The number of outputs (logits, classes) per input."""
+        return _size(_lib.cn_model_outputs, self._handle())
+
+    def predict_plain(self, x: Any) -> Any:
+        """Evaluate the model in float64 on plaintext inputs and return their logits:
+        the reference every encrypted result is checked against, to measure a
+        converted model on your own data before any key exists.
+
+        ``x``: any number of inputs, shaped and checked as :meth:`Client.encrypt`
+        takes them (``(n, C*H*W)`` or ``(n, C, H, W)`` as in :attr:`input_shape`,
+        every value in the model's input range). Returns a float64 numpy array of shape
+        ``(n, outputs)`` (without numpy, a list of n lists of floats).
+        """
+        handle = self._handle()
+        shape = self.input_shape
+        px = _arrays.pixels(x, shape)
+        size = shape[0] * shape[1] * shape[2]
+        classes = self.outputs
+        out = _arrays.Logits(px.n, classes, _arrays.have_numpy())
+        got = c_size_t()
+        check(
+            _lib.cn_model_predict_plain(
+                out.pointer, px.n * classes, byref(got), handle, px.pointer, px.n, size
+            )
+        )
+        return out.value()
+
     def manifest_insecure_for_testing(
         self, params: str = INSECURE_TEST_PARAMS, packing: str = "auto", expected_images: int = 0
     ) -> "Manifest":
@@ -246,7 +283,8 @@ class Manifest(Managed):
 
     @property
     def images_per_batch(self) -> int:
-        """The largest number of images one encrypted batch holds."""
+        """The largest number of images one request holds (a batch of more is split
+        into several requests)."""
         self._handle()
         return self._images_per_batch
 
@@ -335,17 +373,21 @@ class Client(Managed):
         return keys
 
     def encrypt(self, images: Any) -> "EncryptedBatch":
-        """Encrypt a batch of images.
+        """Encrypt any number of images.
 
         ``images``: shape ``(n, C*H*W)`` or ``(n, C, H, W)`` as in
         :attr:`Manifest.input_shape` (MNIST: ``(n, 784)`` or ``(n, 1, 28, 28)``,
-        pixel/255), with ``1 <= n <= manifest.images_per_batch``. A numpy array of any
-        real dtype (passed to the library as one float64 buffer), any buffer of
-        doubles (``memoryview``, ``array('d')``, bytes of native doubles; flat buffers
-        hold n whole images), or nested sequences of numbers.
+        pixel/255), any ``n >= 1``: the library splits them into requests of
+        :attr:`Manifest.images_per_batch` images (:attr:`EncryptedBatch.requests`),
+        which travel as one upload. A numpy array of any real dtype (passed to the
+        library as one float64 buffer), any buffer of doubles (``memoryview``,
+        ``array('d')``, bytes of native doubles; flat buffers hold n whole images), or
+        nested sequences of numbers. Every request is in memory at once (each a few
+        hundred MB under batch packing at 128-bit parameters).
 
         Raises :class:`InvalidArgumentError` (a ``ValueError``) for a wrong shape
-        (naming the expected one), or a value outside :attr:`Manifest.input_range`.
+        (naming the expected one), or a value outside :attr:`Manifest.input_range`
+        (naming the image and the value); nothing is encrypted then.
         """
         handle = self._handle()
         m = self._manifest
@@ -355,8 +397,9 @@ class Client(Managed):
         return batch
 
     def decrypt(self, result: "EncryptedResult") -> Any:
-        """Decrypt a result into logits: a float64 numpy array of shape
-        ``(n, classes)``, or, without numpy, a list of n lists of floats.
+        """Decrypt a result (every request of the batch it answers) into logits: one
+        float64 numpy array of shape ``(n, classes)``, the images in the order they
+        were encrypted, or, without numpy, a list of n lists of floats.
 
         SECURITY: CKKS decryptions leak information about the secret key to whoever
         also sees the ciphertexts (Li-Micciancio 2021). Keep the logits on the client;
@@ -468,11 +511,11 @@ class Server(Managed):
             m.close()
 
     def predict(self, batch: "EncryptedBatch") -> "EncryptedResult":
-        """Evaluate the network on an encrypted batch.
+        """Evaluate the network on every request of an encrypted batch, in order.
 
-        The batch is CONSUMED (its memory is reused): any later use of it raises
-        :class:`InvalidArgumentError`. A batch made for another plan or parameters
-        raises :class:`MismatchError`.
+        The batch is left as it was (each request is evaluated on a copy): it can be
+        predicted again or serialized afterwards. A batch made for another plan or
+        parameters raises :class:`MismatchError`.
         """
         return EncryptedResult._wrap(
             call_out_object(
@@ -495,7 +538,10 @@ class Server(Managed):
 
 
 class EncryptedBatch(Managed):
-    """Encrypted images, client to server (large: hundreds of MB at 128 bits)."""
+    """Encrypted images, client to server: any number of them, in requests of
+    :attr:`Manifest.images_per_batch` images (large: hundreds of MB per request at 128
+    bits under batch packing). Its bytes are one request's envelope, or a sequence of
+    several. Immutable."""
 
     _free_name = "cn_encrypted_batch_free"
     _what = "EncryptedBatch"
@@ -519,15 +565,20 @@ class EncryptedBatch(Managed):
 
     @property
     def images(self) -> int:
-        """The number of images in the batch."""
+        """The number of images in the batch, all requests together."""
         return _size(_lib.cn_encrypted_batch_images, self._handle())
+
+    @property
+    def requests(self) -> int:
+        """The number of requests the images take."""
+        return _size(_lib.cn_encrypted_batch_requests, self._handle())
 
     def __len__(self) -> int:
         return self.images
 
 
 class EncryptedResult(Managed):
-    """Encrypted logits, server to client."""
+    """Encrypted logits, server to client: the results of a batch's requests."""
 
     _free_name = "cn_encrypted_result_free"
     _what = "EncryptedResult"
@@ -550,8 +601,13 @@ class EncryptedResult(Managed):
 
     @property
     def images(self) -> int:
-        """The number of images in the result."""
+        """The number of images in the result, all requests together."""
         return _size(_lib.cn_encrypted_result_images, self._handle())
+
+    @property
+    def requests(self) -> int:
+        """The number of requests the result answers."""
+        return _size(_lib.cn_encrypted_result_requests, self._handle())
 
     def __len__(self) -> int:
         return self.images

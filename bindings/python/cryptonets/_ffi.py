@@ -101,6 +101,12 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [_obj_out, _u8, c_size_t, _double_ptr, c_size_t, c_size_t, c_int],
     ),
     "cn_model_compile": (c_int, [_obj_out, _obj, _options]),
+    "cn_model_input_shape": (c_int, [_size_out, _size_out, _size_out, _obj]),
+    "cn_model_outputs": (c_int, [_size_out, _obj]),
+    "cn_model_predict_plain": (
+        c_int,
+        [_double_ptr, c_size_t, _size_out, _obj, _double_ptr, c_size_t, c_size_t],
+    ),
     "cn_model_free": (c_int, [_obj]),
     # manifest
     "cn_manifest_serialize": (c_int, [_u8_out, _size_out, _obj]),
@@ -138,11 +144,13 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "cn_encrypted_batch_serialize": (c_int, [_u8_out, _size_out, _obj]),
     "cn_encrypted_batch_deserialize": (c_int, [_obj_out, _obj, _u8, c_size_t]),
     "cn_encrypted_batch_images": (c_int, [_size_out, _obj]),
+    "cn_encrypted_batch_requests": (c_int, [_size_out, _obj]),
     "cn_encrypted_batch_free": (c_int, [_obj]),
     # encrypted result
     "cn_encrypted_result_serialize": (c_int, [_u8_out, _size_out, _obj]),
     "cn_encrypted_result_deserialize": (c_int, [_obj_out, _obj, _u8, c_size_t]),
     "cn_encrypted_result_images": (c_int, [_size_out, _obj]),
+    "cn_encrypted_result_requests": (c_int, [_size_out, _obj]),
     "cn_encrypted_result_free": (c_int, [_obj]),
 }
 

@@ -47,7 +47,7 @@ class CryptonetsError(Exception):
 
 class InvalidArgumentError(CryptonetsError, ValueError):
     """``CN_E_INVALID_ARGUMENT``: a bad argument (wrong shape, a value outside the
-    model's input range, an unknown parameter set, a consumed batch ...)."""
+    model's input range, an unknown parameter set ...)."""
 
     code = _ffi.CN_E_INVALID_ARGUMENT
 

@@ -40,6 +40,9 @@ with cn.Model.load(model_path) as model, model.manifest_insecure_for_testing() a
             assert type(logits) is list and len(logits) == n
             assert all(type(row) is list and len(row) == 10 and type(row[0]) is float for row in logits)
             out["labels"] = client.decrypt_labels(result)
+        plain = model.predict_plain(rows)
+        assert type(plain) is list and len(plain) == n and len(plain[0]) == 10
+        out["plain_labels"] = [max(range(10), key=r.__getitem__) for r in plain]
         try:
             client.encrypt([[0.5] * 700])
         except cn.InvalidArgumentError as e:
@@ -68,6 +71,7 @@ def test_without_numpy(mnist: Mnist, tmp_path: Any) -> None:
     for name in ("lists", "array('d')", "memoryview", "bytes", "tuples", "nested"):
         assert out[name] is True, f"{name} converted wrongly"
     assert out["labels"] == mnist.reference[:8]
+    assert out["plain_labels"] == mnist.reference[:8]
     assert "expected (n, 784) or (n, 1, 28, 28)" in out["shape_error"]
     assert out["convert"] is True
     assert "calibration has shape (6272,), expected (n, C*H*W) or (n, C, H, W)" in out["flat_error"]

@@ -1,5 +1,5 @@
 """Single-image packing from Python: one image per request at 128-bit parameters,
-the automatic choice of packing, and the errors of a wrong request size."""
+several requests in one batch, and the automatic choice of packing."""
 
 from __future__ import annotations
 
@@ -26,8 +26,16 @@ def test_single_image_requests_128_bit(model: Any, mnist: Mnist) -> None:
                     server.predict_bytes(request.to_bytes()), client.manifest
                 )
                 assert [int(v) for v in client.decrypt_labels(result)] == [mnist.reference[i]]
-            with pytest.raises(cn.InvalidArgumentError):
-                client.encrypt(mnist.rows(2))  # one image per request
+            # Any number of images: one request each, one upload, one result array.
+            with client.encrypt(mnist.rows(3)) as batch:
+                assert batch.requests == 3 and batch.images == 3
+                received = cn.EncryptedBatch.from_bytes(batch.to_bytes(), server.manifest)
+                with server.predict(received) as result:
+                    assert result.requests == 3
+                    labels = client.decrypt_labels(
+                        cn.EncryptedResult.from_bytes(result.to_bytes(), client.manifest)
+                    )
+                    assert [int(v) for v in labels] == mnist.reference[:3]
 
 
 def test_auto_follows_the_expected_image_count(model: Any) -> None:

@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"core/internal/workers": {"core/errs"},
 	"core/params":           {"core/errs"},
 	"core/model":            {"core/errs", "core/internal/*"},
-	"core/mnist":            {"core/errs"},
+	"core/dataset":          {"core/errs", "core/model"},
 	"core/onnx":             {"core/errs", "core/model", "core/onnx/onnxpb"},
 	"core/onnx/onnxpb":      {},
 	"core/rewrite":          {"core/errs", "core/model", "core/internal/*"},

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/packing/single"
@@ -28,8 +28,8 @@ func Example() {
 	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
 	client, _ := packing.NewCodec(&man, p.Parameters(), layout, sk)
 	rlk, gks := client.EvaluationKeys() // sent once
-	set, _ := mnist.Test()
-	in, _ := client.Encrypt(set.Images[:1], nil, nil)
+	set, _ := dataset.MNIST(dataset.MNISTTest, 0)
+	in, _ := client.Encrypt(set.Records[:1], nil, nil)
 
 	// Server.
 	out, err := p.Evaluate(context.Background(), in, rlwe.NewMemEvaluationKeySet(rlk, gks...), nil)

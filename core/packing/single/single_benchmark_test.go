@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
@@ -19,12 +19,12 @@ import (
 // key and Galois keys) and the client's encryption and decryption times.
 func BenchmarkSingleImage(b *testing.B) {
 	f := setup(b, params.N13S)
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	seed := make([]byte, wire.SeedSize)
-	in, err := f.client.EncryptImages(set.Images[:1], seed)
+	in, err := f.client.EncryptImages(set.Records[:1], seed)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func BenchmarkSingleImage(b *testing.B) {
 	const reps = 5
 	start := time.Now()
 	for i := 0; i < reps; i++ {
-		if _, err := f.client.Encrypt(set.Images[0]); err != nil {
+		if _, err := f.client.Encrypt(set.Records[0]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -86,7 +86,7 @@ func BenchmarkInterleaved(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func BenchmarkInterleaved(b *testing.B) {
 				b.Fatal(err)
 			}
 			c, evk := newClient(b, p)
-			in, err := c.EncryptImages(set.Images[:k], nil)
+			in, err := c.EncryptImages(set.Records[:k], nil)
 			if err != nil {
 				b.Fatal(err)
 			}

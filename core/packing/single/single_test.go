@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
@@ -93,15 +93,15 @@ func setup(t testing.TB, preset params.Preset) *fixture {
 // error against the plaintext reference and the mean evaluation time.
 func (f *fixture) run(t testing.TB, n int) (float64, time.Duration) {
 	t.Helper()
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The first n images, plus the one of the first 2000 with the largest |logit|:
 	// it must not wrap around modulo q_0.
-	images := append([][]float64(nil), set.Images[:n]...)
+	images := append([][]float64(nil), set.Records[:n]...)
 	worst, worstAbs := 0, 0.0
-	for i, img := range set.Images[:2000] {
+	for i, img := range set.Records[:2000] {
 		y, err := f.ref.Forward(img)
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +113,7 @@ func (f *fixture) run(t testing.TB, n int) (float64, time.Duration) {
 		}
 	}
 	if worst >= n {
-		images = append(images, set.Images[worst])
+		images = append(images, set.Records[worst])
 	}
 	maxErr := 0.0
 	var total time.Duration
@@ -349,13 +349,13 @@ func TestOtherShapesMatchReference(t *testing.T) {
 // once (run with -race to check for data races).
 func TestConcurrentEvaluations(t *testing.T) {
 	f := setup(t, params.InsecureN12S)
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ins := make([][]*rlwe.Ciphertext, 2)
 	for i := range ins {
-		if ins[i], err = f.client.Encrypt(set.Images[i]); err != nil {
+		if ins[i], err = f.client.Encrypt(set.Records[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -378,7 +378,7 @@ func TestConcurrentEvaluations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, _ := f.ref.Forward(set.Images[i])
+		want, _ := f.ref.Forward(set.Records[i])
 		if model.Argmax(got) != model.Argmax(want) {
 			t.Fatalf("image %d: argmax %d, want %d", i, model.Argmax(got), model.Argmax(want))
 		}
@@ -398,11 +398,11 @@ func TestWorkersAgree(t *testing.T) {
 	if parallel == 0 {
 		t.Fatal("no transformation is split for two goroutines")
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := f.client.Encrypt(set.Images[1])
+	in, err := f.client.Encrypt(set.Records[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func TestWorkersAgree(t *testing.T) {
 // TestInterleavedImagesMatchReference evaluates k interleaved images per request, full
 // and partial requests, on the shipped network and on random ones.
 func TestInterleavedImagesMatchReference(t *testing.T) {
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestInterleavedImagesMatchReference(t *testing.T) {
 			images := make([][]float64, n)
 			for i := range images {
 				if c.m == shipped {
-					images[i] = set.Images[i]
+					images[i] = set.Records[i]
 					continue
 				}
 				images[i] = make([]float64, c.m.Input.Size())

@@ -23,7 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cryptonets/cryptonets/core/mnist"
+	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/rewrite"
@@ -56,16 +56,16 @@ func run(n int, dir, modelPath, onnxPath string) error {
 			return err
 		}
 	}
-	set, err := mnist.Test()
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
 	if err != nil {
 		return err
 	}
 	set = set.First(n)
-	if len(set.Images) != n {
-		return fmt.Errorf("only %d test images", len(set.Images))
+	if len(set.Records) != n {
+		return fmt.Errorf("only %d test images", len(set.Records))
 	}
-	raw := make([]byte, 0, n*len(set.Images[0])*8)
-	for _, img := range set.Images {
+	raw := make([]byte, 0, n*len(set.Records[0])*8)
+	for _, img := range set.Records {
 		for _, v := range img {
 			raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(v))
 		}
@@ -88,7 +88,7 @@ func run(n int, dir, modelPath, onnxPath string) error {
 		return err
 	}
 	pred := make([]int, n)
-	for i, img := range set.Images {
+	for i, img := range set.Records {
 		logits, err := ref.Forward(img)
 		if err != nil {
 			return err
