@@ -1,13 +1,15 @@
 # The two commands of the README:
 #   make demo   encrypted MNIST prediction with the shipped model (all 10,000 test images)
 #   make test   every test: Go, C (ctest) and Python (pytest)
+#   make fuzz   every Go fuzz target for FUZZTIME each (default 1m; scripts/fuzz.sh)
 GO      ?= go
 BUILD   ?= build
 CLI     := $(BUILD)/bin/cryptonets
 MODEL   := models/mnist/mnist_cryptonets.cnm
 DEMO_ARGS ?=
+FUZZTIME ?= 1m
 
-.PHONY: all setup setup-test cli demo bench test test-go test-c test-python lint clean
+.PHONY: all setup setup-test cli demo bench test test-go test-c test-python lint fuzz clean
 
 all: cli
 
@@ -47,6 +49,10 @@ test-c:
 
 test-python:
 	bash bindings/python/run_tests.sh
+
+# Each fuzz target in turn for FUZZTIME (go test alone replays their corpora).
+fuzz: setup
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -181,10 +181,11 @@ func compileOptions(has C.int, size C.size_t, params, packing *C.char, expected 
 // clientOptions lets a client accept the manifest it is given: a manifest object with
 // insecure parameters exists only if the caller opted in when making it.
 func clientOptions(info *manifestInfo) []client.Option {
+	opts := []client.Option{client.MaxEvaluationKeyBytes(info.maxKeyBytes)}
 	if info.man.Insecure {
-		return []client.Option{client.AllowInsecure()}
+		opts = append(opts, client.AllowInsecure())
 	}
-	return nil
+	return opts
 }
 
 // ------------------------------------------------------------------- bytes --
@@ -432,7 +433,7 @@ func cngo_manifest_serialize(out **C.uint8_t, outLen *C.size_t, mp unsafe.Pointe
 }
 
 //export cngo_manifest_deserialize
-func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, has C.int, size C.size_t, insecure C.int) C.int {
+func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, has C.int, size C.size_t, insecure C.int, maxKeyBytes C.uint64_t) C.int {
 	return guard("cn_manifest_deserialize", func() error {
 		if err := begin(out); err != nil {
 			return err
@@ -452,10 +453,14 @@ func cngo_manifest_deserialize(out *unsafe.Pointer, data *C.uint8_t, n C.size_t,
 			return errs.New(errs.ErrInsecure,
 				"the manifest uses the insecure parameter set %s: only opts->allow_insecure (tests) accepts it", m.Params)
 		}
+		if uint64(maxKeyBytes) > math.MaxInt64 {
+			return invalidf("opts->max_eval_key_bytes is %d", uint64(maxKeyBytes))
+		}
 		info, err := newManifestInfo(*m)
 		if err != nil {
 			return err
 		}
+		info.maxKeyBytes = int64(maxKeyBytes)
 		return give(out, &manifestObj{info: info})
 	})
 }
@@ -676,14 +681,28 @@ func cngo_client_encrypt(out *unsafe.Pointer, cp unsafe.Pointer, pixels *C.doubl
 }
 
 //export cngo_client_decrypt
-func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outClasses *C.size_t, cp, rp unsafe.Pointer) C.int {
+func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outClasses *C.size_t, cp unsafe.Pointer, request *C.uint8_t, requestLen C.size_t, rp unsafe.Pointer) C.int {
 	return guard("cn_client_decrypt", func() error {
 		if outImages == nil || outClasses == nil {
 			return invalidf("out_images or out_classes is NULL")
 		}
+		ids, err := view("request_ids", request, requestLen)
+		if err != nil {
+			return err
+		}
 		r, err := get[*resultObj]("r", rp)
 		if err != nil {
 			return err
+		}
+		if len(ids) != len(r.results)*wire.RequestSize {
+			return invalidf("request_ids_len is %d, want %d: CN_REQUEST_SIZE bytes for each of the result's %d requests, as cn_encrypted_batch_request_ids gave them",
+				len(ids), len(r.results)*wire.RequestSize, len(r.results))
+		}
+		requests := make([]wire.Request, len(r.results))
+		for i := range requests {
+			if requests[i], err = wire.ParseRequest(ids[i*wire.RequestSize : (i+1)*wire.RequestSize]); err != nil {
+				return err
+			}
 		}
 		return withClient(cp, func(c *clientObj) error {
 			if r.info.fp != c.info.fp {
@@ -698,7 +717,7 @@ func cngo_client_decrypt(logits *C.double, logitsLen C.size_t, outImages, outCla
 			if logits == nil {
 				return invalidf("logits is NULL")
 			}
-			values, err := c.c.DecryptAll(r.results)
+			values, err := c.c.DecryptAll(requests, r.results)
 			if err != nil {
 				return err
 			}
@@ -920,6 +939,28 @@ func cngo_encrypted_batch_requests(out *C.size_t, bp unsafe.Pointer) C.int {
 			return err
 		}
 		return setSize("out", out, len(b.requests))
+	})
+}
+
+//export cngo_encrypted_batch_request_ids
+func cngo_encrypted_batch_request_ids(out *C.uint8_t, outLen C.size_t, bp unsafe.Pointer) C.int {
+	return guard("cn_encrypted_batch_request_ids", func() error {
+		b, err := get[*batchObj]("b", bp)
+		if err != nil {
+			return err
+		}
+		if out == nil {
+			return invalidf("out is NULL")
+		}
+		need := len(b.requests) * wire.RequestSize
+		if uint64(outLen) < uint64(need) {
+			return bufferTooSmallf("out holds %d bytes, the batch's %d request identifiers take %d (CN_REQUEST_SIZE each)", uint64(outLen), len(b.requests), need)
+		}
+		dst := unsafe.Slice((*byte)(unsafe.Pointer(out)), need)
+		for i, r := range b.requests {
+			copy(dst[i*wire.RequestSize:], r.Request.Bytes())
+		}
+		return nil
 	})
 }
 

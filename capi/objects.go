@@ -20,6 +20,9 @@ type manifestInfo struct {
 	man manifest.Manifest
 	fp  [32]byte
 	prm hefloat.Parameters
+	// maxKeyBytes is the caller's limit on the evaluation keys a client made for the
+	// manifest makes (cn_manifest_options.max_eval_key_bytes; 0: the default).
+	maxKeyBytes int64
 }
 
 func newManifestInfo(m manifest.Manifest) (*manifestInfo, error) {

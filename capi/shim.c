@@ -68,7 +68,8 @@ int cn_model_compile(cn_manifest **out, const cn_model *m, const cn_compile_opti
 
 int cn_manifest_serialize(uint8_t **out, size_t *out_len, const cn_manifest *m) { return cngo_manifest_serialize(out, out_len, OBJ(m)); }
 int cn_manifest_deserialize(cn_manifest **out, const uint8_t *data, size_t len, const cn_manifest_options *opts) {
-    return cngo_manifest_deserialize(OUT(out), (uint8_t *)data, len, OPT_HEAD(opts), OPT_FIELD(cn_manifest_options, opts, allow_insecure, 0));
+    return cngo_manifest_deserialize(OUT(out), (uint8_t *)data, len, OPT_HEAD(opts), OPT_FIELD(cn_manifest_options, opts, allow_insecure, 0),
+                                     OPT_FIELD(cn_manifest_options, opts, max_eval_key_bytes, 0));
 }
 int cn_manifest_input_shape(size_t *out_channels, size_t *out_height, size_t *out_width, const cn_manifest *m) { return cngo_manifest_input_shape(out_channels, out_height, out_width, OBJ(m)); }
 int cn_manifest_input_size(size_t *out, const cn_manifest *m) { return cngo_manifest_input_size(out, OBJ(m)); }
@@ -89,8 +90,9 @@ int cn_client_eval_keys(cn_eval_keys **out, const cn_client *c) { return cngo_cl
 int cn_client_encrypt(cn_encrypted_batch **out, cn_client *c, const double *pixels, size_t n_images, size_t values_per_image) {
     return cngo_client_encrypt(OUT(out), OBJ(c), (double *)pixels, n_images, values_per_image);
 }
-int cn_client_decrypt(double *logits, size_t logits_len, size_t *out_images, size_t *out_classes, cn_client *c, const cn_encrypted_result *r) {
-    return cngo_client_decrypt(logits, logits_len, out_images, out_classes, OBJ(c), OBJ(r));
+int cn_client_decrypt(double *logits, size_t logits_len, size_t *out_images, size_t *out_classes, cn_client *c,
+                      const uint8_t *request_ids, size_t request_ids_len, const cn_encrypted_result *r) {
+    return cngo_client_decrypt(logits, logits_len, out_images, out_classes, OBJ(c), (uint8_t *)request_ids, request_ids_len, OBJ(r));
 }
 int cn_client_free(cn_client *c) { return cngo_client_free(OBJ(c)); }
 
@@ -107,6 +109,7 @@ int cn_encrypted_batch_serialize(uint8_t **out, size_t *out_len, const cn_encryp
 int cn_encrypted_batch_deserialize(cn_encrypted_batch **out, const cn_manifest *m, const uint8_t *data, size_t len) { return cngo_encrypted_batch_deserialize(OUT(out), OBJ(m), (uint8_t *)data, len); }
 int cn_encrypted_batch_images(size_t *out, const cn_encrypted_batch *b) { return cngo_encrypted_batch_images(out, OBJ(b)); }
 int cn_encrypted_batch_requests(size_t *out, const cn_encrypted_batch *b) { return cngo_encrypted_batch_requests(out, OBJ(b)); }
+int cn_encrypted_batch_request_ids(uint8_t *out, size_t out_len, const cn_encrypted_batch *b) { return cngo_encrypted_batch_request_ids(out, out_len, OBJ(b)); }
 int cn_encrypted_batch_free(cn_encrypted_batch *b) { return cngo_encrypted_batch_free(OBJ(b)); }
 
 int cn_encrypted_result_serialize(uint8_t **out, size_t *out_len, const cn_encrypted_result *r) { return cngo_encrypted_result_serialize(out, out_len, OBJ(r)); }

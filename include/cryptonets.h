@@ -59,7 +59,11 @@
  *   function rejects them with CN_E_INSECURE_PARAMETERS.
  *   CKKS decryptions leak information about the secret key to whoever also sees the
  *   ciphertexts (Li-Micciancio, EUROCRYPT 2021): never send decrypted logits back to
- *   the server or to a third party; share only the labels.
+ *   the server or to a third party; share only the labels. Whether a result passes
+ *   its integrity check depends on decrypted values, so a malicious server that
+ *   learns of failures learns about the key: use a fresh client (cn_client_new) for
+ *   each job, and a new one after any CN_E_INTEGRITY. docs/security.md says what the
+ *   integrity check does and does not promise.
  */
 #ifndef CRYPTONETS_H
 #define CRYPTONETS_H
@@ -293,9 +297,14 @@ typedef struct cn_manifest_options {
   size_t struct_size;
   /* Nonzero also accepts a manifest for INSECURE parameters: tests only. */
   int allow_insecure;
+  /* The largest evaluation keys, in serialized bytes, that a client made for this
+   * manifest accepts to generate (cn_client_new and cn_client_restore give
+   * CN_E_LIMIT for a manifest that asks for more). The manifest comes from the
+   * server, and a hostile one could ask for gigabytes. 0: the default, 1 GiB. */
+  uint64_t max_eval_key_bytes;
 } cn_manifest_options;
 
-#define CN_MANIFEST_OPTIONS_INIT { sizeof(cn_manifest_options), 0 }
+#define CN_MANIFEST_OPTIONS_INIT { sizeof(cn_manifest_options), 0, 0 }
 
 /* Validates a manifest (opts NULL: defaults). A manifest for insecure parameters
  * gives CN_E_INSECURE_PARAMETERS unless opts->allow_insecure is set (a server cannot
@@ -339,7 +348,11 @@ CN_API int cn_manifest_free(cn_manifest *m);
 /* ------------------------------------------------------------------ client -- */
 
 /* Generates a fresh secret key for the manifest's parameters. The client keeps its
- * own copy of the manifest: m may be freed afterwards. Free with cn_client_free. */
+ * own copy of the manifest: m may be freed afterwards. CN_E_MALFORMED for a manifest
+ * that is not consistent (keys outside the rotation group, layouts beyond the
+ * slots), CN_E_LIMIT if its evaluation keys would exceed the max_eval_key_bytes of
+ * the options m was deserialized with. A fresh client costs milliseconds for batch
+ * packing: make one per job (see SECURITY above). Free with cn_client_free. */
 CN_API int cn_client_new(cn_client **out, const cn_manifest *m);
 
 /* Rebuilds a client from a secret key exported by cn_client_export_secret_key for
@@ -367,16 +380,22 @@ CN_API int cn_client_encrypt(cn_encrypted_batch **out, cn_client *c, const doubl
                              size_t n_images, size_t values_per_image);
 
 /* Decrypts r (the results of every request of a batch) into logits[i*classes + j]
- * (logit j of image i, in the order the images were encrypted), after checking that
- * r was made for this client's manifest (CN_E_MISMATCH otherwise).
+ * (logit j of image i, in the order the images were encrypted). Each result must
+ * answer its request: request_ids holds the CN_REQUEST_SIZE bytes of every request of
+ * the batch, in order, as cn_encrypted_batch_request_ids gave them (request_ids_len
+ * = requests * CN_REQUEST_SIZE). CN_E_MISMATCH if r was made for another manifest or
+ * answers other requests; CN_E_INTEGRITY if a result fails the integrity check: its
+ * image count is not its request's, or the check values hidden among the images
+ * decrypt wrong (a result for another key, tampered with, or another request's
+ * relabelled).
  * *out_images and *out_classes are always set to the result's size on success and
  * on CN_E_BUFFER_TOO_SMALL; if logits_len < images*classes nothing is decrypted and
  * CN_E_BUFFER_TOO_SMALL is returned: a size query passes logits = NULL, logits_len =
- * 0. A result that fails the integrity check (a result for another key, tampered
- * with, or replayed) gives CN_E_INTEGRITY rather than wrong numbers.
- * Keep the logits on the client side: share only labels (see SECURITY above). */
+ * 0. Keep the logits on the client side: share only labels; after CN_E_INTEGRITY,
+ * make a new client for further requests (see SECURITY above). */
 CN_API int cn_client_decrypt(double *logits, size_t logits_len, size_t *out_images,
-                             size_t *out_classes, cn_client *c, const cn_encrypted_result *r);
+                             size_t *out_classes, cn_client *c, const uint8_t *request_ids,
+                             size_t request_ids_len, const cn_encrypted_result *r);
 
 CN_API int cn_client_free(cn_client *c);
 
@@ -437,6 +456,15 @@ CN_API int cn_encrypted_batch_images(size_t *out, const cn_encrypted_batch *b);
 
 /* The number of requests the batch's images take. */
 CN_API int cn_encrypted_batch_requests(size_t *out, const cn_encrypted_batch *b);
+
+/* The size of a request identifier. */
+#define CN_REQUEST_SIZE 32
+
+/* Copies the identifiers of the batch's requests (CN_REQUEST_SIZE bytes each, in
+ * order: a random identifier and the client's tag of it and of the request's image
+ * count) into out[0..out_len); keep them to decrypt the result (cn_client_decrypt).
+ * Not secret. CN_E_BUFFER_TOO_SMALL below requests * CN_REQUEST_SIZE bytes. */
+CN_API int cn_encrypted_batch_request_ids(uint8_t *out, size_t out_len, const cn_encrypted_batch *b);
 
 CN_API int cn_encrypted_batch_free(cn_encrypted_batch *b);
 

@@ -6,24 +6,29 @@ import (
 	"github.com/cryptonets/cryptonets/core/client"
 )
 
-// manifestFlags are the client commands' --manifest and --insecure.
+// manifestFlags are the client commands' --manifest, --insecure and
+// --max-eval-key-bytes.
 type manifestFlags struct {
-	path     string
-	insecure bool
+	path        string
+	insecure    bool
+	maxKeyBytes int64
 }
 
-// addManifestFlags registers --manifest and --insecure on fs.
+// addManifestFlags registers --manifest, --insecure and --max-eval-key-bytes on fs.
 func addManifestFlags(fs *flag.FlagSet) *manifestFlags {
 	f := &manifestFlags{}
 	fs.StringVar(&f.path, "manifest", "", "the model's public manifest (required)")
 	fs.BoolVar(&f.insecure, "insecure", false, "accept a manifest with Insecure… parameters (tests only: NOT secure)")
+	fs.Int64Var(&f.maxKeyBytes, "max-eval-key-bytes", client.DefaultMaxEvaluationKeyBytes,
+		"refuse a manifest whose evaluation keys would take more than `N` bytes")
 	return f
 }
 
 // clientOptions returns the client options the flags ask for.
 func (f *manifestFlags) clientOptions() []client.Option {
+	opts := []client.Option{client.MaxEvaluationKeyBytes(f.maxKeyBytes)}
 	if f.insecure {
-		return []client.Option{client.AllowInsecure()}
+		opts = append(opts, client.AllowInsecure())
 	}
-	return nil
+	return opts
 }

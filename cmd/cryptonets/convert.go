@@ -110,17 +110,21 @@ type convertFlags struct {
 	dst             string
 	calibration     int
 	calibrationFile string
-	degree          int
-	fit             string
-	testImages      int
-	testData        stringList
-	testLabels      string
-	testLabelColumn string
-	budget          float64
-	agreement       float64
-	force           bool
-	inputRange      string
-	normalize       string
+	// calibrationLabels and calibrationLabelColumn give the labels of the records
+	// of calibrationFile.
+	calibrationLabels      string
+	calibrationLabelColumn string
+	degree                 int
+	fit                    string
+	testImages             int
+	testData               stringList
+	testLabels             string
+	testLabelColumn        string
+	budget                 float64
+	agreement              float64
+	force                  bool
+	inputRange             string
+	normalize              string
 	// calibrationSet is true when --calibration was given explicitly.
 	calibrationSet bool
 }
@@ -143,6 +147,8 @@ func (f *convertFlags) check(src string) error {
 		return errs.New(errs.ErrInvalidArgument, "--test-images %d: must be 0 or more", f.testImages)
 	case f.testImages > 0 && len(f.testData) > 0:
 		return errs.New(errs.ErrInvalidArgument, "give --test-images or --test-data, not both")
+	case f.calibrationFile == "" && (f.calibrationLabels != "" || f.calibrationLabelColumn != ""):
+		return errs.New(errs.ErrInvalidArgument, "--calibration-labels and --calibration-label-column go with --calibration-file")
 	case len(f.testData) == 0 && (f.testLabels != "" || f.testLabelColumn != ""):
 		return errs.New(errs.ErrInvalidArgument, "--test-labels and --test-label-column go with --test-data")
 	case f.fit != "data" && f.fit != "uniform":
@@ -153,7 +159,7 @@ func (f *convertFlags) check(src string) error {
 
 // runConvert is the convert command.
 func runConvert(c *cli, args []string) error {
-	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE] [--degree D] [--budget POINTS | --agreement PERCENT] [--force] [--input-range LO,HI] [--normalize MEANS/STDS] [--fit data|uniform] [--test-images N | --test-data FILE [--test-labels FILE]] [--json]", `
+	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE [--calibration-labels FILE | --calibration-label-column NAME]] [--degree D] [--budget POINTS | --agreement PERCENT] [--force] [--input-range LO,HI] [--normalize MEANS/STDS] [--fit data|uniform] [--test-images N | --test-data FILE [--test-labels FILE]] [--json]", `
 Imports an ONNX network and converts it for encrypted evaluation: drops the final
 softmax (or log-softmax, sigmoid, tanh), folds batch normalization and input
 normalization into the neighbouring linear layers, replaces max pooling by a scaled
@@ -191,6 +197,8 @@ cost of a max pool and record the calibration that calibrated precision plans us
 	fs.StringVar(&f.dst, "o", "", "converted model file to write (default: MODEL.cnm next to MODEL.onnx)")
 	fs.IntVar(&f.calibration, "calibration", defaultCalibration, "calibrate on the first `N` MNIST training images")
 	fs.StringVar(&f.calibrationFile, "calibration-file", "", "calibrate on the records of `FILE` (as --test-data, or raw little-endian float64, N × input size)")
+	fs.StringVar(&f.calibrationLabels, "calibration-labels", "", "the true labels of --calibration-file: `FILE` (.npy, IDX, or CSV/text with one label per line)")
+	fs.StringVar(&f.calibrationLabelColumn, "calibration-label-column", "", "the `NAME` of the label column of a --calibration-file CSV file")
 	fs.IntVar(&f.degree, "degree", 0, fmt.Sprintf("degree `D` of every polynomial (1 to %d; 0: chosen per activation within the budget)", rewrite.MaxDegree))
 	fs.Float64Var(&f.budget, "budget", rewrite.DefaultBudgetPoints, "accuracy `POINTS` the conversion may lose on labelled calibration records")
 	fs.Float64Var(&f.agreement, "agreement", 100*rewrite.DefaultAgreement, "least `PERCENT` of unchanged predictions on unlabelled calibration records")
@@ -366,14 +374,19 @@ func calibrationImages(m *model.Model, f *convertFlags) ([][]float64, []int, *ca
 	switch {
 	case f.calibrationFile != "" && dataset.Format(f.calibrationFile) != "":
 		var set *dataset.Set
-		if set, err = dataset.Read(f.calibrationFile, dataset.Options{Shape: m.Input}); err == nil {
-			images = set.Records
+		if set, err = dataset.Read(f.calibrationFile, dataset.Options{Shape: m.Input, LabelColumn: f.calibrationLabelColumn}); err == nil {
+			images, labels = set.Records, set.Labels
 		}
 	case f.calibrationFile != "":
 		images, err = readImages(f.calibrationFile, m.Input)
 	default:
 		info.Source = "mnist-train"
 		images, labels, err = mnistTrainImages(m, f.calibration)
+	}
+	if err == nil && f.calibrationLabels != "" {
+		if labels, err = dataset.ReadLabels(f.calibrationLabels); err == nil && len(labels) != len(images) {
+			err = errs.New(errs.ErrMismatch, "--calibration-labels %s: %d labels for %d records", f.calibrationLabels, len(labels), len(images))
+		}
 	}
 	if err != nil {
 		return nil, nil, nil, err

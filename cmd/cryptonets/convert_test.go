@@ -391,7 +391,7 @@ func TestConvertBudget(t *testing.T) {
 func TestCommittedReLUModel(t *testing.T) {
 	dir := filepath.Join("..", "..", "models", "mnist_relu")
 	fresh := filepath.Join(t.TempDir(), "mnist_relu.cnm")
-	ok(t, "convert", filepath.Join(dir, "mnist_relu.onnx"), "-o", fresh, "--calibration", "1000", "--degree", "2")
+	ok(t, "convert", filepath.Join(dir, "mnist_relu.onnx"), "-o", fresh, "--calibration", "1000", "--degree", "2", "--force")
 	committed, err := model.Load(filepath.Join(dir, "mnist_relu.cnm"))
 	if err != nil {
 		t.Fatal(err)

@@ -121,7 +121,7 @@ func TestOwnImagesThroughSeparateProcesses(t *testing.T) {
 	if pred["records"] != 10000.0 || pred["requests"] != 2.0 || len(pred["uploads"].([]any)) != 1 || pred["params"] != "N13QP215" {
 		t.Errorf("predict: %v", pred)
 	}
-	dec := okJSON(t, "decrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("result.bin"),
+	dec := okJSON(t, "decrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", f("upload.bin"), "--in", f("result.bin"),
 		"--inputs", f("inputs.json"), "--labels", f("truth.npy"), "--out", f("labels.csv"), "-q")
 	t.Logf("encrypted accuracy on the PNG files: %v", dec["accuracy"])
 	if acc, _ := dec["accuracy"].(float64); acc < 0.98 {
@@ -292,7 +292,7 @@ func TestOwnTableThroughSeparateProcesses(t *testing.T) {
 		t.Errorf("encrypt: %v", enc)
 	}
 	ok(t, "predict", "--model", f("tabular.cnm"), "--eval-keys", f("evk.bin"), "--in", f("upload.bin"), "-o", f("result.bin"))
-	dec := okJSON(t, "decrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("result.bin"),
+	dec := okJSON(t, "decrypt", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", f("upload.bin"), "--in", f("result.bin"),
 		"--inputs", f("inputs.json"), "--out", f("labels.json"), "--probabilities")
 	var out struct {
 		Records     int `json:"records"`
@@ -357,10 +357,12 @@ func TestPredictServesManyUploads(t *testing.T) {
 		t.Errorf("predict: %v", rep)
 	}
 	t.Logf("%d uploads: compile %v s, evaluations %v s, wall %v s", uploads, rep["compile_seconds"], rep["evaluate_seconds"], rep["wall_seconds"])
-	var results []string
+	var results, requests []string
 	for i := range uploads {
 		results = append(results, "--in", f(fmt.Sprintf("results/up%02d.result.bin", i)))
+		requests = append(requests, "--request", f(fmt.Sprintf("uploads/up%02d.bin", i)))
 	}
+	results = append(results, requests...)
 	dec := okJSON(t, append([]string{"decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin")}, results...)...)
 	if fmt.Sprint(dec["labels"]) != fmt.Sprint(want) || dec["results"] != float64(uploads) {
 		t.Errorf("labels from %d result files: %v, plaintext %v", uploads, dec["labels"], want)
@@ -379,7 +381,7 @@ func TestPredictServesManyUploads(t *testing.T) {
 	if err := json.Unmarshal(report.Bytes(), &rep2); err != nil || len(rep2["uploads"].([]any)) != uploads {
 		t.Fatalf("predict's report on stderr: %v (%v)", report.String(), err)
 	}
-	decrypt := exec.Command(testEnv.bin, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", "-", "--json")
+	decrypt := exec.Command(testEnv.bin, append([]string{"decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", "-", "--json"}, requests...)...)
 	decrypt.Stdin = &results2
 	out, err := decrypt.Output()
 	if err != nil {

@@ -116,3 +116,17 @@ func fileSize(path string) int64 {
 	}
 	return st.Size()
 }
+
+// readRequests reads the requests of an upload file, reading only its headers.
+func readRequests(path string) ([]wire.Request, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errs.New(errs.ErrIO, "read request: %w", err)
+	}
+	defer f.Close()
+	reqs, err := wire.ReadRequests(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return reqs, nil
+}

@@ -91,7 +91,7 @@ shape and lie in its input range, or the error names its file and row.`)
 	prog := newProgress(c.stderr, out.quiet)
 	var size int64
 	err = c.writeOutput(*dst, 0o644, func(w io.Writer) error {
-		size, err = cl.WriteUpload(w, set.Records, set.Name, prog.task("encrypt"))
+		_, size, err = cl.WriteUpload(w, set.Records, set.Name, prog.task("encrypt"))
 		return err
 	})
 	if err != nil {
@@ -358,17 +358,21 @@ type decryptReport struct {
 
 // runDecrypt is the decrypt command (client).
 func runDecrypt(c *cli, args []string) error {
-	fs := c.flags("--manifest manifest.bin --secret-key sk.bin --in result.bin [--in …] [--inputs inputs.json] [--out labels.csv|.json|.npy] [--logits] [--probabilities] [--labels FILE] [--json]", `
+	fs := c.flags("--manifest manifest.bin --secret-key sk.bin --request upload.bin --in result.bin [--request … --in …] [--inputs inputs.json] [--out labels.csv|.json|.npy] [--logits] [--probabilities] [--labels FILE] [--json]", `
 Client: decrypts encrypted results (one file per upload, in the order of the uploads,
 or - for standard input) and reports the predicted label of every record in input
 order; --out writes them, one row per record, with the input's file and row when
---inputs names them (the file encrypt --inputs-out wrote). Keep decrypted logits and
-probabilities to yourself: CKKS decryptions shown to someone who also has the
-ciphertexts leak the secret key. Share only labels.`)
+--inputs names them (the file encrypt --inputs-out wrote). Each download must answer
+its upload, named by --request in the same order (only the upload's headers are
+read): the result of another request, or one that fails the integrity check, is an
+error (after an integrity error, make a new key: see docs/security.md). Keep
+decrypted logits and probabilities to yourself: CKKS decryptions shown to someone
+who also has the ciphertexts leak the secret key. Share only labels.`)
 	mf := addManifestFlags(fs)
 	skPath := fs.String("secret-key", "", "the client's secret key (required)")
-	var in stringList
+	var in, uploads stringList
 	fs.Var(&in, "in", "an encrypted result `FILE`, or - for standard input; repeat for more (required)")
+	fs.Var(&uploads, "request", "the upload `FILE` a download answers, as encrypt wrote it; one per download, in order (required)")
 	inputsPath := fs.String("inputs", "", "the inputs file encrypt --inputs-out wrote: file names, and true labels if known")
 	pf := addPredictionFlags(fs)
 	out := outputFlags(fs)
@@ -381,12 +385,23 @@ ciphertexts leak the secret key. Share only labels.`)
 	if len(in) == 0 {
 		return errs.New(errs.ErrInvalidArgument, "flag --in is required (see '%s -h')", c.name)
 	}
+	if len(uploads) == 0 {
+		return errs.New(errs.ErrInvalidArgument, "flag --request is required: the upload each download answers (see '%s -h')", c.name)
+	}
 	if err := pf.checkOut(); err != nil {
 		return err
 	}
 	man, err := readManifest(mf.path)
 	if err != nil {
 		return err
+	}
+	var requests [][]wire.Request // those of each upload, in order
+	for _, path := range uploads {
+		reqs, err := readRequests(path)
+		if err != nil {
+			return err
+		}
+		requests = append(requests, reqs)
 	}
 	skData, err := readFile(*skPath, "secret key")
 	if err != nil {
@@ -399,12 +414,15 @@ ciphertexts leak the secret key. Share only labels.`)
 	p := &predictions{}
 	results := 0
 	for _, path := range in {
-		logits, n, err := c.readDownloads(cl, path)
+		logits, n, err := c.readDownloads(cl, path, requests[min(results, len(requests)):])
 		if err != nil {
 			return err
 		}
 		p.logits = append(p.logits, logits...)
 		results += n
+	}
+	if results != len(requests) {
+		return errs.New(errs.ErrInvalidArgument, "%d downloads for the %d uploads of --request", results, len(requests))
 	}
 	if *inputsPath != "" {
 		inputs, err := readInputs(*inputsPath, len(p.logits))
@@ -421,8 +439,9 @@ ciphertexts leak the secret key. Share only labels.`)
 }
 
 // readDownloads decrypts the download of a file, or every download on standard input,
-// and returns the logits and the number of downloads.
-func (c *cli) readDownloads(cl *client.Client, path string) ([][]float64, int, error) {
+// download k answering the upload of requests[k], and returns the logits and the
+// number of downloads.
+func (c *cli) readDownloads(cl *client.Client, path string, requests [][]wire.Request) ([][]float64, int, error) {
 	src, err := openInput(c, path, "encrypted result")
 	if err != nil {
 		return nil, 0, err
@@ -430,7 +449,13 @@ func (c *cli) readDownloads(cl *client.Client, path string) ([][]float64, int, e
 	defer src.Close()
 	var all [][]float64
 	for n := 0; ; n++ {
-		logits, err := cl.ReadDownload(src)
+		if n == len(requests) {
+			if n > 0 && atEnd(src, path) == nil {
+				return all, n, nil
+			}
+			return nil, 0, errs.New(errs.ErrInvalidArgument, "%s: more downloads than the uploads of --request", path)
+		}
+		logits, err := cl.ReadDownload(src, requests[n])
 		switch {
 		case errors.Is(err, io.EOF) && n == 0:
 			return nil, 0, errs.New(errs.ErrMalformed, "%s: no encrypted result: the input is empty", path)

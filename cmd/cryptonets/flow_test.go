@@ -45,8 +45,8 @@ func TestClientServer(t *testing.T) {
 	checkServerInputs(t, predictArgs, f("sk.bin"))
 	ok(t, predictArgs...)
 	// Client.
-	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("result.bin"),
-		"--inputs", f("inputs.json"), "--out", f("predictions.json"), "--logits")
+	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", f("batch.bin"),
+		"--in", f("result.bin"), "--inputs", f("inputs.json"), "--out", f("predictions.json"), "--logits")
 
 	var got struct {
 		Labels []int       `json:"labels"`
@@ -191,7 +191,7 @@ func checkInspect(t *testing.T, dir string) {
 			}
 		case "manifest":
 			m := v["manifest"].(map[string]any)
-			if m["params"] != "InsecureN11QP215" || m["images_per_batch"] != float64(2048) {
+			if m["params"] != "InsecureN11QP215" || m["images_per_batch"] != float64(2048-16) || m["check_inputs"] != float64(64) {
 				t.Errorf("inspect manifest: %v", m)
 			}
 		case "converted model":
@@ -267,7 +267,7 @@ func checkErrors(t *testing.T, dir string) {
 	t.Run("wrong kinds", func(t *testing.T) {
 		fails(t, predict(f("sk.bin"), f("batch.bin")), "expected evaluation keys, got secret key")
 		fails(t, predict(f("evk.bin"), f("result.bin")), "expected an encrypted batch or a sequence of them, got encrypted result")
-		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("batch.bin")),
+		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", f("batch.bin"), "--in", f("batch.bin")),
 			"expected an encrypted result or a sequence of them, got encrypted batch")
 		fails(t, cn(t, "keygen", "--insecure", "--manifest", f("evk.bin"), "--secret-key", f("x.bin"), "--eval-keys", f("y.bin")),
 			"expected manifest, got evaluation keys")
@@ -275,12 +275,12 @@ func checkErrors(t *testing.T, dir string) {
 
 	t.Run("another client's secret key", func(t *testing.T) {
 		ok(t, "keygen", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--eval-keys", f("evk2.bin"))
-		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--in", f("result.bin")),
-			"wrong secret key or corrupted result")
+		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk2.bin"), "--request", f("batch.bin"), "--in", f("result.bin")),
+			"or the request is not this client's")
 	})
 
 	t.Run("missing file", func(t *testing.T) {
-		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("nope.bin")),
+		fails(t, cn(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", f("batch.bin"), "--in", f("nope.bin")),
 			"no such file or directory")
 		fails(t, predict(f("evk.bin"), f("nope.bin")), "no such file or directory")
 		fails(t, cn(t, "inspect", f("nope.bin")), "no such file or directory")
@@ -314,7 +314,7 @@ func TestClientServerSingle(t *testing.T) {
 		ok(t, "encrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"),
 			"--images", "1", "--offset", strconv.Itoa(i), "-o", in)
 		ok(t, "predict", "--model", testEnv.model, "--eval-keys", f("evk.bin"), "--in", in, "-o", out, "--insecure")
-		dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", out)
+		dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", in, "--in", out)
 		labels, _ := dec["labels"].([]any)
 		if len(labels) != 1 || labels[0] != float64(want[i]) {
 			t.Errorf("image %d: encrypted label %v, plaintext %d", i, dec["labels"], want[i])
@@ -340,7 +340,7 @@ func TestClientServerSingle(t *testing.T) {
 	}
 	fails(t, cn(t, "inspect", f("three-cut.bin")), "request 3 of 3 is truncated")
 	ok(t, "predict", "--model", testEnv.model, "--eval-keys", f("evk.bin"), "--in", f("three.bin"), "-o", f("three-result.bin"), "--insecure")
-	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--in", f("three-result.bin"))
+	dec := okJSON(t, "decrypt", "--insecure", "--manifest", f("manifest.bin"), "--secret-key", f("sk.bin"), "--request", f("three.bin"), "--in", f("three-result.bin"))
 	if got := fmt.Sprint(dec["labels"]); got != fmt.Sprint(want) {
 		t.Errorf("three images in one upload: labels %s, plaintext %v", got, want)
 	}

@@ -59,7 +59,9 @@ type sequenceInfo struct {
 
 // ciphertextsInfo is the header of an encrypted batch or result payload.
 type ciphertextsInfo struct {
-	Images      int     `json:"images"`
+	Images int `json:"images"`
+	// Request is the identifier of the request (a result names its batch's).
+	Request     string  `json:"request"`
 	Count       int     `json:"count"`
 	Degree      int     `json:"degree"`
 	Level       int     `json:"level"`
@@ -201,7 +203,8 @@ func ciphertextsHeader(data []byte, prm *hefloat.Parameters) (*ciphertextsInfo, 
 	if err != nil {
 		return nil, err
 	}
-	ci := &ciphertextsInfo{Images: c.Images, Count: c.Count, Degree: c.Degree, Level: c.Level, LogScale: round(c.LogScale, 4)}
+	ci := &ciphertextsInfo{Images: c.Images, Request: hex.EncodeToString(c.Request.ID[:]), Count: c.Count, Degree: c.Degree,
+		Level: c.Level, LogScale: round(c.LogScale, 4)}
 	if ci.Images > 0 {
 		ci.PerImage = round(float64(len(data))/float64(ci.Images), 1)
 	}
@@ -237,6 +240,7 @@ func (r *inspectReport) writeText(w io.Writer) {
 		if ci := r.Ciphertexts; ci != nil {
 			t.row("ciphertexts", "%d of degree %d at level %d, scale 2^%.2f", ci.Count, ci.Degree, ci.Level, ci.LogScale)
 			t.row("images", "%d (%s per image)", ci.Images, byteSize(int64(ci.PerImage)))
+			t.row("request", "%s", ci.Request)
 			if ci.LengthValid != nil {
 				ok := "exact"
 				if !*ci.LengthValid {

@@ -171,7 +171,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "  cryptonets keygen --manifest manifest.bin --secret-key sk.bin --eval-keys evk.bin  # client")
 	fmt.Fprintln(w, "  cryptonets encrypt --manifest manifest.bin --secret-key sk.bin --in scans/ -o upload.bin --inputs-out inputs.json")
 	fmt.Fprintln(w, "  cryptonets predict --model model.cnm --eval-keys evk.bin --in upload.bin -o result.bin  # server")
-	fmt.Fprintln(w, "  cryptonets decrypt --manifest manifest.bin --secret-key sk.bin --in result.bin --inputs inputs.json --out labels.csv")
+	fmt.Fprintln(w, "  cryptonets decrypt --manifest manifest.bin --secret-key sk.bin --request upload.bin --in result.bin --inputs inputs.json --out labels.csv")
 }
 
 // oneLine folds a multi-line message (errors.Join, wrapped library errors) into one line.

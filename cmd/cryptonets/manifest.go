@@ -116,6 +116,10 @@ type manifestInfo struct {
 	// "calibrated"), Monitors the layers a calibrated plan monitors.
 	Guarantee string `json:"guarantee"`
 	Monitors  []int  `json:"monitors,omitempty"`
+	// Positions and CheckInputs describe the integrity checks: the image positions
+	// of a request, and the check inputs whose logits the manifest publishes.
+	Positions   int `json:"positions"`
+	CheckInputs int `json:"check_inputs"`
 }
 
 // describeManifest builds the description of m.
@@ -130,7 +134,8 @@ func describeManifest(m *manifest.Manifest) (*manifestInfo, error) {
 		InputLogScale: m.InputLogScale, InputLevel: m.InputLevel, Outputs: m.Outputs, OutputLevel: m.OutputLevel,
 		OutputDegree: m.OutputDegree, OutputLogScale: round(m.OutputLogScale, 4), OutputBound: m.OutputBound,
 		ImagesPerBatch: m.ImagesPerBatch, GaloisElements: append([]uint64{}, m.GaloisElements...), Relinearize: m.Relinearize,
-		ChannelRanges: m.ChannelRanges, Preprocessing: m.Preprocessing, Guarantee: guarantee(m), Monitors: m.Monitors}, nil
+		ChannelRanges: m.ChannelRanges, Preprocessing: m.Preprocessing, Guarantee: guarantee(m), Monitors: m.Monitors,
+		Positions: m.Checks.Positions, CheckInputs: len(m.Checks.Candidates)}, nil
 }
 
 // writeText implements report.
@@ -160,6 +165,7 @@ func (mi *manifestInfo) writeText(w io.Writer) {
 	default:
 		t.row("guarantee", "proven bounds: no input in range can overflow")
 	}
+	t.row("integrity checks", "%d check inputs fill the positions of %d that a request's images leave", mi.CheckInputs, mi.Positions)
 	t.flush()
 }
 

@@ -96,7 +96,8 @@ func measuredRun(p compile.Plan, images [][]float64, prog *progress) (*measureme
 	meas.Batches = cl.Requests(len(images))
 	start = time.Now()
 	var upload bytes.Buffer
-	if _, err := cl.WriteUpload(&upload, images, nil, prog.task("encrypt")); err != nil {
+	requests, _, err := cl.WriteUpload(&upload, images, nil, prog.task("encrypt"))
+	if err != nil {
 		return nil, err
 	}
 	meas.Seconds.Encrypt = time.Since(start).Seconds()
@@ -111,7 +112,7 @@ func measuredRun(p compile.Plan, images [][]float64, prog *progress) (*measureme
 	meas.DownloadBytes = int64(download.Len())
 
 	start = time.Now()
-	if meas.Logits, err = cl.ReadDownload(&download); err != nil {
+	if meas.Logits, err = cl.ReadDownload(&download, requests); err != nil {
 		return nil, err
 	}
 	meas.Seconds.Decrypt = time.Since(start).Seconds()

@@ -7,7 +7,10 @@
 package client
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -24,20 +27,43 @@ import (
 // Client encrypts for and decrypts from one compiled model. It is not safe for
 // concurrent use.
 type Client struct {
-	manifest manifest.Manifest
-	params   hefloat.Parameters
-	sk       *rlwe.SecretKey
-	codec    *packing.Codec
+	manifest        manifest.Manifest
+	planFingerprint [32]byte
+	params          hefloat.Parameters
+	sk              *rlwe.SecretKey
+	codec           *packing.Codec
+	// tagKey tags the client's requests (wire.Request).
+	tagKey []byte
 }
 
 // Option changes how a client is made.
 type Option func(*options)
 
-type options struct{ allowInsecure bool }
+type options struct {
+	allowInsecure bool
+	maxKeyBytes   int64
+}
 
 // AllowInsecure lets a client accept a manifest whose parameters are below 128-bit
 // security. Tests only: without it, a server cannot talk a client into weak keys.
 func AllowInsecure() Option { return func(o *options) { o.allowInsecure = true } }
+
+// DefaultMaxEvaluationKeyBytes is the largest evaluation keys (sealed size) a client
+// accepts to make unless told otherwise: the manifest, which comes from the server,
+// says which keys to make, and a manifest may list up to 512 Galois keys (about 13 GB
+// at log N = 14). The shipped single-packing plans need 37 to 650 MiB.
+const DefaultMaxEvaluationKeyBytes = 1 << 30
+
+// MaxEvaluationKeyBytes sets the largest evaluation keys, in sealed bytes, a client
+// accepts to make for its manifest (DefaultMaxEvaluationKeyBytes if n ≤ 0). Making
+// them takes about three times as much memory.
+func MaxEvaluationKeyBytes(n int64) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxKeyBytes = n
+		}
+	}
+}
 
 // New generates a fresh secret key for the manifest's parameters.
 func New(m *manifest.Manifest, opts ...Option) (*Client, error) {
@@ -50,7 +76,7 @@ func Restore(m *manifest.Manifest, secretKey []byte, opts ...Option) (*Client, e
 }
 
 func withKey(m *manifest.Manifest, secretKey []byte, opts []Option) (*Client, error) {
-	var o options
+	o := options{maxKeyBytes: DefaultMaxEvaluationKeyBytes}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -75,17 +101,51 @@ func withKey(m *manifest.Manifest, secretKey []byte, opts []Option) (*Client, er
 	if err != nil {
 		return nil, err
 	}
+	keyBytes, err := wire.EvaluationKeysSize(m, prm)
+	if err != nil {
+		return nil, err
+	}
+	if keyBytes > o.maxKeyBytes {
+		return nil, errs.New(errs.ErrLimit, "client: the manifest asks for %d evaluation keys taking %d MiB, above this client's limit of %d MiB (raise the limit, max_eval_key_bytes or --max-eval-key-bytes, only if you trust the manifest)",
+			len(m.GaloisElements)+boolInt(m.Relinearize), keyBytes>>20, o.maxKeyBytes>>20)
+	}
 	var sk *rlwe.SecretKey
 	if secretKey == nil {
 		sk = rlwe.NewKeyGenerator(prm).GenSecretKeyNew()
 	} else if sk, err = wire.DecodeSecretKey(secretKey, prm); err != nil {
 		return nil, err
 	}
-	codec, err := packing.NewCodec(m, prm, layout, sk)
+	secret, err := wire.EncodeSecretKey(prm, sk)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{manifest: *m, params: prm, sk: sk, codec: codec}, nil
+	c := &Client{manifest: *m, params: prm, sk: sk, planFingerprint: m.Fingerprint()}
+	// Two keys from the secret key: one derives where each request's images sit, the
+	// other tags requests. Neither tells anything about the secret key.
+	c.tagKey = derive(secret[wire.HeaderSize:], "request tag")
+	if c.codec, err = packing.NewCodec(m, prm, layout, sk, derive(secret[wire.HeaderSize:], "arrangement")); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// derive returns a key for purpose from the encoded secret key.
+func derive(secret []byte, purpose string) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("cryptonets-client-v1/" + purpose))
+	return mac.Sum(nil)
+}
+
+// tag is the tag of a request of the client with the given identifier and image
+// count (see wire.Request).
+func (c *Client) tag(id [16]byte, images int) [16]byte {
+	mac := hmac.New(sha256.New, c.tagKey)
+	mac.Write(c.planFingerprint[:])
+	mac.Write(id[:])
+	mac.Write(binary.LittleEndian.AppendUint64(nil, uint64(images)))
+	var t [16]byte
+	copy(t[:], mac.Sum(nil))
+	return t
 }
 
 // Parameters returns the CKKS parameters of the client's manifest.
@@ -118,9 +178,11 @@ func (c *Client) EvaluationKeysBytes() ([]byte, error) {
 
 // Encrypt encrypts one request: up to ImagesPerBatch images, each with Input.Size()
 // values (channel-major), prepared as the manifest's model asks
-// (model.InputSpec.Prepare: inside InputRange). The request is seeded: its
-// ciphertexts' uniform halves come from a fresh random seed, so only the other halves
-// and the seed travel.
+// (model.InputSpec.Prepare: inside InputRange). The request gets a fresh identifier
+// and the client's tag (Ciphertexts.Request: keep it to decrypt the result); its
+// images sit at secret positions derived from the identifier, check inputs at the
+// others. The request is seeded: its ciphertexts' uniform halves come from a fresh
+// random seed, so only the other halves and the seed travel.
 func (c *Client) Encrypt(images [][]float64, progress packing.Progress) (*wire.Ciphertexts, error) {
 	prepared, err := c.manifest.InputSpec().Prepare(images, nil)
 	if err != nil {
@@ -131,24 +193,31 @@ func (c *Client) Encrypt(images [][]float64, progress packing.Progress) (*wire.C
 
 // encrypt encrypts one request of prepared images.
 func (c *Client) encrypt(images [][]float64, progress packing.Progress) (*wire.Ciphertexts, error) {
+	var req wire.Request
 	seed := make([]byte, wire.SeedSize)
 	if _, err := rand.Read(seed); err != nil {
 		return nil, errs.New(errs.ErrInternal, "client: %w", err)
 	}
-	cts, err := c.codec.Encrypt(images, seed, progress)
+	if _, err := rand.Read(req.ID[:]); err != nil {
+		return nil, errs.New(errs.ErrInternal, "client: %w", err)
+	}
+	req.Tag = c.tag(req.ID, len(images))
+	cts, err := c.codec.Encrypt(images, req.ID[:], seed, progress)
 	if err != nil {
 		return nil, err
 	}
-	return &wire.Ciphertexts{Images: len(images), Ciphertexts: cts, Seed: seed}, nil
+	return &wire.Ciphertexts{Images: len(images), Request: req, Ciphertexts: cts, Seed: seed}, nil
 }
 
-// EncryptBytes encrypts images as Encrypt does and seals the batch for the server.
-func (c *Client) EncryptBytes(images [][]float64, progress packing.Progress) ([]byte, error) {
+// EncryptBytes encrypts images as Encrypt does and seals the batch for the server; it
+// also returns the batch's request, to decrypt the result with.
+func (c *Client) EncryptBytes(images [][]float64, progress packing.Progress) ([]byte, wire.Request, error) {
 	cts, err := c.Encrypt(images, progress)
 	if err != nil {
-		return nil, err
+		return nil, wire.Request{}, err
 	}
-	return wire.EncodeCiphertexts(wire.KindEncryptedBatch, &c.manifest, c.params, cts)
+	data, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &c.manifest, c.params, cts)
+	return data, cts.Request, err
 }
 
 // Requests returns the number of requests n records take: ⌈n / ImagesPerBatch⌉.
@@ -172,19 +241,25 @@ func (c *Client) EncryptAll(records [][]float64, name func(int) string, progress
 // WriteUpload encrypts any number of records as EncryptAll does and writes them to w
 // as one upload: the envelope of a single request, or a sequence of several
 // (wire.SequenceWriter). Only one request is in memory at a time. It returns the
-// number of bytes written.
-func (c *Client) WriteUpload(w io.Writer, records [][]float64, name func(int) string, progress packing.Progress) (int64, error) {
+// requests, in order (keep them to read the download: ReadDownload; the upload holds
+// them too, wire.ReadRequests), and the number of bytes written.
+func (c *Client) WriteUpload(w io.Writer, records [][]float64, name func(int) string, progress packing.Progress) ([]wire.Request, int64, error) {
 	if len(records) == 0 {
-		return 0, errs.New(errs.ErrInvalidArgument, "client: no records to encrypt")
+		return nil, 0, errs.New(errs.ErrInvalidArgument, "client: no records to encrypt")
 	}
 	sw, err := wire.NewSequenceWriter(w, wire.KindEncryptedBatch, &c.manifest, c.params, c.Requests(len(records)), len(records))
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	if err := c.eachRequest(records, name, progress, sw.Write); err != nil {
-		return sw.Bytes(), err
+	var requests []wire.Request
+	err = c.eachRequest(records, name, progress, func(cts *wire.Ciphertexts) error {
+		requests = append(requests, cts.Request)
+		return sw.Write(cts)
+	})
+	if err != nil {
+		return nil, sw.Bytes(), err
 	}
-	return sw.Bytes(), sw.Close()
+	return requests, sw.Bytes(), sw.Close()
 }
 
 // eachRequest prepares records, then encrypts them request by request and hands each
@@ -213,20 +288,37 @@ func (c *Client) eachRequest(records [][]float64, name func(int) string, progres
 	return nil
 }
 
-// Decrypt returns the logits of every image of an encrypted result.
-func (c *Client) Decrypt(r *wire.Ciphertexts) ([][]float64, error) {
+// Decrypt returns the logits of every image of the result of request req (the
+// Request of the batch Encrypt returned). The result must answer req (errs.
+// ErrMismatch otherwise), for as many images as req had and with the check values of
+// the model at the request's secret check positions (errs.ErrIntegrity otherwise: a
+// wrong key, a tampered result, or another request's result relabelled).
+//
+// Each failed check tells whoever built the result something about the decrypted
+// values, and so about the secret key (docs/security.md): after an integrity error,
+// use a new client (New) for further requests.
+func (c *Client) Decrypt(req wire.Request, r *wire.Ciphertexts) ([][]float64, error) {
 	if r == nil {
 		return nil, errs.New(errs.ErrInvalidArgument, "client: nil result")
 	}
-	return c.codec.Decrypt(r.Ciphertexts, r.Images)
+	if r.Request != req {
+		return nil, errs.New(errs.ErrMismatch, "client: the result answers another request (%x), not the expected %x", r.Request.ID, req.ID)
+	}
+	if want := c.tag(req.ID, r.Images); !hmac.Equal(want[:], req.Tag[:]) {
+		return nil, errs.New(errs.ErrIntegrity, "client: the result is for %d images, which request %x did not have, or the request is not this client's", r.Images, req.ID)
+	}
+	return c.codec.Decrypt(r.Ciphertexts, req.ID[:], r.Images)
 }
 
 // DecryptAll returns the logits of every image of the results of an upload's
-// requests, in order.
-func (c *Client) DecryptAll(results []*wire.Ciphertexts) ([][]float64, error) {
+// requests (as Decrypt does, result i answering requests[i]), in order.
+func (c *Client) DecryptAll(requests []wire.Request, results []*wire.Ciphertexts) ([][]float64, error) {
+	if len(results) != len(requests) {
+		return nil, errs.New(errs.ErrMismatch, "client: %d results for %d requests", len(results), len(requests))
+	}
 	var logits [][]float64
 	for i, r := range results {
-		l, err := c.Decrypt(r)
+		l, err := c.Decrypt(requests[i], r)
 		if err != nil {
 			return nil, fmt.Errorf("result %d of %d: %w", i+1, len(results), err)
 		}
@@ -235,17 +327,21 @@ func (c *Client) DecryptAll(results []*wire.Ciphertexts) ([][]float64, error) {
 	return logits, nil
 }
 
-// ReadDownload reads the results of one upload from r (the envelope of a single
-// result, or a sequence: wire.SequenceReader), decrypting each as it arrives, and
-// returns the logits of every image in order. It reads nothing past the download, so
-// downloads may follow each other on one stream; it returns io.EOF if r is at its end.
-func (c *Client) ReadDownload(r io.Reader) ([][]float64, error) {
+// ReadDownload reads the results of one upload of the given requests from r (the
+// envelope of a single result, or a sequence: wire.SequenceReader), decrypting each
+// as it arrives (result i must answer requests[i], see Decrypt), and returns the
+// logits of every image in order. It reads nothing past the download, so downloads
+// may follow each other on one stream; it returns io.EOF if r is at its end.
+func (c *Client) ReadDownload(r io.Reader, requests []wire.Request) ([][]float64, error) {
 	sr, err := wire.NewSequenceReader(r, wire.KindEncryptedResult, &c.manifest, c.params)
 	if err != nil {
 		return nil, err
 	}
+	if sr.Requests() != len(requests) {
+		return nil, errs.New(errs.ErrMismatch, "client: a download of %d results for an upload of %d requests", sr.Requests(), len(requests))
+	}
 	var logits [][]float64
-	for i := 1; ; i++ {
+	for i := 0; ; i++ {
 		res, err := sr.Next()
 		if errors.Is(err, io.EOF) {
 			return logits, nil
@@ -253,19 +349,27 @@ func (c *Client) ReadDownload(r io.Reader) ([][]float64, error) {
 		if err != nil {
 			return nil, err
 		}
-		l, err := c.Decrypt(res)
+		l, err := c.Decrypt(requests[i], res)
 		if err != nil {
-			return nil, fmt.Errorf("result %d of %d: %w", i, sr.Requests(), err)
+			return nil, fmt.Errorf("result %d of %d: %w", i+1, sr.Requests(), err)
 		}
 		logits = append(logits, l...)
 	}
 }
 
-// DecryptBytes opens a sealed encrypted result and decrypts it.
-func (c *Client) DecryptBytes(data []byte) ([][]float64, error) {
+// DecryptBytes opens a sealed encrypted result and decrypts it as the result of
+// request req (see Decrypt).
+func (c *Client) DecryptBytes(req wire.Request, data []byte) ([][]float64, error) {
 	r, err := wire.DecodeCiphertexts(data, wire.KindEncryptedResult, &c.manifest, c.params)
 	if err != nil {
 		return nil, err
 	}
-	return c.Decrypt(r)
+	return c.Decrypt(req, r)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/wire"
 )
 
 func tinyManifest(t *testing.T) manifest.Manifest {
@@ -55,7 +56,7 @@ func TestEncryptRejectsBadImages(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := c.Decrypt(nil); err == nil {
+	if _, err := c.Decrypt(wire.Request{}, nil); err == nil {
 		t.Error("nil result accepted")
 	}
 	if _, err := client.New(nil); err == nil {

@@ -43,12 +43,14 @@ func BenchmarkFullBatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	var upload, download []byte
+	var req wire.Request
 	b.Run("encrypt", func(b *testing.B) {
 		for range b.N {
 			enc, err := c.Encrypt(images, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
+			req = enc.Request
 			if upload, err = wire.EncodeCiphertexts(wire.KindEncryptedBatch, &man, c.Parameters(), enc); err != nil {
 				b.Fatal(err)
 			}
@@ -68,7 +70,7 @@ func BenchmarkFullBatch(b *testing.B) {
 	})
 	b.Run("decrypt", func(b *testing.B) {
 		for range b.N {
-			if _, err := c.DecryptBytes(download); err != nil {
+			if _, err := c.DecryptBytes(req, download); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -95,7 +95,7 @@ func encryptedRun(t *testing.T, path string, n int) encrypted {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, err := c.DecryptBytes(download)
+	logits, err := c.DecryptBytes(enc.Request, download)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func measureRequest(b *testing.B, p compile.Plan, reps int) phaseTimes {
 	best := phaseTimes{math.MaxInt64, math.MaxInt64, math.MaxInt64}
 	for range reps {
 		start := time.Now()
-		up, err := c.EncryptBytes(images, nil)
+		up, req, err := c.EncryptBytes(images, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func measureRequest(b *testing.B, p compile.Plan, reps int) phaseTimes {
 		}
 		eval := time.Since(start)
 		start = time.Now()
-		if _, err := c.DecryptBytes(down); err != nil {
+		if _, err := c.DecryptBytes(req, down); err != nil {
 			b.Fatal(err)
 		}
 		best = phaseTimes{min(best.encrypt, enc), min(best.evaluate, eval), min(best.decrypt, time.Since(start))}

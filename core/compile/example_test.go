@@ -22,15 +22,15 @@ func Example() {
 	plan, _ := compile.Compile(m, compile.Options{}) // 128-bit by default
 	manifest := plan.Manifest()                      // public: what the client needs
 
-	c, _ := client.New(&manifest)            // client: the secret key stays here
-	upload, _ := c.EncryptBytes(images, nil) // [][]float64, pixels in [0,1]
+	c, _ := client.New(&manifest)                     // client: the secret key stays here
+	upload, request, _ := c.EncryptBytes(images, nil) // [][]float64, pixels in [0,1]
 
 	keys, _ := c.EvaluationKeysBytes() // public: sent to the server once
 	evk, _ := wire.DecodeEvaluationKeys(keys, &manifest)
 	s, _ := server.New(plan, evk) // server: no secret key anywhere
 	download, _ := s.PredictBytes(context.Background(), upload, nil)
 
-	logits, _ := c.DecryptBytes(download) // [][]float64
+	logits, _ := c.DecryptBytes(request, download) // [][]float64
 	for i := range logits {
 		fmt.Println(model.Argmax(logits[i]), set.Labels[i])
 	}

@@ -183,7 +183,7 @@ func encryptEvaluateDecrypt(t *testing.T, p compile.Plan, images [][]float64) []
 	}
 	var logits [][]float64
 	for start := 0; start < len(images); start += man.ImagesPerBatch {
-		upload, err := c.EncryptBytes(images[start:min(start+man.ImagesPerBatch, len(images))], nil)
+		upload, req, err := c.EncryptBytes(images[start:min(start+man.ImagesPerBatch, len(images))], nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +191,7 @@ func encryptEvaluateDecrypt(t *testing.T, p compile.Plan, images [][]float64) []
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := c.DecryptBytes(download)
+		got, err := c.DecryptBytes(req, download)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -74,7 +74,7 @@ func singleRun(t *testing.T, path string, preset params.Preset, n int) int {
 	}
 	maxErr, upload := 0.0, 0
 	for i, img := range set.Records[:n] {
-		up, err := c.EncryptBytes([][]float64{img}, nil)
+		up, req, err := c.EncryptBytes([][]float64{img}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +83,7 @@ func singleRun(t *testing.T, path string, preset params.Preset, n int) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		logits, err := c.DecryptBytes(down)
+		logits, err := c.DecryptBytes(req, down)
 		if err != nil {
 			t.Fatal(err)
 		}

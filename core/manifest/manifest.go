@@ -83,6 +83,10 @@ type Manifest struct {
 	// Layout is the packing's own description of where each input value goes
 	// (encoded by the packing; empty when the packing needs none).
 	Layout []byte `codec:"layout"`
+	// Checks are the known answers a client hides among the images of every request
+	// to check the decrypted result.
+	Checks Checks `codec:"checks"`
+
 	// Fields added since are optional: manifests written before them read unchanged.
 
 	// ChannelRanges, when set, bounds each input channel (each feature of a record) on
@@ -107,6 +111,45 @@ type Manifest struct {
 // ResultCiphertexts is the number of ciphertexts of a result: the logits' and the
 // monitors'.
 func (m *Manifest) ResultCiphertexts() int { return m.Result.Ciphertexts + len(m.Monitors) }
+
+// Checks describe the integrity checks of results. A request has Positions image
+// positions (the slots of a batch-packing request, the interleaved lanes of a
+// single-packing one): its images take positions the client chooses at random and
+// keeps secret, and check inputs fill every other position. The model owner publishes
+// the plaintext logits of the check inputs; after decryption the client compares the
+// logits at the check positions with them. A wrong key, a tampered result or another
+// request's result fails that comparison with overwhelming probability.
+type Checks struct {
+	// Positions is the number of image positions of a request; at least one more
+	// than ImagesPerBatch.
+	Positions int `codec:"positions"`
+	// Seed derives the check inputs (package packing, CheckInput).
+	Seed [32]byte `codec:"seed"`
+	// Candidates[c] is the draw from Seed that check input c is, and
+	// Amplitudes[c] the exponent k of its spread: 2^-k of the input range.
+	Candidates []uint32 `codec:"candidates"`
+	Amplitudes []uint8  `codec:"amplitudes"`
+	// Outputs[c] are the logits of check input c, computed in plaintext.
+	Outputs [][]float64 `codec:"outputs"`
+	// Tolerance[c][j] bounds the distance between logit j of check input c as an
+	// honest evaluation decrypts it and Outputs[c][j].
+	Tolerance [][]float64 `codec:"tolerance"`
+}
+
+// The bounds of Checks: the number of check inputs, their logits in all (which bounds
+// the work of comparing every two), their input values in all (which the client
+// draws), and the largest tolerance relative to the logits'
+// scale (maxTolerance · (1 + |logit|)) a client accepts; a manifest with looser checks
+// could let a wrong key's noise pass.
+const (
+	MinCheckInputs = 2
+	MaxCheckInputs = 256
+	maxCheckLogits = 1 << 18
+	MaxCheckValues = 1 << 25
+	maxTolerance   = 1.0 / 2
+	// MaxCheckAmplitude is the largest exponent of Checks.Amplitudes.
+	MaxCheckAmplitude = 48
+)
 
 // record has Manifest's fields without its methods: the CBOR codec would otherwise
 // call MarshalBinary from inside MarshalBinary.
@@ -160,7 +203,16 @@ func (m *Manifest) Validate() error {
 	case len(m.Layout) > maxLayoutBytes:
 		return malformed("a layout of %d bytes", len(m.Layout))
 	}
-	if err := m.Result.validate(m.Outputs, m.ImagesPerBatch, p.MaxSlots()); err != nil {
+	if m.Checks.Positions <= m.ImagesPerBatch || m.Checks.Positions > p.MaxSlots() {
+		return malformed("%d positions per request for %d images and %d slots", m.Checks.Positions, m.ImagesPerBatch, p.MaxSlots())
+	}
+	if err := m.Result.validate(m.Outputs, m.Checks.Positions, p.MaxSlots()); err != nil {
+		return err
+	}
+	if len(m.Checks.Candidates)*m.Input.Size() > MaxCheckValues {
+		return errs.New(errs.ErrLimit, "manifest: %d check inputs of %d values each are more than a client makes (%d values)", len(m.Checks.Candidates), m.Input.Size(), MaxCheckValues)
+	}
+	if err := m.Checks.validate(m.Outputs, m.OutputBound); err != nil {
 		return err
 	}
 	if err := m.validateInputs(); err != nil {
@@ -197,6 +249,57 @@ func (m *Manifest) validateInputs() error {
 	return nil
 }
 
+// validate checks the check inputs' logits and tolerances: finite, within the output
+// bound, tolerances positive and tight, and every two check inputs' logits
+// distinguishable (apart by more than both tolerances in some logit), so that one
+// check input's result cannot pass for another's.
+func (c *Checks) validate(outputs int, bound float64) error {
+	malformed := func(format string, args ...any) error {
+		return errs.New(errs.ErrMalformed, "manifest: checks: "+format, args...)
+	}
+	n := len(c.Candidates)
+	if n < MinCheckInputs || n > MaxCheckInputs || len(c.Amplitudes) != n || len(c.Outputs) != n || len(c.Tolerance) != n || n*outputs > maxCheckLogits {
+		return malformed("%d candidates, %d amplitudes, %d outputs and %d tolerances of %d logits, want %d to %d each and at most %d logits",
+			n, len(c.Amplitudes), len(c.Outputs), len(c.Tolerance), outputs, MinCheckInputs, MaxCheckInputs, maxCheckLogits)
+	}
+	for i := range n {
+		if i > 0 && c.Candidates[i] <= c.Candidates[i-1] {
+			return malformed("candidates are not in increasing order")
+		}
+		if c.Amplitudes[i] > MaxCheckAmplitude {
+			return malformed("check input %d has the amplitude 2^-%d", i, c.Amplitudes[i])
+		}
+		if len(c.Outputs[i]) != outputs || len(c.Tolerance[i]) != outputs {
+			return malformed("check input %d has %d logits and %d tolerances, want %d", i, len(c.Outputs[i]), len(c.Tolerance[i]), outputs)
+		}
+		for j, v := range c.Outputs[i] {
+			tol := c.Tolerance[i][j]
+			if !(math.Abs(v) <= bound) || !(tol > 0) || !(tol <= maxTolerance*(1+math.Abs(v))) {
+				return malformed("check input %d: logit %d is %g with tolerance %g (bound %g)", i, j, v, tol, bound)
+			}
+		}
+	}
+	for a := range n {
+		for b := range a {
+			if !c.distinct(a, b) {
+				return malformed("check inputs %d and %d have logits closer than their tolerances", b, a)
+			}
+		}
+	}
+	return nil
+}
+
+// distinct reports whether some logit of check inputs a and b differs by more than
+// the sum of their tolerances.
+func (c *Checks) distinct(a, b int) bool {
+	for j := range c.Outputs[a] {
+		if math.Abs(c.Outputs[a][j]-c.Outputs[b][j]) > c.Tolerance[a][j]+c.Tolerance[b][j] {
+			return true
+		}
+	}
+	return false
+}
+
 // validate checks that the logits of every image fit in the result's slots.
 func (r ResultLayout) validate(outputs, images, slots int) error {
 	switch {
@@ -222,8 +325,8 @@ func (m *Manifest) validateKeys(p hefloat.Parameters) error {
 	root := p.RingQ().NthRoot()
 	for i, g := range m.GaloisElements {
 		switch {
-		case g&1 == 0 || g >= root:
-			return errs.New(errs.ErrMalformed, "manifest: Galois element %d is not an odd number below %d", g, root)
+		case !RotationElement(g, root):
+			return errs.New(errs.ErrMalformed, "manifest: Galois element %d is not a rotation (5^k mod %d)", g, root)
 		case i > 0 && g <= m.GaloisElements[i-1]:
 			return errs.New(errs.ErrMalformed, "manifest: Galois elements are not in increasing order")
 		case m.GaloisLevels[i] < 0 || m.GaloisLevels[i] > p.MaxLevel():
@@ -232,6 +335,13 @@ func (m *Manifest) validateKeys(p hefloat.Parameters) error {
 	}
 	return nil
 }
+
+// RotationElement reports whether g is in the rotation group of a ring whose
+// automorphisms are taken modulo nthRoot (a power of two): the powers of 5, which are
+// exactly the residues ≡ 1 (mod 4) below nthRoot. An odd element outside it, such as 3,
+// is a rotation composed with conjugation, for which Lattigo's key generator indexes
+// out of range on the conjugate-invariant ring.
+func RotationElement(g, nthRoot uint64) bool { return g%4 == 1 && g < nthRoot }
 
 // Fingerprint is a digest of the whole manifest; every ciphertext made for the plan
 // carries it.

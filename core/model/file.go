@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -160,6 +161,9 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 		out.Layers = append(out.Layers, l)
 	}
 	if err := out.Validate(); err != nil {
+		if errors.Is(err, errs.ErrLimit) {
+			return fmt.Errorf("model file: %w", err)
+		}
 		return errs.New(errs.ErrMalformed, "model file: %w", err)
 	}
 	*m = out

@@ -103,14 +103,16 @@ func (m *Model) Shapes() ([]Shape, error) {
 	return shapes, nil
 }
 
-// Validate checks shapes, weight counts, that every number is finite and that the
-// input range is ordered.
+// Validate checks shapes, weight counts, that every number is finite, that the
+// input range is ordered and that lowering the model costs at most MaxLoweringCost
+// (an ErrLimit error otherwise).
 func (m *Model) Validate() error {
 	lo, hi := m.InputRange[0], m.InputRange[1]
 	if !finite(lo) || !finite(hi) || lo > hi {
 		return errs.New(errs.ErrInvalidArgument, "model: invalid input range [%g, %g]", lo, hi)
 	}
-	if _, err := m.Shapes(); err != nil {
+	shapes, err := m.Shapes()
+	if err != nil {
 		return err
 	}
 	if err := CheckChannelRanges(m.ChannelRanges, m.InputRange, m.Input.C); err != nil {
@@ -131,7 +133,7 @@ func (m *Model) Validate() error {
 			return errs.New(errs.ErrInvalidArgument, "model: layer %d (%s) has a NaN or infinite number", i, l.Kind())
 		}
 	}
-	return nil
+	return m.checkLoweringCost(shapes)
 }
 
 // CheckChannelRanges checks per-channel input ranges: none, or one ordered, finite

@@ -2,9 +2,12 @@ package onnx
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/hostile"
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -264,5 +267,30 @@ func TestBadFiles(t *testing.T) {
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestCostlyPoolIsALimitError is hole 6 of issue 12 through ONNX: a 200-byte file
+// with an AveragePool whose window covers a 96 × 96 image allocated 2.8 GB.
+func TestCostlyPoolIsALimitError(t *testing.T) {
+	tg := newTestGraph(-1, 1, 96, 96)
+	tg.node("AveragePool", "pool", []string{"x"}, "y", attrInts("kernel_shape", 96, 96),
+		attrInts("pads", 48, 48, 47, 47), attrInt("count_include_pad", 1))
+	tg.output("y")
+	data := tg.bytes(t)
+	if len(data) > 256 {
+		t.Fatalf("the file is %d bytes", len(data))
+	}
+	hostile.Check(t, "averagepool_96.onnx", data)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := Import(data)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, errs.ErrLimit) {
+		t.Fatalf("%v, want a limit error", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<22 {
+		t.Fatalf("rejecting the file allocated %d bytes", grew)
 	}
 }

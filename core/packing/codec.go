@@ -1,6 +1,7 @@
 package packing
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/big"
@@ -17,23 +18,46 @@ import (
 )
 
 // Codec is the client side of every packing: from a manifest and its packing's
-// layout it encrypts images, decrypts results and makes the evaluation keys the
-// manifest lists. It holds the secret key.
+// layout it encrypts images, decrypts results and checks them (manifest.Checks), and
+// makes the evaluation keys the manifest lists. It holds the secret key.
 type Codec struct {
 	manifest manifest.Manifest
 	params   hefloat.Parameters
 	layout   Layout
 	sk       *rlwe.SecretKey
-	workers  int
+	// key derives the secret arrangement of each request (where its images sit).
+	key     []byte
+	workers int
+	// checks are the check inputs, made on first use.
+	checks [][]float64
 }
 
 // NewCodec prepares encryption and decryption for a validated manifest whose
-// parameters are prm, with the layout its packing returned for it.
-func NewCodec(m *manifest.Manifest, prm hefloat.Parameters, layout Layout, sk *rlwe.SecretKey) (*Codec, error) {
-	if m == nil || layout == nil || sk == nil {
-		return nil, errs.New(errs.ErrInvalidArgument, "packing: nil manifest, layout or secret key")
+// parameters are prm, with the layout its packing returned for it, the secret key,
+// and a secret of the client's from which the arrangement of each request is derived
+// (at least 16 bytes; the same for every call that must decrypt the request).
+func NewCodec(m *manifest.Manifest, prm hefloat.Parameters, layout Layout, sk *rlwe.SecretKey, key []byte) (*Codec, error) {
+	if m == nil || layout == nil || sk == nil || len(key) < 16 {
+		return nil, errs.New(errs.ErrInvalidArgument, "packing: nil manifest, layout or secret key, or a short arrangement key")
 	}
-	return &Codec{manifest: *m, params: prm, layout: layout, sk: sk, workers: runtime.GOMAXPROCS(0)}, nil
+	return &Codec{manifest: *m, params: prm, layout: layout, sk: sk, key: bytes.Clone(key), workers: runtime.GOMAXPROCS(0)}, nil
+}
+
+// checkInputs returns the manifest's check inputs.
+func (c *Codec) checkInputs() [][]float64 {
+	if c.checks == nil {
+		m := &c.manifest
+		ranges := InputRanges(m)
+		for i, cand := range m.Checks.Candidates {
+			c.checks = append(c.checks, CheckInput(m.Checks.Seed, cand, m.Checks.Amplitudes[i], ranges))
+		}
+	}
+	return c.checks
+}
+
+// arrangement returns the arrangement of request id with n images.
+func (c *Codec) arrangement(id []byte, n int) arrangement {
+	return arrange(c.key, id, n, c.manifest.Checks.Positions, len(c.manifest.Checks.Candidates))
 }
 
 // CheckImages reports whether images can make one request under manifest m: 1 to
@@ -63,13 +87,24 @@ func CheckImages(m *manifest.Manifest, images [][]float64) error {
 }
 
 // Encrypt encrypts one request's images (see CheckImages) with the secret key into
-// the manifest's InputCiphertexts ciphertexts, laid out by the packing. With a seed
-// (seeded.SeedSize bytes), the c1 component of ciphertext k is drawn from
+// the manifest's InputCiphertexts ciphertexts, laid out by the packing: the images at
+// the positions the request's identifier id gives them, check inputs at the others.
+// With a seed (seeded.SeedSize bytes), the c1 component of ciphertext k is drawn from
 // seeded.PRNG(seed, k), so that only c0 needs to travel.
-func (c *Codec) Encrypt(images [][]float64, seed []byte, progress Progress) ([]*rlwe.Ciphertext, error) {
+func (c *Codec) Encrypt(images [][]float64, id, seed []byte, progress Progress) ([]*rlwe.Ciphertext, error) {
 	m := &c.manifest
 	if err := CheckImages(m, images); err != nil {
 		return nil, err
+	}
+	arr := c.arrangement(id, len(images))
+	checks := c.checkInputs()
+	lanes := make([][]float64, len(arr.image))
+	for p, i := range arr.image {
+		if i >= 0 {
+			lanes[p] = images[i]
+		} else {
+			lanes[p] = checks[arr.check[p]]
+		}
 	}
 	count := m.InputCiphertexts
 	out := make([]*rlwe.Ciphertext, count)
@@ -87,7 +122,7 @@ func (c *Codec) Encrypt(images [][]float64, seed []byte, progress Progress) ([]*
 	)
 	err := workers.Run(count, c.workers, func(w, k int) error {
 		clear(slots[w])
-		c.layout.Fill(slots[w], k, images)
+		c.layout.Fill(slots[w], k, lanes)
 		pt := hefloat.NewPlaintext(c.params, m.InputLevel)
 		pt.Scale = rlwe.NewScale(math.Ldexp(1, m.InputLogScale))
 		if err := encoders[w].Encode(slots[w], pt); err != nil {
@@ -112,13 +147,14 @@ func (c *Codec) Encrypt(images [][]float64, seed []byte, progress Progress) ([]*
 	return out, nil
 }
 
-// Decrypt returns the logits of the first n images of a result. A value beyond the
-// plan's output bound means a wrong key or a corrupted result, and is an error
-// (errs.ErrIntegrity) rather than a wrong answer. With a calibrated plan, an image
-// whose monitor exceeds 1 (its values left the calibrated range, so its logits may have
-// overflowed) makes the whole call fail with errs.ErrInvalidArgument (an input out of range),
+// Decrypt returns the logits of the n images of request id from its result, after
+// checking the logits at the request's check positions against the manifest's
+// (errs.ErrIntegrity if any is off: a wrong secret key, a tampered result, or the
+// result of another request). With a calibrated plan, an image whose monitor exceeds
+// 1 (its values left the calibrated range, so its logits may have overflowed) then
+// makes the whole call fail with errs.ErrInvalidArgument (an input out of range),
 // naming the images.
-func (c *Codec) Decrypt(result []*rlwe.Ciphertext, n int) ([][]float64, error) {
+func (c *Codec) Decrypt(result []*rlwe.Ciphertext, id []byte, n int) ([][]float64, error) {
 	m := &c.manifest
 	if n < 1 || n > m.ImagesPerBatch {
 		return nil, errs.New(errs.ErrInvalidArgument, "packing: %d images, want 1 to %d", n, m.ImagesPerBatch)
@@ -135,22 +171,33 @@ func (c *Codec) Decrypt(result []*rlwe.Ciphertext, n int) ([][]float64, error) {
 			return nil, errs.New(errs.ErrInternal, "packing: decode: %w", err)
 		}
 	}
-	if err := checkMonitors(m, values, n); err != nil {
-		return nil, err
-	}
-	// The bound holds for every valid input; CKKS noise adds far less than this slack.
-	limit := m.OutputBound*(1+1e-6) + 1e-3
+	arr := c.arrangement(id, n)
 	logits := make([][]float64, n)
-	for i := range logits {
-		logits[i] = make([]float64, m.Outputs)
-		for j := range logits[i] {
-			ct, slot := m.Result.Slot(i, j)
-			v := values[ct][slot]
-			if !(math.Abs(v) <= limit) {
-				return nil, errs.New(errs.ErrIntegrity, "packing: decrypted logit %d of image %d is %.3g, beyond the plan's bound %.3g: wrong secret key or corrupted result", j, i, v, m.OutputBound)
+	positions := make([]int, n) // where each image is
+	failed := 0                 // every check is compared, whatever the first failure
+	for p, i := range arr.image {
+		if i >= 0 {
+			positions[i] = p
+			logits[i] = make([]float64, m.Outputs)
+			for j := range logits[i] {
+				ct, slot := m.Result.Slot(p, j)
+				logits[i][j] = values[ct][slot]
 			}
-			logits[i][j] = v
+			continue
 		}
+		want, tol := m.Checks.Outputs[arr.check[p]], m.Checks.Tolerance[arr.check[p]]
+		for j := range want {
+			ct, slot := m.Result.Slot(p, j)
+			if !(math.Abs(values[ct][slot]-want[j]) <= tol[j]) {
+				failed++
+			}
+		}
+	}
+	if failed > 0 {
+		return nil, errs.New(errs.ErrIntegrity, "packing: %d of the result's check values are not the model's: wrong secret key, tampered result, or the result of another request (use a new key for further requests: docs/security.md)", failed)
+	}
+	if err := checkMonitors(m, values, positions); err != nil {
+		return nil, err
 	}
 	return logits, nil
 }
@@ -162,15 +209,15 @@ const monitorSlack = 1e-2
 // maxNamed bounds the images an out-of-range error names.
 const maxNamed = 5
 
-// checkMonitors checks, image by image, the monitors of a calibrated plan in order:
-// the first one above 1 is where the image's values left the calibrated range (the
+// checkMonitors checks, image by image (image i at position positions[i]), the
+// monitors of a calibrated plan in order: the first one above 1 is where the image's values left the calibrated range (the
 // monitors after it, and the logits, may have overflowed).
-func checkMonitors(m *manifest.Manifest, values [][]float64, n int) error {
+func checkMonitors(m *manifest.Manifest, values [][]float64, positions []int) error {
 	var bad []string
-	count := 0
-	for i := range n {
+	count, n := 0, len(positions)
+	for i, p := range positions {
 		for k, layer := range m.Monitors {
-			v := values[m.Result.Ciphertexts+k][i*m.Result.ImageStride]
+			v := values[m.Result.Ciphertexts+k][p*m.Result.ImageStride]
 			if v <= 1+monitorSlack {
 				continue
 			}

@@ -58,6 +58,11 @@ func mergeLinear(m *model.Model) (*model.Model, []string, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("rewrite: merging layers %d to %d: %w", i, j-1, err)
 		}
+		if d == nil { // composing would cost too much: keep the run
+			layers = append(layers, run...)
+			i = j
+			continue
+		}
 		merged := nonZero(d.Weights)
 		if merged >= separate {
 			layers = append(layers, run...)
@@ -123,7 +128,9 @@ func needsSpatial(rest []model.Layer) bool {
 }
 
 // merge composes the affine maps of a run (shapes[k] is the input shape of run[k])
-// into one Dense layer; separate is the number of multiply-adds of the run's layers.
+// into one Dense layer, or returns nil if composing would take more than
+// model.MaxLoweringCost multiply-adds; separate is the number of multiply-adds of the
+// run's layers.
 func merge(run []model.Layer, shapes []model.Shape) (d *model.Dense, separate int, err error) {
 	var a *model.Affine
 	for k, l := range run {
@@ -140,7 +147,12 @@ func merge(run []model.Layer, shapes []model.Shape) (d *model.Dense, separate in
 		}
 		if a == nil {
 			a = next
-		} else if a, err = a.Then(next); err != nil {
+			continue
+		}
+		if composeWork(a, next) > model.MaxLoweringCost {
+			return nil, separate, nil
+		}
+		if a, err = a.Then(next); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -153,6 +165,19 @@ func nonZero(v []float64) int {
 	for _, x := range v {
 		if x != 0 {
 			n++
+		}
+	}
+	return n
+}
+
+// composeWork counts the multiply-adds of a.Then(next).
+func composeWork(a, next *model.Affine) int64 {
+	var n int64
+	for _, row := range next.Rows {
+		for _, t := range row {
+			if t.Index < len(a.Rows) {
+				n += int64(len(a.Rows[t.Index]))
+			}
 		}
 	}
 	return n

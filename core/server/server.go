@@ -62,7 +62,7 @@ func (s *Server) Predict(ctx context.Context, in *wire.Ciphertexts, progress pac
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	return &wire.Ciphertexts{Images: in.Images, Ciphertexts: out}, nil
+	return &wire.Ciphertexts{Images: in.Images, Request: in.Request, Ciphertexts: out}, nil
 }
 
 // PredictBytes decodes a sealed encrypted batch, evaluates it and seals the result.

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"math"
@@ -18,12 +19,15 @@ import (
 // an encrypted batch (client → server) or an encrypted result (server → client).
 //
 // Payload layout (little-endian): images u32, count u32, degree u16, level u16,
-// scale length u16, seed length u16 (0 or SeedSize), the scale (decimal text, exact),
-// the seed, then the polynomials, bit-packed limb by limb (see pack.go): count·(degree+1)
-// of them, or, for a seeded batch, only the c0 components, count of them.
-// Lattigo's own ciphertext decoder is never used on received bytes.
+// scale length u16, seed length u16 (0 or SeedSize), the request (RequestSize bytes),
+// the scale (decimal text, exact), the seed, then the polynomials, bit-packed limb by
+// limb (see pack.go): count·(degree+1) of them, or, for a seeded batch, only the c0
+// components, count of them. Lattigo's own ciphertext decoder is never used on
+// received bytes.
 type Ciphertexts struct {
-	Images      int
+	Images int
+	// Request identifies the request: a batch's, or the one a result answers.
+	Request     Request
 	Ciphertexts []*rlwe.Ciphertext
 	// Seed, when set, says that the c1 component of ciphertext k was drawn from
 	// seeded.PRNG(Seed, k): only c0 travels, and the receiver regenerates c1.
@@ -33,7 +37,7 @@ type Ciphertexts struct {
 // Clone returns a deep copy of c: what a caller keeps when it hands c to an evaluation
 // that consumes its input.
 func (c *Ciphertexts) Clone() *Ciphertexts {
-	out := &Ciphertexts{Images: c.Images, Ciphertexts: make([]*rlwe.Ciphertext, len(c.Ciphertexts))}
+	out := &Ciphertexts{Images: c.Images, Request: c.Request, Ciphertexts: make([]*rlwe.Ciphertext, len(c.Ciphertexts))}
 	for i, ct := range c.Ciphertexts {
 		out.Ciphertexts[i] = ct.CopyNew()
 	}
@@ -46,6 +50,33 @@ func (c *Ciphertexts) Clone() *Ciphertexts {
 // SeedSize is the length of a request's seed.
 const SeedSize = seeded.SeedSize
 
+// Request identifies one request of a client: a random identifier and a tag the
+// client computes with a key of its own over the identifier and the request's image
+// count (package client). A server copies a batch's Request into its result; the
+// client then checks that the result answers the request it expects, for as many
+// images as it sent.
+type Request struct {
+	ID  [16]byte
+	Tag [16]byte
+}
+
+// RequestSize is the encoded size of a Request.
+const RequestSize = 32
+
+// Bytes returns the request's encoding: the identifier, then the tag.
+func (r Request) Bytes() []byte { return append(r.ID[:len(r.ID):len(r.ID)], r.Tag[:]...) }
+
+// ParseRequest decodes a Request encoded by Bytes.
+func ParseRequest(b []byte) (Request, error) {
+	var r Request
+	if len(b) != RequestSize {
+		return r, errs.New(errs.ErrMalformed, "wire: a request is %d bytes, got %d", RequestSize, len(b))
+	}
+	copy(r.ID[:], b)
+	copy(r.Tag[:], b[len(r.ID):])
+	return r, nil
+}
+
 // Shape is what a receiver expects of a Ciphertexts payload.
 type Shape struct {
 	Count, Degree, Level int
@@ -55,7 +86,7 @@ type Shape struct {
 	MaxImages int
 }
 
-const fixedLen = 4 + 4 + 2 + 2 + 2 + 2
+const fixedLen = 4 + 4 + 2 + 2 + 2 + 2 + RequestSize
 
 // maxScaleText bounds the scale's text form.
 const maxScaleText = 512
@@ -108,6 +139,7 @@ func (c *Ciphertexts) WritePayload(w io.Writer, prm hefloat.Parameters) error {
 	binary.LittleEndian.PutUint16(head[10:], uint16(level))
 	binary.LittleEndian.PutUint16(head[12:], uint16(len(text)))
 	binary.LittleEndian.PutUint16(head[14:], uint16(len(c.Seed)))
+	copy(head[requestAt:], c.Request.Bytes())
 	if _, err := w.Write(append(append(head, text...), c.Seed...)); err != nil {
 		return err
 	}
@@ -135,6 +167,8 @@ type CiphertextsHeader struct {
 	LogScale float64
 	// Seeded says only the c0 components travel (see Ciphertexts.Seed).
 	Seeded bool
+	// Request identifies the request.
+	Request Request
 	// CoefficientBytes is the length of the payload after the header.
 	CoefficientBytes int
 }
@@ -185,6 +219,7 @@ func PeekCiphertexts(data []byte) (Header, CiphertextsHeader, error) {
 		return h, c, errs.New(errs.ErrMalformed, "wire: bad scale or seed field")
 	}
 	c.Seeded = seedLen > 0
+	c.Request, _ = ParseRequest(payload[requestAt:fixedLen])
 	f := new(big.Float).SetPrec(256)
 	if err := f.UnmarshalText(payload[fixedLen : fixedLen+scaleLen]); err != nil || f.Sign() <= 0 || f.IsInf() {
 		return h, c, errs.New(errs.ErrMalformed, "wire: invalid scale")
@@ -236,8 +271,10 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	}
 	n := prm.N()
 	out := &Ciphertexts{Images: images, Ciphertexts: make([]*rlwe.Ciphertext, count)}
+	out.Request, _ = ParseRequest(payload[requestAt:fixedLen])
 	if seedLen > 0 {
-		out.Seed = payload[fixedLen+scaleLen : fixedLen+scaleLen+seedLen]
+		// A copy: the caller may reuse or free payload once the decoder returns.
+		out.Seed = bytes.Clone(payload[fixedLen+scaleLen : fixedLen+scaleLen+seedLen])
 	}
 	sent := out.polysSent(degree)
 	if level > prm.MaxLevel() {

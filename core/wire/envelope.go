@@ -14,7 +14,7 @@ import (
 )
 
 // Version is the envelope format version.
-const Version = 2
+const Version = 3
 
 // Kind says what an envelope holds.
 type Kind uint16

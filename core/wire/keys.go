@@ -83,6 +83,21 @@ func evaluationKeysLen(prm hefloat.Parameters, specs []keySpec, manifestLen int)
 	return size
 }
 
+// EvaluationKeysSize returns the exact size of sealed evaluation keys for manifest m
+// (validated), whose parameters are prm, computed from the manifest alone: what a
+// client checks before making any key.
+func EvaluationKeysSize(m *manifest.Manifest, prm hefloat.Parameters) (int64, error) {
+	man, err := m.MarshalBinary()
+	if err != nil {
+		return 0, err
+	}
+	size := int64(HeaderSize + 4 + len(man) + 4)
+	for _, s := range keySpecs(m, prm) {
+		size += keyHeaderLen + int64(gadgetBytes(prm, s))
+	}
+	return size, nil
+}
+
 // EncodeEvaluationKeys seals evaluation keys for manifest m, whose parameters are prm.
 // The keys must be exactly those the manifest lists.
 //
@@ -223,8 +238,8 @@ func DecodeEvaluationKeys(data []byte, m *manifest.Manifest) (*EvaluationKeys, e
 			return nil, errs.New(errs.ErrMismatch, "wire: key for element %d at levels (%d, %d), the manifest lists element %d at (%d, %d)",
 				galEl, levelQ, levelP, s.galEl, s.levelQ, s.levelP)
 		}
-		if s.galEl != 0 && (s.galEl&1 == 0 || s.galEl >= nthRoot) {
-			return nil, errs.New(errs.ErrMalformed, "wire: Galois element %d is not an odd number below %d", s.galEl, nthRoot)
+		if s.galEl != 0 && !manifest.RotationElement(s.galEl, nthRoot) {
+			return nil, errs.New(errs.ErrMalformed, "wire: Galois element %d is not a rotation", s.galEl)
 		}
 		src = src[keyHeaderLen:]
 		evkParams := rlwe.EvaluationKeyParameters{LevelQ: &levelQ, LevelP: &levelP}
@@ -288,12 +303,5 @@ func EvaluationKeysManifest(data []byte) (*manifest.Manifest, error) {
 	if n > maxManifestBytes || n > int64(len(payload)-4) {
 		return nil, errs.New(errs.ErrMalformed, "wire: the evaluation keys' manifest of %d bytes does not fit", n)
 	}
-	m := new(manifest.Manifest)
-	if err := m.UnmarshalBinary(payload[4 : 4+n]); err != nil {
-		return nil, err
-	}
-	if m.ParamsFingerprint != h.Params || m.Fingerprint() != h.Plan {
-		return nil, errs.New(errs.ErrMalformed, "wire: the evaluation keys' manifest does not match their envelope")
-	}
-	return m, nil
+	return openManifest(payload[4:4+n], h, "evaluation keys' manifest")
 }

@@ -22,7 +22,7 @@ type keysFixture struct {
 	sealed   []byte
 }
 
-func newKeysFixture(t *testing.T) *keysFixture {
+func newKeysFixture(t testing.TB) *keysFixture {
 	t.Helper()
 	preset := params.InsecureN12S
 	prm, err := preset.Parameters()

@@ -2,12 +2,12 @@ package wire
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"io"
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
-	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
@@ -20,7 +20,9 @@ func EncodeManifest(m *manifest.Manifest) ([]byte, error) {
 	return Seal(Header{Kind: KindManifest, Params: m.ParamsFingerprint, Plan: m.Fingerprint()}, payload), nil
 }
 
-// DecodeManifest opens and validates a manifest; its fingerprint must match the header.
+// DecodeManifest opens and validates a manifest. Its envelope is checked before the
+// payload is decoded: the plan fingerprint must be the digest of the payload (a
+// manifest's fingerprint is the digest of its canonical encoding).
 func DecodeManifest(data []byte) (*manifest.Manifest, error) {
 	h, err := Peek(data)
 	if err != nil {
@@ -29,12 +31,22 @@ func DecodeManifest(data []byte) (*manifest.Manifest, error) {
 	if h.Kind != KindManifest {
 		return nil, errs.New(errs.ErrMismatch, "wire: expected %s, got %s", KindManifest, h.Kind)
 	}
+	return openManifest(data[HeaderSize:], h, "manifest")
+}
+
+// openManifest decodes an encoded manifest that travelled under envelope h, after
+// checking the envelope's plan fingerprint against the bytes (the parameter
+// fingerprint is checked against the parameters the manifest names once decoded).
+func openManifest(payload []byte, h Header, what string) (*manifest.Manifest, error) {
+	if sha256.Sum256(payload) != h.Plan {
+		return nil, errs.New(errs.ErrMalformed, "wire: the %s does not match its envelope's fingerprint", what)
+	}
 	m := new(manifest.Manifest)
-	if err := m.UnmarshalBinary(data[HeaderSize:]); err != nil {
-		return nil, errs.New(errs.ErrMalformed, "wire: %w", err)
+	if err := m.UnmarshalBinary(payload); err != nil {
+		return nil, fmt.Errorf("wire: %s: %w", what, err)
 	}
 	if m.ParamsFingerprint != h.Params || m.Fingerprint() != h.Plan {
-		return nil, errs.New(errs.ErrMalformed, "wire: manifest does not match its envelope")
+		return nil, errs.New(errs.ErrMalformed, "wire: the %s does not match its envelope", what)
 	}
 	return m, nil
 }
@@ -106,47 +118,4 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// EncodeSecretKey seals a secret key. Only the client ever calls it.
-func EncodeSecretKey(prm hefloat.Parameters, sk *rlwe.SecretKey) ([]byte, error) {
-	payload, err := sk.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	return Seal(Header{Kind: KindSecretKey, Params: params.FingerprintOf(prm)}, payload), nil
-}
-
-// DecodeSecretKey opens a secret key for prm, checking its exact length before
-// Lattigo decodes it and its coefficients after.
-func DecodeSecretKey(data []byte, prm hefloat.Parameters) (*rlwe.SecretKey, error) {
-	payload, err := Open(data, KindSecretKey, params.FingerprintOf(prm), [32]byte{})
-	if err != nil {
-		return nil, err
-	}
-	sk := rlwe.NewSecretKey(prm)
-	if len(payload) != sk.BinarySize() {
-		return nil, errs.New(errs.ErrMalformed, "wire: secret key is %d bytes, expected %d", len(payload), sk.BinarySize())
-	}
-	if err := sk.UnmarshalBinary(payload); err != nil {
-		return nil, errs.New(errs.ErrMalformed, "wire: secret key: %w", err)
-	}
-	if err := checkReduced(prm, sk.Value.Q.Coeffs, sk.Value.Q.N()); err != nil {
-		return nil, err
-	}
-	return sk, nil
-}
-
-func checkReduced(prm hefloat.Parameters, coeffs [][]uint64, n int) error {
-	if len(coeffs) != prm.QCount() || n != prm.N() {
-		return errs.New(errs.ErrMalformed, "wire: key has the wrong dimensions")
-	}
-	for i, row := range coeffs {
-		for _, v := range row {
-			if v >= prm.Q()[i] {
-				return errs.New(errs.ErrMalformed, "wire: key coefficient not reduced modulo its prime")
-			}
-		}
-	}
-	return nil
 }

@@ -246,7 +246,6 @@ func (s *SequenceReader) Next() (*Ciphertexts, error) {
 	if err != nil {
 		return nil, errs.New(errs.ClassOf(err), "request %d of %d: %w", i, s.requests, err)
 	}
-	cts.Seed = bytes.Clone(cts.Seed) // not a view of data, which it would keep alive
 	s.read++
 	s.imgsIn += int64(cts.Images)
 	if left := int64(s.requests - s.read); s.imgsIn+left > s.images || (left == 0 && s.imgsIn != s.images) {
@@ -406,4 +405,87 @@ func PeekSequence(data []byte) (Header, SequenceInfo, error) {
 		return h, info, errs.New(errs.ErrMalformed, "wire: %d of the %d requests announced: the sequence is truncated", len(info.Entries), info.Requests)
 	}
 	return h, info, nil
+}
+
+// requestAt is the offset of the request in a ciphertexts payload.
+const requestAt = 16
+
+// ReadRequests reads the requests of an upload (the envelope of a single encrypted
+// batch, or a sequence of them) from r, in order, reading only the envelopes' headers
+// and the requests and skipping the rest (by seeking, if r can): what a client that
+// kept only its upload reads back to decrypt the download (client.ReadDownload).
+// Nothing is decoded or checked against a manifest.
+func ReadRequests(r io.Reader) ([]Request, error) {
+	head := make([]byte, HeaderSize+sequencePayloadLen)
+	if _, err := io.ReadFull(r, head[:HeaderSize]); err != nil {
+		return nil, errs.New(errs.ErrMalformed, "wire: not an upload: %v", err)
+	}
+	h, err := PeekHeader(head)
+	if err != nil {
+		return nil, err
+	}
+	switch h.Kind {
+	case KindEncryptedBatch:
+		req, err := readRequest(r, h)
+		if err != nil {
+			return nil, err
+		}
+		return []Request{req}, nil
+	case KindBatchSequence:
+	default:
+		return nil, errs.New(errs.ErrMismatch, "wire: expected an upload (an %s or a sequence of them), got %s", KindEncryptedBatch, h.Kind)
+	}
+	if h.PayloadLen != sequencePayloadLen {
+		return nil, errs.New(errs.ErrMalformed, "wire: a %s header of %d bytes, want %d", h.Kind, h.PayloadLen, sequencePayloadLen)
+	}
+	if _, err := io.ReadFull(r, head[HeaderSize:]); err != nil {
+		return nil, errs.New(errs.ErrMalformed, "wire: truncated %s header", h.Kind)
+	}
+	n := int(binary.LittleEndian.Uint32(head[HeaderSize:]))
+	if n < 1 || n > maxSequenceRequests {
+		return nil, errs.New(errs.ErrMalformed, "wire: a %s of %d requests", h.Kind, n)
+	}
+	var out []Request // grown as entries come: the count is the file's word
+	for i := 1; i <= n; i++ {
+		if _, err := io.ReadFull(r, head[:HeaderSize]); err != nil {
+			return nil, errs.New(errs.ErrMalformed, "wire: request %d of %d is missing: the sequence is truncated", i, n)
+		}
+		eh, err := PeekHeader(head)
+		if err != nil {
+			return nil, errs.New(errs.ErrMalformed, "request %d of %d: %w", i, n, err)
+		}
+		if eh.Kind != KindEncryptedBatch {
+			return nil, errs.New(errs.ErrMismatch, "wire: request %d of %d is a %s", i, n, eh.Kind)
+		}
+		req, err := readRequest(r, eh)
+		if err != nil {
+			return nil, errs.New(errs.ClassOf(err), "request %d of %d: %w", i, n, err)
+		}
+		out = append(out, req)
+	}
+	return out, nil
+}
+
+// readRequest reads the request of the ciphertexts envelope whose header h was just
+// read from r, and skips the rest of its payload.
+func readRequest(r io.Reader, h Header) (Request, error) {
+	const prefix = requestAt + RequestSize
+	if h.PayloadLen < fixedLen {
+		return Request{}, errs.New(errs.ErrMalformed, "wire: a %s payload of %d bytes", h.Kind, h.PayloadLen)
+	}
+	buf := make([]byte, prefix)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return Request{}, errs.New(errs.ErrMalformed, "wire: truncated %s", h.Kind)
+	}
+	rest := int64(h.PayloadLen) - prefix
+	var err error
+	if sk, ok := r.(io.Seeker); ok {
+		_, err = sk.Seek(rest, io.SeekCurrent)
+	} else {
+		_, err = io.CopyN(io.Discard, r, rest)
+	}
+	if err != nil {
+		return Request{}, errs.New(errs.ErrMalformed, "wire: truncated %s", h.Kind)
+	}
+	return ParseRequest(buf[requestAt:])
 }

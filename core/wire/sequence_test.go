@@ -88,22 +88,32 @@ func (f *sequenceFixture) checkLogits(t *testing.T, logits [][]float64) {
 	}
 }
 
-// upload returns the records as one upload.
-func (f *sequenceFixture) upload(t testing.TB) []byte {
+// upload returns the records as one upload, and its requests.
+func (f *sequenceFixture) upload(t testing.TB) ([]byte, []wire.Request) {
 	t.Helper()
 	var buf bytes.Buffer
-	n, err := f.client.WriteUpload(&buf, f.records, nil, nil)
+	requests, n, err := f.client.WriteUpload(&buf, f.records, nil, nil)
 	if err != nil || n != int64(buf.Len()) {
 		t.Fatalf("upload of %d bytes, %d counted: %v", buf.Len(), n, err)
 	}
-	return buf.Bytes()
+	// What a client that kept only the upload reads back.
+	back, err := wire.ReadRequests(bytes.NewReader(buf.Bytes()))
+	if err != nil || len(back) != len(requests) {
+		t.Fatalf("ReadRequests: %d requests of %d (%v)", len(back), len(requests), err)
+	}
+	for i := range back {
+		if back[i] != requests[i] {
+			t.Fatalf("ReadRequests: request %d differs", i)
+		}
+	}
+	return buf.Bytes(), requests
 }
 
 // TestSequenceRoundTrip sends records that take three requests through one upload and
 // one download, streamed, and gets the plaintext logits back in input order.
 func TestSequenceRoundTrip(t *testing.T) {
 	f := newSequenceFixture(t)
-	upload := f.upload(t)
+	upload, sent := f.upload(t)
 	if h, err := wire.PeekHeader(upload); err != nil || h.Kind != wire.KindBatchSequence {
 		t.Fatalf("upload starts with %+v (%v)", h, err)
 	}
@@ -115,11 +125,14 @@ func TestSequenceRoundTrip(t *testing.T) {
 	if st.Requests != 3 || st.Images != len(f.records) || st.InBytes != int64(len(upload)) || st.OutBytes != int64(download.Len()) {
 		t.Errorf("stats %+v (upload %d bytes, download %d)", st, len(upload), download.Len())
 	}
-	logits, err := f.client.ReadDownload(bytes.NewReader(download.Bytes()))
+	logits, err := f.client.ReadDownload(bytes.NewReader(download.Bytes()), sent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.checkLogits(t, logits)
+	if _, err := f.client.ReadDownload(bytes.NewReader(download.Bytes()), sent[:2]); !errors.Is(err, errs.ErrMismatch) {
+		t.Errorf("a download for another upload's requests: %v", err)
+	}
 
 	// The same through the in-memory API, and the buffers re-encode byte for byte.
 	prm := f.plan.Parameters()
@@ -139,7 +152,11 @@ func TestSequenceRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, err = f.client.DecryptAll(results)
+	reqs := make([]wire.Request, len(requests))
+	for i, r := range requests {
+		reqs[i] = r.Request
+	}
+	logits, err = f.client.DecryptAll(reqs, results)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,12 +168,12 @@ func TestSequenceRoundTrip(t *testing.T) {
 func TestSingleRequestIsABareEnvelope(t *testing.T) {
 	f := newSequenceFixture(t)
 	f.records = f.records[:perRequest]
-	upload := f.upload(t)
+	upload, sent := f.upload(t)
 	result, err := f.server.PredictBytes(context.Background(), upload, nil)
 	if err != nil {
 		t.Fatalf("a one-request upload is not an encrypted batch: %v", err)
 	}
-	logits, err := f.client.ReadDownload(bytes.NewReader(result))
+	logits, err := f.client.ReadDownload(bytes.NewReader(result), sent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +191,9 @@ func TestSingleRequestIsABareEnvelope(t *testing.T) {
 // standard input, and stops cleanly at its end.
 func TestUploadsFollowEachOther(t *testing.T) {
 	f := newSequenceFixture(t)
-	stream := append(f.upload(t), f.upload(t)...)
+	up1, sent1 := f.upload(t)
+	up2, sent2 := f.upload(t)
+	stream := append(up1, up2...)
 	in := bytes.NewReader(stream)
 	var outs [][]byte
 	for {
@@ -192,8 +211,8 @@ func TestUploadsFollowEachOther(t *testing.T) {
 		t.Fatalf("%d downloads from two uploads", len(outs))
 	}
 	both := io.MultiReader(bytes.NewReader(outs[0]), bytes.NewReader(outs[1]))
-	for range 2 {
-		logits, err := f.client.ReadDownload(both)
+	for _, sent := range [][]wire.Request{sent1, sent2} {
+		logits, err := f.client.ReadDownload(both, sent)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +223,7 @@ func TestUploadsFollowEachOther(t *testing.T) {
 func TestBadSequencesAreRejected(t *testing.T) {
 	f := newSequenceFixture(t)
 	other := newSequenceFixture(t) // another client: same plan
-	upload := f.upload(t)
+	upload, _ := f.upload(t)
 	prm := f.plan.Parameters()
 	man := f.plan.Manifest()
 	requests, err := wire.DecodeSequence(upload, wire.KindEncryptedBatch, &man, prm)
@@ -246,7 +265,8 @@ func TestBadSequencesAreRejected(t *testing.T) {
 	check("empty", nil, errs.ErrMalformed, "empty")
 	// Another client's request in the middle passes the envelope checks (same plan):
 	// only its decryption can tell; a request for another plan cannot pass.
-	mixed := append(append(bytes.Clone(upload[:front+len(first)]), other.upload(t)[front+len(first):front+2*len(first)]...), upload[front+2*len(first):]...)
+	otherUpload, _ := other.upload(t)
+	mixed := append(append(bytes.Clone(upload[:front+len(first)]), otherUpload[front+len(first):front+2*len(first)]...), upload[front+2*len(first):]...)
 	if _, err := wire.DecodeSequence(mixed, wire.KindEncryptedBatch, &man, prm); err != nil {
 		t.Errorf("a same-plan request of another client: %v", err)
 	}
@@ -276,15 +296,29 @@ func TestBadSequencesAreRejected(t *testing.T) {
 // whose images add up to what was announced, never a panic.
 func FuzzDecodeSequence(f *testing.F) {
 	fx := newSequenceFixture(f)
-	upload := fx.upload(f)
+	upload, _ := fx.upload(f)
 	man := fx.plan.Manifest()
 	prm := fx.plan.Parameters()
 	f.Add(upload[:wire.HeaderSize+12+wire.HeaderSize+64])
 	f.Add(upload)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// What a client reads back of its upload: the requests, or a classified error.
+		requests, rerr := wire.ReadRequests(bytes.NewReader(data))
+		if rerr != nil {
+			classified(t, rerr)
+		}
 		list, err := wire.DecodeSequence(data, wire.KindEncryptedBatch, &man, prm)
 		if err != nil {
+			classified(t, err)
 			return
+		}
+		if rerr != nil || len(requests) != len(list) {
+			t.Fatalf("a decodable upload of %d requests gives %d requests back (%v)", len(list), len(requests), rerr)
+		}
+		for i, c := range list {
+			if c.Request != requests[i] {
+				t.Fatalf("request %d reads back differently", i)
+			}
 		}
 		for _, c := range list {
 			if c.Images < 1 || c.Images > perRequest {

@@ -3,6 +3,7 @@ package wire_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/hostile"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/params"
@@ -34,7 +36,7 @@ func tinyModel(rng *rand.Rand, hidden int) *model.Model {
 		}}
 }
 
-func compileTiny(t *testing.T, preset params.Preset, hidden int) compile.Plan {
+func compileTiny(t testing.TB, preset params.Preset, hidden int) compile.Plan {
 	t.Helper()
 	p, err := compile.Compile(tinyModel(rand.New(rand.NewPCG(7, uint64(hidden))), hidden),
 		compile.Options{Params: preset.Name, AllowInsecure: preset.Insecure})
@@ -49,11 +51,12 @@ type fixture struct {
 	plan     compile.Plan
 	manifest manifest.Manifest
 	client   *client.Client
+	request  wire.Request
 	batch    []byte
 	result   []byte
 }
 
-func newFixture(t *testing.T, preset params.Preset, hidden int) *fixture {
+func newFixture(t testing.TB, preset params.Preset, hidden int) *fixture {
 	t.Helper()
 	p := compileTiny(t, preset, hidden)
 	m := p.Manifest()
@@ -88,7 +91,7 @@ func newFixture(t *testing.T, preset params.Preset, hidden int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{plan: p, manifest: m, client: c, batch: b, result: r}
+	return &fixture{plan: p, manifest: m, client: c, request: enc.Request, batch: b, result: r}
 }
 
 func TestRoundTripsAreByteExact(t *testing.T) {
@@ -131,11 +134,11 @@ func TestRoundTripsAreByteExact(t *testing.T) {
 		t.Fatal("secret key re-encoding differs")
 	}
 	// The restored client decrypts what the original encrypted.
-	a, err := f.client.DecryptBytes(f.result)
+	a, err := f.client.DecryptBytes(f.request, f.result)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := restored.DecryptBytes(f.result)
+	b, err := restored.DecryptBytes(f.request, f.result)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +232,7 @@ func TestWrongSecretKeyIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stranger.DecryptBytes(f.result); err == nil {
+	if _, err := stranger.DecryptBytes(f.request, f.result); err == nil {
 		t.Fatal("a result decrypted with another client's key gave no error")
 	}
 }
@@ -279,7 +282,7 @@ func TestSeededBatchesHalveTheUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.client.DecryptBytes(result); err == nil {
+	if _, err := f.client.DecryptBytes(f.request, result); err == nil {
 		t.Fatal("a batch with a tampered seed gave a result that decrypted without error")
 	}
 }
@@ -288,5 +291,66 @@ func TestClientsRefuseInsecureManifestsByDefault(t *testing.T) {
 	m := compileTiny(t, params.InsecureN11, 6).Manifest()
 	if _, err := client.New(&m); !errors.Is(err, errs.ErrInsecure) {
 		t.Fatalf("insecure manifest accepted without opt-in: %v", err)
+	}
+}
+
+// TestDecodedObjectsDoNotAliasTheirInput is hole 3 of issue 12: the batch decoder kept
+// the seed as a slice of the caller's buffer, so overwriting (or, from C and Python,
+// freeing) the buffer after the call changed the batch. Every decoder's output must
+// survive the caller's buffer being overwritten.
+func TestDecodedObjectsDoNotAliasTheirInput(t *testing.T) {
+	f := newFixture(t, params.InsecureN11, 6)
+	prm := f.plan.Parameters()
+	for name, kind := range map[string]wire.Kind{"batch": wire.KindEncryptedBatch, "result": wire.KindEncryptedResult} {
+		data := bytes.Clone(f.batch)
+		if kind == wire.KindEncryptedResult {
+			data = bytes.Clone(f.result)
+		}
+		want := bytes.Clone(data)
+		cts, err := wire.DecodeCiphertexts(data, kind, &f.manifest, prm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range data {
+			data[i] = 0xa5
+		}
+		again, err := wire.EncodeCiphertexts(kind, &f.manifest, prm, cts)
+		if err != nil || !bytes.Equal(again, want) {
+			t.Fatalf("%s: the decoded object changed with the caller's buffer (%v)", name, err)
+		}
+	}
+	mb, _ := wire.EncodeManifest(&f.manifest)
+	want := bytes.Clone(mb)
+	m, err := wire.DecodeManifest(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range mb {
+		mb[i] = 0xa5
+	}
+	if again, _ := wire.EncodeManifest(m); !bytes.Equal(again, want) {
+		t.Fatal("manifest: the decoded object changed with the caller's buffer")
+	}
+}
+
+// TestCBORReproducers writes (checks) the reproducers of hole 7 for the C and Python
+// tests: ten bytes of CBOR declaring two nested arrays of 0x30303030 items, which
+// allocated 64 MiB, as a model file and as the payload of a manifest envelope whose
+// fingerprints match it (so that the CBOR decoder is what rejects it).
+func TestCBORReproducers(t *testing.T) {
+	doc := []byte{0x9a, 0x30, 0x30, 0x30, 0x30, 0x9a, 0x30, 0x30, 0x30, 0x30}
+	prm, err := params.InsecureN11.Parameters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope := wire.Seal(wire.Header{Kind: wire.KindManifest, Params: params.FingerprintOf(prm), Plan: sha256.Sum256(doc)}, doc)
+	hostile.Check(t, "cbor_nested_arrays.cnm", doc)
+	hostile.Check(t, "cbor_nested_arrays_manifest.bin", envelope)
+	if _, err := wire.DecodeManifest(envelope); !errors.Is(err, errs.ErrMalformed) {
+		t.Fatalf("%v, want a malformed-input error", err)
+	}
+	var m model.Model
+	if err := m.UnmarshalBinary(doc); !errors.Is(err, errs.ErrMalformed) {
+		t.Fatalf("%v, want a malformed-input error", err)
 	}
 }

@@ -57,16 +57,21 @@ int main(int argc, char **argv) {
         return 1;
     }
     fclose(f);
+    size_t requests = 0;
     TRY(cn_client_encrypt(&batch, client, pixels, n, values));
+    TRY(cn_encrypted_batch_requests(&requests, batch));
+    uint8_t *request_ids = malloc(requests * CN_REQUEST_SIZE); /* kept to decrypt */
+    if (!request_ids) return 1;
+    TRY(cn_encrypted_batch_request_ids(request_ids, requests * CN_REQUEST_SIZE, batch));
     TRY(cn_server_predict(&result, server, batch));
 
     size_t images = 0, classes = 0;
-    if (cn_client_decrypt(NULL, 0, &images, &classes, client, result) != CN_E_BUFFER_TOO_SMALL) {
+    if (cn_client_decrypt(NULL, 0, &images, &classes, client, request_ids, requests * CN_REQUEST_SIZE, result) != CN_E_BUFFER_TOO_SMALL) {
         fprintf(stderr, "size query failed: %s\n", cn_last_error());
         return 1;
     }
     double *logits = malloc(images * classes * sizeof(double));
-    TRY(cn_client_decrypt(logits, images * classes, &images, &classes, client, result));
+    TRY(cn_client_decrypt(logits, images * classes, &images, &classes, client, request_ids, requests * CN_REQUEST_SIZE, result));
 
     FILE *ref = fopen(argv[3], "r");
     if (!ref) { perror(argv[3]); return 1; }

@@ -28,6 +28,10 @@ static void predict_all(cn_client *client, const cn_manifest *manifest, cn_serve
     size_t batch_len = 0, requests = 0;
     CHECK(cn_client_encrypt(&batch, client, pixels, n, values));
     CHECK(cn_encrypted_batch_requests(&requests, batch));
+    /* The requests' identifiers, kept to decrypt the answer (not secret). */
+    uint8_t *request_ids = malloc(requests * CN_REQUEST_SIZE);
+    if (!request_ids) { fprintf(stderr, "out of memory\n"); exit(1); }
+    CHECK(cn_encrypted_batch_request_ids(request_ids, requests * CN_REQUEST_SIZE, batch));
     CHECK(cn_encrypted_batch_serialize(&batch_bytes, &batch_len, batch));
     CHECK(cn_encrypted_batch_free(batch));
 
@@ -51,12 +55,13 @@ static void predict_all(cn_client *client, const cn_manifest *manifest, cn_serve
     cn_encrypted_result *answer = NULL;
     CHECK(cn_encrypted_result_deserialize(&answer, manifest, result_bytes, result_len));
     size_t images = 0, got_classes = 0;
-    int rc = cn_client_decrypt(NULL, 0, &images, &got_classes, client, answer);
+    int rc = cn_client_decrypt(NULL, 0, &images, &got_classes, client, request_ids, requests * CN_REQUEST_SIZE, answer);
     if (rc != CN_E_BUFFER_TOO_SMALL || images != n || got_classes != classes) {
         fprintf(stderr, "size query gave %d, %zu x %zu\n", rc, images, got_classes);
         exit(1);
     }
-    CHECK(cn_client_decrypt(logits, n * classes, &images, &got_classes, client, answer));
+    CHECK(cn_client_decrypt(logits, n * classes, &images, &got_classes, client, request_ids, requests * CN_REQUEST_SIZE, answer));
+    free(request_ids);
     CHECK(cn_encrypted_result_free(answer));
     CHECK(cn_bytes_free(result_bytes));
     CHECK(cn_encrypted_result_free(result));

@@ -6,7 +6,8 @@
  *
  * Uses the insecure test parameters (through the allow_insecure options)
  * and a 128-bit set for the "other parameters" cases. FIXTURES is models/fixtures,
- * whose ONNX networks cn_model_from_onnx imports.
+ * whose ONNX networks cn_model_from_onnx imports and whose hostile/ folder holds the
+ * reproducers of the attacks of issue 12 (made by the Go tests).
  */
 #include <math.h>
 #include <pthread.h>
@@ -111,9 +112,11 @@ static void *pipeline_in_thread(void *arg) {
     cn_encrypted_batch *b = NULL;
     cn_encrypted_result *r = NULL;
     size_t images = 0, classes = 0;
+    uint8_t req[CN_REQUEST_SIZE];
     p->rc = cn_client_encrypt(&b, p->client, p->pixels, p->n, p->values);
+    if (p->rc == CN_OK) p->rc = cn_encrypted_batch_request_ids(req, sizeof req, b);
     if (p->rc == CN_OK) p->rc = cn_server_predict(&r, p->server, b);
-    if (p->rc == CN_OK) p->rc = cn_client_decrypt(p->logits, 64, &images, &classes, p->client, r);
+    if (p->rc == CN_OK) p->rc = cn_client_decrypt(p->logits, 64, &images, &classes, p->client, req, sizeof req, r);
     cn_encrypted_result_free(r);
     cn_encrypted_batch_free(b);
     return NULL;
@@ -155,7 +158,9 @@ int main(int argc, char **argv) {
     uint8_t *batch_bytes = NULL, *result_bytes = NULL, *man_bytes = NULL, *ek_bytes = NULL,
             *sk_bytes = NULL, *model_bytes = NULL;
     size_t batch_len = 0, result_len = 0, man_len = 0, ek_len = 0, sk_len = 0, model_len = 0;
+    uint8_t req[CN_REQUEST_SIZE];
     CHECK(cn_client_encrypt(&batch, client, pixels, n, values));
+    CHECK(cn_encrypted_batch_request_ids(req, sizeof req, batch));
     CHECK(cn_encrypted_batch_serialize(&batch_bytes, &batch_len, batch));
     CHECK(cn_server_predict(&result, server, batch));
     CHECK(cn_encrypted_result_serialize(&result_bytes, &result_len, result));
@@ -263,11 +268,13 @@ int main(int argc, char **argv) {
     EXPECT(cn_client_encrypt(NULL, client, pixels, n, values), INVALID);
     EXPECT(cn_client_encrypt(&b_out, NULL, pixels, n, values), INVALID);
     EXPECT(cn_client_encrypt(&b_out, client, NULL, n, values), INVALID);
-    EXPECT(cn_client_decrypt(NULL, 64, &sz, &sz2, client, result), INVALID);
-    EXPECT(cn_client_decrypt(logits, 64, NULL, &sz2, client, result), INVALID);
-    EXPECT(cn_client_decrypt(logits, 64, &sz, NULL, client, result), INVALID);
-    EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, NULL, result), INVALID);
-    EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, client, NULL), INVALID);
+    EXPECT(cn_client_decrypt(NULL, 64, &sz, &sz2, client, req, sizeof req, result), INVALID);
+    EXPECT(cn_client_decrypt(logits, 64, NULL, &sz2, client, req, sizeof req, result), INVALID);
+    EXPECT(cn_client_decrypt(logits, 64, &sz, NULL, client, req, sizeof req, result), INVALID);
+    EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, NULL, req, sizeof req, result), INVALID);
+    EXPECT_MSG(cn_client_decrypt(logits, 64, &sz, &sz2, client, NULL, sizeof req, result), INVALID, "request_ids is NULL");
+    EXPECT_MSG(cn_client_decrypt(logits, 64, &sz, &sz2, client, req, sizeof req - 1, result), INVALID, "CN_REQUEST_SIZE");
+    EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, client, req, sizeof req, NULL), INVALID);
     EXPECT(cn_client_free(NULL), CN_OK);
 
     EXPECT(cn_eval_keys_serialize(NULL, &len, ek), INVALID);
@@ -298,6 +305,12 @@ int main(int argc, char **argv) {
     EXPECT(cn_encrypted_batch_images(&sz, NULL), INVALID);
     EXPECT(cn_encrypted_batch_requests(NULL, batch), INVALID);
     EXPECT(cn_encrypted_batch_requests(&sz, NULL), INVALID);
+    EXPECT(cn_encrypted_batch_request_ids(NULL, CN_REQUEST_SIZE, batch), INVALID);
+    EXPECT(cn_encrypted_batch_request_ids(req, sizeof req, NULL), INVALID);
+    {
+        uint8_t small[CN_REQUEST_SIZE - 1];
+        EXPECT(cn_encrypted_batch_request_ids(small, sizeof small, batch), CN_E_BUFFER_TOO_SMALL);
+    }
     EXPECT(cn_encrypted_batch_free(NULL), CN_OK);
     EXPECT(cn_encrypted_result_serialize(NULL, &len, result), INVALID);
     EXPECT(cn_encrypted_result_serialize(&bytes, NULL, result), INVALID);
@@ -429,7 +442,7 @@ int main(int argc, char **argv) {
     EXPECT(cn_encrypted_batch_deserialize(&b_out, other, batch_bytes, batch_len), CN_E_MISMATCH);
     EXPECT(cn_encrypted_result_deserialize(&r_out, other, result_bytes, result_len), CN_E_MISMATCH);
     EXPECT(cn_client_restore(&c_out, other, sk_bytes, sk_len), CN_E_MISMATCH);
-    EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, other_client, result), CN_E_MISMATCH);
+    EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, other_client, req, sizeof req, result), CN_E_MISMATCH);
     CHECK(cn_server_new(&other_server, model, other_keys));
     cn_encrypted_batch *again = NULL;
     CHECK(cn_encrypted_batch_deserialize(&again, man, batch_bytes, batch_len));
@@ -448,8 +461,8 @@ int main(int argc, char **argv) {
         cn_encrypted_result *twice = NULL;
         double first[64], second[64];
         CHECK(cn_server_predict(&twice, server, batch));
-        CHECK(cn_client_decrypt(first, 64, &sz, &sz2, client, result));
-        CHECK(cn_client_decrypt(second, 64, &sz, &sz2, client, twice));
+        CHECK(cn_client_decrypt(first, 64, &sz, &sz2, client, req, sizeof req, result));
+        CHECK(cn_client_decrypt(second, 64, &sz, &sz2, client, req, sizeof req, twice));
         int same_labels = 1;
         for (size_t i = 0; i < n; i++) same_labels &= argmax(first + i * outputs, outputs) == argmax(second + i * outputs, outputs);
         TRUE_OR_FAIL(same_labels);
@@ -491,7 +504,11 @@ int main(int argc, char **argv) {
         CHECK(cn_encrypted_result_deserialize(&several_back_results, sman, results_bytes, results_len));
         EXPECT(cn_encrypted_result_images(&sz, several_back_results), CN_OK);
         TRUE_OR_FAIL(sz == n);
-        CHECK(cn_client_decrypt(enc_logits, 64, &sz, &sz2, sclient, several_back_results));
+        uint8_t several_ids[64 * CN_REQUEST_SIZE];
+        CHECK(cn_encrypted_batch_request_ids(several_ids, sizeof several_ids, several));
+        EXPECT_MSG(cn_client_decrypt(enc_logits, 64, &sz, &sz2, sclient, several_ids, CN_REQUEST_SIZE, several_back_results), INVALID,
+                   "request_ids_len");
+        CHECK(cn_client_decrypt(enc_logits, 64, &sz, &sz2, sclient, several_ids, n * CN_REQUEST_SIZE, several_back_results));
         TRUE_OR_FAIL(sz == n && sz2 == outputs);
         CHECK(cn_model_predict_plain(plain_logits, 64, &sz2, model, pixels, n, values));
         int agree = 1;
@@ -541,22 +558,22 @@ int main(int argc, char **argv) {
 
     /* ---- decryption: sizes, buffers, keys ------------------------------------- */
     sz = sz2 = 0;
-    EXPECT(cn_client_decrypt(NULL, 0, &sz, &sz2, client, result), CN_E_BUFFER_TOO_SMALL);
+    EXPECT(cn_client_decrypt(NULL, 0, &sz, &sz2, client, req, sizeof req, result), CN_E_BUFFER_TOO_SMALL);
     TRUE_OR_FAIL(sz == n && sz2 == outputs);
-    EXPECT_MSG(cn_client_decrypt(logits, n * outputs - 1, &sz, &sz2, client, result), CN_E_BUFFER_TOO_SMALL, "needs");
+    EXPECT_MSG(cn_client_decrypt(logits, n * outputs - 1, &sz, &sz2, client, req, sizeof req, result), CN_E_BUFFER_TOO_SMALL, "needs");
     TRUE_OR_FAIL(sz == n && sz2 == outputs);
     double expected[64], restored_logits[64];
-    EXPECT(cn_client_decrypt(expected, 64, &sz, &sz2, client, result), CN_OK);
+    EXPECT(cn_client_decrypt(expected, 64, &sz, &sz2, client, req, sizeof req, result), CN_OK);
     cn_client *restored = NULL, *stranger = NULL;
     CHECK(cn_client_restore(&restored, man, sk_bytes, sk_len));
-    EXPECT(cn_client_decrypt(restored_logits, 64, &sz, &sz2, restored, result), CN_OK);
+    EXPECT(cn_client_decrypt(restored_logits, 64, &sz, &sz2, restored, req, sizeof req, result), CN_OK);
     int close_enough = 1;
     for (size_t i = 0; i < n * outputs; i++)
         close_enough &= fabs(expected[i] - restored_logits[i]) < 1e-9;
     TRUE_OR_FAIL(close_enough);
     /* Another client's key (same parameters) cannot decrypt: an error, not noise. */
     CHECK(cn_client_new(&stranger, man));
-    EXPECT_MSG(cn_client_decrypt(logits, 64, &sz, &sz2, stranger, result), CN_E_INTEGRITY, "bound");
+    EXPECT_MSG(cn_client_decrypt(logits, 64, &sz, &sz2, stranger, req, sizeof req, result), CN_E_INTEGRITY, "not this client's");
     EXPECT(cn_manifest_params_name(name, 4, man), CN_E_BUFFER_TOO_SMALL);
 
     /* ---- a client and a server shared between threads ---------------------------- */
@@ -646,6 +663,145 @@ int main(int argc, char **argv) {
         free(relu_onnx);
         free(square_onnx);
         free(calibration);
+    }
+
+    /* ---- hostile bytes (issue 12): an error of the right class, and the next call works */
+    {
+        char hp[4096];
+        size_t hlen = 0;
+        uint8_t *h = NULL;
+
+        /* Hole 1: Lattigo's encoding of a key with a row length of 0x80000 or a limb
+           count of 2^40 took the process down; random mutations of a real key are a
+           valid key or CN_E_MALFORMED. */
+        const char *keys[] = {"secret_key_row_length.bin", "secret_key_limb_count.bin"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(hp, sizeof hp, "%s/hostile/%s", argv[4], keys[i]);
+            h = read_file(hp, &hlen);
+            EXPECT_MSG(cn_client_restore(&c_out, man, h, hlen), CN_E_MALFORMED, "secret key");
+            free(h);
+        }
+        uint8_t *mut = malloc(sk_len);
+        int valid = 0, malformed = 0;
+        srand(12);
+        for (int i = 0; i < 100; i++) {
+            memcpy(mut, sk_bytes, sk_len);
+            for (int k = 1 + rand() % 8; k > 0; k--) mut[64 + (size_t)rand() % (sk_len - 64)] = (uint8_t)rand();
+            int rc = cn_client_restore(&c_out, man, mut, sk_len);
+            if (rc == CN_OK) {
+                valid++;
+                CHECK(cn_client_free(c_out));
+                c_out = NULL;
+            } else if (rc == CN_E_MALFORMED) {
+                malformed++;
+            }
+        }
+        TRUE_OR_FAIL(valid + malformed == 100 && malformed > 0);
+        free(mut);
+
+        /* Hole 3: the batch decoder kept a pointer into the caller's buffer. */
+        uint8_t *copy = malloc(batch_len), *again_bytes = NULL;
+        size_t again_len = 0;
+        memcpy(copy, batch_bytes, batch_len);
+        cn_encrypted_batch *kept = NULL;
+        CHECK(cn_encrypted_batch_deserialize(&kept, man, copy, batch_len));
+        memset(copy, 0xa5, batch_len);
+        free(copy);
+        CHECK(cn_encrypted_batch_serialize(&again_bytes, &again_len, kept));
+        TRUE_OR_FAIL(again_len == batch_len && memcmp(again_bytes, batch_bytes, batch_len) == 0);
+        CHECK(cn_bytes_free(again_bytes));
+        CHECK(cn_encrypted_batch_free(kept));
+
+        /* Hole 4: a limit on the evaluation keys a manifest may ask for. */
+        cn_manifest_options lim = CN_MANIFEST_OPTIONS_INIT;
+        lim.allow_insecure = 1;
+        lim.max_eval_key_bytes = 16;
+        cn_manifest *limited = NULL;
+        CHECK(cn_manifest_deserialize(&limited, man_bytes, man_len, &lim));
+        EXPECT_MSG(cn_client_new(&c_out, limited), CN_E_LIMIT, "limit");
+        EXPECT(cn_client_restore(&c_out, limited, sk_bytes, sk_len), CN_E_LIMIT);
+        CHECK(cn_manifest_free(limited));
+
+        /* Hole 5: a result answers one request, for its number of images. */
+        cn_encrypted_batch *b2 = NULL;
+        cn_encrypted_result *r2 = NULL, *tampered = NULL;
+        uint8_t req2[CN_REQUEST_SIZE];
+        CHECK(cn_client_encrypt(&b2, client, pixels, n, values));
+        CHECK(cn_encrypted_batch_request_ids(req2, sizeof req2, b2));
+        CHECK(cn_server_predict(&r2, server, b2));
+        EXPECT_MSG(cn_client_decrypt(logits, 64, &sz, &sz2, client, req2, sizeof req2, result), CN_E_MISMATCH, "another request");
+        uint8_t *rb = malloc(result_len);
+        memcpy(rb, result_bytes, result_len);
+        rb[64] = 1; /* the payload's image count: 2 -> 1 */
+        CHECK(cn_encrypted_result_deserialize(&tampered, man, rb, result_len));
+        EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, client, req, sizeof req, tampered), CN_E_INTEGRITY);
+        CHECK(cn_encrypted_result_free(tampered));
+        memcpy(rb, result_bytes, result_len);
+        memcpy(rb + 64 + 16, req2, sizeof req2); /* request 1's result relabelled as request 2's */
+        CHECK(cn_encrypted_result_deserialize(&tampered, man, rb, result_len));
+        EXPECT_MSG(cn_client_decrypt(logits, 64, &sz, &sz2, client, req2, sizeof req2, tampered), CN_E_INTEGRITY, "check values");
+        CHECK(cn_encrypted_result_free(tampered));
+        free(rb);
+        EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, client, req2, sizeof req2, r2), CN_OK);
+        EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, client, req, sizeof req, result), CN_OK);
+        CHECK(cn_encrypted_result_free(r2));
+        CHECK(cn_encrypted_batch_free(b2));
+
+        /* Holes 6 and 7: lowering cost and CBOR lengths bounded before allocation. */
+        snprintf(hp, sizeof hp, "%s/hostile/sumpool_96.cnm", argv[4]);
+        EXPECT(cn_model_load(&m_out, hp), CN_E_LIMIT);
+        snprintf(hp, sizeof hp, "%s/hostile/averagepool_96.onnx", argv[4]);
+        h = read_file(hp, &hlen);
+        EXPECT(cn_model_from_onnx(&m_out, h, hlen, NULL, 0, 0, 0), CN_E_LIMIT);
+        free(h);
+        snprintf(hp, sizeof hp, "%s/hostile/cbor_nested_arrays.cnm", argv[4]);
+        EXPECT(cn_model_load(&m_out, hp), CN_E_MALFORMED);
+        snprintf(hp, sizeof hp, "%s/hostile/cbor_nested_arrays_manifest.bin", argv[4]);
+        h = read_file(hp, &hlen);
+        EXPECT(read_manifest(&man_out, h, hlen, 1), CN_E_MALFORMED);
+        free(h);
+        TRUE_OR_FAIL(m_out == NULL && man_out == NULL && c_out == NULL);
+
+        /* Hole 2: single-image packing, a server holding another client's evaluation
+           keys: an integrity error, not wrong labels; with the right keys it works. */
+        cn_compile_options so = CN_COMPILE_OPTIONS_INIT;
+        so.packing = CN_PACKING_SINGLE;
+        so.params = "InsecureN12QP215S";
+        so.allow_insecure = 1;
+        cn_manifest *sman = NULL;
+        cn_client *alice = NULL, *mallory = NULL;
+        cn_eval_keys *alice_keys = NULL, *mallory_keys = NULL;
+        cn_server *wrong = NULL, *right = NULL;
+        CHECK(cn_model_compile(&sman, model, &so));
+        CHECK(cn_client_new(&alice, sman));
+        CHECK(cn_client_new(&mallory, sman));
+        CHECK(cn_client_eval_keys(&alice_keys, alice));
+        CHECK(cn_client_eval_keys(&mallory_keys, mallory));
+        CHECK(cn_server_new(&wrong, model, mallory_keys));
+        CHECK(cn_server_new(&right, model, alice_keys));
+        for (int w = 0; w < 2; w++) {
+            cn_encrypted_batch *sb = NULL;
+            cn_encrypted_result *sr = NULL;
+            uint8_t sreq[CN_REQUEST_SIZE];
+            CHECK(cn_client_encrypt(&sb, alice, pixels, 1, values));
+            CHECK(cn_encrypted_batch_request_ids(sreq, sizeof sreq, sb));
+            CHECK(cn_server_predict(&sr, w == 0 ? wrong : right, sb));
+            if (w == 0) {
+                EXPECT_MSG(cn_client_decrypt(logits, 64, &sz, &sz2, alice, sreq, sizeof sreq, sr), CN_E_INTEGRITY, "check values");
+            } else {
+                EXPECT(cn_client_decrypt(logits, 64, &sz, &sz2, alice, sreq, sizeof sreq, sr), CN_OK);
+                TRUE_OR_FAIL(sz == 1 && argmax(logits, outputs) == argmax(expected, outputs));
+            }
+            CHECK(cn_encrypted_result_free(sr));
+            CHECK(cn_encrypted_batch_free(sb));
+        }
+        CHECK(cn_server_free(right));
+        CHECK(cn_server_free(wrong));
+        CHECK(cn_eval_keys_free(mallory_keys));
+        CHECK(cn_eval_keys_free(alice_keys));
+        CHECK(cn_client_free(mallory));
+        CHECK(cn_client_free(alice));
+        CHECK(cn_manifest_free(sman));
     }
 
 #ifdef CN_TESTING

@@ -13,7 +13,7 @@ evaluation keys and ciphertexts, as bytes::
     client = cn.Client(manifest)                                # secret key stays here
     server = cn.Server(model, client.evaluation_keys())
     batch = client.encrypt(images)               # (n, 784) or (n, 1, 28, 28), in [0, 1]
-    logits = client.decrypt(server.predict(batch))              # (n, 10)
+    logits = client.decrypt(server.predict(batch), batch)       # (n, 10)
     labels = logits.argmax(axis=1)
 
 Networks trained the ordinary way are converted from ONNX with :func:`convert`, or

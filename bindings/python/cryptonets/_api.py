@@ -28,6 +28,9 @@ INSECURE_TEST_PARAMS = "InsecureN11QP215"
 
 BytesLike = Union[bytes, bytearray, memoryview]
 PathLike = Union[str, "os.PathLike[str]"]
+#: What names the requests a result answers: the encrypted batch, or its
+#: ``request_ids`` bytes.
+RequestLike = Union["EncryptedBatch", bytes, bytearray, memoryview]
 
 _lib = _ffi.lib
 
@@ -57,6 +60,23 @@ def _h(obj: Any, cls: "type[Managed]", name: str) -> c_void_p:
     return obj._handle()
 
 
+def _request_bytes(request: Any) -> bytes:
+    """The request identifiers of an EncryptedBatch, or identifiers as given."""
+    if isinstance(request, EncryptedBatch):
+        return request.request_ids
+    if isinstance(request, (bytes, bytearray, memoryview)):
+        data = bytes(request)
+        if not data or len(data) % _ffi.REQUEST_SIZE:
+            raise ValueError(
+                f"request must be the EncryptedBatch.request_ids bytes ({_ffi.REQUEST_SIZE} per request), got {len(data)} bytes"
+            )
+        return data
+    raise TypeError(
+        f"request must be the cryptonets.EncryptedBatch the result answers or its .request_ids bytes, "
+        f"got {type(request).__name__}"
+    )
+
+
 def _params_arg(params: Optional[str]) -> Optional[bytes]:
     if params is None or params == "":
         return None
@@ -82,10 +102,17 @@ def _options(
     return opts
 
 
-def _manifest_options(allow_insecure: bool) -> "_ffi.ManifestOptions":
+def _manifest_options(allow_insecure: bool, max_eval_key_bytes: int = 0) -> "_ffi.ManifestOptions":
+    if (
+        not isinstance(max_eval_key_bytes, int)
+        or isinstance(max_eval_key_bytes, bool)
+        or not 0 <= max_eval_key_bytes < 2**63
+    ):
+        raise ValueError(f"max_eval_key_bytes must be an int >= 0, got {max_eval_key_bytes!r}")
     opts = _ffi.ManifestOptions()
     opts.struct_size = ctypes.sizeof(_ffi.ManifestOptions)
     opts.allow_insecure = int(allow_insecure)
+    opts.max_eval_key_bytes = max_eval_key_bytes
     return opts
 
 
@@ -251,6 +278,14 @@ class Manifest(Managed):
 
     __bytes__ = to_bytes
 
+    def _with_key_limit(self, max_eval_key_bytes: int) -> "Manifest":
+        """A copy of the manifest whose clients make at most that many bytes of
+        evaluation keys."""
+        data = self.to_bytes()
+        ptr, n, keep = _arrays.bytes_arg(data)
+        opts = _manifest_options(self._insecure, max_eval_key_bytes)
+        return Manifest._wrap(call_out_object(_lib.cn_manifest_deserialize, ptr, n, byref(opts)))
+
     def _clone(self) -> "Manifest":
         data = self.to_bytes()
         if self._insecure:
@@ -325,26 +360,45 @@ class Client(Managed):
     ``Client(manifest)`` generates a fresh secret key; :meth:`restore` rebuilds a
     client from an exported one. The client keeps its own copy of the manifest
     (:attr:`manifest`). Calls on one client are serialized by a lock in the library.
+
+    A fresh client costs milliseconds with batch packing: make one per job. Whether a
+    result passes its integrity check depends on decrypted values, so a malicious
+    server that learns of failures learns about the key; after an
+    :class:`IntegrityError`, make a new client (docs/security.md).
+
+    ``max_eval_key_bytes``: the largest evaluation keys, in serialized bytes, the
+    client accepts to make for the manifest (which comes from the server); a
+    manifest that asks for more raises :class:`LimitError`. 0: the default, 1 GiB.
     """
 
     _free_name = "cn_client_free"
     _what = "Client"
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, *, max_eval_key_bytes: int = 0) -> None:
         """A client with a fresh secret key for ``manifest``'s parameters."""
-        ptr = call_out_object(_lib.cn_client_new, _h(manifest, Manifest, "manifest"))
-        self._own(ptr)
+        _h(manifest, Manifest, "manifest")
+        limited = manifest._with_key_limit(max_eval_key_bytes)
+        try:
+            self._own(call_out_object(_lib.cn_client_new, limited._handle()))
+        finally:
+            limited.close()
         self._manifest = manifest._clone()
 
     @classmethod
-    def restore(cls, manifest: Manifest, secret_key: BytesLike) -> "Client":
+    def restore(
+        cls, manifest: Manifest, secret_key: BytesLike, *, max_eval_key_bytes: int = 0
+    ) -> "Client":
         """A client from a secret key exported by :meth:`export_secret_key` for the
-        same manifest's parameters (:class:`MismatchError` otherwise)."""
+        same manifest's parameters (:class:`MismatchError` otherwise;
+        :class:`MalformedError` for bytes that are not a secret key)."""
         ptr, n, keep = _arrays.bytes_arg(secret_key)
+        _h(manifest, Manifest, "manifest")
+        limited = manifest._with_key_limit(max_eval_key_bytes)
         self = cls.__new__(cls)
-        self._own(
-            call_out_object(_lib.cn_client_restore, _h(manifest, Manifest, "manifest"), ptr, n)
-        )
+        try:
+            self._own(call_out_object(_lib.cn_client_restore, limited._handle(), ptr, n))
+        finally:
+            limited.close()
         self._manifest = manifest._clone()
         return self
 
@@ -396,32 +450,43 @@ class Client(Managed):
         batch = EncryptedBatch._wrap(ptr)
         return batch
 
-    def decrypt(self, result: "EncryptedResult") -> Any:
+    def decrypt(self, result: "EncryptedResult", request: "RequestLike") -> Any:
         """Decrypt a result (every request of the batch it answers) into logits: one
         float64 numpy array of shape ``(n, classes)``, the images in the order they
-        were encrypted, or, without numpy, a list of n lists of floats.
+        were encrypted, or, without numpy, a list of n lists of floats. ``request``
+        names the batch the result answers: the :class:`EncryptedBatch`, or its
+        :attr:`EncryptedBatch.request_ids` bytes.
+
+        A result for other requests raises :class:`MismatchError`; one that fails
+        the integrity check (another key, tampered with, an image count changed,
+        another request's result relabelled) raises :class:`IntegrityError` rather
+        than giving wrong numbers.
 
         SECURITY: CKKS decryptions leak information about the secret key to whoever
         also sees the ciphertexts (Li-Micciancio 2021). Keep the logits on the client;
-        share only labels (:meth:`decrypt_labels`). A result for another key or a
-        corrupted one raises :class:`IntegrityError` rather than giving wrong numbers.
+        share only labels (:meth:`decrypt_labels`).
         """
         handle = self._handle()
         rh = _h(result, EncryptedResult, "result")
+        req = _request_bytes(request)
+        rp, rn, keep = _arrays.bytes_arg(req)
         n, k = c_size_t(), c_size_t()
-        status = _lib.cn_client_decrypt(None, 0, byref(n), byref(k), handle, rh)
+        status = _lib.cn_client_decrypt(None, 0, byref(n), byref(k), handle, rp, rn, rh)
         if status != _ffi.CN_E_BUFFER_TOO_SMALL:
             check(status)
         out = _arrays.Logits(n.value, k.value, _arrays.have_numpy())
         check(
-            _lib.cn_client_decrypt(out.pointer, n.value * k.value, byref(n), byref(k), handle, rh)
+            _lib.cn_client_decrypt(
+                out.pointer, n.value * k.value, byref(n), byref(k), handle, rp, rn, rh
+            )
         )
         return out.value()
 
-    def decrypt_labels(self, result: "EncryptedResult") -> Any:
-        """The predicted class of each image (argmax of the logits): a numpy integer
-        array, or a list of ints without numpy. Labels are what is safe to share."""
-        return _arrays.argmax_rows(self.decrypt(result))
+    def decrypt_labels(self, result: "EncryptedResult", request: "RequestLike") -> Any:
+        """The predicted class of each image of the result of ``request`` (argmax of
+        the logits, see :meth:`decrypt`): a numpy integer array, or a list of ints
+        without numpy. Labels are what is safe to share."""
+        return _arrays.argmax_rows(self.decrypt(result, request))
 
     def _describe(self) -> str:
         return f"params={self._manifest._params}"
@@ -572,6 +637,14 @@ class EncryptedBatch(Managed):
     def requests(self) -> int:
         """The number of requests the images take."""
         return _size(_lib.cn_encrypted_batch_requests, self._handle())
+
+    @property
+    def request_ids(self) -> bytes:
+        """The identifiers of the batch's requests (``REQUEST_SIZE`` bytes each, in
+        order; not secret): keep them to decrypt the result (:meth:`Client.decrypt`)."""
+        buf = (c_uint8 * (_ffi.REQUEST_SIZE * self.requests))()
+        check(_lib.cn_encrypted_batch_request_ids(buf, len(buf), self._handle()))
+        return bytes(buf)
 
     def __len__(self) -> int:
         return self.images

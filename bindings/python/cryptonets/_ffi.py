@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from ctypes import POINTER, c_char_p, c_double, c_int, c_size_t, c_uint8, c_void_p
+from ctypes import POINTER, c_char_p, c_double, c_int, c_size_t, c_uint8, c_uint64, c_void_p
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -48,6 +48,9 @@ CN_PACKING_SINGLE = "single"
 #: ``CN_PACKING_NAME_MAX``: packing names are shorter than this (NUL included).
 PACKING_NAME_MAX = 32
 
+#: ``CN_REQUEST_SIZE``: the size of a request identifier.
+REQUEST_SIZE = 32
+
 
 class CompileOptions(ctypes.Structure):
     """``cn_compile_options``: the fields in the header's order."""
@@ -69,13 +72,14 @@ class ManifestOptions(ctypes.Structure):
     _fields_ = [
         ("struct_size", c_size_t),
         ("allow_insecure", c_int),
+        ("max_eval_key_bytes", c_uint64),
     ]
 
 
 # Type aliases, named after the C types they stand for.
 _obj = c_void_p  # const cn_X *  (an opaque object)
 _obj_out = POINTER(c_void_p)  # cn_X **      (an object out-parameter)
-_u8 = POINTER(c_uint8)  # const uint8_t * (bytes in)
+_u8 = POINTER(c_uint8)  # const uint8_t * (bytes in), uint8_t * (a caller's buffer)
 _u8_out = POINTER(POINTER(c_uint8))  # uint8_t **  (library-allocated bytes out)
 _size_out = POINTER(c_size_t)  # size_t *
 _double_ptr = POINTER(c_double)  # double *, const double *
@@ -128,7 +132,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "cn_client_encrypt": (c_int, [_obj_out, _obj, _double_ptr, c_size_t, c_size_t]),
     "cn_client_decrypt": (
         c_int,
-        [_double_ptr, c_size_t, _size_out, _size_out, _obj, _obj],
+        [_double_ptr, c_size_t, _size_out, _size_out, _obj, _u8, c_size_t, _obj],
     ),
     "cn_client_free": (c_int, [_obj]),
     # evaluation keys
@@ -145,6 +149,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "cn_encrypted_batch_deserialize": (c_int, [_obj_out, _obj, _u8, c_size_t]),
     "cn_encrypted_batch_images": (c_int, [_size_out, _obj]),
     "cn_encrypted_batch_requests": (c_int, [_size_out, _obj]),
+    "cn_encrypted_batch_request_ids": (c_int, [_u8, c_size_t, _obj]),
     "cn_encrypted_batch_free": (c_int, [_obj]),
     # encrypted result
     "cn_encrypted_result_serialize": (c_int, [_u8_out, _size_out, _obj]),

@@ -185,4 +185,4 @@ def encrypted_logits(model: Any, images: Any) -> Any:
         with client.evaluation_keys() as keys:
             with cn.Server(model, keys) as server:
                 with client.encrypt(images) as batch, server.predict(batch) as result:
-                    return client.decrypt(result)
+                    return client.decrypt(result, batch)

@@ -21,11 +21,12 @@ def test_more_images_than_a_request(model: Any, insecure_manifest: Any, mnist: M
     with cn.Client(insecure_manifest) as client, cn.Server(model, client.evaluation_keys()) as server:
         with client.encrypt(x) as batch:
             assert batch.images == n and batch.requests == 2
-            upload = batch.to_bytes()
+            upload, ids = batch.to_bytes(), batch.request_ids
+            assert len(ids) == 2 * 32
         result_bytes = server.predict_bytes(upload)
         with cn.EncryptedResult.from_bytes(result_bytes, client.manifest) as result:
             assert result.images == n and result.requests == 2
-            logits = client.decrypt(result)
+            logits = client.decrypt(result, ids)
         # A damaged upload: the error names the request.
         with pytest.raises(cn.MalformedError, match="request 2 of 2"):
             cn.EncryptedBatch.from_bytes(upload[:-1], server.manifest)

@@ -21,6 +21,8 @@ def c_kind(decl: str) -> str:
     if "*" in decl:
         return "pointer"
     words = decl.split()
+    if "uint64_t" in words:
+        return "size_t"  # the same type as size_t on LP64: ctypes has one for both
     for kind in ("size_t", "double", "int"):
         if kind in words:
             return kind
@@ -142,6 +144,7 @@ def test_constants_match_header() -> None:
     assert int(defines["CN_ABI_VERSION"]) == _ffi.ABI_VERSION
     assert int(defines["CN_PARAMS_NAME_MAX"]) == _ffi.PARAMS_NAME_MAX
     assert int(defines["CN_PACKING_NAME_MAX"]) == _ffi.PACKING_NAME_MAX
+    assert int(defines["CN_REQUEST_SIZE"]) == _ffi.REQUEST_SIZE
     for name in ("CN_PACKING_AUTO", "CN_PACKING_BATCH", "CN_PACKING_SINGLE"):
         assert strings[name] == getattr(_ffi, name), name
     codes = {name: int(v) for name, v in defines.items() if name.startswith("CN_E_")}

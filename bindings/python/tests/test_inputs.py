@@ -28,7 +28,7 @@ def pair(model: Any, insecure_manifest: Any) -> Iterator[Any]:
 
 def labels_of(client: Any, server: Any, images: Any) -> List[int]:
     with client.encrypt(images) as batch, server.predict(batch) as result:
-        return [int(v) for v in client.decrypt_labels(result)]
+        return [int(v) for v in client.decrypt_labels(result, batch)]
 
 
 def as_bytes(images: Any) -> bytes:
@@ -75,10 +75,10 @@ def test_decrypt_gives_numpy(pair: Any, mnist: Mnist) -> None:
     client, server = pair
     with client.encrypt(mnist.numpy(3)) as batch, server.predict(batch) as result:
         assert result.images == 3
-        logits = client.decrypt(result)
+        logits = client.decrypt(result, batch)
         assert isinstance(logits, np.ndarray) and logits.shape == (3, 10)
         assert logits.dtype == np.float64 and logits.flags.c_contiguous
-        assert list(client.decrypt_labels(result)) == list(logits.argmax(axis=1))
+        assert list(client.decrypt_labels(result, batch)) == list(logits.argmax(axis=1))
 
 
 def test_threads_share_a_server(pair: Any, mnist: Mnist) -> None:

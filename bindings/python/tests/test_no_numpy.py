@@ -36,10 +36,10 @@ with cn.Model.load(model_path) as model, model.manifest_insecure_for_testing() a
             px = _arrays.pixels(images, (1, 28, 28))
             out[name] = ctypes.string_at(px.pointer, px.n * 784 * 8) == flat.tobytes()
         with client.encrypt(rows) as batch, server.predict(batch) as result:
-            logits = client.decrypt(result)
+            logits = client.decrypt(result, batch)
             assert type(logits) is list and len(logits) == n
             assert all(type(row) is list and len(row) == 10 and type(row[0]) is float for row in logits)
-            out["labels"] = client.decrypt_labels(result)
+            out["labels"] = client.decrypt_labels(result, batch.request_ids)
         plain = model.predict_plain(rows)
         assert type(plain) is list and len(plain) == n and len(plain[0]) == 10
         out["plain_labels"] = [max(range(10), key=r.__getitem__) for r in plain]

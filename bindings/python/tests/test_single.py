@@ -25,7 +25,7 @@ def test_single_image_requests_128_bit(model: Any, mnist: Mnist) -> None:
                 result = cn.EncryptedResult.from_bytes(
                     server.predict_bytes(request.to_bytes()), client.manifest
                 )
-                assert [int(v) for v in client.decrypt_labels(result)] == [mnist.reference[i]]
+                assert [int(v) for v in client.decrypt_labels(result, request)] == [mnist.reference[i]]
             # Any number of images: one request each, one upload, one result array.
             with client.encrypt(mnist.rows(3)) as batch:
                 assert batch.requests == 3 and batch.images == 3
@@ -33,7 +33,7 @@ def test_single_image_requests_128_bit(model: Any, mnist: Mnist) -> None:
                 with server.predict(received) as result:
                     assert result.requests == 3
                     labels = client.decrypt_labels(
-                        cn.EncryptedResult.from_bytes(result.to_bytes(), client.manifest)
+                        cn.EncryptedResult.from_bytes(result.to_bytes(), client.manifest), batch
                     )
                     assert [int(v) for v in labels] == mnist.reference[:3]
 

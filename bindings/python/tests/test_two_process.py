@@ -32,7 +32,9 @@ def test_client_and_server_processes(mnist: Mnist, model_path: Any) -> None:
     secret = client.export_secret_key()
     assert kind(secret) == "secret key"
     key_bytes = client.evaluation_keys().to_bytes()
-    batch_bytes = client.encrypt(mnist.rows(N)).to_bytes()
+    with client.encrypt(mnist.rows(N)) as batch:
+        batch_bytes = batch.to_bytes()
+        request = batch.request_ids  # 32 bytes a request, not secret: what decrypt needs of the batch
 
     # What leaves the client holds nothing of the secret key.
     payload = secret[64:]  # after the envelope header
@@ -70,10 +72,10 @@ def test_client_and_server_processes(mnist: Mnist, model_path: Any) -> None:
     assert kind(result_bytes) == "encrypted result"
 
     result = cn.EncryptedResult.from_bytes(result_bytes, client.manifest)
-    labels: List[int] = [int(v) for v in client.decrypt_labels(result)]
+    labels: List[int] = [int(v) for v in client.decrypt_labels(result, request)]
     assert labels == mnist.reference[:N]
     # A client restored from the stored secret key decrypts the same result.
     restored = cn.Client.restore(manifest, secret)
-    assert [int(v) for v in restored.decrypt_labels(result)] == labels
+    assert [int(v) for v in restored.decrypt_labels(result, request)] == labels
     for obj in (restored, result, client, manifest):
         obj.close()

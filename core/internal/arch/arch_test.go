@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"core/internal/cbor":    {"core/errs"},
 	"core/internal/seeded":  {},
 	"core/internal/workers": {"core/errs"},
+	"core/internal/hostile": {},
 	"core/params":           {"core/errs"},
 	"core/model":            {"core/errs", "core/internal/*"},
 	"core/dataset":          {"core/errs", "core/model"},

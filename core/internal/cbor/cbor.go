@@ -13,8 +13,8 @@ import (
 // up-front allocation, so a hostile length field cannot reserve memory it does not fill.
 func newHandle() *codec.CborHandle {
 	h := &codec.CborHandle{}
-	h.MaxInitLen = 1 << 16
-	h.MaxDepth = 32
+	h.MaxInitLen = 1 << 12
+	h.MaxDepth = maxDepth
 	h.ErrorIfNoField = true
 	h.Canonical = true
 	return h
@@ -34,8 +34,14 @@ func Marshal(v any) (out []byte, err error) {
 	return buf.Bytes(), nil
 }
 
-// Unmarshal decodes one CBOR document that must fill data exactly into v.
+// Unmarshal decodes one CBOR document that must fill data exactly into v. The
+// document is scanned first (see scan): a length field the input does not fill, or
+// more nesting or containers than the limits, is an error before anything is
+// allocated for it. The decoded value never aliases data.
 func Unmarshal(data []byte, v any) (err error) {
+	if err := scan(data); err != nil {
+		return err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = errs.New(errs.ErrMalformed, "cbor: malformed input: %v", r)

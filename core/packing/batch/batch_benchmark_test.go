@@ -43,7 +43,7 @@ func BenchmarkEvaluateFullBatch(b *testing.B) {
 	}
 	codec := newCodec(b, p)
 	imgs := randomImages(rng, p.Manifest().ImagesPerBatch, m.Input.Size())
-	cts, err := codec.Encrypt(imgs, nil, nil)
+	cts, err := codec.Encrypt(imgs, testID, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -42,6 +42,9 @@ func normals(rng *rand.Rand) func(n int, s float64) []float64 {
 	}
 }
 
+// testKey and testID are an arrangement key and a request identifier for codecs.
+var testKey, testID = []byte("arrangement key of the tests..."), []byte("request")
+
 // newCodec makes a client codec with a fresh secret key for p.
 func newCodec(t testing.TB, p *Plan) *packing.Codec {
 	t.Helper()
@@ -51,7 +54,7 @@ func newCodec(t testing.TB, p *Plan) *packing.Codec {
 		t.Fatal(err)
 	}
 	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
-	codec, err := packing.NewCodec(&m, p.Parameters(), layout, sk)
+	codec, err := packing.NewCodec(&m, p.Parameters(), layout, sk, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +81,7 @@ func roundTrip(t *testing.T, m *model.Model, preset params.Preset, imgs [][]floa
 		t.Fatal(err)
 	}
 	codec := newCodec(t, p)
-	cts, err := codec.Encrypt(imgs, nil, nil)
+	cts, err := codec.Encrypt(imgs, testID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +89,7 @@ func roundTrip(t *testing.T, m *model.Model, preset params.Preset, imgs [][]floa
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, err := codec.Decrypt(out, len(imgs))
+	logits, err := codec.Decrypt(out, testID, len(imgs))
 	if err != nil {
 		t.Fatal(err)
 	}

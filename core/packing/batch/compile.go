@@ -220,7 +220,10 @@ func build(m *model.Model, stages []model.Stage, in []interval, scales []float64
 			p.steps = append(p.steps, s)
 		}
 	}
-	c := &stageCompiler{prm: prm, stages: stages, sch: sch, vb: vb, monitors: map[int]monitorPlan{}, chunk: chunk}
+	// c records the stages as the plan computes them (rounded weights and
+	// coefficients) and the noise each adds: what the integrity checks need.
+	c := &stageCompiler{prm: prm, stages: stages, sch: sch, vb: vb, monitors: map[int]monitorPlan{}, chunk: chunk,
+		planned: append([]model.Stage(nil), stages...), noise: make([]float64, len(stages)), relinNoise: newSearchSpace(prm, 0, 0).relinNoise}
 	for _, mon := range vb.monitors {
 		c.monitors[mon.stage] = mon
 	}
@@ -247,9 +250,9 @@ func build(m *model.Model, stages []model.Stage, in []interval, scales []float64
 		}
 		add(out)
 	}
-	slots := prm.MaxSlots()
-	if opts.ImagesPerRequest > 0 && opts.ImagesPerRequest < slots {
-		slots = opts.ImagesPerRequest
+	images := prm.MaxSlots() - reservedChecks
+	if opts.ImagesPerRequest > 0 && opts.ImagesPerRequest < images {
+		images = opts.ImagesPerRequest
 	}
 	relin := false
 	for i, r := range sch.relin {
@@ -263,7 +266,7 @@ func build(m *model.Model, stages []model.Stage, in []interval, scales []float64
 		InputLogScale: sch.inLogScale, InputLevel: sch.inLevel,
 		Outputs: len(st.bound), OutputLevel: st.level, OutputDegree: st.degree,
 		OutputLogScale: packing.Log2(st.scale), OutputBound: st.maxBound(),
-		ImagesPerBatch: slots, GaloisElements: []uint64{}, Relinearize: relin,
+		ImagesPerBatch: images, GaloisElements: []uint64{}, Relinearize: relin,
 		InputCiphertexts: m.Input.Size(), Result: resultLayout(len(st.bound)),
 		Guarantee: vb.guarantee, InputScales: scales,
 	}
@@ -272,8 +275,33 @@ func build(m *model.Model, stages []model.Stage, in []interval, scales []float64
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	p.precision = sch.precision
+	// Every slot is evaluated: the slots a request's images leave free hold checks,
+	// whose values must stay within the plan's bounds like any image's.
+	var factors []float64
+	if scales != nil {
+		factors = make([]float64, m.Input.Size())
+		plane := m.Input.H * m.Input.W
+		for k := range factors {
+			factors[k] = scales[k/plane]
+		}
+	}
+	bounds := [][]float64{absBounds(in)}
+	for i := range stages {
+		bounds = append(bounds, absBounds(vb.after[i]))
+	}
+	checks, err := packing.MakeChecks(m, c.planned, packing.CheckSpec{Positions: prm.MaxSlots(),
+		InputFactors: factors, Bounds: bounds,
+		InputNoise: math.Exp2(freshNoiseBits(prm) - float64(sch.inLogScale)), StageNoise: c.noise,
+		Limit: p.manifest.OutputBound, Seed: packing.CheckSeed(Name, p.manifest.ModelFingerprint)})
+	if err != nil {
+		return nil, err
+	}
+	p.manifest.Checks = checks
 	return p, nil
 }
+
+// reservedChecks is the number of slots a full request leaves to check inputs.
+const reservedChecks = 16
 
 // stageCompiler compiles the stages of a schedule into steps.
 type stageCompiler struct {
@@ -286,6 +314,12 @@ type stageCompiler struct {
 	mons []*monitorStep
 	// chunk is the most memory a segment's chunk may take.
 	chunk int
+	// planned are the stages as the plan computes them, noise[i] the noise stage i
+	// adds to each of its values (in the values' units), relinNoise log2 of the
+	// noise of a relinearization in the slots.
+	planned    []model.Stage
+	noise      []float64
+	relinNoise float64
 }
 
 // stageSteps is a stage compiled: its steps and the state after them.
@@ -307,6 +341,7 @@ func (c *stageCompiler) stage(i int, st state, rows []int, owned []bool, a *mode
 		bound = pick(bound, rows)
 	}
 	var out stageSteps
+	noise := 0.0 // that this stage adds
 	switch {
 	case stage.Affine != nil:
 		if a == nil {
@@ -323,6 +358,7 @@ func (c *stageCompiler) stage(i int, st state, rows []int, owned []bool, a *mode
 		}
 		ls.rescales, next = rescaleState(c.prm, next, c.sch.rescales[i])
 		out.steps, st = append(out.steps, ls), next
+		c.planned[i].Affine = roundWeights(whole, logW)
 	default:
 		if mon, ok := c.monitors[i]; ok {
 			index, logW := len(c.mons), monitorLogScale(mon)
@@ -340,9 +376,12 @@ func (c *stageCompiler) stage(i int, st state, rows []int, owned []bool, a *mode
 			var ps *powerPolyStep
 			ps, st = compilePowerPolynomial(c.prm, poly, st, *c.sch.trees[i], bound, c.sch.weightBits, c.sch.rescales[i])
 			out.steps = append(out.steps, ps)
+			c.planned[i].Activation, noise = ps.rounded(poly), c.sch.trees[i].err
 		} else if ok {
 			var ps *polyStep
+			in := st.scale
 			ps, st = compilePolynomial(c.prm, poly, st, bound, c.sch.weightBits, c.sch.rescales[i])
+			c.planned[i].Activation = ps.rounded(poly, in)
 			if len(out.steps) > 0 {
 				if ms, ok := out.steps[len(out.steps)-1].(*monitorStep); ok {
 					ms.fused, ps.monitor = true, ms
@@ -355,10 +394,15 @@ func (c *stageCompiler) stage(i int, st state, rows []int, owned []bool, a *mode
 			out.steps = append(out.steps, sq)
 		}
 	}
+	if c.sch.rescales[i] > 0 {
+		noise += math.Exp2(worstSlotRescaleNoiseBits(c.prm, st.degree) - packing.Log2(st.scale))
+	}
 	if c.sch.relin[i] {
 		out.steps = append(out.steps, &relinStep{n: len(st.bound), level: st.level, scale: st.scale, bound: st.maxBound()})
 		st.degree = 1
+		noise += math.Exp2(c.relinNoise - packing.Log2(st.scale))
 	}
+	c.noise[i] = noise
 	out.st = st
 	return out, nil
 }
@@ -463,6 +507,20 @@ func compileLinear(prm hefloat.Parameters, a *model.Affine, in state, bound []fl
 	s.groups = groups
 	s.bias = biasResidues(prm, a.Bias, out.scale, out.level)
 	return s, out, nil
+}
+
+// roundWeights returns a with its weights rounded to multiples of 2^-logW, as the
+// plan computes with them.
+func roundWeights(a *model.Affine, logW int) *model.Affine {
+	scale := math.Ldexp(1, logW)
+	out := &model.Affine{In: a.In, Rows: make([][]model.Term, len(a.Rows)), Bias: a.Bias}
+	for j, row := range a.Rows {
+		out.Rows[j] = make([]model.Term, len(row))
+		for k, t := range row {
+			out.Rows[j][k] = model.Term{Index: t.Index, Weight: math.Round(t.Weight*scale) / scale}
+		}
+	}
+	return out
 }
 
 func maxAbsWeight(a *model.Affine) float64 {

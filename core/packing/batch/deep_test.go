@@ -321,7 +321,7 @@ func encryptedLogits(t *testing.T, p *Plan, imgs [][]float64) [][]float64 {
 func tryEncrypted(t *testing.T, p *Plan, imgs [][]float64) ([][]float64, error) {
 	t.Helper()
 	codec := newCodec(t, p)
-	cts, err := codec.Encrypt(imgs, nil, nil)
+	cts, err := codec.Encrypt(imgs, testID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func tryEncrypted(t *testing.T, p *Plan, imgs [][]float64) ([][]float64, error) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return codec.Decrypt(out, len(imgs))
+	return codec.Decrypt(out, testID, len(imgs))
 }
 
 // TestOutOfRangeInputIsAnError: images inside the model's input range but far from the
@@ -394,7 +394,7 @@ func TestSegmentsInChunks(t *testing.T) {
 		t.Fatalf("%d steps whole, %d chunked", len(whole.Steps()), len(chunked.Steps()))
 	}
 	codec := newCodec(t, whole)
-	cts, err := codec.Encrypt(dimImages(rng, 50, 100), nil, nil)
+	cts, err := codec.Encrypt(dimImages(rng, 50, 100), testID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,10 @@ func (Packing) RequestSizes(int) []int { return []int{0} }
 // value, one result ciphertext per logit with image i in slot i, no layout and no
 // Galois keys (a relinearization key at most).
 func (Packing) Layout(m *manifest.Manifest) (packing.Layout, error) {
+	prm, err := m.Parameters()
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case m.Packing != Name:
 		return nil, errs.New(errs.ErrMismatch, "batch: manifest packing is %q", m.Packing)
@@ -68,6 +72,8 @@ func (Packing) Layout(m *manifest.Manifest) (packing.Layout, error) {
 		return nil, errs.New(errs.ErrMalformed, "batch: the manifest's ciphertext counts do not match its shapes")
 	case len(m.Layout) > 0 || len(m.GaloisElements) > 0:
 		return nil, errs.New(errs.ErrMalformed, "batch: a batch plan has no layout and needs no Galois keys")
+	case m.Checks.Positions != prm.MaxSlots() || m.ImagesPerBatch > prm.MaxSlots()-reservedChecks:
+		return nil, errs.New(errs.ErrMalformed, "batch: a request has every slot as a position, and leaves %d of them to checks", reservedChecks)
 	}
 	return layout{scales: m.InputScales, plane: m.Input.H * m.Input.W}, nil
 }

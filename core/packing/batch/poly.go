@@ -58,6 +58,29 @@ func compilePolynomial(prm hefloat.Parameters, p *model.Polynomial, in state, bo
 	return s, out
 }
 
+// rounded returns p with the coefficients the step computes with: the rounded terms
+// at the scales of compilePolynomial, for inputs at scale in.
+func (s *polyStep) rounded(p *model.Polynomial, in rlwe.Scale) *model.Polynomial {
+	out := rlwe.NewScale(math.Ldexp(1, s.coeffLog))
+	for range s.power {
+		out = out.Mul(in)
+	}
+	coeffs := make([]float64, s.power+1)
+	value := func(t *big.Int, lift rlwe.Scale) float64 {
+		f, _ := new(big.Float).Quo(new(big.Float).SetInt(t), &lift.Value).Float64()
+		return f
+	}
+	coeffs[0] = value(s.constant, out)
+	lift := out
+	for k := 1; k <= s.power; k++ {
+		lift = lift.Div(in)
+		coeffs[k] = value(s.terms[k], lift)
+	}
+	r := *p
+	r.Coeffs = coeffs
+	return &r
+}
+
 func (s *polyStep) info() packing.Step {
 	kind := fmt.Sprintf("polynomial degree %d", s.power)
 	if s.fitted != "" {

@@ -112,7 +112,8 @@ type powerPolyStep struct {
 	scales   []rlwe.Scale // scales[k] of x^k
 	terms    []*big.Int   // terms[k] lifts x^k to the result's scale
 	constant *big.Int
-	level    int // of the result, before its rescales
+	lifted   rlwe.Scale // the result's scale, before its rescales
+	level    int        // of the result, before its rescales
 	rescales int
 	scale    rlwe.Scale // of the result, after its rescales
 	bound    float64
@@ -152,12 +153,28 @@ func compilePowerPolynomial(prm hefloat.Parameters, p *model.Polynomial, in stat
 		lift := out.Div(s.scales[k])
 		s.terms[k] = roundScaled(c[k], &lift.Value)
 	}
-	s.constant = roundScaled(c[0], &out.Value)
+	s.constant, s.lifted = roundScaled(c[0], &out.Value), out
 	st := state{level: level, degree: 1, scale: out, bound: bound}
 	s.level = level
 	s.rescales, st = rescaleState(prm, st, rescales)
 	s.scale, s.bound = st.scale, st.maxBound()
 	return s, st
+}
+
+// rounded returns p with the coefficients the step computes with.
+func (s *powerPolyStep) rounded(p *model.Polynomial) *model.Polynomial {
+	value := func(t *big.Int, lift rlwe.Scale) float64 {
+		f, _ := new(big.Float).Quo(new(big.Float).SetInt(t), &lift.Value).Float64()
+		return f
+	}
+	coeffs := make([]float64, s.power+1)
+	coeffs[0] = value(s.constant, s.lifted)
+	for k := 1; k <= s.power; k++ {
+		coeffs[k] = value(s.terms[k], s.lifted.Div(s.scales[k]))
+	}
+	r := *p
+	r.Coeffs = coeffs
+	return &r
 }
 
 func (s *powerPolyStep) info() packing.Step {

@@ -289,6 +289,26 @@ func relinCost(l, k int) float64 {
 	return limbs*ext*(rescaleCost/2+2) + 2*ext*rescaleCost/2
 }
 
+// freshNoiseBits is log2 of the fresh secret-key encryption noise in the slots: about
+// σ·√N, with a safety factor.
+func freshNoiseBits(prm hefloat.Parameters) float64 { return float64(prm.LogN())/2 + 5 }
+
+// rescaleNoiseBits is log2 of the rounding noise a rescale adds in the slots of a
+// ciphertext of the given degree: it grows like N^((degree+1)/2).
+func rescaleNoiseBits(prm hefloat.Parameters, degree int) float64 {
+	return float64(degree+1)*float64(prm.LogN())/2 + 2
+}
+
+// worstSlotRescaleNoiseBits is rescaleNoiseBits in the slot where it is largest,
+// which the tolerances of the integrity checks must cover since check inputs take
+// any slot. A rescale's rounding noise in slot j is Σ_k e_k(ζ_j)·s(ζ_j)^k (evaluation
+// at the slot's root is a ring homomorphism), so it grows like |s(ζ_j)|^degree; |s(ζ_j)|²
+// is about exponentially distributed over the slots, and its largest value is about
+// ln(slots) times its mean.
+func worstSlotRescaleNoiseBits(prm hefloat.Parameters, degree int) float64 {
+	return rescaleNoiseBits(prm, degree) + float64(degree)/2*math.Log2(math.Log(float64(prm.MaxSlots())))
+}
+
 // marginBits is the headroom kept between the largest |value·scale| and Q/2.
 const marginBits = 1
 
@@ -307,7 +327,7 @@ type searchSpace struct {
 }
 
 func newSearchSpace(prm hefloat.Parameters, outMax, inGain float64) searchSpace {
-	sp := searchSpace{prm: prm, relin: len(prm.P()) > 0, freshNoise: float64(prm.LogN())/2 + 5, outMax: outMax, inGain: inGain}
+	sp := searchSpace{prm: prm, relin: len(prm.P()) > 0, freshNoise: freshNoiseBits(prm), outMax: outMax, inGain: inGain}
 	for _, q := range prm.Q() {
 		sp.logq = append(sp.logq, math.Log2(float64(q)))
 	}
@@ -326,11 +346,8 @@ func newSearchSpace(prm hefloat.Parameters, outMax, inGain float64) searchSpace 
 	return sp
 }
 
-// rescaleNoise is log2 of the rounding noise a rescale adds to a ciphertext of the
-// given degree, in slot units: it grows like N^((degree+1)/2).
-func (sp searchSpace) rescaleNoise(degree int) float64 {
-	return float64(degree+1)*float64(sp.prm.LogN())/2 + 2
-}
+// rescaleNoise is rescaleNoiseBits of the search's parameters.
+func (sp searchSpace) rescaleNoise(degree int) float64 { return rescaleNoiseBits(sp.prm, degree) }
 
 func (sp searchSpace) capacity(level int) float64 {
 	c := 0.0

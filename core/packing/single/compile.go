@@ -165,10 +165,12 @@ func (p *Plan) Ciphertexts() int { return len(p.first.weights) }
 // value p of image i sits in slot p·k + i, every rotation moves k times as far, and
 // one evaluation serves k images for about the cost of one.
 func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan, error) {
-	k := max(opts.ImagesPerRequest, 1)
-	if k&(k-1) != 0 {
-		return nil, errs.New(errs.ErrInvalidArgument, "single: %d images per ciphertext is not a power of two", k)
+	images := max(opts.ImagesPerRequest, 1)
+	if images&(images-1) != 0 {
+		return nil, errs.New(errs.ErrInvalidArgument, "single: %d images per ciphertext is not a power of two", images)
 	}
+	// k lanes: the images take half of them, check inputs the others (packing.MakeChecks).
+	k := lanesPerImage * images
 	if err := (Packing{}).Suits(preset); err != nil {
 		return nil, err
 	}
@@ -246,6 +248,9 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 	describe("linear (client im2col)", a.In, a.Out(), weightCount(a), rotations(first.folds), bound)
 	level--
 	p.precision = math.Log2(scale.Float64()) - noiseBits
+	// stageNoise is the noise each stage adds, for the integrity checks: 2^noiseBits
+	// units of the scale it ends at.
+	stageNoise := []float64{math.Exp2(noiseBits) / scale.Float64()}
 	values := vectorLayout{period: layout.SegmentLength}
 
 	for i, st := range stages[1:] {
@@ -262,6 +267,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 			describe(fmt.Sprintf("polynomial degree %d fitted to %s", polyDegree(poly), poly.Fitted), len(bound), len(bound), 0, 0, bound)
 			p.described[len(p.described)-1].Rescales = level - ps.level
 			level = ps.level
+			stageNoise = append(stageNoise, math.Exp2(noiseBits)/scale.Float64())
 			continue
 		}
 		if st.Affine == nil {
@@ -269,6 +275,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 			p.steps = append(p.steps, step{square: true})
 			scale = scale.Mul(scale).Div(rlwe.NewScale(prm.Q()[level]))
 			p.precision = math.Min(p.precision, math.Log2(scale.Float64())-noiseBits)
+			stageNoise = append(stageNoise, math.Exp2(noiseBits)/scale.Float64())
 			for j, b := range bound {
 				bound[j] = b * b
 			}
@@ -300,6 +307,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 		}
 		p.steps = append(p.steps, s)
 		p.precision = math.Min(p.precision, math.Log2(scale.Float64())-noiseBits)
+		stageNoise = append(stageNoise, math.Exp2(noiseBits)/scale.Float64())
 		values = out
 		bound = st.Affine.MaxAbsOutput(bound)
 		describe("linear", st.Affine.In, st.Affine.Out(), weightCount(st.Affine), len(s.lt.Vec)-1+rotations(s.folds), bound)
@@ -328,12 +336,23 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 		InputLogScale: prm.LogDefaultScale(), InputLevel: prm.MaxLevel(),
 		Outputs: outputs, OutputLevel: 0, OutputDegree: 1,
 		OutputLogScale: math.Log2(scale.Float64()), OutputBound: maxOf(bound),
-		ImagesPerBatch: k, GaloisElements: list, GaloisLevels: levels, Relinearize: true,
+		ImagesPerBatch: images, GaloisElements: list, GaloisLevels: levels, Relinearize: true,
 		InputCiphertexts: layout.Ciphertexts, Result: resultLayout(outputs, k), Layout: layoutBytes,
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
+	checks, err := packing.MakeChecks(m, stages, packing.CheckSpec{Positions: k,
+		InputNoise: math.Exp2(noiseBits - float64(prm.LogDefaultScale())), StageNoise: stageNoise,
+		Limit: math.Ldexp(1, outputHeadroomBits-1), Seed: packing.CheckSeed(Name, p.manifest.ModelFingerprint)})
+	if err != nil {
+		return nil, err
+	}
+	p.manifest.Checks = checks
 	return p, nil
 }
+
+// lanesPerImage is the number of interleaved lanes per image of a request: one for the
+// image, the others for check inputs.
+const lanesPerImage = 2
 
 // compileFirst builds the im2col layout and the weight plaintexts of the first
 // affine layer.

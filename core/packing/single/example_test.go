@@ -26,10 +26,10 @@ func Example() {
 	man := p.Manifest()
 	layout, _ := pk.Layout(&man)
 	sk := rlwe.NewKeyGenerator(p.Parameters()).GenSecretKeyNew()
-	client, _ := packing.NewCodec(&man, p.Parameters(), layout, sk)
+	client, _ := packing.NewCodec(&man, p.Parameters(), layout, sk, []byte("the client's own secret key"))
 	rlk, gks := client.EvaluationKeys() // sent once
 	set, _ := dataset.MNIST(dataset.MNISTTest, 0)
-	in, _ := client.Encrypt(set.Records[:1], nil, nil)
+	in, _ := client.Encrypt(set.Records[:1], []byte("request 1"), nil, nil)
 
 	// Server.
 	out, err := p.Evaluate(context.Background(), in, rlwe.NewMemEvaluationKeySet(rlk, gks...), nil)
@@ -38,7 +38,7 @@ func Example() {
 	}
 
 	// Client.
-	logits, _ := client.Decrypt(out, 1)
+	logits, _ := client.Decrypt(out, []byte("request 1"), 1)
 	fmt.Println("ciphertexts per image:", len(in), "label:", set.Labels[0], "predicted:", model.Argmax(logits[0]))
-	// Output: ciphertexts per image: 7 label: 7 predicted: 7
+	// Output: ciphertexts per image: 13 label: 7 predicted: 7
 }

@@ -73,8 +73,8 @@ func (Packing) Layout(m *manifest.Manifest) (packing.Layout, error) {
 		return nil, err
 	}
 	switch {
-	case !m.Relinearize || m.ImagesPerBatch != l.ImagesPerCiphertext:
-		return nil, errs.New(errs.ErrMalformed, "single: a single-packing plan relinearizes and holds its layout's images per request")
+	case !m.Relinearize || m.Checks.Positions != l.ImagesPerCiphertext || m.ImagesPerBatch*lanesPerImage != l.ImagesPerCiphertext:
+		return nil, errs.New(errs.ErrMalformed, "single: a single-packing plan relinearizes and has %d lanes per image of a request", lanesPerImage)
 	case m.Result != resultLayout(m.Outputs, l.ImagesPerCiphertext):
 		return nil, errs.New(errs.ErrMalformed, "single: the manifest's result layout is not single packing's")
 	}

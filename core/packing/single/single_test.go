@@ -26,15 +26,18 @@ type fixture struct {
 	ref    *model.Reference
 }
 
+// testKey and testID are an arrangement key and a request identifier for codecs.
+var testKey, testID = []byte("arrangement key of the tests..."), []byte("request")
+
 // testClient is a codec with the one-image calls the tests use.
 type testClient struct{ *packing.Codec }
 
 func (c testClient) EncryptImages(images [][]float64, seed []byte) ([]*rlwe.Ciphertext, error) {
-	return c.Codec.Encrypt(images, seed, nil)
+	return c.Codec.Encrypt(images, testID, seed, nil)
 }
 
 func (c testClient) DecryptLogits(out []*rlwe.Ciphertext, n int) ([][]float64, error) {
-	return c.Codec.Decrypt(out, n)
+	return c.Codec.Decrypt(out, testID, n)
 }
 
 func (c testClient) Encrypt(image []float64) ([]*rlwe.Ciphertext, error) {
@@ -42,7 +45,7 @@ func (c testClient) Encrypt(image []float64) ([]*rlwe.Ciphertext, error) {
 }
 
 func (c testClient) Decrypt(out []*rlwe.Ciphertext) ([]float64, error) {
-	logits, err := c.Codec.Decrypt(out, 1)
+	logits, err := c.Codec.Decrypt(out, testID, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,7 @@ func newClient(t testing.TB, p *Plan) (testClient, *rlwe.MemEvaluationKeySet) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := packing.NewCodec(&m, p.Parameters(), layout, sk)
+	c, err := packing.NewCodec(&m, p.Parameters(), layout, sk, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +441,7 @@ func TestInterleavedImagesMatchReference(t *testing.T) {
 	for _, c := range []struct {
 		m *model.Model
 		k int
-	}{{shipped, 2}, {shipped, 4}, {randomNet(rng, false), 4}, {randomNet(rng, true), 8}} {
+	}{{shipped, 2}, {randomNet(rng, false), 4}, {randomNet(rng, true), 8}} {
 		p, err := Compile(c.m, params.InsecureN12S, packing.Options{ImagesPerRequest: c.k})
 		if err != nil {
 			t.Fatalf("%s, k=%d: %v", c.m.Name, c.k, err)
