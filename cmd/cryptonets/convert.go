@@ -120,6 +120,7 @@ type convertFlags struct {
 	testData               stringList
 	testLabels             string
 	testLabelColumn        string
+	margin                 float64
 	budget                 float64
 	agreement              float64
 	force                  bool
@@ -141,6 +142,8 @@ func (f *convertFlags) check(src string) error {
 		return errs.New(errs.ErrInvalidArgument, "--calibration %d: must be 1 or more", f.calibration)
 	case f.degree < 0 || f.degree > rewrite.MaxDegree:
 		return errs.New(errs.ErrInvalidArgument, "--degree %d: must be 0 (chosen within the budget) or 1 to %d", f.degree, rewrite.MaxDegree)
+	case !(f.margin > 0 && f.margin <= 1000):
+		return errs.New(errs.ErrInvalidArgument, "--margin %g: want a percentage above 0, at most 1000", f.margin)
 	case f.budget < 0 || f.budget > 100 || f.agreement < 0 || f.agreement > 100:
 		return errs.New(errs.ErrInvalidArgument, "--budget %g, --agreement %g: want percentages", f.budget, f.agreement)
 	case f.testImages < 0:
@@ -159,7 +162,7 @@ func (f *convertFlags) check(src string) error {
 
 // runConvert is the convert command.
 func runConvert(c *cli, args []string) error {
-	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE [--calibration-labels FILE | --calibration-label-column NAME]] [--degree D] [--budget POINTS | --agreement PERCENT] [--force] [--input-range LO,HI] [--normalize MEANS/STDS] [--fit data|uniform] [--test-images N | --test-data FILE [--test-labels FILE]] [--json]", `
+	fs := c.flags("MODEL.onnx [-o MODEL.cnm] [--calibration N | --calibration-file FILE [--calibration-labels FILE | --calibration-label-column NAME]] [--degree D] [--budget POINTS | --agreement PERCENT] [--margin PERCENT] [--force] [--input-range LO,HI] [--normalize MEANS/STDS] [--fit data|uniform] [--test-images N | --test-data FILE [--test-labels FILE]] [--json]", `
 Imports an ONNX network and converts it for encrypted evaluation: drops the final
 softmax (or log-softmax, sigmoid, tanh), folds batch normalization and input
 normalization into the neighbouring linear layers, replaces max pooling by a scaled
@@ -188,7 +191,7 @@ Calibration records are the first N MNIST training images with their labels
 --test-data, or raw little-endian float64 values of the network's input size per
 record, channel-major), as clients will send them; image pixels are value/255 in
 [0, 1]. When calibration values leave the model's input range ([0, 1] for images),
-the ranges come from them, per channel, widened by 10 %; --input-range declares them
+the ranges come from them, per channel, widened by --margin (10 %); --input-range declares them
 instead. --normalize declares the per-channel (x − mean)/std the network was trained
 with, when its graph does not do it: clients then send raw values. Networks whose
 activations are all x² need no calibration, but it lets the conversion measure the
@@ -202,6 +205,7 @@ cost of a max pool and record the calibration that calibrated precision plans us
 	fs.IntVar(&f.degree, "degree", 0, fmt.Sprintf("degree `D` of every polynomial (1 to %d; 0: chosen per activation within the budget)", rewrite.MaxDegree))
 	fs.Float64Var(&f.budget, "budget", rewrite.DefaultBudgetPoints, "accuracy `POINTS` the conversion may lose on labelled calibration records")
 	fs.Float64Var(&f.agreement, "agreement", 100*rewrite.DefaultAgreement, "least `PERCENT` of unchanged predictions on unlabelled calibration records")
+	fs.Float64Var(&f.margin, "margin", 100*rewrite.DefaultMargin, "widen the ranges seen on the calibration records (each activation's inputs, and each input channel when the data leave the model's range) by `PERCENT` of their span on each side")
 	fs.BoolVar(&f.force, "force", false, "write the converted network even outside the budget")
 	fs.StringVar(&f.inputRange, "input-range", "", "declared range `LO,HI` of the raw input values")
 	fs.StringVar(&f.normalize, "normalize", "", "per-channel normalization the network expects, `MEANS/STDS` (e.g. 0.485,0.456,0.406/0.229,0.224,0.225)")
@@ -301,7 +305,7 @@ func convert(c *cli, src string, f *convertFlags) (*convertReport, *model.Model,
 
 // options returns the conversion options the flags ask for (without calibration).
 func (f *convertFlags) options(m *model.Model) (rewrite.Options, error) {
-	opts := rewrite.Options{ApproxOptions: rewrite.ApproxOptions{Degree: f.degree},
+	opts := rewrite.Options{ApproxOptions: rewrite.ApproxOptions{Degree: f.degree, Margin: f.margin / 100}, RangeMargin: f.margin / 100,
 		Budget: rewrite.Budget{Points: f.budget, Agreement: f.agreement / 100, Exceed: f.force}}
 	if f.fit == "uniform" {
 		opts.Weighting = rewrite.WeightUniform
@@ -508,7 +512,11 @@ func (f *convertFlags) testSet(m *model.Model) (*dataset.Set, error) {
 // as the converted model's clients prepare them, and compares them with the labels
 // when set has them.
 func compareAccuracy(before, after *model.Model, set *dataset.Set) (*convertAccuracy, error) {
-	lb, err := before.Predict(set.Records, set.Name)
+	// The original takes the inputs the converted model takes: the conversion may
+	// have set their ranges from calibration data.
+	original := *before
+	original.InputRange, original.ChannelRanges = after.InputRange, after.ChannelRanges
+	lb, err := original.Predict(set.Records, set.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 )
 
@@ -125,4 +126,26 @@ func TestBenchSweep(t *testing.T) {
 			t.Errorf("sweep row %v", row)
 		}
 	}
+}
+
+// TestDemoOwnTable converts the shipped fine-tuned breast-cancer network on its
+// labelled training CSV (per-channel input ranges from the data, widened by
+// --margin) and runs demo on the test CSV: the encrypted labels are the converted
+// model's, whose accuracy is the original's. Without --in, demo refuses the model.
+func TestDemoOwnTable(t *testing.T) {
+	dir := filepath.Join("..", "..", "models", "breast_cancer")
+	out := filepath.Join(t.TempDir(), "bc.cnm")
+	test := filepath.Join(dir, "test.csv")
+	v := okJSON(t, "convert", filepath.Join(dir, "breast_cancer_he.onnx"), "-o", out,
+		"--calibration-file", filepath.Join(dir, "train.csv"), "--calibration-label-column", "label", "--margin", "50",
+		"--test-data", test, "--test-label-column", "label")
+	acc := v["accuracy"].(map[string]any)
+	if acc["images"] != 171.0 || acc["before"] != acc["after"] || acc["agreement"] != 1.0 {
+		t.Errorf("convert accuracy %v", acc)
+	}
+	d := okJSON(t, append([]string{"demo", "--model", out, "--in", test, "--label-column", "label", "-q"}, insecure...)...)
+	if d["images"] != 171.0 || d["agreement"] != 1.0 || d["accuracy"] != acc["after"] || d["plaintext_accuracy"] != acc["after"] {
+		t.Errorf("demo: %v records, agreement %v, accuracy %v (plaintext %v), want %v", d["images"], d["agreement"], d["accuracy"], d["plaintext_accuracy"], acc["after"])
+	}
+	fails(t, cn(t, append([]string{"demo", "--model", out, "-q"}, insecure...)...), "give your records with --in")
 }

@@ -372,5 +372,5 @@ func (m *Manifest) UnmarshalBinary(data []byte) error {
 // InputSpec returns what the manifest's model records about its inputs: what a
 // client prepares its records with (model.InputSpec.Prepare).
 func (m *Manifest) InputSpec() model.InputSpec {
-	return model.InputSpec{Shape: m.Input, Range: m.InputRange}
+	return model.InputSpec{Shape: m.Input, Range: m.InputRange, ChannelRanges: m.ChannelRanges}
 }
