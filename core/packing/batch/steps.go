@@ -25,6 +25,13 @@ type evaluation struct {
 	params  hefloat.Parameters
 	workers int
 	pool    *rowPool
+	// keys are the client's evaluation keys (a relinearization key, if the plan
+	// relinearizes); monitors holds the monitors computed so far.
+	keys     rlwe.EvaluationKeySet
+	monitors []*rlwe.Ciphertext
+	// evals are the workers' Lattigo evaluators (with the keys), made at the first
+	// step that relinearizes and kept for the rest of the evaluation.
+	evals []*hefloat.Evaluator
 }
 
 // parallel runs f(worker, i) for i in [0, n) on the evaluation's workers; a panic in
@@ -52,8 +59,11 @@ type linearStep struct {
 	// outScale is the scale of the outputs before rescaling.
 	outScale rlwe.Scale
 	bound    float64
-	// rescales divides the outputs by that many primes (the final layer only).
+	// rescales divides the outputs by that many primes.
 	rescales int
+	// keep leaves the inputs to the caller: they are shared by the chunks of a
+	// segment (see segmentStep).
+	keep bool
 }
 
 // rowGroup is up to maxGroup outputs that read the same inputs: the kernel loads each
@@ -146,7 +156,9 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	if err != nil {
 		return nil, err
 	}
-	ev.pool.release(in...)
+	if !s.keep {
+		ev.pool.release(in...)
+	}
 	if s.rescales > 0 {
 		if err := rescaleAll(ev, out, s.rescales); err != nil {
 			return nil, err
