@@ -255,7 +255,14 @@ func cngo_model_from_onnx(out *unsafe.Pointer, data *C.uint8_t, n C.size_t, cali
 		if err != nil {
 			return err
 		}
-		opts := rewrite.Options{Calibration: images, ApproxOptions: rewrite.ApproxOptions{Degree: max(int(degree), 0)}}
+		// 1 to 16: that degree, whatever the accuracy; 0: chosen within the default
+		// budget; below 0: 2, as before degree 0 chose.
+		d := int(degree)
+		if d < 0 {
+			d = 2
+		}
+		opts := rewrite.Options{Calibration: images, ApproxOptions: rewrite.ApproxOptions{Degree: d},
+			Budget: rewrite.Budget{Exceed: d > 0}}
 		m, err := rewrite.ConvertWith(imported, opts)
 		if err != nil {
 			return err

@@ -198,23 +198,28 @@ CN_API int cn_model_deserialize(cn_model **out, const uint8_t *data, size_t len)
 
 /* Imports an ONNX network (the len bytes of a .onnx file) and converts it for
  * encrypted evaluation, as `cryptonets convert` does: drops a final softmax,
- * log-softmax, sigmoid or tanh; folds batch normalization into the layer before it;
- * replaces max pooling by a scaled sum pool; fits a polynomial of the given degree to
- * every ReLU, sigmoid, tanh, GELU or SiLU over the range its inputs take on the
- * calibration images; merges adjacent linear layers. The polynomials and the sum pool
- * change the function: check the converted network's accuracy before using it.
+ * log-softmax, sigmoid or tanh; folds batch normalization and input normalization
+ * into the neighbouring linear layers; replaces max pooling by a scaled sum pool;
+ * replaces every ReLU, sigmoid, tanh, GELU or SiLU by a polynomial fitted over the
+ * range its inputs take on the calibration images; merges adjacent linear layers
+ * where that saves multiply-adds. The polynomials and the sum pool change the
+ * function: check the converted network's accuracy before using it.
  *
  * calibration holds n_images images of values_per_image doubles each, image after
  * image, channel-major (laid out as cn_client_encrypt's pixels); values_per_image must
  * be the network's input size (MNIST: 784, pixel/255). A few hundred images of the
  * training data are typical. A network whose activations are all x^2 (or a final
  * sigmoid or tanh) needs none: calibration may then be NULL with n_images = 0, and
- * values_per_image is ignored. degree is 1 to 16; 0 or less means 2.
- * onnx and calibration are only read during the call.
+ * values_per_image is ignored. The calibration is recorded in the model (calibrated
+ * precision plans use it). degree 1 to 16 fits polynomials of that degree, whatever
+ * the accuracy they cost; degree 0 chooses for each activation the polynomial of
+ * least depth that keeps at least 99 % of the predictions on the calibration images
+ * unchanged (CN_E_UNSUPPORTED when none does: the message gives the figures); a
+ * negative degree means 2. onnx and calibration are only read during the call.
  *
  * CN_E_MALFORMED if the bytes are not an ONNX network the library can import: not ONNX,
  * an unsupported operator (the message names it, its node and what to do), more than
- * one input, a dynamic image size, a non-square image. CN_E_INVALID_ARGUMENT if the
+ * one input, a dynamic input size. CN_E_INVALID_ARGUMENT if the
  * network needs calibration images and got none, if they do not match the network's
  * input size or hold a NaN or infinity, or for a degree above 16.
  * Free *out with cn_model_free. */

@@ -21,8 +21,9 @@ const defaultModel = "models/mnist/mnist_cryptonets.cnm"
 // converted model.
 type demoReport struct {
 	runStats
-	Accuracy          float64 `json:"accuracy"`
-	PlaintextAccuracy float64 `json:"plaintext_accuracy"`
+	// Accuracy and PlaintextAccuracy are set when the records have labels.
+	Accuracy          *float64 `json:"accuracy,omitempty"`
+	PlaintextAccuracy *float64 `json:"plaintext_accuracy,omitempty"`
 	// Agreement is the fraction of images whose encrypted and plaintext argmax agree.
 	Agreement     float64 `json:"agreement"`
 	Disagreements int     `json:"disagreements"`
@@ -33,11 +34,13 @@ type demoReport struct {
 
 // writeText implements report.
 func (r *demoReport) writeText(w io.Writer) {
-	fmt.Fprintf(w, "CryptoNets demo: %d MNIST test images, encrypted end to end\n", r.Images)
+	fmt.Fprintf(w, "CryptoNets demo: %d records, encrypted end to end\n", r.Images)
 	t := newTable(w)
 	r.rows(t)
-	t.row("encrypted accuracy", "%s", percent(r.Accuracy))
-	t.row("plaintext accuracy", "%s (same converted model, float64)", percent(r.PlaintextAccuracy))
+	if r.Accuracy != nil {
+		t.row("encrypted accuracy", "%s", percent(*r.Accuracy))
+		t.row("plaintext accuracy", "%s (same converted model, float64)", percent(*r.PlaintextAccuracy))
+	}
 	t.row("argmax agreement", "%s (%d disagreements)", percent(r.Agreement), r.Disagreements)
 	t.row("max |logit error|", "%.3g (logits bounded by %.4g)", r.MaxAbsError, r.OutputBound)
 	t.flush()
@@ -45,30 +48,52 @@ func (r *demoReport) writeText(w io.Writer) {
 
 // runFlags are the flags demo and bench share.
 type runFlags struct {
-	model   *string
-	images  *int
-	compile *compileFlags
-	out     *output
+	model       *string
+	images      *int
+	in          stringList
+	labelColumn *string
+	compile     *compileFlags
+	out         *output
 }
 
 // addRunFlags registers the flags demo and bench share.
 func addRunFlags(fs *flag.FlagSet, defaultImages int, imagesHelp string) *runFlags {
-	return &runFlags{
-		model:   fs.String("model", defaultModel, "converted model `file` (.cnm)"),
-		images:  fs.Int("images", defaultImages, imagesHelp),
-		compile: addCompileFlags(fs),
-		out:     outputFlags(fs),
+	f := &runFlags{
+		model:       fs.String("model", defaultModel, "converted model `file` (.cnm)"),
+		images:      fs.Int("images", defaultImages, imagesHelp),
+		labelColumn: fs.String("label-column", "", "for a CSV --in file with a header: the `NAME` of the column of true labels"),
+		compile:     addCompileFlags(fs),
+		out:         outputFlags(fs),
 	}
+	fs.Var(&f.in, "in", "records to use instead of the MNIST test images: `PATH` of a file ("+dataset.Formats+"); repeat for more")
+	return f
 }
 
-// setup loads and compiles the model, timing the compilation.
-func (f *runFlags) setup(c *cli) (*model.Model, compile.Plan, float64, error) {
+// records returns the records of --in, read for the model file's input shape, or
+// the MNIST test images without --in.
+func (f *runFlags) records() (*dataset.Set, error) {
+	m, err := loadConverted(*f.model)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.in) == 0 {
+		if m.Input != dataset.MNISTShape() {
+			return nil, errs.New(errs.ErrInvalidArgument, "the model takes %v records, not MNIST images: give your records with --in", m.Input)
+		}
+		return dataset.MNIST(dataset.MNISTTest, 0)
+	}
+	return dataset.ReadAll(f.in, dataset.Options{Shape: m.Input, LabelColumn: *f.labelColumn})
+}
+
+// setup loads and compiles the model for images images (0: a full batch), timing
+// the compilation.
+func (f *runFlags) setup(c *cli, images int) (*model.Model, compile.Plan, float64, error) {
 	m, err := loadConverted(*f.model)
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	start := time.Now()
-	p, err := f.compile.compile(c, m)
+	p, err := f.compile.compile(c, m, images)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -77,28 +102,31 @@ func (f *runFlags) setup(c *cli) (*model.Model, compile.Plan, float64, error) {
 
 // runDemo is the demo command.
 func runDemo(c *cli, args []string) error {
-	fs := c.flags("[--model MODEL.cnm] [--images N] [--params NAME] [--insecure] [--json]", `
+	fs := c.flags("[--model MODEL.cnm] [--images N] [--in FILE [--label-column NAME]] [--params NAME] [--insecure] [--json]", `
 Runs the whole exchange in one process, through bytes as over a network: keygen,
-encrypt the first N MNIST test images in batches, evaluate, decrypt. Reports the
-encrypted accuracy, the plaintext accuracy of the same converted model, their
-argmax agreement and largest logit error, the time of every phase, throughput,
-bytes per image and peak memory. Progress lines go to stderr.`)
-	rf := addRunFlags(fs, 10000, "number `N` of MNIST test images (from the first)")
+encrypt the first N MNIST test images (or the records of --in) in batches,
+evaluate, decrypt. Reports the encrypted accuracy and the plaintext accuracy of
+the same converted model (when the records have labels), their argmax agreement
+and largest logit error, the time of every phase, throughput, bytes per image and
+peak memory. Progress lines go to stderr.`)
+	rf := addRunFlags(fs, 0, "number `N` of records, from the first (default: all: the 10,000 MNIST test images)")
 	if _, err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if *rf.images < 1 {
+	if *rf.images < 0 {
 		return errs.New(errs.ErrInvalidArgument, "--images %d: want at least 1", *rf.images)
 	}
-	set, err := dataset.MNIST(dataset.MNISTTest, 0)
+	set, err := rf.records()
 	if err != nil {
 		return err
 	}
-	if *rf.images > len(set.Records) {
-		return errs.New(errs.ErrInvalidArgument, "--images %d: the MNIST test set has %d images", *rf.images, len(set.Records))
+	if *rf.images > set.Len() {
+		return errs.New(errs.ErrInvalidArgument, "--images %d: the input has %d records", *rf.images, set.Len())
 	}
-	set = set.First(*rf.images)
-	m, p, compileSecs, err := rf.setup(c)
+	if *rf.images > 0 {
+		set = set.First(*rf.images)
+	}
+	m, p, compileSecs, err := rf.setup(c, set.Len())
 	if err != nil {
 		return err
 	}
@@ -118,9 +146,12 @@ bytes per image and peak memory. Progress lines go to stderr.`)
 	if err != nil {
 		return err
 	}
-	rep := &demoReport{runStats: st, Accuracy: accuracy(meas.Logits, set.Labels),
-		PlaintextAccuracy: accuracy(plain, set.Labels), Agreement: agreement(meas.Logits, plain),
-		OutputBound: meas.Manifest.OutputBound}
+	st.PackingChoice = &rf.compile.choice
+	rep := &demoReport{runStats: st, Agreement: agreement(meas.Logits, plain), OutputBound: meas.Manifest.OutputBound}
+	if set.Labels != nil {
+		enc, plainAcc := accuracy(meas.Logits, set.Labels), accuracy(plain, set.Labels)
+		rep.Accuracy, rep.PlaintextAccuracy = &enc, &plainAcc
+	}
 	for i := range plain {
 		if model.Argmax(plain[i]) != model.Argmax(meas.Logits[i]) {
 			rep.Disagreements++
@@ -148,12 +179,12 @@ func (r *benchReport) writeText(w io.Writer) {
 // runBench is the bench command: one full batch through measuredRun, as demo, or a
 // sweep over packings and image counts.
 func runBench(c *cli, args []string) error {
-	fs := c.flags("[--model MODEL.cnm] [--images N] [--packing P] [--params NAME] [--insecure] [--sweep N,N,...] [--json]", `
+	fs := c.flags("[--model MODEL.cnm] [--images N] [--in FILE] [--packing P] [--params NAME] [--insecure] [--sweep N,N,...] [--json]", `
 Measures one full encrypted batch (or N images) through the same code path as demo:
 keygen, encrypt, evaluate and decrypt times (latency_seconds per request; encrypt,
 evaluate and decrypt seconds per image), images per second, bytes per image,
-evaluation key bytes and peak memory. MNIST test images are reused cyclically when
-N exceeds the test set. With --sweep, measures every image count under every packing
+evaluation key bytes and peak memory. The MNIST test images (or the records of
+--in) are reused cyclically when N exceeds their number. With --sweep, measures every image count under every packing
 of --packings and prints a Markdown table (the README's) with the cost model's
 prediction beside each measurement.`)
 	rf := addRunFlags(fs, 0, "number `N` of images (default: one full batch, or one request)")
@@ -172,11 +203,11 @@ prediction beside each measurement.`)
 	if *rf.images < 0 {
 		return errs.New(errs.ErrInvalidArgument, "--images %d: want at least 1", *rf.images)
 	}
-	set, err := dataset.MNIST(dataset.MNISTTest, 0)
+	set, err := rf.records()
 	if err != nil {
 		return err
 	}
-	_, p, compileSecs, err := rf.setup(c)
+	_, p, compileSecs, err := rf.setup(c, *rf.images)
 	if err != nil {
 		return err
 	}
@@ -197,5 +228,6 @@ prediction beside each measurement.`)
 	if err != nil {
 		return err
 	}
+	st.PackingChoice = &rf.compile.choice
 	return c.emit(rf.out, &benchReport{runStats: st})
 }

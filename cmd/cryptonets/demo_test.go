@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 )
 
@@ -98,7 +99,8 @@ func TestConvert(t *testing.T) {
 	fails(t, cn(t, "convert", testEnv.model, "-o", out+"2"), "onnx")
 }
 
-// TestBenchSingle checks the keys bench --packing single --json reports (issue 7).
+// TestBenchSingle checks the keys bench --packing single --json reports (issue 7);
+// the plan is compiled for the 2 images bench has, so they make one request.
 func TestBenchSingle(t *testing.T) {
 	v := okJSON(t, "bench", "--model", testEnv.model, "--packing", "single", "--params", "InsecureN12QP215S", "--insecure", "--images", "2", "-q")
 	for _, k := range []string{"latency_seconds", "evaluate_seconds", "encrypt_seconds", "decrypt_seconds", "upload_bytes", "download_bytes", "eval_key_bytes"} {
@@ -106,7 +108,7 @@ func TestBenchSingle(t *testing.T) {
 			t.Errorf("bench --packing single: %s = %v, want > 0", k, v[k])
 		}
 	}
-	if v["packing"] != "single" || v["images"] != 2.0 || v["batches"] != 2.0 {
+	if v["packing"] != "single" || v["images"] != 2.0 || v["batches"] != 1.0 {
 		t.Errorf("bench --packing single: packing %v, %v images in %v requests", v["packing"], v["images"], v["batches"])
 	}
 }
@@ -124,4 +126,26 @@ func TestBenchSweep(t *testing.T) {
 			t.Errorf("sweep row %v", row)
 		}
 	}
+}
+
+// TestDemoOwnTable converts the shipped fine-tuned breast-cancer network on its
+// labelled training CSV (per-channel input ranges from the data, widened by
+// --margin) and runs demo on the test CSV: the encrypted labels are the converted
+// model's, whose accuracy is the original's. Without --in, demo refuses the model.
+func TestDemoOwnTable(t *testing.T) {
+	dir := filepath.Join("..", "..", "models", "breast_cancer")
+	out := filepath.Join(t.TempDir(), "bc.cnm")
+	test := filepath.Join(dir, "test.csv")
+	v := okJSON(t, "convert", filepath.Join(dir, "breast_cancer_he.onnx"), "-o", out,
+		"--calibration-file", filepath.Join(dir, "train.csv"), "--calibration-label-column", "label", "--margin", "50",
+		"--test-data", test, "--test-label-column", "label")
+	acc := v["accuracy"].(map[string]any)
+	if acc["images"] != 171.0 || acc["before"] != acc["after"] || acc["agreement"] != 1.0 {
+		t.Errorf("convert accuracy %v", acc)
+	}
+	d := okJSON(t, append([]string{"demo", "--model", out, "--in", test, "--label-column", "label", "-q"}, insecure...)...)
+	if d["images"] != 171.0 || d["agreement"] != 1.0 || d["accuracy"] != acc["after"] || d["plaintext_accuracy"] != acc["after"] {
+		t.Errorf("demo: %v records, agreement %v, accuracy %v (plaintext %v), want %v", d["images"], d["agreement"], d["accuracy"], d["plaintext_accuracy"], acc["after"])
+	}
+	fails(t, cn(t, append([]string{"demo", "--model", out, "-q"}, insecure...)...), "give your records with --in")
 }

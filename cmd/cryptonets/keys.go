@@ -15,11 +15,15 @@ type keygenReport struct {
 	EvalKeyBytes   int64  `json:"eval_key_bytes"`
 	Params         string `json:"params"`
 	Fingerprint    string `json:"params_fingerprint"`
+	Packing        string `json:"packing"`
+	// Relinearize and GaloisKeys say which evaluation keys were made.
+	Relinearize bool `json:"relinearize"`
+	GaloisKeys  int  `json:"galois_keys"`
 }
 
 // writeText implements report.
 func (r *keygenReport) writeText(w io.Writer) {
-	fmt.Fprintf(w, "generated keys for %s (params fingerprint %s)\n", r.Params, r.Fingerprint)
+	fmt.Fprintf(w, "generated keys for %s, %s packing (params fingerprint %s)\n", r.Params, r.Packing, r.Fingerprint)
 	t := newTable(w)
 	t.row("secret key", "%s (%s, mode 0600: keep it on the client)", r.SecretKey, byteSize(r.SecretKeyBytes))
 	t.row("evaluation keys", "%s (%s: send to the server)", r.EvalKeys, byteSize(r.EvalKeyBytes))
@@ -64,5 +68,6 @@ Client: generates a fresh secret key for the manifest's parameters and writes it
 		return err
 	}
 	return c.emit(out, &keygenReport{SecretKey: *skPath, SecretKeyBytes: int64(len(sk)), EvalKeys: *evkPath,
-		EvalKeyBytes: int64(len(evk)), Params: man.Params, Fingerprint: man.ParamsFingerprint.String()})
+		EvalKeyBytes: int64(len(evk)), Params: man.Params, Fingerprint: man.ParamsFingerprint.String(),
+		Packing: string(man.Packing), Relinearize: man.Relinearize, GaloisKeys: len(man.GaloisElements)})
 }

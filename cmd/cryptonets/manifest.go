@@ -24,6 +24,8 @@ type compileFlags struct {
 	insecure bool
 	packing  string
 	expected int
+	// choice is how the last compile chose its plan.
+	choice compile.Choice
 }
 
 // addCompileFlags registers --params and --insecure on fs.
@@ -36,21 +38,28 @@ func addCompileFlags(fs *flag.FlagSet) *compileFlags {
 	fs.StringVar(&f.params, "params", "", "CKKS parameter set `NAME`: "+strings.Join(names, ", ")+" (default: the smallest 128-bit set that fits)")
 	fs.BoolVar(&f.insecure, "insecure", false, "allow an Insecure… parameter set (tests only: NOT secure)")
 	fs.StringVar(&f.packing, "packing", "auto", "`PACKING` of images in ciphertexts: batch (thousands at once), single (one or a few per request: low latency) or auto (the fastest for --expect images)")
-	fs.IntVar(&f.expected, "expect", 0, "images per request `N` that --packing auto chooses for (default: a full batch or more)")
+	fs.IntVar(&f.expected, "expect", 0, "images per request `N` that --packing auto chooses for (default: the number of images the command handles, else a full batch or more)")
 	return f
 }
 
-// compile compiles m with the flags' options, warning on stderr about insecure
-// parameters.
-func (f *compileFlags) compile(c *cli, m *model.Model) (compile.Plan, error) {
-	p, err := compile.Compile(m, compile.Options{Params: f.params, AllowInsecure: f.insecure,
-		Packing: manifest.Packing(f.packing), ExpectedImages: f.expected})
+// compile compiles m with the flags' options for a caller that has images images
+// (0: a full batch or more): without --expect, auto chooses the packing for that
+// count. It warns on stderr about insecure parameters, and records in f.choice how
+// the packing was chosen.
+func (f *compileFlags) compile(c *cli, m *model.Model, images int) (compile.Plan, error) {
+	expected := f.expected
+	if expected == 0 {
+		expected = images
+	}
+	p, choice, err := compile.Choose(m, compile.Options{Params: f.params, AllowInsecure: f.insecure,
+		Packing: manifest.Packing(f.packing), ExpectedImages: expected})
 	if err != nil {
 		if errors.Is(err, errs.ErrInsecure) && !f.insecure {
 			return nil, fmt.Errorf("%w (add --insecure to use it, for tests only)", err)
 		}
 		return nil, err
 	}
+	f.choice = choice
 	if man := p.Manifest(); man.Insecure {
 		c.warn("parameter set %s is NOT secure; use it for tests only", man.Params)
 	}
@@ -99,6 +108,14 @@ type manifestInfo struct {
 	ImagesPerBatch int        `json:"images_per_batch"`
 	GaloisElements []uint64   `json:"galois_elements"`
 	Relinearize    bool       `json:"relinearize"`
+	// ChannelRanges are the per-channel input ranges, when the model has them.
+	ChannelRanges [][2]float64 `json:"channel_ranges,omitempty"`
+	// Preprocessing is the normalization the model applies to the raw inputs.
+	Preprocessing *model.Normalization `json:"preprocessing,omitempty"`
+	// Guarantee is what the plan's value bounds hold for ("proven" or
+	// "calibrated"), Monitors the layers a calibrated plan monitors.
+	Guarantee string `json:"guarantee"`
+	Monitors  []int  `json:"monitors,omitempty"`
 	// Positions and CheckInputs describe the integrity checks: the image positions
 	// of a request, and the check inputs whose logits the manifest publishes.
 	Positions   int `json:"positions"`
@@ -117,6 +134,7 @@ func describeManifest(m *manifest.Manifest) (*manifestInfo, error) {
 		InputLogScale: m.InputLogScale, InputLevel: m.InputLevel, Outputs: m.Outputs, OutputLevel: m.OutputLevel,
 		OutputDegree: m.OutputDegree, OutputLogScale: round(m.OutputLogScale, 4), OutputBound: m.OutputBound,
 		ImagesPerBatch: m.ImagesPerBatch, GaloisElements: append([]uint64{}, m.GaloisElements...), Relinearize: m.Relinearize,
+		ChannelRanges: m.ChannelRanges, Preprocessing: m.Preprocessing, Guarantee: guarantee(m), Monitors: m.Monitors,
 		Positions: m.Checks.Positions, CheckInputs: len(m.Checks.Candidates)}, nil
 }
 
@@ -135,8 +153,41 @@ func (mi *manifestInfo) writeText(w io.Writer) {
 	t.row("input", "%s values in [%g, %g], scale 2^%d, level %d", mi.Input, mi.InputRange[0], mi.InputRange[1], mi.InputLogScale, mi.InputLevel)
 	t.row("output", "%d logits, degree %d, level %d, scale 2^%.2f, |logit| ≤ %.4g", mi.Outputs, mi.OutputDegree, mi.OutputLevel, mi.OutputLogScale, mi.OutputBound)
 	t.row("evaluation keys", "relinearization %v, %d Galois elements", mi.Relinearize, len(mi.GaloisElements))
+	if mi.Preprocessing != nil {
+		t.row("preprocessing", "(x − mean)/std per channel, in the model: mean %v, std %v", mi.Preprocessing.Mean, mi.Preprocessing.Std)
+	}
+	if len(mi.ChannelRanges) > 0 {
+		t.row("channel ranges", "%s", channelRanges(mi.ChannelRanges))
+	}
+	switch mi.Guarantee {
+	case "calibrated":
+		t.row("guarantee", "calibrated bounds: %d monitors (layers %v) turn inputs beyond the calibration into errors at decryption", len(mi.Monitors), mi.Monitors)
+	default:
+		t.row("guarantee", "proven bounds: no input in range can overflow")
+	}
 	t.row("integrity checks", "%d check inputs fill the positions of %d that a request's images leave", mi.CheckInputs, mi.Positions)
 	t.flush()
+}
+
+// guarantee is the manifest's guarantee, "proven" when it names none.
+func guarantee(m *manifest.Manifest) string {
+	if m.Guarantee == "" {
+		return "proven"
+	}
+	return m.Guarantee
+}
+
+// channelRanges formats per-channel ranges, the first few of them.
+func channelRanges(r [][2]float64) string {
+	const shown = 4
+	parts := make([]string, 0, shown+1)
+	for c, v := range r[:min(len(r), shown)] {
+		parts = append(parts, fmt.Sprintf("%d: [%.4g, %.4g]", c, v[0], v[1]))
+	}
+	if len(r) > shown {
+		parts = append(parts, fmt.Sprintf("… (%d channels)", len(r)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // manifestReport is the output of manifest.
@@ -146,15 +197,19 @@ type manifestReport struct {
 	PrecisionBits float64        `json:"precision_bits"`
 	Steps         []packing.Step `json:"steps"`
 	Manifest      *manifestInfo  `json:"manifest"`
+	// PackingChoice says how the packing was chosen, and why others could not hold
+	// the network.
+	PackingChoice compile.Choice `json:"packing_choice"`
 }
 
 // writeText implements report.
 func (r *manifestReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "wrote manifest %s (%s)\n", r.Output, byteSize(r.Bytes))
 	r.Manifest.writeText(w)
+	fmt.Fprintf(w, "  packing: %s\n", r.PackingChoice)
 	fmt.Fprintf(w, "  planned precision: %.1f bits\n  steps:\n", r.PrecisionBits)
 	for i, s := range r.Steps {
-		fmt.Fprintf(w, "    %d %-7s %5d -> %5d ciphertexts, level %d, degree %d, scale 2^%.1f, bound %.3g\n",
+		fmt.Fprintf(w, "    %2d %-22s %5d -> %5d ciphertexts, level %d, degree %d, scale 2^%.1f, bound %.3g\n",
 			i, s.Kind, s.Inputs, s.Outputs, s.Level, s.Degree, s.LogScale, s.Bound)
 	}
 }
@@ -179,7 +234,7 @@ keys, encrypt and decrypt. The server compiles with the same --params/--insecure
 	if err != nil {
 		return err
 	}
-	p, err := cf.compile(c, m)
+	p, err := cf.compile(c, m, 0)
 	if err != nil {
 		return err
 	}
@@ -196,5 +251,5 @@ keys, encrypt and decrypt. The server compiles with the same --params/--insecure
 		return err
 	}
 	return c.emit(out, &manifestReport{Output: *dst, Bytes: int64(len(data)), PrecisionBits: round(p.PrecisionBits(), 2),
-		Steps: p.Steps(), Manifest: mi})
+		Steps: p.Steps(), Manifest: mi, PackingChoice: cf.choice})
 }

@@ -127,6 +127,9 @@ type runStats struct {
 	Batches        int    `json:"batches"`
 	ImagesPerBatch int    `json:"images_per_batch"`
 	Packing        string `json:"packing"`
+	// PackingChoice says how the packing was chosen, and why others could not hold
+	// the network.
+	PackingChoice *compile.Choice `json:"packing_choice,omitempty"`
 	paramsInfo
 	PrecisionBits float64 `json:"precision_bits"`
 	// Seconds are the totals of each phase over all images.
@@ -188,6 +191,9 @@ func (s *runStats) rows(t *table) {
 	t.row("model", "%s", s.Model)
 	t.row("parameters", "%s (log N = %d, log QP = %.1f, %s), %s packing, planned precision %.1f bits",
 		s.Name, s.LogN, s.LogQP, sec, s.Packing, s.PrecisionBits)
+	if s.PackingChoice != nil {
+		t.row("packing", "%s", s.PackingChoice)
+	}
 	t.row("images", "%d in %d batch(es) of up to %d", s.Images, s.Batches, s.ImagesPerBatch)
 	t.row("compile", "%.2f s", s.Seconds.Compile)
 	t.row("keygen", "%.2f s", s.Seconds.Keygen)

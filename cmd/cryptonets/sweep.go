@@ -120,7 +120,7 @@ func runSweep(c *cli, rf *runFlags, counts []int, packings []manifest.Packing) e
 		for i, packing := range packings {
 			flags := *rf.compile
 			flags.packing, flags.expected = string(packing), n
-			if cells[i].plan, err = flags.compile(c, m); err != nil {
+			if cells[i].plan, err = flags.compile(c, m, 0); err != nil {
 				return fmt.Errorf("%s, %d images: %w", packing, n, err)
 			}
 		}

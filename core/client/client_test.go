@@ -65,11 +65,13 @@ func TestEncryptRejectsBadImages(t *testing.T) {
 }
 
 // TestManifestsThePackingRejects are refused before any key is made: a packing
-// nobody knows, or a batch manifest that claims a layout or keys.
+// nobody knows, a batch manifest that claims a layout or Galois keys, or a
+// relinearization key with parameters that have no special prime.
 func TestManifestsThePackingRejects(t *testing.T) {
 	tamper := map[string]func(*manifest.Manifest){
 		"unknown packing":  func(m *manifest.Manifest) { m.Packing = "diagonal" },
 		"batch with keys":  func(m *manifest.Manifest) { m.Relinearize = true },
+		"batch rotations":  func(m *manifest.Manifest) { m.GaloisElements, m.GaloisLevels = []uint64{5}, []int{0} },
 		"batch layout":     func(m *manifest.Manifest) { m.Layout = []byte{1} },
 		"ciphertext count": func(m *manifest.Manifest) { m.InputCiphertexts++ },
 	}

@@ -76,17 +76,72 @@ func ForManifest(m *model.Model, man manifest.Manifest, allowInsecure bool) (Pla
 
 // Compile plans m for evaluation on encrypted data.
 func Compile(m *model.Model, opts Options) (Plan, error) {
+	p, _, err := Choose(m, opts)
+	return p, err
+}
+
+// Choice says how Compile chose a plan: for how many images, among which candidates,
+// and why the packings that are not among them could not hold the network.
+type Choice struct {
+	// Packing is the chosen plan's packing; Auto tells whether the cost model chose it.
+	Packing manifest.Packing `json:"packing"`
+	Auto    bool             `json:"auto"`
+	// ExpectedImages is the image count the choice was made for (0: a full batch).
+	ExpectedImages int `json:"expected_images"`
+	// Candidates are the plans compared, with their expected time for the images.
+	Candidates []Candidate `json:"candidates"`
+	// Rejected has, per packing that could not hold the network, the reason and
+	// what to change.
+	Rejected []Rejection `json:"rejected,omitempty"`
+}
+
+// Candidate is one plan Choose compared.
+type Candidate struct {
+	Packing          manifest.Packing `json:"packing"`
+	Params           string           `json:"params"`
+	ImagesPerRequest int              `json:"images_per_request"`
+	// Seconds is the cost model's time for ExpectedImages images.
+	Seconds float64 `json:"seconds"`
+}
+
+// Rejection says why a packing cannot hold a network, and what would change that.
+type Rejection struct {
+	Packing manifest.Packing `json:"packing"`
+	Reason  string           `json:"reason"`
+	Advice  string           `json:"advice"`
+}
+
+// String summarizes the choice in a sentence.
+func (c Choice) String() string {
+	var b strings.Builder
+	how := "as asked"
+	if c.Auto {
+		how = "the fastest of the candidates"
+		if c.ExpectedImages > 0 {
+			how += fmt.Sprintf(" for %d images", c.ExpectedImages)
+		}
+	}
+	fmt.Fprintf(&b, "%s packing (%s)", c.Packing, how)
+	for _, r := range c.Rejected {
+		fmt.Fprintf(&b, "; %s packing cannot hold this network (%s): %s", r.Packing, r.Reason, r.Advice)
+	}
+	return b.String()
+}
+
+// Choose is Compile that also says how it chose.
+func Choose(m *model.Model, opts Options) (Plan, Choice, error) {
+	choice := Choice{Auto: opts.Packing == "" || opts.Packing == Auto, ExpectedImages: opts.ExpectedImages}
 	if m == nil {
-		return nil, errs.New(errs.ErrInvalidArgument, "compile: nil model")
+		return nil, choice, errs.New(errs.ErrInvalidArgument, "compile: nil model")
 	}
 	if opts.ExpectedImages < 0 || opts.Tuning.ImagesPerRequest < 0 {
-		return nil, errs.New(errs.ErrInvalidArgument, "compile: %d expected images, %d per request", opts.ExpectedImages, opts.Tuning.ImagesPerRequest)
+		return nil, choice, errs.New(errs.ErrInvalidArgument, "compile: %d expected images, %d per request", opts.ExpectedImages, opts.Tuning.ImagesPerRequest)
 	}
 	var named *params.Preset
 	if opts.Params != "" {
 		preset, err := params.ByName(opts.Params, opts.AllowInsecure)
 		if err != nil {
-			return nil, err
+			return nil, choice, err
 		}
 		named = &preset
 	}
@@ -94,7 +149,7 @@ func Compile(m *model.Model, opts Options) (Plan, error) {
 	if opts.Packing != "" && opts.Packing != Auto {
 		p, err := Lookup(opts.Packing)
 		if err != nil {
-			return nil, err
+			return nil, choice, err
 		}
 		packings = []packing.Packing{p}
 	}
@@ -104,14 +159,48 @@ func Compile(m *model.Model, opts Options) (Plan, error) {
 		plans, err := compileFor(pk, m, named, opts)
 		if err != nil {
 			failures = append(failures, err)
+			if len(plans) == 0 {
+				choice.Rejected = append(choice.Rejected, Rejection{Packing: pk.Name(), Reason: oneLine(err), Advice: advice(pk.Name(), m)})
+			}
 		}
 		candidates = append(candidates, plans...)
 	}
 	if len(candidates) == 0 {
-		return nil, errors.Join(failures...)
+		var hints []string
+		for _, r := range choice.Rejected {
+			hints = append(hints, fmt.Sprintf("for %s packing: %s", r.Packing, r.Advice))
+		}
+		return nil, choice, fmt.Errorf("%w; %s", errors.Join(failures...), strings.Join(hints, "; "))
 	}
-	return fastest(candidates, opts.ExpectedImages), nil
+	best := fastest(candidates, opts.ExpectedImages)
+	choice.Packing = best.Packing()
+	images := opts.ExpectedImages
+	for _, c := range candidates {
+		n := images
+		if n == 0 {
+			n = c.Manifest().ImagesPerBatch
+		}
+		man := c.Manifest()
+		choice.Candidates = append(choice.Candidates, Candidate{Packing: c.Packing(), Params: man.Params,
+			ImagesPerRequest: man.ImagesPerBatch, Seconds: EstimateOf(c, n).TotalSeconds})
+	}
+	return best, choice, nil
 }
+
+// advice says what would let a packing hold a network it cannot.
+func advice(pk manifest.Packing, m *model.Model) string {
+	s := "fewer activation layers or polynomials of lower degree (each polynomial of depth d takes d levels); "
+	if m.Calibration == nil {
+		s += "converting with calibration data allows tighter, calibrated value bounds; "
+	}
+	if pk == batch.Name {
+		return s + "the largest 128-bit batch parameter set is " + params.Batch()[len(params.Batch())-1].Name
+	}
+	return s + "the largest 128-bit single-image parameter set is " + params.KeySwitching()[len(params.KeySwitching())-1].Name
+}
+
+// oneLine returns the error's message on one line.
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 // compileFor compiles m for one packing: for each request size worth comparing, under
 // the named preset or the first of the packing's presets that holds the network.

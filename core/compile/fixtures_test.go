@@ -121,13 +121,16 @@ func runFixtureEncrypted(t *testing.T, name string, test *dataset.Set) {
 			t.Errorf("image %d: encrypted argmax %d, plaintext %d", i, model.Argmax(got[i]), model.Argmax(want))
 		}
 	}
-	// The bound is the smaller of two figures derived from the plan's PrecisionBits p:
-	//   - maxLogit·2^(marginBits−p): the plan keeps p bits of every value, relative to
-	//     its scale, and these logits reach maxLogit; marginBits allows for the error's
-	//     growth through squares and polynomials and for sums of many rounded weights;
-	//   - OutputBound·2^−p: the plan's worst case, with OutputBound its interval-
-	//     arithmetic bound on |logit| over every input in [0, 1]. It is tighter only for
-	//     avgpool_pad; elsewhere OutputBound is up to 10^6 times the actual logits.
+	// The bound is the smaller of two figures derived from the plan's PrecisionBits p,
+	// the precision of the logits relative to their magnitude on the calibration
+	// images:
+	//   - maxLogit·2^(marginBits−p): these logits reach maxLogit; marginBits allows
+	//     for the error model's approximations (its gains are measured on calibration
+	//     images, its noise figures are typical, not worst, magnitudes);
+	//   - OutputBound·2^−p: with OutputBound the plan's bound on |logit| for every
+	//     input in range, the most the magnitude p is relative to can be. It is
+	//     tighter only for networks with tiny logits; elsewhere OutputBound is up to
+	//     10^6 times the actual logits.
 	man := p.Manifest()
 	relative := maxLogit * math.Exp2(marginBits-p.PrecisionBits())
 	worstCase := man.OutputBound * math.Exp2(-p.PrecisionBits())
@@ -190,14 +193,15 @@ func convertFixture(t *testing.T, name string) *model.Model {
 	if want := (model.Shape{C: 1, H: 28, W: 28}); imported.Input != want {
 		t.Fatalf("input %v, want the MNIST shape %v", imported.Input, want)
 	}
-	opts := rewrite.Options{}
-	if rewrite.NeedsCalibration(imported) {
-		cal, err := dataset.MNIST(dataset.MNISTTrain, fixtureCalibration)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts.Calibration = cal.Records
+	// Degree-2 polynomials, whatever the accuracy they cost: the tests check
+	// encryption against the converted network. Every fixture is calibrated, so that
+	// plans measure their precision against the logits' magnitude on data.
+	opts := rewrite.Options{ApproxOptions: rewrite.ApproxOptions{Degree: 2}, Budget: rewrite.Budget{Exceed: true}}
+	cal, err := dataset.MNIST(dataset.MNISTTrain, fixtureCalibration)
+	if err != nil {
+		t.Fatal(err)
 	}
+	opts.Calibration = cal.Records
 	converted, err := rewrite.ConvertWith(imported, opts)
 	if err != nil {
 		t.Fatal(err)

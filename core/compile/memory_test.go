@@ -85,7 +85,7 @@ func allocatedByEvaluation(t *testing.T, p compile.Plan, images [][]float64) int
 	if err != nil {
 		t.Fatal(err)
 	}
-	upload, _, err := c.EncryptBytes(images[:man.ImagesPerBatch], nil)
+	upload, _, err := c.EncryptBytes(images[:min(man.ImagesPerBatch, len(images))], nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,19 +212,20 @@ func readDir(dir string, shape model.Shape) (*Set, error) {
 
 // trailingShapeFits reports whether the dimensions of one record, as an array file
 // gives them, describe a record of shape s: C×H×W itself, with leading 1s dropped
-// (H×W for one channel, or W for a vector), or the flat C·H·W values.
+// (H×W for one channel, or W for a vector or a one-channel signal), or the flat
+// C·H·W values.
 func trailingShapeFits(dims []int, s model.Shape) bool {
 	full := []int{s.C, s.H, s.W}
-	for len(full) > 1 && full[0] == 1 {
+	for {
+		if slices.Equal(dims, full) {
+			return true
+		}
+		if len(full) == 1 || full[0] != 1 {
+			break
+		}
 		full = full[1:]
 	}
-	switch {
-	case slices.Equal(dims, []int{s.C, s.H, s.W}), slices.Equal(dims, full):
-		return true
-	case len(dims) == 1:
-		return dims[0] == s.Size()
-	}
-	return false
+	return len(dims) == 1 && dims[0] == s.Size()
 }
 
 // shapeText formats array dimensions as (n, a, b).

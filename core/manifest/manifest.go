@@ -86,7 +86,31 @@ type Manifest struct {
 	// Checks are the known answers a client hides among the images of every request
 	// to check the decrypted result.
 	Checks Checks `codec:"checks"`
+
+	// Fields added since are optional: manifests written before them read unchanged.
+
+	// ChannelRanges, when set, bounds each input channel (each feature of a record) on
+	// its own; the client checks them (see model.Model.ChannelRanges).
+	ChannelRanges [][2]float64 `codec:"channel_ranges,omitempty"`
+	// Preprocessing is the normalization the network applies to the raw inputs
+	// (folded into its first layer): the client encrypts the raw values.
+	Preprocessing *model.Normalization `codec:"preprocessing,omitempty"`
+	// InputScales, when set, are per-channel factors the client multiplies the
+	// (checked) input values by before encoding them (batch packing).
+	InputScales []float64 `codec:"input_scales,omitempty"`
+	// Guarantee says what the plan's value bounds hold for: "proven" (every input in
+	// range) or "calibrated" (inputs its monitors admit); empty means proven.
+	Guarantee string `codec:"guarantee,omitempty"`
+	// Monitors lists, for each monitor of a calibrated plan, the model layer whose
+	// input it watches. Monitor k travels in result ciphertext Result.Ciphertexts + k,
+	// image i in slot i·Result.ImageStride; a value above 1 means that image's values
+	// left the calibrated range there, and its logits are not to be trusted.
+	Monitors []int `codec:"monitors,omitempty"`
 }
+
+// ResultCiphertexts is the number of ciphertexts of a result: the logits' and the
+// monitors'.
+func (m *Manifest) ResultCiphertexts() int { return m.Result.Ciphertexts + len(m.Monitors) }
 
 // Checks describe the integrity checks of results. A request has Positions image
 // positions (the slots of a batch-packing request, the interleaved lanes of a
@@ -191,7 +215,38 @@ func (m *Manifest) Validate() error {
 	if err := m.Checks.validate(m.Outputs, m.OutputBound); err != nil {
 		return err
 	}
+	if err := m.validateInputs(); err != nil {
+		return err
+	}
 	return m.validateKeys(p)
+}
+
+// validateInputs checks the channel ranges, the preprocessing record, the guarantee
+// and the monitors.
+func (m *Manifest) validateInputs() error {
+	if err := model.CheckChannelRanges(m.ChannelRanges, m.InputRange, m.Input.C); err != nil {
+		return errs.New(errs.ErrMalformed, "manifest: %w", err)
+	}
+	if p := m.Preprocessing; p != nil && (len(p.Mean) != m.Input.C || len(p.Std) != m.Input.C) {
+		return errs.New(errs.ErrMalformed, "manifest: a preprocessing record for %d channels, the input has %d", len(p.Mean), m.Input.C)
+	}
+	if len(m.InputScales) != 0 && len(m.InputScales) != m.Input.C {
+		return errs.New(errs.ErrMalformed, "manifest: %d input scales for %d channels", len(m.InputScales), m.Input.C)
+	}
+	for _, k := range m.InputScales {
+		if !(k > 0) || math.IsInf(k, 0) {
+			return errs.New(errs.ErrMalformed, "manifest: input scale %g", k)
+		}
+	}
+	switch {
+	case m.Guarantee != "" && m.Guarantee != "proven" && m.Guarantee != "calibrated":
+		return errs.New(errs.ErrMalformed, "manifest: unknown guarantee %q", m.Guarantee)
+	case len(m.Monitors) > 0 && m.Guarantee != "calibrated":
+		return errs.New(errs.ErrMalformed, "manifest: %d monitors in a plan whose bounds are not calibrated", len(m.Monitors))
+	case len(m.Monitors) > maxCiphertexts || m.Result.Ciphertexts+len(m.Monitors) > maxCiphertexts:
+		return errs.New(errs.ErrMalformed, "manifest: %d monitors", len(m.Monitors))
+	}
+	return nil
 }
 
 // validate checks the check inputs' logits and tolerances: finite, within the output
@@ -264,6 +319,9 @@ func (m *Manifest) validateKeys(p hefloat.Parameters) error {
 	if len(m.GaloisElements) > maxGaloisElements || len(m.GaloisLevels) != len(m.GaloisElements) {
 		return errs.New(errs.ErrMalformed, "manifest: %d Galois elements with %d levels", len(m.GaloisElements), len(m.GaloisLevels))
 	}
+	if m.Relinearize && p.PCount() == 0 {
+		return errs.New(errs.ErrMalformed, "manifest: a relinearization key needs special primes, and %s has none", m.Params)
+	}
 	root := p.RingQ().NthRoot()
 	for i, g := range m.GaloisElements {
 		switch {
@@ -314,5 +372,5 @@ func (m *Manifest) UnmarshalBinary(data []byte) error {
 // InputSpec returns what the manifest's model records about its inputs: what a
 // client prepares its records with (model.InputSpec.Prepare).
 func (m *Manifest) InputSpec() model.InputSpec {
-	return model.InputSpec{Shape: m.Input, Range: m.InputRange}
+	return model.InputSpec{Shape: m.Input, Range: m.InputRange, ChannelRanges: m.ChannelRanges}
 }

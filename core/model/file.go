@@ -27,6 +27,10 @@ type fileRecord struct {
 	InputRange [2]float64    `codec:"input_range"`
 	Layers     []layerRecord `codec:"layers"`
 	Provenance Provenance    `codec:"provenance"`
+	// Fields added since are optional: files written before them read unchanged.
+	ChannelRanges [][2]float64   `codec:"channel_ranges,omitempty"`
+	Preprocessing *Normalization `codec:"preprocessing,omitempty"`
+	Calibration   *Calibration   `codec:"calibration,omitempty"`
 }
 
 // layerRecord is the tagged union a layer is stored as.
@@ -40,6 +44,7 @@ type layerRecord struct {
 	// written before them read unchanged, and the format version stays 1.
 	ChannelAffine *ChannelAffine `codec:"channel_affine,omitempty"`
 	MaxPool       *MaxPool       `codec:"maxpool,omitempty"`
+	Reshape       *Reshape       `codec:"reshape,omitempty"`
 }
 
 func toRecord(l Layer) layerRecord {
@@ -57,6 +62,8 @@ func toRecord(l Layer) layerRecord {
 		r.ChannelAffine = l
 	case *MaxPool:
 		r.MaxPool = l
+	case *Reshape:
+		r.Reshape = l
 	}
 	return r
 }
@@ -76,6 +83,8 @@ func (r layerRecord) layer() (Layer, error) {
 		l = r.ChannelAffine
 	case KindMaxPool:
 		l = r.MaxPool
+	case KindReshape:
+		l = r.Reshape
 	case KindLogSoftmax:
 		return LogSoftmax{}, nil
 	case KindFlatten:
@@ -110,6 +119,8 @@ func isNil(l Layer) bool {
 		return l == nil
 	case *MaxPool:
 		return l == nil
+	case *Reshape:
+		return l == nil
 	}
 	return l == nil
 }
@@ -120,7 +131,8 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		return nil, err
 	}
 	rec := fileRecord{Magic: fileMagic, Version: FileVersion, Name: m.Name, Input: m.Input,
-		InputRange: m.InputRange, Provenance: m.Provenance}
+		InputRange: m.InputRange, Provenance: m.Provenance, ChannelRanges: m.ChannelRanges,
+		Preprocessing: m.Preprocessing, Calibration: m.Calibration}
 	for _, l := range m.Layers {
 		rec.Layers = append(rec.Layers, toRecord(l))
 	}
@@ -139,7 +151,8 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	if rec.Version != FileVersion {
 		return errs.New(errs.ErrMalformed, "model file: format version %d, this library reads version %d", rec.Version, FileVersion)
 	}
-	out := Model{Name: rec.Name, Input: rec.Input, InputRange: rec.InputRange, Provenance: rec.Provenance}
+	out := Model{Name: rec.Name, Input: rec.Input, InputRange: rec.InputRange, Provenance: rec.Provenance,
+		ChannelRanges: rec.ChannelRanges, Preprocessing: rec.Preprocessing, Calibration: rec.Calibration}
 	for i, r := range rec.Layers {
 		l, err := r.layer()
 		if err != nil {

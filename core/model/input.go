@@ -14,13 +14,18 @@ import (
 type InputSpec struct {
 	Shape Shape
 	Range [2]float64
+	// ChannelRanges, when set, bound each channel on its own (inside Range).
+	ChannelRanges [][2]float64
 }
 
 // InputSpec returns what m records about its inputs.
-func (m *Model) InputSpec() InputSpec { return InputSpec{Shape: m.Input, Range: m.InputRange} }
+func (m *Model) InputSpec() InputSpec {
+	return InputSpec{Shape: m.Input, Range: m.InputRange, ChannelRanges: m.ChannelRanges}
+}
 
 // Prepare applies the preprocessing that s records to records and checks them: each
-// must have Shape.Size() values (channel-major), each inside Range. name names
+// must have Shape.Size() values (channel-major), each inside Range and inside its
+// channel's range when s has ChannelRanges. name names
 // record i in errors (nil: "record i"). It returns the records as the model takes
 // them: today the records themselves, unchanged.
 func (s InputSpec) Prepare(records [][]float64, name func(i int) string) ([][]float64, error) {
@@ -28,15 +33,19 @@ func (s InputSpec) Prepare(records [][]float64, name func(i int) string) ([][]fl
 		name = func(i int) string { return fmt.Sprintf("record %d", i) }
 	}
 	size := s.Shape.Size()
-	lo, hi := s.Range[0], s.Range[1]
+	plane := s.Shape.H * s.Shape.W
 	for i, r := range records {
 		if len(r) != size {
 			return nil, errs.New(errs.ErrInvalidArgument, "%s has %d values, the model takes %d (%v)", name(i), len(r), size, s.Shape)
 		}
 		for k, v := range r {
-			if !(v >= lo && v <= hi) {
-				return nil, errs.New(errs.ErrInvalidArgument, "%s: %s is %g, outside the model's input range [%g, %g]",
-					name(i), s.position(k), v, lo, hi)
+			rng, what := s.Range, "the model's input range"
+			if len(s.ChannelRanges) == s.Shape.C {
+				rng, what = s.ChannelRanges[k/plane], fmt.Sprintf("the range of channel %d", k/plane)
+			}
+			if !(v >= rng[0] && v <= rng[1]) {
+				return nil, errs.New(errs.ErrInvalidArgument, "%s: %s is %g, outside %s [%g, %g]",
+					name(i), s.position(k), v, what, rng[0], rng[1])
 			}
 		}
 	}

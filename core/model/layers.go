@@ -52,33 +52,40 @@ type Padding struct {
 
 func (p Padding) valid() bool { return p.Top >= 0 && p.Left >= 0 && p.Bottom >= 0 && p.Right >= 0 }
 
-// window is the geometry shared by convolution and pooling.
+// window is the geometry shared by convolution and pooling; a dilation of 0 means 1.
 type window struct {
-	kh, kw, sh, sw int
-	pad            Padding
+	kh, kw, sh, sw, dh, dw int
+	pad                    Padding
 }
 
+// dilations returns the dilations, 0 read as 1.
+func (w window) dilations() (int, int) { return max(w.dh, 1), max(w.dw, 1) }
+
 func (w window) outputSize(in Shape) (h, wd int, err error) {
-	if w.kh <= 0 || w.kw <= 0 || w.sh <= 0 || w.sw <= 0 || !w.pad.valid() {
-		return 0, 0, errs.New(errs.ErrInvalidArgument, "kernel %d×%d, stride %d×%d and padding must be positive", w.kh, w.kw, w.sh, w.sw)
+	if w.kh <= 0 || w.kw <= 0 || w.sh <= 0 || w.sw <= 0 || w.dh < 0 || w.dw < 0 || !w.pad.valid() {
+		return 0, 0, errs.New(errs.ErrInvalidArgument, "kernel %d×%d, stride %d×%d, dilation %d×%d and padding must be positive",
+			w.kh, w.kw, w.sh, w.sw, w.dh, w.dw)
 	}
+	dh, dw := w.dilations()
+	eh, ew := dh*(w.kh-1)+1, dw*(w.kw-1)+1 // the dilated kernel's extent
 	ph, pw := in.H+w.pad.Top+w.pad.Bottom, in.W+w.pad.Left+w.pad.Right
-	if ph < w.kh || pw < w.kw {
-		return 0, 0, errs.New(errs.ErrInvalidArgument, "kernel %d×%d larger than padded input %d×%d", w.kh, w.kw, ph, pw)
+	if ph < eh || pw < ew {
+		return 0, 0, errs.New(errs.ErrInvalidArgument, "kernel %d×%d (dilated %d×%d) larger than padded input %d×%d", w.kh, w.kw, eh, ew, ph, pw)
 	}
-	return (ph-w.kh)/w.sh + 1, (pw-w.kw)/w.sw + 1, nil
+	return (ph-eh)/w.sh + 1, (pw-ew)/w.sw + 1, nil
 }
 
 // taps calls f for every kernel offset (ky, kx) of output (oy, ox) that falls inside
 // the unpadded input, with the input coordinates.
 func (w window) taps(in Shape, oy, ox int, f func(ky, kx, iy, ix int)) {
+	dh, dw := w.dilations()
 	for ky := range w.kh {
-		iy := oy*w.sh + ky - w.pad.Top
+		iy := oy*w.sh + ky*dh - w.pad.Top
 		if iy < 0 || iy >= in.H {
 			continue
 		}
 		for kx := range w.kw {
-			ix := ox*w.sw + kx - w.pad.Left
+			ix := ox*w.sw + kx*dw - w.pad.Left
 			if ix < 0 || ix >= in.W {
 				continue
 			}
@@ -87,25 +94,30 @@ func (w window) taps(in Shape, oy, ox int, f func(ky, kx, iy, ix int)) {
 	}
 }
 
-// Conv2D is a 2-D convolution with stride and zero padding.
+// Conv2D is a 2-D convolution with stride, dilation and zero padding (a 1-D
+// convolution over signals of shape C×1×L is one with KernelH 1).
 // Weights are laid out [out channel][in channel][ky][kx].
 type Conv2D struct {
-	InChannels  int       `codec:"in_channels"`
-	OutChannels int       `codec:"out_channels"`
-	KernelH     int       `codec:"kernel_h"`
-	KernelW     int       `codec:"kernel_w"`
-	StrideH     int       `codec:"stride_h"`
-	StrideW     int       `codec:"stride_w"`
-	Pad         Padding   `codec:"pad"`
-	Weights     []float64 `codec:"weights"`
-	Bias        []float64 `codec:"bias"`
+	InChannels  int     `codec:"in_channels"`
+	OutChannels int     `codec:"out_channels"`
+	KernelH     int     `codec:"kernel_h"`
+	KernelW     int     `codec:"kernel_w"`
+	StrideH     int     `codec:"stride_h"`
+	StrideW     int     `codec:"stride_w"`
+	Pad         Padding `codec:"pad"`
+	// DilationH and DilationW space the kernel's taps; 0 (files written before them)
+	// means 1.
+	DilationH int       `codec:"dilation_h,omitempty"`
+	DilationW int       `codec:"dilation_w,omitempty"`
+	Weights   []float64 `codec:"weights"`
+	Bias      []float64 `codec:"bias"`
 }
 
 // Kind returns KindConv2D.
 func (*Conv2D) Kind() Kind { return KindConv2D }
 
 func (c *Conv2D) window() window {
-	return window{kh: c.KernelH, kw: c.KernelW, sh: c.StrideH, sw: c.StrideW, pad: c.Pad}
+	return window{kh: c.KernelH, kw: c.KernelW, sh: c.StrideH, sw: c.StrideW, dh: c.DilationH, dw: c.DilationW, pad: c.Pad}
 }
 
 // OutputShape implements Layer.
@@ -240,6 +252,26 @@ func (Flatten) Kind() Kind { return KindFlatten }
 // OutputShape implements Layer.
 func (Flatten) OutputShape(in Shape) (Shape, error) { return Shape{C: in.Size(), H: 1, W: 1}, nil }
 
+// KindReshape is the tag of Reshape layers.
+const KindReshape Kind = "reshape"
+
+// Reshape gives the values another shape of the same size without moving them (they
+// stay in channel-major order, as in PyTorch's view and reshape).
+type Reshape struct {
+	To Shape `codec:"to"`
+}
+
+// Kind returns KindReshape.
+func (*Reshape) Kind() Kind { return KindReshape }
+
+// OutputShape implements Layer.
+func (r *Reshape) OutputShape(in Shape) (Shape, error) {
+	if !r.To.Valid() || r.To.Size() != in.Size() {
+		return Shape{}, errs.New(errs.ErrInvalidArgument, "reshape: %v has not the %d values of %v", r.To, in.Size(), in)
+	}
+	return r.To, nil
+}
+
 // Square is the activation x ↦ x².
 type Square struct{}
 
@@ -284,10 +316,10 @@ func (p *Polynomial) Degree() int {
 
 // Depth is the multiplicative depth of the activation: ⌈log2 degree⌉ ciphertext
 // multiplications in sequence (1 for a square; 0 for an affine polynomial).
-func (p *Polynomial) Depth() int { return depthOf(p.Degree()) }
+func (p *Polynomial) Depth() int { return DepthOf(p.Degree()) }
 
-// depthOf is ⌈log2 degree⌉, the fewest sequential products that reach x^degree.
-func depthOf(degree int) int {
+// DepthOf is ⌈log2 degree⌉, the fewest sequential products that reach x^degree.
+func DepthOf(degree int) int {
 	if degree <= 1 {
 		return 0
 	}
@@ -295,7 +327,7 @@ func depthOf(degree int) int {
 }
 
 // Depth is 1: one ciphertext multiplication.
-func (Square) Depth() int { return depthOf(2) }
+func (Square) Depth() int { return DepthOf(2) }
 
 // Apply implements Activation (Horner's rule).
 func (p *Polynomial) Apply(x float64) float64 {

@@ -13,13 +13,59 @@ import (
 // layers applied in order.
 type Model struct {
 	Name string
-	// Input is the shape of one input image.
+	// Input is the shape of one input image: C×H×W for images, C×1×L for signals of
+	// length L, F×1×1 for records of F features.
 	Input Shape
 	// InputRange bounds every input value, [min, max]; the compiler plans CKKS scales
 	// from it, and the client rejects inputs outside it.
 	InputRange [2]float64
-	Layers     []Layer
-	Provenance Provenance
+	// ChannelRanges, when set, bounds the values of each input channel (each feature
+	// of a record) on its own, one [min, max] per channel inside InputRange: the
+	// compiler plans from them and the client checks them.
+	ChannelRanges [][2]float64
+	// Preprocessing records the normalization the network applies to its raw inputs
+	// before its first layer (nil if none): the inputs the client takes are the raw
+	// ones, and the conversion folds the normalization into the first linear layer.
+	Preprocessing *Normalization
+	Layers        []Layer
+	// Calibration holds what calibration data showed of the network's values, for
+	// precision plans (nil when the model was not calibrated).
+	Calibration *Calibration
+	Provenance  Provenance
+}
+
+// Normalization is y = (x − Mean[c]) / Std[c] per input channel.
+type Normalization struct {
+	Mean []float64 `codec:"mean"`
+	Std  []float64 `codec:"std"`
+}
+
+// validate checks that there is one finite mean and one finite non-zero std per
+// channel.
+func (n *Normalization) validate(channels int) error {
+	if len(n.Mean) != channels || len(n.Std) != channels {
+		return errs.New(errs.ErrInvalidArgument, "model: normalization has %d means and %d stds for %d channels", len(n.Mean), len(n.Std), channels)
+	}
+	for c := range n.Std {
+		if !finite(n.Mean[c]) || !finite(n.Std[c]) || n.Std[c] == 0 {
+			return errs.New(errs.ErrInvalidArgument, "model: normalization of channel %d: mean %g, std %g", c, n.Mean[c], n.Std[c])
+		}
+	}
+	return nil
+}
+
+// ValueRanges returns the [min, max] of every input value (channel-major): its
+// channel's range when ChannelRanges is set, InputRange otherwise.
+func (m *Model) ValueRanges() [][2]float64 {
+	out := make([][2]float64, m.Input.Size())
+	plane := m.Input.H * m.Input.W
+	for i := range out {
+		out[i] = m.InputRange
+		if len(m.ChannelRanges) == m.Input.C {
+			out[i] = m.ChannelRanges[i/plane]
+		}
+	}
+	return out
 }
 
 // Provenance records where a model came from.
@@ -69,12 +115,42 @@ func (m *Model) Validate() error {
 	if err != nil {
 		return err
 	}
+	if err := CheckChannelRanges(m.ChannelRanges, m.InputRange, m.Input.C); err != nil {
+		return err
+	}
+	if m.Preprocessing != nil {
+		if err := m.Preprocessing.validate(m.Input.C); err != nil {
+			return err
+		}
+	}
+	if m.Calibration != nil {
+		if err := m.Calibration.validate(m); err != nil {
+			return err
+		}
+	}
 	for i, l := range m.Layers {
 		if !allFinite(numbers(l)...) {
 			return errs.New(errs.ErrInvalidArgument, "model: layer %d (%s) has a NaN or infinite number", i, l.Kind())
 		}
 	}
 	return m.checkLoweringCost(shapes)
+}
+
+// CheckChannelRanges checks per-channel input ranges: none, or one ordered, finite
+// range per channel inside the overall range.
+func CheckChannelRanges(ranges [][2]float64, overall [2]float64, channels int) error {
+	if len(ranges) == 0 {
+		return nil
+	}
+	if len(ranges) != channels {
+		return errs.New(errs.ErrInvalidArgument, "model: %d channel ranges for %d channels", len(ranges), channels)
+	}
+	for c, r := range ranges {
+		if !finite(r[0]) || !finite(r[1]) || r[0] > r[1] || r[0] < overall[0] || r[1] > overall[1] {
+			return errs.New(errs.ErrInvalidArgument, "model: channel %d range [%g, %g] is invalid or outside [%g, %g]", c, r[0], r[1], overall[0], overall[1])
+		}
+	}
+	return nil
 }
 
 func numbers(l Layer) [][]float64 {
@@ -107,7 +183,7 @@ func allFinite(vs ...[]float64) bool {
 }
 
 // Stage is one step of evaluation: exactly one of Affine, Activation and Tensor is set.
-// Flatten layers produce no stage: the values are already channel-major.
+// Flatten and Reshape layers produce no stage: the values are already channel-major.
 type Stage struct {
 	// Layer is the index of the layer the stage comes from.
 	Layer      int
@@ -137,7 +213,7 @@ func (m *Model) Stages() ([]Stage, error) {
 	return stages, nil
 }
 
-// lower turns every layer but Flatten into a stage.
+// lower turns every layer but Flatten and Reshape into a stage.
 func (m *Model) lower() ([]Stage, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -147,7 +223,7 @@ func (m *Model) lower() ([]Stage, error) {
 	for i, l := range m.Layers {
 		st := Stage{Layer: i, In: shapes[i], Out: shapes[i+1]}
 		switch l := l.(type) {
-		case Flatten:
+		case Flatten, *Reshape:
 			continue
 		case TensorOp:
 			st.Tensor = l
@@ -172,6 +248,7 @@ func (m *Model) lower() ([]Stage, error) {
 type Reference struct {
 	stages []Stage
 	in     int
+	layers int
 }
 
 // NewReference prepares the plaintext evaluation of m. Unlike Stages, it accepts every
@@ -181,27 +258,38 @@ func NewReference(m *Model) (*Reference, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reference{stages: stages, in: m.Input.Size()}, nil
+	return &Reference{stages: stages, in: m.Input.Size(), layers: len(m.Layers)}, nil
+}
+
+// apply evaluates one stage.
+func (r *Reference) apply(st Stage, x []float64) []float64 {
+	switch {
+	case st.Affine != nil:
+		return st.Affine.Apply(x)
+	case st.Tensor != nil:
+		return st.Tensor.Eval(st.In, x)
+	}
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = st.Activation.Apply(v)
+	}
+	return y
 }
 
 // Forward evaluates the network on one input image (channel-major values).
-func (r *Reference) Forward(x []float64) ([]float64, error) {
+func (r *Reference) Forward(x []float64) ([]float64, error) { return r.Trace(x, nil) }
+
+// Trace is Forward that also shows visit (when not nil) the input of every
+// activation layer, with the layer's index; visit must not keep or change in.
+func (r *Reference) Trace(x []float64, visit func(layer int, in []float64)) ([]float64, error) {
 	if len(x) != r.in {
 		return nil, errs.New(errs.ErrInvalidArgument, "model: input has %d values, want %d", len(x), r.in)
 	}
 	for _, st := range r.stages {
-		switch {
-		case st.Affine != nil:
-			x = st.Affine.Apply(x)
-		case st.Tensor != nil:
-			x = st.Tensor.Eval(st.In, x)
-		default:
-			y := make([]float64, len(x))
-			for i, v := range x {
-				y[i] = st.Activation.Apply(v)
-			}
-			x = y
+		if st.Activation != nil && visit != nil {
+			visit(st.Layer, x)
 		}
+		x = r.apply(st, x)
 	}
 	return x, nil
 }

@@ -53,7 +53,7 @@ func (b *builder) batchNorm(n *node) error {
 		l.Scale[k] = scale[k] / math.Sqrt(variance[k]+eps)
 		l.Shift[k] = bias[k] - mean[k]*l.Scale[k]
 	}
-	return b.emit(n, l, b.curAct.flat)
+	return b.emit(n, l, b.curAct.rank)
 }
 
 // nonEmpty returns the names that are not "" (absent optional inputs or outputs).

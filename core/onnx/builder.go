@@ -9,19 +9,54 @@ import (
 	"github.com/cryptonets/cryptonets/core/onnx/onnxpb"
 )
 
-// activation is the per-image shape of a tensor of the chain; flat tensors are
-// [N, features] in ONNX, the others [N, C, H, W].
+// activation is the per-image shape of a tensor of the chain and its rank after the
+// batch dimension: 1 for [N, features] (shape F×1×1), 2 for signals [N, C, L]
+// (shape C×1×L), 3 for images [N, C, H, W].
 type activation struct {
 	shape model.Shape
-	flat  bool
+	rank  int
 }
+
+// The ranks of chain tensors.
+const (
+	rankFlat   = 1
+	rankSignal = 2
+	rankImage  = 3
+)
+
+// flat reports whether the tensor is [N, features].
+func (a activation) flat() bool { return a.rank == rankFlat }
 
 // dims returns the ONNX dimensions after the batch dimension.
 func (a activation) dims() []int64 {
-	if a.flat {
+	switch a.rank {
+	case rankFlat:
 		return []int64{int64(a.shape.C)}
+	case rankSignal:
+		return []int64{int64(a.shape.C), int64(a.shape.W)}
 	}
 	return []int64{int64(a.shape.C), int64(a.shape.H), int64(a.shape.W)}
+}
+
+// shapeOf returns the activation of ONNX dimensions (after the batch dimension).
+func shapeOf(dims []int64) (activation, bool) {
+	for _, d := range dims {
+		if d <= 0 || d > 1<<24 {
+			return activation{}, false
+		}
+	}
+	var a activation
+	switch len(dims) {
+	case 1:
+		a = activation{shape: model.Shape{C: int(dims[0]), H: 1, W: 1}, rank: rankFlat}
+	case 2:
+		a = activation{shape: model.Shape{C: int(dims[0]), H: 1, W: int(dims[1])}, rank: rankSignal}
+	case 3:
+		a = activation{shape: model.Shape{C: int(dims[0]), H: int(dims[1]), W: int(dims[2])}, rank: rankImage}
+	default:
+		return activation{}, false
+	}
+	return a, a.shape.Valid()
 }
 
 // builder translates the nodes of a graph, in order, into layers. The layers form a
@@ -53,6 +88,8 @@ type builder struct {
 	consumers map[string][]*node
 	producer  map[string]*node
 	outputs   map[string]bool
+	// order lists the graph's nodes in graph order.
+	order []*node
 	// grouped marks the nodes already translated as part of a group (see group).
 	grouped map[*node]bool
 }
@@ -65,6 +102,7 @@ func newBuilder(opset int64) *builder {
 // index records, for the whole graph, which nodes read and write each tensor.
 func (b *builder) index(nodes []*node, g *onnxpb.GraphProto) {
 	b.consumers, b.producer, b.outputs = map[string][]*node{}, map[string]*node{}, map[string]bool{}
+	b.order = nodes
 	for _, n := range nodes {
 		for _, in := range n.inputs {
 			if in != "" && !slices.Contains(b.consumers[in], n) {
@@ -88,8 +126,8 @@ func (b *builder) start(name string, act activation) {
 
 // supportedOps lists the operators the importer translates, for error messages.
 func supportedOps() []string {
-	return []string{"Conv", "Gemm", "MatMul", "Add", "Mul", "Pow", "BatchNormalization",
-		"AveragePool", "GlobalAveragePool", "MaxPool", "Pad", "Flatten", "Reshape",
+	return []string{"Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Pow", "BatchNormalization",
+		"AveragePool", "GlobalAveragePool", "MaxPool", "Pad", "Flatten", "Reshape", "Unsqueeze", "Squeeze",
 		"Relu", "Sigmoid", "Tanh", "Gelu", "Softmax", "LogSoftmax", "Identity", "Dropout",
 		"Constant", "Shape", "Gather", "Unsqueeze", "Concat", "Cast"}
 }
@@ -103,10 +141,12 @@ func (b *builder) handler(op string) func(*node) error {
 		return b.gemm
 	case "MatMul":
 		return b.matMul
-	case "Add":
-		return b.add
+	case "Add", "Sub", "Div":
+		return b.affineOp
 	case "Mul":
 		return b.mul
+	case "Unsqueeze", "Squeeze":
+		return b.squeezeOp
 	case "Pow":
 		return b.pow
 	case "AveragePool":
@@ -288,14 +328,15 @@ func (b *builder) tensorInput(n *node, i int) (*tensor, error) {
 	return t, nil
 }
 
-// emit appends a layer and makes the output of n the head of the chain.
-func (b *builder) emit(n *node, l model.Layer, flat bool) error {
+// emit appends a layer and makes the output of n, a tensor of the given rank, the
+// head of the chain.
+func (b *builder) emit(n *node, l model.Layer, rank int) error {
 	out, err := l.OutputShape(b.curAct.shape)
 	if err != nil {
 		return fmt.Errorf("onnx: node %q (%s): %w", n.name, n.op, err)
 	}
 	b.layers = append(b.layers, l)
-	return b.advance(n, activation{shape: out, flat: flat})
+	return b.advance(n, activation{shape: out, rank: rank})
 }
 
 // advance makes the output of n, of shape act, the head of the chain.

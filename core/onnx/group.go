@@ -23,9 +23,11 @@ type group struct {
 // store them as float32.
 const constTolerance = 1e-6
 
-// group recognizes a group of nodes that reads the chain tensor x.
+// group recognizes a group of nodes that reads the chain tensor x. A polynomial of
+// x written with several operators (a trained polynomial activation, such as
+// c0 + c1·x + c2·x·x) is a group too.
 func (b *builder) group(x string) (group, bool) {
-	for _, match := range []func(string) (group, bool){b.matchGELU, b.matchSiLU} {
+	for _, match := range []func(string) (group, bool){b.matchGELU, b.matchSiLU, b.matchPolynomial} {
 		if g, ok := match(x); ok {
 			return g, true
 		}
@@ -38,7 +40,7 @@ func (b *builder) emitGroup(g group) error {
 	for _, n := range g.nodes {
 		b.grouped[n] = true
 	}
-	return b.emit(g.last, g.layer, b.curAct.flat)
+	return b.emit(g.last, g.layer, b.curAct.rank)
 }
 
 // matchSiLU recognizes Mul(x, Sigmoid(x)).

@@ -1,36 +1,45 @@
 // Package onnx imports a neural network stored in the ONNX format into the layer graph
 // of package model, unconverted: the CryptoNets rewrites (package rewrite) come after.
 //
-// The graph must be a single chain of operators from one input image ([N, C, H, W]
-// with H = W, or [N, features]; N may be symbolic) to one output: each node reads the
+// The graph must be a single chain of operators from one input ([N, C, H, W] images,
+// [N, C, L] signals or [N, features] records; N may be symbolic) to one output: each node reads the
 // output of the previous one, plus constants (initializers or Constant nodes). The
 // exceptions are the groups of nodes that exporters write for one activation function
 // (GELU, SiLU), which are recognized as a whole. Tensors are NCHW and flattening is
 // channel-major, exactly as model.Shape.Index, so weights are copied as they are. The
 // operators become layers as follows:
 //
-//   - Conv (2-D, group 1, dilation 1, explicit pads) → Conv2D; bias optional
+//   - Conv (2-D on images, 1-D on signals; group 1, any stride and dilation,
+//     explicit pads) → Conv2D (a 1-D kernel k is 1×k); bias optional
 //   - Gemm (transA 0, transB 0 or 1, alpha, beta, C optional) → Dense
 //   - MatMul by a constant matrix → Dense with a zero bias
 //   - Add of a constant right after Conv, Gemm or MatMul → folded into its bias
+//   - Add, Sub, Mul or Div by a constant per channel (or feature, or a scalar) →
+//     ChannelAffine, consecutive ones composed (input normalization, scalings)
 //   - BatchNormalization (inference mode) → ChannelAffine, per channel or per feature
-//   - Mul(x, x) and Pow(x, 2) → Square
+//   - Mul(x, x) and Pow(x, 2) → Square; a polynomial of x of degree 2 or more written
+//     with Add, Sub, Mul, Div by constants, Neg and Pow (a trained polynomial
+//     activation) → Polynomial
 //   - Relu, Sigmoid, Tanh, Gelu (opset 20, exact form) → NamedActivation; so do the
 //     groups x·(1 + erf(x/√2))·0.5 (GELU, as PyTorch < 2.1 exports nn.GELU) and
 //     x·sigmoid(x) (SiLU), whose constants must match within 1e-6 (they are float32)
-//   - AveragePool (ceil_mode 0; count_include_pad 1, or no pads) → SumPool with
-//     Scale 1/(kh·kw); GlobalAveragePool → SumPool over the whole image
-//   - MaxPool (ceil_mode 0, dilation 1, no Indices output) → MaxPool
+//   - AveragePool (1-D or 2-D; ceil_mode 0; count_include_pad 1, or no pads) →
+//     SumPool with Scale 1/(kh·kw); GlobalAveragePool → SumPool over the whole input
+//   - MaxPool (1-D or 2-D; ceil_mode 0, dilation 1, no Indices output) → MaxPool
 //   - Pad (zero, spatial only, as inputs or as attributes) → folded into the padding of
 //     the Conv or AveragePool that follows
-//   - Flatten (axis 1) and flattening Reshape ([N, -1] or [N, features], also computed
-//     by PyTorch's Shape → Gather → Unsqueeze → Concat pattern) → Flatten
+//   - Flatten (axis 1) and Reshape to [N, -1] or [N, features] (also computed by
+//     PyTorch's Shape → Gather → Unsqueeze → Concat pattern) → Flatten; Reshape to
+//     [N, C, L] or [N, C, H, W], Unsqueeze and Squeeze of axes after the batch axis →
+//     Reshape (values stay in channel-major order)
 //   - Softmax and LogSoftmax over all the values of an image → Softmax, LogSoftmax
 //   - Identity and Dropout → dropped (Identity of a constant is the same constant)
 //
 // Anything else is an *UnsupportedError naming the operator, the node and what to do.
 // The imported model's InputRange is [0, 1] (pixels scaled to [0, 1]); set it on the
-// result when the network expects another range.
+// result when the network expects another range. A normalization of the input
+// (Sub/Div/Mul/Add by per-channel constants, or a BatchNormalization, as the first
+// layer) is also recorded as the model's Preprocessing.
 package onnx
 
 import (
@@ -149,11 +158,29 @@ func translate(g *onnxpb.GraphProto, opset int64) (*model.Model, error) {
 	if err := b.finish(g); err != nil {
 		return nil, err
 	}
-	m := &model.Model{Input: in, InputRange: [2]float64{0, 1}, Layers: b.layers}
+	m := &model.Model{Input: in, InputRange: [2]float64{0, 1}, Layers: b.layers, Preprocessing: preprocessing(b.layers)}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("onnx: the imported layers are invalid: %w", err)
 	}
 	return m, nil
+}
+
+// preprocessing returns the normalization (x − mean)/std that a ChannelAffine applies
+// to the graph input (Sub, Div, Mul, Add nodes or a BatchNormalization on it), nil if
+// the first layer is something else.
+func preprocessing(layers []model.Layer) *model.Normalization {
+	a, ok := layers[0].(*model.ChannelAffine)
+	if !ok {
+		return nil
+	}
+	n := &model.Normalization{Mean: make([]float64, len(a.Scale)), Std: make([]float64, len(a.Scale))}
+	for c, s := range a.Scale {
+		if s == 0 {
+			return nil
+		}
+		n.Mean[c], n.Std[c] = -a.Shift[c]/s, 1/s
+	}
+	return n
 }
 
 // graphInput finds the one graph input that is not an initializer and records it as
@@ -183,8 +210,8 @@ func (b *builder) graphInput(g *onnxpb.GraphProto) (model.Shape, error) {
 	return act.shape, nil
 }
 
-// inputShape reads the shape [N, C, H, W] or [N, features] of a graph input; batch is
-// N when it is fixed, 0 when it is symbolic. Images must be square (H = W).
+// inputShape reads the shape [N, C, H, W], [N, C, L] or [N, features] of a graph
+// input; batch is N when it is fixed, 0 when it is symbolic.
 func inputShape(vi *onnxpb.ValueInfoProto) (act activation, batch int64, err error) {
 	name := vi.GetName()
 	tt := vi.GetType().GetTensorType()
@@ -201,40 +228,29 @@ func inputShape(vi *onnxpb.ValueInfoProto) (act activation, batch int64, err err
 		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has no shape; export with a fixed input shape", name)
 	}
 	dims := tt.GetShape().GetDim()
-	if len(dims) != 4 && len(dims) != 2 {
-		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has %d dimensions; want [N, C, H, W] or [N, features]", name, len(dims))
+	if len(dims) < 2 || len(dims) > 4 {
+		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has %d dimensions; want [N, C, H, W] (images), [N, C, L] (signals) or [N, features] (records)",
+			name, len(dims))
 	}
 	batch = dims[0].GetDimValue()
 	if batch < 0 {
 		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has a negative batch dimension %d", name, batch)
 	}
-	sizes := make([]int, len(dims)-1)
+	sizes := make([]int64, len(dims)-1)
 	for i, d := range dims[1:] {
 		v := d.GetDimValue()
 		if _, fixed := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); !fixed || v <= 0 {
-			return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q: dimension %d is dynamic (%q); export with a fixed image size and channel count",
+			return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q: dimension %d is dynamic (%q); export with a fixed input size and channel count",
 				name, i+1, d.GetDimParam())
 		}
 		if v > 1<<24 {
 			return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q: dimension %d is %d, too large", name, i+1, v)
 		}
-		sizes[i] = int(v)
+		sizes[i] = v
 	}
-	if len(sizes) == 1 {
-		return activation{shape: model.Shape{C: sizes[0], H: 1, W: 1}, flat: true}, batch, nil
-	}
-	act = activation{shape: model.Shape{C: sizes[0], H: sizes[1], W: sizes[2]}}
-	if !act.shape.Valid() {
-		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has invalid shape %v", name, act.shape)
-	}
-	if s := act.shape; s.H != s.W {
-		n, side := "N", max(s.H, s.W)
-		if batch > 0 {
-			n = fmt.Sprint(batch)
-		}
-		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has shape [%s, %d, %d, %d]: its images are %d×%d (height × width), not square; "+
-			"only square images are supported: pad or resize the images to a square (e.g. %d×%d), train on them and export again",
-			name, n, s.C, s.H, s.W, s.H, s.W, side, side)
+	act, ok := shapeOf(sizes)
+	if !ok {
+		return act, 0, errs.New(errs.ErrUnsupported, "onnx: input %q has shape %v: too large", name, sizes)
 	}
 	return act, batch, nil
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
-// conv translates Conv (2-D, group 1, dilation 1) into a Conv2D layer.
+// conv translates Conv (2-D on images, 1-D on signals; group 1) into a Conv2D layer.
 func (b *builder) conv(n *node) error {
 	if err := b.data(n, 0); err != nil {
 		return err
@@ -26,17 +26,24 @@ func (b *builder) conv(n *node) error {
 	if err != nil {
 		return err
 	}
-	if len(w.dims) != 4 || w.floats == nil {
-		return unsupportedUse(n, "", "weight %q has shape %v; want floats of shape [out, in, kh, kw]", w.name, w.dims)
+	d := b.spatialDims()
+	if len(w.dims) != 2+d || w.floats == nil {
+		return unsupportedUse(n, "", "weight %q has shape %v; want floats of shape [out, in, %s]", w.name, w.dims,
+			map[int]string{1: "k", 2: "kh, kw"}[d])
 	}
 	if w.dims[1] != b.curAct.shape.C {
 		return errs.New(errs.ErrMalformed, "onnx: node %q (Conv): weight %q has %d input channels, the input has %d", n.name, w.name, w.dims[1], b.curAct.shape.C)
 	}
+	kernel := make([]int64, d)
+	for i := range kernel {
+		kernel[i] = int64(w.dims[2+i])
+	}
 	if ks, err := n.intsAttr("kernel_shape", nil); err != nil {
 		return err
-	} else if ks != nil && !slices.Equal(ks, []int64{int64(w.dims[2]), int64(w.dims[3])}) {
+	} else if ks != nil && !slices.Equal(ks, kernel) {
 		return errs.New(errs.ErrMalformed, "onnx: node %q (Conv): kernel_shape %v does not match weight shape %v", n.name, ks, w.dims)
 	}
+	kernel = b.to2D(kernel, 1)
 	bias := make([]float64, w.dims[0])
 	if n.input(2) != "" {
 		t, err := b.tensorInput(n, 2)
@@ -48,13 +55,16 @@ func (b *builder) conv(n *node) error {
 		}
 		copy(bias, t.values())
 	}
-	sh, sw, pad, err := b.window(n)
+	sh, sw, dh, dw, pad, err := b.window(n)
 	if err != nil {
 		return err
 	}
-	l := &model.Conv2D{InChannels: w.dims[1], OutChannels: w.dims[0], KernelH: w.dims[2], KernelW: w.dims[3],
+	l := &model.Conv2D{InChannels: w.dims[1], OutChannels: w.dims[0], KernelH: int(kernel[0]), KernelW: int(kernel[1]),
 		StrideH: sh, StrideW: sw, Pad: b.takePad(pad), Weights: slices.Clone(w.floats), Bias: bias}
-	return b.emit(n, l, false)
+	if dh != 1 || dw != 1 {
+		l.DilationH, l.DilationW = dh, dw
+	}
+	return b.emit(n, l, b.curAct.rank)
 }
 
 // gemm translates Gemm (alpha·A·B + beta·C with A the activations) into a Dense layer.
@@ -101,7 +111,7 @@ func (b *builder) gemm(n *node) error {
 			d.Bias[j] = beta * v[j]
 		}
 	}
-	return b.emit(n, d, true)
+	return b.emit(n, d, rankFlat)
 }
 
 // matMul translates MatMul of the activations by a constant matrix into a Dense layer
@@ -120,7 +130,7 @@ func (b *builder) matMul(n *node) error {
 	if err != nil {
 		return err
 	}
-	return b.emit(n, d, true)
+	return b.emit(n, d, rankFlat)
 }
 
 // dense builds a Dense layer with zero bias from the constant matrix input i of n,
@@ -153,36 +163,6 @@ func (b *builder) dense(n *node, i int, transposed bool, alpha float64) (*model.
 	return d, nil
 }
 
-// add folds the Add of a constant into the bias of the layer just before it.
-func (b *builder) add(n *node) error {
-	ci := 1
-	switch {
-	case b.isData(n, 0) && b.isData(n, 1):
-		return unsupportedUse(n, "", "of the activations to themselves is not supported")
-	case b.isData(n, 1):
-		ci = 0
-	case !b.isData(n, 0):
-		return b.data(n, 0)
-	}
-	c, err := b.tensorInput(n, ci)
-	if err != nil {
-		return err
-	}
-	switch l := b.lastLayer().(type) {
-	case *model.Dense:
-		err = addTo(n, l.Bias, c, featureVector)
-	case *model.Conv2D:
-		err = addTo(n, l.Bias, c, channelVector)
-	default:
-		return unsupportedUse(n, "fold the constant into the bias of the preceding Conv or Gemm before export",
-			"of a constant is only supported right after a Conv, Gemm or MatMul (it is folded into their bias)")
-	}
-	if err != nil {
-		return err
-	}
-	return b.follow(n, b.chain[b.cur])
-}
-
 // addTo adds the constant c, broadcast to len(bias) values by vector, to bias.
 func addTo(n *node, bias []float64, c *tensor, vector func(*node, *tensor, int) ([]float64, error)) error {
 	v, err := vector(n, c, len(bias))
@@ -205,16 +185,4 @@ func featureVector(n *node, t *tensor, m int) ([]float64, error) {
 		return t.values(), nil
 	}
 	return nil, unsupportedUse(n, "", "constant %q of shape %v does not broadcast per feature (want [%d] or [1, %d])", t.name, t.dims, m, m)
-}
-
-// channelVector broadcasts a constant of shape [], [1], [c, 1, 1] or [1, c, 1, 1] to c
-// values, one per channel of a [N, c, H, W] tensor.
-func channelVector(n *node, t *tensor, c int) ([]float64, error) {
-	if t.size() == 1 {
-		return slices.Repeat(t.values(), c), nil
-	}
-	if t.size() == c && (slices.Equal(t.dims, []int{c, 1, 1}) || slices.Equal(t.dims, []int{1, c, 1, 1})) {
-		return t.values(), nil
-	}
-	return nil, unsupportedUse(n, "", "constant %q of shape %v does not broadcast per channel (want [%d, 1, 1])", t.name, t.dims, c)
 }

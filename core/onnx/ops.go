@@ -7,21 +7,18 @@ import (
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
-// mul translates x*x into a Square layer.
+// mul translates x*x into a Square layer, and x times a constant into a
+// ChannelAffine (affineOp).
 func (b *builder) mul(n *node) error {
-	if !b.isData(n, 0) || !b.isData(n, 1) {
-		if !b.isData(n, 0) && !b.isData(n, 1) {
-			return b.data(n, 0)
-		}
-		for i := range 2 {
-			if _, chain := b.chain[n.input(i)]; chain && !b.isData(n, i) {
-				return b.data(n, i) // the graph branches
-			}
-		}
-		return unsupportedUse(n, "fold the scale into the weights of the neighbouring Conv or Gemm before export",
-			"by a constant is not supported yet (only x*x, the square activation)")
+	if b.isData(n, 0) && b.isData(n, 1) {
+		return b.emit(n, model.Square{}, b.curAct.rank)
 	}
-	return b.emit(n, model.Square{}, b.curAct.flat)
+	for i := range 2 {
+		if _, chain := b.chain[n.input(i)]; chain && !b.isData(n, i) {
+			return b.data(n, i) // the graph branches
+		}
+	}
+	return b.affineOp(n)
 }
 
 // pow translates x**2 into a Square layer.
@@ -36,7 +33,7 @@ func (b *builder) pow(n *node) error {
 	if e.size() != 1 || e.values()[0] != 2 {
 		return unsupportedUse(n, "use x**2 (or x*x) as the activation", "with exponent %v is not supported (only 2)", e.values())
 	}
-	return b.emit(n, model.Square{}, b.curAct.flat)
+	return b.emit(n, model.Square{}, b.curAct.rank)
 }
 
 // flatten translates Flatten with axis 1 into a Flatten layer.
@@ -59,44 +56,10 @@ func (b *builder) flatten(n *node) error {
 
 // toFlat makes the output of n the flattened chain tensor [N, C·H·W].
 func (b *builder) toFlat(n *node) error {
-	if b.curAct.flat {
+	if b.curAct.flat() {
 		return b.follow(n, b.curAct)
 	}
-	return b.emit(n, model.Flatten{}, true)
-}
-
-// reshape translates a flattening Reshape ([N, -1] or [N, features]) into a Flatten layer.
-func (b *builder) reshape(n *node) error {
-	if err := b.data(n, 0); err != nil {
-		return err
-	}
-	var target []int64
-	if n.input(1) == "" {
-		var err error
-		if target, err = n.intsAttr("shape", nil); err != nil {
-			return err
-		}
-	} else {
-		v, err := b.intsInput(n, 1)
-		if err != nil {
-			return err
-		}
-		target = v.vals
-	}
-	allowZero, err := n.intAttr("allowzero", 0)
-	if err != nil {
-		return err
-	}
-	if len(target) == 2 {
-		first, second, size := target[0], target[1], int64(b.curAct.shape.Size())
-		batchOK := first == batchDim || first == 1 || (first == 0 && allowZero == 0) ||
-			(b.batch > 0 && first == b.batch) || (first == -1 && second == size)
-		if batchOK && (second == size || (second == -1 && first != -1)) {
-			return b.toFlat(n)
-		}
-	}
-	return unsupportedUse(n, "only flattening reshapes are supported: [N, -1] or [N, features]",
-		"to shape %s is not supported", formatShape(target))
+	return b.emit(n, model.Flatten{}, rankFlat)
 }
 
 // formatShape formats a target shape, writing the symbolic batch size as N.
@@ -139,7 +102,7 @@ func (b *builder) softmaxAs(n *node, l model.Layer) error {
 			"over axis %d of a [N, %s] tensor is not supported (only over all the values of an image)",
 			axis, strings.Trim(formatShape(dims), "[]"))
 	}
-	return b.emit(n, l, b.curAct.flat)
+	return b.emit(n, l, b.curAct.rank)
 }
 
 // softmaxOverImage reports whether Softmax along axis normalizes all the values of one
@@ -169,7 +132,7 @@ func (b *builder) passThrough(n *node) error {
 
 // needSpatial checks that the chain tensor is an image [N, C, H, W].
 func (b *builder) needSpatial(n *node) error {
-	if b.curAct.flat {
+	if b.curAct.flat() {
 		return unsupportedUse(n, "", "of a flat [N, features] tensor is not supported (want [N, C, H, W])")
 	}
 	return nil
@@ -177,7 +140,7 @@ func (b *builder) needSpatial(n *node) error {
 
 // needFlat checks that the chain tensor is flat, [N, features].
 func (b *builder) needFlat(n *node) error {
-	if !b.curAct.flat {
+	if !b.curAct.flat() {
 		return unsupportedUse(n, "flatten first (Flatten, or Reshape to [N, -1])",
 			"of a [N, %s] tensor is not supported (want [N, features])", strings.Trim(formatShape(b.curAct.dims()), "[]"))
 	}
@@ -191,7 +154,7 @@ func (b *builder) activation(k model.Kind) func(*node) error {
 		if err := b.data(n, 0); err != nil {
 			return err
 		}
-		return b.emit(n, model.NamedActivation{Func: string(k)}, b.curAct.flat)
+		return b.emit(n, model.NamedActivation{Func: string(k)}, b.curAct.rank)
 	}
 }
 

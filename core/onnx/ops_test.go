@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// TestConvPadsStrideNonSquare: the image is square (the importer accepts no other),
-// but the kernel, the strides, the padding and so the output are not.
+// TestConvPadsStrideNonSquare: the kernel, the strides, the padding and so the output
+// are not square (TestNonSquareImages has non-square inputs).
 func TestConvPadsStrideNonSquare(t *testing.T) {
 	tg := newTestGraph(-1, 2, 7, 7)
 	w, b := tg.random(3*2*3*2), tg.random(3)

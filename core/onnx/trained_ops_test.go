@@ -141,7 +141,7 @@ func TestMaxPoolErrors(t *testing.T) {
 		want  string
 	}{
 		"ceil":     {[]*onnxpb.AttributeProto{attrInt("ceil_mode", 1)}, "ceil_mode=1"},
-		"dilation": {[]*onnxpb.AttributeProto{attrInts("dilations", 2, 2)}, "dilations [2 2]"},
+		"dilation": {[]*onnxpb.AttributeProto{attrInts("dilations", 2, 2)}, "dilations 2×2"},
 		"no shape": {nil, "kernel_shape []"},
 	} {
 		tg := newTestGraph(-1, 1, 4, 4)
@@ -244,14 +244,14 @@ func TestGELUGroupNotMatched(t *testing.T) {
 		}
 	}
 	tg.output("y")
-	wantUnsupported(t, importError(t, tg), "Div", "div")
+	wantUnsupported(t, importError(t, tg), "Erf", "erf", "only supported inside GELU")
 
 	// x is also read outside the group: the graph branches.
 	tg = newTestGraph(-1, 6)
 	tg.geluGroup("x", "g", false)
 	tg.node("Add", "residual", []string{"g", "x"}, "y")
 	tg.output("y")
-	wantUnsupported(t, importError(t, tg), "Div", "div")
+	wantUnsupported(t, importError(t, tg), "Erf", "erf", "only supported inside GELU")
 }
 
 func TestSiLUGroup(t *testing.T) {

@@ -26,8 +26,11 @@ func (b *builder) averagePool(n *node) error {
 	if err != nil {
 		return err
 	}
-	sh, sw, pad, err := b.window(n)
+	sh, sw, dh, dw, pad, err := b.window(n)
 	if err != nil {
+		return err
+	}
+	if err := noDilation(n, dh, dw); err != nil {
 		return err
 	}
 	if countPad == 0 && pad != (model.Padding{}) {
@@ -35,7 +38,7 @@ func (b *builder) averagePool(n *node) error {
 			"with count_include_pad=0 and pads %v is not a uniform sum-pool: windows at the border average fewer values", padList(pad))
 	}
 	l := &model.SumPool{KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, Pad: b.takePad(pad), Scale: 1 / float64(kh*kw)}
-	return b.emit(n, l, false)
+	return b.emit(n, l, b.curAct.rank)
 }
 
 // maxPool translates MaxPool (ceil_mode 0, dilation 1, no Indices output) into a
@@ -54,22 +57,26 @@ func (b *builder) maxPool(n *node) error {
 	if err != nil {
 		return err
 	}
-	sh, sw, pad, err := b.window(n)
+	sh, sw, dh, dw, pad, err := b.window(n)
 	if err != nil {
 		return err
 	}
+	if err := noDilation(n, dh, dw); err != nil {
+		return err
+	}
 	l := &model.MaxPool{KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, Pad: pad}
-	return b.emit(n, l, false)
+	return b.emit(n, l, b.curAct.rank)
 }
 
-// kernel reads the kernel_shape and ceil_mode attributes of a pooling node.
+// kernel reads the kernel_shape and ceil_mode attributes of a pooling node, one size
+// per spatial dimension (a 1-D kernel k is 1×k).
 func (b *builder) kernel(n *node) (kh, kw int, err error) {
 	ks, err := n.intsAttr("kernel_shape", nil)
 	if err != nil {
 		return 0, 0, err
 	}
-	if len(ks) != 2 || !inRange(ks, 1, maxWindowValue) {
-		return 0, 0, unsupportedUse(n, "", "with kernel_shape %v is not supported (want two positive sizes)", ks)
+	if len(ks) != b.spatialDims() || !inRange(ks, 1, maxWindowValue) {
+		return 0, 0, unsupportedUse(n, "", "with kernel_shape %v is not supported (want %d positive sizes)", ks, b.spatialDims())
 	}
 	ceil, err := n.intAttr("ceil_mode", 0)
 	if err != nil {
@@ -78,7 +85,21 @@ func (b *builder) kernel(n *node) (kh, kw int, err error) {
 	if ceil != 0 {
 		return 0, 0, unsupportedUse(n, "export with ceil_mode=False", "with ceil_mode=1 is not supported")
 	}
+	ks = b.to2D(ks, 1)
 	return int(ks[0]), int(ks[1]), nil
+}
+
+// spatialDims is the number of spatial dimensions of the chain tensor: 2 for images,
+// 1 for signals.
+func (b *builder) spatialDims() int { return b.curAct.rank - 1 }
+
+// to2D returns per-dimension values of the chain tensor's spatial dimensions as
+// height and width: a signal's one value becomes (fill, value).
+func (b *builder) to2D(v []int64, fill int64) []int64 {
+	if b.curAct.rank == rankSignal && len(v) == 1 {
+		return []int64{fill, v[0]}
+	}
+	return v
 }
 
 // globalAveragePool translates GlobalAveragePool into a SumPool over the whole image.
@@ -91,44 +112,60 @@ func (b *builder) globalAveragePool(n *node) error {
 	}
 	s := b.curAct.shape
 	l := &model.SumPool{KernelH: s.H, KernelW: s.W, StrideH: 1, StrideW: 1, Scale: 1 / float64(s.H*s.W)}
-	return b.emit(n, l, false)
+	return b.emit(n, l, b.curAct.rank)
 }
 
 // window reads the strides, pads, auto_pad and dilations attributes that Conv,
-// AveragePool and MaxPool share. pad is the node's own padding, without pending Pad nodes.
-func (b *builder) window(n *node) (sh, sw int, pad model.Padding, err error) {
+// AveragePool and MaxPool share, for the chain tensor's spatial dimensions (a signal's
+// as the width of a 1×L image). pad is the node's own padding, without pending Pad
+// nodes.
+func (b *builder) window(n *node) (sh, sw, dh, dw int, pad model.Padding, err error) {
 	autoPad, err := n.stringAttr("auto_pad", "NOTSET")
 	if err != nil {
-		return 0, 0, pad, err
+		return 0, 0, 0, 0, pad, err
 	}
 	if autoPad != "NOTSET" && autoPad != "VALID" && autoPad != "" {
-		return 0, 0, pad, unsupportedUse(n, "export with explicit padding", "with auto_pad=%s is not supported", autoPad)
+		return 0, 0, 0, 0, pad, unsupportedUse(n, "export with explicit padding", "with auto_pad=%s is not supported", autoPad)
 	}
-	strides, err := n.intsAttr("strides", []int64{1, 1})
+	d := b.spatialDims()
+	ones, zeros := slices.Repeat([]int64{1}, d), make([]int64, 2*d)
+	strides, err := n.intsAttr("strides", ones)
 	if err != nil {
-		return 0, 0, pad, err
+		return 0, 0, 0, 0, pad, err
 	}
-	dilations, err := n.intsAttr("dilations", []int64{1, 1})
+	dilations, err := n.intsAttr("dilations", ones)
 	if err != nil {
-		return 0, 0, pad, err
+		return 0, 0, 0, 0, pad, err
 	}
-	pads, err := n.intsAttr("pads", []int64{0, 0, 0, 0})
+	pads, err := n.intsAttr("pads", zeros)
 	if err != nil {
-		return 0, 0, pad, err
+		return 0, 0, 0, 0, pad, err
 	}
 	switch {
-	case len(strides) != 2 || !inRange(strides, 1, maxWindowValue):
-		return 0, 0, pad, unsupportedUse(n, "", "with strides %v is not supported (want two positive values)", strides)
-	case !slices.Equal(dilations, []int64{1, 1}):
-		return 0, 0, pad, unsupportedUse(n, "use dilation 1", "with dilations %v is not supported", dilations)
-	case len(pads) != 4 || !inRange(pads, 0, maxWindowValue):
-		return 0, 0, pad, unsupportedUse(n, "", "with pads %v is not supported (want four non-negative values)", pads)
-	case autoPad == "VALID" && !slices.Equal(pads, []int64{0, 0, 0, 0}):
-		return 0, 0, pad, errs.New(errs.ErrMalformed, "onnx: node %q (%s): auto_pad=VALID with explicit pads %v", n.name, n.op, pads)
+	case len(strides) != d || !inRange(strides, 1, maxWindowValue):
+		return 0, 0, 0, 0, pad, unsupportedUse(n, "", "with strides %v is not supported (want %d positive values)", strides, d)
+	case len(dilations) != d || !inRange(dilations, 1, maxWindowValue):
+		return 0, 0, 0, 0, pad, unsupportedUse(n, "", "with dilations %v is not supported (want %d positive values)", dilations, d)
+	case len(pads) != 2*d || !inRange(pads, 0, maxWindowValue):
+		return 0, 0, 0, 0, pad, unsupportedUse(n, "", "with pads %v is not supported (want %d non-negative values)", pads, 2*d)
+	case autoPad == "VALID" && !slices.Equal(pads, zeros):
+		return 0, 0, 0, 0, pad, errs.New(errs.ErrMalformed, "onnx: node %q (%s): auto_pad=VALID with explicit pads %v", n.name, n.op, pads)
 	}
-	// ONNX pads are [y_begin, x_begin, y_end, x_end].
+	strides, dilations = b.to2D(strides, 1), b.to2D(dilations, 1)
+	// ONNX pads are [begins…, ends…]: [y_begin, x_begin, y_end, x_end] for images.
+	if d == 1 {
+		pads = []int64{0, pads[0], 0, pads[1]}
+	}
 	pad = model.Padding{Top: int(pads[0]), Left: int(pads[1]), Bottom: int(pads[2]), Right: int(pads[3])}
-	return int(strides[0]), int(strides[1]), pad, nil
+	return int(strides[0]), int(strides[1]), int(dilations[0]), int(dilations[1]), pad, nil
+}
+
+// noDilation checks that a pooling node does not dilate its window.
+func noDilation(n *node, dh, dw int) error {
+	if dh != 1 || dw != 1 {
+		return unsupportedUse(n, "use dilation 1 for pooling", "with dilations %d×%d is not supported", dh, dw)
+	}
+	return nil
 }
 
 // takePad returns own plus the padding of pending Pad nodes, which it clears.
@@ -159,6 +196,9 @@ func (b *builder) padOp(n *node) error {
 	if err != nil {
 		return err
 	}
+	if b.curAct.rank == rankSignal { // [N, C, L]: the length is the width of a 1×L image
+		begin, end = []int64{begin[0], begin[1], 0, begin[2]}, []int64{end[0], end[1], 0, end[2]}
+	}
 	if begin[0] != 0 || begin[1] != 0 || end[0] != 0 || end[1] != 0 {
 		return unsupportedUse(n, "", "of the batch or channel dimension is not supported (only height and width)")
 	}
@@ -178,9 +218,11 @@ func (b *builder) padOp(n *node) error {
 	return b.follow(n, act)
 }
 
-// padAmounts returns the pads before and after each of the 4 axes of a Pad node: from
-// its inputs (opset ≥ 11: pads, constant_value, axes) or its attributes (older opsets).
+// padAmounts returns the pads before and after each axis of the chain tensor (4 for
+// images, 3 for signals) of a Pad node: from its inputs (opset ≥ 11: pads,
+// constant_value, axes) or its attributes (older opsets).
 func (b *builder) padAmounts(n *node) (begin, end []int64, err error) {
+	rank := int64(b.curAct.rank + 1)
 	var pads, axes []int64
 	value := 0.0
 	if n.input(1) == "" {
@@ -214,17 +256,19 @@ func (b *builder) padAmounts(n *node) (begin, end []int64, err error) {
 		return nil, nil, unsupportedUse(n, "use zero padding", "with value %g is not supported (only zero padding)", value)
 	}
 	if axes == nil {
-		axes = []int64{0, 1, 2, 3}
+		for a := range rank {
+			axes = append(axes, a)
+		}
 	}
 	if len(pads) != 2*len(axes) {
 		return nil, nil, unsupportedUse(n, "", "with %d pads for %d axes is not valid", len(pads), len(axes))
 	}
-	begin, end = make([]int64, 4), make([]int64, 4)
+	begin, end = make([]int64, rank), make([]int64, rank)
 	for i, a := range axes {
 		if a < 0 {
-			a += 4
+			a += rank
 		}
-		if a < 0 || a >= 4 {
+		if a < 0 || a >= rank {
 			return nil, nil, unsupportedUse(n, "", "axis %d is out of range", axes[i])
 		}
 		begin[a], end[a] = pads[i], pads[len(axes)+i]

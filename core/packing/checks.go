@@ -51,21 +51,36 @@ func CheckSeed(packing manifest.Packing, fp [32]byte) [32]byte {
 	return out
 }
 
-// CheckInput returns draw number candidate from seed at the given amplitude: size
-// values in [lo, hi], their offsets from lo uniform on 2^-amplitude of the range.
-func CheckInput(seed [32]byte, candidate uint32, amplitude uint8, size int, lo, hi float64) []float64 {
+// CheckInput returns draw number candidate from seed at the given amplitude: one
+// value per range of ranges (see InputRanges), its offset from the range's low end
+// uniform on 2^-amplitude of the range.
+func CheckInput(seed [32]byte, candidate uint32, amplitude uint8, ranges [][2]float64) []float64 {
 	h := sha256.New()
 	h.Write(seed[:])
 	h.Write(binary.LittleEndian.AppendUint32(nil, candidate))
 	var key [32]byte
 	copy(key[:], h.Sum(nil))
 	src := rand.NewChaCha8(key)
-	width := (hi - lo) * math.Ldexp(1, -int(amplitude))
-	x := make([]float64, size)
-	for i := range x {
-		x[i] = min(lo+width*unitFloat(src.Uint64()), hi)
+	x := make([]float64, len(ranges))
+	for i, r := range ranges {
+		width := (r[1] - r[0]) * math.Ldexp(1, -int(amplitude))
+		x[i] = min(r[0]+width*unitFloat(src.Uint64()), r[1])
 	}
 	return x
+}
+
+// InputRanges returns the range of every input value under manifest m: its channel's
+// when the manifest has ChannelRanges, else the input range.
+func InputRanges(m *manifest.Manifest) [][2]float64 {
+	out := make([][2]float64, m.Input.Size())
+	plane := m.Input.H * m.Input.W
+	for i := range out {
+		out[i] = m.InputRange
+		if len(m.ChannelRanges) == m.Input.C {
+			out[i] = m.ChannelRanges[i/plane]
+		}
+	}
+	return out
 }
 
 // unitFloat maps 64 random bits to [0, 1) (53 bits, fixed here rather than by the
@@ -83,6 +98,14 @@ type CheckSpec struct {
 	StageNoise []float64
 	// Limit is the largest |logit| the plan decrypts correctly for the check inputs.
 	Limit float64
+	// InputFactors, when set, multiply the input values (one factor per value) as
+	// the client encrypts them, before the stages (see manifest.Manifest.InputScales).
+	InputFactors []float64
+	// Bounds, when set, are the plan's bounds on |value|: Bounds[0] of the input
+	// values (as encrypted), Bounds[i+1] of the values of stage i. A check input
+	// whose values exceed them is not used (its values could overflow, or trip a
+	// monitor of a calibrated plan).
+	Bounds [][]float64
 	// Seed is CheckSeed of the plan.
 	Seed [32]byte
 }
@@ -96,16 +119,18 @@ type CheckSpec struct {
 // declared range is much wider than its data needs small ones). A draw is kept if
 // some amplitude passes and its logits are told apart from every draw kept before.
 func MakeChecks(m *model.Model, stages []model.Stage, spec CheckSpec) (manifest.Checks, error) {
-	if len(spec.StageNoise) != len(stages) {
+	if len(spec.StageNoise) != len(stages) || spec.Bounds != nil && len(spec.Bounds) != len(stages)+1 ||
+		spec.InputFactors != nil && len(spec.InputFactors) != m.Input.Size() {
 		return manifest.Checks{}, errs.New(errs.ErrInternal, "packing: noise of %d stages for %d", len(spec.StageNoise), len(stages))
 	}
 	out := manifest.Checks{Positions: spec.Positions, Seed: spec.Seed}
 	want := min(checkInputs, manifest.MaxCheckValues/m.Input.Size())
 	evaluations := 0
+	ranges := m.ValueRanges()
 	for cand := uint32(0); cand < maxCheckDraws && evaluations < maxCheckEvaluations && len(out.Candidates) < want; cand++ {
 		for amp := uint8(cand % 4); amp <= manifest.MaxCheckAmplitude && evaluations < maxCheckEvaluations; amp++ {
 			evaluations++
-			x := CheckInput(spec.Seed, cand, amp, m.Input.Size(), m.InputRange[0], m.InputRange[1])
+			x := CheckInput(spec.Seed, cand, amp, ranges)
 			y, sigma, err := propagate(stages, x, spec)
 			if err != nil {
 				return manifest.Checks{}, err
@@ -157,8 +182,18 @@ func distinctFromAll(c *manifest.Checks) bool {
 // noise, the noises being independent and of the deviations spec states; an
 // activation's nonlinear part is bounded for a deviation of toleranceSigmas. It
 // returns nil logits if a polynomial activation sees a value outside the interval it
-// was fitted on.
+// was fitted on, or a value exceeds spec.Bounds.
 func propagate(stages []model.Stage, x []float64, spec CheckSpec) (y, sigma []float64, err error) {
+	if spec.InputFactors != nil {
+		scaled := make([]float64, len(x))
+		for i, f := range spec.InputFactors {
+			scaled[i] = x[i] * f
+		}
+		x = scaled
+	}
+	if !withinBounds(x, spec.Bounds, 0) {
+		return nil, nil, nil
+	}
 	v := make([]float64, len(x)) // variances
 	for i := range v {
 		v[i] = spec.InputNoise * spec.InputNoise
@@ -175,11 +210,28 @@ func propagate(stages []model.Stage, x []float64, spec CheckSpec) (y, sigma []fl
 		default:
 			return nil, nil, errs.New(errs.ErrUnsupported, "packing: layer %d (%s) has no encrypted form", st.Layer, st.Tensor.Kind())
 		}
+		if !withinBounds(x, spec.Bounds, i+1) {
+			return nil, nil, nil
+		}
 	}
 	for i := range v {
 		v[i] = math.Sqrt(v[i])
 	}
 	return x, v, nil
+}
+
+// withinBounds reports whether |x[k]| ≤ bounds[i][k] for every k (true without
+// bounds).
+func withinBounds(x []float64, bounds [][]float64, i int) bool {
+	if bounds == nil {
+		return true
+	}
+	for k, b := range bounds[i] {
+		if !(math.Abs(x[k]) <= b) {
+			return false
+		}
+	}
+	return true
 }
 
 func propagateAffine(a *model.Affine, x, v []float64, added float64) (y, out []float64) {

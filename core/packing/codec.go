@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/cryptonets/cryptonets/core/errs"
@@ -50,8 +51,9 @@ func NewCodec(m *manifest.Manifest, prm hefloat.Parameters, layout Layout, sk *r
 func (c *Codec) checkInputs() [][]float64 {
 	if c.checks == nil {
 		m := &c.manifest
+		ranges := InputRanges(m)
 		for i, cand := range m.Checks.Candidates {
-			c.checks = append(c.checks, CheckInput(m.Checks.Seed, cand, m.Checks.Amplitudes[i], m.Input.Size(), m.InputRange[0], m.InputRange[1]))
+			c.checks = append(c.checks, CheckInput(m.Checks.Seed, cand, m.Checks.Amplitudes[i], ranges))
 		}
 	}
 	return c.checks
@@ -63,19 +65,25 @@ func (c *Codec) arrangement(id []byte, n int) arrangement {
 }
 
 // CheckImages reports whether images can make one request under manifest m: 1 to
-// ImagesPerBatch images of Input.Size() values each, every one inside InputRange.
+// ImagesPerBatch images of Input.Size() values each, every one inside InputRange and
+// inside its channel's range when the manifest has ChannelRanges.
 func CheckImages(m *manifest.Manifest, images [][]float64) error {
 	if len(images) < 1 || len(images) > m.ImagesPerBatch {
 		return errs.New(errs.ErrInvalidArgument, "%d images, want 1 to %d per request", len(images), m.ImagesPerBatch)
 	}
 	size := m.Input.Size()
+	plane := m.Input.H * m.Input.W
 	for n, image := range images {
 		if len(image) != size {
 			return errs.New(errs.ErrInvalidArgument, "image %d has %d values, want %d (%v)", n, len(image), size, m.Input)
 		}
 		for i, v := range image {
-			if !(v >= m.InputRange[0] && v <= m.InputRange[1]) {
-				return errs.New(errs.ErrInvalidArgument, "image %d: value %d (%g) is outside [%g, %g]", n, i, v, m.InputRange[0], m.InputRange[1])
+			r, what := m.InputRange, "the model's input range"
+			if len(m.ChannelRanges) > 0 {
+				r, what = m.ChannelRanges[i/plane], fmt.Sprintf("the range of channel %d", i/plane)
+			}
+			if !(v >= r[0] && v <= r[1]) {
+				return errs.New(errs.ErrInvalidArgument, "image %d: value %d (%g) is outside %s [%g, %g]", n, i, v, what, r[0], r[1])
 			}
 		}
 	}
@@ -151,13 +159,16 @@ func (c *Codec) secretKey() (*seeded.Secret, error) {
 // Decrypt returns the logits of the n images of request id from its result, after
 // checking the logits at the request's check positions against the manifest's
 // (errs.ErrIntegrity if any is off: a wrong secret key, a tampered result, or the
-// result of another request).
+// result of another request). With a calibrated plan, an image whose monitor exceeds
+// 1 (its values left the calibrated range, so its logits may have overflowed) then
+// makes the whole call fail with errs.ErrInvalidArgument (an input out of range),
+// naming the images.
 func (c *Codec) Decrypt(result []*rlwe.Ciphertext, id []byte, n int) ([][]float64, error) {
 	m := &c.manifest
 	if n < 1 || n > m.ImagesPerBatch {
 		return nil, errs.New(errs.ErrInvalidArgument, "packing: %d images, want 1 to %d", n, m.ImagesPerBatch)
 	}
-	if err := CheckCiphertexts(result, m.Result.Ciphertexts, m.OutputDegree, m.OutputLevel, m.OutputLogScale, c.params); err != nil {
+	if err := CheckCiphertexts(result, m.ResultCiphertexts(), m.OutputDegree, m.OutputLevel, m.OutputLogScale, c.params); err != nil {
 		return nil, err
 	}
 	dec := rlwe.NewDecryptor(c.params, c.sk)
@@ -171,9 +182,11 @@ func (c *Codec) Decrypt(result []*rlwe.Ciphertext, id []byte, n int) ([][]float6
 	}
 	arr := c.arrangement(id, n)
 	logits := make([][]float64, n)
-	failed := 0 // every check is compared, whatever the first failure
+	positions := make([]int, n) // where each image is
+	failed := 0                 // every check is compared, whatever the first failure
 	for p, i := range arr.image {
 		if i >= 0 {
+			positions[i] = p
 			logits[i] = make([]float64, m.Outputs)
 			for j := range logits[i] {
 				ct, slot := m.Result.Slot(p, j)
@@ -192,7 +205,44 @@ func (c *Codec) Decrypt(result []*rlwe.Ciphertext, id []byte, n int) ([][]float6
 	if failed > 0 {
 		return nil, errs.New(errs.ErrIntegrity, "packing: %d of the result's check values are not the model's: wrong secret key, tampered result, or the result of another request (use a new key for further requests: docs/security.md)", failed)
 	}
+	if err := checkMonitors(m, values, positions); err != nil {
+		return nil, err
+	}
 	return logits, nil
+}
+
+// monitorSlack is what CKKS noise and the rounding of a monitor's weights (10 bits)
+// and scale (8 bits or more) may add to a monitor's value (its threshold is 1).
+const monitorSlack = 1e-2
+
+// maxNamed bounds the images an out-of-range error names.
+const maxNamed = 5
+
+// checkMonitors checks, image by image (image i at position positions[i]), the
+// monitors of a calibrated plan in order: the first one above 1 is where the image's values left the calibrated range (the
+// monitors after it, and the logits, may have overflowed).
+func checkMonitors(m *manifest.Manifest, values [][]float64, positions []int) error {
+	var bad []string
+	count, n := 0, len(positions)
+	for i, p := range positions {
+		for k, layer := range m.Monitors {
+			v := values[m.Result.Ciphertexts+k][p*m.Result.ImageStride]
+			if v <= 1+monitorSlack {
+				continue
+			}
+			count++
+			if len(bad) < maxNamed {
+				bad = append(bad, fmt.Sprintf("image %d at layer %d (monitor %.3g)", i, layer, v))
+			}
+			break
+		}
+	}
+	if count == 0 {
+		return nil
+	}
+	return errs.New(errs.ErrInvalidArgument, "packing: %d of %d images left the range the model was calibrated for, so their results could be wrong: %s%s; "+
+		"convert the model with calibration data that covers such inputs, or a larger margin",
+		count, n, strings.Join(bad, ", "), map[bool]string{true: ", …", false: ""}[count > len(bad)])
 }
 
 // EvaluationKeys makes exactly the keys the manifest lists: the relinearization key

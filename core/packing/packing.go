@@ -42,11 +42,21 @@ type Options struct {
 	// a cap below the slot count (0: every slot), for single-image packing the images
 	// interleaved in each ciphertext (a power of two; 0: one).
 	ImagesPerRequest int
-	// TargetBits is the precision, in bits relative to each value, beyond which the
-	// planner prefers speed (0: the packing's default).
+	// TargetBits is the precision, in bits (of the logits relative to their magnitude
+	// for batch packing, of each value relative to its magnitude for single-image
+	// packing), beyond which the planner prefers speed (0: the packing's default).
 	TargetBits float64
 	// MinBits is the least precision a plan may have (0: the packing's default).
 	MinBits float64
+	// Margin is the factor by which a plan with calibrated bounds lets values exceed
+	// what the calibration inputs showed before it reports an input as out of range
+	// (0: the packing's default).
+	Margin float64
+	// Guarantee chooses how a packing bounds the values it plans for: "proven" (for
+	// every input in the model's ranges), "calibrated" (from the model's calibration,
+	// with monitors that turn inputs beyond it into errors at decryption), or empty:
+	// proven if a plan fits, else calibrated.
+	Guarantee string
 }
 
 // Plan is a model compiled for one packing and one parameter set. It holds no key and
@@ -58,8 +68,8 @@ type Plan interface {
 	Manifest() manifest.Manifest
 	// Parameters returns the plan's CKKS parameters.
 	Parameters() hefloat.Parameters
-	// PrecisionBits is the planned precision of each step: the fewest bits of any
-	// value, relative to its magnitude, that noise and weight rounding leave exact.
+	// PrecisionBits is the planned precision, in the packing's measure (see
+	// Options.TargetBits): the bits that noise and weight rounding leave exact.
 	PrecisionBits() float64
 	// Work counts the operations of one request, for the cost model.
 	Work() Work

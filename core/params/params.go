@@ -25,15 +25,38 @@ type Preset struct {
 }
 
 // The presets. All use the conjugate-invariant ring (N real slots), a uniform ternary
-// secret and error σ = 3.2, and no special primes: batch plans need no key switching.
+// secret and error σ = 3.2.
 var (
-	// N13 has 8192 real slots and log Q = 215 ≤ 218: 128-bit secure.
+	// N13 has 8192 real slots and log Q = 215 ≤ 218, no special prime: 128-bit
+	// secure. Batch plans of shallow networks (CryptoNets) need no key switching.
 	N13 = Preset{Name: "N13QP215", Literal: literal(13, []int{45, 43, 43, 42, 42})}
-	// N14 has 16384 real slots and log Q = 433 ≤ 438: 128-bit secure.
-	N14 = Preset{Name: "N14QP433", Literal: literal(14, []int{55, 42, 42, 42, 42, 42, 42, 42, 42, 42})}
 	// InsecureN11 has N13's moduli on a ring of degree 2048: fast, and NOT secure.
 	InsecureN11 = Preset{Name: "InsecureN11QP215", Literal: literal(11, []int{45, 43, 43, 42, 42}), Insecure: true}
 )
+
+// The presets for batch plans that relinearize (deeper networks): primes below 2^50
+// for batch packing's integer kernels, and one special prime for the
+// relinearization key.
+var (
+	// N13R has 8192 slots and log QP = 217 ≤ 218: 128-bit secure.
+	N13R = Preset{Name: "N13QP217R", Literal: relinLiteral(13, 40, 4, 33, 45)}
+	// N14R has 16384 slots and log QP = 438 ≤ 438: 128-bit secure.
+	N14R = Preset{Name: "N14QP438R", Literal: relinLiteral(14, 45, 10, 34, 49)}
+	// InsecureN11R has N13R's moduli on a ring of degree 2048: fast, and NOT secure.
+	InsecureN11R = Preset{Name: "InsecureN11QP217R", Literal: relinLiteral(11, 40, 4, 33, 45), Insecure: true}
+	// InsecureN12R has N14R's moduli on a ring of degree 4096: fast, and NOT secure.
+	InsecureN12R = Preset{Name: "InsecureN12QP438R", Literal: relinLiteral(12, 45, 10, 34, 49), Insecure: true}
+)
+
+// relinLiteral has a first prime of q0 bits, levels primes of qi bits and one
+// special prime of p bits.
+func relinLiteral(logN, q0, levels, qi, p int) hefloat.ParametersLiteral {
+	logQ := []int{q0}
+	for range levels {
+		logQ = append(logQ, qi)
+	}
+	return hefloat.ParametersLiteral{LogN: logN, LogQ: logQ, LogP: []int{p}, LogDefaultScale: 30, RingType: ring.ConjugateInvariant}
+}
 
 // The presets for plans that need key switching (single-image packing): the standard
 // conjugate-invariant ring (N real slots, like the batch presets), one special prime
@@ -65,8 +88,15 @@ func literal(logN int, logQ []int) hefloat.ParametersLiteral {
 	return hefloat.ParametersLiteral{LogN: logN, LogQ: logQ, LogDefaultScale: 30, RingType: ring.ConjugateInvariant}
 }
 
-// Secure lists the 128-bit presets from smallest to largest.
-func Secure() []Preset { return []Preset{N13, N14} }
+// Secure lists the 128-bit presets.
+func Secure() []Preset { return append(Batch(), KeySwitching()...) }
+
+// Batch lists the 128-bit presets for batch packing, the cheapest first: without key
+// switching, then with a relinearization key, smallest ring first.
+func Batch() []Preset { return []Preset{N13, N13R, N14R} }
+
+// BatchTest lists the insecure twins of Batch's presets, for fast tests.
+func BatchTest() []Preset { return []Preset{InsecureN11, InsecureN11R, InsecureN12R} }
 
 // KeySwitching lists the 128-bit presets with special primes, for plans that rotate
 // or relinearize (single-image packing).
@@ -74,7 +104,7 @@ func KeySwitching() []Preset { return []Preset{N13S, N14S} }
 
 // All lists every preset, the insecure test presets last.
 func All() []Preset {
-	return append(append(Secure(), KeySwitching()...), InsecureN11, InsecureN12S, InsecureN12DeepS)
+	return append(Secure(), InsecureN11, InsecureN11R, InsecureN12R, InsecureN12S, InsecureN12DeepS)
 }
 
 // ByFingerprint returns the preset whose parameters have fingerprint f.

@@ -20,6 +20,18 @@ func TestSecurePresetsReach128Bits(t *testing.T) {
 		if prm.RingType() != ring.ConjugateInvariant || prm.MaxSlots() != prm.N() {
 			t.Fatalf("%s: want the conjugate-invariant ring with N real slots", p.Name)
 		}
+		if got, ok := ByFingerprint(FingerprintOf(prm)); !ok || got.Name != p.Name {
+			t.Fatalf("%s: not found by fingerprint", p.Name)
+		}
+	}
+	for _, p := range Batch() {
+		prm, _ := p.Parameters()
+		if qmax := slicesMax(prm.Q()); qmax >= 1<<50 {
+			t.Fatalf("%s: prime %d is not below 2^50", p.Name, qmax)
+		}
+		if len(prm.P()) > 0 && slicesMax(prm.P()) < slicesMax(prm.Q()) {
+			t.Fatalf("%s: the special prime is smaller than a prime of Q: relinearization would be noisy", p.Name)
+		}
 	}
 }
 
@@ -62,7 +74,7 @@ func TestSecurityLevels(t *testing.T) {
 
 func TestFingerprintSeparatesParameters(t *testing.T) {
 	a, _ := N13.Parameters()
-	b, _ := N14.Parameters()
+	b, _ := N14R.Parameters()
 	c, _ := InsecureN11.Parameters()
 	a2, _ := N13.Parameters()
 	if FingerprintOf(a) != FingerprintOf(a2) {
@@ -102,4 +114,12 @@ func TestKeySwitchingPresets(t *testing.T) {
 	if _, err := ByName(InsecureN12S.Name, false); err == nil {
 		t.Fatal("insecure preset returned without opt-in")
 	}
+}
+
+func slicesMax(v []uint64) uint64 {
+	m := v[0]
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
 }

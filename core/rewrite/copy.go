@@ -12,13 +12,19 @@ import (
 	"github.com/cryptonets/cryptonets/core/model"
 )
 
-// clone returns a deep copy of m.
+// clone returns a deep copy of m without its calibration, which describes the
+// layers the rewrite is about to change (ConvertWith calibrates the result).
 func clone(m *model.Model) *model.Model {
 	out := *m
 	out.Layers = make([]model.Layer, len(m.Layers))
 	for i, l := range m.Layers {
 		out.Layers[i] = cloneLayer(l)
 	}
+	out.ChannelRanges = slices.Clone(m.ChannelRanges)
+	if p := m.Preprocessing; p != nil {
+		out.Preprocessing = &model.Normalization{Mean: slices.Clone(p.Mean), Std: slices.Clone(p.Std)}
+	}
+	out.Calibration = nil
 	out.Provenance.Rewrites = slices.Clone(m.Provenance.Rewrites)
 	return &out
 }
@@ -47,6 +53,9 @@ func cloneLayer(l model.Layer) model.Layer {
 	case *model.MaxPool:
 		p := *l
 		return &p
+	case *model.Reshape:
+		r := *l
+		return &r
 	}
 	return l
 }

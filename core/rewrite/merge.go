@@ -13,15 +13,20 @@ import (
 const maxMergedWeights = 1 << 24
 
 // MergeLinear replaces every run of two or more adjacent linear layers (Conv2D, Dense,
-// SumPool, with Flatten inside a run ignored) by one Dense layer whose weights are the
-// composed affine map; a run of one linear layer (plus Flatten) stays as it is.
+// SumPool, ChannelAffine, with Flatten and Reshape inside a run ignored) by one Dense
+// layer whose weights are the composed affine map, when that layer has fewer non-zero
+// weights (fewer multiply-adds on encrypted data) than the run; a run of one linear
+// layer (plus Flatten) stays as it is, and so does a run whose merge would cost more,
+// such as a convolution merged into the layer after it.
 //
 // A Dense layer outputs a flat vector, so a run whose output is spatial (height or
 // width above 1) is merged only if no Conv2D or SumPool needs that spatial shape
 // before the next Flatten or Dense layer (activations in between are element-wise and
 // do not care). Otherwise, or if the merged matrix would exceed 2^24 weights, the run
 // is kept unchanged. In CryptoNets' MNIST network the average pool is thus merged
-// into the dense layer after it, while the first convolution stays.
+// into the dense layer after it, while the first convolution stays; in a LeNet-5
+// network the last pool stays apart from the dense layer after it (merged, 122,880
+// multiply-adds instead of 31,744).
 func MergeLinear(m *model.Model) (*model.Model, error) {
 	out, _, err := mergeLinear(m)
 	return out, err
@@ -49,7 +54,7 @@ func mergeLinear(m *model.Model) (*model.Model, []string, error) {
 			i = j
 			continue
 		}
-		d, err := merge(run, shapes[i:j])
+		d, separate, err := merge(run, shapes[i:j])
 		if err != nil {
 			return nil, nil, fmt.Errorf("rewrite: merging layers %d to %d: %w", i, j-1, err)
 		}
@@ -58,8 +63,15 @@ func mergeLinear(m *model.Model) (*model.Model, []string, error) {
 			i = j
 			continue
 		}
+		merged := nonZero(d.Weights)
+		if merged >= separate {
+			layers = append(layers, run...)
+			i = j
+			continue
+		}
 		layers = append(layers, d)
-		notes = append(notes, fmt.Sprintf("merge-linear: layers %d-%d (%s) → dense %d→%d", i, j-1, kinds(run), d.In, d.Out))
+		notes = append(notes, fmt.Sprintf("merge-linear: layers %d-%d (%s) → dense %d→%d: %d multiply-adds instead of %d",
+			i, j-1, kinds(run), d.In, d.Out, merged, separate))
 		i = j
 	}
 	out.Layers = layers
@@ -80,7 +92,7 @@ func runEnd(layers []model.Layer, i int) int {
 
 func inRun(l model.Layer) bool {
 	_, linear := l.(model.Linear)
-	return linear || l.Kind() == model.KindFlatten
+	return linear || isReshape(l)
 }
 
 // mergeable reports whether a run from shape in to shape out, followed by the layers
@@ -104,7 +116,7 @@ func mergeable(run []model.Layer, in, out model.Shape, rest []model.Layer) bool 
 func needsSpatial(rest []model.Layer) bool {
 	for _, l := range rest {
 		switch l.(type) {
-		case *model.Dense, model.Flatten:
+		case *model.Dense, model.Flatten, *model.Reshape:
 			return false
 		case model.Activation, model.Softmax, model.LogSoftmax:
 			continue
@@ -117,30 +129,45 @@ func needsSpatial(rest []model.Layer) bool {
 
 // merge composes the affine maps of a run (shapes[k] is the input shape of run[k])
 // into one Dense layer, or returns nil if composing would take more than
-// model.MaxLoweringCost multiply-adds.
-func merge(run []model.Layer, shapes []model.Shape) (*model.Dense, error) {
+// model.MaxLoweringCost multiply-adds; separate is the number of multiply-adds of the
+// run's layers.
+func merge(run []model.Layer, shapes []model.Shape) (d *model.Dense, separate int, err error) {
 	var a *model.Affine
 	for k, l := range run {
 		lin, ok := l.(model.Linear)
 		if !ok {
-			continue // Flatten: values are already channel-major
+			continue // Flatten, Reshape: values are already channel-major
 		}
 		next, err := lin.Affine(shapes[k])
 		if err != nil {
-			return nil, err
+			return nil, 0, err
+		}
+		for _, row := range next.Rows {
+			separate += len(row)
 		}
 		if a == nil {
 			a = next
 			continue
 		}
 		if composeWork(a, next) > model.MaxLoweringCost {
-			return nil, nil
+			return nil, separate, nil
 		}
 		if a, err = a.Then(next); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return toDense(a), nil
+	return toDense(a), separate, nil
+}
+
+// nonZero counts the non-zero values.
+func nonZero(v []float64) int {
+	n := 0
+	for _, x := range v {
+		if x != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // composeWork counts the multiply-adds of a.Then(next).

@@ -82,3 +82,27 @@ func TestMergeLinearTooLargeIsKept(t *testing.T) {
 	m := newModel(model.Shape{C: 4097, H: 1, W: 1}, pool(1, 1, 0), pool(1, 1, 0))
 	checkKinds(t, mustMerge(t, m), "sumpool sumpool")
 }
+
+// TestMergeOnlyWhenCheaper: a LeNet-5-style pool before a dense layer and a
+// convolution before a pool stay apart (merged, they would cost more multiply-adds);
+// two dense layers merge when the product is smaller.
+func TestMergeOnlyWhenCheaper(t *testing.T) {
+	g := newLayers()
+	lenet := newModel(model.Shape{C: 4, H: 8, W: 8}, g.conv(4, 6, 3, 1, 1), pool(2, 2, 0), model.Square{},
+		pool(2, 2, 0), model.Flatten{}, g.dense(6*2*2, 5), model.Square{}, g.dense(5, 3))
+	got, notes, err := mergeLinear(lenet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Layers, lenet.Layers) || notes != nil {
+		t.Fatalf("layers %s, notes %q; want them unchanged", kindsOf(got), notes)
+	}
+	narrow := newModel(model.Shape{C: 20, H: 1, W: 1}, g.dense(20, 2), g.dense(2, 20), model.Square{}, g.dense(20, 3))
+	if got := mustMerge(t, narrow); kindsOf(got) != "dense dense square dense" {
+		t.Fatalf("bottleneck merged: %s", kindsOf(got))
+	}
+	wide := newModel(model.Shape{C: 3, H: 1, W: 1}, g.dense(3, 30), g.dense(30, 2), model.Square{}, g.dense(2, 2))
+	merged := mustMerge(t, wide)
+	checkKinds(t, merged, "dense square dense")
+	checkSameOutputs(t, wide, merged)
+}

@@ -58,7 +58,7 @@ func BatchShape(m *manifest.Manifest) Shape {
 
 // ResultShape is the shape of an encrypted result for manifest m.
 func ResultShape(m *manifest.Manifest) Shape {
-	return Shape{Count: m.Result.Ciphertexts, Degree: m.OutputDegree, Level: m.OutputLevel, LogScale: m.OutputLogScale, MaxImages: m.ImagesPerBatch}
+	return Shape{Count: m.ResultCiphertexts(), Degree: m.OutputDegree, Level: m.OutputLevel, LogScale: m.OutputLogScale, MaxImages: m.ImagesPerBatch}
 }
 
 // WriteCiphertexts writes cts in an envelope of the given kind for manifest m, whose

@@ -52,6 +52,7 @@ from ._api import (
     Server,
 )
 from ._convert import convert, from_torch
+from ._finetune import finetune
 from .errors import (
     BufferTooSmallError,
     ClosedError,
@@ -111,6 +112,7 @@ __all__ = [
     "UnsupportedError",
     "check",
     "convert",
+    "finetune",
     "from_torch",
     "library_path",
     "library_version",

@@ -44,9 +44,10 @@ def _calibration_arg(calibration: Any) -> Tuple[Any, int, int, Any]:
 def _degree_arg(degree: Any) -> int:
     if isinstance(degree, bool) or not isinstance(degree, int):
         raise TypeError(f"degree must be an int, got {type(degree).__name__}")
-    if not 1 <= degree < 2**31:
+    if not 0 <= degree < 2**31:
         raise InvalidArgumentError(
-            f"degree {degree} is out of range: polynomial degrees are 1 to 16 (the library's limit)"
+            f"degree {degree} is out of range: polynomial degrees are 1 to 16 (the library's limit), "
+            "or 0 to choose them within the accuracy budget"
         )
     return degree
 
@@ -63,10 +64,13 @@ def convert(onnx: Any, calibration: Any = None, degree: int = 2) -> Model:
     ``calibration`` images, and merges adjacent linear layers.
 
     ``calibration``: images shaped ``(n, C, H, W)`` or ``(n, C*H*W)`` as the
-    network's input, channel-major, in the network's input range (MNIST: pixel/255),
+    network's input, channel-major, as clients will send them (MNIST: pixel/255),
     as a numpy array, a buffer of doubles with that shape, or nested sequences; a few
     hundred training images are typical. ``None`` for networks whose activations are
-    all x² (they need none). ``degree``: 1 to 16.
+    all x² (they need none). ``degree``: 1 to 16 fits polynomials of that degree,
+    whatever the accuracy they cost; 0 chooses, for each activation, the polynomial of
+    least depth that keeps at least 99 % of the predictions on the calibration images
+    (:class:`UnsupportedError` if none does: fine-tune with :func:`finetune`).
 
     The fitted polynomials and the sum pool change the function: check the converted
     network's accuracy before using it. Raises :class:`MalformedError` if the bytes are

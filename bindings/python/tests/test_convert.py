@@ -130,7 +130,7 @@ def test_errors(mnist: Mnist, tmp_path: Any) -> None:
     with pytest.raises(cn.InvalidArgumentError, match="outside"):
         cn.convert(path, calibration=calibration, degree=17)
     with pytest.raises(cn.InvalidArgumentError, match="out of range"):
-        cn.convert(path, calibration=calibration, degree=0)
+        cn.convert(path, calibration=calibration, degree=-1)
     with pytest.raises(TypeError, match="degree"):
         cn.convert(path, calibration=calibration, degree=2.0)
     with pytest.raises(TypeError, match="ONNX"):

@@ -10,15 +10,20 @@ import (
 )
 
 // Evaluate runs the network on an encrypted batch: one ciphertext per input value,
-// image i in slot i. It returns one ciphertext per output. Batch plans use no
-// evaluation key, so keys may be nil. It takes ownership of the inputs: their memory
-// is recycled, so the caller must not use them again. ctx is checked between steps.
-func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, _ rlwe.EvaluationKeySet, progress packing.Progress) ([]*rlwe.Ciphertext, error) {
+// image i in slot i. It returns one ciphertext per output, then one per monitor (see
+// GuaranteeCalibrated). keys holds the relinearization key if the manifest asks for
+// one (plans that do not relinearize use no key: keys may be nil). It takes ownership
+// of the inputs: their memory is recycled, so the caller must not use them again. ctx
+// is checked between steps.
+func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, keys rlwe.EvaluationKeySet, progress packing.Progress) ([]*rlwe.Ciphertext, error) {
 	m := &p.manifest
 	if err := packing.CheckCiphertexts(in, m.InputCiphertexts, 1, m.InputLevel, float64(m.InputLogScale), p.params); err != nil {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
-	ev := &evaluation{params: p.params, workers: defaultWorkers(), pool: p.pool, kernels: p.kernels}
+	if m.Relinearize && keys == nil {
+		return nil, errs.New(errs.ErrInvalidArgument, "batch: the plan relinearizes: the client's relinearization key is needed")
+	}
+	ev := &evaluation{params: p.params, workers: defaultWorkers(), pool: p.pool, kernels: p.kernels, keys: keys}
 	x := append([]*rlwe.Ciphertext(nil), in...)
 	for i, s := range p.steps {
 		if err := ctx.Err(); err != nil {

@@ -23,16 +23,39 @@ func (p *Plan) poolBytes(eval int64) int64 { return min(maxPooledBytes, eval) }
 
 // evaluationRows counts the coefficient rows an evaluation holds at its peak.
 func (p *Plan) evaluationRows() int64 {
+	m := p.manifest
+	peak := p.stepsPeak(p.steps, m.InputCiphertexts, 1, m.InputLevel)
+	if m.Relinearize {
+		peak += int64(defaultWorkers()) * p.evaluatorRows()
+	}
+	return peak
+}
+
+// evaluatorRows counts the rows of the buffers of one Lattigo evaluator that holds
+// keys (one per worker, made once per evaluation of a plan that relinearizes): its
+// key-switching buffers over Q and P, its decomposition and a few ciphertexts.
+func (p *Plan) evaluatorRows() int64 {
+	top, special := p.params.MaxLevelQ(), p.params.MaxLevelP()
+	qp := int64(top + 1 + special + 1)
+	return (6+int64(p.params.BaseRNSDecompositionVectorSize(top, special)))*qp + 6*int64(top+1)
+}
+
+// rows counts the coefficient rows of count ciphertexts of the given degree and level.
+func rows(count, degree, level int) int64 {
+	return int64(count) * int64(degree+1) * int64(level+1)
+}
+
+// stepsPeak returns the most rows steps hold at once when their inputs are count
+// ciphertexts of the given degree and level.
+func (p *Plan) stepsPeak(steps []step, count, degree, level int) int64 {
 	workers := int64(defaultWorkers())
 	top := int64(p.params.MaxLevel() + 1)
-	rows := func(count, degree, level int) int64 { return int64(count) * int64(degree+1) * int64(level+1) }
-	m := p.manifest
-	count, degree, level := m.InputCiphertexts, 1, m.InputLevel
 	peak := rows(count, degree, level)
-	for _, s := range p.steps {
+	for _, s := range steps {
 		info := s.info()
 		in := rows(count, degree, level)
-		var out, scratch, shared int64
+		out := rows(info.Outputs, info.Degree, info.Level)
+		var scratch, shared int64
 		switch st := s.(type) {
 		case *linearStep:
 			out = rows(info.Outputs, info.Degree, info.Level+info.Rescales)
@@ -40,15 +63,24 @@ func (p *Plan) evaluationRows() int64 {
 			// The slab a span of every input is copied into (see linearStep.apply).
 			n := int64(p.params.N())
 			shared = (int64(st.inputs)*min(n, spanSize) + n - 1) / n
-		case *squareStep:
-			out = rows(info.Outputs, info.Degree, info.Level)
-			scratch = rows(1, info.Degree, level) + top
+		case *squareStep, *relinStep:
+			scratch = rows(1, 2*degree, level) + top
 		case *polyStep:
-			out = rows(info.Outputs, info.Degree, info.Level)
 			for k := 2; k <= st.power; k++ {
 				scratch += rows(1, k*st.inDegree, level)
 			}
 			scratch += rows(1, info.Degree, level) + top
+		case *powerPolyStep:
+			// The powers, relinearized, and one tensor product before its
+			// relinearization.
+			scratch = int64(st.power-1)*rows(1, 1, level) + rows(1, 2, level) + top
+		case *segmentStep:
+			// The segment's inputs stay while each chunk computes its outputs.
+			var chunk int64
+			for _, c := range st.chunks {
+				chunk = max(chunk, p.stepsPeak(c.steps, count, degree, level)-in)
+			}
+			scratch = chunk / workers
 		}
 		peak = max(peak, in+out+workers*scratch+shared)
 		count, degree, level = info.Outputs, info.Degree, info.Level

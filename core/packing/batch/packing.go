@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"strings"
+
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
@@ -22,17 +24,25 @@ var (
 // Name returns Name.
 func (Packing) Name() manifest.Packing { return Name }
 
-// Presets lists the 128-bit presets without special primes, smallest first: a batch
-// plan never switches keys.
-func (Packing) Presets() []params.Preset { return params.Secure() }
+// Presets lists the 128-bit presets for batch packing, the cheapest first: those
+// without special primes (no key switching at all), then those whose special primes
+// let deeper networks relinearize.
+func (Packing) Presets() []params.Preset { return params.Batch() }
 
-// Suits reports whether a preset has no special primes, which batch packing would
-// not use.
+// Suits reports whether batch packing can use a preset: one of params.Batch, or of
+// their insecure twins (params.BatchTest). Their primes are below 2^50, as the
+// integer kernels need.
 func (Packing) Suits(preset params.Preset) error {
-	if len(preset.Literal.LogP) > 0 {
-		return errs.New(errs.ErrInvalidArgument, "batch: %s is a key-switching parameter set; batch packing uses a set without special primes", preset.Name)
+	for _, p := range append(params.Batch(), params.BatchTest()...) {
+		if p.Name == preset.Name {
+			return nil
+		}
 	}
-	return nil
+	var names []string
+	for _, p := range params.Batch() {
+		names = append(names, p.Name)
+	}
+	return errs.New(errs.ErrInvalidArgument, "batch: %s is not a parameter set for batch packing (%s)", preset.Name, strings.Join(names, ", "))
 }
 
 // Compile plans m under preset (see Compile).
@@ -49,7 +59,7 @@ func (Packing) RequestSizes(int) []int { return []int{0} }
 
 // Layout checks a batch manifest's own fields: one input ciphertext per input
 // value, one result ciphertext per logit with image i in slot i, no layout and no
-// evaluation keys.
+// Galois keys (a relinearization key at most).
 func (Packing) Layout(m *manifest.Manifest) (packing.Layout, error) {
 	prm, err := m.Parameters()
 	if err != nil {
@@ -60,12 +70,12 @@ func (Packing) Layout(m *manifest.Manifest) (packing.Layout, error) {
 		return nil, errs.New(errs.ErrMismatch, "batch: manifest packing is %q", m.Packing)
 	case m.InputCiphertexts != m.Input.Size() || m.Result != resultLayout(m.Outputs):
 		return nil, errs.New(errs.ErrMalformed, "batch: the manifest's ciphertext counts do not match its shapes")
-	case len(m.Layout) > 0 || m.Relinearize || len(m.GaloisElements) > 0:
-		return nil, errs.New(errs.ErrMalformed, "batch: a batch plan has no layout and needs no evaluation keys")
+	case len(m.Layout) > 0 || len(m.GaloisElements) > 0:
+		return nil, errs.New(errs.ErrMalformed, "batch: a batch plan has no layout and needs no Galois keys")
 	case m.Checks.Positions != prm.MaxSlots() || m.ImagesPerBatch > prm.MaxSlots()-reservedChecks:
 		return nil, errs.New(errs.ErrMalformed, "batch: a request has every slot as a position, and leaves %d of them to checks", reservedChecks)
 	}
-	return layout{}, nil
+	return layout{scales: m.InputScales, plane: m.Input.H * m.Input.W}, nil
 }
 
 // resultLayout is where batch results hold the logits: logit j of image i in slot i
@@ -74,12 +84,20 @@ func resultLayout(outputs int) manifest.ResultLayout {
 	return manifest.ResultLayout{Ciphertexts: outputs, PerCiphertext: 1, ImageStride: 1}
 }
 
-// layout puts value k of image i in slot i of input ciphertext k.
-type layout struct{}
+// layout puts value k of image i in slot i of input ciphertext k, multiplied by its
+// channel's input scale if the manifest has them.
+type layout struct {
+	scales []float64
+	plane  int
+}
 
 // Fill puts value k of image i in slot i.
-func (layout) Fill(slots []float64, k int, images [][]float64) {
+func (l layout) Fill(slots []float64, k int, images [][]float64) {
+	f := 1.0
+	if l.scales != nil {
+		f = l.scales[k/l.plane]
+	}
 	for i, image := range images {
-		slots[i] = image[k]
+		slots[i] = image[k] * f
 	}
 }

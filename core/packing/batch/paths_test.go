@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cryptonets/cryptonets/core/internal/kernel"
@@ -15,34 +16,79 @@ import (
 
 // TestKernelPathsAgreeBitForBit evaluates the same encrypted batch through plans
 // compiled for every kernel path this processor runs (CRYPTONETS_KERNEL forced): every
-// coefficient of every output ciphertext must be identical to the pure-Go path's.
+// coefficient of every output ciphertext must be identical to the pure-Go path's. The
+// networks cover every kind of step: linear layers, squares, tensor-product and
+// relinearized power-tree polynomials, relinearizations, monitors and segments
+// evaluated in chunks.
 func TestKernelPathsAgreeBitForBit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	randn := normals(rng)
-	models := []*model.Model{
-		mnistShapedNet(rng),
-		{Name: "polynomial", Input: model.Shape{C: 40, H: 1, W: 1}, InputRange: [2]float64{0, 1},
+	// powers is the deep network with degree-4 and degree-6 activations (power trees).
+	powers := deepNet(rng, 3, 1)
+	powers.Name = "deep-powers"
+	for i, c := 0, [][]float64{{0.2146, 0.5, 0.2148, 0, -0.0061}, {0.1587, 0.5, 0.3081, 0, -0.0197, 0, 0.00048}}; i < len(powers.Layers); i++ {
+		if _, ok := powers.Layers[i].(*model.Polynomial); ok && len(c) > 0 {
+			powers.Layers[i] = &model.Polynomial{Coeffs: c[0], Interval: [2]float64{-4, 4}, Fitted: "relu"}
+			c = c[1:]
+		}
+	}
+	cases := []struct {
+		m      *model.Model
+		preset params.Preset
+		opts   packing.Options
+		chunk  int
+		// kinds are steps the plan must have ("segment": one evaluated in chunks).
+		kinds []string
+	}{
+		{m: mnistShapedNet(rng), preset: params.InsecureN11, kinds: []string{"linear", "square"}},
+		{m: &model.Model{Name: "polynomial", Input: model.Shape{C: 40, H: 1, W: 1}, InputRange: [2]float64{0, 1},
 			Layers: []model.Layer{
 				&model.Dense{In: 40, Out: 12, Weights: randn(480, 0.2), Bias: randn(12, 0.1)},
 				&model.Polynomial{Coeffs: []float64{0.1, 0.5, 0.2, -0.05}, Interval: [2]float64{-3, 3}, Fitted: "test"},
 				&model.Dense{In: 12, Out: 4, Weights: randn(48, 0.4), Bias: randn(4, 0.1)},
-			}},
+			}}, preset: params.InsecureN11, kinds: []string{"polynomial degree 3"}},
+		{m: calibrated(t, deepNet(rng, 3, 2), dimImages(rng, 200, 100)), preset: params.InsecureN12R,
+			opts: packing.Options{Guarantee: GuaranteeCalibrated}, chunk: 1 << 20, kinds: []string{"monitor", "segment"}},
+		{m: calibrated(t, powers, dimImages(rng, 200, 100)), preset: params.InsecureN12R, kinds: []string{"relinearized powers"}},
 	}
-	for _, m := range models {
-		t.Run(m.Name, func(t *testing.T) {
-			var in, want []*rlwe.Ciphertext
+	for _, c := range cases {
+		t.Run(c.m.Name, func(t *testing.T) {
+			var (
+				in, want []*rlwe.Ciphertext
+				keys     rlwe.EvaluationKeySet
+			)
 			for _, path := range kernel.Paths {
 				if !kernel.Supported(path) {
 					t.Logf("%s path not supported here", path)
 					continue
 				}
 				t.Setenv(kernel.EnvVar, path.String())
-				p, err := Compile(m, params.InsecureN11, packing.Options{})
+				chunk := c.chunk
+				if chunk == 0 {
+					chunk = 1 << 40
+				}
+				p, err := compileChunked(c.m, c.preset, c.opts, chunk)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if in == nil {
-					if in, err = newCodec(t, p).Encrypt(randomImages(rng, 64, m.Input.Size()), testID, nil, nil); err != nil {
+					kinds := ""
+					for _, s := range p.Steps() {
+						kinds += s.Kind + ", "
+					}
+					for _, s := range p.steps {
+						if _, ok := s.(*segmentStep); ok {
+							kinds += "segment, "
+						}
+					}
+					for _, k := range c.kinds {
+						if !strings.Contains(kinds, k) {
+							t.Fatalf("no %q step among %s", k, kinds)
+						}
+					}
+					codec := newCodec(t, p)
+					keys = evalKeys(codec)
+					if in, err = codec.Encrypt(dimImages(rng, 64, c.m.Input.Size()), testID, nil, nil); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -50,7 +96,7 @@ func TestKernelPathsAgreeBitForBit(t *testing.T) {
 				for i, ct := range in {
 					copies[i] = ct.CopyNew()
 				}
-				out, err := p.Evaluate(context.Background(), copies, nil, nil)
+				out, err := p.Evaluate(context.Background(), copies, keys, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -31,18 +31,19 @@ type polyStep struct {
 	scale    rlwe.Scale
 	bound    float64
 	fitted   string // the function the polynomial approximates, if any
+	// monitor, when set, is the monitor of the inputs, which takes their squares
+	// from here (see monitorStep.fused).
+	monitor *monitorStep
 }
 
-func compilePolynomial(prm hefloat.Parameters, p *model.Polynomial, in state, weightBits, rescales int) (*polyStep, state) {
+// compilePolynomial plans p on the ciphertexts of state in; bound bounds each output.
+func compilePolynomial(prm hefloat.Parameters, p *model.Polynomial, in state, bound []float64, weightBits, rescales int) (*polyStep, state) {
 	act, _ := describeActivation(p) // summarize already accepted it
 	w := coefficientLogScale(act.leadLog, weightBits)
-	out := state{level: in.level, degree: in.degree * act.power, bound: make([]float64, len(in.bound))}
+	out := state{level: in.level, degree: in.degree * act.power, bound: bound}
 	out.scale = rlwe.NewScale(math.Ldexp(1, w))
 	for range act.power {
 		out.scale = out.scale.Mul(in.scale)
-	}
-	for i, b := range in.bound {
-		out.bound[i] = act.bound(b)
 	}
 	s := &polyStep{n: len(in.bound), inDegree: in.degree, power: act.power, coeffLog: w, fitted: p.Fitted}
 	// terms[k] = round(c_k · out.scale / in.scale^k)
@@ -119,6 +120,10 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		work[w].buf = ev.scratchPoly()
 	}
 	r := ev.params.RingQ().AtLevel(level)
+	var sums []*rlwe.Ciphertext
+	if s.monitor != nil {
+		sums = s.monitor.start(ev, in[0].MetaData)
+	}
 	out := make([]*rlwe.Ciphertext, len(in))
 	err := ev.parallel(len(in), func(w, i int) {
 		sc := work[w]
@@ -126,6 +131,9 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		for k := 2; k <= s.power; k++ {
 			if k == 2 {
 				squareInto(ev.kernels.arith, in[i], sc.powers[2])
+				if sums != nil {
+					s.monitor.add(r, sums[w], i, sc.powers[2])
+				}
 			} else {
 				tensorInto(ev.kernels.arith, sc.powers[k-1], in[i], sc.powers[k])
 			}
@@ -152,6 +160,13 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		ev.pool.release(sc.powers[2:]...)
 		ev.pool.release(sc.sum)
 		ev.pool.put(sc.buf.Coeffs...)
+	}
+	if sums != nil {
+		if err != nil {
+			ev.pool.release(sums...)
+			return nil, err
+		}
+		s.monitor.finish(ev, r, sums)
 	}
 	return out, err
 }

@@ -27,6 +27,13 @@ type evaluation struct {
 	workers int
 	pool    *rowPool
 	kernels *kernels
+	// keys are the client's evaluation keys (a relinearization key, if the plan
+	// relinearizes); monitors holds the monitors computed so far.
+	keys     rlwe.EvaluationKeySet
+	monitors []*rlwe.Ciphertext
+	// evals are the workers' Lattigo evaluators (with the keys), made at the first
+	// step that relinearizes and kept for the rest of the evaluation.
+	evals []*hefloat.Evaluator
 }
 
 // kernels are a plan's arithmetic, prepared for its kernel path (see package kernel):
@@ -100,8 +107,11 @@ type linearStep struct {
 	// outScale is the scale of the outputs before rescaling.
 	outScale rlwe.Scale
 	bound    float64
-	// rescales divides the outputs by that many primes (the final layer only).
+	// rescales divides the outputs by that many primes.
 	rescales int
+	// keep leaves the inputs to the caller: they are shared by the chunks of a
+	// segment (see segmentStep).
+	keep bool
 }
 
 // blockSize is the number of coefficients one task computes: the kernel streams every
@@ -205,9 +215,11 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 					return nil, err
 				}
 			}
-			for _, ct := range in {
-				ev.pool.put(ct.Value[p].Coeffs[i])
-				ct.Value[p].Coeffs[i] = nil
+			if !s.keep {
+				for _, ct := range in {
+					ev.pool.put(ct.Value[p].Coeffs[i])
+					ct.Value[p].Coeffs[i] = nil
+				}
 			}
 		}
 	}

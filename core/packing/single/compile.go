@@ -344,7 +344,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 	p.manifest = manifest.Manifest{
 		Model: m.Name, Packing: Name, Params: preset.Name, Insecure: preset.Insecure,
 		ParamsFingerprint: params.FingerprintOf(prm),
-		Input:             m.Input, InputRange: m.InputRange,
+		Input:             m.Input, InputRange: m.InputRange, ChannelRanges: m.ChannelRanges, Preprocessing: m.Preprocessing,
 		InputLogScale: prm.LogDefaultScale(), InputLevel: prm.MaxLevel(),
 		Outputs: outputs, OutputLevel: 0, OutputDegree: 1,
 		OutputLogScale: math.Log2(scale.Float64()), OutputBound: maxOf(bound),
