@@ -67,6 +67,11 @@ func DecodeSecretKey(data []byte, prm hefloat.Parameters) (*rlwe.SecretKey, erro
 	if err != nil {
 		return nil, err
 	}
+	// A secret key belongs to no plan: its plan field is zero, so that a key has
+	// exactly one encoding.
+	if h, _ := Peek(data); h.Plan != [32]byte{} {
+		return nil, errs.New(errs.ErrMalformed, "wire: a secret key names no model plan, this one names one")
+	}
 	if want := secretKeyBytes(prm); len(payload) != want {
 		return nil, errs.New(errs.ErrMalformed, "wire: secret key is %d bytes, expected %d", len(payload), want)
 	}
