@@ -224,7 +224,7 @@ func tabularModel(t *testing.T) *model.Model {
 					out[o] += w2[o*hidden+j] * h[j] * h[j]
 				}
 			}
-			p := softmax(out)
+			p := model.Probabilities(out)
 			p[train.Labels[i]]--
 			for o := range 2 {
 				gb2[o] += p[o]

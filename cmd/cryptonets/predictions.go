@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -65,24 +64,6 @@ func (p *predictions) labels() []int {
 	return out
 }
 
-// softmax returns the probabilities of the classes whose logits are l.
-func softmax(l []float64) []float64 {
-	top := math.Inf(-1)
-	for _, v := range l {
-		top = math.Max(top, v)
-	}
-	out := make([]float64, len(l))
-	sum := 0.0
-	for i, v := range l {
-		out[i] = math.Exp(v - top)
-		sum += out[i]
-	}
-	for i := range out {
-		out[i] /= sum
-	}
-	return out
-}
-
 // predictionReport is the part of the decrypt and predict-plain reports about the
 // predictions.
 type predictionReport struct {
@@ -114,7 +95,7 @@ func (f *predictionFlags) finish(p *predictions) (*predictionReport, error) {
 	if f.probabilities {
 		rep.Probabilities = make([][]float64, len(p.logits))
 		for i, l := range p.logits {
-			rep.Probabilities[i] = softmax(l)
+			rep.Probabilities[i] = model.Probabilities(l)
 		}
 	}
 	if p.truth != nil {

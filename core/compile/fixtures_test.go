@@ -147,18 +147,7 @@ func runFixtureEncrypted(t *testing.T, name string, test *dataset.Set) {
 func encryptEvaluateDecrypt(t *testing.T, p compile.Plan, images [][]float64) [][]float64 {
 	t.Helper()
 	man := p.Manifest()
-	c, err := client.New(&man, client.AllowInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := c.EvaluationKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(p, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, srv := clientAndServer(t, p)
 	var logits [][]float64
 	for start := 0; start < len(images); start += man.ImagesPerBatch {
 		upload, req, err := c.EncryptBytes(images[start:min(start+man.ImagesPerBatch, len(images))], nil)
@@ -226,4 +215,24 @@ func fixtureLabels(t *testing.T, name string) []int {
 		t.Fatalf("%s.json has %d labels, want 32", name, len(rec.Labels))
 	}
 	return rec.Labels
+}
+
+// clientAndServer returns a client for p's manifest (insecure parameters allowed)
+// and a server of p holding the client's evaluation keys.
+func clientAndServer(t *testing.T, p compile.Plan) (*client.Client, *server.Server) {
+	t.Helper()
+	man := p.Manifest()
+	c, err := client.New(&man, client.AllowInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.EvaluationKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(p, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, srv
 }

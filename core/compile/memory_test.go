@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 	"testing"
 
-	"github.com/cryptonets/cryptonets/core/client"
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
@@ -14,7 +13,6 @@ import (
 	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/params"
-	"github.com/cryptonets/cryptonets/core/server"
 )
 
 // TestMemoryEstimates checks each packing's memory estimate (what a server budgets
@@ -73,18 +71,7 @@ func TestMemoryEstimates(t *testing.T) {
 func allocatedByEvaluation(t *testing.T, p compile.Plan, images [][]float64) int64 {
 	t.Helper()
 	man := p.Manifest()
-	c, err := client.New(&man, client.AllowInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := c.EvaluationKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(p, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, srv := clientAndServer(t, p)
 	upload, _, err := c.EncryptBytes(images[:min(man.ImagesPerBatch, len(images))], nil)
 	if err != nil {
 		t.Fatal(err)

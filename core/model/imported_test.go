@@ -129,7 +129,7 @@ func TestNamedActivation(t *testing.T) {
 func TestLogSoftmax(t *testing.T) {
 	x := []float64{1, -2, 700, 3}
 	y := LogSoftmax{}.Eval(Shape{C: 4, H: 1, W: 1}, x)
-	p := softmax(x)
+	p := Probabilities(x)
 	for i := range y {
 		if math.Abs(math.Exp(y[i])-p[i]) > 1e-15 || math.IsInf(y[i], 0) {
 			t.Fatalf("log-softmax %v, softmax %v", y, p)

@@ -348,7 +348,8 @@ func (Softmax) Kind() Kind { return KindSoftmax }
 // OutputShape implements Layer.
 func (Softmax) OutputShape(in Shape) (Shape, error) { return in, nil }
 
-func softmax(x []float64) []float64 {
+// Probabilities returns the softmax of logits x: the probabilities of the classes.
+func Probabilities(x []float64) []float64 {
 	m := math.Inf(-1)
 	for _, v := range x {
 		m = math.Max(m, v)

@@ -17,7 +17,7 @@ type TensorOp interface {
 }
 
 // Eval implements TensorOp.
-func (Softmax) Eval(_ Shape, x []float64) []float64 { return softmax(x) }
+func (Softmax) Eval(_ Shape, x []float64) []float64 { return Probabilities(x) }
 
 // LogSoftmax is the logarithm of Softmax, log(exp(x_i)/Σ exp(x_j)). Like Softmax it is
 // present only in imported, unconverted graphs: argmax is unchanged without it.
