@@ -273,7 +273,7 @@ func (l *Linear) Apply(dst, src [][]uint64, limb int, bias []uint64) {
 			}
 		}
 	}
-	m := l.moduli[limb]
+	m := &l.moduli[limb]
 	for bi := range l.blocks {
 		b := &l.blocks[bi]
 		f := b.families[limb]
@@ -292,7 +292,7 @@ func (l *Linear) Apply(dst, src [][]uint64, limb int, bias []uint64) {
 			if f != familyGeneric {
 				ends = b.weightSumEnds(genericBudget(m.q))
 			}
-			applyGeneric(b, ends, dst, src, m, bs[:len(b.rows)], done, n)
+			applyGeneric(b, ends, dst, src, *m, bs[:len(b.rows)], done, n)
 		}
 	}
 }
