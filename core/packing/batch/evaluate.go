@@ -20,10 +20,17 @@ func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, keys rlwe.Ev
 	if err := packing.CheckCiphertexts(in, m.InputCiphertexts, 1, m.InputLevel, float64(m.InputLogScale), p.params); err != nil {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
-	if m.Relinearize && keys == nil {
-		return nil, errs.New(errs.ErrInvalidArgument, "batch: the plan relinearizes: the client's relinearization key is needed")
+	ev := &evaluation{params: p.params, workers: defaultWorkers(), pool: p.pool, kernels: p.kernels}
+	if m.Relinearize {
+		if mem, ok := keys.(*rlwe.MemEvaluationKeySet); keys == nil || ok && mem == nil {
+			return nil, errs.New(errs.ErrInvalidArgument, "batch: the plan relinearizes: the client's relinearization key is needed")
+		}
+		rlk, err := keys.GetRelinearizationKey()
+		if err != nil {
+			return nil, errs.New(errs.ErrMismatch, "batch: %w", err)
+		}
+		ev.rlk = rlk
 	}
-	ev := &evaluation{params: p.params, workers: defaultWorkers(), pool: p.pool, kernels: p.kernels, keys: keys}
 	x := append([]*rlwe.Ciphertext(nil), in...)
 	for i, s := range p.steps {
 		if err := ctx.Err(); err != nil {

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/packing"
 )
 
@@ -24,20 +25,7 @@ func (p *Plan) poolBytes(eval int64) int64 { return min(maxPooledBytes, eval) }
 // evaluationRows counts the coefficient rows an evaluation holds at its peak.
 func (p *Plan) evaluationRows() int64 {
 	m := p.manifest
-	peak := p.stepsPeak(p.steps, m.InputCiphertexts, 1, m.InputLevel)
-	if m.Relinearize {
-		peak += int64(defaultWorkers()) * p.evaluatorRows()
-	}
-	return peak
-}
-
-// evaluatorRows counts the rows of the buffers of one Lattigo evaluator that holds
-// keys (one per worker, made once per evaluation of a plan that relinearizes): its
-// key-switching buffers over Q and P, its decomposition and a few ciphertexts.
-func (p *Plan) evaluatorRows() int64 {
-	top, special := p.params.MaxLevelQ(), p.params.MaxLevelP()
-	qp := int64(top + 1 + special + 1)
-	return (6+int64(p.params.BaseRNSDecompositionVectorSize(top, special)))*qp + 6*int64(top+1)
+	return p.stepsPeak(p.steps, m.InputCiphertexts, 1, m.InputLevel)
 }
 
 // rows counts the coefficient rows of count ciphertexts of the given degree and level.
@@ -63,17 +51,29 @@ func (p *Plan) stepsPeak(steps []step, count, degree, level int) int64 {
 			// The slab a span of every input is copied into (see linearStep.apply).
 			n := int64(p.params.N())
 			shared = (int64(st.inputs)*min(n, spanSize) + n - 1) / n
-		case *squareStep, *relinStep:
+		case *squareStep:
 			scratch = rows(1, 2*degree, level) + top
+		case *relinStep:
+			// In place: each ciphertext gives its third polynomial back.
+			out = 0
+			scratch = int64(kernel.RelinearizationRows(level))
 		case *polyStep:
 			for k := 2; k <= st.power; k++ {
 				scratch += rows(1, k*st.inDegree, level)
 			}
-			scratch += rows(1, info.Degree, level) + top
+			if st.rescales > 0 {
+				scratch += rows(1, info.Degree, level) + top
+			}
 		case *powerPolyStep:
 			// The powers, relinearized, and one tensor product before its
 			// relinearization.
-			scratch = int64(st.power-1)*rows(1, 1, level) + rows(1, 2, level) + top
+			scratch = int64(st.power-1)*rows(1, 1, level) + rows(1, 2, level) + top + int64(kernel.RelinearizationRows(level))
+		case *monitorOutputStep:
+			// One worker: a scratch poly for the rescales, and a relinearization's rows.
+			shared = top
+			if st.relin {
+				shared += int64(kernel.RelinearizationRows(level))
+			}
 		case *segmentStep:
 			// The segment's inputs stay while each chunk computes its outputs.
 			var chunk int64

@@ -6,6 +6,7 @@ import (
 	"math/big"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
@@ -84,7 +85,6 @@ func (s *monitorStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciph
 	if s.fused {
 		return in, nil // the polynomial step after it adds its squares
 	}
-	r := ev.params.RingQ().AtLevel(s.level)
 	sums := s.start(ev, in[0].MetaData)
 	squares := make([]*rlwe.Ciphertext, ev.workers)
 	for w := range squares {
@@ -95,14 +95,14 @@ func (s *monitorStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciph
 			return
 		}
 		squareInto(ev.kernels.arith, in[i], squares[w])
-		s.add(r, sums[w], i, squares[w])
+		s.add(ev.kernels.arith, sums[w], i, squares[w])
 	})
 	ev.pool.release(squares...)
 	if err != nil {
 		ev.pool.release(sums...)
 		return nil, err
 	}
-	s.finish(ev, r, sums)
+	s.finish(ev, sums)
 	return in, nil
 }
 
@@ -119,18 +119,22 @@ func (s *monitorStep) start(ev *evaluation, like *rlwe.MetaData) []*rlwe.Ciphert
 }
 
 // add adds W_i·sq, with sq the square of input i, to a worker's accumulator.
-func (s *monitorStep) add(r *ring.Ring, sum *rlwe.Ciphertext, i int, sq *rlwe.Ciphertext) {
+func (s *monitorStep) add(arith []kernel.Arith, sum *rlwe.Ciphertext, i int, sq *rlwe.Ciphertext) {
 	if s.weights[i] == 0 {
 		return
 	}
-	for k, p := range sq.Value {
-		r.MulScalarThenAdd(p, s.weights[i], sum.Value[k])
+	for l := range s.level + 1 {
+		a := arith[l]
+		w := a.Constant(s.weights[i] % a.Modulus().Q())
+		for k, p := range sq.Value {
+			a.MulConstAdd(sum.Value[k].Coeffs[l], p.Coeffs[l], w)
+		}
 	}
 }
 
 // finish sums the workers' accumulators into the monitor (adding what the chunks of
 // a segment before this one computed of it).
-func (s *monitorStep) finish(ev *evaluation, r *ring.Ring, sums []*rlwe.Ciphertext) {
+func (s *monitorStep) finish(ev *evaluation, sums []*rlwe.Ciphertext) {
 	sums[0].Scale = s.scale
 	if s.index < len(ev.monitors) { // a later chunk of a segment
 		sums = append(sums, ev.monitors[s.index])
@@ -140,7 +144,9 @@ func (s *monitorStep) finish(ev *evaluation, r *ring.Ring, sums []*rlwe.Cipherte
 	}
 	for _, o := range sums[1:] {
 		for k, p := range o.Value {
-			r.Add(sums[0].Value[k], p, sums[0].Value[k])
+			for l, row := range p.Coeffs {
+				ev.kernels.arith[l].Add(sums[0].Value[k].Coeffs[l], sums[0].Value[k].Coeffs[l], row)
+			}
 		}
 	}
 	ev.pool.release(sums[1:]...)
@@ -237,12 +243,12 @@ func (s *monitorOutputStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlw
 			if !s.relin || ct.Degree() != 2 || s.degree != 1 {
 				return nil, errs.New(errs.ErrInternal, "monitor %d has degree %d, the logits %d", k, ct.Degree(), s.degree)
 			}
-			lin := ev.pool.ciphertext(1, s.level, ct.MetaData)
-			if err := ev.withEvaluators(1, func(eval *hefloat.Evaluator, _ int) error { return eval.Relinearize(ct, lin) }); err != nil {
+			scratch := ev.relinScratch(s.level, 1)
+			err := ev.relinearize(ct, scratch[0])
+			ev.releaseRows(scratch)
+			if err != nil {
 				return nil, err
 			}
-			ev.pool.release(ct)
-			ct = lin
 		}
 		for ct.Degree() < s.degree {
 			p := ev.pool.poly(s.level)

@@ -105,6 +105,7 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 	}
 	level, d := in[0].Level(), s.inDegree
 	outDegree := d * s.power
+	// Each worker's powers and, if the result is rescaled, the sum before it.
 	type scratch struct {
 		powers []*rlwe.Ciphertext // powers[k] = x^k for k ≥ 2
 		sum    *rlwe.Ciphertext
@@ -116,10 +117,16 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 		for k := 2; k <= s.power; k++ {
 			work[w].powers[k] = ev.pool.ciphertext(k*d, level, in[0].MetaData)
 		}
-		work[w].sum = ev.pool.ciphertext(outDegree, level, in[0].MetaData)
-		work[w].buf = ev.scratchPoly()
+		if s.rescales > 0 {
+			work[w].sum = ev.pool.ciphertext(outDegree, level, in[0].MetaData)
+			work[w].buf = ev.scratchPoly()
+		}
 	}
-	r := ev.params.RingQ().AtLevel(level)
+	terms := make([][]kernel.Constant, s.power+1)
+	for k := 1; k <= s.power; k++ {
+		terms[k] = factors(ev.kernels.arith, s.terms[k], level)
+	}
+	constant := residues(ev.kernels.arith, s.constant, level)
 	var sums []*rlwe.Ciphertext
 	if s.monitor != nil {
 		sums = s.monitor.start(ev, in[0].MetaData)
@@ -132,26 +139,21 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 			if k == 2 {
 				squareInto(ev.kernels.arith, in[i], sc.powers[2])
 				if sums != nil {
-					s.monitor.add(r, sums[w], i, sc.powers[2])
+					s.monitor.add(ev.kernels.arith, sums[w], i, sc.powers[2])
 				}
 			} else {
 				tensorInto(ev.kernels.arith, sc.powers[k-1], in[i], sc.powers[k])
 			}
 		}
-		// The highest power writes every component; lower ones add into theirs.
-		for j, p := range sc.powers[s.power].Value {
-			r.MulScalarBigint(p, s.terms[s.power], sc.sum.Value[j])
-		}
-		for k := s.power - 1; k >= 1; k-- {
-			for j, p := range sc.powers[k].Value {
-				r.MulScalarBigintThenAdd(p, s.terms[k], sc.sum.Value[j])
-			}
-		}
-		r.AddScalarBigint(sc.sum.Value[0], s.constant, sc.sum.Value[0])
 		ct := ev.pool.ciphertext(outDegree, level-s.rescales, in[i].MetaData)
 		ct.Scale = s.scale
-		for j := range sc.sum.Value {
-			ev.rescaleInto(ct.Value[j], sc.sum.Value[j], sc.buf, s.rescales)
+		if s.rescales == 0 {
+			combineInto(ev.kernels.arith, ct, sc.powers, terms, constant)
+		} else {
+			combineInto(ev.kernels.arith, sc.sum, sc.powers, terms, constant)
+			for j := range sc.sum.Value {
+				ev.rescaleInto(ct.Value[j], sc.sum.Value[j], sc.buf, s.rescales)
+			}
 		}
 		ev.pool.release(in[i])
 		out[i] = ct
@@ -166,16 +168,57 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 			ev.pool.release(sums...)
 			return nil, err
 		}
-		s.monitor.finish(ev, r, sums)
+		s.monitor.finish(ev, sums)
 	}
 	return out, err
 }
 
-// tensorInto writes the tensor product of a and b into out (at a's level):
-// out_k = Σ_{i+j=k} a_i·b_j.
+// residues returns v modulo each prime up to level.
+func residues(arith []kernel.Arith, v *big.Int, level int) []uint64 {
+	out := make([]uint64, level+1)
+	r, q := new(big.Int), new(big.Int)
+	for l := range out {
+		out[l] = r.Mod(v, q.SetUint64(arith[l].Modulus().Q())).Uint64()
+	}
+	return out
+}
+
+// factors returns v modulo each prime up to level, prepared as factors.
+func factors(arith []kernel.Arith, v *big.Int, level int) []kernel.Constant {
+	out := make([]kernel.Constant, level+1)
+	for l, r := range residues(arith, v, level) {
+		out[l] = arith[l].Constant(r)
+	}
+	return out
+}
+
+// combineInto sets out to Σ_k terms[k]·powers[k] + constant at out's level: the
+// scaled sum of a polynomial's powers (terms[k] holds the residues of the integer
+// that lifts x^k; nil terms and powers are skipped). A power of lower degree adds
+// to out's first components only.
+func combineInto(arith []kernel.Arith, out *rlwe.Ciphertext, powers []*rlwe.Ciphertext, terms [][]kernel.Constant, constant []uint64) {
+	for l := range out.Level() + 1 {
+		a := arith[l]
+		for j, p := range out.Value {
+			dst := p.Coeffs[l]
+			clear(dst)
+			for k, x := range powers {
+				if x != nil && terms[k] != nil && j < len(x.Value) {
+					a.MulConstAdd(dst, x.Value[j].Coeffs[l], terms[k][l])
+				}
+			}
+			if j == 0 {
+				a.ReduceAdd(dst, dst, constant[l])
+			}
+		}
+	}
+}
+
+// tensorInto writes the tensor product of a and b into out (at out's level, at most
+// theirs): out_k = Σ_{i+j=k} a_i·b_j.
 func tensorInto(arith []kernel.Arith, a, b, out *rlwe.Ciphertext) {
 	written := make([]bool, len(out.Value))
-	for l := range a.Level() + 1 {
+	for l := range out.Level() + 1 {
 		clear(written)
 		for i, ai := range a.Value {
 			for j, bj := range b.Value {

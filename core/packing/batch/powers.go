@@ -7,6 +7,7 @@ import (
 	"math/big"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
@@ -201,8 +202,17 @@ func (s *powerPolyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ci
 	if len(in) != s.n {
 		return nil, errs.New(errs.ErrInternal, "polynomial step: %d inputs, want %d", len(in), s.n)
 	}
+	scratch := ev.relinScratch(s.inLevel, ev.workers)
+	defer ev.releaseRows(scratch)
+	terms := make([][]kernel.Constant, s.power+1)
+	for k := 1; k <= s.power; k++ {
+		if s.terms[k].Sign() != 0 {
+			terms[k] = factors(ev.kernels.arith, s.terms[k], s.level)
+		}
+	}
+	constant := residues(ev.kernels.arith, s.constant, s.level)
 	out := make([]*rlwe.Ciphertext, len(in))
-	err := ev.withEvaluators(len(in), func(eval *hefloat.Evaluator, i int) error {
+	err := ev.parallelErr(len(in), func(w, i int) error {
 		powers := make([]*rlwe.Ciphertext, s.power+1)
 		powers[1] = in[i]
 		buf := ev.scratchPoly()
@@ -210,9 +220,10 @@ func (s *powerPolyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ci
 		for k := 2; k <= s.power; k++ {
 			a, b := powers[s.tree.a[k]], powers[k-s.tree.a[k]]
 			l := min(a.Level(), b.Level())
-			prod := ev.pool.ciphertext(1, l, in[i].MetaData)
-			if err := eval.MulRelin(a, b, prod); err != nil {
-				return errs.New(errs.ErrInternal, "batch: power %d: %w", k, err)
+			prod := ev.pool.ciphertext(2, l, in[i].MetaData)
+			tensorInto(ev.kernels.arith, a, b, prod)
+			if err := ev.relinearize(prod, scratch[w]); err != nil {
+				return fmt.Errorf("batch: power %d: %w", k, err)
 			}
 			if r := s.tree.rescales[k]; r > 0 {
 				for _, p := range prod.Value {
@@ -224,23 +235,8 @@ func (s *powerPolyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ci
 			prod.Scale = s.scales[k]
 			powers[k] = prod
 		}
-		r := ev.params.RingQ().AtLevel(s.level)
 		ct := ev.pool.ciphertext(1, s.level, in[i].MetaData)
-		first := true
-		for k := 1; k <= s.power; k++ {
-			if s.terms[k].Sign() == 0 {
-				continue
-			}
-			for j := range ct.Value {
-				if first {
-					r.MulScalarBigint(powers[k].Value[j], s.terms[k], ct.Value[j])
-				} else {
-					r.MulScalarBigintThenAdd(powers[k].Value[j], s.terms[k], ct.Value[j])
-				}
-			}
-			first = false
-		}
-		r.AddScalarBigint(ct.Value[0], s.constant, ct.Value[0])
+		combineInto(ev.kernels.arith, ct, powers, terms, constant)
 		if s.rescales > 0 {
 			for _, p := range ct.Value {
 				ev.rescaleInto(p, p, buf, s.rescales)

@@ -5,10 +5,10 @@ import (
 	"hash"
 
 	"github.com/cryptonets/cryptonets/core/errs"
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/internal/workers"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 )
 
 // relinStep relinearizes degree-2 ciphertexts into degree-1 ones with the client's
@@ -29,38 +29,62 @@ func (s *relinStep) info() packing.Step {
 
 func (s *relinStep) hash(h hash.Hash) { hashInts(h, 4, int64(s.n), int64(s.level)) }
 
+// apply relinearizes every ciphertext in place: each gives its third polynomial back
+// to the pool.
 func (s *relinStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
 	if len(in) != s.n {
 		return nil, errs.New(errs.ErrInternal, "relinearization step: %d inputs, want %d", len(in), s.n)
 	}
-	out := make([]*rlwe.Ciphertext, len(in))
-	err := ev.withEvaluators(len(in), func(eval *hefloat.Evaluator, i int) error {
-		ct := ev.pool.ciphertext(1, in[i].Level(), in[i].MetaData)
-		if err := eval.Relinearize(in[i], ct); err != nil {
-			return errs.New(errs.ErrInternal, "batch: relinearize: %w", err)
-		}
-		ev.pool.release(in[i])
-		out[i] = ct
-		return nil
-	})
-	return out, err
+	scratch := ev.relinScratch(s.level, ev.workers)
+	defer ev.releaseRows(scratch)
+	err := ev.parallelErr(len(in), func(w, i int) error { return ev.relinearize(in[i], scratch[w]) })
+	return in, err
 }
 
-// withEvaluators runs f(eval, i) for i in [0, n) on the evaluation's workers, each
-// with its own Lattigo evaluator holding the evaluation keys (made once per
-// evaluation); the first error stops the run.
-func (ev *evaluation) withEvaluators(n int, f func(eval *hefloat.Evaluator, i int) error) error {
-	if ev.keys == nil {
-		return errs.New(errs.ErrInvalidArgument, "batch: the plan relinearizes, but no evaluation keys were given")
-	}
-	if ev.evals == nil {
-		ev.evals = make([]*hefloat.Evaluator, ev.workers)
-		ev.evals[0] = hefloat.NewEvaluator(ev.params, ev.keys)
-		for w := 1; w < len(ev.evals); w++ {
-			ev.evals[w] = ev.evals[0].ShallowCopy()
+// relinScratch returns, for each of n workers, scratch rows from the pool for
+// relinearizing at level (see kernel.RelinearizationRows).
+func (ev *evaluation) relinScratch(level, n int) [][][]uint64 {
+	out := make([][][]uint64, n)
+	for w := range out {
+		out[w] = make([][]uint64, kernel.RelinearizationRows(level))
+		for i := range out[w] {
+			out[w][i] = ev.pool.get()
 		}
 	}
-	if err := workers.Run(n, ev.workers, func(w, i int) error { return f(ev.evals[w], i) }); err != nil {
+	return out
+}
+
+// releaseRows gives the rows of relinScratch back to the pool.
+func (ev *evaluation) releaseRows(rows [][][]uint64) {
+	for _, r := range rows {
+		ev.pool.put(r...)
+	}
+}
+
+// relinearize turns the degree-2 ciphertext ct into a degree-1 one in place, on the
+// kernels (kernel.KeySwitch), with the client's relinearization key; its third
+// polynomial goes back to the pool. scratch holds kernel.RelinearizationRows rows
+// for ct's level.
+func (ev *evaluation) relinearize(ct *rlwe.Ciphertext, scratch [][]uint64) error {
+	if ev.rlk == nil || ev.kernels.keys == nil {
+		return errs.New(errs.ErrInvalidArgument, "batch: the plan relinearizes, but no relinearization key was given")
+	}
+	if ct.Degree() != 2 {
+		return errs.New(errs.ErrInternal, "batch: relinearizing a ciphertext of degree %d", ct.Degree())
+	}
+	v := ct.Value
+	if err := ev.kernels.keys.Relinearize(v[0].Coeffs, v[1].Coeffs, v[2].Coeffs, ct.Level(), ev.rlk, scratch); err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	ev.pool.put(v[2].Coeffs...)
+	ct.Value = v[:2]
+	return nil
+}
+
+// parallelErr runs f(worker, i) for i in [0, n) on the evaluation's workers; the first
+// error stops the run, and a panic becomes an error (see package workers).
+func (ev *evaluation) parallelErr(n int, f func(worker, i int) error) error {
+	if err := workers.Run(n, ev.workers, f); err != nil {
 		return fmt.Errorf("batch: %w", err)
 	}
 	return nil

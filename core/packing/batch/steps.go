@@ -27,13 +27,10 @@ type evaluation struct {
 	workers int
 	pool    *rowPool
 	kernels *kernels
-	// keys are the client's evaluation keys (a relinearization key, if the plan
-	// relinearizes); monitors holds the monitors computed so far.
-	keys     rlwe.EvaluationKeySet
+	// rlk is the client's relinearization key, if the plan relinearizes; monitors
+	// holds the monitors computed so far.
+	rlk      *rlwe.RelinearizationKey
 	monitors []*rlwe.Ciphertext
-	// evals are the workers' Lattigo evaluators (with the keys), made at the first
-	// step that relinearizes and kept for the rest of the evaluation.
-	evals []*hefloat.Evaluator
 }
 
 // kernels are a plan's arithmetic, prepared for its kernel path (see package kernel):
@@ -43,6 +40,9 @@ type kernels struct {
 	moduli   []kernel.Modulus
 	arith    []kernel.Arith // one per prime
 	rescaler *kernel.Rescaler
+	// keys is key switching, for relinearization, if the parameters have a special
+	// prime (nil otherwise).
+	keys *kernel.KeySwitch
 }
 
 func newKernels(prm hefloat.Parameters) (*kernels, error) {
@@ -61,6 +61,11 @@ func newKernels(prm hefloat.Parameters) (*kernels, error) {
 	}
 	if k.rescaler, err = kernel.NewRescaler(path, prm.RingQ()); err != nil {
 		return nil, err
+	}
+	if len(prm.P()) == 1 {
+		if k.keys, err = kernel.NewKeySwitch(path, prm.N(), prm.Q(), prm.P()[0], prm.RingType()); err != nil {
+			return nil, err
+		}
 	}
 	return k, nil
 }
