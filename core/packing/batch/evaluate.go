@@ -31,6 +31,8 @@ func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, keys rlwe.Ev
 		}
 		ev.rlk = rlk
 	}
+	p.pool.begin()
+	defer p.pool.end()
 	x := append([]*rlwe.Ciphertext(nil), in...)
 	for i, s := range p.steps {
 		if err := ctx.Err(); err != nil {

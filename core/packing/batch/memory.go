@@ -25,7 +25,25 @@ func (p *Plan) poolBytes(eval int64) int64 { return min(maxPooledBytes, eval) }
 // evaluationRows counts the coefficient rows an evaluation holds at its peak.
 func (p *Plan) evaluationRows() int64 {
 	m := p.manifest
-	return p.stepsPeak(p.steps, m.InputCiphertexts, 1, m.InputLevel)
+	return p.stepsPeak(p.steps, m.InputCiphertexts, 1, m.InputLevel) + slabRows(p.steps, p.params.N())
+}
+
+// slabRows counts the rows of the largest slab of the linear steps (one per
+// evaluation, reused from step to step: see linearStep.apply).
+func slabRows(steps []step, n int) int64 {
+	var most int64
+	for _, s := range steps {
+		switch st := s.(type) {
+		case *linearStep:
+			words := int64(st.inputs) * int64(min(n, spanSize))
+			most = max(most, (words+int64(n)-1)/int64(n))
+		case *segmentStep:
+			for _, c := range st.chunks {
+				most = max(most, slabRows(c.steps, n))
+			}
+		}
+	}
+	return most
 }
 
 // rows counts the coefficient rows of count ciphertexts of the given degree and level.
@@ -48,9 +66,6 @@ func (p *Plan) stepsPeak(steps []step, count, degree, level int) int64 {
 		case *linearStep:
 			out = rows(info.Outputs, info.Degree, info.Level+info.Rescales)
 			scratch = top
-			// The slab a span of every input is copied into (see linearStep.apply).
-			n := int64(p.params.N())
-			shared = (int64(st.inputs)*min(n, spanSize) + n - 1) / n
 		case *squareStep:
 			scratch = rows(1, 2*degree, level) + top
 		case *relinStep:
@@ -78,7 +93,8 @@ func (p *Plan) stepsPeak(steps []step, count, degree, level int) int64 {
 			// The segment's inputs stay while each chunk computes its outputs.
 			var chunk int64
 			for _, c := range st.chunks {
-				chunk = max(chunk, p.stepsPeak(c.steps, count, degree, level)-in)
+				n := len(c.inputs)
+				chunk = max(chunk, p.stepsPeak(c.steps, n, degree, level)-rows(n, degree, level))
 			}
 			scratch = chunk / workers
 		}

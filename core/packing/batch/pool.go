@@ -9,21 +9,44 @@ import (
 
 // rowPool recycles coefficient rows (one RNS limb of one polynomial, N words) between
 // steps and between batches: a batch's steps free as much memory as they take, and
-// fresh pages cost more than the arithmetic on them. It is safe for concurrent use.
+// fresh pages cost more than the arithmetic on them. While evaluations run it keeps
+// every row they give back: a row is allocated only when none is free, so the pool
+// and the rows in use never hold more than the most the evaluations held at once,
+// and no row becomes garbage. When the last evaluation ends it keeps at most maxFree
+// rows for the next batch. It is safe for concurrent use.
 type rowPool struct {
 	mu      sync.Mutex
 	n       int
 	maxFree int
 	free    [][]uint64
+	active  int // evaluations running
 }
 
 // maxPooledBytes bounds the memory a pool keeps between batches.
 const maxPooledBytes = 1 << 30
 
 // newRowPool returns a pool of rows of n coefficients that keeps at most maxBytes of
-// free rows.
+// free rows between evaluations.
 func newRowPool(n int, maxBytes int64) *rowPool {
 	return &rowPool{n: n, maxFree: int(maxBytes / (8 * int64(n)))}
+}
+
+// begin marks the start of an evaluation: until its end, every row given back is kept.
+func (p *rowPool) begin() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.active++
+}
+
+// end marks the end of an evaluation; after the last one, the pool keeps at most
+// maxFree rows.
+func (p *rowPool) end() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active--; p.active == 0 && len(p.free) > p.maxFree {
+		clear(p.free[p.maxFree:])
+		p.free = p.free[:p.maxFree:p.maxFree]
+	}
 }
 
 // get returns a row whose contents are undefined.
@@ -42,7 +65,7 @@ func (p *rowPool) put(rows ...[]uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range rows {
-		if len(p.free) < p.maxFree && len(r) == p.n {
+		if (p.active > 0 || len(p.free) < p.maxFree) && len(r) == p.n {
 			p.free = append(p.free, r)
 		}
 	}

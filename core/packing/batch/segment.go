@@ -30,11 +30,12 @@ type segmentStep struct {
 	info0           []packing.Step // the steps of the whole segment, for reports
 }
 
-// segmentChunk is one chunk: its steps and the segment outputs they compute, in
-// order.
+// segmentChunk is one chunk: the segment inputs it reads, its steps and the segment
+// outputs they compute, in order.
 type segmentChunk struct {
-	steps []step
-	rows  []int
+	inputs []int
+	steps  []step
+	rows   []int
 }
 
 // segment compiles stages i, i+1 and i+2 into a segmentStep when they form a segment
@@ -54,7 +55,7 @@ func (c *stageCompiler) segment(i int, st state) (step, state, bool, error) {
 	if first.Out()*perValue <= c.chunk {
 		return nil, st, false, nil
 	}
-	chunks := chunkRows(second, c.chunk/perValue)
+	chunks := chunkRows(second, c.chunk/perValue, localOrder(first, second))
 	computed := 0
 	for _, rows := range chunks {
 		computed += len(neededInputs(second, rows))
@@ -84,7 +85,9 @@ func (c *stageCompiler) segment(i int, st state) (step, state, bool, error) {
 		for k, j := range needed {
 			own[k], owned[j] = !owned[j], true
 		}
-		first, err := c.stage(i, st, needed, nil, nil)
+		// The chunk's first layer reads only the segment inputs its rows read.
+		inputs := neededInputs(c.stages[i].Affine, needed)
+		first, err := c.stageRemapped(i, st, needed, inputs)
 		if err != nil {
 			return nil, st, false, err
 		}
@@ -98,13 +101,13 @@ func (c *stageCompiler) segment(i int, st state) (step, state, bool, error) {
 		}
 		steps := append(append(first.steps, mid.steps...), last.steps...)
 		steps[0].(*linearStep).keep = true
-		seg.chunks = append(seg.chunks, segmentChunk{steps: steps, rows: rows})
+		seg.chunks = append(seg.chunks, segmentChunk{inputs: inputs, steps: steps, rows: rows})
 	}
 	return seg, whole, true, nil
 }
 
 // stageRemapped compiles linear stage i restricted to rows, reading the values needed
-// (global indices) as its inputs 0, 1, ….
+// (global indices, sorted) as its inputs 0, 1, ….
 func (c *stageCompiler) stageRemapped(i int, st state, rows, needed []int) (stageSteps, error) {
 	local := map[int]int{}
 	for k, j := range needed {
@@ -160,14 +163,39 @@ func neededInputs(a *model.Affine, rows []int) []int {
 	return out
 }
 
-// chunkRows splits the rows of a, in order, into chunks that read at most limit
-// inputs each (a row that alone reads more makes a chunk of its own). A map whose
-// rows read most of its inputs gives one chunk.
-func chunkRows(a *model.Affine, limit int) [][]int {
+// localOrder orders the rows of second so that rows whose inputs (values of first)
+// read the same region of first's inputs come together: by the first input of first
+// that any of their inputs reads, ties in their order. After a convolution and a
+// pool, the pool's outputs at one position in every channel come together, so that
+// a chunk holds whole blocks of the convolution's rows (every channel at a position
+// reads the same inputs) and reads one band of the image.
+func localOrder(first, second *model.Affine) []int {
+	start := make([]int, len(second.Rows))
+	for j, row := range second.Rows {
+		start[j] = first.In
+		for _, t := range row {
+			for _, u := range first.Rows[t.Index] {
+				start[j] = min(start[j], u.Index)
+			}
+		}
+	}
+	order := make([]int, len(second.Rows))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return start[a] - start[b] })
+	return order
+}
+
+// chunkRows splits the rows of a, taken in the given order, into chunks that read at
+// most limit inputs each (a row that alone reads more makes a chunk of its own). A
+// map whose rows read most of its inputs gives one chunk.
+func chunkRows(a *model.Affine, limit int, order []int) [][]int {
 	var chunks [][]int
 	var cur []int
 	seen := map[int]bool{}
-	for j, row := range a.Rows {
+	for _, j := range order {
+		row := a.Rows[j]
 		added := 0
 		for _, t := range row {
 			if !seen[t.Index] {
@@ -204,7 +232,10 @@ func (s *segmentStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciph
 	}
 	out := make([]*rlwe.Ciphertext, s.outputs)
 	for _, c := range s.chunks {
-		x := in
+		x := make([]*rlwe.Ciphertext, len(c.inputs))
+		for k, t := range c.inputs {
+			x[k] = in[t]
+		}
 		for _, st := range c.steps {
 			var err error
 			if x, err = st.apply(ev, x); err != nil {

@@ -31,6 +31,17 @@ type evaluation struct {
 	// holds the monitors computed so far.
 	rlk      *rlwe.RelinearizationKey
 	monitors []*rlwe.Ciphertext
+	// slab is the linear steps' copy of their inputs (see linearStep.apply), kept
+	// for the evaluation's next linear steps.
+	slab []uint64
+}
+
+// slabOf returns the evaluation's slab, n words long at least.
+func (ev *evaluation) slabOf(n int) []uint64 {
+	if len(ev.slab) < n {
+		ev.slab = make([]uint64, n)
+	}
+	return ev.slab[:n]
 }
 
 // kernels are a plan's arithmetic, prepared for its kernel path (see package kernel):
@@ -178,7 +189,7 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	// put block b of every row into the same few cache sets), the copy reads every row
 	// sequentially, and a span's slab stays in the last-level cache between the two.
 	spanBlocks := min(blocks, spanSize/blockSize)
-	slab := make([]uint64, s.inputs*spanBlocks*blockSize)
+	slab := ev.slabOf(s.inputs * spanBlocks * blockSize)
 	views := make([][2][][]uint64, ev.workers) // per worker: src, dst
 	for w := range views {
 		views[w] = [2][][]uint64{make([][]uint64, s.inputs), make([][]uint64, s.outputs)}
