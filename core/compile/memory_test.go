@@ -2,6 +2,7 @@ package compile_test
 
 import (
 	"context"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -9,10 +10,12 @@ import (
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/dataset"
 	"github.com/cryptonets/cryptonets/core/model"
+	"github.com/cryptonets/cryptonets/core/onnx"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/packing/batch"
 	"github.com/cryptonets/cryptonets/core/packing/single"
 	"github.com/cryptonets/cryptonets/core/params"
+	"github.com/cryptonets/cryptonets/core/rewrite"
 )
 
 // TestMemoryEstimates checks each packing's memory estimate (what a server budgets
@@ -42,6 +45,10 @@ func TestMemoryEstimates(t *testing.T) {
 		{"single", shipped, compile.Options{Packing: single.Name}},
 		{"single x8", shipped, compile.Options{Packing: single.Name, Tuning: packing.Options{ImagesPerRequest: 8}}},
 		{"deep single x8", convertFixture(t, "activations"), fixtureOptions("activations")},
+		// Relinearizing batch plans: three stacked polynomials, and the fine-tuned
+		// LeNet-5 (segments in chunks, monitors, relinearizations at three levels).
+		{"deep batch", convertFixture(t, "activations"), deepBatch},
+		{"lenet5 batch", convertLenet5(t), deepBatch},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,6 +71,28 @@ func TestMemoryEstimates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deepBatch compiles for batch packing with relinearization, at an insecure preset.
+var deepBatch = compile.Options{Packing: batch.Name, Params: params.InsecureN12R.Name, AllowInsecure: true}
+
+// convertLenet5 converts the shipped fine-tuned LeNet-5 as cryptonets convert does
+// (calibrated on the first 1,000 MNIST training images).
+func convertLenet5(t *testing.T) *model.Model {
+	t.Helper()
+	imported, err := onnx.ImportFile(filepath.Join("..", "..", "models", "lenet5", "lenet5_he.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := dataset.MNIST(dataset.MNISTTrain, fixtureCalibration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	converted, err := rewrite.ConvertWith(imported, rewrite.Options{Calibration: cal.Records})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return converted
 }
 
 // allocatedByEvaluation returns the bytes one PredictBytes call allocates (the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"unsafe"
 
 	"github.com/cryptonets/cryptonets/core/errs"
 )
@@ -234,17 +235,19 @@ func (l *Linear) Outputs() int { return l.outputs }
 // Path returns the path the map was prepared for.
 func (l *Linear) Path() Path { return l.path }
 
-// Bytes returns the memory the prepared map holds: its blocks' indices, weights,
-// residues and chunk bounds.
+// Bytes returns the memory the prepared map holds: its blocks (slice headers
+// included), their indices, weights, residues and chunk bounds.
 func (l *Linear) Bytes() int64 {
-	var n int64
+	const header = int64(unsafe.Sizeof([]uint64{}))
+	n := int64(unsafe.Sizeof(block{})) * int64(cap(l.blocks))
 	for _, b := range l.blocks {
-		n += 8*int64(len(b.rows)) + 4*int64(len(b.index)) + 8*int64(len(b.weights)) + int64(len(b.families))
+		n += 8*int64(cap(b.rows)) + 4*int64(len(b.index)) + 8*int64(len(b.weights)) + int64(len(b.families))
+		n += header * int64(len(b.residues)+len(b.ends))
 		for _, r := range b.residues {
 			n += 8 * int64(len(r))
 		}
 		for _, e := range b.ends {
-			n += 8 * int64(len(e))
+			n += 8 * int64(cap(e))
 		}
 	}
 	return n

@@ -283,7 +283,7 @@ func build(m *model.Model, stages []model.Stage, in []interval, scales []float64
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
 	p.precision = sch.precision
 	// The pool keeps at most one evaluation's rows: what the next batch reuses.
-	p.pool = newRowPool(prm.N(), p.poolBytes(p.evaluationRows()*p.rowBytes()))
+	p.pool = newRowPool(prm.N(), int(p.keptRows(p.evaluationRows()*p.rowBytes())))
 	// Every slot is evaluated: the slots a request's images leave free hold checks,
 	// whose values must stay within the plan's bounds like any image's.
 	var factors []float64

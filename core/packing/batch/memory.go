@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"unsafe"
+
 	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/packing"
 )
@@ -12,15 +14,32 @@ import (
 // worth (Kept).
 func (p *Plan) Memory() packing.Memory {
 	eval := p.evaluationRows() * p.rowBytes()
-	return packing.Memory{Evaluation: eval, Resident: packing.ParametersBytes(p.params) + p.weightBytes(), Kept: p.poolBytes(eval)}
+	return packing.Memory{Evaluation: eval, Resident: packing.ParametersBytes(p.params) + p.kernelBytes() + weightBytes(p.steps), Kept: p.poolBytes(eval)}
+}
+
+// kernelBytes estimates the tables of the plan's kernels: the vector transforms'
+// four tables of 2N words per prime and, with key switching, a Lattigo ring of its
+// own over Q and P (its transforms' tables, and their constants: as many again).
+func (p *Plan) kernelBytes() int64 {
+	row := int64(p.params.N()) * 8
+	if p.kernels.keys != nil {
+		return int64(p.params.QCount()+p.params.PCount()) * 16 * row
+	}
+	return int64(p.params.QCount()) * 8 * row
 }
 
 // rowBytes is the size of one coefficient row (one limb of one polynomial).
 func (p *Plan) rowBytes() int64 { return int64(p.params.N()) * 8 }
 
-// poolBytes is the most the plan's pool keeps between batches when one evaluation
-// takes eval bytes.
-func (p *Plan) poolBytes(eval int64) int64 { return min(maxPooledBytes, eval) }
+// keptRows is the most rows the plan's pool keeps between batches when one
+// evaluation takes eval bytes.
+func (p *Plan) keptRows(eval int64) int64 { return min(maxPooledBytes, eval) / p.rowBytes() }
+
+// poolBytes is the memory of the rows the plan's pool keeps between batches, and of
+// its list of them, when one evaluation takes eval bytes.
+func (p *Plan) poolBytes(eval int64) int64 {
+	return p.keptRows(eval) * (p.rowBytes() + int64(unsafe.Sizeof([]uint64{})))
+}
 
 // evaluationRows counts the coefficient rows an evaluation holds at its peak.
 func (p *Plan) evaluationRows() int64 {
@@ -104,22 +123,28 @@ func (p *Plan) stepsPeak(steps []step, count, degree, level int) int64 {
 	return peak
 }
 
-// weightBytes is the size of the quantized weights (as compiled, and prepared for the
-// kernels) and bias residues.
-func (p *Plan) weightBytes() int64 {
+// weightBytes is the size of the steps' quantized weights (as compiled, and prepared
+// for the kernels) and bias residues, those of segments' chunks included, with the
+// slice headers, and an eighth more: Go rounds small allocations up to size classes
+// at most that far apart.
+func weightBytes(steps []step) int64 {
+	const header = int64(unsafe.Sizeof([]uint64{}))
 	var n int64
-	for _, s := range p.steps {
-		ls, ok := s.(*linearStep)
-		if !ok {
-			continue
-		}
-		for _, r := range ls.rows {
-			n += 4*int64(len(r.Index)) + 8*int64(len(r.Weights))
-		}
-		n += ls.matrix.Bytes()
-		for _, b := range ls.bias {
-			n += 8 * int64(len(b))
+	for _, s := range steps {
+		switch st := s.(type) {
+		case *linearStep:
+			for _, r := range st.rows {
+				n += 2*header + 4*int64(len(r.Index)) + 8*int64(len(r.Weights))
+			}
+			n += st.matrix.Bytes()
+			for _, b := range st.bias {
+				n += header + 8*int64(len(b))
+			}
+		case *segmentStep:
+			for _, c := range st.chunks {
+				n += weightBytes(c.steps)
+			}
 		}
 	}
-	return n
+	return n + n/8
 }

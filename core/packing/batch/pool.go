@@ -25,10 +25,10 @@ type rowPool struct {
 // maxPooledBytes bounds the memory a pool keeps between batches.
 const maxPooledBytes = 1 << 30
 
-// newRowPool returns a pool of rows of n coefficients that keeps at most maxBytes of
-// free rows between evaluations.
-func newRowPool(n int, maxBytes int64) *rowPool {
-	return &rowPool{n: n, maxFree: int(maxBytes / (8 * int64(n)))}
+// newRowPool returns a pool of rows of n coefficients that keeps at most maxFree free
+// rows between evaluations.
+func newRowPool(n, maxFree int) *rowPool {
+	return &rowPool{n: n, maxFree: maxFree}
 }
 
 // begin marks the start of an evaluation: until its end, every row given back is kept.
@@ -44,8 +44,8 @@ func (p *rowPool) end() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.active--; p.active == 0 && len(p.free) > p.maxFree {
-		clear(p.free[p.maxFree:])
-		p.free = p.free[:p.maxFree:p.maxFree]
+		// A list of exactly the rows kept: the evaluations' may be far longer.
+		p.free = append([][]uint64(nil), p.free[:p.maxFree]...)
 	}
 }
 

@@ -70,13 +70,16 @@ func newKernels(prm hefloat.Parameters) (*kernels, error) {
 		k.moduli = append(k.moduli, m)
 		k.arith = append(k.arith, kernel.NewArith(path, m))
 	}
-	if k.rescaler, err = kernel.NewRescaler(path, prm.RingQ()); err != nil {
-		return nil, err
-	}
 	if len(prm.P()) == 1 {
+		// Key switching's chain starts with Q's primes: it rescales too.
 		if k.keys, err = kernel.NewKeySwitch(path, prm.N(), prm.Q(), prm.P()[0], prm.RingType()); err != nil {
 			return nil, err
 		}
+		k.rescaler = k.keys.Chain()
+		return k, nil
+	}
+	if k.rescaler, err = kernel.NewRescaler(path, prm.RingQ()); err != nil {
+		return nil, err
 	}
 	return k, nil
 }
