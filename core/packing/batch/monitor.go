@@ -94,8 +94,11 @@ func (s *monitorStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciph
 		if s.weights[i] == 0 {
 			return
 		}
-		squareInto(ev.kernels.arith, in[i], squares[w])
-		s.add(ev.kernels.arith, sums[w], i, squares[w])
+		forSpans(ev.params.N(), s.level, func(sp span) {
+			a := ev.kernels.arith[sp.l]
+			sp.square(a, in[i], squares[w])
+			s.add(a, sp, sums[w], i, squares[w])
+		})
 	})
 	ev.pool.release(squares...)
 	if err != nil {
@@ -118,17 +121,15 @@ func (s *monitorStep) start(ev *evaluation, like *rlwe.MetaData) []*rlwe.Ciphert
 	return sums
 }
 
-// add adds W_i·sq, with sq the square of input i, to a worker's accumulator.
-func (s *monitorStep) add(arith []kernel.Arith, sum *rlwe.Ciphertext, i int, sq *rlwe.Ciphertext) {
+// add adds the span of W_i·sq, with sq the square of input i, to a worker's
+// accumulator.
+func (s *monitorStep) add(a kernel.Arith, sp span, sum *rlwe.Ciphertext, i int, sq *rlwe.Ciphertext) {
 	if s.weights[i] == 0 {
 		return
 	}
-	for l := range s.level + 1 {
-		a := arith[l]
-		w := a.Constant(s.weights[i] % a.Modulus().Q())
-		for k, p := range sq.Value {
-			a.MulConstAdd(sum.Value[k].Coeffs[l], p.Coeffs[l], w)
-		}
+	w := a.Constant(s.weights[i] % a.Modulus().Q())
+	for k := range sq.Value {
+		a.MulConstAdd(sp.row(sum, k), sp.row(sq, k), w)
 	}
 }
 

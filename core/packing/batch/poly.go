@@ -135,22 +135,25 @@ func (s *polyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphert
 	err := ev.parallel(len(in), func(w, i int) {
 		sc := work[w]
 		sc.powers[1] = in[i]
-		for k := 2; k <= s.power; k++ {
-			if k == 2 {
-				squareInto(ev.kernels.arith, in[i], sc.powers[2])
-				if sums != nil {
-					s.monitor.add(ev.kernels.arith, sums[w], i, sc.powers[2])
-				}
-			} else {
-				tensorInto(ev.kernels.arith, sc.powers[k-1], in[i], sc.powers[k])
-			}
-		}
 		ct := ev.pool.ciphertext(outDegree, level-s.rescales, in[i].MetaData)
 		ct.Scale = s.scale
-		if s.rescales == 0 {
-			combineInto(ev.kernels.arith, ct, sc.powers, terms, constant)
-		} else {
-			combineInto(ev.kernels.arith, sc.sum, sc.powers, terms, constant)
+		sum := ct
+		if s.rescales > 0 {
+			sum = sc.sum
+		}
+		// The powers, the monitor's terms and the sum, span by span.
+		forSpans(ev.params.N(), level, func(sp span) {
+			a := ev.kernels.arith[sp.l]
+			sp.square(a, in[i], sc.powers[2])
+			if sums != nil {
+				s.monitor.add(a, sp, sums[w], i, sc.powers[2])
+			}
+			for k := 3; k <= s.power; k++ {
+				sp.tensor(a, sc.powers[k-1], in[i], sc.powers[k])
+			}
+			sp.combine(a, sum, sc.powers, terms, constant)
+		})
+		if s.rescales > 0 {
 			for j := range sc.sum.Value {
 				ev.rescaleInto(ct.Value[j], sc.sum.Value[j], sc.buf, s.rescales)
 			}
@@ -190,46 +193,4 @@ func factors(arith []kernel.Arith, v *big.Int, level int) []kernel.Constant {
 		out[l] = arith[l].Constant(r)
 	}
 	return out
-}
-
-// combineInto sets out to Σ_k terms[k]·powers[k] + constant at out's level: the
-// scaled sum of a polynomial's powers (terms[k] holds the residues of the integer
-// that lifts x^k; nil terms and powers are skipped). A power of lower degree adds
-// to out's first components only.
-func combineInto(arith []kernel.Arith, out *rlwe.Ciphertext, powers []*rlwe.Ciphertext, terms [][]kernel.Constant, constant []uint64) {
-	for l := range out.Level() + 1 {
-		a := arith[l]
-		for j, p := range out.Value {
-			dst := p.Coeffs[l]
-			clear(dst)
-			for k, x := range powers {
-				if x != nil && terms[k] != nil && j < len(x.Value) {
-					a.MulConstAdd(dst, x.Value[j].Coeffs[l], terms[k][l])
-				}
-			}
-			if j == 0 {
-				a.ReduceAdd(dst, dst, constant[l])
-			}
-		}
-	}
-}
-
-// tensorInto writes the tensor product of a and b into out (at out's level, at most
-// theirs): out_k = Σ_{i+j=k} a_i·b_j.
-func tensorInto(arith []kernel.Arith, a, b, out *rlwe.Ciphertext) {
-	written := make([]bool, len(out.Value))
-	for l := range out.Level() + 1 {
-		clear(written)
-		for i, ai := range a.Value {
-			for j, bj := range b.Value {
-				dst := out.Value[i+j].Coeffs[l]
-				if written[i+j] {
-					arith[l].MulAdd(dst, ai.Coeffs[l], bj.Coeffs[l])
-				} else {
-					arith[l].Mul(dst, ai.Coeffs[l], bj.Coeffs[l])
-					written[i+j] = true
-				}
-			}
-		}
-	}
 }

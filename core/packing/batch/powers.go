@@ -221,7 +221,7 @@ func (s *powerPolyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ci
 			a, b := powers[s.tree.a[k]], powers[k-s.tree.a[k]]
 			l := min(a.Level(), b.Level())
 			prod := ev.pool.ciphertext(2, l, in[i].MetaData)
-			tensorInto(ev.kernels.arith, a, b, prod)
+			forSpans(ev.params.N(), l, func(sp span) { sp.tensor(ev.kernels.arith[sp.l], a, b, prod) })
 			if err := ev.relinearize(prod, scratch[w]); err != nil {
 				return fmt.Errorf("batch: power %d: %w", k, err)
 			}
@@ -236,7 +236,7 @@ func (s *powerPolyStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ci
 			powers[k] = prod
 		}
 		ct := ev.pool.ciphertext(1, s.level, in[i].MetaData)
-		combineInto(ev.kernels.arith, ct, powers, terms, constant)
+		forSpans(ev.params.N(), s.level, func(sp span) { sp.combine(ev.kernels.arith[sp.l], ct, powers, terms, constant) })
 		if s.rescales > 0 {
 			for _, p := range ct.Value {
 				ev.rescaleInto(p, p, buf, s.rescales)

@@ -305,33 +305,7 @@ func (s *squareStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 // squareInto writes the tensor square of ct into out (at ct's level):
 // out_k = Σ_{i+j=k} ct_i·ct_j, the cross terms doubled.
 func squareInto(arith []kernel.Arith, ct, out *rlwe.Ciphertext) {
-	d := ct.Degree()
-	for l := range ct.Level() + 1 {
-		a := arith[l]
-		row := func(k int) []uint64 { return ct.Value[k].Coeffs[l] }
-		for k := 0; k <= 2*d; k++ {
-			dst := out.Value[k].Coeffs[l]
-			written := false
-			for i := max(0, k-d); 2*i < k; i++ {
-				if written {
-					a.MulAdd(dst, row(i), row(k-i))
-				} else {
-					a.Mul(dst, row(i), row(k-i))
-					written = true
-				}
-			}
-			if written {
-				a.Add(dst, dst, dst)
-			}
-			if k%2 == 0 {
-				if written {
-					a.MulAdd(dst, row(k/2), row(k/2))
-				} else {
-					a.Mul(dst, row(k/2), row(k/2))
-				}
-			}
-		}
-	}
+	forSpans(ct.Value[0].N(), ct.Level(), func(sp span) { sp.square(arith[sp.l], ct, out) })
 }
 
 // rescaleAll divides every ciphertext by its last n primes, in place.
