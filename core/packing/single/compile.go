@@ -35,6 +35,7 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/internal/cbor"
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
@@ -70,7 +71,7 @@ type Plan struct {
 	steps   []step
 	workers int
 	// keys is the key-switching arithmetic on the kernel path.
-	keys *keySwitching
+	keys *kernel.KeySwitch
 	// idle keeps the workspaces of finished evaluations (shared by WithWorkers copies).
 	idle *workspaces
 	// interleave is the number of images per ciphertext.

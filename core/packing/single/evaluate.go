@@ -168,7 +168,7 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 		for c, ct := range in {
 			terms[3*c], terms[3*c+1], terms[3*c+2] = ct.Value[0].Coeffs[l], ct.Value[1].Coeffs[l], f.montgomery[c].Coeffs[l]
 		}
-		p.keys.chain.Arith(l).MontgomeryDot(acc.Value[0].Coeffs[l], acc.Value[1].Coeffs[l], terms, false)
+		p.keys.Chain().Arith(l).MontgomeryDot(acc.Value[0].Coeffs[l], acc.Value[1].Coeffs[l], terms, false)
 	}
 	for _, fs := range f.folds {
 		if err := p.fold(ws, acc, fs.stride, fs.n); err != nil {
@@ -273,22 +273,11 @@ func (p *Plan) decompose(evals [2]*hefloat.Evaluator, level int, c1 ring.Poly, d
 	k := p.keys
 	inv := evals[0].BuffInvNTT
 	for l := range level + 1 {
-		k.chain.NTT(l).Inverse(inv.Coeffs[l], c1.Coeffs[l])
+		k.Chain().NTT(l).Inverse(inv.Coeffs[l], c1.Coeffs[l])
 	}
 	return p.twoWay(func(h int) error {
 		for i := h; i <= level; i += 2 {
-			from := k.chain.Arith(i).Modulus()
-			digit := decomp[i]
-			for l := range level + 1 {
-				if l == i {
-					copy(digit.Q.Coeffs[l], c1.Coeffs[l])
-					continue
-				}
-				k.chain.Arith(l).Lift(digit.Q.Coeffs[l], inv.Coeffs[i], from)
-				k.chain.NTT(l).Forward(digit.Q.Coeffs[l], digit.Q.Coeffs[l])
-			}
-			k.chain.Arith(k.nq).Lift(digit.P.Coeffs[0], inv.Coeffs[i], from)
-			k.chain.NTT(k.nq).Forward(digit.P.Coeffs[0], digit.P.Coeffs[0])
+			k.Digit(decomp[i], level, i, inv.Coeffs[i], c1.Coeffs[i])
 		}
 		return nil
 	})

@@ -35,15 +35,8 @@ func (p *Plan) addQP(level int, x, acc *rlwe.Element[ringqp.Poly]) {
 
 // modDownThenAdd sets ct += acc / P (rounded), one polynomial on each goroutine.
 func (p *Plan) modDownThenAdd(ws *workspace, acc *rlwe.Element[ringqp.Poly], ct *rlwe.Ciphertext) error {
-	level := ct.Level()
-	primes := append(p.keys.qPrimes(level), p.keys.nq)
 	return p.twoWay(func(h int) error {
-		a := acc.Value[h]
-		rows := append(a.Q.Coeffs[:level+1:level+1], a.P.Coeffs[0])
-		p.keys.chain.DivideByLast(rows[:level+1], rows, primes, ws.rows[h])
-		for l := range level + 1 {
-			p.keys.chain.Arith(l).Add(ct.Value[h].Coeffs[l], ct.Value[h].Coeffs[l], a.Q.Coeffs[l])
-		}
+		p.keys.DivideByPThenAdd(ct.Value[h].Coeffs, acc.Value[h], ct.Level(), ws.rows[h])
 		return nil
 	})
 }
@@ -73,7 +66,7 @@ func (p *Plan) relinearize(ws *workspace, ct *rlwe.Ciphertext) error {
 			keys[1] = append(keys[1], rlk.Value[i][0][1])
 			ds = append(ds, decomp[i])
 		}
-		p.keys.mulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), keys, ds, false)
+		p.keys.MulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), keys, ds, false)
 		return nil
 	}); err != nil {
 		return err
@@ -114,7 +107,7 @@ func (p *Plan) linearHoisted(ws *workspace, ct *rlwe.Ciphertext, lt he.LinearTra
 				return err
 			}
 			// The rotated ciphertext's two polynomials times the same diagonal.
-			p.keys.mulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), [2][]ringqp.Poly{rot.Value[:1], rot.Value[1:]},
+			p.keys.MulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), [2][]ringqp.Poly{rot.Value[:1], rot.Value[1:]},
 				[]ringqp.Poly{lt.Vec[j]}, true)
 		}
 		return nil
@@ -136,18 +129,9 @@ func (p *Plan) linearHoisted(ws *workspace, ct *rlwe.Ciphertext, lt he.LinearTra
 	return p.modDownThenAdd(ws, acc[0], out)
 }
 
-// keySwitching is the plan's key-switching arithmetic on the kernel path: the primes
-// of Q then the special prime P, their transforms and element-wise arithmetic, for
-// Montgomery products of keys (and diagonals) with decomposed digits, summed and
-// reduced once per limb, the decomposition and the division by P.
-type keySwitching struct {
-	chain *kernel.Rescaler
-	nq    int // the number of primes of Q; P is prime nq of the chain
-	// pModQ[i] is P modulo q_i.
-	pModQ []kernel.Constant
-}
-
-func newKeySwitching(prm hefloat.Parameters) (*keySwitching, error) {
+// newKeySwitching returns the plan's key-switching arithmetic on the kernel path
+// (kernel.KeySwitch, which batch packing's relinearization shares).
+func newKeySwitching(prm hefloat.Parameters) (*kernel.KeySwitch, error) {
 	if prm.PCount() != 1 {
 		return nil, fmt.Errorf("single-image packing needs exactly one special prime, the parameters have %d", prm.PCount())
 	}
@@ -155,47 +139,7 @@ func newKeySwitching(prm hefloat.Parameters) (*keySwitching, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := ring.NewRingFromType(prm.N(), append(prm.Q(), prm.P()...), prm.RingType())
-	if err != nil {
-		return nil, err
-	}
-	k := &keySwitching{nq: len(prm.Q())}
-	if k.chain, err = kernel.NewRescaler(path, r); err != nil {
-		return nil, err
-	}
-	P := prm.P()[0]
-	for i, q := range prm.Q() {
-		k.pModQ = append(k.pModQ, k.chain.Arith(i).Constant(P%q))
-	}
-	return k, nil
-}
-
-// qPrimes returns the chain indices of the primes of Q up to level.
-func (k *keySwitching) qPrimes(level int) []int {
-	out := make([]int, level+1)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
-
-// mulAddQP sets out_o = Σ_i a_oi ⊙ b_i modulo QP for o = 0, 1 (Montgomery products:
-// keys and encoded diagonals are in Montgomery form), plus out_o's own value if
-// accumulate; the results are reduced. Each b_i is read once for both outputs.
-func (k *keySwitching) mulAddQP(level, levelP int, out [2]ringqp.Poly, a [2][]ringqp.Poly, b []ringqp.Poly, accumulate bool) {
-	terms := make([][]uint64, 3*len(b))
-	for l := range level + 1 {
-		for i := range b {
-			terms[3*i], terms[3*i+1], terms[3*i+2] = a[0][i].Q.Coeffs[l], a[1][i].Q.Coeffs[l], b[i].Q.Coeffs[l]
-		}
-		k.chain.Arith(l).MontgomeryDot(out[0].Q.Coeffs[l], out[1].Q.Coeffs[l], terms, accumulate)
-	}
-	for l := range levelP + 1 {
-		for i := range b {
-			terms[3*i], terms[3*i+1], terms[3*i+2] = a[0][i].P.Coeffs[l], a[1][i].P.Coeffs[l], b[i].P.Coeffs[l]
-		}
-		k.chain.Arith(k.nq+l).MontgomeryDot(out[0].P.Coeffs[l], out[1].P.Coeffs[l], terms, accumulate)
-	}
+	return kernel.NewKeySwitch(path, prm.N(), prm.Q(), prm.P()[0], prm.RingType())
 }
 
 // automorphismHoisted is Lattigo's AutomorphismHoistedLazy on the kernels: the key
@@ -217,9 +161,9 @@ func (p *Plan) automorphismHoisted(eval *hefloat.Evaluator, level int, ct *rlwe.
 		keys[0] = append(keys[0], gk.Value[i][0][0])
 		keys[1] = append(keys[1], gk.Value[i][0][1])
 	}
-	p.keys.mulAddQP(level, levelP, [2]ringqp.Poly(tmp.Value), keys, decomp[:digits], false)
+	p.keys.MulAddQP(level, levelP, [2]ringqp.Poly(tmp.Value), keys, decomp[:digits], false)
 	for l := range level + 1 {
-		p.keys.chain.Arith(l).MulConstAdd(tmp.Value[0].Q.Coeffs[l], ct.Value[0].Coeffs[l], p.keys.pModQ[l])
+		p.keys.Chain().Arith(l).MulConstAdd(tmp.Value[0].Q.Coeffs[l], ct.Value[0].Coeffs[l], p.keys.PModQ(l))
 	}
 	index := eval.AutomorphismIndex(galEl)
 	if index == nil {
@@ -262,7 +206,7 @@ func (p *Plan) rescale(ws *workspace, ct, out *rlwe.Ciphertext) error {
 		return fmt.Errorf("single: cannot rescale a ciphertext at level 0")
 	}
 	for k := range ct.Value {
-		p.keys.chain.Rescale(out.Value[k].Coeffs[:level], ct.Value[k].Coeffs[:level+1], ws.rows[0], 1)
+		p.keys.Chain().Rescale(out.Value[k].Coeffs[:level], ct.Value[k].Coeffs[:level+1], ws.rows[0], 1)
 	}
 	if out != ct {
 		*out.MetaData = *ct.MetaData
