@@ -32,14 +32,17 @@ func (p *Plan) kernelBytes() int64 {
 func (p *Plan) rowBytes() int64 { return int64(p.params.N()) * 8 }
 
 // keptRows is the most rows the plan's pool keeps between batches when one
-// evaluation takes eval bytes.
-func (p *Plan) keptRows(eval int64) int64 { return min(maxPooledBytes, eval) / p.rowBytes() }
+// evaluation takes eval bytes: the rows and the pool's list of them take at most
+// maxPooledBytes.
+func (p *Plan) keptRows(eval int64) int64 { return min(maxPooledBytes, eval) / p.keptRowBytes() }
+
+// keptRowBytes is the memory of one row the pool keeps: its coefficients and its
+// entry in the pool's list.
+func (p *Plan) keptRowBytes() int64 { return p.rowBytes() + int64(unsafe.Sizeof([]uint64{})) }
 
 // poolBytes is the memory of the rows the plan's pool keeps between batches, and of
 // its list of them, when one evaluation takes eval bytes.
-func (p *Plan) poolBytes(eval int64) int64 {
-	return p.keptRows(eval) * (p.rowBytes() + int64(unsafe.Sizeof([]uint64{})))
-}
+func (p *Plan) poolBytes(eval int64) int64 { return p.keptRows(eval) * p.keptRowBytes() }
 
 // evaluationRows counts the coefficient rows an evaluation holds at its peak.
 func (p *Plan) evaluationRows() int64 {

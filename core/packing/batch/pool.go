@@ -22,7 +22,8 @@ type rowPool struct {
 	active  int // evaluations running
 }
 
-// maxPooledBytes bounds the memory a pool keeps between batches.
+// maxPooledBytes bounds the memory a pool keeps between batches (its rows and its
+// list of them).
 const maxPooledBytes = 1 << 30
 
 // newRowPool returns a pool of rows of n coefficients that keeps at most maxFree free
