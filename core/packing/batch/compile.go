@@ -1,8 +1,10 @@
 // Package batch is the CryptoNets packing: slot i of every ciphertext belongs to image
 // i, and each value of a layer's tensor is one ciphertext. Linear layers become
 // integer multiply-accumulates on the ciphertexts' RNS limbs (no level consumed),
-// squares become ciphertext tensor products left unrelinearized (so the server needs
-// no evaluation key), and rescaling happens only where the plan says.
+// squares become ciphertext tensor products left unrelinearized while the depth
+// allows (the shipped CryptoNets network needs no evaluation key), deeper networks
+// relinearize where the plan says with a relinearization key (never Galois keys),
+// and rescaling happens only where the plan says.
 package batch
 
 import (
