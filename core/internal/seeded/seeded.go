@@ -15,6 +15,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	"github.com/cryptonets/cryptonets/core/errs"
@@ -22,6 +23,7 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 )
 
 // SeedSize is the length of a request's seed.
@@ -123,10 +125,15 @@ func NewSecret(prm hefloat.Parameters, sk *rlwe.SecretKey) (*Secret, error) {
 // Encryptor encrypts slot vectors under a Secret. It is not safe for concurrent use:
 // make one per goroutine.
 type Encryptor struct {
-	s     *Secret
-	ecd   *hefloat.Encoder
-	prng  *aesPRNG
+	s   *Secret
+	ecd *hefloat.Encoder
+	// prng is the secret randomness of the errors (and of c1 without a seed).
+	prng sampling.PRNG
+	// gauss draws the error at the first prime only: Lattigo's sampler draws one
+	// integer per coefficient whatever the level, so its residue modulo q_0 (below 20
+	// in absolute value) is the error itself.
 	gauss ring.Sampler
+	noise ring.Poly
 	slots []complex128
 }
 
@@ -137,53 +144,79 @@ func (s *Secret) NewEncryptor() (*Encryptor, error) {
 	if err != nil {
 		return nil, err
 	}
-	gauss, err := ring.NewSampler(prng, s.params.RingQ(), s.params.Xe(), false)
+	return s.newEncryptor(prng)
+}
+
+// newEncryptor returns an encryptor drawing its errors from prng.
+func (s *Secret) newEncryptor(prng sampling.PRNG) (*Encryptor, error) {
+	first := s.params.RingQ().AtLevel(0)
+	gauss, err := ring.NewSampler(prng, first, s.params.Xe(), false)
 	if err != nil {
 		return nil, errs.Wrap(errs.ErrInternal, err)
 	}
 	return &Encryptor{s: s, ecd: hefloat.NewEncoder(s.params), prng: prng, gauss: gauss,
-		slots: make([]complex128, s.params.MaxSlots())}, nil
+		noise: first.NewPoly(), slots: make([]complex128, s.params.MaxSlots())}, nil
 }
 
 // Encrypt encrypts values (at most MaxSlots, the rest zero) at scale 2^logScale and
-// the given level. With a seed, c1 is ExpandC1(…, seed, k, …); without one, it is
-// drawn the same way from a fresh secret seed.
+// the given level into a new ciphertext (see EncryptTo).
 func (e *Encryptor) Encrypt(values []float64, logScale, level int, seed []byte, k int) (*rlwe.Ciphertext, error) {
-	prm := e.s.params
-	if len(values) > len(e.slots) || level < 0 || level > prm.MaxLevel() {
-		return nil, errs.New(errs.ErrInvalidArgument, "seeded: %d values at level %d, want at most %d values and a level up to %d", len(values), level, len(e.slots), prm.MaxLevel())
+	if level < 0 || level > e.s.params.MaxLevel() {
+		return nil, errs.New(errs.ErrInvalidArgument, "seeded: level %d, want 0 to %d", level, e.s.params.MaxLevel())
 	}
+	ct := rlwe.NewCiphertext(e.s.params, 1, level)
+	if err := e.EncryptTo(ct, values, logScale, seed, k); err != nil {
+		return nil, err
+	}
+	return ct, nil
+}
+
+// EncryptTo encrypts values (at most MaxSlots, the rest zero) at scale 2^logScale into
+// ct, a degree-1 ciphertext of the parameters at the level it should have, overwriting
+// all of it: a caller may reuse one ciphertext for many encryptions. With a seed, c1
+// is ExpandC1(…, seed, k, …); without one, it is drawn the same way from a fresh secret
+// seed.
+func (e *Encryptor) EncryptTo(ct *rlwe.Ciphertext, values []float64, logScale int, seed []byte, k int) error {
+	prm := e.s.params
+	if ct == nil || ct.Degree() != 1 || ct.Level() > prm.MaxLevel() || ct.Value[0].N() != prm.N() || ct.Value[1].Level() != ct.Level() {
+		return errs.New(errs.ErrInvalidArgument, "seeded: want a degree-1 ciphertext of the parameters")
+	}
+	if len(values) > len(e.slots) {
+		return errs.New(errs.ErrInvalidArgument, "seeded: %d values, want at most %d", len(values), len(e.slots))
+	}
+	level := ct.Level()
 	if seed == nil {
 		seed = make([]byte, SeedSize)
 		if _, err := e.prng.Read(seed); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	ct := rlwe.NewCiphertext(prm, 1, level)
-	if err := ExpandC1(e.s.moduli, seed, k, level, ct.Value[1]); err != nil {
-		return nil, err
+	c0, c1 := ct.Value[0], ct.Value[1]
+	if err := ExpandC1(e.s.moduli, seed, k, level, c1); err != nil {
+		return err
 	}
 	// m + e in the coefficient domain, written straight into c0.
-	c0 := ct.Value[0]
-	if err := e.encode(values, logScale, level, c0); err != nil {
-		return nil, err
+	e.gauss.Read(e.noise)
+	if err := e.encode(values, logScale, level, c0, e.noise.Coeffs[0]); err != nil {
+		return err
 	}
-	e.gauss.AtLevel(level).ReadAndAdd(c0)
 	// c0 = NTT(m + e) − c1·s.
 	for l := range level + 1 {
 		e.s.ntts[l].Forward(c0.Coeffs[l], c0.Coeffs[l])
-		e.s.arith[l].MulAdd(c0.Coeffs[l], ct.Value[1].Coeffs[l], e.s.negS[l])
+		e.s.arith[l].MulAdd(c0.Coeffs[l], c1.Coeffs[l], e.s.negS[l])
 	}
 	ct.Scale = rlwe.NewScale(math.Ldexp(1, logScale))
 	ct.LogDimensions = prm.LogMaxDimensions()
 	ct.IsNTT, ct.IsBatched, ct.IsMontgomery = true, true, false
-	return ct, nil
+	return nil
 }
 
-// encode writes the plaintext of values at scale 2^logScale into p, in the coefficient
-// domain, limbs 0…level: the inverse canonical embedding, then round(Re(z_j)·scale)
-// modulo every prime (the conjugate-invariant ring has N real coefficients).
-func (e *Encryptor) encode(values []float64, logScale, level int, p ring.Poly) error {
+// encode writes the plaintext of values at scale 2^logScale, plus the error noise if
+// it is not nil, into p, in the coefficient domain, limbs 0…level: the inverse
+// canonical embedding, then round(Re(z_j)·scale) + e_j modulo every prime (the
+// conjugate-invariant ring has N real coefficients). noise holds the error's residues
+// modulo q_0, as Lattigo's sampler leaves them: e_j or q_0 + e_j, |e_j| < q_0/2.
+func (e *Encryptor) encode(values []float64, logScale, level int, p ring.Poly, noise []uint64) error {
 	clear(e.slots)
 	for i, v := range values {
 		e.slots[i] = complex(v, 0)
@@ -193,25 +226,35 @@ func (e *Encryptor) encode(values []float64, logScale, level int, p ring.Poly) e
 	}
 	scale := math.Ldexp(1, logScale)
 	moduli := e.s.moduli[:level+1]
+	rows := p.Coeffs[:level+1]
+	q0 := e.s.moduli[0]
+	small := slices.Min(moduli) // below it, a residue needs no division
 	for j, z := range e.slots {
 		x := math.Round(real(z) * scale)
 		if !(math.Abs(x) < 1<<62) {
 			return errs.New(errs.ErrInvalidArgument, "seeded: coefficient %g does not fit the encoding", x)
 		}
 		c := int64(x)
-		for l, q := range moduli {
-			var r uint64
-			switch {
-			case c >= 0 && uint64(c) < q:
-				r = uint64(c)
-			case c < 0 && uint64(-c) < q:
-				r = q - uint64(-c)
-			case c >= 0:
-				r = uint64(c) % q
-			default:
-				r = (q - uint64(-c)%q) % q
+		if noise != nil {
+			v := noise[j]
+			if v > q0/2 {
+				c -= int64(q0 - v)
+			} else {
+				c += int64(v)
 			}
-			p.Coeffs[l][j] = r
+		}
+		if neg := c >> 63; uint64((c^neg)-neg) < small {
+			for l, q := range moduli {
+				rows[l][j] = uint64(c) + q&uint64(neg) // c, or q + c for c < 0
+			}
+			continue
+		}
+		for l, q := range moduli {
+			if c >= 0 {
+				rows[l][j] = uint64(c) % q
+			} else {
+				rows[l][j] = (q - uint64(-c)%q) % q
+			}
 		}
 	}
 	return nil
@@ -226,7 +269,12 @@ func newAESPRNG() (*aesPRNG, error) {
 	if _, err := rand.Read(key[:]); err != nil {
 		return nil, errs.Wrap(errs.ErrInternal, err)
 	}
-	block, err := aes.NewCipher(key[:])
+	return newAESPRNGWithKey(key[:])
+}
+
+// newAESPRNGWithKey returns the generator under a given key (tests replay a stream).
+func newAESPRNGWithKey(key []byte) (*aesPRNG, error) {
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
