@@ -96,8 +96,39 @@ func CheckImages(m *manifest.Manifest, images [][]float64) error {
 // With a seed (seeded.SeedSize bytes), the c1 component of ciphertext k is
 // seeded.ExpandC1(…, seed, k, …), so that only c0 needs to travel.
 func (c *Codec) Encrypt(images [][]float64, id, seed []byte, progress Progress) ([]*rlwe.Ciphertext, error) {
-	m := &c.manifest
-	if err := CheckImages(m, images); err != nil {
+	enc, err := c.Begin(images, id, seed, progress)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*rlwe.Ciphertext, enc.Count())
+	err = workers.Run(len(out), c.workers, func(w, k int) error {
+		out[k] = rlwe.NewCiphertext(c.params, 1, c.manifest.InputLevel)
+		return enc.EncryptTo(w, k, out[k])
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Encryption is one request being encrypted ciphertext by ciphertext, on up to
+// Workers goroutines at once: what Encrypt does, for a caller that takes each
+// ciphertext as it is made (a writer that seals them as they come, reusing one
+// ciphertext per goroutine).
+type Encryption struct {
+	codec      *Codec
+	lanes      [][]float64
+	seed       []byte
+	encryptors []*seeded.Encryptor
+	slots      [][]float64
+	progress   Progress
+	mu         sync.Mutex
+	done       int
+}
+
+// Begin starts encrypting one request as Encrypt does (same arguments).
+func (c *Codec) Begin(images [][]float64, id, seed []byte, progress Progress) (*Encryption, error) {
+	if err := CheckImages(&c.manifest, images); err != nil {
 		return nil, err
 	}
 	secret, err := c.secretKey()
@@ -106,48 +137,54 @@ func (c *Codec) Encrypt(images [][]float64, id, seed []byte, progress Progress) 
 	}
 	arr := c.arrangement(id, len(images))
 	checks := c.checkInputs()
-	lanes := make([][]float64, len(arr.image))
+	e := &Encryption{codec: c, lanes: make([][]float64, len(arr.image)), seed: seed, progress: progress,
+		encryptors: make([]*seeded.Encryptor, c.workers), slots: make([][]float64, c.workers)}
 	for p, i := range arr.image {
 		if i >= 0 {
-			lanes[p] = images[i]
+			e.lanes[p] = images[i]
 		} else {
-			lanes[p] = checks[arr.check[p]]
+			e.lanes[p] = checks[arr.check[p]]
 		}
 	}
-	count := m.InputCiphertexts
-	out := make([]*rlwe.Ciphertext, count)
-	encryptors := make([]*seeded.Encryptor, c.workers)
-	slots := make([][]float64, c.workers)
-	for w := range encryptors {
-		if encryptors[w], err = secret.NewEncryptor(); err != nil {
+	for w := range e.encryptors {
+		if e.encryptors[w], err = secret.NewEncryptor(); err != nil {
 			return nil, err
 		}
-		slots[w] = make([]float64, c.params.MaxSlots())
+		e.slots[w] = make([]float64, c.params.MaxSlots())
 	}
-	var (
-		mu   sync.Mutex
-		done int
-	)
-	err = workers.Run(count, c.workers, func(w, k int) error {
-		clear(slots[w])
-		c.layout.Fill(slots[w], k, lanes)
-		ct, err := encryptors[w].Encrypt(slots[w], m.InputLogScale, m.InputLevel, seed, k)
-		if err != nil {
-			return fmt.Errorf("packing: %w", err)
-		}
-		out[k] = ct
-		mu.Lock()
-		defer mu.Unlock()
-		done++
-		if done%64 == 0 || done == count {
-			progress.Report("encrypt", done, count)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	return e, nil
+}
+
+// Count returns the number of ciphertexts of the request.
+func (e *Encryption) Count() int { return e.codec.manifest.InputCiphertexts }
+
+// Workers returns how many goroutines may call EncryptTo at once, each with its own
+// number w in [0, Workers).
+func (e *Encryption) Workers() int { return len(e.encryptors) }
+
+// EncryptTo encrypts ciphertext k of the request into ct (degree 1, at the manifest's
+// input level, overwritten) with worker w's buffers.
+func (e *Encryption) EncryptTo(w, k int, ct *rlwe.Ciphertext) error {
+	m := &e.codec.manifest
+	if k < 0 || k >= m.InputCiphertexts {
+		return errs.New(errs.ErrInvalidArgument, "packing: ciphertext %d of %d", k, m.InputCiphertexts)
 	}
-	return out, nil
+	if ct.Level() != m.InputLevel {
+		return errs.New(errs.ErrInvalidArgument, "packing: a ciphertext at level %d, the manifest's inputs are at level %d", ct.Level(), m.InputLevel)
+	}
+	slots := e.slots[w]
+	clear(slots)
+	e.codec.layout.Fill(slots, k, e.lanes)
+	if err := e.encryptors[w].EncryptTo(ct, slots, m.InputLogScale, e.seed, k); err != nil {
+		return fmt.Errorf("packing: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.done++
+	if e.done%64 == 0 || e.done == m.InputCiphertexts {
+		e.progress.Report("encrypt", e.done, m.InputCiphertexts)
+	}
+	return nil
 }
 
 // secretKey returns the secret key prepared for encryption, made on first use.
