@@ -2,19 +2,6 @@ package kernel
 
 import "unsafe"
 
-// linearFunc is the signature of the generated linear kernels: for `rows` rows of a
-// block (row r of dst at dst[r], weights w[t*stride+r]) and every coefficient in
-// [0, n), dst[r] = (bias[r] + Σ_t w·src[index[t]] (+ dst[r] if accumulate)) mod q,
-// where k points at the modConsts of q. n is a multiple of the kernel's lanes and
-// terms is at least one.
-type linearFunc func(dst, src *[]uint64, index *int32, weights *uint64, terms, stride, n int, k *uint64, bias *uint64, accumulate bool)
-
-// The generated kernels by row count (index rows-1).
-var (
-	ifmaKernels = [ifmaRows]linearFunc{linearIFMA1, linearIFMA2, linearIFMA3, linearIFMA4, linearIFMA5, linearIFMA6, linearIFMA7}
-	avx2Kernels = [avx2Rows]linearFunc{linearAVX21, linearAVX22, linearAVX23, linearAVX24, linearAVX25, linearAVX26}
-)
-
 // Coefficients per step of the kernel families.
 const (
 	ifmaLanes = 16
@@ -25,10 +12,10 @@ const (
 // of the n coefficients it can handle, and returns that prefix's length.
 func applyVector(f family, b *block, dst, src [][]uint64, limb int, m Modulus, bias []uint64, n int) int {
 	// The AVX2 kernels read the int64 weights; the 52-bit ones their residues.
-	lanes, kernels := avx2Lanes, avx2Kernels[:]
+	lanes, widest := avx2Lanes, avx2Rows
 	weights := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b.weights))), len(b.weights))
 	if f == familyIFMA {
-		lanes, kernels, weights = ifmaLanes, ifmaKernels[:], b.residues[limb]
+		lanes, widest, weights = ifmaLanes, ifmaRows, b.residues[limb]
 	}
 	n &^= lanes - 1
 	if n == 0 || len(b.index) == 0 {
@@ -41,19 +28,64 @@ func applyVector(f family, b *block, dst, src [][]uint64, limb int, m Modulus, b
 	}
 	var none [maxBlockRows]uint64
 	// Rows beyond a kernel's width go in further passes over the same terms.
-	for r0 := 0; r0 < width; r0 += len(kernels) {
-		r1 := min(width, r0+len(kernels))
-		kernel := kernels[r1-r0-1]
+	for r0 := 0; r0 < width; r0 += widest {
+		r1 := min(width, r0+widest)
 		start := 0
 		for c, end := range b.ends[limb] {
 			bs := bias[r0:]
 			if c > 0 {
 				bs = none[:]
 			}
-			kernel(&rows[r0], &src[0], &b.index[start], &weights[start*width+r0], end-start, width, n,
+			linearKernel(f, r1-r0, &rows[r0], &src[0], &b.index[start], &weights[start*width+r0], end-start, width, n,
 				&m.c.q, &bs[0], c > 0)
 			start = end
 		}
 	}
 	return n
+}
+
+// linearKernel calls the generated kernel of family f for blocks of `rows` rows: for
+// those rows (row r of dst at dst[r], weights w[t*stride+r]) and every coefficient in
+// [0, n), dst[r] = (bias[r] + Σ_t w·src[index[t]] (+ dst[r] if accumulate)) mod q,
+// where k points at the modConsts of q. n is a multiple of the kernel's lanes and
+// terms is at least one. The calls are direct: through a function value, every
+// argument would escape and each call would allocate.
+func linearKernel(f family, rows int, dst, src *[]uint64, index *int32, weights *uint64, terms, stride, n int, k *uint64, bias *uint64, accumulate bool) {
+	if f == familyIFMA {
+		switch rows {
+		case 1:
+			linearIFMA1(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+		case 2:
+			linearIFMA2(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+		case 3:
+			linearIFMA3(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+		case 4:
+			linearIFMA4(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+		case 5:
+			linearIFMA5(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+		case 6:
+			linearIFMA6(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+		case 7:
+			linearIFMA7(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+		default:
+			panic("kernel: no IFMA linear kernel for this block")
+		}
+		return
+	}
+	switch rows {
+	case 1:
+		linearAVX21(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+	case 2:
+		linearAVX22(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+	case 3:
+		linearAVX23(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+	case 4:
+		linearAVX24(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+	case 5:
+		linearAVX25(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+	case 6:
+		linearAVX26(dst, src, index, weights, terms, stride, n, k, bias, accumulate)
+	default:
+		panic("kernel: no AVX2 linear kernel for this block")
+	}
 }
