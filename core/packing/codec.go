@@ -72,18 +72,25 @@ func CheckImages(m *manifest.Manifest, images [][]float64) error {
 		return errs.New(errs.ErrInvalidArgument, "%d images, want 1 to %d per request", len(images), m.ImagesPerBatch)
 	}
 	size := m.Input.Size()
-	plane := m.Input.H * m.Input.W
+	// The values are checked a plane (a channel) at a time, against its range.
+	plane, ranges := size, [][2]float64{m.InputRange}
+	if len(m.ChannelRanges) > 0 {
+		plane, ranges = m.Input.H*m.Input.W, m.ChannelRanges
+	}
 	for n, image := range images {
 		if len(image) != size {
 			return errs.New(errs.ErrInvalidArgument, "image %d has %d values, want %d (%v)", n, len(image), size, m.Input)
 		}
-		for i, v := range image {
-			r, what := m.InputRange, "the model's input range"
-			if len(m.ChannelRanges) > 0 {
-				r, what = m.ChannelRanges[i/plane], fmt.Sprintf("the range of channel %d", i/plane)
-			}
-			if !(v >= r[0] && v <= r[1]) {
-				return errs.New(errs.ErrInvalidArgument, "image %d: value %d (%g) is outside %s [%g, %g]", n, i, v, what, r[0], r[1])
+		for c := 0; c*plane < size; c++ {
+			r := ranges[c]
+			for i, v := range image[c*plane : (c+1)*plane] {
+				if !(v >= r[0] && v <= r[1]) {
+					what := "the model's input range"
+					if len(m.ChannelRanges) > 0 {
+						what = fmt.Sprintf("the range of channel %d", c)
+					}
+					return errs.New(errs.ErrInvalidArgument, "image %d: value %d (%g) is outside %s [%g, %g]", n, c*plane+i, v, what, r[0], r[1])
+				}
 			}
 		}
 	}
