@@ -173,13 +173,26 @@ const chunkBytes = 8 << 20
 // polynomials each, which polys(worker, k) returns for ciphertext k. The ciphertexts
 // are packed chunk by chunk (of about chunk bytes), each chunk on procs goroutines
 // (worker numbers them: polys is not called again by a worker before what it
-// returned is packed), then written in order.
+// returned is packed), and written in order while the next chunk is packed.
 func writePolys(w io.Writer, prm hefloat.Parameters, level, count, sent, procs, chunk int, polys func(worker, k int) ([]ring.Poly, error)) error {
 	n, moduli := prm.N(), prm.Q()
 	size := sent * polyBytes(n, moduli, level)
 	per := max(procs, chunk/size)
-	buf := make([]byte, min(per, count)*size)
-	for start := 0; start < count; start += per {
+	bufs := [2][]byte{make([]byte, min(per, count)*size)}
+	if count > per {
+		bufs[1] = make([]byte, len(bufs[0]))
+	}
+	var writing chan error // the write of the previous chunk, if any
+	wait := func() error {
+		if writing == nil {
+			return nil
+		}
+		err := <-writing
+		writing = nil
+		return err
+	}
+	for c, start := 0, 0; start < count; c, start = c+1, start+per {
+		buf := bufs[c%2] // the chunk before the previous one is written
 		cts := min(per, count-start)
 		err := workers.Run(cts, procs, func(worker, i int) error {
 			ps, err := polys(worker, start+i)
@@ -203,14 +216,19 @@ func writePolys(w io.Writer, prm hefloat.Parameters, level, count, sent, procs, 
 			}
 			return nil
 		})
+		if werr := wait(); err == nil {
+			err = werr
+		}
 		if err != nil {
 			return err
 		}
-		if _, err := w.Write(buf[:cts*size]); err != nil {
-			return err
-		}
+		writing = make(chan error, 1)
+		go func(b []byte) {
+			_, err := w.Write(b)
+			writing <- err
+		}(buf[:cts*size])
 	}
-	return nil
+	return wait()
 }
 
 // SeededBatch is an encrypted batch sealed as its ciphertexts are made
