@@ -138,3 +138,23 @@ func subMulIFMA(dst *uint64, a *uint64, b *uint64, n int, w uint64, ws uint64, k
 //
 //go:noescape
 func montDotIFMA(dst0 *uint64, dst1 *uint64, terms *[]uint64, count int, n int, k *uint64, accumulate bool)
+
+// ifftStageAVX512 runs one stage of the IFFT's butterflies on pairs lenh apart (see ifft.go).
+//
+//go:noescape
+func ifftStageAVX512(values *complex128, n int, lenh int, tw *complex128)
+
+// ifftLastAVX512 runs the IFFT's last two stages of butterflies (see ifft.go).
+//
+//go:noescape
+func ifftLastAVX512(values *complex128, n int, tw *complex128)
+
+// ifftStageAVX2 runs one stage of the IFFT's butterflies on pairs lenh apart (see ifft.go).
+//
+//go:noescape
+func ifftStageAVX2(values *complex128, n int, lenh int, tw *complex128)
+
+// ifftLastAVX2 runs the IFFT's last stage of butterflies (see ifft.go).
+//
+//go:noescape
+func ifftLastAVX2(values *complex128, n int, tw *complex128)

@@ -4770,3 +4770,192 @@ montdot_fresh_1_3:
 montdot_done:
 	VZEROUPPER
 	RET
+
+DATA negreal<>+0(SB)/8, $0x8000000000000000
+DATA negreal<>+8(SB)/8, $0x0000000000000000
+DATA negreal<>+16(SB)/8, $0x8000000000000000
+DATA negreal<>+24(SB)/8, $0x0000000000000000
+DATA negreal<>+32(SB)/8, $0x8000000000000000
+DATA negreal<>+40(SB)/8, $0x0000000000000000
+DATA negreal<>+48(SB)/8, $0x8000000000000000
+DATA negreal<>+56(SB)/8, $0x0000000000000000
+GLOBL negreal<>(SB), RODATA|NOPTR, $64
+
+// func ifftStageAVX512(values *complex128, n int, lenh int, tw *complex128)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·ifftStageAVX512(SB), NOSPLIT, $0-32
+	MOVQ values+0(FP), AX
+	MOVQ n+8(FP), CX
+	MOVQ lenh+16(FP), DX
+	SHLQ $0x04, CX
+	SHLQ $0x04, DX
+	MOVQ AX, BX
+	ADDQ CX, BX
+
+ifftStageAVX512_groups:
+	CMPQ AX, BX
+	JAE  ifftStageAVX512_done
+	MOVQ tw+24(FP), CX
+	XORQ SI, SI
+
+ifftStageAVX512_pairs:
+	VMOVUPD   (AX)(SI*1), Z0
+	LEAQ      (AX)(DX*1), DI
+	VMOVUPD   (DI)(SI*1), Z1
+	VMOVUPD   (CX)(SI*1), Z2
+	VSUBPD    Z1, Z0, Z3
+	VADDPD    Z1, Z0, Z0
+	VMOVDDUP  Z2, Z1
+	VPERMILPD $0xff, Z2, Z2
+	VPERMILPD $0x55, Z3, Z4
+	VMULPD    Z1, Z3, Z3
+	VMULPD    Z2, Z4, Z4
+	VXORPD    negreal<>+0(SB), Z4, Z4
+	VADDPD    Z4, Z3, Z3
+	VMOVAPD   Z3, Z1
+	VMOVUPD   Z0, (AX)(SI*1)
+	VMOVUPD   Z1, (DI)(SI*1)
+	ADDQ      $0x00000040, SI
+	CMPQ      SI, DX
+	JB        ifftStageAVX512_pairs
+	LEAQ      (AX)(DX*2), AX
+	JMP       ifftStageAVX512_groups
+
+ifftStageAVX512_done:
+	VZEROUPPER
+	RET
+
+// func ifftLastAVX512(values *complex128, n int, tw *complex128)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·ifftLastAVX512(SB), NOSPLIT, $0-24
+	MOVQ            values+0(FP), AX
+	MOVQ            n+8(FP), CX
+	MOVQ            tw+16(FP), DX
+	SHLQ            $0x04, CX
+	ADDQ            AX, CX
+	VBROADCASTF64X4 (DX), Z0
+	VBROADCASTF32X4 32(DX), Z1
+
+ifftLastAVX512_loop:
+	CMPQ       AX, CX
+	JAE        ifftLastAVX512_done
+	VMOVUPD    (AX), Z2
+	VMOVUPD    64(AX), Z3
+	VSHUFF64X2 $0x44, Z3, Z2, Z4
+	VSHUFF64X2 $0xee, Z3, Z2, Z3
+	VSUBPD     Z3, Z4, Z2
+	VADDPD     Z3, Z4, Z4
+	VMOVDDUP   Z0, Z3
+	VPERMILPD  $0xff, Z0, Z5
+	VPERMILPD  $0x55, Z2, Z6
+	VMULPD     Z3, Z2, Z2
+	VMULPD     Z5, Z6, Z6
+	VXORPD     negreal<>+0(SB), Z6, Z6
+	VADDPD     Z6, Z2, Z2
+	VMOVAPD    Z2, Z3
+	VSHUFF64X2 $0x44, Z3, Z4, Z2
+	VSHUFF64X2 $0xee, Z3, Z4, Z3
+	VSHUFF64X2 $0x88, Z3, Z2, Z4
+	VSHUFF64X2 $0xdd, Z3, Z2, Z3
+	VSUBPD     Z3, Z4, Z2
+	VADDPD     Z3, Z4, Z4
+	VMOVDDUP   Z1, Z3
+	VPERMILPD  $0xff, Z1, Z5
+	VPERMILPD  $0x55, Z2, Z6
+	VMULPD     Z3, Z2, Z2
+	VMULPD     Z5, Z6, Z6
+	VXORPD     negreal<>+0(SB), Z6, Z6
+	VADDPD     Z6, Z2, Z2
+	VMOVAPD    Z2, Z3
+	VSHUFF64X2 $0x44, Z3, Z4, Z2
+	VSHUFF64X2 $0xd8, Z2, Z2, Z2
+	VSHUFF64X2 $0xee, Z3, Z4, Z3
+	VSHUFF64X2 $0xd8, Z3, Z3, Z3
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z3, 64(AX)
+	ADDQ       $0x80, AX
+	JMP        ifftLastAVX512_loop
+
+ifftLastAVX512_done:
+	VZEROUPPER
+	RET
+
+// func ifftStageAVX2(values *complex128, n int, lenh int, tw *complex128)
+// Requires: AVX
+TEXT ·ifftStageAVX2(SB), NOSPLIT, $0-32
+	MOVQ values+0(FP), AX
+	MOVQ n+8(FP), CX
+	MOVQ lenh+16(FP), DX
+	SHLQ $0x04, CX
+	SHLQ $0x04, DX
+	MOVQ AX, BX
+	ADDQ CX, BX
+
+ifftStageAVX2_groups:
+	CMPQ AX, BX
+	JAE  ifftStageAVX2_done
+	MOVQ tw+24(FP), CX
+	XORQ SI, SI
+
+ifftStageAVX2_pairs:
+	VMOVUPD   (AX)(SI*1), Y0
+	LEAQ      (AX)(DX*1), DI
+	VMOVUPD   (DI)(SI*1), Y1
+	VMOVUPD   (CX)(SI*1), Y2
+	VSUBPD    Y1, Y0, Y3
+	VADDPD    Y1, Y0, Y0
+	VMOVDDUP  Y2, Y1
+	VPERMILPD $0xff, Y2, Y2
+	VPERMILPD $0x55, Y3, Y4
+	VMULPD    Y1, Y3, Y3
+	VMULPD    Y2, Y4, Y4
+	VADDSUBPD Y4, Y3, Y3
+	VMOVAPD   Y3, Y1
+	VMOVUPD   Y0, (AX)(SI*1)
+	VMOVUPD   Y1, (DI)(SI*1)
+	ADDQ      $0x00000020, SI
+	CMPQ      SI, DX
+	JB        ifftStageAVX2_pairs
+	LEAQ      (AX)(DX*2), AX
+	JMP       ifftStageAVX2_groups
+
+ifftStageAVX2_done:
+	VZEROUPPER
+	RET
+
+// func ifftLastAVX2(values *complex128, n int, tw *complex128)
+// Requires: AVX
+TEXT ·ifftLastAVX2(SB), NOSPLIT, $0-24
+	MOVQ           values+0(FP), AX
+	MOVQ           n+8(FP), CX
+	MOVQ           tw+16(FP), DX
+	SHLQ           $0x04, CX
+	ADDQ           AX, CX
+	VBROADCASTF128 (DX), Y0
+
+ifftLastAVX2_loop:
+	CMPQ       AX, CX
+	JAE        ifftLastAVX2_done
+	VMOVUPD    (AX), Y1
+	VMOVUPD    32(AX), Y2
+	VPERM2F128 $0x20, Y2, Y1, Y3
+	VPERM2F128 $0x31, Y2, Y1, Y2
+	VSUBPD     Y2, Y3, Y1
+	VADDPD     Y2, Y3, Y3
+	VMOVDDUP   Y0, Y2
+	VPERMILPD  $0xff, Y0, Y4
+	VPERMILPD  $0x55, Y1, Y5
+	VMULPD     Y2, Y1, Y1
+	VMULPD     Y4, Y5, Y5
+	VADDSUBPD  Y5, Y1, Y1
+	VMOVAPD    Y1, Y2
+	VPERM2F128 $0x20, Y2, Y3, Y1
+	VPERM2F128 $0x31, Y2, Y3, Y2
+	VMOVUPD    Y1, (AX)
+	VMOVUPD    Y2, 32(AX)
+	ADDQ       $0x40, AX
+	JMP        ifftLastAVX2_loop
+
+ifftLastAVX2_done:
+	VZEROUPPER
+	RET
