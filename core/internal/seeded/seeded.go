@@ -77,6 +77,7 @@ func ExpandC1(moduli []uint64, seed []byte, k int, level int, c1 ring.Poly) erro
 type Secret struct {
 	params hefloat.Parameters
 	moduli []uint64
+	ifft   *kernel.IFFT
 	ntts   []*kernel.NTT
 	arith  []kernel.Arith
 	// negS is −s in the NTT domain, plain (not Montgomery) form, one row per prime.
@@ -98,6 +99,9 @@ func NewSecret(prm hefloat.Parameters, sk *rlwe.SecretKey) (*Secret, error) {
 		return nil, errs.New(errs.ErrUnsupported, "seeded: want a conjugate-invariant ring and a secret key at its top level")
 	}
 	s := &Secret{params: prm, moduli: prm.Q()}
+	if s.ifft, err = kernel.NewIFFT(path, prm.LogMaxSlots(), int(r.NthRoot())); err != nil {
+		return nil, err
+	}
 	for l, sub := range r.SubRings {
 		t, err := kernel.NewNTT(path, sub)
 		if err != nil {
@@ -125,8 +129,7 @@ func NewSecret(prm hefloat.Parameters, sk *rlwe.SecretKey) (*Secret, error) {
 // Encryptor encrypts slot vectors under a Secret. It is not safe for concurrent use:
 // make one per goroutine.
 type Encryptor struct {
-	s   *Secret
-	ecd *hefloat.Encoder
+	s *Secret
 	// prng is the secret randomness of the errors (and of c1 without a seed).
 	prng sampling.PRNG
 	// gauss draws the error at the first prime only: Lattigo's sampler draws one
@@ -134,7 +137,9 @@ type Encryptor struct {
 	// in absolute value) is the error itself.
 	gauss ring.Sampler
 	noise ring.Poly
-	slots []complex128
+	// slots and coeffs hold the values and their transform while encoding.
+	slots  []complex128
+	coeffs []float64
 }
 
 // NewEncryptor returns an encryptor with its own encoder buffers and its own source of
@@ -154,8 +159,8 @@ func (s *Secret) newEncryptor(prng sampling.PRNG) (*Encryptor, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.ErrInternal, err)
 	}
-	return &Encryptor{s: s, ecd: hefloat.NewEncoder(s.params), prng: prng, gauss: gauss,
-		noise: first.NewPoly(), slots: make([]complex128, s.params.MaxSlots())}, nil
+	return &Encryptor{s: s, prng: prng, gauss: gauss, noise: first.NewPoly(),
+		slots: make([]complex128, s.params.MaxSlots()), coeffs: make([]float64, s.params.MaxSlots())}, nil
 }
 
 // Encrypt encrypts values (at most MaxSlots, the rest zero) at scale 2^logScale and
@@ -221,16 +226,14 @@ func (e *Encryptor) encode(values []float64, logScale, level int, p ring.Poly, n
 	for i, v := range values {
 		e.slots[i] = complex(v, 0)
 	}
-	if err := e.ecd.IFFT(e.slots, e.s.params.LogMaxSlots()); err != nil {
-		return errs.Wrap(errs.ErrInternal, err)
-	}
-	scale := math.Ldexp(1, logScale)
+	e.s.ifft.Transform(e.slots)
+	e.s.ifft.Coefficients(e.coeffs, e.slots, math.Ldexp(1, logScale))
 	moduli := e.s.moduli[:level+1]
 	rows := p.Coeffs[:level+1]
 	q0 := e.s.moduli[0]
 	small := slices.Min(moduli) // below it, a residue needs no division
-	for j, z := range e.slots {
-		x := math.Round(real(z) * scale)
+	for j, x := range e.coeffs {
+		x = math.Round(x)
 		if !(math.Abs(x) < 1<<62) {
 			return errs.New(errs.ErrInvalidArgument, "seeded: coefficient %g does not fit the encoding", x)
 		}
