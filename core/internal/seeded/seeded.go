@@ -239,12 +239,9 @@ func (e *Encryptor) encode(values []float64, logScale, level int, p ring.Poly, n
 		}
 		c := int64(x)
 		if noise != nil {
+			// e_j is v or v − q_0: without a branch, as its sign is random.
 			v := noise[j]
-			if v > q0/2 {
-				c -= int64(q0 - v)
-			} else {
-				c += int64(v)
-			}
+			c += int64(v) - int64(q0&-((q0/2-v)>>63))
 		}
 		if neg := c >> 63; uint64((c^neg)-neg) < small {
 			for l, q := range moduli {
