@@ -158,3 +158,8 @@ func ifftStageAVX2(values *complex128, n int, lenh int, tw *complex128)
 //
 //go:noescape
 func ifftLastAVX2(values *complex128, n int, tw *complex128)
+
+// uniformIFMA maps the words of src to values below q by Lemire's method until eight words hold a skipped one (see uniform.go).
+//
+//go:noescape
+func uniformIFMA(dst *uint64, src *uint64, n int, q uint64, skip uint64) int

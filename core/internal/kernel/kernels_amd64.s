@@ -4959,3 +4959,45 @@ ifftLastAVX2_loop:
 ifftLastAVX2_done:
 	VZEROUPPER
 	RET
+
+// func uniformIFMA(dst *uint64, src *uint64, n int, q uint64, skip uint64) int
+// Requires: AVX, AVX512DQ, AVX512F, AVX512IFMA
+TEXT ·uniformIFMA(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         q+24(FP), BX
+	VPBROADCASTQ BX, Z0
+	MOVQ         skip+32(FP), BX
+	VPBROADCASTQ BX, Z1
+	VPBROADCASTQ mask52<>+0(SB), Z2
+	VPSRLQ       $0x28, Z2, Z3
+	XORQ         BX, BX
+
+uniform_loop:
+	CMPQ        BX, DX
+	JAE         uniform_done
+	VMOVDQU64   (CX)(BX*1), Z4
+	VPANDQ      Z2, Z4, Z5
+	VPSRLQ      $0x34, Z4, Z7
+	VPMULLQ     Z0, Z7, Z7
+	VPSUBQ      Z4, Z4, Z4
+	VPMADD52LUQ Z0, Z5, Z4
+	VPSUBQ      Z6, Z6, Z6
+	VPMADD52HUQ Z0, Z5, Z6
+	VPADDQ      Z6, Z7, Z7
+	VPTESTNMQ   Z3, Z7, K1
+	VPCMPUQ     $0x01, Z1, Z4, K1, K1
+	KORTESTB    K1, K1
+	JNZ         uniform_done
+	VPSRLQ      $0x0c, Z7, Z7
+	VMOVDQU64   Z7, (AX)(BX*1)
+	ADDQ        $0x40, BX
+	JMP         uniform_loop
+
+uniform_done:
+	SHRQ $0x03, BX
+	MOVQ BX, ret+40(FP)
+	VZEROUPPER
+	RET

@@ -70,6 +70,7 @@ func main() {
 	arithKernels()
 	montDot()
 	ifftKernels()
+	uniformKernel()
 	Generate()
 }
 
