@@ -387,10 +387,16 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	data := payload[fixedLen+scaleLen+seedLen:]
 	moduli := prm.Q()
 	ctBytes := sent * polyBytes(n, moduli, level)
+	var expand *seeded.Expander
+	if out.Seed != nil {
+		if expand, err = seeded.NewExpander(moduli); err != nil {
+			return nil, err
+		}
+	}
 	decode := func(i int) error {
 		ct := rlwe.NewCiphertext(prm, degree, level)
-		if out.Seed != nil {
-			if err := seeded.ExpandC1(prm.Q(), out.Seed, i, level, ct.Value[1]); err != nil {
+		if expand != nil {
+			if err := expand.Expand(out.Seed, i, level, ct.Value[1]); err != nil {
 				return err
 			}
 		}

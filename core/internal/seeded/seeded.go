@@ -38,9 +38,47 @@ const SeedSize = 32
 // ciphertext has its own stream. The seed is public: c1 is uniform whoever knows it,
 // as in any RLWE ciphertext; AES-CTR is a standard pseudo-random generator (NIST SP
 // 800-90A builds CTR_DRBG on it) and runs on the processor's AES instructions.
+// An Expander does the same for many ciphertexts without preparing the moduli again.
 func ExpandC1(moduli []uint64, seed []byte, k int, level int, c1 ring.Poly) error {
+	x, err := NewExpander(moduli)
+	if err != nil {
+		return err
+	}
+	return x.Expand(seed, k, level, c1)
+}
+
+// Expander draws seeded c1 components (ExpandC1) for one list of moduli, mapping the
+// keystream to coefficients on the kernel path the environment selects (see
+// kernel.FromEnv). It is read-only and safe for concurrent use.
+type Expander struct {
+	arith []kernel.Arith
+}
+
+// NewExpander prepares the expansion of c1 components modulo moduli.
+func NewExpander(moduli []uint64) (*Expander, error) {
+	path, err := kernel.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	x := &Expander{}
+	for _, q := range moduli {
+		m, err := kernel.NewModulus(q)
+		if err != nil {
+			return nil, err
+		}
+		x.arith = append(x.arith, kernel.NewArith(path, m))
+	}
+	return x, nil
+}
+
+// Expand writes c1 of ciphertext k of the batch of seed, at the given level, into c1
+// (see ExpandC1).
+func (x *Expander) Expand(seed []byte, k int, level int, c1 ring.Poly) error {
 	if len(seed) != SeedSize {
 		return errs.New(errs.ErrMalformed, "seeded: a seed has %d bytes, not %d", len(seed), SeedSize)
+	}
+	if level < 0 || level >= len(x.arith) || len(c1.Coeffs) <= level {
+		return errs.New(errs.ErrInvalidArgument, "seeded: c1 at level %d of %d moduli and %d limbs", level, len(x.arith), len(c1.Coeffs))
 	}
 	key := sha256.Sum256(append([]byte("cryptonets-c1-aes"), seed...))
 	block, err := aes.NewCipher(key[:])
@@ -50,24 +88,24 @@ func ExpandC1(moduli []uint64, seed []byte, k int, level int, c1 ring.Poly) erro
 	var iv [aes.BlockSize]byte
 	binary.BigEndian.PutUint64(iv[:8], uint64(k))
 	stream := cipher.NewCTR(block, iv[:])
-	for i, q := range moduli[:level+1] {
-		skip := -q % q // 2^64 mod q
+	bigEndian := binary.NativeEndian.Uint16([]byte{0, 1}) == 1
+	for i, a := range x.arith[:level+1] {
 		row := c1.Coeffs[i]
 		// The keystream is written over the free end of the row itself and each word
 		// replaced by its coefficient, moved down past skipped words (each word is read
 		// before anything is written over it); more keystream fills the gap they leave.
 		for j := 0; j < len(row); {
-			start := j
-			free := unsafe.Slice((*byte)(unsafe.Pointer(&row[start])), 8*(len(row)-start))
+			words := row[j:]
+			free := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 8*len(words))
 			clear(free)
 			stream.XORKeyStream(free, free)
-			for p := range len(row) - start {
-				hi, lo := bits.Mul64(binary.LittleEndian.Uint64(free[8*p:]), q)
-				if lo >= skip {
-					row[j] = hi
-					j++
+			if bigEndian { // the words are little-endian
+				for p, w := range words {
+					words[p] = bits.ReverseBytes64(w)
 				}
 			}
+			written, _ := a.Uniform(words, words)
+			j += written
 		}
 	}
 	return nil
@@ -80,6 +118,8 @@ type Secret struct {
 	ifft   *kernel.IFFT
 	ntts   []*kernel.NTT
 	arith  []kernel.Arith
+	// expand draws c1, on the same path.
+	expand *Expander
 	// negS is −s in the NTT domain, plain (not Montgomery) form, one row per prime.
 	negS [][]uint64
 }
@@ -123,6 +163,7 @@ func NewSecret(prm hefloat.Parameters, sk *rlwe.SecretKey) (*Secret, error) {
 		}
 		s.negS = append(s.negS, neg)
 	}
+	s.expand = &Expander{arith: s.arith}
 	return s, nil
 }
 
@@ -197,7 +238,7 @@ func (e *Encryptor) EncryptTo(ct *rlwe.Ciphertext, values []float64, logScale in
 		}
 	}
 	c0, c1 := ct.Value[0], ct.Value[1]
-	if err := ExpandC1(e.s.moduli, seed, k, level, c1); err != nil {
+	if err := e.s.expand.Expand(seed, k, level, c1); err != nil {
 		return err
 	}
 	// m + e in the coefficient domain, written straight into c0.

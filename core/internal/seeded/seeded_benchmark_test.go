@@ -10,7 +10,7 @@ import (
 
 // BenchmarkExpandC1 measures the regeneration of one seeded c1 at N13QP215's top
 // level (5 limbs of 8192 coefficients), which the client and the server both run once
-// per ciphertext.
+// per ciphertext, with a prepared Expander on each kernel path.
 func BenchmarkExpandC1(b *testing.B) {
 	prm, err := params.N13.Parameters()
 	if err != nil {
@@ -18,11 +18,23 @@ func BenchmarkExpandC1(b *testing.B) {
 	}
 	c1 := prm.RingQ().NewPoly()
 	seed := make([]byte, SeedSize)
-	b.SetBytes(int64(8 * prm.N() * (prm.MaxLevel() + 1)))
-	for b.Loop() {
-		if err := ExpandC1(prm.Q(), seed, 1, prm.MaxLevel(), c1); err != nil {
-			b.Fatal(err)
+	for _, path := range kernel.Paths {
+		if !kernel.Supported(path) {
+			continue
 		}
+		b.Run(path.String(), func(b *testing.B) {
+			b.Setenv(kernel.EnvVar, path.String())
+			x, err := NewExpander(prm.Q())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(8 * prm.N() * (prm.MaxLevel() + 1)))
+			for b.Loop() {
+				if err := x.Expand(seed, 1, prm.MaxLevel(), c1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
