@@ -163,3 +163,8 @@ func ifftLastAVX2(values *complex128, n int, tw *complex128)
 //
 //go:noescape
 func uniformIFMA(dst *uint64, src *uint64, n int, q uint64, skip uint64) int
+
+// quantizeAVX512 quantizes x with its errors into limbs rows until eight values need Go (see quantize.go).
+//
+//go:noescape
+func quantizeAVX512(rows *[]uint64, limbs int, moduli *uint64, x *float64, noise *uint64, n int, noiseQ uint64, small uint64, start int) int

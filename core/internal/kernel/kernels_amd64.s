@@ -5001,3 +5001,80 @@ uniform_done:
 	MOVQ BX, ret+40(FP)
 	VZEROUPPER
 	RET
+
+DATA signbit<>+0(SB)/8, $0x8000000000000000
+GLOBL signbit<>(SB), RODATA|NOPTR, $8
+
+DATA half<>+0(SB)/8, $0x3fe0000000000000
+GLOBL half<>(SB), RODATA|NOPTR, $8
+
+DATA one<>+0(SB)/8, $0x3ff0000000000000
+GLOBL one<>(SB), RODATA|NOPTR, $8
+
+DATA limit62<>+0(SB)/8, $0x43d0000000000000
+GLOBL limit62<>(SB), RODATA|NOPTR, $8
+
+// func quantizeAVX512(rows *[]uint64, limbs int, moduli *uint64, x *float64, noise *uint64, n int, noiseQ uint64, small uint64, start int) int
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·quantizeAVX512(SB), NOSPLIT, $0-80
+	MOVQ         rows+0(FP), AX
+	MOVQ         moduli+16(FP), CX
+	MOVQ         x+24(FP), DX
+	MOVQ         noise+32(FP), BX
+	MOVQ         n+40(FP), SI
+	MOVQ         start+64(FP), DI
+	SHLQ         $0x03, SI
+	SHLQ         $0x03, DI
+	MOVQ         noiseQ+48(FP), R8
+	VPBROADCASTQ R8, Z0
+	VPSRLQ       $0x01, Z0, Z1
+	MOVQ         small+56(FP), R8
+	VPBROADCASTQ R8, Z2
+	VPBROADCASTQ signbit<>+0(SB), Z3
+	VBROADCASTSD half<>+0(SB), Z4
+	VBROADCASTSD one<>+0(SB), Z5
+	VBROADCASTSD limit62<>+0(SB), Z6
+
+quantize_loop:
+	CMPQ        DI, SI
+	JAE         quantize_done
+	VMOVUPD     (DX)(DI*1), Z7
+	VRNDSCALEPD $0x0b, Z7, Z8
+	VSUBPD      Z8, Z7, Z9
+	VANDNPD     Z9, Z3, Z9
+	VCMPPD      $0x1d, Z4, Z9, K1
+	VANDPD      Z3, Z7, Z9
+	VORPD       Z5, Z9, Z9
+	VADDPD      Z9, Z8, K1, Z8
+	VANDNPD     Z8, Z3, Z9
+	VCMPPD      $0x11, Z6, Z9, K1
+	VCVTTPD2QQ  Z8, Z7
+	VMOVDQU64   (BX)(DI*1), Z8
+	VPCMPUQ     $0x06, Z1, Z8, K2
+	VPADDQ      Z8, Z7, Z7
+	VPSUBQ      Z0, Z7, K2, Z7
+	VPABSQ      Z7, Z8
+	VPCMPUQ     $0x01, Z2, Z8, K1, K1
+	KORTESTB    K1, K1
+	JCC         quantize_done
+	VPSRAQ      $0x3f, Z7, Z8
+	XORQ        R8, R8
+	MOVQ        limbs+8(FP), R10
+
+quantize_limbs:
+	VPANDQ.BCST (CX)(R8*8), Z8, Z9
+	VPADDQ      Z7, Z9, Z9
+	IMUL3Q      $0x18, R8, R9
+	MOVQ        (AX)(R9*1), R9
+	VMOVDQU64   Z9, (R9)(DI*1)
+	INCQ        R8
+	CMPQ        R8, R10
+	JB          quantize_limbs
+	ADDQ        $0x40, DI
+	JMP         quantize_loop
+
+quantize_done:
+	SHRQ $0x03, DI
+	MOVQ DI, ret+72(FP)
+	VZEROUPPER
+	RET

@@ -71,6 +71,7 @@ func main() {
 	montDot()
 	ifftKernels()
 	uniformKernel()
+	quantizeKernel()
 	Generate()
 }
 
