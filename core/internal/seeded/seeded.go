@@ -15,7 +15,6 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
-	"slices"
 	"unsafe"
 
 	"github.com/cryptonets/cryptonets/core/errs"
@@ -116,6 +115,7 @@ type Secret struct {
 	params hefloat.Parameters
 	moduli []uint64
 	ifft   *kernel.IFFT
+	quant  *kernel.Quantizer
 	ntts   []*kernel.NTT
 	arith  []kernel.Arith
 	// expand draws c1, on the same path.
@@ -140,6 +140,9 @@ func NewSecret(prm hefloat.Parameters, sk *rlwe.SecretKey) (*Secret, error) {
 	}
 	s := &Secret{params: prm, moduli: prm.Q()}
 	if s.ifft, err = kernel.NewIFFT(path, prm.LogMaxSlots(), int(r.NthRoot())); err != nil {
+		return nil, err
+	}
+	if s.quant, err = kernel.NewQuantizer(path, s.moduli); err != nil {
 		return nil, err
 	}
 	for l, sub := range r.SubRings {
@@ -257,11 +260,11 @@ func (e *Encryptor) EncryptTo(ct *rlwe.Ciphertext, values []float64, logScale in
 	return nil
 }
 
-// encode writes the plaintext of values at scale 2^logScale, plus the error noise if
-// it is not nil, into p, in the coefficient domain, limbs 0…level: the inverse
-// canonical embedding, then round(Re(z_j)·scale) + e_j modulo every prime (the
-// conjugate-invariant ring has N real coefficients). noise holds the error's residues
-// modulo q_0, as Lattigo's sampler leaves them: e_j or q_0 + e_j, |e_j| < q_0/2.
+// encode writes the plaintext of values at scale 2^logScale plus the error noise into
+// p, in the coefficient domain, limbs 0…level: the inverse canonical embedding, then
+// round(Re(z_j)·scale) + e_j modulo every prime (the conjugate-invariant ring has N
+// real coefficients). noise holds the error's residues modulo q_0, as Lattigo's
+// sampler leaves them: e_j or q_0 + e_j, |e_j| < q_0/2.
 func (e *Encryptor) encode(values []float64, logScale, level int, p ring.Poly, noise []uint64) error {
 	clear(e.slots)
 	for i, v := range values {
@@ -269,34 +272,8 @@ func (e *Encryptor) encode(values []float64, logScale, level int, p ring.Poly, n
 	}
 	e.s.ifft.Transform(e.slots)
 	e.s.ifft.Coefficients(e.coeffs, e.slots, math.Ldexp(1, logScale))
-	moduli := e.s.moduli[:level+1]
-	rows := p.Coeffs[:level+1]
-	q0 := e.s.moduli[0]
-	small := slices.Min(moduli) // below it, a residue needs no division
-	for j, x := range e.coeffs {
-		x = math.Round(x)
-		if !(math.Abs(x) < 1<<62) {
-			return errs.New(errs.ErrInvalidArgument, "seeded: coefficient %g does not fit the encoding", x)
-		}
-		c := int64(x)
-		if noise != nil {
-			// e_j is v or v − q_0: without a branch, as its sign is random.
-			v := noise[j]
-			c += int64(v) - int64(q0&-((q0/2-v)>>63))
-		}
-		if neg := c >> 63; uint64((c^neg)-neg) < small {
-			for l, q := range moduli {
-				rows[l][j] = uint64(c) + q&uint64(neg) // c, or q + c for c < 0
-			}
-			continue
-		}
-		for l, q := range moduli {
-			if c >= 0 {
-				rows[l][j] = uint64(c) % q
-			} else {
-				rows[l][j] = (q - uint64(-c)%q) % q
-			}
-		}
+	if bad := e.s.quant.Quantize(p.Coeffs[:level+1], e.coeffs, noise, e.s.moduli[0]); bad >= 0 {
+		return errs.New(errs.ErrInvalidArgument, "seeded: coefficient %g does not fit the encoding", math.Round(e.coeffs[bad]))
 	}
 	return nil
 }

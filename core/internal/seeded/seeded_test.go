@@ -98,7 +98,7 @@ func TestErrorIsTheDiscreteGaussian(t *testing.T) {
 		r.INTT(pt.Value, pt.Value)
 		// The message alone, encoded the same way.
 		m := prm.RingQ().AtLevel(0).NewPoly()
-		if err := e.encode(values, logScale, 0, m, nil); err != nil {
+		if err := e.encode(values, logScale, 0, m, make([]uint64, prm.N())); err != nil {
 			t.Fatal(err)
 		}
 		q := prm.Q()[0]
