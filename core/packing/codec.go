@@ -124,10 +124,9 @@ func (c *Codec) Encrypt(images [][]float64, id, seed []byte, progress Progress) 
 // ciphertext per goroutine).
 type Encryption struct {
 	codec      *Codec
-	lanes      [][]float64
 	seed       []byte
 	encryptors []*seeded.Encryptor
-	slots      [][]float64
+	blocks     *blocks
 	progress   Progress
 	mu         sync.Mutex
 	done       int
@@ -144,20 +143,20 @@ func (c *Codec) Begin(images [][]float64, id, seed []byte, progress Progress) (*
 	}
 	arr := c.arrangement(id, len(images))
 	checks := c.checkInputs()
-	e := &Encryption{codec: c, lanes: make([][]float64, len(arr.image)), seed: seed, progress: progress,
-		encryptors: make([]*seeded.Encryptor, c.workers), slots: make([][]float64, c.workers)}
+	lanes := make([][]float64, len(arr.image))
 	for p, i := range arr.image {
 		if i >= 0 {
-			e.lanes[p] = images[i]
+			lanes[p] = images[i]
 		} else {
-			e.lanes[p] = checks[arr.check[p]]
+			lanes[p] = checks[arr.check[p]]
 		}
 	}
+	e := &Encryption{codec: c, seed: seed, progress: progress, encryptors: make([]*seeded.Encryptor, c.workers),
+		blocks: newBlocks(c.layout, lanes, c.manifest.InputCiphertexts, c.params.MaxSlots())}
 	for w := range e.encryptors {
 		if e.encryptors[w], err = secret.NewEncryptor(); err != nil {
 			return nil, err
 		}
-		e.slots[w] = make([]float64, c.params.MaxSlots())
 	}
 	return e, nil
 }
@@ -170,7 +169,9 @@ func (e *Encryption) Count() int { return e.codec.manifest.InputCiphertexts }
 func (e *Encryption) Workers() int { return len(e.encryptors) }
 
 // EncryptTo encrypts ciphertext k of the request into ct (degree 1, at the manifest's
-// input level, overwritten) with worker w's buffers.
+// input level, overwritten) with worker w's buffers. Each ciphertext is encrypted
+// once: the slot values of a block of them are laid out together, and let go when
+// all are encrypted.
 func (e *Encryption) EncryptTo(w, k int, ct *rlwe.Ciphertext) error {
 	m := &e.codec.manifest
 	if k < 0 || k >= m.InputCiphertexts {
@@ -179,10 +180,9 @@ func (e *Encryption) EncryptTo(w, k int, ct *rlwe.Ciphertext) error {
 	if ct.Level() != m.InputLevel {
 		return errs.New(errs.ErrInvalidArgument, "packing: a ciphertext at level %d, the manifest's inputs are at level %d", ct.Level(), m.InputLevel)
 	}
-	slots := e.slots[w]
-	clear(slots)
-	e.codec.layout.Fill(slots, k, e.lanes)
-	if err := e.encryptors[w].EncryptTo(ct, slots, m.InputLogScale, e.seed, k); err != nil {
+	err := e.encryptors[w].EncryptTo(ct, e.blocks.get(k), m.InputLogScale, e.seed, k)
+	e.blocks.done(k)
+	if err != nil {
 		return fmt.Errorf("packing: %w", err)
 	}
 	e.mu.Lock()
