@@ -77,7 +77,9 @@ func CheckImages(m *manifest.Manifest, images [][]float64) error {
 	if len(m.ChannelRanges) > 0 {
 		plane, ranges = m.Input.H*m.Input.W, m.ChannelRanges
 	}
-	for n, image := range images {
+	// On every core; the error is the first image's, as a loop would find it.
+	return workers.First(len(images), runtime.GOMAXPROCS(0), func(n int) error {
+		image := images[n]
 		if len(image) != size {
 			return errs.New(errs.ErrInvalidArgument, "image %d has %d values, want %d (%v)", n, len(image), size, m.Input)
 		}
@@ -93,8 +95,8 @@ func CheckImages(m *manifest.Manifest, images [][]float64) error {
 				}
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Encrypt encrypts one request's images (see CheckImages) with the secret key into
