@@ -3,6 +3,7 @@ package packing
 import (
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -18,34 +19,41 @@ func (indexLayout) Fill(slots [][]float64, k int, _ [][]float64) {
 }
 
 // TestBlocksLayOutEachCiphertextOnce asks for every ciphertext of a request from
-// several goroutines in a shuffled order: each gets its own values, the blocks are
-// let go once used, and their memory is recycled.
+// several goroutines, in a shuffled order and in order as workers take them: each gets
+// its own values, every block is let go once used, and in order only a few blocks'
+// memory is ever made.
 func TestBlocksLayOutEachCiphertextOnce(t *testing.T) {
-	const count, slots = 203, 16
-	b := newBlocks(indexLayout{}, nil, count, slots)
-	order := rand.New(rand.NewPCG(1, 2)).Perm(count)
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < count; i += 4 {
-				k := order[i]
-				for _, v := range b.get(k) {
-					if v != float64(k) {
-						t.Errorf("ciphertext %d got the values of %v", k, v)
-						break
+	const count, slots, goroutines = 203, 16, 4
+	shuffled := rand.New(rand.NewPCG(1, 2)).Perm(count)
+	for _, inOrder := range []bool{false, true} {
+		b := newBlocks(indexLayout{}, nil, count, slots)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1) - 1); i < count; i = int(next.Add(1) - 1) {
+					k := i
+					if !inOrder {
+						k = shuffled[i]
 					}
+					for _, v := range b.get(k) {
+						if v != float64(k) {
+							t.Errorf("ciphertext %d got the values of %v", k, v)
+							break
+						}
+					}
+					b.done(k)
 				}
-				b.done(k)
-			}
-		}()
-	}
-	wg.Wait()
-	if len(b.active) != 0 {
-		t.Fatalf("%d blocks still held", len(b.active))
-	}
-	if made := len(b.spare); made >= (count+fillWidth-1)/fillWidth {
-		t.Fatalf("%d blocks made for %d ciphertexts: none recycled", made, count)
+			}()
+		}
+		wg.Wait()
+		if len(b.active) != 0 {
+			t.Fatalf("in order %v: %d blocks still held", inOrder, len(b.active))
+		}
+		if made := len(b.spare); inOrder && made > goroutines+1 {
+			t.Fatalf("%d blocks made for %d ciphertexts taken in order by %d goroutines", made, count, goroutines)
+		}
 	}
 }
