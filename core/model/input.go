@@ -2,10 +2,8 @@ package model
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/cryptonets/cryptonets/core/errs"
-	"github.com/cryptonets/cryptonets/core/internal/workers"
 )
 
 // InputSpec is what a model records about the inputs it takes: their shape and the
@@ -40,14 +38,13 @@ func (s InputSpec) Prepare(records [][]float64, name func(i int) string) ([][]fl
 	if len(s.ChannelRanges) == s.Shape.C {
 		plane, ranges = s.Shape.H*s.Shape.W, s.ChannelRanges
 	}
-	// On every core; the error is the first record's, as a loop would find it, and
-	// name is called once, here (it need not be safe for concurrent use).
-	err := workers.First(len(records), runtime.GOMAXPROCS(0), func(i int) error {
-		r := records[i]
+	// In order, on one core, stopping at the first bad record: a C caller's records
+	// are views of its buffer, and when it claims more records than the buffer holds
+	// (the C ABI's misuse test does), reading stops just past its end instead of
+	// reaching far beyond it from several places at once.
+	for i, r := range records {
 		if len(r) != size {
-			return &badRecord{i, func(who string) error {
-				return errs.New(errs.ErrInvalidArgument, "%s has %d values, the model takes %d (%v)", who, len(r), size, s.Shape)
-			}}
+			return nil, errs.New(errs.ErrInvalidArgument, "%s has %d values, the model takes %d (%v)", name(i), len(r), size, s.Shape)
 		}
 		for c := 0; c*plane < size; c++ {
 			rng := ranges[c]
@@ -57,31 +54,14 @@ func (s InputSpec) Prepare(records [][]float64, name func(i int) string) ([][]fl
 					if len(s.ChannelRanges) == s.Shape.C {
 						what = fmt.Sprintf("the range of channel %d", c)
 					}
-					return &badRecord{i, func(who string) error {
-						return errs.New(errs.ErrInvalidArgument, "%s: %s is %g, outside %s [%g, %g]",
-							who, s.position(c*plane+k), v, what, rng[0], rng[1])
-					}}
+					return nil, errs.New(errs.ErrInvalidArgument, "%s: %s is %g, outside %s [%g, %g]",
+						name(i), s.position(c*plane+k), v, what, rng[0], rng[1])
 				}
 			}
 		}
-		return nil
-	})
-	if bad, ok := err.(*badRecord); ok {
-		return nil, bad.named(name(bad.i))
-	}
-	if err != nil {
-		return nil, err
 	}
 	return records, nil
 }
-
-// badRecord is record i's failure, named once the first one is known.
-type badRecord struct {
-	i     int
-	named func(who string) error
-}
-
-func (b *badRecord) Error() string { return b.named(fmt.Sprintf("record %d", b.i)).Error() }
 
 // position names value k of a record of shape s: a value of a vector or a signal, a
 // pixel of an image.
