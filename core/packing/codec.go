@@ -72,22 +72,31 @@ func CheckImages(m *manifest.Manifest, images [][]float64) error {
 		return errs.New(errs.ErrInvalidArgument, "%d images, want 1 to %d per request", len(images), m.ImagesPerBatch)
 	}
 	size := m.Input.Size()
-	plane := m.Input.H * m.Input.W
-	for n, image := range images {
+	// The values are checked a plane (a channel) at a time, against its range.
+	plane, ranges := size, [][2]float64{m.InputRange}
+	if len(m.ChannelRanges) > 0 {
+		plane, ranges = m.Input.H*m.Input.W, m.ChannelRanges
+	}
+	// On every core; the error is the first image's, as a loop would find it.
+	return workers.First(len(images), runtime.GOMAXPROCS(0), func(n int) error {
+		image := images[n]
 		if len(image) != size {
 			return errs.New(errs.ErrInvalidArgument, "image %d has %d values, want %d (%v)", n, len(image), size, m.Input)
 		}
-		for i, v := range image {
-			r, what := m.InputRange, "the model's input range"
-			if len(m.ChannelRanges) > 0 {
-				r, what = m.ChannelRanges[i/plane], fmt.Sprintf("the range of channel %d", i/plane)
-			}
-			if !(v >= r[0] && v <= r[1]) {
-				return errs.New(errs.ErrInvalidArgument, "image %d: value %d (%g) is outside %s [%g, %g]", n, i, v, what, r[0], r[1])
+		for c := 0; c*plane < size; c++ {
+			r := ranges[c]
+			for i, v := range image[c*plane : (c+1)*plane] {
+				if !(v >= r[0] && v <= r[1]) {
+					what := "the model's input range"
+					if len(m.ChannelRanges) > 0 {
+						what = fmt.Sprintf("the range of channel %d", c)
+					}
+					return errs.New(errs.ErrInvalidArgument, "image %d: value %d (%g) is outside %s [%g, %g]", n, c*plane+i, v, what, r[0], r[1])
+				}
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Encrypt encrypts one request's images (see CheckImages) with the secret key into
@@ -96,8 +105,38 @@ func CheckImages(m *manifest.Manifest, images [][]float64) error {
 // With a seed (seeded.SeedSize bytes), the c1 component of ciphertext k is
 // seeded.ExpandC1(…, seed, k, …), so that only c0 needs to travel.
 func (c *Codec) Encrypt(images [][]float64, id, seed []byte, progress Progress) ([]*rlwe.Ciphertext, error) {
-	m := &c.manifest
-	if err := CheckImages(m, images); err != nil {
+	enc, err := c.Begin(images, id, seed, progress)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*rlwe.Ciphertext, enc.Count())
+	err = workers.Run(len(out), c.workers, func(w, k int) error {
+		out[k] = rlwe.NewCiphertext(c.params, 1, c.manifest.InputLevel)
+		return enc.EncryptTo(w, k, out[k])
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Encryption is one request being encrypted ciphertext by ciphertext, on up to
+// Workers goroutines at once: what Encrypt does, for a caller that takes each
+// ciphertext as it is made (a writer that seals them as they come, reusing one
+// ciphertext per goroutine).
+type Encryption struct {
+	codec      *Codec
+	seed       []byte
+	encryptors []*seeded.Encryptor
+	blocks     *blocks
+	progress   Progress
+	mu         sync.Mutex
+	done       int
+}
+
+// Begin starts encrypting one request as Encrypt does (same arguments).
+func (c *Codec) Begin(images [][]float64, id, seed []byte, progress Progress) (*Encryption, error) {
+	if err := CheckImages(&c.manifest, images); err != nil {
 		return nil, err
 	}
 	secret, err := c.secretKey()
@@ -114,40 +153,47 @@ func (c *Codec) Encrypt(images [][]float64, id, seed []byte, progress Progress) 
 			lanes[p] = checks[arr.check[p]]
 		}
 	}
-	count := m.InputCiphertexts
-	out := make([]*rlwe.Ciphertext, count)
-	encryptors := make([]*seeded.Encryptor, c.workers)
-	slots := make([][]float64, c.workers)
-	for w := range encryptors {
-		if encryptors[w], err = secret.NewEncryptor(); err != nil {
+	e := &Encryption{codec: c, seed: seed, progress: progress, encryptors: make([]*seeded.Encryptor, c.workers),
+		blocks: newBlocks(c.layout, lanes, c.manifest.InputCiphertexts, c.params.MaxSlots())}
+	for w := range e.encryptors {
+		if e.encryptors[w], err = secret.NewEncryptor(); err != nil {
 			return nil, err
 		}
-		slots[w] = make([]float64, c.params.MaxSlots())
 	}
-	var (
-		mu   sync.Mutex
-		done int
-	)
-	err = workers.Run(count, c.workers, func(w, k int) error {
-		clear(slots[w])
-		c.layout.Fill(slots[w], k, lanes)
-		ct, err := encryptors[w].Encrypt(slots[w], m.InputLogScale, m.InputLevel, seed, k)
-		if err != nil {
-			return fmt.Errorf("packing: %w", err)
-		}
-		out[k] = ct
-		mu.Lock()
-		defer mu.Unlock()
-		done++
-		if done%64 == 0 || done == count {
-			progress.Report("encrypt", done, count)
-		}
-		return nil
-	})
+	return e, nil
+}
+
+// Count returns the number of ciphertexts of the request.
+func (e *Encryption) Count() int { return e.codec.manifest.InputCiphertexts }
+
+// Workers returns how many goroutines may call EncryptTo at once, each with its own
+// number w in [0, Workers).
+func (e *Encryption) Workers() int { return len(e.encryptors) }
+
+// EncryptTo encrypts ciphertext k of the request into ct (degree 1, at the manifest's
+// input level, overwritten) with worker w's buffers. Each ciphertext is encrypted
+// once: the slot values of a block of them are laid out together, and let go when
+// all are encrypted.
+func (e *Encryption) EncryptTo(w, k int, ct *rlwe.Ciphertext) error {
+	m := &e.codec.manifest
+	if k < 0 || k >= m.InputCiphertexts {
+		return errs.New(errs.ErrInvalidArgument, "packing: ciphertext %d of %d", k, m.InputCiphertexts)
+	}
+	if ct.Level() != m.InputLevel {
+		return errs.New(errs.ErrInvalidArgument, "packing: a ciphertext at level %d, the manifest's inputs are at level %d", ct.Level(), m.InputLevel)
+	}
+	err := e.encryptors[w].EncryptTo(ct, e.blocks.get(k), m.InputLogScale, e.seed, k)
+	e.blocks.done(k)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("packing: %w", err)
 	}
-	return out, nil
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.done++
+	if e.done%64 == 0 || e.done == m.InputCiphertexts {
+		e.progress.Report("encrypt", e.done, m.InputCiphertexts)
+	}
+	return nil
 }
 
 // secretKey returns the secret key prepared for encryption, made on first use.

@@ -95,10 +95,12 @@ type Preparer interface {
 // Layout is a packing's client side: where each value of each image goes among the
 // slots of a request's input ciphertexts.
 type Layout interface {
-	// Fill writes into slots (zeroed, one value per slot) the values that input
-	// ciphertext k of a request carries for images, each of which has
-	// manifest.Input.Size() values in manifest.InputRange.
-	Fill(slots []float64, k int, images [][]float64)
+	// Fill writes into slots[d] (zeroed, one value per slot) the values that input
+	// ciphertext k+d of a request carries for images, each of which has
+	// manifest.Input.Size() values in manifest.InputRange, for every d <
+	// len(slots): consecutive ciphertexts at once, so that a layout may read each
+	// image's values for them together.
+	Fill(slots [][]float64, k int, images [][]float64)
 }
 
 // Step describes one compiled step of a plan.

@@ -13,6 +13,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/internal/workers"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 // Ciphertexts is a list of same-shape ciphertexts carrying values for Images images:
@@ -115,7 +116,8 @@ func (c *Ciphertexts) polysSent(degree int) int {
 	return degree + 1
 }
 
-// WritePayload writes the payload of cts, made for parameters prm, to w.
+// WritePayload writes the payload of cts, made for parameters prm, to w, packing the
+// ciphertexts on every core.
 func (c *Ciphertexts) WritePayload(w io.Writer, prm hefloat.Parameters) error {
 	if len(c.Ciphertexts) == 0 || c.Ciphertexts[0] == nil {
 		return errs.New(errs.ErrMalformed, "wire: no ciphertexts")
@@ -128,36 +130,130 @@ func (c *Ciphertexts) WritePayload(w io.Writer, prm hefloat.Parameters) error {
 	if c.Seed != nil && (len(c.Seed) != SeedSize || degree != 1) {
 		return errs.New(errs.ErrMalformed, "wire: a seeded batch has a %d-byte seed and degree-1 ciphertexts", SeedSize)
 	}
-	text, err := first.Scale.Value.MarshalText()
-	if err != nil {
-		return err
-	}
-	head := make([]byte, fixedLen, fixedLen+len(text)+len(c.Seed))
-	binary.LittleEndian.PutUint32(head[0:], uint32(c.Images))
-	binary.LittleEndian.PutUint32(head[4:], uint32(len(c.Ciphertexts)))
-	binary.LittleEndian.PutUint16(head[8:], uint16(degree))
-	binary.LittleEndian.PutUint16(head[10:], uint16(level))
-	binary.LittleEndian.PutUint16(head[12:], uint16(len(text)))
-	binary.LittleEndian.PutUint16(head[14:], uint16(len(c.Seed)))
-	copy(head[requestAt:], c.Request.Bytes())
-	if _, err := w.Write(append(append(head, text...), c.Seed...)); err != nil {
-		return err
-	}
-	var row []byte
 	for i, ct := range c.Ciphertexts {
 		if ct == nil || ct.Degree() != degree || ct.Level() != level || !ct.Scale.Equal(first.Scale) {
 			return errs.New(errs.ErrMalformed, "wire: ciphertext %d differs in degree, level or scale from the first", i)
 		}
-		for _, p := range ct.Value[:c.polysSent(degree)] {
-			for l, coeffs := range p.Coeffs[:level+1] {
-				row = packRow(row[:0], coeffs, prm.Q()[l])
-				if _, err := w.Write(row); err != nil {
-					return err
+	}
+	head, err := payloadHead(c.Images, len(c.Ciphertexts), degree, level, first.Scale, c.Request, c.Seed)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	sent := c.polysSent(degree)
+	return writePolys(w, prm, level, len(c.Ciphertexts), sent, runtime.GOMAXPROCS(0), chunkBytes, func(_, k int) ([]ring.Poly, error) {
+		return c.Ciphertexts[k].Value[:sent], nil
+	})
+}
+
+// payloadHead returns the front of a ciphertexts payload: the fixed fields, the scale
+// and the seed.
+func payloadHead(images, count, degree, level int, scale rlwe.Scale, req Request, seed []byte) ([]byte, error) {
+	text, err := scale.Value.MarshalText()
+	if err != nil {
+		return nil, err
+	}
+	head := make([]byte, fixedLen, fixedLen+len(text)+len(seed))
+	binary.LittleEndian.PutUint32(head[0:], uint32(images))
+	binary.LittleEndian.PutUint32(head[4:], uint32(count))
+	binary.LittleEndian.PutUint16(head[8:], uint16(degree))
+	binary.LittleEndian.PutUint16(head[10:], uint16(level))
+	binary.LittleEndian.PutUint16(head[12:], uint16(len(text)))
+	binary.LittleEndian.PutUint16(head[14:], uint16(len(seed)))
+	copy(head[requestAt:], req.Bytes())
+	return append(append(head, text...), seed...), nil
+}
+
+// chunkBytes is about how many packed bytes writePolys prepares before each write.
+const chunkBytes = 8 << 20
+
+// writePolys writes the packed polynomials of count ciphertexts at level, sent
+// polynomials each, which polys(worker, k) returns for ciphertext k. The ciphertexts
+// are packed chunk by chunk (of about chunk bytes), each chunk on procs goroutines
+// (worker numbers them: polys is not called again by a worker before what it
+// returned is packed), and written in order while the next chunk is packed.
+func writePolys(w io.Writer, prm hefloat.Parameters, level, count, sent, procs, chunk int, polys func(worker, k int) ([]ring.Poly, error)) error {
+	n, moduli := prm.N(), prm.Q()
+	size := sent * polyBytes(n, moduli, level)
+	per := max(procs, chunk/size)
+	bufs := [2][]byte{make([]byte, min(per, count)*size)}
+	if count > per {
+		bufs[1] = make([]byte, len(bufs[0]))
+	}
+	var writing chan error // the write of the previous chunk, if any
+	wait := func() error {
+		if writing == nil {
+			return nil
+		}
+		err := <-writing
+		writing = nil
+		return err
+	}
+	for c, start := 0, 0; start < count; c, start = c+1, start+per {
+		buf := bufs[c%2] // the chunk before the previous one is written
+		cts := min(per, count-start)
+		err := workers.Run(cts, procs, func(worker, i int) error {
+			ps, err := polys(worker, start+i)
+			if err != nil {
+				return err
+			}
+			if len(ps) != sent {
+				return errs.New(errs.ErrInternal, "wire: ciphertext %d has %d polynomials to send, want %d", start+i, len(ps), sent)
+			}
+			dst := buf[i*size : i*size : (i+1)*size]
+			for _, p := range ps {
+				if len(p.Coeffs) <= level {
+					return errs.New(errs.ErrInternal, "wire: ciphertext %d is below level %d", start+i, level)
+				}
+				for l, row := range p.Coeffs[:level+1] {
+					if len(row) != n {
+						return errs.New(errs.ErrInternal, "wire: ciphertext %d has a row of %d coefficients, want %d", start+i, len(row), n)
+					}
+					dst = packRow(dst, row, moduli[l])
 				}
 			}
+			return nil
+		})
+		if werr := wait(); err == nil {
+			err = werr
 		}
+		if err != nil {
+			return err
+		}
+		writing = make(chan error, 1)
+		go func(b []byte) {
+			_, err := w.Write(b)
+			writing <- err
+		}(buf[:cts*size])
 	}
-	return nil
+	return wait()
+}
+
+// SeededBatch is an encrypted batch sealed as its ciphertexts are made
+// (WriteSeededBatch), so that they never all sit in memory: the fields of a seeded
+// Ciphertexts, with the ciphertexts' count, level and scale in place of the
+// ciphertexts.
+type SeededBatch struct {
+	Images  int
+	Request Request
+	Seed    []byte
+	Count   int
+	Level   int
+	Scale   rlwe.Scale
+}
+
+// payloadSize returns the exact payload length of b for parameters prm.
+func (b *SeededBatch) payloadSize(prm hefloat.Parameters) (int, error) {
+	if len(b.Seed) != SeedSize || b.Count < 1 || b.Level < 0 || b.Level > prm.MaxLevel() {
+		return 0, errs.New(errs.ErrInvalidArgument, "wire: a seeded batch needs a %d-byte seed, ciphertexts and a level up to %d", SeedSize, prm.MaxLevel())
+	}
+	text, err := b.Scale.Value.MarshalText()
+	if err != nil {
+		return 0, err
+	}
+	return fixedLen + len(text) + SeedSize + b.Count*polyBytes(prm.N(), prm.Q(), b.Level), nil
 }
 
 // CiphertextsHeader is the fixed front of a ciphertexts payload.
@@ -291,10 +387,16 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 	data := payload[fixedLen+scaleLen+seedLen:]
 	moduli := prm.Q()
 	ctBytes := sent * polyBytes(n, moduli, level)
+	var expand *seeded.Expander
+	if out.Seed != nil {
+		if expand, err = seeded.NewExpander(moduli); err != nil {
+			return nil, err
+		}
+	}
 	decode := func(i int) error {
 		ct := rlwe.NewCiphertext(prm, degree, level)
-		if out.Seed != nil {
-			if err := seeded.ExpandC1(prm.Q(), out.Seed, i, level, ct.Value[1]); err != nil {
+		if expand != nil {
+			if err := expand.Expand(out.Seed, i, level, ct.Value[1]); err != nil {
 				return err
 			}
 		}

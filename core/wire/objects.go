@@ -9,6 +9,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 // EncodeManifest seals a manifest.
@@ -77,6 +78,33 @@ func WriteCiphertexts(w io.Writer, kind Kind, m *manifest.Manifest, prm hefloat.
 		return 0, err
 	}
 	return int64(len(head)) + cw.n, nil
+}
+
+// WriteSeededBatch writes b in an envelope of KindEncryptedBatch for manifest m, whose
+// parameters are prm: the bytes WriteCiphertexts writes for the seeded Ciphertexts
+// of the same fields. c0(worker, k) returns the c0 component of ciphertext k; it is
+// called on up to procs goroutines at once, numbered by worker, and what it returns
+// is packed before the same worker calls it again (so each worker may reuse one
+// ciphertext).
+func WriteSeededBatch(w io.Writer, m *manifest.Manifest, prm hefloat.Parameters, b *SeededBatch, procs int, c0 func(worker, k int) (ring.Poly, error)) (int64, error) {
+	size, err := b.payloadSize(prm)
+	if err != nil {
+		return 0, err
+	}
+	head, err := payloadHead(b.Images, b.Count, 1, b.Level, b.Scale, b.Request, b.Seed)
+	if err != nil {
+		return 0, err
+	}
+	head = append(encodeHeader(Header{Kind: KindEncryptedBatch, Params: m.ParamsFingerprint, Plan: m.Fingerprint(), PayloadLen: uint64(size)}), head...)
+	if _, err := w.Write(head); err != nil {
+		return 0, err
+	}
+	cw := &countingWriter{w: w}
+	err = writePolys(cw, prm, b.Level, b.Count, 1, procs, chunkBytes, func(worker, k int) ([]ring.Poly, error) {
+		p, err := c0(worker, k)
+		return []ring.Poly{p}, err
+	})
+	return int64(len(head)) + cw.n, err
 }
 
 // EncodeCiphertexts returns cts sealed in an envelope of the given kind for manifest m,

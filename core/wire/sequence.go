@@ -9,6 +9,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 // A sequence carries the requests of one upload (encrypted batches) or their results,
@@ -89,21 +90,47 @@ func NewSequenceWriter(w io.Writer, kind Kind, m *manifest.Manifest, prm hefloat
 
 // Write writes the next request (or result).
 func (s *SequenceWriter) Write(cts *Ciphertexts) error {
+	if err := s.checkNext(cts.Images); err != nil {
+		return err
+	}
+	n, err := WriteCiphertexts(s.w, s.kind, s.m, s.prm, cts)
+	return s.wrote(cts.Images, n, err)
+}
+
+// WriteSeeded writes the next request of an upload as WriteSeededBatch does.
+func (s *SequenceWriter) WriteSeeded(b *SeededBatch, procs int, c0 func(worker, k int) (ring.Poly, error)) error {
+	if s.kind != KindEncryptedBatch {
+		return errs.New(errs.ErrInvalidArgument, "wire: a seeded batch in a sequence of %s", s.kind)
+	}
+	if err := s.checkNext(b.Images); err != nil {
+		return err
+	}
+	n, err := WriteSeededBatch(s.w, s.m, s.prm, b, procs, c0)
+	return s.wrote(b.Images, n, err)
+}
+
+// checkNext checks that a next request of the given number of images fits.
+func (s *SequenceWriter) checkNext(images int) error {
 	left := s.requests - s.written - 1
 	switch {
 	case left < 0:
 		return errs.New(errs.ErrInvalidArgument, "wire: a sequence of %d requests is complete", s.requests)
-	case s.imgsOut+int64(cts.Images)+int64(left) > s.images || (left == 0 && s.imgsOut+int64(cts.Images) != s.images):
+	case s.imgsOut+int64(images)+int64(left) > s.images || (left == 0 && s.imgsOut+int64(images) != s.images):
 		return errs.New(errs.ErrInvalidArgument, "wire: request %d of %d has %d images, which does not add up to the sequence's %d",
-			s.written+1, s.requests, cts.Images, s.images)
+			s.written+1, s.requests, images, s.images)
 	}
-	n, err := WriteCiphertexts(s.w, s.kind, s.m, s.prm, cts)
+	return nil
+}
+
+// wrote counts a request of the given number of images of which n bytes were
+// written, unless err.
+func (s *SequenceWriter) wrote(images int, n int64, err error) error {
 	s.bytes += n
 	if err != nil {
 		return err
 	}
 	s.written++
-	s.imgsOut += int64(cts.Images)
+	s.imgsOut += int64(images)
 	return nil
 }
 

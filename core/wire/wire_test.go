@@ -17,6 +17,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/server"
 	"github.com/cryptonets/cryptonets/core/wire"
+	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 func tinyModel(rng *rand.Rand, hidden int) *model.Model {
@@ -352,5 +353,43 @@ func TestCBORReproducers(t *testing.T) {
 	var m model.Model
 	if err := m.UnmarshalBinary(doc); !errors.Is(err, errs.ErrMalformed) {
 		t.Fatalf("%v, want a malformed-input error", err)
+	}
+}
+
+// TestSeededBatchWritesTheBatch seals a client's batch again from its parts, its c0
+// components handed over one at a time (WriteSeededBatch, as Client.WriteUpload
+// does), and through a sequence writer: the same bytes.
+func TestSeededBatchWritesTheBatch(t *testing.T) {
+	f := newFixture(t, params.InsecureN11, 6)
+	prm := f.plan.Parameters()
+	cts, err := wire.DecodeCiphertexts(f.batch, wire.KindEncryptedBatch, &f.manifest, prm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := cts.Ciphertexts[0]
+	b := &wire.SeededBatch{Images: cts.Images, Request: cts.Request, Seed: cts.Seed, Count: len(cts.Ciphertexts), Level: first.Level(), Scale: first.Scale}
+	c0 := func(_, k int) (ring.Poly, error) { return cts.Ciphertexts[k].Value[0], nil }
+	var got bytes.Buffer
+	n, err := wire.WriteSeededBatch(&got, &f.manifest, prm, b, 2, c0)
+	if err != nil || n != int64(got.Len()) || !bytes.Equal(got.Bytes(), f.batch) {
+		t.Fatalf("WriteSeededBatch wrote %d bytes (%d counted) that differ from the batch's %d (%v)", got.Len(), n, len(f.batch), err)
+	}
+	got.Reset()
+	sw, err := wire.NewSequenceWriter(&got, wire.KindEncryptedBatch, &f.manifest, prm, 1, cts.Images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.WriteSeeded(b, 3, c0); err != nil || sw.Close() != nil || !bytes.Equal(got.Bytes(), f.batch) {
+		t.Fatalf("SequenceWriter.WriteSeeded: %v", err)
+	}
+	if err := sw.WriteSeeded(b, 3, c0); err == nil {
+		t.Fatal("a request beyond the sequence's was written")
+	}
+	down, err := wire.NewSequenceWriter(new(bytes.Buffer), wire.KindEncryptedResult, &f.manifest, prm, 1, cts.Images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := down.WriteSeeded(b, 1, c0); err == nil {
+		t.Fatal("a seeded batch was written into a download")
 	}
 }

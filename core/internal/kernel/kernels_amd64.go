@@ -138,3 +138,33 @@ func subMulIFMA(dst *uint64, a *uint64, b *uint64, n int, w uint64, ws uint64, k
 //
 //go:noescape
 func montDotIFMA(dst0 *uint64, dst1 *uint64, terms *[]uint64, count int, n int, k *uint64, accumulate bool)
+
+// ifftStageAVX512 runs one stage of the IFFT's butterflies on pairs lenh apart (see ifft.go).
+//
+//go:noescape
+func ifftStageAVX512(values *complex128, n int, lenh int, tw *complex128)
+
+// ifftLastAVX512 runs the IFFT's last two stages of butterflies (see ifft.go).
+//
+//go:noescape
+func ifftLastAVX512(values *complex128, n int, tw *complex128)
+
+// ifftStageAVX2 runs one stage of the IFFT's butterflies on pairs lenh apart (see ifft.go).
+//
+//go:noescape
+func ifftStageAVX2(values *complex128, n int, lenh int, tw *complex128)
+
+// ifftLastAVX2 runs the IFFT's last stage of butterflies (see ifft.go).
+//
+//go:noescape
+func ifftLastAVX2(values *complex128, n int, tw *complex128)
+
+// uniformIFMA maps the words of src to values below q by Lemire's method until eight words hold a skipped one (see uniform.go).
+//
+//go:noescape
+func uniformIFMA(dst *uint64, src *uint64, n int, q uint64, skip uint64) int
+
+// quantizeAVX512 quantizes x with its errors into limbs rows until eight values need Go (see quantize.go).
+//
+//go:noescape
+func quantizeAVX512(rows *[]uint64, limbs int, moduli *uint64, x *float64, noise *uint64, n int, noiseQ uint64, small uint64, start int) int

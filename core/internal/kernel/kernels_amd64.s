@@ -4770,3 +4770,311 @@ montdot_fresh_1_3:
 montdot_done:
 	VZEROUPPER
 	RET
+
+DATA negreal<>+0(SB)/8, $0x8000000000000000
+DATA negreal<>+8(SB)/8, $0x0000000000000000
+DATA negreal<>+16(SB)/8, $0x8000000000000000
+DATA negreal<>+24(SB)/8, $0x0000000000000000
+DATA negreal<>+32(SB)/8, $0x8000000000000000
+DATA negreal<>+40(SB)/8, $0x0000000000000000
+DATA negreal<>+48(SB)/8, $0x8000000000000000
+DATA negreal<>+56(SB)/8, $0x0000000000000000
+GLOBL negreal<>(SB), RODATA|NOPTR, $64
+
+// func ifftStageAVX512(values *complex128, n int, lenh int, tw *complex128)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·ifftStageAVX512(SB), NOSPLIT, $0-32
+	MOVQ values+0(FP), AX
+	MOVQ n+8(FP), CX
+	MOVQ lenh+16(FP), DX
+	SHLQ $0x04, CX
+	SHLQ $0x04, DX
+	MOVQ AX, BX
+	ADDQ CX, BX
+
+ifftStageAVX512_groups:
+	CMPQ AX, BX
+	JAE  ifftStageAVX512_done
+	MOVQ tw+24(FP), CX
+	XORQ SI, SI
+
+ifftStageAVX512_pairs:
+	VMOVUPD   (AX)(SI*1), Z0
+	LEAQ      (AX)(DX*1), DI
+	VMOVUPD   (DI)(SI*1), Z1
+	VMOVUPD   (CX)(SI*1), Z2
+	VSUBPD    Z1, Z0, Z3
+	VADDPD    Z1, Z0, Z0
+	VMOVDDUP  Z2, Z1
+	VPERMILPD $0xff, Z2, Z2
+	VPERMILPD $0x55, Z3, Z4
+	VMULPD    Z1, Z3, Z3
+	VMULPD    Z2, Z4, Z4
+	VXORPD    negreal<>+0(SB), Z4, Z4
+	VADDPD    Z4, Z3, Z3
+	VMOVAPD   Z3, Z1
+	VMOVUPD   Z0, (AX)(SI*1)
+	VMOVUPD   Z1, (DI)(SI*1)
+	ADDQ      $0x00000040, SI
+	CMPQ      SI, DX
+	JB        ifftStageAVX512_pairs
+	LEAQ      (AX)(DX*2), AX
+	JMP       ifftStageAVX512_groups
+
+ifftStageAVX512_done:
+	VZEROUPPER
+	RET
+
+// func ifftLastAVX512(values *complex128, n int, tw *complex128)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·ifftLastAVX512(SB), NOSPLIT, $0-24
+	MOVQ            values+0(FP), AX
+	MOVQ            n+8(FP), CX
+	MOVQ            tw+16(FP), DX
+	SHLQ            $0x04, CX
+	ADDQ            AX, CX
+	VBROADCASTF64X4 (DX), Z0
+	VBROADCASTF32X4 32(DX), Z1
+
+ifftLastAVX512_loop:
+	CMPQ       AX, CX
+	JAE        ifftLastAVX512_done
+	VMOVUPD    (AX), Z2
+	VMOVUPD    64(AX), Z3
+	VSHUFF64X2 $0x44, Z3, Z2, Z4
+	VSHUFF64X2 $0xee, Z3, Z2, Z3
+	VSUBPD     Z3, Z4, Z2
+	VADDPD     Z3, Z4, Z4
+	VMOVDDUP   Z0, Z3
+	VPERMILPD  $0xff, Z0, Z5
+	VPERMILPD  $0x55, Z2, Z6
+	VMULPD     Z3, Z2, Z2
+	VMULPD     Z5, Z6, Z6
+	VXORPD     negreal<>+0(SB), Z6, Z6
+	VADDPD     Z6, Z2, Z2
+	VMOVAPD    Z2, Z3
+	VSHUFF64X2 $0x44, Z3, Z4, Z2
+	VSHUFF64X2 $0xee, Z3, Z4, Z3
+	VSHUFF64X2 $0x88, Z3, Z2, Z4
+	VSHUFF64X2 $0xdd, Z3, Z2, Z3
+	VSUBPD     Z3, Z4, Z2
+	VADDPD     Z3, Z4, Z4
+	VMOVDDUP   Z1, Z3
+	VPERMILPD  $0xff, Z1, Z5
+	VPERMILPD  $0x55, Z2, Z6
+	VMULPD     Z3, Z2, Z2
+	VMULPD     Z5, Z6, Z6
+	VXORPD     negreal<>+0(SB), Z6, Z6
+	VADDPD     Z6, Z2, Z2
+	VMOVAPD    Z2, Z3
+	VSHUFF64X2 $0x44, Z3, Z4, Z2
+	VSHUFF64X2 $0xd8, Z2, Z2, Z2
+	VSHUFF64X2 $0xee, Z3, Z4, Z3
+	VSHUFF64X2 $0xd8, Z3, Z3, Z3
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z3, 64(AX)
+	ADDQ       $0x80, AX
+	JMP        ifftLastAVX512_loop
+
+ifftLastAVX512_done:
+	VZEROUPPER
+	RET
+
+// func ifftStageAVX2(values *complex128, n int, lenh int, tw *complex128)
+// Requires: AVX
+TEXT ·ifftStageAVX2(SB), NOSPLIT, $0-32
+	MOVQ values+0(FP), AX
+	MOVQ n+8(FP), CX
+	MOVQ lenh+16(FP), DX
+	SHLQ $0x04, CX
+	SHLQ $0x04, DX
+	MOVQ AX, BX
+	ADDQ CX, BX
+
+ifftStageAVX2_groups:
+	CMPQ AX, BX
+	JAE  ifftStageAVX2_done
+	MOVQ tw+24(FP), CX
+	XORQ SI, SI
+
+ifftStageAVX2_pairs:
+	VMOVUPD   (AX)(SI*1), Y0
+	LEAQ      (AX)(DX*1), DI
+	VMOVUPD   (DI)(SI*1), Y1
+	VMOVUPD   (CX)(SI*1), Y2
+	VSUBPD    Y1, Y0, Y3
+	VADDPD    Y1, Y0, Y0
+	VMOVDDUP  Y2, Y1
+	VPERMILPD $0xff, Y2, Y2
+	VPERMILPD $0x55, Y3, Y4
+	VMULPD    Y1, Y3, Y3
+	VMULPD    Y2, Y4, Y4
+	VADDSUBPD Y4, Y3, Y3
+	VMOVAPD   Y3, Y1
+	VMOVUPD   Y0, (AX)(SI*1)
+	VMOVUPD   Y1, (DI)(SI*1)
+	ADDQ      $0x00000020, SI
+	CMPQ      SI, DX
+	JB        ifftStageAVX2_pairs
+	LEAQ      (AX)(DX*2), AX
+	JMP       ifftStageAVX2_groups
+
+ifftStageAVX2_done:
+	VZEROUPPER
+	RET
+
+// func ifftLastAVX2(values *complex128, n int, tw *complex128)
+// Requires: AVX
+TEXT ·ifftLastAVX2(SB), NOSPLIT, $0-24
+	MOVQ           values+0(FP), AX
+	MOVQ           n+8(FP), CX
+	MOVQ           tw+16(FP), DX
+	SHLQ           $0x04, CX
+	ADDQ           AX, CX
+	VBROADCASTF128 (DX), Y0
+
+ifftLastAVX2_loop:
+	CMPQ       AX, CX
+	JAE        ifftLastAVX2_done
+	VMOVUPD    (AX), Y1
+	VMOVUPD    32(AX), Y2
+	VPERM2F128 $0x20, Y2, Y1, Y3
+	VPERM2F128 $0x31, Y2, Y1, Y2
+	VSUBPD     Y2, Y3, Y1
+	VADDPD     Y2, Y3, Y3
+	VMOVDDUP   Y0, Y2
+	VPERMILPD  $0xff, Y0, Y4
+	VPERMILPD  $0x55, Y1, Y5
+	VMULPD     Y2, Y1, Y1
+	VMULPD     Y4, Y5, Y5
+	VADDSUBPD  Y5, Y1, Y1
+	VMOVAPD    Y1, Y2
+	VPERM2F128 $0x20, Y2, Y3, Y1
+	VPERM2F128 $0x31, Y2, Y3, Y2
+	VMOVUPD    Y1, (AX)
+	VMOVUPD    Y2, 32(AX)
+	ADDQ       $0x40, AX
+	JMP        ifftLastAVX2_loop
+
+ifftLastAVX2_done:
+	VZEROUPPER
+	RET
+
+// func uniformIFMA(dst *uint64, src *uint64, n int, q uint64, skip uint64) int
+// Requires: AVX, AVX512DQ, AVX512F, AVX512IFMA
+TEXT ·uniformIFMA(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         q+24(FP), BX
+	VPBROADCASTQ BX, Z0
+	MOVQ         skip+32(FP), BX
+	VPBROADCASTQ BX, Z1
+	VPBROADCASTQ mask52<>+0(SB), Z2
+	VPSRLQ       $0x28, Z2, Z3
+	XORQ         BX, BX
+
+uniform_loop:
+	CMPQ        BX, DX
+	JAE         uniform_done
+	VMOVDQU64   (CX)(BX*1), Z4
+	VPANDQ      Z2, Z4, Z5
+	VPSRLQ      $0x34, Z4, Z7
+	VPMULLQ     Z0, Z7, Z7
+	VPSUBQ      Z4, Z4, Z4
+	VPMADD52LUQ Z0, Z5, Z4
+	VPSUBQ      Z6, Z6, Z6
+	VPMADD52HUQ Z0, Z5, Z6
+	VPADDQ      Z6, Z7, Z7
+	VPTESTNMQ   Z3, Z7, K1
+	VPCMPUQ     $0x01, Z1, Z4, K1, K1
+	KORTESTB    K1, K1
+	JNZ         uniform_done
+	VPSRLQ      $0x0c, Z7, Z7
+	VMOVDQU64   Z7, (AX)(BX*1)
+	ADDQ        $0x40, BX
+	JMP         uniform_loop
+
+uniform_done:
+	SHRQ $0x03, BX
+	MOVQ BX, ret+40(FP)
+	VZEROUPPER
+	RET
+
+DATA signbit<>+0(SB)/8, $0x8000000000000000
+GLOBL signbit<>(SB), RODATA|NOPTR, $8
+
+DATA half<>+0(SB)/8, $0x3fe0000000000000
+GLOBL half<>(SB), RODATA|NOPTR, $8
+
+DATA one<>+0(SB)/8, $0x3ff0000000000000
+GLOBL one<>(SB), RODATA|NOPTR, $8
+
+DATA limit62<>+0(SB)/8, $0x43d0000000000000
+GLOBL limit62<>(SB), RODATA|NOPTR, $8
+
+// func quantizeAVX512(rows *[]uint64, limbs int, moduli *uint64, x *float64, noise *uint64, n int, noiseQ uint64, small uint64, start int) int
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·quantizeAVX512(SB), NOSPLIT, $0-80
+	MOVQ         rows+0(FP), AX
+	MOVQ         moduli+16(FP), CX
+	MOVQ         x+24(FP), DX
+	MOVQ         noise+32(FP), BX
+	MOVQ         n+40(FP), SI
+	MOVQ         start+64(FP), DI
+	SHLQ         $0x03, SI
+	SHLQ         $0x03, DI
+	MOVQ         noiseQ+48(FP), R8
+	VPBROADCASTQ R8, Z0
+	VPSRLQ       $0x01, Z0, Z1
+	MOVQ         small+56(FP), R8
+	VPBROADCASTQ R8, Z2
+	VPBROADCASTQ signbit<>+0(SB), Z3
+	VBROADCASTSD half<>+0(SB), Z4
+	VBROADCASTSD one<>+0(SB), Z5
+	VBROADCASTSD limit62<>+0(SB), Z6
+
+quantize_loop:
+	CMPQ        DI, SI
+	JAE         quantize_done
+	VMOVUPD     (DX)(DI*1), Z7
+	VRNDSCALEPD $0x0b, Z7, Z8
+	VSUBPD      Z8, Z7, Z9
+	VANDNPD     Z9, Z3, Z9
+	VCMPPD      $0x1d, Z4, Z9, K1
+	VANDPD      Z3, Z7, Z9
+	VORPD       Z5, Z9, Z9
+	VADDPD      Z9, Z8, K1, Z8
+	VANDNPD     Z8, Z3, Z9
+	VCMPPD      $0x11, Z6, Z9, K1
+	VCVTTPD2QQ  Z8, Z7
+	VMOVDQU64   (BX)(DI*1), Z8
+	VPCMPUQ     $0x06, Z1, Z8, K2
+	VPADDQ      Z8, Z7, Z7
+	VPSUBQ      Z0, Z7, K2, Z7
+	VPABSQ      Z7, Z8
+	VPCMPUQ     $0x01, Z2, Z8, K1, K1
+	KORTESTB    K1, K1
+	JCC         quantize_done
+	VPSRAQ      $0x3f, Z7, Z8
+	XORQ        R8, R8
+	MOVQ        limbs+8(FP), R10
+
+quantize_limbs:
+	VPANDQ.BCST (CX)(R8*8), Z8, Z9
+	VPADDQ      Z7, Z9, Z9
+	IMUL3Q      $0x18, R8, R9
+	MOVQ        (AX)(R9*1), R9
+	VMOVDQU64   Z9, (R9)(DI*1)
+	INCQ        R8
+	CMPQ        R8, R10
+	JB          quantize_limbs
+	ADDQ        $0x40, DI
+	JMP         quantize_loop
+
+quantize_done:
+	SHRQ $0x03, DI
+	MOVQ DI, ret+72(FP)
+	VZEROUPPER
+	RET

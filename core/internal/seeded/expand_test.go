@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"testing"
 
+	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/ring"
 )
@@ -17,8 +18,25 @@ import (
 // counter block k·2^64, little-endian words w mapped to ⌊w·q/2^64⌋ with Lemire's
 // rejection), and
 // checks that every coefficient is reduced, that ciphertexts get different streams
-// and that the values look uniform.
+// and that the values look uniform, on every kernel path; every path draws the same
+// c1.
 func TestExpandC1FollowsTheFormat(t *testing.T) {
+	var first ring.Poly
+	for _, path := range kernel.Paths {
+		if !kernel.Supported(path) {
+			continue
+		}
+		t.Setenv(kernel.EnvVar, path.String())
+		c1 := expandFollowsTheFormat(t)
+		if first.Coeffs == nil {
+			first = c1
+		} else if !first.Equal(&c1) {
+			t.Fatalf("the %s path draws another c1", path)
+		}
+	}
+}
+
+func expandFollowsTheFormat(t *testing.T) ring.Poly {
 	prm, err := params.N13.Parameters()
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +100,10 @@ func TestExpandC1FollowsTheFormat(t *testing.T) {
 	if err := ExpandC1(prm.Q(), seed[:16], 5, level, c1); err == nil {
 		t.Fatal("a short seed was accepted")
 	}
+	if err := ExpandC1(prm.Q(), seed, 5, level+1, c1); err == nil {
+		t.Fatal("a level above the moduli was accepted")
+	}
+	return c1
 }
 
 func equalRows(a, b []uint64) bool {

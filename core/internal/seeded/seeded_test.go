@@ -2,6 +2,7 @@ package seeded
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 func setup(t *testing.T, preset params.Preset) (hefloat.Parameters, *rlwe.SecretKey, *Encryptor) {
@@ -96,7 +98,7 @@ func TestErrorIsTheDiscreteGaussian(t *testing.T) {
 		r.INTT(pt.Value, pt.Value)
 		// The message alone, encoded the same way.
 		m := prm.RingQ().AtLevel(0).NewPoly()
-		if err := e.encode(values, logScale, 0, m); err != nil {
+		if err := e.encode(values, logScale, 0, m, make([]uint64, prm.N())); err != nil {
 			t.Fatal(err)
 		}
 		q := prm.Q()[0]
@@ -130,6 +132,96 @@ func TestErrorIsTheDiscreteGaussian(t *testing.T) {
 	if err := ExpandC1(prm.Q(), seed, 7, 0, want); err != nil || !slices.Equal(want.Coeffs[0], c1s[0]) {
 		t.Fatalf("c1 is not ExpandC1 of the seed: %v", err)
 	}
+}
+
+// TestEncryptIsTheConstruction recomputes ciphertexts with Lattigo's own parts, on
+// every kernel path, from the same secret randomness: the error from Lattigo's
+// Gaussian sampler added to round(IFFT(values)·scale) modulo every prime, Lattigo's
+// NTT, then c0 = m + e − c1·s. Every coefficient must agree, at every level.
+func TestEncryptIsTheConstruction(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	key := make([]byte, 32)
+	for _, preset := range []params.Preset{params.N13, params.InsecureN12S} {
+		prm, err := preset.Parameters()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sk := rlwe.NewKeyGenerator(prm).GenSecretKeyNew()
+		values := make([]float64, prm.MaxSlots()-5)
+		for i := range values {
+			values[i] = (rng.Float64()*2 - 1) * 40 // coefficients beyond some primes at 2^40
+		}
+		seed := make([]byte, SeedSize)
+		for i := range seed {
+			seed[i] = byte(i)
+		}
+		for _, path := range kernel.Paths {
+			if !kernel.Supported(path) {
+				continue
+			}
+			t.Setenv(kernel.EnvVar, path.String())
+			s, err := NewSecret(prm, sk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ct := rlwe.NewCiphertext(prm, 1, prm.MaxLevel())
+			for _, logScale := range []int{30, 40} {
+				for _, level := range []int{prm.MaxLevel(), 1} {
+					// The encryptor and the reference draw from the same stream.
+					key[0], key[1] = byte(logScale), byte(level)
+					refPRNG, _ := newAESPRNGWithKey(key)
+					want := reference(t, prm, sk, refPRNG, values, logScale, level, seed, 3)
+					prng, _ := newAESPRNGWithKey(key)
+					e, err := s.newEncryptor(prng)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ct.Resize(1, level)
+					if err := e.EncryptTo(ct, values, logScale, seed, 3); err != nil {
+						t.Fatal(err)
+					}
+					for l := range level + 1 {
+						if !slices.Equal(ct.Value[0].Coeffs[l], want.Coeffs[l]) {
+							t.Fatalf("%s, %s, 2^%d, level %d: c0 differs from the construction at limb %d", path, preset.Name, logScale, level, l)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// reference computes c0 of a seeded encryption with Lattigo's parts.
+func reference(t *testing.T, prm hefloat.Parameters, sk *rlwe.SecretKey, prng *aesPRNG, values []float64, logScale, level int, seed []byte, k int) ring.Poly {
+	t.Helper()
+	r := prm.RingQ().AtLevel(level)
+	slots := make([]complex128, prm.MaxSlots())
+	for i, v := range values {
+		slots[i] = complex(v, 0)
+	}
+	if err := hefloat.NewEncoder(prm).IFFT(slots, prm.LogMaxSlots()); err != nil {
+		t.Fatal(err)
+	}
+	m := r.NewPoly()
+	for j, z := range slots {
+		x := new(big.Int)
+		big.NewFloat(math.Round(real(z) * math.Ldexp(1, logScale))).Int(x)
+		for l, q := range prm.Q()[:level+1] {
+			m.Coeffs[l][j] = new(big.Int).Mod(x, new(big.Int).SetUint64(q)).Uint64()
+		}
+	}
+	gauss, err := ring.NewSampler(prng, r, prm.Xe(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gauss.ReadAndAdd(m)
+	r.NTT(m, m)
+	c1 := r.NewPoly()
+	if err := ExpandC1(prm.Q(), seed, k, level, c1); err != nil {
+		t.Fatal(err)
+	}
+	r.MulCoeffsMontgomeryThenSub(c1, sk.Value.Q, m) // s is kept in Montgomery form
+	return m
 }
 
 func TestEncryptRejectsBadInput(t *testing.T) {

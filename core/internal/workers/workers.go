@@ -48,3 +48,37 @@ func Run(n, workers int, f func(worker, i int) error) error {
 	wg.Wait()
 	return first
 }
+
+// First calls check(i) for i in [0, n), split into contiguous ranges over up to
+// `workers` goroutines, and returns the error of the lowest i that fails (or a
+// recovered panic, as Run): the answer a loop over i in order would give. A range
+// stops at its first failure.
+func First(n, workers int, check func(i int) error) error {
+	parts := max(1, min(workers, n))
+	found := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					found[p] = errs.New(errs.ErrInternal, "internal error: %v", r)
+				}
+			}()
+			for i := p * n / parts; i < (p+1)*n/parts; i++ {
+				if err := check(i); err != nil {
+					found[p] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range found {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -231,3 +231,63 @@ func TestWorkerPanicBecomesError(t *testing.T) {
 		t.Fatalf("the evaluation is unusable after a recovered panic: %v", err)
 	}
 }
+
+// TestEncryptionOneAtATime encrypts a request ciphertext by ciphertext into one reused
+// ciphertext (packing.Encryption, as a client sealing an upload does), keeps copies,
+// and gets the reference's logits back; the seeded halves are those Encrypt makes.
+func TestEncryptionOneAtATime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	m := smallNet(rng)
+	p, err := Compile(m, params.InsecureN11, packing.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec := newCodec(t, p)
+	imgs := randomImages(rng, 50, m.Input.Size())
+	seed := make([]byte, 32)
+	enc, err := codec.Begin(imgs, testID, seed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := codec.Encrypt(imgs, testID, seed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := rlwe.NewCiphertext(p.Parameters(), 1, p.Manifest().InputLevel)
+	cts := make([]*rlwe.Ciphertext, enc.Count())
+	for k := range cts {
+		if err := enc.EncryptTo(enc.Workers()-1, k, own); err != nil {
+			t.Fatal(err)
+		}
+		if !own.Value[1].Equal(&whole[k].Value[1]) {
+			t.Fatalf("ciphertext %d: c1 is not the seed's", k)
+		}
+		cts[k] = own.CopyNew()
+	}
+	out, err := p.Evaluate(context.Background(), cts, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := codec.Decrypt(out, testID, len(imgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := model.NewReference(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, img := range imgs {
+		want, _ := ref.Forward(img)
+		for j := range want {
+			if math.Abs(want[j]-logits[i][j]) > 1e-4 {
+				t.Fatalf("image %d logit %d: %g, the reference gives %g", i, j, logits[i][j], want[j])
+			}
+		}
+	}
+	if err := enc.EncryptTo(0, enc.Count(), own); err == nil {
+		t.Fatal("a ciphertext beyond the request's was encrypted")
+	}
+	if err := enc.EncryptTo(0, 0, rlwe.NewCiphertext(p.Parameters(), 1, 0)); err == nil && p.Manifest().InputLevel != 0 {
+		t.Fatal("a ciphertext at another level was accepted")
+	}
+}

@@ -91,13 +91,24 @@ type layout struct {
 	plane  int
 }
 
-// Fill puts value k of image i in slot i.
-func (l layout) Fill(slots []float64, k int, images [][]float64) {
-	f := 1.0
-	if l.scales != nil {
-		f = l.scales[k/l.plane]
+// Fill puts value k+d of image i in slot i of slots[d], reading each image's values
+// for all of slots together.
+func (l layout) Fill(slots [][]float64, k int, images [][]float64) {
+	var scales [16]float64
+	f := scales[:0]
+	if len(slots) > len(scales) {
+		f = make([]float64, 0, len(slots))
+	}
+	f = f[:len(slots)]
+	for d := range f {
+		f[d] = 1
+		if l.scales != nil {
+			f[d] = l.scales[(k+d)/l.plane]
+		}
 	}
 	for i, image := range images {
-		slots[i] = image[k] * f
+		for d, v := range image[k : k+len(slots)] {
+			slots[d][i] = v * f[d]
+		}
 	}
 }

@@ -56,10 +56,18 @@ func decodeIm2col(m *manifest.Manifest, slots int) (*im2col, error) {
 	return l, nil
 }
 
-// Fill lays the images out in input ciphertext c: in segment s, the value of image i
+// Fill lays the images out in input ciphertexts c, c+1, …, one per element of slots
+// (see fill).
+func (l *im2col) Fill(slots [][]float64, c int, images [][]float64) {
+	for d, s := range slots {
+		l.fill(s, c+d, images)
+	}
+}
+
+// fill lays the images out in input ciphertext c: in segment s, the value of image i
 // that term c·SegmentsPerCiphertext + s of first-layer output o reads goes to slot
 // s·SegmentLength·k + o·k + i; the used segments repeat over the rest of the slots.
-func (l *im2col) Fill(slots []float64, c int, images [][]float64) {
+func (l *im2col) fill(slots []float64, c int, images [][]float64) {
 	k := l.ImagesPerCiphertext
 	stride := l.SegmentLength * k
 	for s := 0; s < l.SegmentsPerCiphertext; s++ {

@@ -69,6 +69,9 @@ func main() {
 	nttKernels()
 	arithKernels()
 	montDot()
+	ifftKernels()
+	uniformKernel()
+	quantizeKernel()
 	Generate()
 }
 
