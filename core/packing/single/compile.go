@@ -40,15 +40,9 @@ import (
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
-	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
-
-// logBSGSRatio is the baby-step giant-step ratio of the linear transformations;
-// lattigo.md 1.4 measured 2 as the fastest for this network's shapes.
-const logBSGSRatio = 2
 
 // noiseBits is the noise, in units of the scale, that a rescaled, key-switched
 // ciphertext carries: measured on the shipped network at N13QP215S, the logits'
@@ -71,6 +65,9 @@ type Plan struct {
 	workers int
 	// keys is the key-switching arithmetic on the kernel path.
 	keys *keySwitching
+	// babyLevel and maxBabies are the highest level of a transformation and its
+	// most baby steps: the workspace's room for them.
+	babyLevel, maxBabies int
 	// idle keeps the workspaces of finished evaluations (shared by WithWorkers copies).
 	idle *workspaces
 	// interleave is the number of images per ciphertext.
@@ -140,8 +137,7 @@ type step struct {
 	poly   *polyStep
 	// For an affine layer: the transformation, the folds that finish it and the
 	// bias, laid out as the layer's outputs are.
-	lt     hefloat.LinearTransformation
-	parts  []he.LinearTransformation // lt split by giant steps, for two goroutines
+	tr     *transform
 	folds  []foldSpec
 	bias   []float64
 	biasPt *rlwe.Plaintext
@@ -311,8 +307,12 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 		if s.biasPt, err = encodeAt(prm, ecd, s.bias, level-1, scale); err != nil {
 			return nil, err
 		}
-		for _, g := range s.lt.GaloisElements(prm) {
-			use(g, level)
+		for _, r := range s.tr.rotations() {
+			use(prm.GaloisElement(r), level)
+		}
+		if len(s.tr.babies) > 0 {
+			p.babyLevel = max(p.babyLevel, level)
+			p.maxBabies = max(p.maxBabies, len(s.tr.babies))
 		}
 		for _, f := range s.folds {
 			addFold(f.stride, f.n, level)
@@ -322,7 +322,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 		stageNoise = append(stageNoise, math.Exp2(noiseBits)/scale.Float64())
 		values = out
 		bound = st.Affine.MaxAbsOutput(bound)
-		describe("linear", st.Affine.In, st.Affine.Out(), weightCount(st.Affine), len(s.lt.Vec)-1+rotations(s.folds), bound)
+		describe("linear", st.Affine.In, st.Affine.Out(), weightCount(st.Affine), len(s.tr.rotations())+rotations(s.folds), bound)
 		level--
 	}
 
@@ -430,30 +430,6 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 	}
 	f.bias = periodic(interleaved(a.Bias, k), stride, slots)
 	return f, layout, nil
-}
-
-// splitGiantSteps splits a BSGS transformation into two with the same baby steps and
-// half of the giant steps each, or returns nil if it has fewer than two giant steps.
-func splitGiantSteps(lt he.LinearTransformation) []he.LinearTransformation {
-	if lt.N1 == 0 {
-		return nil
-	}
-	index, giants, _ := lt.BSGSIndex()
-	if len(giants) < 2 {
-		return nil
-	}
-	parts := make([]he.LinearTransformation, 2)
-	for h, group := range [][]int{giants[:len(giants)/2], giants[len(giants)/2:]} {
-		part := lt
-		part.Vec = map[int]ringqp.Poly{}
-		for _, j := range group {
-			for _, i := range index[j] {
-				part.Vec[j+i] = lt.Vec[j+i]
-			}
-		}
-		parts[h] = part
-	}
-	return parts
 }
 
 // encodeAt encodes values into a plaintext at the given level and scale.

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
-	"github.com/tuneinsight/lattigo/v5/ring"
-	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
 // Evaluate runs the network on the ciphertexts of one request (as the packing's
@@ -87,28 +85,15 @@ type workspaces struct {
 const maxIdleWorkspaces = 2
 
 // workspace is the scratch of one evaluation: two evaluators (the second with its own
-// buffers, for the other goroutine of every step shared between two), polynomials
-// modulo QP at the top level, and two rows per goroutine.
+// buffers, for the other goroutine of every step shared between two); for each
+// goroutine, an accumulator, a giant step's sum and a key product modulo QP at the
+// top level and two rows; and room for the baby steps of the plan's transformations
+// modulo QP.
 type workspace struct {
-	evals [2]*hefloat.Evaluator
-	qp    [6]*rlwe.Element[ringqp.Poly]
-	rows  [2][][]uint64
-}
-
-// qpAt returns scratch polynomial i, its limbs up to level zeroed if zero is set.
-func (ws *workspace) qpAt(i, level int, zero bool) *rlwe.Element[ringqp.Poly] {
-	e := ws.qp[i]
-	if zero {
-		for _, p := range e.Value {
-			for _, row := range p.Q.Coeffs[:level+1] {
-				clear(row)
-			}
-			for _, row := range p.P.Coeffs {
-				clear(row)
-			}
-		}
-	}
-	return e
+	evals         [2]*hefloat.Evaluator
+	acc, sum, tmp [2]*qpElement
+	rows          [2][][]uint64
+	babies        []*qpElement
 }
 
 // get returns an idle workspace, or a new one, with its evaluators on evk (the
@@ -126,11 +111,12 @@ func (w *workspaces) get(p *Plan, evk rlwe.EvaluationKeySet) *workspace {
 	w.mu.Unlock()
 	eval := hefloat.NewEvaluator(p.params, evk)
 	ws := &workspace{evals: [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}}
-	for i := range ws.qp {
-		ws.qp[i] = p.newQP(p.params.MaxLevel())
-	}
-	for h := range ws.rows {
+	for h := range 2 {
+		ws.acc[h], ws.sum[h], ws.tmp[h] = p.newQP(p.params.MaxLevel()), p.newQP(p.params.MaxLevel()), p.newQP(p.params.MaxLevel())
 		ws.rows[h] = [][]uint64{make([]uint64, p.params.N()), make([]uint64, p.params.N())}
+	}
+	for range p.maxBabies {
+		ws.babies = append(ws.babies, p.newQP(p.babyLevel))
 	}
 	return ws
 }
@@ -183,7 +169,6 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 		return nil, fmt.Errorf("single: first layer bias: %w", err)
 	}
 
-	ltEval := hefloat.NewLinearTransformationEvaluator(eval)
 	for i, s := range p.steps {
 		if err := ctx.Err(); err != nil {
 			return nil, errs.New(errs.ErrLimit, "single: evaluation stopped before step %d: %w", i+1, err)
@@ -209,16 +194,7 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 			continue
 		}
 		out := hefloat.NewCiphertext(prm, 1, ct.Level())
-		var err error
-		switch {
-		case s.lt.N1 == 0:
-			err = p.linearHoisted(ws, ct, he.LinearTransformation(s.lt), out)
-		case len(s.parts) == 2:
-			err = p.linearParallel(ws.evals, ct, s.parts, out)
-		default:
-			err = ltEval.Evaluate(ct, s.lt, out)
-		}
-		if err != nil {
+		if err := p.linear(ws, ct, s.tr, out); err != nil {
 			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
 		}
 		// Folding before the rescale divides the folds' key-switching noise by q_l.
@@ -265,115 +241,19 @@ func (p *Plan) twoWay(f func(h int) error) error {
 	return errors.Join(err, other)
 }
 
-// decompose writes the RNS decomposition of c1 (NTT domain, at level) into decomp,
-// the digits shared between two goroutines: digit i is c1's limb i as a centred
-// integer, reduced modulo every prime of Q (up to level) and P, in the NTT domain —
-// Lattigo's DecomposeSingleNTT with one special prime, on the kernels.
-func (p *Plan) decompose(evals [2]*hefloat.Evaluator, level int, c1 ring.Poly, decomp []ringqp.Poly) error {
-	k := p.keys
-	inv := evals[0].BuffInvNTT
-	for l := range level + 1 {
-		k.chain.NTT(l).Inverse(inv.Coeffs[l], c1.Coeffs[l])
-	}
+// shared runs f(h, i) for i = 0 … n−1 on the plan's goroutines (two, or one), each
+// taking the next task in order as it finishes its last; h names the goroutine, for
+// its scratch.
+func (p *Plan) shared(n int, f func(h, i int) error) error {
+	var next atomic.Int64
 	return p.twoWay(func(h int) error {
-		for i := h; i <= level; i += 2 {
-			from := k.chain.Arith(i).Modulus()
-			digit := decomp[i]
-			for l := range level + 1 {
-				if l == i {
-					copy(digit.Q.Coeffs[l], c1.Coeffs[l])
-					continue
-				}
-				k.chain.Arith(l).Lift(digit.Q.Coeffs[l], inv.Coeffs[i], from)
-				k.chain.NTT(l).Forward(digit.Q.Coeffs[l], digit.Q.Coeffs[l])
-			}
-			k.chain.Arith(k.nq).Lift(digit.P.Coeffs[0], inv.Coeffs[i], from)
-			k.chain.NTT(k.nq).Forward(digit.P.Coeffs[0], digit.P.Coeffs[0])
-		}
-		return nil
-	})
-}
-
-// fold replaces ct by the sum of its rotations by batch·j, j = 0 … n−1: one
-// decomposition, then n−1 hoisted key switches shared between two goroutines and
-// summed modulo QP, then one division by P.
-func (p *Plan) fold(ws *workspace, ct *rlwe.Ciphertext, batch, n int) error {
-	evals := ws.evals
-	eval := evals[0]
-	level := ct.Level()
-	decomp := eval.GetBuffDecompQP()
-	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
-		return err
-	}
-	sums := [2]*rlwe.Element[ringqp.Poly]{ws.qpAt(0, level, true), ws.qpAt(1, level, true)}
-	err := p.twoWay(func(h int) error {
-		tmp := ws.qpAt(2+h, level, false)
-		for j := 1 + h; j < n; j += 2 {
-			if err := p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(batch*j), tmp, sums[h], true); err != nil {
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			if err := f(h, i); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if n > 2 {
-		p.addQP(level, sums[1], sums[0])
-	}
-	return p.modDownThenAdd(ws, sums[0], ct)
-}
-
-// linearParallel evaluates the sum of two BSGS transformations with the same baby
-// steps on two goroutines: one decomposition of ct, the baby-step rotations split
-// between the goroutines, then half of the giant steps each, then one addition.
-func (p *Plan) linearParallel(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, parts []he.LinearTransformation, out *rlwe.Ciphertext) (err error) {
-	eval := evals[0]
-	prm := p.params
-	level := min(ct.Level(), parts[0].Level)
-	decomp := eval.GetBuffDecompQP()
-	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
-		return err
-	}
-	_, _, babyA := parts[0].BSGSIndex()
-	_, _, babyB := parts[1].BSGSIndex()
-	baby := mergeSorted(babyA, babyB)
-	half := [2][]int{baby[:len(baby)/2], baby[len(baby)/2:]}
-	preRot := [2]map[int]*rlwe.Element[ringqp.Poly]{{}, {}}
-	outs := [2]*rlwe.Ciphertext{out, hefloat.NewCiphertext(prm, 1, out.Level())}
-	// The decomposition lives in eval's buffer; both goroutines only read it.
-	if err = p.twoWay(func(h int) error {
-		return he.GetPreRotatedCiphertextForDiagonalMatrixMultiplication(level, evals[h], ct, decomp, half[h], preRot[h])
-	}); err != nil {
-		return err
-	}
-	for k, v := range preRot[1] {
-		preRot[0][k] = v
-	}
-	if err = p.twoWay(func(h int) error {
-		return he.MultiplyByDiagMatrixBSGS(evals[h], ct, parts[h], preRot[0], outs[h])
-	}); err != nil {
-		return err
-	}
-	return eval.Add(outs[0], outs[1], out)
-}
-
-// mergeSorted returns the sorted union of two sorted lists.
-func mergeSorted(a, b []int) []int {
-	seen := map[int]bool{}
-	var out []int
-	for _, v := range append(append([]int(nil), a...), b...) {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 // addBias adds the pre-encoded bias, or encodes it anew if the ciphertext is not at

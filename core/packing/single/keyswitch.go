@@ -2,47 +2,63 @@ package single
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
-// Key switching, shared between two goroutines and kept modulo QP (lazy) until one
-// division by P at the end: a fold's rotations are summed before that division, so a
-// fold of n segments costs one decomposition, n−1 inner products and one ModDown
-// instead of n−1 ModDowns.
+// Key switching on the kernels, shared between two goroutines and kept modulo QP
+// (lazy) until one division by P at the end: a fold's rotations are summed before
+// that division, so a fold of n segments costs one decomposition, n−1 key products
+// and one division instead of n−1 of each.
 
-// newQP returns a zero ciphertext modulo QP at the level, in the NTT domain.
-func (p *Plan) newQP(level int) *rlwe.Element[ringqp.Poly] {
+// qpElement is a degree-1 element modulo QP (NTT domain).
+type qpElement = rlwe.Element[ringqp.Poly]
+
+// newQP returns a zero element modulo QP at the level.
+func (p *Plan) newQP(level int) *qpElement {
 	r := p.params.RingQP().AtLevel(level, p.params.MaxLevelP())
-	return &rlwe.Element[ringqp.Poly]{
+	return &qpElement{
 		Value:    []ringqp.Poly{r.NewPoly(), r.NewPoly()},
 		MetaData: &rlwe.MetaData{CiphertextMetaData: rlwe.CiphertextMetaData{IsNTT: true}},
 	}
 }
 
-// addQP sets acc += x modulo QP.
-func (p *Plan) addQP(level int, x, acc *rlwe.Element[ringqp.Poly]) {
-	r := p.params.RingQP().AtLevel(level, p.params.MaxLevelP())
-	r.Add(acc.Value[0], x.Value[0], acc.Value[0])
-	r.Add(acc.Value[1], x.Value[1], acc.Value[1])
+// clearQP zeroes x's limbs up to level and its P limb.
+func clearQP(level int, x *qpElement) {
+	for _, p := range x.Value {
+		for _, row := range p.Q.Coeffs[:level+1] {
+			clear(row)
+		}
+		for _, row := range p.P.Coeffs {
+			clear(row)
+		}
+	}
+}
+
+// addQP sets acc += x modulo QP, polynomial by polynomial (both if poly < 0).
+func (k *keySwitching) addQP(level int, x, acc *qpElement, poly int) {
+	for o := range acc.Value {
+		if poly >= 0 && o != poly {
+			continue
+		}
+		for l := range level + 1 {
+			k.chain.Arith(l).Add(acc.Value[o].Q.Coeffs[l], acc.Value[o].Q.Coeffs[l], x.Value[o].Q.Coeffs[l])
+		}
+		k.chain.Arith(k.nq).Add(acc.Value[o].P.Coeffs[0], acc.Value[o].P.Coeffs[0], x.Value[o].P.Coeffs[0])
+	}
 }
 
 // modDownThenAdd sets ct += acc / P (rounded), one polynomial on each goroutine.
-func (p *Plan) modDownThenAdd(ws *workspace, acc *rlwe.Element[ringqp.Poly], ct *rlwe.Ciphertext) error {
+func (p *Plan) modDownThenAdd(ws *workspace, acc *qpElement, ct *rlwe.Ciphertext) error {
 	level := ct.Level()
-	primes := append(p.keys.qPrimes(level), p.keys.nq)
 	return p.twoWay(func(h int) error {
-		a := acc.Value[h]
-		rows := append(a.Q.Coeffs[:level+1:level+1], a.P.Coeffs[0])
-		p.keys.chain.DivideByLast(rows[:level+1], rows, primes, ws.rows[h])
+		p.keys.divideByP(level, acc.Value[h], ws.rows[h])
 		for l := range level + 1 {
-			p.keys.chain.Arith(l).Add(ct.Value[h].Coeffs[l], ct.Value[h].Coeffs[l], a.Q.Coeffs[l])
+			p.keys.chain.Arith(l).Add(ct.Value[h].Coeffs[l], ct.Value[h].Coeffs[l], acc.Value[h].Q.Coeffs[l])
 		}
 		return nil
 	})
@@ -53,18 +69,17 @@ func (p *Plan) modDownThenAdd(ws *workspace, acc *rlwe.Element[ringqp.Poly], ct 
 // shared between the two goroutines.
 func (p *Plan) relinearize(ws *workspace, ct *rlwe.Ciphertext) error {
 	evals := ws.evals
-	eval := evals[0]
-	rlk, err := eval.CheckAndGetRelinearizationKey()
+	rlk, err := evals[0].CheckAndGetRelinearizationKey()
 	if err != nil {
 		return err
 	}
 	level, levelP := ct.Level(), p.params.MaxLevelP()
-	decomp := eval.GetBuffDecompQP()
-	if err := p.decompose(evals, level, ct.Value[2], decomp); err != nil {
+	decomp := evals[0].GetBuffDecompQP()
+	if err := p.decompose(ws, level, ct.Value[2], decomp); err != nil {
 		return err
 	}
 	digits := p.params.BaseRNSDecompositionVectorSize(level, levelP)
-	acc := [2]*rlwe.Element[ringqp.Poly]{ws.qpAt(0, level, false), ws.qpAt(1, level, false)}
+	acc := ws.acc
 	if err := p.twoWay(func(h int) error {
 		var keys [2][]ringqp.Poly
 		var ds []ringqp.Poly
@@ -73,67 +88,16 @@ func (p *Plan) relinearize(ws *workspace, ct *rlwe.Ciphertext) error {
 			keys[1] = append(keys[1], rlk.Value[i][0][1])
 			ds = append(ds, decomp[i])
 		}
-		p.keys.mulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), keys, ds, false)
+		p.keys.mulAddQP(level, [2]ringqp.Poly(acc[h].Value), keys, ds, false)
 		return nil
 	}); err != nil {
 		return err
 	}
 	if digits > 1 {
-		p.addQP(level, acc[1], acc[0])
+		p.keys.addQP(level, acc[1], acc[0], -1)
 	}
 	ct.Value = ct.Value[:2]
 	return p.modDownThenAdd(ws, acc[0], ct)
-}
-
-// linearHoisted evaluates a linear transformation without baby-step giant-step:
-// one decomposition of ct, a hoisted key switch per nonzero diagonal (kept modulo
-// QP, multiplied there by the diagonal), the diagonals shared between two
-// goroutines, and one division by P. It suits transformations of a few diagonals,
-// at the price of a Galois key per diagonal.
-func (p *Plan) linearHoisted(ws *workspace, ct *rlwe.Ciphertext, lt he.LinearTransformation, out *rlwe.Ciphertext) error {
-	evals := ws.evals
-	eval := evals[0]
-	level, levelP := min(ct.Level(), lt.Level), p.params.MaxLevelP()
-	decomp := eval.GetBuffDecompQP()
-	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
-		return err
-	}
-	var rotations []int
-	for j := range lt.Vec {
-		if j != 0 {
-			rotations = append(rotations, j)
-		}
-	}
-	sort.Ints(rotations)
-	acc := [2]*rlwe.Element[ringqp.Poly]{ws.qpAt(0, level, true), ws.qpAt(1, level, true)}
-	if err := p.twoWay(func(h int) error {
-		rot, tmp := ws.qpAt(2+h, level, false), ws.qpAt(4+h, level, false)
-		for i := h; i < len(rotations); i += 2 {
-			j := rotations[i]
-			if err := p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(j), tmp, rot, false); err != nil {
-				return err
-			}
-			// The rotated ciphertext's two polynomials times the same diagonal.
-			p.keys.mulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), [2][]ringqp.Poly{rot.Value[:1], rot.Value[1:]},
-				[]ringqp.Poly{lt.Vec[j]}, true)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	p.addQP(level, acc[1], acc[0])
-	*out.MetaData = *ct.MetaData
-	out.Scale = ct.Scale.Mul(lt.Scale)
-	out.Resize(1, level)
-	ringQ := p.params.RingQ().AtLevel(level)
-	if d, ok := lt.Vec[0]; ok {
-		ringQ.MulCoeffsMontgomery(ct.Value[0], d.Q, out.Value[0])
-		ringQ.MulCoeffsMontgomery(ct.Value[1], d.Q, out.Value[1])
-	} else {
-		out.Value[0].Zero()
-		out.Value[1].Zero()
-	}
-	return p.modDownThenAdd(ws, acc[0], out)
 }
 
 // keySwitching is the plan's key-switching arithmetic on the kernel path: the primes
@@ -145,6 +109,8 @@ type keySwitching struct {
 	nq    int // the number of primes of Q; P is prime nq of the chain
 	// pModQ[i] is P modulo q_i.
 	pModQ []kernel.Constant
+	// qpPrimes[l] lists the chain indices of the primes of Q up to level l, then P's.
+	qpPrimes [][]int
 }
 
 func newKeySwitching(prm hefloat.Parameters) (*keySwitching, error) {
@@ -166,23 +132,26 @@ func newKeySwitching(prm hefloat.Parameters) (*keySwitching, error) {
 	P := prm.P()[0]
 	for i, q := range prm.Q() {
 		k.pModQ = append(k.pModQ, k.chain.Arith(i).Constant(P%q))
+		primes := make([]int, 0, i+2)
+		for l := range i + 1 {
+			primes = append(primes, l)
+		}
+		k.qpPrimes = append(k.qpPrimes, append(primes, k.nq))
 	}
 	return k, nil
 }
 
-// qPrimes returns the chain indices of the primes of Q up to level.
-func (k *keySwitching) qPrimes(level int) []int {
-	out := make([]int, level+1)
-	for i := range out {
-		out[i] = i
-	}
-	return out
+// divideByP sets a's limbs up to level to a / P (a modulo QP), rounded, in place;
+// buf holds two scratch rows.
+func (k *keySwitching) divideByP(level int, a ringqp.Poly, buf [][]uint64) {
+	rows := append(a.Q.Coeffs[:level+1:level+1], a.P.Coeffs[0])
+	k.chain.DivideByLast(rows[:level+1], rows, k.qpPrimes[level], buf)
 }
 
 // mulAddQP sets out_o = Σ_i a_oi ⊙ b_i modulo QP for o = 0, 1 (Montgomery products:
 // keys and encoded diagonals are in Montgomery form), plus out_o's own value if
 // accumulate; the results are reduced. Each b_i is read once for both outputs.
-func (k *keySwitching) mulAddQP(level, levelP int, out [2]ringqp.Poly, a [2][]ringqp.Poly, b []ringqp.Poly, accumulate bool) {
+func (k *keySwitching) mulAddQP(level int, out [2]ringqp.Poly, a [2][]ringqp.Poly, b []ringqp.Poly, accumulate bool) {
 	terms := make([][]uint64, 3*len(b))
 	for l := range level + 1 {
 		for i := range b {
@@ -190,52 +159,73 @@ func (k *keySwitching) mulAddQP(level, levelP int, out [2]ringqp.Poly, a [2][]ri
 		}
 		k.chain.Arith(l).MontgomeryDot(out[0].Q.Coeffs[l], out[1].Q.Coeffs[l], terms, accumulate)
 	}
-	for l := range levelP + 1 {
-		for i := range b {
-			terms[3*i], terms[3*i+1], terms[3*i+2] = a[0][i].P.Coeffs[l], a[1][i].P.Coeffs[l], b[i].P.Coeffs[l]
-		}
-		k.chain.Arith(k.nq+l).MontgomeryDot(out[0].P.Coeffs[l], out[1].P.Coeffs[l], terms, accumulate)
+	for i := range b {
+		terms[3*i], terms[3*i+1], terms[3*i+2] = a[0][i].P.Coeffs[0], a[1][i].P.Coeffs[0], b[i].P.Coeffs[0]
 	}
+	k.chain.Arith(k.nq).MontgomeryDot(out[0].P.Coeffs[0], out[1].P.Coeffs[0], terms, accumulate)
+}
+
+// keyProduct sets out = Σ_i key_i ⊙ decomp_i modulo QP: the key switch of a
+// decomposed polynomial under the gadget ciphertext key, before the division by P
+// (Lattigo's GadgetProductLazy).
+func (p *Plan) keyProduct(level int, key *rlwe.GadgetCiphertext, decomp []ringqp.Poly, out *qpElement) error {
+	if key.LevelP() != p.params.MaxLevelP() || key.LevelQ() < level {
+		return fmt.Errorf("single: a key at levels %d, %d cannot switch a ciphertext at level %d", key.LevelQ(), key.LevelP(), level)
+	}
+	digits := p.params.BaseRNSDecompositionVectorSize(level, p.params.MaxLevelP())
+	var keys [2][]ringqp.Poly
+	for i := range digits {
+		keys[0] = append(keys[0], key.Value[i][0][0])
+		keys[1] = append(keys[1], key.Value[i][0][1])
+	}
+	p.keys.mulAddQP(level, [2]ringqp.Poly(out.Value), keys, decomp[:digits], false)
+	return nil
+}
+
+// galoisKey returns the Galois key of galEl and the automorphism's index map in the
+// NTT domain.
+func (p *Plan) galoisKey(eval *hefloat.Evaluator, galEl uint64) (*rlwe.GaloisKey, []uint64, error) {
+	gk, err := eval.CheckAndGetGaloisKey(galEl)
+	if err != nil {
+		return nil, nil, err
+	}
+	index := eval.AutomorphismIndex(galEl)
+	if index == nil {
+		if index, err = ring.AutomorphismNTTIndex(p.params.N(), p.params.RingQ().NthRoot(), galEl); err != nil {
+			return nil, nil, err
+		}
+	}
+	return gk, index, nil
 }
 
 // automorphismHoisted is Lattigo's AutomorphismHoistedLazy on the kernels: the key
 // switch of ct's decomposed c1 under the Galois key of galEl, modulo QP, with c0·P
 // added, then the automorphism applied, is written into out, or added to it if
 // accumulate; tmp is scratch. out is reduced.
-func (p *Plan) automorphismHoisted(eval *hefloat.Evaluator, level int, ct *rlwe.Ciphertext, decomp []ringqp.Poly, galEl uint64, tmp, out *rlwe.Element[ringqp.Poly], accumulate bool) error {
-	gk, err := eval.CheckAndGetGaloisKey(galEl)
+func (p *Plan) automorphismHoisted(eval *hefloat.Evaluator, level int, ct *rlwe.Ciphertext, decomp []ringqp.Poly, galEl uint64, tmp, out *qpElement, accumulate bool) error {
+	gk, index, err := p.galoisKey(eval, galEl)
 	if err != nil {
 		return err
 	}
-	levelP := gk.LevelP()
-	if levelP != p.params.MaxLevelP() {
-		return fmt.Errorf("single: Galois key %d has P level %d, want %d", galEl, levelP, p.params.MaxLevelP())
+	if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, tmp); err != nil {
+		return err
 	}
-	digits := p.params.BaseRNSDecompositionVectorSize(level, levelP)
-	var keys [2][]ringqp.Poly
-	for i := range digits {
-		keys[0] = append(keys[0], gk.Value[i][0][0])
-		keys[1] = append(keys[1], gk.Value[i][0][1])
-	}
-	p.keys.mulAddQP(level, levelP, [2]ringqp.Poly(tmp.Value), keys, decomp[:digits], false)
 	for l := range level + 1 {
 		p.keys.chain.Arith(l).MulConstAdd(tmp.Value[0].Q.Coeffs[l], ct.Value[0].Coeffs[l], p.keys.pModQ[l])
 	}
-	index := eval.AutomorphismIndex(galEl)
-	if index == nil {
-		if index, err = ring.AutomorphismNTTIndex(p.params.N(), p.params.RingQ().NthRoot(), galEl); err != nil {
-			return err
-		}
-	}
+	p.permuteQP(level, index, tmp, out, accumulate)
+	return nil
+}
+
+// permuteQP sets out to the automorphism of in (both modulo QP) given by its NTT
+// index map, or adds it to out if accumulate.
+func (p *Plan) permuteQP(level int, index []uint64, in, out *qpElement, accumulate bool) {
 	for k := range 2 {
 		for l := range level + 1 {
-			permute(out.Value[k].Q.Coeffs[l], tmp.Value[k].Q.Coeffs[l], index, p.params.Q()[l], accumulate)
+			permute(out.Value[k].Q.Coeffs[l], in.Value[k].Q.Coeffs[l], index, p.params.Q()[l], accumulate)
 		}
-		for l := range levelP + 1 {
-			permute(out.Value[k].P.Coeffs[l], tmp.Value[k].P.Coeffs[l], index, p.params.P()[l], accumulate)
-		}
+		permute(out.Value[k].P.Coeffs[0], in.Value[k].P.Coeffs[0], index, p.params.P()[0], accumulate)
 	}
-	return nil
 }
 
 // permute sets out[j] = in[index[j]] (an automorphism in the NTT domain), or adds it
@@ -254,15 +244,76 @@ func permute(out, in []uint64, index []uint64, q uint64, accumulate bool) {
 	}
 }
 
+// decompose writes the RNS decomposition of c1 (NTT domain, at level) into decomp,
+// the digits shared between two goroutines (see decomposeDigits).
+func (p *Plan) decompose(ws *workspace, level int, c1 ring.Poly, decomp []ringqp.Poly) error {
+	inv := ws.evals[0].BuffInvNTT
+	return p.twoWay(func(h int) error {
+		p.keys.decomposeDigits(level, c1, inv, decomp, h, 2)
+		return nil
+	})
+}
+
+// decomposeDigits writes digits first, first+step, … of the RNS decomposition of c1
+// (NTT domain, at level) into decomp: digit i is c1's limb i as a centred integer,
+// reduced modulo every prime of Q (up to level) and P, in the NTT domain — Lattigo's
+// DecomposeSingleNTT with one special prime, on the kernels. inv's rows of those
+// digits are scratch.
+func (k *keySwitching) decomposeDigits(level int, c1, inv ring.Poly, decomp []ringqp.Poly, first, step int) {
+	for i := first; i <= level; i += step {
+		k.chain.NTT(i).Inverse(inv.Coeffs[i], c1.Coeffs[i])
+		from := k.chain.Arith(i).Modulus()
+		digit := decomp[i]
+		for l := range level + 1 {
+			if l == i {
+				copy(digit.Q.Coeffs[l], c1.Coeffs[l])
+				continue
+			}
+			k.chain.Arith(l).Lift(digit.Q.Coeffs[l], inv.Coeffs[i], from)
+			k.chain.NTT(l).Forward(digit.Q.Coeffs[l], digit.Q.Coeffs[l])
+		}
+		k.chain.Arith(k.nq).Lift(digit.P.Coeffs[0], inv.Coeffs[i], from)
+		k.chain.NTT(k.nq).Forward(digit.P.Coeffs[0], digit.P.Coeffs[0])
+	}
+}
+
+// fold replaces ct by the sum of its rotations by batch·j, j = 0 … n−1: one
+// decomposition, then n−1 hoisted key switches shared between two goroutines and
+// summed modulo QP, then one division by P.
+func (p *Plan) fold(ws *workspace, ct *rlwe.Ciphertext, batch, n int) error {
+	evals := ws.evals
+	level := ct.Level()
+	decomp := evals[0].GetBuffDecompQP()
+	if err := p.decompose(ws, level, ct.Value[1], decomp); err != nil {
+		return err
+	}
+	sums := ws.acc
+	clearQP(level, sums[0])
+	clearQP(level, sums[1])
+	err := p.shared(n-1, func(h, j int) error {
+		return p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(batch*(j+1)), ws.tmp[h], sums[h], true)
+	})
+	if err != nil {
+		return err
+	}
+	p.keys.addQP(level, sums[1], sums[0], -1)
+	return p.modDownThenAdd(ws, sums[0], ct)
+}
+
 // rescale sets out (which may be ct) to ct divided by its last prime, rounded, on the
-// kernels.
+// kernels, one polynomial on each goroutine.
 func (p *Plan) rescale(ws *workspace, ct, out *rlwe.Ciphertext) error {
 	level := ct.Level()
 	if level == 0 {
 		return fmt.Errorf("single: cannot rescale a ciphertext at level 0")
 	}
-	for k := range ct.Value {
-		p.keys.chain.Rescale(out.Value[k].Coeffs[:level], ct.Value[k].Coeffs[:level+1], ws.rows[0], 1)
+	if err := p.twoWay(func(h int) error {
+		for k := h; k < len(ct.Value); k += 2 {
+			p.keys.chain.Rescale(out.Value[k].Coeffs[:level], ct.Value[k].Coeffs[:level+1], ws.rows[h], 1)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	if out != ct {
 		*out.MetaData = *ct.MetaData

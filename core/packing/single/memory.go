@@ -24,14 +24,16 @@ func (p *Plan) Memory() packing.Memory {
 	return packing.Memory{
 		Evaluation: inputs + qp*(evaluationPolys+perDigitPolys*digits),
 		Resident:   packing.ParametersBytes(prm) + p.weightBytes() + structureBytes,
-		Kept:       maxIdleWorkspaces * (qp*(workspacePolys+2*digits) + row*(4+2*int64(len(m.GaloisElements)))),
+		Kept: maxIdleWorkspaces * (qp*(workspacePolys+2*digits) + row*(4+2*int64(len(m.GaloisElements))) +
+			2*int64(p.maxBabies)*int64(p.babyLevel+1+prm.PCount())*row),
 	}
 }
 
 // workspacePolys bounds the polynomials in QP of one idle workspace beyond two per
-// digit (each of its two evaluators' decomposition buffers) and the automorphism
-// indices of its evaluators (a row per Galois element each): Lattigo's buffers and
-// encoder of both evaluators and the workspace's six degree-1 elements.
+// digit (each of its two evaluators' decomposition buffers), its baby steps (two
+// polynomials each at the level of the transformations) and the automorphism indices
+// of its evaluators (a row per Galois element each): Lattigo's buffers and encoder of
+// both evaluators and the workspace's six degree-1 elements.
 const workspacePolys = 2*32 + 6*2
 
 // The polynomials in QP an evaluation holds at most beyond its inputs: a fixed part
@@ -44,8 +46,8 @@ const (
 // structureBytes bounds the rest of what a plan holds: maps, slices, descriptions.
 const structureBytes = 1 << 20
 
-// weightBytes is the size of the encoded weights: the first layer's plaintexts, the
-// diagonals of every linear transformation (its parts share them), biases, the
+// weightBytes is the size of the encoded weights: the first layer's plaintexts (and
+// their Montgomery forms), the diagonals of every linear transformation, biases, the
 // polynomial steps' plaintexts and the manifest's layout.
 func (p *Plan) weightBytes() int64 {
 	polyBytes := func(q ring.Poly) int64 {
@@ -62,16 +64,18 @@ func (p *Plan) weightBytes() int64 {
 		return polyBytes(pt.Value)
 	}
 	n := ptBytes(p.first.biasPt) + 8*int64(len(p.first.bias)) + int64(len(p.manifest.Layout))
-	for _, w := range p.first.weights {
-		n += ptBytes(w)
+	for i, w := range p.first.weights {
+		n += ptBytes(w) + polyBytes(p.first.montgomery[i])
 	}
 	for _, s := range p.steps {
 		n += ptBytes(s.biasPt) + 8*int64(len(s.bias))
 		if s.poly != nil {
 			n += ptBytes(s.poly.scale)
 		}
-		for _, v := range s.lt.Vec {
-			n += polyBytes(v.Q) + polyBytes(v.P)
+		if s.tr != nil {
+			for _, v := range s.tr.lt.Vec {
+				n += polyBytes(v.Q) + polyBytes(v.P)
+			}
 		}
 	}
 	return n

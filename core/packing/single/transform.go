@@ -1,0 +1,219 @@
+package single
+
+import (
+	"fmt"
+	"math/bits"
+	"sort"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/he"
+	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
+)
+
+// transform is the diagonal linear transformation of an affine layer, evaluated by
+// baby-step giant-step (Plan.linear): diagonal d = g + b, with g a multiple of the
+// baby-step span and b below it, multiplies the input rotated by b (a baby step:
+// hoisted, one decomposition for all), and the products of giant step g are summed,
+// then rotated by g (a key switch of their sum). A span as wide as the
+// transformation leaves one giant step, 0: every diagonal is then a hoisted rotation
+// of its own and no sum is key-switched again.
+type transform struct {
+	// lt holds the diagonals, each encoded modulo QP in Montgomery form and rotated
+	// by minus its giant step (Lattigo's encoding for baby-step giant-step, span lt.N1).
+	lt he.LinearTransformation
+	// babies are the baby steps' rotations in slots, increasing (0 first if used).
+	babies []int
+	// giants are the giant steps, those that rotate first.
+	giants []giantStep
+}
+
+// giantStep is one giant step: its rotation in slots and, for each of its diagonals,
+// the baby step it multiplies (an index into transform.babies) and the diagonal.
+type giantStep struct {
+	rotation int
+	babies   []int
+	diags    []ringqp.Poly
+}
+
+// The costs the choice of baby-step span weighs, in units of one hoisted key product
+// (reading a Galois key, at the transformation's level): a baby step costs one; a
+// giant step one more for its key, plus its sum's division by P and decomposition.
+const giantStepCost = 2
+
+// bsgsSpan returns the baby-step span (a power of two up to width) that costs least
+// for the diagonals (rotations in [0, width)), in key products: a baby step per
+// nonzero rotation below the span that some diagonal needs, and giantStepCost+1 per
+// nonzero giant step. Ties go to the wider span (fewer key switches on the critical path).
+func bsgsSpan(diags []int, width int) int {
+	best, bestCost := width, -1
+	for span := width; span >= 1; span >>= 1 {
+		_, giants, babies := he.BSGSIndex(diags, width, span)
+		cost := (1+giantStepCost)*nonzero(giants) + nonzero(babies)
+		if bestCost < 0 || cost < bestCost {
+			best, bestCost = span, cost
+		}
+	}
+	return best
+}
+
+// nonzero counts the nonzero values of v.
+func nonzero(v []int) int {
+	n := 0
+	for _, x := range v {
+		if x != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// newTransform encodes the diagonals (indexed by rotation in slots, possibly
+// negative, each width slots long and repeating over the rest of the slots) at the
+// level and scale, with the cheapest baby-step span.
+func newTransform(prm hefloat.Parameters, ecd *hefloat.Encoder, diags hefloat.Diagonals[float64], width, level int, scale rlwe.Scale) (*transform, error) {
+	ltp := hefloat.LinearTransformationParameters{
+		DiagonalsIndexList:       diags.DiagonalsIndexList(),
+		Level:                    level,
+		Scale:                    scale,
+		LogDimensions:            ring.Dimensions{Rows: 0, Cols: bits.Len(uint(width)) - 1},
+		LogBabyStepGianStepRatio: -1, // one polynomial per diagonal, keyed by its rotation in [0, width)
+	}
+	lt := hefloat.NewLinearTransformation(prm, ltp)
+	index := make([]int, 0, len(lt.Vec))
+	for d := range lt.Vec {
+		index = append(index, d)
+	}
+	lt.N1 = bsgsSpan(index, width)
+	if err := hefloat.EncodeLinearTransformation[float64](ecd, diags, lt); err != nil {
+		return nil, fmt.Errorf("encoding the linear transformation: %w", err)
+	}
+	t := &transform{lt: he.LinearTransformation(lt)}
+	byGiant, giants, babies := t.lt.BSGSIndex()
+	t.babies = babies
+	position := map[int]int{}
+	for i, b := range babies {
+		position[b] = i
+	}
+	// Rotating giant steps first: they take longest (Plan.linear shares them out in order).
+	sort.SliceStable(giants, func(i, j int) bool { return giants[i] != 0 && giants[j] == 0 })
+	for _, g := range giants {
+		gs := giantStep{rotation: g}
+		for _, b := range byGiant[g] {
+			gs.babies = append(gs.babies, position[b])
+			gs.diags = append(gs.diags, t.lt.Vec[g+b])
+		}
+		t.giants = append(t.giants, gs)
+	}
+	return t, nil
+}
+
+// rotations returns the slot rotations whose Galois keys the transformation needs:
+// its nonzero baby and giant steps.
+func (t *transform) rotations() []int {
+	var out []int
+	for _, b := range t.babies {
+		if b != 0 {
+			out = append(out, b)
+		}
+	}
+	for _, g := range t.giants {
+		if g.rotation != 0 {
+			out = append(out, g.rotation)
+		}
+	}
+	return out
+}
+
+// nonzeroGiants counts the giant steps that rotate.
+func (t *transform) nonzeroGiants() int {
+	n := 0
+	for _, g := range t.giants {
+		if g.rotation != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// linear sets out to the transformation t of ct, at ct's level (or t's, if lower) and
+// scale ct.Scale·t's scale, by baby-step giant-step on the kernels: one decomposition
+// of ct for every baby step (a hoisted key switch each, kept modulo QP; baby step 0 is
+// ct times P), then for each giant step the products of its diagonals with its baby
+// steps, summed modulo QP, and, for a rotating giant step, that sum's c1 divided by P,
+// decomposed and key-switched under the giant step's rotation; the giant steps are
+// summed modulo QP and divided by P once. The baby steps, then the giant steps, are
+// shared between the two goroutines, each taking the next as it finishes one.
+func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlwe.Ciphertext) error {
+	evals := ws.evals
+	level := min(ct.Level(), t.lt.Level)
+	if len(t.babies) > 1 || t.babies[0] != 0 {
+		if err := p.decompose(ws, level, ct.Value[1], evals[0].GetBuffDecompQP()); err != nil {
+			return err
+		}
+	}
+	rotated := ws.babies
+	decomp := evals[0].GetBuffDecompQP()
+	if err := p.shared(len(t.babies), func(h, b int) error {
+		if r := t.babies[b]; r != 0 {
+			return p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(r), ws.tmp[h], rotated[b], false)
+		}
+		// Baby step 0: ct·P, which is 0 modulo P.
+		for k := range 2 {
+			for l := range level + 1 {
+				row := rotated[b].Value[k].Q.Coeffs[l]
+				clear(row)
+				p.keys.chain.Arith(l).MulConstAdd(row, ct.Value[k].Coeffs[l], p.keys.pModQ[l])
+			}
+			clear(rotated[b].Value[k].P.Coeffs[0])
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	acc := ws.acc
+	clearQP(level, acc[0])
+	clearQP(level, acc[1])
+	if err := p.shared(len(t.giants), func(h, g int) error {
+		gs := &t.giants[g]
+		var terms [2][]ringqp.Poly
+		for _, b := range gs.babies {
+			terms[0] = append(terms[0], rotated[b].Value[0])
+			terms[1] = append(terms[1], rotated[b].Value[1])
+		}
+		if gs.rotation == 0 {
+			p.keys.mulAddQP(level, [2]ringqp.Poly(acc[h].Value), terms, gs.diags, true)
+			return nil
+		}
+		sum := ws.sum[h]
+		p.keys.mulAddQP(level, [2]ringqp.Poly(sum.Value), terms, gs.diags, false)
+		// Key-switch the sum: c1 back modulo Q, decomposed, times the key; c0 stays
+		// modulo QP and is added to the key product before the automorphism.
+		p.keys.divideByP(level, sum.Value[1], ws.rows[h])
+		decomp := evals[h].GetBuffDecompQP()
+		p.keys.decomposeDigits(level, sum.Value[1].Q, evals[h].BuffInvNTT, decomp, 0, 1)
+		gk, index, err := p.galoisKey(evals[h], p.params.GaloisElement(gs.rotation))
+		if err != nil {
+			return err
+		}
+		if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, ws.tmp[h]); err != nil {
+			return err
+		}
+		p.keys.addQP(level, sum, ws.tmp[h], 0)
+		p.permuteQP(level, index, ws.tmp[h], acc[h], true)
+		return nil
+	}); err != nil {
+		return err
+	}
+	p.keys.addQP(level, acc[1], acc[0], -1)
+	*out.MetaData = *ct.MetaData
+	out.Scale = ct.Scale.Mul(rlwe.Scale(t.lt.Scale))
+	out.Resize(1, level)
+	for _, v := range out.Value {
+		for _, row := range v.Coeffs {
+			clear(row)
+		}
+	}
+	return p.modDownThenAdd(ws, acc[0], out)
+}
