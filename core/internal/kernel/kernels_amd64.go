@@ -138,3 +138,13 @@ func subMulIFMA(dst *uint64, a *uint64, b *uint64, n int, w uint64, ws uint64, k
 //
 //go:noescape
 func montDotIFMA(dst0 *uint64, dst1 *uint64, terms *[]uint64, count int, n int, k *uint64, accumulate bool)
+
+// permuteIFMA sets dst[j] = src[index[j]] for index values below 2^31.
+//
+//go:noescape
+func permuteIFMA(dst *uint64, src *uint64, index *uint64, n int, k *uint64)
+
+// permuteAddIFMA sets dst[j] = dst[j] + src[index[j]] mod q for dst, src < q and index values below 2^31.
+//
+//go:noescape
+func permuteAddIFMA(dst *uint64, src *uint64, index *uint64, n int, k *uint64)

@@ -4463,7 +4463,7 @@ subMulIFMA_done:
 	RET
 
 // func montDotIFMA(dst0 *uint64, dst1 *uint64, terms *[]uint64, count int, n int, k *uint64, accumulate bool)
-// Requires: AVX, AVX512F, AVX512IFMA
+// Requires: AVX, AVX512F, AVX512IFMA, MMX+
 TEXT ·montDotIFMA(SB), NOSPLIT, $0-49
 	MOVQ         n+32(FP), AX
 	SHLQ         $0x03, AX
@@ -4502,6 +4502,8 @@ montdot_terms:
 	MOVQ         (BX), DI
 	MOVQ         24(BX), R8
 	MOVQ         48(BX), R9
+	PREFETCHT0   512(DI)(DX*1)
+	PREFETCHT0   512(R8)(DX*1)
 	VMOVDQU64    (R9)(DX*1), Z20
 	VMOVDQU64    (DI)(DX*1), Z21
 	VPMADD52LUQ  Z20, Z21, Z4
@@ -4509,6 +4511,8 @@ montdot_terms:
 	VMOVDQU64    (R8)(DX*1), Z21
 	VPMADD52LUQ  Z20, Z21, Z12
 	VPMADD52HUQ  Z20, Z21, Z13
+	PREFETCHT0   576(DI)(DX*1)
+	PREFETCHT0   576(R8)(DX*1)
 	VMOVDQU64    64(R9)(DX*1), Z20
 	VMOVDQU64    64(DI)(DX*1), Z21
 	VPMADD52LUQ  Z20, Z21, Z6
@@ -4516,6 +4520,8 @@ montdot_terms:
 	VMOVDQU64    64(R8)(DX*1), Z21
 	VPMADD52LUQ  Z20, Z21, Z14
 	VPMADD52HUQ  Z20, Z21, Z15
+	PREFETCHT0   640(DI)(DX*1)
+	PREFETCHT0   640(R8)(DX*1)
 	VMOVDQU64    128(R9)(DX*1), Z20
 	VMOVDQU64    128(DI)(DX*1), Z21
 	VPMADD52LUQ  Z20, Z21, Z8
@@ -4523,6 +4529,8 @@ montdot_terms:
 	VMOVDQU64    128(R8)(DX*1), Z21
 	VPMADD52LUQ  Z20, Z21, Z16
 	VPMADD52HUQ  Z20, Z21, Z17
+	PREFETCHT0   704(DI)(DX*1)
+	PREFETCHT0   704(R8)(DX*1)
 	VMOVDQU64    192(R9)(DX*1), Z20
 	VMOVDQU64    192(DI)(DX*1), Z21
 	VPMADD52LUQ  Z20, Z21, Z10
@@ -4768,5 +4776,70 @@ montdot_fresh_1_3:
 	JMP       montdot_coeffs
 
 montdot_done:
+	VZEROUPPER
+	RET
+
+// func permuteIFMA(dst *uint64, src *uint64, index *uint64, n int, k *uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·permuteIFMA(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         index+16(FP), DX
+	MOVQ         n+24(FP), BX
+	SHLQ         $0x03, BX
+	MOVQ         k+32(FP), SI
+	VPBROADCASTQ (SI), Z0
+	VPADDQ       Z0, Z0, Z1
+	VPBROADCASTQ mask52<>+0(SB), Z1
+	VPBROADCASTQ pow52<>+0(SB), Z1
+	VPSUBQ       Z0, Z1, Z1
+	VPBROADCASTQ 8(SI), Z0
+	XORQ         SI, SI
+
+permuteIFMA_loop:
+	CMPQ       SI, BX
+	JAE        permuteIFMA_done
+	VMOVDQU64  (DX)(SI*1), Z0
+	KXNORB     K1, K1, K1
+	VPGATHERQQ (CX)(Z0*8), K1, Z2
+	VMOVDQU64  Z2, (AX)(SI*1)
+	ADDQ       $0x40, SI
+	JMP        permuteIFMA_loop
+
+permuteIFMA_done:
+	VZEROUPPER
+	RET
+
+// func permuteAddIFMA(dst *uint64, src *uint64, index *uint64, n int, k *uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·permuteAddIFMA(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         index+16(FP), DX
+	MOVQ         n+24(FP), BX
+	SHLQ         $0x03, BX
+	MOVQ         k+32(FP), SI
+	VPBROADCASTQ (SI), Z0
+	VPADDQ       Z0, Z0, Z1
+	VPBROADCASTQ mask52<>+0(SB), Z1
+	VPBROADCASTQ pow52<>+0(SB), Z1
+	VPSUBQ       Z0, Z1, Z1
+	VPBROADCASTQ 8(SI), Z1
+	XORQ         SI, SI
+
+permuteAddIFMA_loop:
+	CMPQ       SI, BX
+	JAE        permuteAddIFMA_done
+	VMOVDQU64  (DX)(SI*1), Z1
+	KXNORB     K1, K1, K1
+	VPGATHERQQ (CX)(Z1*8), K1, Z2
+	VPADDQ     (AX)(SI*1), Z2, Z2
+	VPSUBQ     Z0, Z2, Z1
+	VPMINUQ    Z1, Z2, Z2
+	VMOVDQU64  Z2, (AX)(SI*1)
+	ADDQ       $0x40, SI
+	JMP        permuteAddIFMA_loop
+
+permuteAddIFMA_done:
 	VZEROUPPER
 	RET

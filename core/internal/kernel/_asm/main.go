@@ -69,6 +69,7 @@ func main() {
 	nttKernels()
 	arithKernels()
 	montDot()
+	gatherKernels()
 	Generate()
 }
 
