@@ -222,25 +222,9 @@ func (p *Plan) automorphismHoisted(eval *hefloat.Evaluator, level int, ct *rlwe.
 func (p *Plan) permuteQP(level int, index []uint64, in, out *qpElement, accumulate bool) {
 	for k := range 2 {
 		for l := range level + 1 {
-			permute(out.Value[k].Q.Coeffs[l], in.Value[k].Q.Coeffs[l], index, p.params.Q()[l], accumulate)
+			p.keys.chain.Arith(l).Permute(out.Value[k].Q.Coeffs[l], in.Value[k].Q.Coeffs[l], index, accumulate)
 		}
-		permute(out.Value[k].P.Coeffs[0], in.Value[k].P.Coeffs[0], index, p.params.P()[0], accumulate)
-	}
-}
-
-// permute sets out[j] = in[index[j]] (an automorphism in the NTT domain), or adds it
-// modulo q if accumulate.
-func permute(out, in []uint64, index []uint64, q uint64, accumulate bool) {
-	out = out[:len(index)]
-	if !accumulate {
-		for j, i := range index {
-			out[j] = in[i]
-		}
-		return
-	}
-	for j, i := range index {
-		v := out[j] + in[i]
-		out[j] = min(v, v-q) // v−q wraps around below q: branch-free reduction
+		p.keys.chain.Arith(p.keys.nq).Permute(out.Value[k].P.Coeffs[0], in.Value[k].P.Coeffs[0], index, accumulate)
 	}
 }
 
