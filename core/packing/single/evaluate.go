@@ -11,6 +11,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
+	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 // Evaluate runs the network on the ciphertexts of one request (as the packing's
@@ -94,6 +95,8 @@ type workspace struct {
 	acc, sum, tmp [2]*qpElement
 	rows          [2][][]uint64
 	babies        []*qpElement
+	// c2 is a square's c1² term, before relinearization.
+	c2 ring.Poly
 }
 
 // get returns an idle workspace, or a new one, with its evaluators on evk (the
@@ -118,6 +121,7 @@ func (w *workspaces) get(p *Plan, evk rlwe.EvaluationKeySet) *workspace {
 	for range p.maxBabies {
 		ws.babies = append(ws.babies, p.newQP(p.babyLevel))
 	}
+	ws.c2 = p.params.RingQ().NewPoly()
 	return ws
 }
 
@@ -149,12 +153,17 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 	acc := hefloat.NewCiphertext(prm, 1, level)
 	*acc.MetaData = *in[0].MetaData
 	acc.Scale = in[0].Scale.Mul(f.weights[0].Scale)
-	terms := make([][]uint64, 3*len(in))
-	for l := range level + 1 {
-		for c, ct := range in {
-			terms[3*c], terms[3*c+1], terms[3*c+2] = ct.Value[0].Coeffs[l], ct.Value[1].Coeffs[l], f.montgomery[c].Coeffs[l]
+	if err := p.twoWay(func(h int) error {
+		terms := make([][]uint64, 3*len(in))
+		for l := h; l <= level; l += 2 {
+			for c, ct := range in {
+				terms[3*c], terms[3*c+1], terms[3*c+2] = ct.Value[0].Coeffs[l], ct.Value[1].Coeffs[l], f.montgomery[c].Coeffs[l]
+			}
+			p.keys.chain.Arith(l).MontgomeryDot(acc.Value[0].Coeffs[l], acc.Value[1].Coeffs[l], terms, false)
 		}
-		p.keys.chain.Arith(l).MontgomeryDot(acc.Value[0].Coeffs[l], acc.Value[1].Coeffs[l], terms, false)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("single: first layer: %w", err)
 	}
 	for _, fs := range f.folds {
 		if err := p.fold(ws, acc, fs.stride, fs.n); err != nil {
@@ -182,10 +191,7 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 			continue
 		}
 		if s.square {
-			if err := eval.Mul(ct, ct, ct); err != nil {
-				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
-			}
-			if err := p.relinearize(ws, ct); err != nil {
+			if err := p.square(ws, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
 			}
 			if err := p.rescale(ws, ct, ct); err != nil {

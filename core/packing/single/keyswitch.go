@@ -64,40 +64,43 @@ func (p *Plan) modDownThenAdd(ws *workspace, acc *qpElement, ct *rlwe.Ciphertext
 	})
 }
 
-// relinearize turns the degree-2 ciphertext ct into a degree-1 one in place: the
-// digits of c2's decomposition and their products with the relinearization key are
-// shared between the two goroutines.
-func (p *Plan) relinearize(ws *workspace, ct *rlwe.Ciphertext) error {
+// square sets ct (degree 1) to its square, relinearized: the tensor product on the
+// kernels (Lattigo's, limb by limb, the limbs shared between the two goroutines), then
+// the key switch of its c1² term under the relinearization key: its digits' products
+// with the key are shared between the goroutines by limb.
+func (p *Plan) square(ws *workspace, ct *rlwe.Ciphertext) error {
 	evals := ws.evals
 	rlk, err := evals[0].CheckAndGetRelinearizationKey()
 	if err != nil {
 		return err
 	}
-	level, levelP := ct.Level(), p.params.MaxLevelP()
-	decomp := evals[0].GetBuffDecompQP()
-	if err := p.decompose(ws, level, ct.Value[2], decomp); err != nil {
-		return err
-	}
-	digits := p.params.BaseRNSDecompositionVectorSize(level, levelP)
-	acc := ws.acc
+	level := ct.Level()
+	c2 := ws.c2
 	if err := p.twoWay(func(h int) error {
-		var keys [2][]ringqp.Poly
-		var ds []ringqp.Poly
-		for i := h; i < digits; i += 2 {
-			keys[0] = append(keys[0], rlk.Value[i][0][0])
-			keys[1] = append(keys[1], rlk.Value[i][0][1])
-			ds = append(ds, decomp[i])
+		for l := h; l <= level; l += 2 {
+			a := p.keys.chain.Arith(l)
+			c0, c1 := ct.Value[0].Coeffs[l], ct.Value[1].Coeffs[l]
+			a.Mul(c2.Coeffs[l], c1, c1)
+			a.Mul(c1, c0, c1)
+			a.Add(c1, c1, c1)
+			a.Mul(c0, c0, c0)
 		}
-		p.keys.mulAddQP(level, [2]ringqp.Poly(acc[h].Value), keys, ds, false)
 		return nil
 	}); err != nil {
 		return err
 	}
-	if digits > 1 {
-		p.keys.addQP(level, acc[1], acc[0], -1)
+	ct.Scale = ct.Scale.Mul(ct.Scale)
+	decomp := evals[0].GetBuffDecompQP()
+	if err := p.decompose(ws, level, c2, decomp); err != nil {
+		return err
 	}
-	ct.Value = ct.Value[:2]
-	return p.modDownThenAdd(ws, acc[0], ct)
+	acc := ws.acc[0]
+	if err := p.twoWay(func(h int) error {
+		return p.keyProduct(level, &rlk.GadgetCiphertext, decomp, acc, h, 2)
+	}); err != nil {
+		return err
+	}
+	return p.modDownThenAdd(ws, acc, ct)
 }
 
 // keySwitching is the plan's key-switching arithmetic on the kernel path: the primes
@@ -150,25 +153,33 @@ func (k *keySwitching) divideByP(level int, a ringqp.Poly, buf [][]uint64) {
 
 // mulAddQP sets out_o = Σ_i a_oi ⊙ b_i modulo QP for o = 0, 1 (Montgomery products:
 // keys and encoded diagonals are in Montgomery form), plus out_o's own value if
-// accumulate; the results are reduced. Each b_i is read once for both outputs.
-func (k *keySwitching) mulAddQP(level int, out [2]ringqp.Poly, a [2][]ringqp.Poly, b []ringqp.Poly, accumulate bool) {
+// accumulate; the results are reduced. Each b_i is read once for both outputs. It
+// computes rows first, first+step, … of the level+2 rows modulo QP (row level+1 is
+// P's), so that goroutines may share the rows.
+func (k *keySwitching) mulAddQP(level int, out [2]ringqp.Poly, a [2][]ringqp.Poly, b []ringqp.Poly, accumulate bool, first, step int) {
 	terms := make([][]uint64, 3*len(b))
-	for l := range level + 1 {
-		for i := range b {
-			terms[3*i], terms[3*i+1], terms[3*i+2] = a[0][i].Q.Coeffs[l], a[1][i].Q.Coeffs[l], b[i].Q.Coeffs[l]
+	for r := first; r <= level+1; r += step {
+		row := func(p ringqp.Poly) []uint64 {
+			if r > level {
+				return p.P.Coeffs[0]
+			}
+			return p.Q.Coeffs[r]
 		}
-		k.chain.Arith(l).MontgomeryDot(out[0].Q.Coeffs[l], out[1].Q.Coeffs[l], terms, accumulate)
+		for i := range b {
+			terms[3*i], terms[3*i+1], terms[3*i+2] = row(a[0][i]), row(a[1][i]), row(b[i])
+		}
+		prime := r
+		if r > level {
+			prime = k.nq
+		}
+		k.chain.Arith(prime).MontgomeryDot(row(out[0]), row(out[1]), terms, accumulate)
 	}
-	for i := range b {
-		terms[3*i], terms[3*i+1], terms[3*i+2] = a[0][i].P.Coeffs[0], a[1][i].P.Coeffs[0], b[i].P.Coeffs[0]
-	}
-	k.chain.Arith(k.nq).MontgomeryDot(out[0].P.Coeffs[0], out[1].P.Coeffs[0], terms, accumulate)
 }
 
-// keyProduct sets out = Σ_i key_i ⊙ decomp_i modulo QP: the key switch of a
-// decomposed polynomial under the gadget ciphertext key, before the division by P
-// (Lattigo's GadgetProductLazy).
-func (p *Plan) keyProduct(level int, key *rlwe.GadgetCiphertext, decomp []ringqp.Poly, out *qpElement) error {
+// keyProduct sets out = Σ_i key_i ⊙ decomp_i modulo QP, rows first, first+step, … (see
+// mulAddQP): the key switch of a decomposed polynomial under the gadget ciphertext
+// key, before the division by P (Lattigo's GadgetProductLazy).
+func (p *Plan) keyProduct(level int, key *rlwe.GadgetCiphertext, decomp []ringqp.Poly, out *qpElement, first, step int) error {
 	if key.LevelP() != p.params.MaxLevelP() || key.LevelQ() < level {
 		return fmt.Errorf("single: a key at levels %d, %d cannot switch a ciphertext at level %d", key.LevelQ(), key.LevelP(), level)
 	}
@@ -178,7 +189,7 @@ func (p *Plan) keyProduct(level int, key *rlwe.GadgetCiphertext, decomp []ringqp
 		keys[0] = append(keys[0], key.Value[i][0][0])
 		keys[1] = append(keys[1], key.Value[i][0][1])
 	}
-	p.keys.mulAddQP(level, [2]ringqp.Poly(out.Value), keys, decomp[:digits], false)
+	p.keys.mulAddQP(level, [2]ringqp.Poly(out.Value), keys, decomp[:digits], false, first, step)
 	return nil
 }
 
@@ -207,7 +218,7 @@ func (p *Plan) automorphismHoisted(eval *hefloat.Evaluator, level int, ct *rlwe.
 	if err != nil {
 		return err
 	}
-	if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, tmp); err != nil {
+	if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, tmp, 0, 1); err != nil {
 		return err
 	}
 	for l := range level + 1 {

@@ -183,11 +183,11 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 			terms[1] = append(terms[1], rotated[b].Value[1])
 		}
 		if gs.rotation == 0 {
-			p.keys.mulAddQP(level, [2]ringqp.Poly(acc[h].Value), terms, gs.diags, true)
+			p.keys.mulAddQP(level, [2]ringqp.Poly(acc[h].Value), terms, gs.diags, true, 0, 1)
 			return nil
 		}
 		sum := ws.sum[h]
-		p.keys.mulAddQP(level, [2]ringqp.Poly(sum.Value), terms, gs.diags, false)
+		p.keys.mulAddQP(level, [2]ringqp.Poly(sum.Value), terms, gs.diags, false, 0, 1)
 		// Key-switch the sum: c1 back modulo Q, decomposed, times the key; c0 stays
 		// modulo QP and is added to the key product before the automorphism.
 		p.keys.divideByP(level, sum.Value[1], ws.rows[h])
@@ -197,7 +197,7 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 		if err != nil {
 			return err
 		}
-		if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, ws.tmp[h]); err != nil {
+		if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, ws.tmp[h], 0, 1); err != nil {
 			return err
 		}
 		p.keys.addQP(level, sum, ws.tmp[h], 0)
