@@ -33,8 +33,8 @@ func (p *Plan) Memory() packing.Memory {
 // digit (each of its two evaluators' decomposition buffers), its baby steps (two
 // polynomials each at the level of the transformations) and the automorphism indices
 // of its evaluators (a row per Galois element each): Lattigo's buffers and encoder of
-// both evaluators and the workspace's six degree-1 elements.
-const workspacePolys = 2*32 + 6*2
+// both evaluators, the workspace's six degree-1 elements and a square's c1² term.
+const workspacePolys = 2*32 + 6*2 + 1
 
 // The polynomials in QP an evaluation holds at most beyond its inputs: a fixed part
 // and a part per digit of the key-switching decomposition.
