@@ -52,13 +52,18 @@ func (k *keySwitching) addQP(level int, x, acc *qpElement, poly int) {
 	}
 }
 
-// modDownThenAdd sets ct += acc / P (rounded), one polynomial on each goroutine.
-func (p *Plan) modDownThenAdd(ws *workspace, acc *qpElement, ct *rlwe.Ciphertext) error {
+// modDownThenAdd sets ct += (Σ accs) / P (rounded), one polynomial on each
+// goroutine; the sum is left in accs[0].
+func (p *Plan) modDownThenAdd(ws *workspace, ct *rlwe.Ciphertext, accs ...*qpElement) error {
 	level := ct.Level()
 	return p.twoWay(func(h int) error {
-		p.keys.divideByP(level, acc.Value[h], ws.rows[h])
+		for _, x := range accs[1:] {
+			p.keys.addQP(level, x, accs[0], h)
+		}
+		a := accs[0].Value[h]
+		p.keys.divideByP(level, a, ws.rows[h])
 		for l := range level + 1 {
-			p.keys.chain.Arith(l).Add(ct.Value[h].Coeffs[l], ct.Value[h].Coeffs[l], acc.Value[h].Q.Coeffs[l])
+			p.keys.chain.Arith(l).Add(ct.Value[h].Coeffs[l], ct.Value[h].Coeffs[l], a.Q.Coeffs[l])
 		}
 		return nil
 	})
@@ -100,7 +105,7 @@ func (p *Plan) square(ws *workspace, ct *rlwe.Ciphertext) error {
 	}); err != nil {
 		return err
 	}
-	return p.modDownThenAdd(ws, acc, ct)
+	return p.modDownThenAdd(ws, ct, acc)
 }
 
 // keySwitching is the plan's key-switching arithmetic on the kernel path: the primes
@@ -209,23 +214,44 @@ func (p *Plan) galoisKey(eval *hefloat.Evaluator, galEl uint64) (*rlwe.GaloisKey
 	return gk, index, nil
 }
 
-// automorphismHoisted is Lattigo's AutomorphismHoistedLazy on the kernels: the key
-// switch of ct's decomposed c1 under the Galois key of galEl, modulo QP, with c0·P
-// added, then the automorphism applied, is written into out, or added to it if
-// accumulate; tmp is scratch. out is reduced.
-func (p *Plan) automorphismHoisted(eval *hefloat.Evaluator, level int, ct *rlwe.Ciphertext, decomp []ringqp.Poly, galEl uint64, tmp, out *qpElement, accumulate bool) error {
-	gk, index, err := p.galoisKey(eval, galEl)
-	if err != nil {
-		return err
-	}
-	if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, tmp, 0, 1); err != nil {
-		return err
-	}
-	for l := range level + 1 {
-		p.keys.chain.Arith(l).MulConstAdd(tmp.Value[0].Q.Coeffs[l], ct.Value[0].Coeffs[l], p.keys.pModQ[l])
-	}
-	p.permuteQP(level, index, tmp, out, accumulate)
-	return nil
+// rotateHoisted computes ct rotated by each of rotations (slots) modulo QP, from the
+// decomposition of its c1: Lattigo's AutomorphismHoistedLazy on the kernels, the key
+// switch of c1 under the rotation's Galois key with c0·P added, then the
+// automorphism; rotation i is written into out(h, i), or added to it if accumulate.
+// The work is shared between the two goroutines as tasks of one row modulo QP of one
+// rotation, row by row, so that a row of the decomposition serves every rotation
+// while it is in cache; h names the goroutine (for its scratch and, when
+// accumulating, its own sum).
+func (p *Plan) rotateHoisted(ws *workspace, level int, ct *rlwe.Ciphertext, decomp []ringqp.Poly, rotations []int, out func(h, i int) *qpElement, accumulate bool) error {
+	n, rows := len(rotations), level+2
+	return p.shared(n*rows, func(h, task int) error {
+		r, i := task/n, task%n
+		gk, index, err := p.galoisKey(ws.evals[h], p.params.GaloisElement(rotations[i]))
+		if err != nil {
+			return err
+		}
+		tmp := ws.tmp[h]
+		if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, tmp, r, rows); err != nil {
+			return err
+		}
+		prime := r
+		if r > level {
+			prime = p.keys.nq
+		} else {
+			p.keys.chain.Arith(r).MulConstAdd(tmp.Value[0].Q.Coeffs[r], ct.Value[0].Coeffs[r], p.keys.pModQ[r])
+		}
+		dst := out(h, i)
+		for k := range 2 {
+			row := func(e *qpElement) []uint64 {
+				if r > level {
+					return e.Value[k].P.Coeffs[0]
+				}
+				return e.Value[k].Q.Coeffs[r]
+			}
+			p.keys.chain.Arith(prime).Permute(row(dst), row(tmp), index, accumulate)
+		}
+		return nil
+	})
 }
 
 // permuteQP sets out to the automorphism of in (both modulo QP) given by its NTT
@@ -273,26 +299,25 @@ func (k *keySwitching) decomposeDigits(level int, c1, inv ring.Poly, decomp []ri
 }
 
 // fold replaces ct by the sum of its rotations by batch·j, j = 0 … n−1: one
-// decomposition, then n−1 hoisted key switches shared between two goroutines and
-// summed modulo QP, then one division by P.
+// decomposition, then n−1 hoisted key switches summed modulo QP (each goroutine into
+// its own sum), then one division by P.
 func (p *Plan) fold(ws *workspace, ct *rlwe.Ciphertext, batch, n int) error {
-	evals := ws.evals
 	level := ct.Level()
-	decomp := evals[0].GetBuffDecompQP()
+	decomp := ws.evals[0].GetBuffDecompQP()
 	if err := p.decompose(ws, level, ct.Value[1], decomp); err != nil {
 		return err
 	}
 	sums := ws.acc
 	clearQP(level, sums[0])
 	clearQP(level, sums[1])
-	err := p.shared(n-1, func(h, j int) error {
-		return p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(batch*(j+1)), ws.tmp[h], sums[h], true)
-	})
-	if err != nil {
+	rotations := make([]int, n-1)
+	for j := range rotations {
+		rotations[j] = batch * (j + 1)
+	}
+	if err := p.rotateHoisted(ws, level, ct, decomp, rotations, func(h, _ int) *qpElement { return sums[h] }, true); err != nil {
 		return err
 	}
-	p.keys.addQP(level, sums[1], sums[0], -1)
-	return p.modDownThenAdd(ws, sums[0], ct)
+	return p.modDownThenAdd(ws, ct, sums[0], sums[1])
 }
 
 // rescale sets out (which may be ct) to ct divided by its last prime, rounded, on the

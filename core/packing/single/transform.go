@@ -148,29 +148,32 @@ func (t *transform) nonzeroGiants() int {
 func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlwe.Ciphertext) error {
 	evals := ws.evals
 	level := min(ct.Level(), t.lt.Level)
-	if len(t.babies) > 1 || t.babies[0] != 0 {
-		if err := p.decompose(ws, level, ct.Value[1], evals[0].GetBuffDecompQP()); err != nil {
+	rotated := ws.babies
+	// The rotating baby steps, which follow baby step 0 if it is used.
+	rotations := t.babies
+	if rotations[0] == 0 {
+		rotations = rotations[1:]
+	}
+	if len(rotations) > 0 {
+		decomp := evals[0].GetBuffDecompQP()
+		if err := p.decompose(ws, level, ct.Value[1], decomp); err != nil {
+			return err
+		}
+		skip := len(t.babies) - len(rotations)
+		if err := p.rotateHoisted(ws, level, ct, decomp, rotations, func(_, i int) *qpElement { return rotated[skip+i] }, false); err != nil {
 			return err
 		}
 	}
-	rotated := ws.babies
-	decomp := evals[0].GetBuffDecompQP()
-	if err := p.shared(len(t.babies), func(h, b int) error {
-		if r := t.babies[b]; r != 0 {
-			return p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(r), ws.tmp[h], rotated[b], false)
-		}
+	if t.babies[0] == 0 {
 		// Baby step 0: ct·P, which is 0 modulo P.
 		for k := range 2 {
 			for l := range level + 1 {
-				row := rotated[b].Value[k].Q.Coeffs[l]
+				row := rotated[0].Value[k].Q.Coeffs[l]
 				clear(row)
 				p.keys.chain.Arith(l).MulConstAdd(row, ct.Value[k].Coeffs[l], p.keys.pModQ[l])
 			}
-			clear(rotated[b].Value[k].P.Coeffs[0])
+			clear(rotated[0].Value[k].P.Coeffs[0])
 		}
-		return nil
-	}); err != nil {
-		return err
 	}
 	acc := ws.acc
 	clearQP(level, acc[0])
@@ -206,7 +209,6 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 	}); err != nil {
 		return err
 	}
-	p.keys.addQP(level, acc[1], acc[0], -1)
 	*out.MetaData = *ct.MetaData
 	out.Scale = ct.Scale.Mul(rlwe.Scale(t.lt.Scale))
 	out.Resize(1, level)
@@ -215,5 +217,5 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 			clear(row)
 		}
 	}
-	return p.modDownThenAdd(ws, acc[0], out)
+	return p.modDownThenAdd(ws, out, acc[0], acc[1])
 }
