@@ -39,16 +39,29 @@ func clearQP(level int, x *qpElement) {
 	}
 }
 
-// addQP sets acc += x modulo QP, polynomial by polynomial (both if poly < 0).
-func (k *keySwitching) addQP(level int, x, acc *qpElement, poly int) {
-	for o := range acc.Value {
-		if poly >= 0 && o != poly {
-			continue
-		}
-		for l := range level + 1 {
-			k.chain.Arith(l).Add(acc.Value[o].Q.Coeffs[l], acc.Value[o].Q.Coeffs[l], x.Value[o].Q.Coeffs[l])
-		}
-		k.chain.Arith(k.nq).Add(acc.Value[o].P.Coeffs[0], acc.Value[o].P.Coeffs[0], x.Value[o].P.Coeffs[0])
+// Rows modulo QP at a level: rows 0 … level are the primes of Q, row level+1 is P's.
+
+// qpRow returns row r of x, modulo QP at the level.
+func qpRow(x ringqp.Poly, level, r int) []uint64 {
+	if r > level {
+		return x.P.Coeffs[0]
+	}
+	return x.Q.Coeffs[r]
+}
+
+// rowArith returns the arithmetic of row r modulo QP at the level.
+func (k *keySwitching) rowArith(level, r int) kernel.Arith {
+	if r > level {
+		return k.chain.Arith(k.nq)
+	}
+	return k.chain.Arith(r)
+}
+
+// addQP sets acc_o += x_o modulo QP for polynomial o.
+func (k *keySwitching) addQP(level int, x, acc *qpElement, o int) {
+	for r := range level + 2 {
+		dst := qpRow(acc.Value[o], level, r)
+		k.rowArith(level, r).Add(dst, dst, qpRow(x.Value[o], level, r))
 	}
 }
 
@@ -164,20 +177,10 @@ func (k *keySwitching) divideByP(level int, a ringqp.Poly, buf [][]uint64) {
 func (k *keySwitching) mulAddQP(level int, out [2]ringqp.Poly, a [2][]ringqp.Poly, b []ringqp.Poly, accumulate bool, first, step int) {
 	terms := make([][]uint64, 3*len(b))
 	for r := first; r <= level+1; r += step {
-		row := func(p ringqp.Poly) []uint64 {
-			if r > level {
-				return p.P.Coeffs[0]
-			}
-			return p.Q.Coeffs[r]
-		}
 		for i := range b {
-			terms[3*i], terms[3*i+1], terms[3*i+2] = row(a[0][i]), row(a[1][i]), row(b[i])
+			terms[3*i], terms[3*i+1], terms[3*i+2] = qpRow(a[0][i], level, r), qpRow(a[1][i], level, r), qpRow(b[i], level, r)
 		}
-		prime := r
-		if r > level {
-			prime = k.nq
-		}
-		k.chain.Arith(prime).MontgomeryDot(row(out[0]), row(out[1]), terms, accumulate)
+		k.rowArith(level, r).MontgomeryDot(qpRow(out[0], level, r), qpRow(out[1], level, r), terms, accumulate)
 	}
 }
 
@@ -234,35 +237,15 @@ func (p *Plan) rotateHoisted(ws *workspace, level int, ct *rlwe.Ciphertext, deco
 		if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, tmp, r, rows); err != nil {
 			return err
 		}
-		prime := r
-		if r > level {
-			prime = p.keys.nq
-		} else {
+		if r <= level {
 			p.keys.chain.Arith(r).MulConstAdd(tmp.Value[0].Q.Coeffs[r], ct.Value[0].Coeffs[r], p.keys.pModQ[r])
 		}
-		dst := out(h, i)
+		dst, a := out(h, i), p.keys.rowArith(level, r)
 		for k := range 2 {
-			row := func(e *qpElement) []uint64 {
-				if r > level {
-					return e.Value[k].P.Coeffs[0]
-				}
-				return e.Value[k].Q.Coeffs[r]
-			}
-			p.keys.chain.Arith(prime).Permute(row(dst), row(tmp), index, accumulate)
+			a.Permute(qpRow(dst.Value[k], level, r), qpRow(tmp.Value[k], level, r), index, accumulate)
 		}
 		return nil
 	})
-}
-
-// permuteQP sets out to the automorphism of in (both modulo QP) given by its NTT
-// index map, or adds it to out if accumulate.
-func (p *Plan) permuteQP(level int, index []uint64, in, out *qpElement, accumulate bool) {
-	for k := range 2 {
-		for l := range level + 1 {
-			p.keys.chain.Arith(l).Permute(out.Value[k].Q.Coeffs[l], in.Value[k].Q.Coeffs[l], index, accumulate)
-		}
-		p.keys.chain.Arith(p.keys.nq).Permute(out.Value[k].P.Coeffs[0], in.Value[k].P.Coeffs[0], index, accumulate)
-	}
 }
 
 // decompose writes the RNS decomposition of c1 (NTT domain, at level) into decomp,

@@ -109,6 +109,16 @@ func newTransform(prm hefloat.Parameters, ecd *hefloat.Encoder, diags hefloat.Di
 	return t, nil
 }
 
+// terms returns the baby steps of gs's diagonals, for mulAddQP.
+func (gs *giantStep) terms(rotated []*qpElement) [2][]ringqp.Poly {
+	var terms [2][]ringqp.Poly
+	for _, b := range gs.babies {
+		terms[0] = append(terms[0], rotated[b].Value[0])
+		terms[1] = append(terms[1], rotated[b].Value[1])
+	}
+	return terms
+}
+
 // rotations returns the slot rotations whose Galois keys the transformation needs:
 // its nonzero baby and giant steps.
 func (t *transform) rotations() []int {
@@ -175,39 +185,31 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 			clear(rotated[0].Value[k].P.Coeffs[0])
 		}
 	}
+	// The rotating giant steps two at a time, one per goroutine, an odd last one on
+	// both; then giant step 0, by rows on both.
 	acc := ws.acc
 	clearQP(level, acc[0])
 	clearQP(level, acc[1])
-	if err := p.shared(len(t.giants), func(h, g int) error {
-		gs := &t.giants[g]
-		var terms [2][]ringqp.Poly
-		for _, b := range gs.babies {
-			terms[0] = append(terms[0], rotated[b].Value[0])
-			terms[1] = append(terms[1], rotated[b].Value[1])
-		}
-		if gs.rotation == 0 {
-			p.keys.mulAddQP(level, [2]ringqp.Poly(acc[h].Value), terms, gs.diags, true, 0, 1)
-			return nil
-		}
-		sum := ws.sum[h]
-		p.keys.mulAddQP(level, [2]ringqp.Poly(sum.Value), terms, gs.diags, false, 0, 1)
-		// Key-switch the sum: c1 back modulo Q, decomposed, times the key; c0 stays
-		// modulo QP and is added to the key product before the automorphism.
-		p.keys.divideByP(level, sum.Value[1], ws.rows[h])
-		decomp := evals[h].GetBuffDecompQP()
-		p.keys.decomposeDigits(level, sum.Value[1].Q, evals[h].BuffInvNTT, decomp, 0, 1)
-		gk, index, err := p.galoisKey(evals[h], p.params.GaloisElement(gs.rotation))
-		if err != nil {
-			return err
-		}
-		if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, ws.tmp[h], 0, 1); err != nil {
-			return err
-		}
-		p.keys.addQP(level, sum, ws.tmp[h], 0)
-		p.permuteQP(level, index, ws.tmp[h], acc[h], true)
-		return nil
+	rotating := t.nonzeroGiants()
+	if err := p.shared(rotating&^1, func(h, g int) error {
+		return p.giant(ws, level, &t.giants[g], acc[h], h, false)
 	}); err != nil {
 		return err
+	}
+	if rotating%2 == 1 {
+		if err := p.giant(ws, level, &t.giants[rotating-1], acc[0], 0, true); err != nil {
+			return err
+		}
+	}
+	if rotating < len(t.giants) {
+		gs := &t.giants[rotating]
+		terms := gs.terms(rotated)
+		if err := p.twoWay(func(h int) error {
+			p.keys.mulAddQP(level, [2]ringqp.Poly(acc[0].Value), terms, gs.diags, true, h, 2)
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	*out.MetaData = *ct.MetaData
 	out.Scale = ct.Scale.Mul(rlwe.Scale(t.lt.Scale))
@@ -218,4 +220,54 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 		}
 	}
 	return p.modDownThenAdd(ws, out, acc[0], acc[1])
+}
+
+// giant adds the rotating giant step gs to acc, modulo QP: the products of its
+// diagonals with their baby steps summed (ws.sum[h]), that sum's c1 divided by P,
+// decomposed (goroutine h's evaluator's buffers) and multiplied by the Galois key of
+// the giant step's rotation, its c0 added to the key product (ws.tmp[h]), and the
+// automorphism of the result. Goroutine h does it alone, or, with both set, it shares
+// each phase with the other goroutine by rows or digits.
+func (p *Plan) giant(ws *workspace, level int, gs *giantStep, acc *qpElement, h int, both bool) error {
+	parts := func(f func(first, step int) error) error {
+		if !both {
+			return f(0, 1)
+		}
+		return p.twoWay(func(g int) error { return f(g, 2) })
+	}
+	eval, sum, tmp := ws.evals[h], ws.sum[h], ws.tmp[h]
+	terms := gs.terms(ws.babies)
+	if err := parts(func(first, step int) error {
+		p.keys.mulAddQP(level, [2]ringqp.Poly(sum.Value), terms, gs.diags, false, first, step)
+		return nil
+	}); err != nil {
+		return err
+	}
+	// c1 back modulo Q and decomposed; c0 stays modulo QP and joins the key product.
+	p.keys.divideByP(level, sum.Value[1], ws.rows[h])
+	decomp := eval.GetBuffDecompQP()
+	if err := parts(func(first, step int) error {
+		p.keys.decomposeDigits(level, sum.Value[1].Q, eval.BuffInvNTT, decomp, first, step)
+		return nil
+	}); err != nil {
+		return err
+	}
+	gk, index, err := p.galoisKey(eval, p.params.GaloisElement(gs.rotation))
+	if err != nil {
+		return err
+	}
+	return parts(func(first, step int) error {
+		if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, tmp, first, step); err != nil {
+			return err
+		}
+		for r := first; r <= level+1; r += step {
+			a := p.keys.rowArith(level, r)
+			c0 := qpRow(tmp.Value[0], level, r)
+			a.Add(c0, c0, qpRow(sum.Value[0], level, r))
+			for k := range 2 {
+				a.Permute(qpRow(acc.Value[k], level, r), qpRow(tmp.Value[k], level, r), index, true)
+			}
+		}
+		return nil
+	})
 }
