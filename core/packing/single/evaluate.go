@@ -97,6 +97,19 @@ type workspace struct {
 	babies        []*qpElement
 	// c2 is a square's c1² term, before relinearization.
 	c2 ring.Poly
+	// cts are the rows of two ciphertexts at the top level, for the intermediate
+	// results.
+	cts [2][2]ring.Poly
+}
+
+// ciphertext returns a degree-1 ciphertext at the level whose rows are those of the
+// workspace's ciphertext i, with fresh metadata.
+func (ws *workspace) ciphertext(i, level int) *rlwe.Ciphertext {
+	ct := &rlwe.Ciphertext{Element: rlwe.Element[ring.Poly]{MetaData: &rlwe.MetaData{}}}
+	for _, v := range ws.cts[i] {
+		ct.Value = append(ct.Value, ring.Poly{Coeffs: v.Coeffs[:level+1]})
+	}
+	return ct
 }
 
 // get returns an idle workspace, or a new one, with its evaluators on evk (the
@@ -122,6 +135,9 @@ func (w *workspaces) get(p *Plan, evk rlwe.EvaluationKeySet) *workspace {
 		ws.babies = append(ws.babies, p.newQP(p.babyLevel))
 	}
 	ws.c2 = p.params.RingQ().NewPoly()
+	for i := range ws.cts {
+		ws.cts[i] = [2]ring.Poly{p.params.RingQ().NewPoly(), p.params.RingQ().NewPoly()}
+	}
 	return ws
 }
 
@@ -150,7 +166,8 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 	// First layer: Σ_c weights_c ⊙ in_c, rescale, fold the segments, bias.
 	f := p.first
 	level := in[0].Level()
-	acc := hefloat.NewCiphertext(prm, 1, level)
+	// The intermediate ciphertexts live in the workspace's two: cur holds ct.
+	acc := ws.ciphertext(0, level)
 	*acc.MetaData = *in[0].MetaData
 	acc.Scale = in[0].Scale.Mul(f.weights[0].Scale)
 	if err := p.twoWay(func(h int) error {
@@ -170,7 +187,8 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 			return nil, fmt.Errorf("single: first layer fold: %w", err)
 		}
 	}
-	ct := hefloat.NewCiphertext(prm, 1, acc.Level()-1)
+	cur := 1
+	ct := ws.ciphertext(cur, acc.Level()-1)
 	if err := p.rescale(ws, acc, ct); err != nil {
 		return nil, fmt.Errorf("single: first layer: %w", err)
 	}
@@ -188,6 +206,7 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 			if ct, err = p.evaluatePoly(eval, s.poly, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (polynomial): %w", i+1, err)
 			}
+			cur = -1 // Lattigo's
 			continue
 		}
 		if s.square {
@@ -199,7 +218,11 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 			}
 			continue
 		}
-		out := hefloat.NewCiphertext(prm, 1, ct.Level())
+		next := 0
+		if cur == 0 {
+			next = 1
+		}
+		out := ws.ciphertext(next, ct.Level())
 		if err := p.linear(ws, ct, s.tr, out); err != nil {
 			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
 		}
@@ -215,13 +238,16 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 		if err := addBias(eval, out, s.biasPt, s.bias); err != nil {
 			return nil, fmt.Errorf("single: step %d (bias): %w", i+1, err)
 		}
-		ct = out
+		ct, cur = out, next
 	}
-	if ct.Level() > 0 {
-		eval.DropLevel(ct, ct.Level())
+	// The result: a fresh ciphertext at level 0.
+	res := hefloat.NewCiphertext(prm, 1, 0)
+	*res.MetaData = *ct.MetaData
+	for k := range res.Value {
+		copy(res.Value[k].Coeffs[0], ct.Value[k].Coeffs[0])
 	}
 	progress.Report("evaluate", len(p.steps)+1, len(p.steps)+1)
-	return []*rlwe.Ciphertext{ct}, nil
+	return []*rlwe.Ciphertext{res}, nil
 }
 
 // twoWay runs f(0) on the calling goroutine and, if the plan has two workers, f(1)

@@ -169,20 +169,29 @@ func (k *keySwitching) divideByP(level int, a ringqp.Poly, buf [][]uint64) {
 	k.chain.DivideByLast(rows[:level+1], rows, k.qpPrimes[level], buf)
 }
 
-// mulAddQP sets out_o = Σ_i a_oi ⊙ b_i modulo QP for o = 0, 1 (Montgomery products:
-// keys and encoded diagonals are in Montgomery form), plus out_o's own value if
-// accumulate; the results are reduced. Each b_i is read once for both outputs. It
-// computes rows first, first+step, … of the level+2 rows modulo QP (row level+1 is
-// P's), so that goroutines may share the rows.
-func (k *keySwitching) mulAddQP(level int, out [2]ringqp.Poly, a [2][]ringqp.Poly, b []ringqp.Poly, accumulate bool, first, step int) {
-	terms := make([][]uint64, 3*len(b))
+// mulAddQP sets out_o = Σ_i a_oi ⊙ b_i modulo QP for o = 0, 1 and the n terms
+// (a_0i, a_1i, b_i) = term(i) (Montgomery products: keys and encoded diagonals are in
+// Montgomery form), plus out_o's own value if accumulate; the results are reduced.
+// Each b_i is read once for both outputs. It computes rows first, first+step, … of
+// the level+2 rows modulo QP, so that goroutines may share the rows.
+func (k *keySwitching) mulAddQP(level int, out [2]ringqp.Poly, n int, term func(i int) (a0, a1, b ringqp.Poly), accumulate bool, first, step int) {
+	var buf [3 * maxTerms][]uint64
+	terms := buf[:0]
+	if n > maxTerms {
+		terms = make([][]uint64, 0, 3*n)
+	}
 	for r := first; r <= level+1; r += step {
-		for i := range b {
-			terms[3*i], terms[3*i+1], terms[3*i+2] = qpRow(a[0][i], level, r), qpRow(a[1][i], level, r), qpRow(b[i], level, r)
+		terms = terms[:0]
+		for i := range n {
+			a0, a1, b := term(i)
+			terms = append(terms, qpRow(a0, level, r), qpRow(a1, level, r), qpRow(b, level, r))
 		}
 		k.rowArith(level, r).MontgomeryDot(qpRow(out[0], level, r), qpRow(out[1], level, r), terms, accumulate)
 	}
 }
+
+// maxTerms is the most terms mulAddQP sums without allocating.
+const maxTerms = 64
 
 // keyProduct sets out = Σ_i key_i ⊙ decomp_i modulo QP, rows first, first+step, … (see
 // mulAddQP): the key switch of a decomposed polynomial under the gadget ciphertext
@@ -192,12 +201,9 @@ func (p *Plan) keyProduct(level int, key *rlwe.GadgetCiphertext, decomp []ringqp
 		return fmt.Errorf("single: a key at levels %d, %d cannot switch a ciphertext at level %d", key.LevelQ(), key.LevelP(), level)
 	}
 	digits := p.params.BaseRNSDecompositionVectorSize(level, p.params.MaxLevelP())
-	var keys [2][]ringqp.Poly
-	for i := range digits {
-		keys[0] = append(keys[0], key.Value[i][0][0])
-		keys[1] = append(keys[1], key.Value[i][0][1])
-	}
-	p.keys.mulAddQP(level, [2]ringqp.Poly(out.Value), keys, decomp[:digits], false, first, step)
+	p.keys.mulAddQP(level, [2]ringqp.Poly(out.Value), digits, func(i int) (a0, a1, b ringqp.Poly) {
+		return key.Value[i][0][0], key.Value[i][0][1], decomp[i]
+	}, false, first, step)
 	return nil
 }
 

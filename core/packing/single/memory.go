@@ -33,8 +33,9 @@ func (p *Plan) Memory() packing.Memory {
 // digit (each of its two evaluators' decomposition buffers), its baby steps (two
 // polynomials each at the level of the transformations) and the automorphism indices
 // of its evaluators (a row per Galois element each): Lattigo's buffers and encoder of
-// both evaluators, the workspace's six degree-1 elements and a square's c1² term.
-const workspacePolys = 2*32 + 6*2 + 1
+// both evaluators, the workspace's six degree-1 elements modulo QP, a square's c1²
+// term and its two ciphertexts.
+const workspacePolys = 2*32 + 6*2 + 1 + 4
 
 // The polynomials in QP an evaluation holds at most beyond its inputs: a fixed part
 // and a part per digit of the key-switching decomposition.

@@ -109,14 +109,13 @@ func newTransform(prm hefloat.Parameters, ecd *hefloat.Encoder, diags hefloat.Di
 	return t, nil
 }
 
-// terms returns the baby steps of gs's diagonals, for mulAddQP.
-func (gs *giantStep) terms(rotated []*qpElement) [2][]ringqp.Poly {
-	var terms [2][]ringqp.Poly
-	for _, b := range gs.babies {
-		terms[0] = append(terms[0], rotated[b].Value[0])
-		terms[1] = append(terms[1], rotated[b].Value[1])
+// term returns term i of gs's products (see mulAddQP): the baby step of its diagonal
+// i, and the diagonal.
+func (gs *giantStep) term(rotated []*qpElement) func(i int) (a0, a1, b ringqp.Poly) {
+	return func(i int) (a0, a1, b ringqp.Poly) {
+		r := rotated[gs.babies[i]]
+		return r.Value[0], r.Value[1], gs.diags[i]
 	}
-	return terms
 }
 
 // rotations returns the slot rotations whose Galois keys the transformation needs:
@@ -203,9 +202,8 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 	}
 	if rotating < len(t.giants) {
 		gs := &t.giants[rotating]
-		terms := gs.terms(rotated)
 		if err := p.twoWay(func(h int) error {
-			p.keys.mulAddQP(level, [2]ringqp.Poly(acc[0].Value), terms, gs.diags, true, h, 2)
+			p.keys.mulAddQP(level, [2]ringqp.Poly(acc[0].Value), len(gs.diags), gs.term(rotated), true, h, 2)
 			return nil
 		}); err != nil {
 			return err
@@ -236,9 +234,8 @@ func (p *Plan) giant(ws *workspace, level int, gs *giantStep, acc *qpElement, h 
 		return p.twoWay(func(g int) error { return f(g, 2) })
 	}
 	eval, sum, tmp := ws.evals[h], ws.sum[h], ws.tmp[h]
-	terms := gs.terms(ws.babies)
 	if err := parts(func(first, step int) error {
-		p.keys.mulAddQP(level, [2]ringqp.Poly(sum.Value), terms, gs.diags, false, first, step)
+		p.keys.mulAddQP(level, [2]ringqp.Poly(sum.Value), len(gs.diags), gs.term(ws.babies), false, first, step)
 		return nil
 	}); err != nil {
 		return err
