@@ -65,9 +65,9 @@ type Plan struct {
 	workers int
 	// keys is the key-switching arithmetic on the kernel path.
 	keys *keySwitching
-	// babyLevel and maxBabies are the highest level of a transformation and its
-	// most baby steps: the workspace's room for them.
-	babyLevel, maxBabies int
+	// babyLevel, maxBabies and maxGiants are the highest level of a transformation
+	// and its most baby steps and rotating giant steps: the workspace's room for them.
+	babyLevel, maxBabies, maxGiants int
 	// idle keeps the workspaces of finished evaluations (shared by WithWorkers copies).
 	idle *workspaces
 	// interleave is the number of images per ciphertext.
@@ -313,6 +313,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 		if len(s.tr.babies) > 0 {
 			p.babyLevel = max(p.babyLevel, level)
 			p.maxBabies = max(p.maxBabies, len(s.tr.babies))
+			p.maxGiants = max(p.maxGiants, s.tr.nonzeroGiants())
 		}
 		for _, f := range s.folds {
 			addFold(f.stride, f.n, level)

@@ -91,10 +91,12 @@ const maxIdleWorkspaces = 2
 // top level and two rows; and room for the baby steps of the plan's transformations
 // modulo QP.
 type workspace struct {
-	evals         [2]*hefloat.Evaluator
-	acc, sum, tmp [2]*qpElement
-	rows          [2][][]uint64
-	babies        []*qpElement
+	evals    [2]*hefloat.Evaluator
+	acc, tmp [2]*qpElement
+	rows     [2][][]uint64
+	// babies and sums hold a transformation's baby steps and its rotating giant
+	// steps' sums.
+	babies, sums []*qpElement
 	// c2 is a square's c1² term, before relinearization.
 	c2 ring.Poly
 	// cts are the rows of two ciphertexts at the top level, for the intermediate
@@ -128,11 +130,14 @@ func (w *workspaces) get(p *Plan, evk rlwe.EvaluationKeySet) *workspace {
 	eval := hefloat.NewEvaluator(p.params, evk)
 	ws := &workspace{evals: [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}}
 	for h := range 2 {
-		ws.acc[h], ws.sum[h], ws.tmp[h] = p.newQP(p.params.MaxLevel()), p.newQP(p.params.MaxLevel()), p.newQP(p.params.MaxLevel())
+		ws.acc[h], ws.tmp[h] = p.newQP(p.params.MaxLevel()), p.newQP(p.params.MaxLevel())
 		ws.rows[h] = [][]uint64{make([]uint64, p.params.N()), make([]uint64, p.params.N())}
 	}
 	for range p.maxBabies {
 		ws.babies = append(ws.babies, p.newQP(p.babyLevel))
+	}
+	for range p.maxGiants {
+		ws.sums = append(ws.sums, p.newQP(p.babyLevel))
 	}
 	ws.c2 = p.params.RingQ().NewPoly()
 	for i := range ws.cts {

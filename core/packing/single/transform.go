@@ -184,28 +184,35 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 			clear(rotated[0].Value[k].P.Coeffs[0])
 		}
 	}
-	// The rotating giant steps two at a time, one per goroutine, an odd last one on
-	// both; then giant step 0, by rows on both.
-	acc := ws.acc
+	// Each giant step's products summed, row by row over every giant step (a row of
+	// the baby steps serves them all while in cache): a rotating one's into its own
+	// sum, giant step 0's straight into acc[0].
+	acc, sums := ws.acc, ws.sums
 	clearQP(level, acc[0])
 	clearQP(level, acc[1])
+	if err := p.shared(level+2, func(_, r int) error {
+		for g := range t.giants {
+			gs := &t.giants[g]
+			if gs.rotation == 0 {
+				p.keys.mulAddQP(level, [2]ringqp.Poly(acc[0].Value), len(gs.diags), gs.term(rotated), true, r, level+2)
+				continue
+			}
+			p.keys.mulAddQP(level, [2]ringqp.Poly(sums[g].Value), len(gs.diags), gs.term(rotated), false, r, level+2)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// The rotating giant steps' key switches two at a time, one per goroutine, an odd
+	// last one on both.
 	rotating := t.nonzeroGiants()
 	if err := p.shared(rotating&^1, func(h, g int) error {
-		return p.giant(ws, level, &t.giants[g], acc[h], h, false)
+		return p.giant(ws, level, &t.giants[g], sums[g], acc[h], h, false)
 	}); err != nil {
 		return err
 	}
 	if rotating%2 == 1 {
-		if err := p.giant(ws, level, &t.giants[rotating-1], acc[0], 0, true); err != nil {
-			return err
-		}
-	}
-	if rotating < len(t.giants) {
-		gs := &t.giants[rotating]
-		if err := p.twoWay(func(h int) error {
-			p.keys.mulAddQP(level, [2]ringqp.Poly(acc[0].Value), len(gs.diags), gs.term(rotated), true, h, 2)
-			return nil
-		}); err != nil {
+		if err := p.giant(ws, level, &t.giants[rotating-1], sums[rotating-1], acc[0], 0, true); err != nil {
 			return err
 		}
 	}
@@ -220,26 +227,20 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 	return p.modDownThenAdd(ws, out, acc[0], acc[1])
 }
 
-// giant adds the rotating giant step gs to acc, modulo QP: the products of its
-// diagonals with their baby steps summed (ws.sum[h]), that sum's c1 divided by P,
-// decomposed (goroutine h's evaluator's buffers) and multiplied by the Galois key of
-// the giant step's rotation, its c0 added to the key product (ws.tmp[h]), and the
-// automorphism of the result. Goroutine h does it alone, or, with both set, it shares
-// each phase with the other goroutine by rows or digits.
-func (p *Plan) giant(ws *workspace, level int, gs *giantStep, acc *qpElement, h int, both bool) error {
+// giant adds the rotating giant step gs, whose products are summed in sum, to acc,
+// modulo QP: the sum's c1 divided by P, decomposed (goroutine h's evaluator's
+// buffers) and multiplied by the Galois key of the giant step's rotation, its c0
+// added to the key product (ws.tmp[h]), and the automorphism of the result.
+// Goroutine h does it alone, or, with both set, it shares the decomposition and the
+// key product with the other goroutine by digits and rows.
+func (p *Plan) giant(ws *workspace, level int, gs *giantStep, sum, acc *qpElement, h int, both bool) error {
 	parts := func(f func(first, step int) error) error {
 		if !both {
 			return f(0, 1)
 		}
 		return p.twoWay(func(g int) error { return f(g, 2) })
 	}
-	eval, sum, tmp := ws.evals[h], ws.sum[h], ws.tmp[h]
-	if err := parts(func(first, step int) error {
-		p.keys.mulAddQP(level, [2]ringqp.Poly(sum.Value), len(gs.diags), gs.term(ws.babies), false, first, step)
-		return nil
-	}); err != nil {
-		return err
-	}
+	eval, tmp := ws.evals[h], ws.tmp[h]
 	// c1 back modulo Q and decomposed; c0 stays modulo QP and joins the key product.
 	p.keys.divideByP(level, sum.Value[1], ws.rows[h])
 	decomp := eval.GetBuffDecompQP()
