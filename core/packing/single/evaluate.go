@@ -43,7 +43,8 @@ func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.Eva
 }
 
 // Prepare checks evk against the manifest and builds an evaluation's workspace ahead
-// of the first request (packing.Preparer): building it costs as much as a small
+// of the first request (packing.Preparer), its memory written once so that the first
+// evaluation does not take the page faults: building it costs as much as a small
 // evaluation.
 func (p *Plan) Prepare(evk rlwe.EvaluationKeySet) (err error) {
 	defer func() {
@@ -143,7 +144,38 @@ func (w *workspaces) get(p *Plan, evk rlwe.EvaluationKeySet) *workspace {
 	for i := range ws.cts {
 		ws.cts[i] = [2]ring.Poly{p.params.RingQ().NewPoly(), p.params.RingQ().NewPoly()}
 	}
+	ws.touch()
 	return ws
+}
+
+// touch writes every buffer the evaluation uses once, so that the operating system
+// maps their pages now (when Prepare builds the workspace) rather than during the
+// first evaluation.
+func (ws *workspace) touch() {
+	qp := append(append([]*qpElement{ws.acc[0], ws.acc[1], ws.tmp[0], ws.tmp[1]}, ws.babies...), ws.sums...)
+	var polys []ring.Poly
+	for _, e := range qp {
+		for _, v := range e.Value {
+			polys = append(polys, v.Q, v.P)
+		}
+	}
+	for _, e := range ws.evals {
+		polys = append(polys, e.BuffInvNTT)
+		for _, d := range e.GetBuffDecompQP() {
+			polys = append(polys, d.Q, d.P)
+		}
+	}
+	polys = append(polys, ws.c2, ws.cts[0][0], ws.cts[0][1], ws.cts[1][0], ws.cts[1][1])
+	for _, p := range polys {
+		for _, row := range p.Coeffs {
+			clear(row)
+		}
+	}
+	for _, rows := range ws.rows {
+		for _, row := range rows {
+			clear(row)
+		}
+	}
 }
 
 // put keeps a workspace, without its keys, for later calls.
