@@ -86,7 +86,9 @@ func nttParams() (p, n, w, ws Register, c nttConsts) {
 
 // nttForwardStages generates the forward stages whose butterflies are at least eight
 // coefficients apart: for m = 2, 4, … while t = n/m ≥ 8, block i of 2t coefficients
-// uses root m+i.
+// uses root m+i. Stages go two at a time (radix 4: stage (m, t) then (2m, t/2) on four
+// vectors t/2 apart, one pass over memory for both), a last odd one alone; every
+// coefficient sees the same butterflies in the same order as stage by stage.
 func nttForwardStages() {
 	TEXT("nttForwardStagesIFMA", NOSPLIT, nttSignature)
 	Pragma("noescape")
@@ -97,22 +99,79 @@ func nttForwardStages() {
 	MOVQ(n, t)
 	SHRQ(U8(1), t)
 
+	// Two stages at a time while t ≥ 16.
+	Label("fwd2_stage")
+	CMPQ(t, U8(16))
+	JB(LabelRef("fwd_stage"))
+	MOVQ(t, tb)
+	SHLQ(U8(2), tb) // t/2 in bytes
+	i, blk := GP64(), GP64()
+	XORQ(i, i)
+	MOVQ(p, blk)
+
+	Label("fwd2_block")
+	root := GP64()
+	LEAQ(Mem{Base: m, Index: i, Scale: 1}, root)
+	w1, ws1 := ZMM(), ZMM()
+	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8}, w1)
+	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8}, ws1)
+	// Next stage: roots 2m+2i and 2m+2i+1.
+	LEAQ(Mem{Base: m, Index: i, Scale: 1}, root)
+	SHLQ(U8(1), root)
+	w2a, ws2a, w2b, ws2b := ZMM(), ZMM(), ZMM(), ZMM()
+	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8}, w2a)
+	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8}, ws2a)
+	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8, Disp: 8}, w2b)
+	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8, Disp: 8}, ws2b)
+	j, end, j2 := GP64(), GP64(), GP64()
+	MOVQ(blk, j)
+	LEAQ(Mem{Base: blk, Index: tb, Scale: 1}, end)
+
+	Label("fwd2_quad")
+	LEAQ(Mem{Base: j, Index: tb, Scale: 2}, j2) // j + t
+	a, b, cc, d := ZMM(), ZMM(), ZMM(), ZMM()
+	VMOVDQU64(Mem{Base: j}, a)
+	VMOVDQU64(Mem{Base: j, Index: tb, Scale: 1}, b)
+	VMOVDQU64(Mem{Base: j2}, cc)
+	VMOVDQU64(Mem{Base: j2, Index: tb, Scale: 1}, d)
+	forwardButterfly(c, a, cc, w1, ws1)
+	forwardButterfly(c, b, d, w1, ws1)
+	forwardButterfly(c, a, b, w2a, ws2a)
+	forwardButterfly(c, cc, d, w2b, ws2b)
+	VMOVDQU64(a, Mem{Base: j})
+	VMOVDQU64(b, Mem{Base: j, Index: tb, Scale: 1})
+	VMOVDQU64(cc, Mem{Base: j2})
+	VMOVDQU64(d, Mem{Base: j2, Index: tb, Scale: 1})
+	ADDQ(U8(64), j)
+	CMPQ(j, end)
+	JB(LabelRef("fwd2_quad"))
+
+	LEAQ(Mem{Base: blk, Index: tb, Scale: 4}, blk)
+	INCQ(i)
+	half := GP64()
+	MOVQ(m, half)
+	SHRQ(U8(1), half)
+	CMPQ(i, half)
+	JB(LabelRef("fwd2_block"))
+
+	SHLQ(U8(2), m)
+	SHRQ(U8(2), t)
+	JMP(LabelRef("fwd2_stage"))
+
+	// One stage (t = 8) if the count was odd.
 	Label("fwd_stage")
 	CMPQ(t, U8(8))
 	JB(LabelRef("fwd_done"))
 	MOVQ(t, tb)
 	SHLQ(U8(3), tb) // t in bytes
-	i, blk := GP64(), GP64()
 	XORQ(i, i)
 	MOVQ(p, blk)
 
 	Label("fwd_block")
-	root := GP64()
 	LEAQ(Mem{Base: m, Index: i, Scale: 1}, root)
 	wr, wsr := ZMM(), ZMM()
 	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8}, wr)
 	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8}, wsr)
-	j, end := GP64(), GP64()
 	MOVQ(blk, j)
 	LEAQ(Mem{Base: blk, Index: tb, Scale: 1}, end)
 
@@ -129,7 +188,6 @@ func nttForwardStages() {
 
 	LEAQ(Mem{Base: blk, Index: tb, Scale: 2}, blk)
 	INCQ(i)
-	half := GP64()
 	MOVQ(m, half)
 	SHRQ(U8(1), half)
 	CMPQ(i, half)
@@ -145,7 +203,9 @@ func nttForwardStages() {
 }
 
 // nttInverseStages generates the inverse stages with butterflies at least eight apart:
-// for m = n/8, n/16, … 2 with t = n/(2m)·2 … (t doubling from 8), block i uses root m+i.
+// for m = n/8, n/16, … 2 with t = n/(2m)·2 … (t doubling from 8), block i uses root
+// m+i. Stages go two at a time (stage (m, t) then (m/2, 2t) on four vectors t apart,
+// one pass over memory for both), a last odd one alone.
 func nttInverseStages() {
 	TEXT("nttInverseStagesIFMA", NOSPLIT, nttSignature)
 	Pragma("noescape")
@@ -156,22 +216,80 @@ func nttInverseStages() {
 	SHRQ(U8(3), m)
 	MOVQ(U32(8), t)
 
+	// Two stages at a time while m ≥ 4.
+	Label("inv2_stage")
+	CMPQ(m, U8(4))
+	JB(LabelRef("inv_stage"))
+	MOVQ(t, tb)
+	SHLQ(U8(3), tb) // t in bytes
+	i, blk := GP64(), GP64()
+	XORQ(i, i)
+	MOVQ(p, blk)
+
+	Label("inv2_block")
+	// This stage: roots m+2i and m+2i+1; the next: m/2+i.
+	root := GP64()
+	LEAQ(Mem{Base: m, Index: i, Scale: 2}, root)
+	w1a, ws1a, w1b, ws1b := ZMM(), ZMM(), ZMM(), ZMM()
+	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8}, w1a)
+	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8}, ws1a)
+	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8, Disp: 8}, w1b)
+	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8, Disp: 8}, ws1b)
+	MOVQ(m, root)
+	SHRQ(U8(1), root)
+	ADDQ(i, root)
+	w2, ws2 := ZMM(), ZMM()
+	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8}, w2)
+	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8}, ws2)
+	j, end, j2 := GP64(), GP64(), GP64()
+	MOVQ(blk, j)
+	LEAQ(Mem{Base: blk, Index: tb, Scale: 1}, end)
+
+	Label("inv2_quad")
+	LEAQ(Mem{Base: j, Index: tb, Scale: 2}, j2) // j + 2t
+	a, b, cc, d := ZMM(), ZMM(), ZMM(), ZMM()
+	VMOVDQU64(Mem{Base: j}, a)
+	VMOVDQU64(Mem{Base: j, Index: tb, Scale: 1}, b)
+	VMOVDQU64(Mem{Base: j2}, cc)
+	VMOVDQU64(Mem{Base: j2, Index: tb, Scale: 1}, d)
+	inverseButterfly(c, a, b, w1a, ws1a)
+	inverseButterfly(c, cc, d, w1b, ws1b)
+	inverseButterfly(c, a, cc, w2, ws2)
+	inverseButterfly(c, b, d, w2, ws2)
+	VMOVDQU64(a, Mem{Base: j})
+	VMOVDQU64(b, Mem{Base: j, Index: tb, Scale: 1})
+	VMOVDQU64(cc, Mem{Base: j2})
+	VMOVDQU64(d, Mem{Base: j2, Index: tb, Scale: 1})
+	ADDQ(U8(64), j)
+	CMPQ(j, end)
+	JB(LabelRef("inv2_quad"))
+
+	LEAQ(Mem{Base: blk, Index: tb, Scale: 4}, blk)
+	INCQ(i)
+	quarter := GP64()
+	MOVQ(m, quarter)
+	SHRQ(U8(2), quarter)
+	CMPQ(i, quarter)
+	JB(LabelRef("inv2_block"))
+
+	SHRQ(U8(2), m)
+	SHLQ(U8(2), t)
+	JMP(LabelRef("inv2_stage"))
+
+	// One stage (m = 2) if the count was odd.
 	Label("inv_stage")
 	CMPQ(m, U8(2))
 	JB(LabelRef("inv_done"))
 	MOVQ(t, tb)
 	SHLQ(U8(3), tb)
-	i, blk := GP64(), GP64()
 	XORQ(i, i)
 	MOVQ(p, blk)
 
 	Label("inv_block")
-	root := GP64()
 	LEAQ(Mem{Base: m, Index: i, Scale: 1}, root)
 	wr, wsr := ZMM(), ZMM()
 	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8}, wr)
 	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8}, wsr)
-	j, end := GP64(), GP64()
 	MOVQ(blk, j)
 	LEAQ(Mem{Base: blk, Index: tb, Scale: 1}, end)
 
