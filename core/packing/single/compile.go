@@ -17,13 +17,16 @@
 // evaluator (poly.go). Affine steps and squares cost one level; folds run before the
 // rescale, so their key-switching noise is divided by the prime the rescale removes.
 //
-// A fold sums the n rotations of a ciphertext by multiples of a period: one
-// decomposition of the ciphertext, then n−1 hoisted key products summed modulo QP,
-// then one division by P (keyswitch.go). Transformations of up to
-// maxHoistedDiagonals diagonals are evaluated the same way, larger ones by
-// baby-step giant-step. Evaluate shares the work of key switching between two
-// goroutines: the digits of each decomposition, the rotations of each fold and
-// transformation, and the baby steps then giant steps of each large transformation;
+// Key switching runs on the vector kernels (package kernel), Lattigo's evaluator
+// only for the polynomial activations. A fold sums the n rotations of a ciphertext
+// by multiples of a period: one decomposition of the ciphertext, then n−1 hoisted key
+// products summed modulo QP, then one division by P (keyswitch.go). A linear
+// transformation is evaluated by baby-step giant-step (transform.go) with the span
+// that reads the fewest Galois keys for the key switches its giant steps add: one
+// decomposition for all its baby steps, one key switch per rotating giant step, one
+// division by P. Evaluate shares the work between two goroutines: the digits of each
+// decomposition, the rows (limbs) of every rotation of a fold or of the baby steps,
+// the giant steps, the divisions by P and rescales by polynomial;
 // Plan.WithWorkers(1) turns that off.
 package single
 
@@ -112,9 +115,9 @@ func maxOf(v []float64) float64 {
 func (p *Plan) PrecisionBits() float64 { return p.precision }
 
 // WithWorkers returns a copy of the plan whose Evaluate uses up to n goroutines per
-// image (the default is min(2, GOMAXPROCS)): the baby steps and giant steps of the
-// large linear transformations are shared between two goroutines. n ≤ 1 evaluates on
-// the calling goroutine only, which suits servers evaluating several images at once.
+// image (the default is min(2, GOMAXPROCS)): key switching is shared between two
+// goroutines. n ≤ 1 evaluates on the calling goroutine only, which suits servers
+// evaluating several images at once.
 func (p *Plan) WithWorkers(n int) *Plan {
 	q := *p
 	q.workers = n
