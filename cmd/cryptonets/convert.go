@@ -551,8 +551,12 @@ func (r *convertReport) writeText(w io.Writer) {
 		if cal.Source != "mnist-train" {
 			src = cal.Source
 		}
-		fmt.Fprintf(w, "calibration: %d images (%s), values in [%g, %g]; degree-%d polynomials\n",
-			cal.Images, src, cal.Range[0], cal.Range[1], cal.Degree)
+		degrees := "polynomial degrees chosen per activation"
+		if cal.Degree > 0 {
+			degrees = fmt.Sprintf("degree-%d polynomials", cal.Degree)
+		}
+		fmt.Fprintf(w, "calibration: %d images (%s), values in [%g, %g]; %s\n",
+			cal.Images, src, cal.Range[0], cal.Range[1], degrees)
 	}
 	fmt.Fprintf(w, "\nbefore (imported, %d layers):\n", len(r.Before.Layers))
 	writeLayers(w, r.Before)
@@ -574,7 +578,11 @@ func (r *convertReport) writeText(w io.Writer) {
 	} else if len(r.Fitted) > 0 {
 		fmt.Fprintf(w, "\npolynomial activations:\n")
 		for _, p := range r.Fitted {
-			fmt.Fprintf(w, "  layer %d: %s degree-%d polynomial on [%.4g, %.4g]\n", p.Layer, p.Function, p.Degree, p.Interval[0], p.Interval[1])
+			origin := p.Function
+			if origin == "" {
+				origin = "trained"
+			}
+			fmt.Fprintf(w, "  layer %d: %s degree-%d polynomial on [%.4g, %.4g]\n", p.Layer, origin, p.Degree, p.Interval[0], p.Interval[1])
 		}
 	}
 	if cv := r.Conversion; cv != nil {

@@ -103,7 +103,7 @@ func layerDetail(l model.Layer, in model.Shape) (int, string) {
 	case model.NamedActivation:
 		return 0, fmt.Sprintf("%s (convert fits a polynomial to it, or drops it if last)", l.Func)
 	case *model.Polynomial:
-		return len(l.Coeffs), fmt.Sprintf("degree %d on [%.4g, %.4g] fitting %s (max error %.2g)", l.Degree(), l.Interval[0], l.Interval[1], l.Fitted, l.FitError)
+		return len(l.Coeffs), describePolynomial(l)
 	case model.Flatten:
 		return 0, fmt.Sprintf("%v → vector", in)
 	case model.Square:
@@ -174,4 +174,18 @@ func accuracy(logits [][]float64, labels []int) float64 {
 		}
 	}
 	return float64(right) / float64(len(logits))
+}
+
+// describePolynomial says what a polynomial activation is: fitted to a function
+// over an interval, or trained (its coefficients from the model), with the interval
+// its inputs are known to lie in once calibration has found it.
+func describePolynomial(p *model.Polynomial) string {
+	d := fmt.Sprintf("degree %d", p.Degree())
+	if p.Interval != [2]float64{} {
+		d += fmt.Sprintf(" on [%.4g, %.4g]", p.Interval[0], p.Interval[1])
+	}
+	if p.Fitted == "" {
+		return d + ", trained"
+	}
+	return d + fmt.Sprintf(" fitting %s (max error %.2g)", p.Fitted, p.FitError)
 }

@@ -59,7 +59,8 @@ func (s *sizeFlag) Set(v string) error {
 }
 
 // runtimeOverhead is the memory serve sets aside beyond the live heap it budgets:
-// the runtime, the binary, goroutine stacks and connection buffers.
+// the runtime, goroutine stacks, connection buffers and the pages of the binary
+// itself (about 20 MiB resident), which the Go runtime's memory limit does not count.
 const runtimeOverhead = 64 << 20
 
 // runServe is the serve command.
@@ -167,7 +168,8 @@ they never print a key or a ciphertext.`)
 	opts.HeaderTimeout, opts.IdleTimeout, opts.ShutdownTimeout = *headerTimeout, *idleTimeout, *shutdownTimeout
 
 	// The budget of work: --memory less the key cache, what is live now (the models)
-	// and the runtime's share; the garbage collector keeps the heap under --memory.
+	// and the runtime's share. The garbage collector lets garbage grow up to its
+	// limit, so the limit leaves out the share it does not count (the binary's pages).
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -175,7 +177,7 @@ they never print a key or a ciphertext.`)
 	if cfg.WorkMemory <= 0 {
 		return errs.New(errs.ErrInvalidArgument, "--memory %s leaves nothing for work: the key cache takes %s, the models %s", byteSize(int64(memory)), byteSize(cfg.KeyCache), byteSize(int64(ms.HeapAlloc)))
 	}
-	debug.SetMemoryLimit(int64(memory))
+	debug.SetMemoryLimit(int64(memory) - runtimeOverhead)
 
 	store, err := openKeyStore(*keyStore, *keysDir, log)
 	if err != nil {

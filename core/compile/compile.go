@@ -200,7 +200,13 @@ func advice(pk manifest.Packing, m *model.Model) string {
 }
 
 // oneLine returns the error's message on one line.
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+func oneLine(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.Join(strings.Fields(l), " ")
+	}
+	return strings.Join(lines, "; ")
+}
 
 // compileFor compiles m for one packing: for each request size worth comparing, under
 // the named preset or the first of the packing's presets that holds the network.

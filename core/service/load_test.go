@@ -174,6 +174,9 @@ func BenchmarkLoad(b *testing.B) {
 		b.ReportMetric(float64(res.peakRSS)/(1<<20), "peak-RSS-MiB")
 		b.ReportMetric(float64(res.wrong), "wrong")
 		b.ReportMetric(float64(res.retries), "retries")
+		if res.wrong != 0 || res.peakRSS > res.memory {
+			b.Errorf("%d labels wrong; peak RSS %d bytes against --memory %d", res.wrong, res.peakRSS, res.memory)
+		}
 	}
 }
 

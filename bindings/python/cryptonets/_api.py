@@ -602,41 +602,54 @@ class Server(Managed):
 # ------------------------------------------------------- encrypted objects --
 
 
-class EncryptedBatch(Managed):
-    """Encrypted images, client to server: any number of them, in requests of
-    :attr:`Manifest.images_per_batch` images (large: hundreds of MB per request at 128
-    bits under batch packing). Its bytes are one request's envelope, or a sequence of
-    several. Immutable."""
+class _EncryptedSequence(Managed):
+    """What encrypted batches and results share: one request's envelope or a
+    sequence of several, validated against a manifest; immutable. ``_prefix`` names
+    the C functions (``<prefix>_deserialize``, ``_serialize``, ``_images``,
+    ``_requests``, ``_free``)."""
 
-    _free_name = "cn_encrypted_batch_free"
-    _what = "EncryptedBatch"
+    _prefix = ""
+
+    def _c(self, name: str):
+        return getattr(_lib, f"{self._prefix}_{name}")
 
     @classmethod
-    def from_bytes(cls, data: BytesLike, manifest: Manifest) -> "EncryptedBatch":
-        """Validate a batch made for ``manifest`` (:class:`MismatchError`
-        for another plan or parameters, :class:`MalformedError` if malformed)."""
+    def from_bytes(cls, data: BytesLike, manifest: Manifest):
+        """Validate the bytes made for ``manifest`` (:class:`MismatchError` for
+        another plan or parameters, :class:`MalformedError` if malformed)."""
         ptr, n, keep = _arrays.bytes_arg(data)
-        return cls._wrap(
-            call_out_object(
-                _lib.cn_encrypted_batch_deserialize, _h(manifest, Manifest, "manifest"), ptr, n
-            )
-        )
+        deserialize = getattr(_lib, f"{cls._prefix}_deserialize")
+        return cls._wrap(call_out_object(deserialize, _h(manifest, Manifest, "manifest"), ptr, n))
 
     def to_bytes(self) -> bytes:
-        """The batch's wire bytes, to send to the server."""
-        return _bytes_out(_lib.cn_encrypted_batch_serialize, self._handle())
+        """The wire bytes, to send to the other side."""
+        return _bytes_out(self._c("serialize"), self._handle())
 
     __bytes__ = to_bytes
 
     @property
     def images(self) -> int:
-        """The number of images in the batch, all requests together."""
-        return _size(_lib.cn_encrypted_batch_images, self._handle())
+        """The number of images, all requests together."""
+        return _size(self._c("images"), self._handle())
 
     @property
     def requests(self) -> int:
         """The number of requests the images take."""
-        return _size(_lib.cn_encrypted_batch_requests, self._handle())
+        return _size(self._c("requests"), self._handle())
+
+    def __len__(self) -> int:
+        return self.images
+
+
+class EncryptedBatch(_EncryptedSequence):
+    """Encrypted images, client to server: any number of them, in requests of
+    :attr:`Manifest.images_per_batch` images (large: hundreds of MB per request at 128
+    bits under batch packing). Its bytes are one request's envelope, or a sequence of
+    several. Immutable."""
+
+    _prefix = "cn_encrypted_batch"
+    _free_name = "cn_encrypted_batch_free"
+    _what = "EncryptedBatch"
 
     @property
     def request_ids(self) -> bytes:
@@ -646,41 +659,11 @@ class EncryptedBatch(Managed):
         check(_lib.cn_encrypted_batch_request_ids(buf, len(buf), self._handle()))
         return bytes(buf)
 
-    def __len__(self) -> int:
-        return self.images
 
+class EncryptedResult(_EncryptedSequence):
+    """Encrypted logits, server to client: the results of a batch's requests
+    (validated against the client's manifest)."""
 
-class EncryptedResult(Managed):
-    """Encrypted logits, server to client: the results of a batch's requests."""
-
+    _prefix = "cn_encrypted_result"
     _free_name = "cn_encrypted_result_free"
     _what = "EncryptedResult"
-
-    @classmethod
-    def from_bytes(cls, data: BytesLike, manifest: Manifest) -> "EncryptedResult":
-        """Validate a result made for ``manifest`` (the client's)."""
-        ptr, n, keep = _arrays.bytes_arg(data)
-        return cls._wrap(
-            call_out_object(
-                _lib.cn_encrypted_result_deserialize, _h(manifest, Manifest, "manifest"), ptr, n
-            )
-        )
-
-    def to_bytes(self) -> bytes:
-        """The result's wire bytes, to send back to the client."""
-        return _bytes_out(_lib.cn_encrypted_result_serialize, self._handle())
-
-    __bytes__ = to_bytes
-
-    @property
-    def images(self) -> int:
-        """The number of images in the result, all requests together."""
-        return _size(_lib.cn_encrypted_result_images, self._handle())
-
-    @property
-    def requests(self) -> int:
-        """The number of requests the result answers."""
-        return _size(_lib.cn_encrypted_result_requests, self._handle())
-
-    def __len__(self) -> int:
-        return self.images
