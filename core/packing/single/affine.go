@@ -78,7 +78,7 @@ func compileAffine(prm hefloat.Parameters, ecd *hefloat.Encoder, a *model.Affine
 	if len(l.diags) == 0 {
 		l.diags[0] = make([]float64, l.width)
 	}
-	tr, err := newTransform(prm, ecd, l.diags, l.width, level, ptScale)
+	tr, err := newTransform(prm, ecd, l.diags, l.width, level, ptScale, 0)
 	if err != nil {
 		return step{}, vectorLayout{}, err
 	}

@@ -71,8 +71,9 @@ func nonzero(v []int) int {
 
 // newTransform encodes the diagonals (indexed by rotation in slots, possibly
 // negative, each width slots long and repeating over the rest of the slots) at the
-// level and scale, with the cheapest baby-step span.
-func newTransform(prm hefloat.Parameters, ecd *hefloat.Encoder, diags hefloat.Diagonals[float64], width, level int, scale rlwe.Scale) (*transform, error) {
+// level and scale, for baby-step giant-step with the given span (a power of two up to
+// width; 0 chooses the cheapest, bsgsSpan).
+func newTransform(prm hefloat.Parameters, ecd *hefloat.Encoder, diags hefloat.Diagonals[float64], width, level int, scale rlwe.Scale, span int) (*transform, error) {
 	ltp := hefloat.LinearTransformationParameters{
 		DiagonalsIndexList:       diags.DiagonalsIndexList(),
 		Level:                    level,
@@ -85,7 +86,10 @@ func newTransform(prm hefloat.Parameters, ecd *hefloat.Encoder, diags hefloat.Di
 	for d := range lt.Vec {
 		index = append(index, d)
 	}
-	lt.N1 = bsgsSpan(index, width)
+	if span == 0 {
+		span = bsgsSpan(index, width)
+	}
+	lt.N1 = span
 	if err := hefloat.EncodeLinearTransformation[float64](ecd, diags, lt); err != nil {
 		return nil, fmt.Errorf("encoding the linear transformation: %w", err)
 	}
