@@ -37,9 +37,10 @@ type giantStep struct {
 	diags    []ringqp.Poly
 }
 
-// The costs the choice of baby-step span weighs, in units of one hoisted key product
-// (reading a Galois key, at the transformation's level): a baby step costs one; a
-// giant step one more for its key, plus its sum's division by P and decomposition.
+// giantStepCost is what a rotating giant step costs beyond reading its Galois key,
+// in units of one hoisted key product (reading a Galois key at the transformation's
+// level, which is what a baby step costs): the division of its sum by P and the
+// sum's decomposition, about two (measured at the shipped model's levels).
 const giantStepCost = 2
 
 // bsgsSpan returns the baby-step span (a power of two up to width) that costs least
@@ -221,7 +222,7 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 		}
 	}
 	*out.MetaData = *ct.MetaData
-	out.Scale = ct.Scale.Mul(rlwe.Scale(t.lt.Scale))
+	out.Scale = ct.Scale.Mul(t.lt.Scale)
 	out.Resize(1, level)
 	for _, v := range out.Value {
 		for _, row := range v.Coeffs {
