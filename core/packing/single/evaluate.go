@@ -103,6 +103,8 @@ type workspace struct {
 	// cts are the rows of two ciphertexts at the top level, for the intermediate
 	// results.
 	cts [2][2]ring.Poly
+	// pair is the evaluation's second goroutine (nil: one goroutine).
+	pair *pair
 }
 
 // ciphertext returns a degree-1 ciphertext at the level whose rows are those of the
@@ -195,8 +197,11 @@ func (ws *workspace) setKeys(evk rlwe.EvaluationKeySet) {
 	}
 }
 
-// evaluateWith runs the network with the given workspace.
+// evaluateWith runs the network with the given workspace and, for a plan of two
+// workers, a second goroutine it starts and ends (also on a panic).
 func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphertext, progress packing.Progress) ([]*rlwe.Ciphertext, error) {
+	ws.begin(p)
+	defer ws.end()
 	prm := p.params
 	eval := ws.evals[0]
 
@@ -207,7 +212,7 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 	acc := ws.ciphertext(0, level)
 	*acc.MetaData = *in[0].MetaData
 	acc.Scale = in[0].Scale.Mul(f.weights[0].Scale)
-	if err := p.twoWay(func(h int) error {
+	if err := ws.twoWay(func(h int) error {
 		terms := make([][]uint64, 3*len(in))
 		for l := h; l <= level; l += 2 {
 			for c, ct := range in {
@@ -287,35 +292,22 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 	return []*rlwe.Ciphertext{res}, nil
 }
 
-// twoWay runs f(0) on the calling goroutine and, if the plan has two workers, f(1)
-// on another (else f(1) after f(0)); a panic in the other goroutine becomes an error.
-func (p *Plan) twoWay(f func(h int) error) error {
-	if p.workers < 2 {
+// twoWay runs f(0) on the calling goroutine and f(1) on the evaluation's second
+// goroutine (its pair), or after f(0) if it has none; a panic in the other goroutine
+// becomes an error.
+func (ws *workspace) twoWay(f func(h int) error) error {
+	if ws.pair == nil {
 		return errors.Join(f(0), f(1))
 	}
-	var other error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer func() {
-			if r := recover(); r != nil {
-				other = errs.New(errs.ErrInternal, "panic: %v", r)
-			}
-		}()
-		other = f(1)
-	}()
-	err := f(0)
-	wg.Wait()
-	return errors.Join(err, other)
+	return ws.pair.do(f)
 }
 
-// shared runs f(h, i) for i = 0 … n−1 on the plan's goroutines (two, or one), each
-// taking the next task in order as it finishes its last; h names the goroutine, for
-// its scratch.
-func (p *Plan) shared(n int, f func(h, i int) error) error {
+// shared runs f(h, i) for i = 0 … n−1 on the evaluation's goroutines (two, or one),
+// each taking the next task in order as it finishes its last; h names the goroutine,
+// for its scratch.
+func (ws *workspace) shared(n int, f func(h, i int) error) error {
 	var next atomic.Int64
-	return p.twoWay(func(h int) error {
+	return ws.twoWay(func(h int) error {
 		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 			if err := f(h, i); err != nil {
 				return err
@@ -323,6 +315,21 @@ func (p *Plan) shared(n int, f func(h, i int) error) error {
 		}
 		return nil
 	})
+}
+
+// begin starts the evaluation's second goroutine if the plan has two workers; end
+// stops it.
+func (ws *workspace) begin(p *Plan) {
+	if p.workers >= 2 {
+		ws.pair = startPair()
+	}
+}
+
+func (ws *workspace) end() {
+	if ws.pair != nil {
+		ws.pair.stop()
+		ws.pair = nil
+	}
 }
 
 // addBias adds the pre-encoded bias, or encodes it anew if the ciphertext is not at

@@ -69,7 +69,7 @@ func (k *keySwitching) addQP(level int, x, acc *qpElement, o int) {
 // goroutine; the sum is left in accs[0].
 func (p *Plan) modDownThenAdd(ws *workspace, ct *rlwe.Ciphertext, accs ...*qpElement) error {
 	level := ct.Level()
-	return p.twoWay(func(h int) error {
+	return ws.twoWay(func(h int) error {
 		for _, x := range accs[1:] {
 			p.keys.addQP(level, x, accs[0], h)
 		}
@@ -94,7 +94,7 @@ func (p *Plan) square(ws *workspace, ct *rlwe.Ciphertext) error {
 	}
 	level := ct.Level()
 	c2 := ws.c2
-	if err := p.twoWay(func(h int) error {
+	if err := ws.twoWay(func(h int) error {
 		for l := h; l <= level; l += 2 {
 			a := p.keys.chain.Arith(l)
 			c0, c1 := ct.Value[0].Coeffs[l], ct.Value[1].Coeffs[l]
@@ -113,7 +113,7 @@ func (p *Plan) square(ws *workspace, ct *rlwe.Ciphertext) error {
 		return err
 	}
 	acc := ws.acc[0]
-	if err := p.twoWay(func(h int) error {
+	if err := ws.twoWay(func(h int) error {
 		return p.keyProduct(level, &rlk.GadgetCiphertext, decomp, acc, h, 2)
 	}); err != nil {
 		return err
@@ -233,7 +233,7 @@ func (p *Plan) galoisKey(eval *hefloat.Evaluator, galEl uint64) (*rlwe.GaloisKey
 // accumulating, its own sum).
 func (p *Plan) rotateHoisted(ws *workspace, level int, ct *rlwe.Ciphertext, decomp []ringqp.Poly, rotations []int, out func(h, i int) *qpElement, accumulate bool) error {
 	n, rows := len(rotations), level+2
-	return p.shared(n*rows, func(h, task int) error {
+	return ws.shared(n*rows, func(h, task int) error {
 		r, i := task/n, task%n
 		gk, index, err := p.galoisKey(ws.evals[h], p.params.GaloisElement(rotations[i]))
 		if err != nil {
@@ -258,7 +258,7 @@ func (p *Plan) rotateHoisted(ws *workspace, level int, ct *rlwe.Ciphertext, deco
 // the digits shared between two goroutines (see decomposeDigits).
 func (p *Plan) decompose(ws *workspace, level int, c1 ring.Poly, decomp []ringqp.Poly) error {
 	inv := ws.evals[0].BuffInvNTT
-	return p.twoWay(func(h int) error {
+	return ws.twoWay(func(h int) error {
 		p.keys.decomposeDigits(level, c1, inv, decomp, h, 2)
 		return nil
 	})
@@ -316,7 +316,7 @@ func (p *Plan) rescale(ws *workspace, ct, out *rlwe.Ciphertext) error {
 	if level == 0 {
 		return fmt.Errorf("single: cannot rescale a ciphertext at level 0")
 	}
-	if err := p.twoWay(func(h int) error {
+	if err := ws.twoWay(func(h int) error {
 		for k := h; k < len(ct.Value); k += 2 {
 			p.keys.chain.Rescale(out.Value[k].Coeffs[:level], ct.Value[k].Coeffs[:level+1], ws.rows[h], 1)
 		}

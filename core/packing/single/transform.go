@@ -195,7 +195,7 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 	acc, sums := ws.acc, ws.sums
 	clearQP(level, acc[0])
 	clearQP(level, acc[1])
-	if err := p.shared(level+2, func(_, r int) error {
+	if err := ws.shared(level+2, func(_, r int) error {
 		for g := range t.giants {
 			gs := &t.giants[g]
 			if gs.rotation == 0 {
@@ -211,7 +211,7 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 	// The rotating giant steps' key switches two at a time, one per goroutine, an odd
 	// last one on both.
 	rotating := t.nonzeroGiants()
-	if err := p.shared(rotating&^1, func(h, g int) error {
+	if err := ws.shared(rotating&^1, func(h, g int) error {
 		return p.giant(ws, level, &t.giants[g], sums[g], acc[h], h, false)
 	}); err != nil {
 		return err
@@ -243,7 +243,7 @@ func (p *Plan) giant(ws *workspace, level int, gs *giantStep, sum, acc *qpElemen
 		if !both {
 			return f(0, 1)
 		}
-		return p.twoWay(func(g int) error { return f(g, 2) })
+		return ws.twoWay(func(g int) error { return f(g, 2) })
 	}
 	eval, tmp := ws.evals[h], ws.tmp[h]
 	// c1 back modulo Q and decomposed; c0 stays modulo QP and joins the key product.

@@ -83,8 +83,11 @@ func TestTransformMatchesPlaintext(t *testing.T) {
 			p := base.WithWorkers(w + 1)
 			p.babyLevel, p.maxBabies, p.maxGiants, p.idle = level, len(tr.babies), tr.nonzeroGiants(), &workspaces{}
 			ws := p.idle.get(p, evk)
+			ws.begin(p)
 			outs[w] = hefloat.NewCiphertext(prm, 1, level)
-			if err := p.linear(ws, in.CopyNew(), tr, outs[w]); err != nil {
+			err := p.linear(ws, in.CopyNew(), tr, outs[w])
+			ws.end()
+			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
 		}
