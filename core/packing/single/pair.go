@@ -2,7 +2,6 @@ package single
 
 import (
 	"errors"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -11,33 +10,38 @@ import (
 
 // pair is the second goroutine of one evaluation: it runs the other half of every
 // step the evaluation shares between two goroutines (twoWay). It is started once per
-// evaluation and, between steps, spins (yielding its processor to any other
-// goroutine) for up to pairSpin before it sleeps: handing a step to a sleeping
-// goroutine means waking an idle processor, which on a virtual machine takes tens of
-// microseconds, as long as many of the steps themselves.
+// evaluation and, between steps, spins for up to pairSpin before it sleeps: handing a
+// step to a sleeping goroutine means waking an idle processor, which on a virtual
+// machine takes tens of microseconds, as long as many of the steps themselves. Its
+// spinning yields the processor to any other thread that can run (yield), and a half
+// the helper has not started when the caller finishes its own is run by the caller,
+// so that on a loaded machine the spinning costs little.
 type pair struct {
 	state atomic.Int32
 	// f is the step posted; err the result of its second half.
 	f    func(h int) error
 	err  error
-	wake chan struct{}
+	wake chan struct{} // wakes a sleeping helper
+	done chan struct{} // the helper's half is done (for a caller that sleeps)
 }
 
 // The states of a pair.
 const (
-	pairIdle   int32 = iota // no step: the helper spins
-	pairPosted              // a step for the helper, or being run by it
-	pairDone                // the helper's half is done: err holds its result
-	pairAsleep              // the helper sleeps until woken
-	pairStop                // the evaluation is over: the helper returns
+	pairIdle    int32 = iota // no step: the helper spins
+	pairPosted               // a step for the helper
+	pairRunning              // the helper runs the second half
+	pairDone                 // the helper's half is done: err holds its result
+	pairAsleep               // the helper sleeps until woken
+	pairStop                 // the evaluation is over: the helper returns
 )
 
-// pairSpin bounds how long the helper spins between two steps before it sleeps.
-const pairSpin = 200 * time.Microsecond
+// pairSpin bounds how long either goroutine spins waiting for the other before it
+// sleeps.
+const pairSpin = 50 * time.Microsecond
 
 // startPair starts the second goroutine of an evaluation; stop ends it.
 func startPair() *pair {
-	q := &pair{wake: make(chan struct{}, 1)}
+	q := &pair{wake: make(chan struct{}, 1), done: make(chan struct{}, 1)}
 	go q.run()
 	return q
 }
@@ -45,31 +49,32 @@ func startPair() *pair {
 func (q *pair) run() {
 	var idleSince time.Time
 	for {
-		switch s := q.state.Load(); s {
+		switch q.state.Load() {
 		case pairPosted:
-			err := q.call()
-			q.err = err
-			if !q.state.CompareAndSwap(pairPosted, pairDone) {
+			if !q.state.CompareAndSwap(pairPosted, pairRunning) {
+				continue // taken back by the caller, or stopped
+			}
+			q.err = q.call()
+			if !q.state.CompareAndSwap(pairRunning, pairDone) {
 				return // stopped meanwhile
 			}
+			q.done <- struct{}{}
 			idleSince = time.Time{}
-		case pairIdle:
+		case pairIdle, pairDone:
 			now := time.Now()
 			if idleSince.IsZero() {
 				idleSince = now
 			}
 			if now.Sub(idleSince) < pairSpin {
-				runtime.Gosched()
+				yield()
 				continue
 			}
 			if q.state.CompareAndSwap(pairIdle, pairAsleep) {
 				<-q.wake
+				idleSince = time.Time{}
 			}
-			idleSince = time.Time{}
 		case pairStop:
 			return
-		default: // pairDone, until the poster takes the result
-			runtime.Gosched()
 		}
 	}
 }
@@ -84,8 +89,9 @@ func (q *pair) call() (err error) {
 	return q.f(1)
 }
 
-// do runs f(0) on the calling goroutine and f(1) on the helper, and returns both
-// results.
+// do runs f(0) on the calling goroutine and f(1) on the helper (or on the calling
+// goroutine too, if the helper has not started it when f(0) returns), and returns
+// both results.
 func (q *pair) do(f func(h int) error) error {
 	q.f = f
 	for posted := false; !posted; {
@@ -99,9 +105,13 @@ func (q *pair) do(f func(h int) error) error {
 		}
 	}
 	err := f(0)
-	for q.state.Load() != pairDone {
-		runtime.Gosched()
+	if q.state.CompareAndSwap(pairPosted, pairIdle) {
+		return errors.Join(err, f(1)) // the helper had not started it
 	}
+	for start := time.Now(); q.state.Load() != pairDone && time.Since(start) < pairSpin; {
+		yield()
+	}
+	<-q.done // the helper's signal: at once if it is done
 	other := q.err
 	q.state.Store(pairIdle)
 	return errors.Join(err, other)
