@@ -37,7 +37,7 @@ const (
 
 // pairSpin bounds how long either goroutine spins waiting for the other before it
 // sleeps.
-const pairSpin = 50 * time.Microsecond
+const pairSpin = 200 * time.Microsecond
 
 // startPair starts the second goroutine of an evaluation; stop ends it.
 func startPair() *pair {
