@@ -172,6 +172,33 @@ func (a Arith) MontgomeryDot(dst0, dst1 []uint64, terms [][]uint64, accumulate b
 	}
 }
 
+// Permute sets dst[j] = src[index[j]] for every j, or adds it to dst[j] modulo q if
+// accumulate (dst < q): an automorphism of a row in the NTT domain, whose index map is
+// a permutation of the row's positions (Lattigo's AutomorphismNTTIndex). dst must not
+// overlap src.
+func (a Arith) Permute(dst, src []uint64, index []uint64, accumulate bool) {
+	checkLen(len(dst), src, index)
+	v := a.vectorLen(len(dst))
+	if v > 0 {
+		if accumulate {
+			permuteAddIFMA(&dst[0], &src[0], &index[0], v, &a.m.c.q)
+		} else {
+			permuteIFMA(&dst[0], &src[0], &index[0], v, &a.m.c.q)
+		}
+	}
+	q := a.m.q
+	if !accumulate {
+		for j := v; j < len(dst); j++ {
+			dst[j] = src[index[j]]
+		}
+		return
+	}
+	for j := v; j < len(dst); j++ {
+		x := dst[j] + src[index[j]]
+		dst[j] = min(x, x-q) // x−q wraps around below q: branch-free reduction
+	}
+}
+
 // Lift sets dst to src, residues modulo from, lifted to (−from/2, from/2] (a residue r
 // at or above ⌊from/2⌋ stands for r − from) and reduced modulo q: the RNS digits of
 // Lattigo's key-switching decomposition.

@@ -62,6 +62,15 @@ func TestArithMatchesExact(t *testing.T) {
 				copy(got, d)
 				a.MulConstAdd(got, x, w)
 				check("MulConstAdd", got, func(i int) uint64 { return (d[i] + mulMod(x[i], w.w, q)) % q })
+				index := make([]uint64, n)
+				for i, j := range rng.Perm(n) {
+					index[i] = uint64(j)
+				}
+				a.Permute(got, x, index, false)
+				check("Permute", got, func(i int) uint64 { return x[index[i]] })
+				copy(got, d)
+				a.Permute(got, x, index, true)
+				check("Permute (accumulate)", got, func(i int) uint64 { return (d[i] + x[index[i]]) % q })
 				if m.ifma() || p == Generic {
 					// 2^-64 mod q, for the Montgomery products.
 					r64 := new(big.Int).ModInverse(new(big.Int).Lsh(big.NewInt(1), 64), new(big.Int).SetUint64(q)).Uint64()

@@ -99,7 +99,8 @@ func BenchmarkNTT(b *testing.B) {
 // BenchmarkArith measures the element-wise products of the squares and of key
 // switching on one core, for every path, on rows of N13QP215 (N = 8192): modular
 // products per second (Mmul/s), and for MontgomeryDot (two key polynomials times six
-// digits, the key-switching inner product) products per second as well.
+// digits, the key-switching inner product) products per second as well; Permute (an
+// automorphism in the NTT domain, added to a row) in elements per second.
 func BenchmarkArith(b *testing.B) {
 	m := benchModulus(b)
 	rng := rand.New(rand.NewPCG(11, 12))
@@ -116,6 +117,16 @@ func BenchmarkArith(b *testing.B) {
 					a.Mul(rows[0], rows[1], rows[2])
 				}
 				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds()/1e6, "Mmul/s")
+			})
+			b.Run("Permute", func(b *testing.B) {
+				index := make([]uint64, n)
+				for i, j := range rng.Perm(n) {
+					index[i] = uint64(j)
+				}
+				for b.Loop() {
+					a.Permute(rows[0], rows[1], index, true)
+				}
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds()/1e6, "Melem/s")
 			})
 			b.Run("MontgomeryDot", func(b *testing.B) {
 				const digits = 6

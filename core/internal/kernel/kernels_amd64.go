@@ -69,22 +69,22 @@ func linearAVX25(dst *[]uint64, src *[]uint64, index *int32, weights *uint64, te
 //go:noescape
 func linearAVX26(dst *[]uint64, src *[]uint64, index *int32, weights *uint64, terms int, stride int, n int, k *uint64, bias *uint64, accumulate bool)
 
-// nttForwardStagesIFMA runs the forward NTT stages with butterflies at least 8 apart.
+// nttForwardStagesIFMA runs the forward NTT stages with butterflies at least 16 apart.
 //
 //go:noescape
 func nttForwardStagesIFMA(p *uint64, n int, w *uint64, ws *uint64, k *uint64)
 
-// nttForwardLastIFMA runs the forward NTT stages t = 4, 2, 1 and reduces into [0, q).
+// nttForwardLastIFMA runs the forward NTT stages t = 8, 4, 2, 1 and reduces into [0, q).
 //
 //go:noescape
 func nttForwardLastIFMA(p *uint64, n int, w *uint64, ws *uint64, k *uint64)
 
-// nttInverseFirstIFMA runs the inverse NTT stages t = 1, 2, 4 (inputs below 2q, outputs below 2q).
+// nttInverseFirstIFMA runs the inverse NTT stages t = 1, 2, 4, 8 (inputs below 2q, outputs below 2q).
 //
 //go:noescape
 func nttInverseFirstIFMA(p *uint64, n int, w *uint64, ws *uint64, k *uint64)
 
-// nttInverseStagesIFMA runs the inverse NTT stages with butterflies at least 8 apart.
+// nttInverseStagesIFMA runs the inverse NTT stages with butterflies at least 16 apart.
 //
 //go:noescape
 func nttInverseStagesIFMA(p *uint64, n int, w *uint64, ws *uint64, k *uint64)
@@ -168,3 +168,13 @@ func uniformIFMA(dst *uint64, src *uint64, n int, q uint64, skip uint64) int
 //
 //go:noescape
 func quantizeAVX512(rows *[]uint64, limbs int, moduli *uint64, x *float64, noise *uint64, n int, noiseQ uint64, small uint64, start int) int
+
+// permuteIFMA sets dst[j] = src[index[j]] for index values below 2^31.
+//
+//go:noescape
+func permuteIFMA(dst *uint64, src *uint64, index *uint64, n int, k *uint64)
+
+// permuteAddIFMA sets dst[j] = dst[j] + src[index[j]] mod q for dst, src < q and index values below 2^31.
+//
+//go:noescape
+func permuteAddIFMA(dst *uint64, src *uint64, index *uint64, n int, k *uint64)

@@ -25,3 +25,5 @@ func montDotIFMA(dst0 *uint64, dst1 *uint64, terms *[]uint64, count int, n int, 
 	unreachable()
 }
 func liftIFMA(dst *uint64, src *uint64, n int, p uint64, half uint64, k *uint64) { unreachable() }
+func permuteIFMA(dst *uint64, src *uint64, index *uint64, n int, k *uint64)      { unreachable() }
+func permuteAddIFMA(dst *uint64, src *uint64, index *uint64, n int, k *uint64)   { unreachable() }

@@ -1,15 +1,10 @@
 package single
 
 import (
-	"fmt"
-	"math/bits"
-
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
-	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 // Affine layers after the first are diagonal linear transformations followed by
@@ -51,10 +46,6 @@ type foldSpec struct{ stride, n int }
 // decomposition, so longer sums are split into folds of up to maxFold terms.
 const maxFold = 8
 
-// maxHoistedDiagonals is the most diagonals a transformation evaluates without
-// baby-step giant-step (one Galois key each, but no giant-step key switches).
-const maxHoistedDiagonals = 32
-
 // minSplitRows is the fewest rows per copy for which split beats the
 // extended-diagonal method (fewer rows leave too little to share).
 const minSplitRows = 4
@@ -87,21 +78,11 @@ func compileAffine(prm hefloat.Parameters, ecd *hefloat.Encoder, a *model.Affine
 	if len(l.diags) == 0 {
 		l.diags[0] = make([]float64, l.width)
 	}
-	ltp := hefloat.LinearTransformationParameters{
-		DiagonalsIndexList:       l.diags.DiagonalsIndexList(),
-		Level:                    level,
-		Scale:                    ptScale,
-		LogDimensions:            ring.Dimensions{Rows: 0, Cols: bits.Len(uint(l.width)) - 1},
-		LogBabyStepGianStepRatio: logBSGSRatio,
+	tr, err := newTransform(prm, ecd, l.diags, l.width, level, ptScale, 0)
+	if err != nil {
+		return step{}, vectorLayout{}, err
 	}
-	if len(l.diags) <= maxHoistedDiagonals {
-		ltp.LogBabyStepGianStepRatio = -1 // see Plan.linearHoisted
-	}
-	lt := hefloat.NewLinearTransformation(prm, ltp)
-	if err := hefloat.EncodeLinearTransformation[float64](ecd, l.diags, lt); err != nil {
-		return step{}, vectorLayout{}, fmt.Errorf("encoding the linear transformation: %w", err)
-	}
-	return step{lt: lt, parts: splitGiantSteps(he.LinearTransformation(lt)), folds: l.folds, bias: l.bias}, out, nil
+	return step{tr: tr, folds: l.folds, bias: l.bias}, out, nil
 }
 
 // affineLayer collects the diagonals, folds and bias of one layer while a method

@@ -17,13 +17,16 @@
 // evaluator (poly.go). Affine steps and squares cost one level; folds run before the
 // rescale, so their key-switching noise is divided by the prime the rescale removes.
 //
-// A fold sums the n rotations of a ciphertext by multiples of a period: one
-// decomposition of the ciphertext, then n−1 hoisted key products summed modulo QP,
-// then one division by P (keyswitch.go). Transformations of up to
-// maxHoistedDiagonals diagonals are evaluated the same way, larger ones by
-// baby-step giant-step. Evaluate shares the work of key switching between two
-// goroutines: the digits of each decomposition, the rotations of each fold and
-// transformation, and the baby steps then giant steps of each large transformation;
+// Key switching runs on the vector kernels (package kernel), Lattigo's evaluator
+// only for the polynomial activations. A fold sums the n rotations of a ciphertext
+// by multiples of a period: one decomposition of the ciphertext, then n−1 hoisted key
+// products summed modulo QP, then one division by P (keyswitch.go). A linear
+// transformation is evaluated by baby-step giant-step (transform.go) with the span
+// that reads the fewest Galois keys for the key switches its giant steps add: one
+// decomposition for all its baby steps, one key switch per rotating giant step, one
+// division by P. Evaluate shares the work between two goroutines: the digits of each
+// decomposition, the rows (limbs) of every rotation of a fold or of the baby steps,
+// the giant steps, the divisions by P and rescales by polynomial;
 // Plan.WithWorkers(1) turns that off.
 package single
 
@@ -35,21 +38,14 @@ import (
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/internal/cbor"
-	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/cryptonets/cryptonets/core/manifest"
 	"github.com/cryptonets/cryptonets/core/model"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
-	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
-
-// logBSGSRatio is the baby-step giant-step ratio of the linear transformations;
-// lattigo.md 1.4 measured 2 as the fastest for this network's shapes.
-const logBSGSRatio = 2
 
 // noiseBits is the noise, in units of the scale, that a rescaled, key-switched
 // ciphertext carries: measured on the shipped network at N13QP215S, the logits'
@@ -71,7 +67,10 @@ type Plan struct {
 	steps   []step
 	workers int
 	// keys is the key-switching arithmetic on the kernel path.
-	keys *kernel.KeySwitch
+	keys *keySwitching
+	// babyLevel, maxBabies and maxGiants are the highest level of a transformation
+	// and its most baby steps and rotating giant steps: the workspace's room for them.
+	babyLevel, maxBabies, maxGiants int
 	// idle keeps the workspaces of finished evaluations (shared by WithWorkers copies).
 	idle *workspaces
 	// interleave is the number of images per ciphertext.
@@ -116,9 +115,9 @@ func maxOf(v []float64) float64 {
 func (p *Plan) PrecisionBits() float64 { return p.precision }
 
 // WithWorkers returns a copy of the plan whose Evaluate uses up to n goroutines per
-// image (the default is min(2, GOMAXPROCS)): the baby steps and giant steps of the
-// large linear transformations are shared between two goroutines. n ≤ 1 evaluates on
-// the calling goroutine only, which suits servers evaluating several images at once.
+// image (the default is min(2, GOMAXPROCS)): key switching is shared between two
+// goroutines. n ≤ 1 evaluates on the calling goroutine only, which suits servers
+// evaluating several images at once.
 func (p *Plan) WithWorkers(n int) *Plan {
 	q := *p
 	q.workers = n
@@ -141,8 +140,7 @@ type step struct {
 	poly   *polyStep
 	// For an affine layer: the transformation, the folds that finish it and the
 	// bias, laid out as the layer's outputs are.
-	lt     hefloat.LinearTransformation
-	parts  []he.LinearTransformation // lt split by giant steps, for two goroutines
+	tr     *transform
 	folds  []foldSpec
 	bias   []float64
 	biasPt *rlwe.Plaintext
@@ -312,8 +310,13 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 		if s.biasPt, err = encodeAt(prm, ecd, s.bias, level-1, scale); err != nil {
 			return nil, err
 		}
-		for _, g := range s.lt.GaloisElements(prm) {
-			use(g, level)
+		for _, r := range s.tr.rotations() {
+			use(prm.GaloisElement(r), level)
+		}
+		if len(s.tr.babies) > 0 {
+			p.babyLevel = max(p.babyLevel, level)
+			p.maxBabies = max(p.maxBabies, len(s.tr.babies))
+			p.maxGiants = max(p.maxGiants, s.tr.nonzeroGiants())
 		}
 		for _, f := range s.folds {
 			addFold(f.stride, f.n, level)
@@ -323,7 +326,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 		stageNoise = append(stageNoise, math.Exp2(noiseBits)/scale.Float64())
 		values = out
 		bound = st.Affine.MaxAbsOutput(bound)
-		describe("linear", st.Affine.In, st.Affine.Out(), weightCount(st.Affine), len(s.lt.Vec)-1+rotations(s.folds), bound)
+		describe("linear", st.Affine.In, st.Affine.Out(), weightCount(st.Affine), len(s.tr.rotations())+rotations(s.folds), bound)
 		level--
 	}
 
@@ -431,30 +434,6 @@ func (p *Plan) compileFirst(ecd *hefloat.Encoder, a *model.Affine, level int) (*
 	}
 	f.bias = periodic(interleaved(a.Bias, k), stride, slots)
 	return f, layout, nil
-}
-
-// splitGiantSteps splits a BSGS transformation into two with the same baby steps and
-// half of the giant steps each, or returns nil if it has fewer than two giant steps.
-func splitGiantSteps(lt he.LinearTransformation) []he.LinearTransformation {
-	if lt.N1 == 0 {
-		return nil
-	}
-	index, giants, _ := lt.BSGSIndex()
-	if len(giants) < 2 {
-		return nil
-	}
-	parts := make([]he.LinearTransformation, 2)
-	for h, group := range [][]int{giants[:len(giants)/2], giants[len(giants)/2:]} {
-		part := lt
-		part.Vec = map[int]ringqp.Poly{}
-		for _, j := range group {
-			for _, i := range index[j] {
-				part.Vec[j+i] = lt.Vec[j+i]
-			}
-		}
-		parts[h] = part
-	}
-	return parts
 }
 
 // encodeAt encodes values into a plaintext at the given level and scale.

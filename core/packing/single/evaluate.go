@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
-	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
 // Evaluate runs the network on the ciphertexts of one request (as the packing's
@@ -44,7 +43,8 @@ func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.Eva
 }
 
 // Prepare checks evk against the manifest and builds an evaluation's workspace ahead
-// of the first request (packing.Preparer): building it costs as much as a small
+// of the first request (packing.Preparer), its memory written once so that the first
+// evaluation does not take the page faults: building it costs as much as a small
 // evaluation.
 func (p *Plan) Prepare(evk rlwe.EvaluationKeySet) (err error) {
 	defer func() {
@@ -87,28 +87,34 @@ type workspaces struct {
 const maxIdleWorkspaces = 2
 
 // workspace is the scratch of one evaluation: two evaluators (the second with its own
-// buffers, for the other goroutine of every step shared between two), polynomials
-// modulo QP at the top level, and two rows per goroutine.
+// buffers, for the other goroutine of every step shared between two); for each
+// goroutine, an accumulator, a giant step's sum and a key product modulo QP at the
+// top level and two rows; and room for the baby steps of the plan's transformations
+// modulo QP.
 type workspace struct {
-	evals [2]*hefloat.Evaluator
-	qp    [6]*rlwe.Element[ringqp.Poly]
-	rows  [2][][]uint64
+	evals    [2]*hefloat.Evaluator
+	acc, tmp [2]*qpElement
+	rows     [2][][]uint64
+	// babies and sums hold a transformation's baby steps and its rotating giant
+	// steps' sums.
+	babies, sums []*qpElement
+	// c2 is a square's c1² term, before relinearization.
+	c2 ring.Poly
+	// cts are the rows of two ciphertexts at the top level, for the intermediate
+	// results.
+	cts [2][2]ring.Poly
+	// pair is the evaluation's second goroutine (nil: one goroutine).
+	pair *pair
 }
 
-// qpAt returns scratch polynomial i, its limbs up to level zeroed if zero is set.
-func (ws *workspace) qpAt(i, level int, zero bool) *rlwe.Element[ringqp.Poly] {
-	e := ws.qp[i]
-	if zero {
-		for _, p := range e.Value {
-			for _, row := range p.Q.Coeffs[:level+1] {
-				clear(row)
-			}
-			for _, row := range p.P.Coeffs {
-				clear(row)
-			}
-		}
+// ciphertext returns a degree-1 ciphertext at the level whose rows are those of the
+// workspace's ciphertext i, with fresh metadata.
+func (ws *workspace) ciphertext(i, level int) *rlwe.Ciphertext {
+	ct := &rlwe.Ciphertext{Element: rlwe.Element[ring.Poly]{MetaData: &rlwe.MetaData{}}}
+	for _, v := range ws.cts[i] {
+		ct.Value = append(ct.Value, ring.Poly{Coeffs: v.Coeffs[:level+1]})
 	}
-	return e
+	return ct
 }
 
 // get returns an idle workspace, or a new one, with its evaluators on evk (the
@@ -126,13 +132,52 @@ func (w *workspaces) get(p *Plan, evk rlwe.EvaluationKeySet) *workspace {
 	w.mu.Unlock()
 	eval := hefloat.NewEvaluator(p.params, evk)
 	ws := &workspace{evals: [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}}
-	for i := range ws.qp {
-		ws.qp[i] = p.newQP(p.params.MaxLevel())
-	}
-	for h := range ws.rows {
+	for h := range 2 {
+		ws.acc[h], ws.tmp[h] = p.newQP(p.params.MaxLevel()), p.newQP(p.params.MaxLevel())
 		ws.rows[h] = [][]uint64{make([]uint64, p.params.N()), make([]uint64, p.params.N())}
 	}
+	for range p.maxBabies {
+		ws.babies = append(ws.babies, p.newQP(p.babyLevel))
+	}
+	for range p.maxGiants {
+		ws.sums = append(ws.sums, p.newQP(p.babyLevel))
+	}
+	ws.c2 = p.params.RingQ().NewPoly()
+	for i := range ws.cts {
+		ws.cts[i] = [2]ring.Poly{p.params.RingQ().NewPoly(), p.params.RingQ().NewPoly()}
+	}
+	ws.touch()
 	return ws
+}
+
+// touch writes every buffer the evaluation uses once, so that the operating system
+// maps their pages now (when Prepare builds the workspace) rather than during the
+// first evaluation.
+func (ws *workspace) touch() {
+	qp := append(append([]*qpElement{ws.acc[0], ws.acc[1], ws.tmp[0], ws.tmp[1]}, ws.babies...), ws.sums...)
+	var polys []ring.Poly
+	for _, e := range qp {
+		for _, v := range e.Value {
+			polys = append(polys, v.Q, v.P)
+		}
+	}
+	for _, e := range ws.evals {
+		polys = append(polys, e.BuffInvNTT)
+		for _, d := range e.GetBuffDecompQP() {
+			polys = append(polys, d.Q, d.P)
+		}
+	}
+	polys = append(polys, ws.c2, ws.cts[0][0], ws.cts[0][1], ws.cts[1][0], ws.cts[1][1])
+	for _, p := range polys {
+		for _, row := range p.Coeffs {
+			clear(row)
+		}
+	}
+	for _, rows := range ws.rows {
+		for _, row := range rows {
+			clear(row)
+		}
+	}
 }
 
 // put keeps a workspace, without its keys, for later calls.
@@ -152,30 +197,40 @@ func (ws *workspace) setKeys(evk rlwe.EvaluationKeySet) {
 	}
 }
 
-// evaluateWith runs the network with the given workspace.
+// evaluateWith runs the network with the given workspace and, for a plan of two
+// workers, a second goroutine it starts and ends (also on a panic).
 func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphertext, progress packing.Progress) ([]*rlwe.Ciphertext, error) {
+	ws.begin(p)
+	defer ws.end()
 	prm := p.params
 	eval := ws.evals[0]
 
 	// First layer: Σ_c weights_c ⊙ in_c, rescale, fold the segments, bias.
 	f := p.first
 	level := in[0].Level()
-	acc := hefloat.NewCiphertext(prm, 1, level)
+	// The intermediate ciphertexts live in the workspace's two: cur holds ct.
+	acc := ws.ciphertext(0, level)
 	*acc.MetaData = *in[0].MetaData
 	acc.Scale = in[0].Scale.Mul(f.weights[0].Scale)
-	terms := make([][]uint64, 3*len(in))
-	for l := range level + 1 {
-		for c, ct := range in {
-			terms[3*c], terms[3*c+1], terms[3*c+2] = ct.Value[0].Coeffs[l], ct.Value[1].Coeffs[l], f.montgomery[c].Coeffs[l]
+	if err := ws.twoWay(func(h int) error {
+		terms := make([][]uint64, 3*len(in))
+		for l := h; l <= level; l += 2 {
+			for c, ct := range in {
+				terms[3*c], terms[3*c+1], terms[3*c+2] = ct.Value[0].Coeffs[l], ct.Value[1].Coeffs[l], f.montgomery[c].Coeffs[l]
+			}
+			p.keys.chain.Arith(l).MontgomeryDot(acc.Value[0].Coeffs[l], acc.Value[1].Coeffs[l], terms, false)
 		}
-		p.keys.Chain().Arith(l).MontgomeryDot(acc.Value[0].Coeffs[l], acc.Value[1].Coeffs[l], terms, false)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("single: first layer: %w", err)
 	}
 	for _, fs := range f.folds {
 		if err := p.fold(ws, acc, fs.stride, fs.n); err != nil {
 			return nil, fmt.Errorf("single: first layer fold: %w", err)
 		}
 	}
-	ct := hefloat.NewCiphertext(prm, 1, acc.Level()-1)
+	cur := 1
+	ct := ws.ciphertext(cur, acc.Level()-1)
 	if err := p.rescale(ws, acc, ct); err != nil {
 		return nil, fmt.Errorf("single: first layer: %w", err)
 	}
@@ -183,7 +238,6 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 		return nil, fmt.Errorf("single: first layer bias: %w", err)
 	}
 
-	ltEval := hefloat.NewLinearTransformationEvaluator(eval)
 	for i, s := range p.steps {
 		if err := ctx.Err(); err != nil {
 			return nil, errs.New(errs.ErrLimit, "single: evaluation stopped before step %d: %w", i+1, err)
@@ -194,13 +248,11 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 			if ct, err = p.evaluatePoly(eval, s.poly, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (polynomial): %w", i+1, err)
 			}
+			cur = -1 // Lattigo's
 			continue
 		}
 		if s.square {
-			if err := eval.Mul(ct, ct, ct); err != nil {
-				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
-			}
-			if err := p.relinearize(ws, ct); err != nil {
+			if err := p.square(ws, ct); err != nil {
 				return nil, fmt.Errorf("single: step %d (square): %w", i+1, err)
 			}
 			if err := p.rescale(ws, ct, ct); err != nil {
@@ -208,17 +260,12 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 			}
 			continue
 		}
-		out := hefloat.NewCiphertext(prm, 1, ct.Level())
-		var err error
-		switch {
-		case s.lt.N1 == 0:
-			err = p.linearHoisted(ws, ct, he.LinearTransformation(s.lt), out)
-		case len(s.parts) == 2:
-			err = p.linearParallel(ws.evals, ct, s.parts, out)
-		default:
-			err = ltEval.Evaluate(ct, s.lt, out)
+		next := 0
+		if cur == 0 {
+			next = 1
 		}
-		if err != nil {
+		out := ws.ciphertext(next, ct.Level())
+		if err := p.linear(ws, ct, s.tr, out); err != nil {
 			return nil, fmt.Errorf("single: step %d (affine): %w", i+1, err)
 		}
 		// Folding before the rescale divides the folds' key-switching noise by q_l.
@@ -233,136 +280,56 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 		if err := addBias(eval, out, s.biasPt, s.bias); err != nil {
 			return nil, fmt.Errorf("single: step %d (bias): %w", i+1, err)
 		}
-		ct = out
+		ct, cur = out, next
 	}
-	if ct.Level() > 0 {
-		eval.DropLevel(ct, ct.Level())
+	// The result: a fresh ciphertext at level 0.
+	res := hefloat.NewCiphertext(prm, 1, 0)
+	*res.MetaData = *ct.MetaData
+	for k := range res.Value {
+		copy(res.Value[k].Coeffs[0], ct.Value[k].Coeffs[0])
 	}
 	progress.Report("evaluate", len(p.steps)+1, len(p.steps)+1)
-	return []*rlwe.Ciphertext{ct}, nil
+	return []*rlwe.Ciphertext{res}, nil
 }
 
-// twoWay runs f(0) on the calling goroutine and, if the plan has two workers, f(1)
-// on another (else f(1) after f(0)); a panic in the other goroutine becomes an error.
-func (p *Plan) twoWay(f func(h int) error) error {
-	if p.workers < 2 {
+// twoWay runs f(0) on the calling goroutine and f(1) on the evaluation's second
+// goroutine (its pair), or after f(0) if it has none; a panic in the other goroutine
+// becomes an error.
+func (ws *workspace) twoWay(f func(h int) error) error {
+	if ws.pair == nil {
 		return errors.Join(f(0), f(1))
 	}
-	var other error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer func() {
-			if r := recover(); r != nil {
-				other = errs.New(errs.ErrInternal, "panic: %v", r)
-			}
-		}()
-		other = f(1)
-	}()
-	err := f(0)
-	wg.Wait()
-	return errors.Join(err, other)
+	return ws.pair.do(f)
 }
 
-// decompose writes the RNS decomposition of c1 (NTT domain, at level) into decomp,
-// the digits shared between two goroutines: digit i is c1's limb i as a centred
-// integer, reduced modulo every prime of Q (up to level) and P, in the NTT domain —
-// Lattigo's DecomposeSingleNTT with one special prime, on the kernels.
-func (p *Plan) decompose(evals [2]*hefloat.Evaluator, level int, c1 ring.Poly, decomp []ringqp.Poly) error {
-	k := p.keys
-	inv := evals[0].BuffInvNTT
-	for l := range level + 1 {
-		k.Chain().NTT(l).Inverse(inv.Coeffs[l], c1.Coeffs[l])
-	}
-	return p.twoWay(func(h int) error {
-		for i := h; i <= level; i += 2 {
-			k.Digit(decomp[i], level, i, inv.Coeffs[i], c1.Coeffs[i])
-		}
-		return nil
-	})
-}
-
-// fold replaces ct by the sum of its rotations by batch·j, j = 0 … n−1: one
-// decomposition, then n−1 hoisted key switches shared between two goroutines and
-// summed modulo QP, then one division by P.
-func (p *Plan) fold(ws *workspace, ct *rlwe.Ciphertext, batch, n int) error {
-	evals := ws.evals
-	eval := evals[0]
-	level := ct.Level()
-	decomp := eval.GetBuffDecompQP()
-	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
-		return err
-	}
-	sums := [2]*rlwe.Element[ringqp.Poly]{ws.qpAt(0, level, true), ws.qpAt(1, level, true)}
-	err := p.twoWay(func(h int) error {
-		tmp := ws.qpAt(2+h, level, false)
-		for j := 1 + h; j < n; j += 2 {
-			if err := p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(batch*j), tmp, sums[h], true); err != nil {
+// shared runs f(h, i) for i = 0 … n−1 on the evaluation's goroutines (two, or one),
+// each taking the next task in order as it finishes its last; h names the goroutine,
+// for its scratch.
+func (ws *workspace) shared(n int, f func(h, i int) error) error {
+	var next atomic.Int64
+	return ws.twoWay(func(h int) error {
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			if err := f(h, i); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if n > 2 {
-		p.addQP(level, sums[1], sums[0])
-	}
-	return p.modDownThenAdd(ws, sums[0], ct)
 }
 
-// linearParallel evaluates the sum of two BSGS transformations with the same baby
-// steps on two goroutines: one decomposition of ct, the baby-step rotations split
-// between the goroutines, then half of the giant steps each, then one addition.
-func (p *Plan) linearParallel(evals [2]*hefloat.Evaluator, ct *rlwe.Ciphertext, parts []he.LinearTransformation, out *rlwe.Ciphertext) (err error) {
-	eval := evals[0]
-	prm := p.params
-	level := min(ct.Level(), parts[0].Level)
-	decomp := eval.GetBuffDecompQP()
-	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
-		return err
+// begin starts the evaluation's second goroutine if the plan has two workers; end
+// stops it.
+func (ws *workspace) begin(p *Plan) {
+	if p.workers >= 2 {
+		ws.pair = startPair()
 	}
-	_, _, babyA := parts[0].BSGSIndex()
-	_, _, babyB := parts[1].BSGSIndex()
-	baby := mergeSorted(babyA, babyB)
-	half := [2][]int{baby[:len(baby)/2], baby[len(baby)/2:]}
-	preRot := [2]map[int]*rlwe.Element[ringqp.Poly]{{}, {}}
-	outs := [2]*rlwe.Ciphertext{out, hefloat.NewCiphertext(prm, 1, out.Level())}
-	// The decomposition lives in eval's buffer; both goroutines only read it.
-	if err = p.twoWay(func(h int) error {
-		return he.GetPreRotatedCiphertextForDiagonalMatrixMultiplication(level, evals[h], ct, decomp, half[h], preRot[h])
-	}); err != nil {
-		return err
-	}
-	for k, v := range preRot[1] {
-		preRot[0][k] = v
-	}
-	if err = p.twoWay(func(h int) error {
-		return he.MultiplyByDiagMatrixBSGS(evals[h], ct, parts[h], preRot[0], outs[h])
-	}); err != nil {
-		return err
-	}
-	return eval.Add(outs[0], outs[1], out)
 }
 
-// mergeSorted returns the sorted union of two sorted lists.
-func mergeSorted(a, b []int) []int {
-	seen := map[int]bool{}
-	var out []int
-	for _, v := range append(append([]int(nil), a...), b...) {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
+func (ws *workspace) end() {
+	if ws.pair != nil {
+		ws.pair.stop()
+		ws.pair = nil
 	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 // addBias adds the pre-encoded bias, or encodes it anew if the ciphertext is not at

@@ -2,136 +2,139 @@ package single
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/cryptonets/cryptonets/core/internal/kernel"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/he"
 	"github.com/tuneinsight/lattigo/v5/he/hefloat"
 	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/ring/ringqp"
 )
 
-// Key switching, shared between two goroutines and kept modulo QP (lazy) until one
-// division by P at the end: a fold's rotations are summed before that division, so a
-// fold of n segments costs one decomposition, n−1 inner products and one ModDown
-// instead of n−1 ModDowns.
+// Key switching on the kernels, shared between two goroutines and kept modulo QP
+// (lazy) until one division by P at the end: a fold's rotations are summed before
+// that division, so a fold of n segments costs one decomposition, n−1 key products
+// and one division instead of n−1 of each.
 
-// newQP returns a zero ciphertext modulo QP at the level, in the NTT domain.
-func (p *Plan) newQP(level int) *rlwe.Element[ringqp.Poly] {
+// qpElement is a degree-1 element modulo QP (NTT domain).
+type qpElement = rlwe.Element[ringqp.Poly]
+
+// newQP returns a zero element modulo QP at the level.
+func (p *Plan) newQP(level int) *qpElement {
 	r := p.params.RingQP().AtLevel(level, p.params.MaxLevelP())
-	return &rlwe.Element[ringqp.Poly]{
+	return &qpElement{
 		Value:    []ringqp.Poly{r.NewPoly(), r.NewPoly()},
 		MetaData: &rlwe.MetaData{CiphertextMetaData: rlwe.CiphertextMetaData{IsNTT: true}},
 	}
 }
 
-// addQP sets acc += x modulo QP.
-func (p *Plan) addQP(level int, x, acc *rlwe.Element[ringqp.Poly]) {
-	r := p.params.RingQP().AtLevel(level, p.params.MaxLevelP())
-	r.Add(acc.Value[0], x.Value[0], acc.Value[0])
-	r.Add(acc.Value[1], x.Value[1], acc.Value[1])
+// clearQP zeroes x's limbs up to level and its P limb.
+func clearQP(level int, x *qpElement) {
+	for _, p := range x.Value {
+		for _, row := range p.Q.Coeffs[:level+1] {
+			clear(row)
+		}
+		for _, row := range p.P.Coeffs {
+			clear(row)
+		}
+	}
 }
 
-// modDownThenAdd sets ct += acc / P (rounded), one polynomial on each goroutine.
-func (p *Plan) modDownThenAdd(ws *workspace, acc *rlwe.Element[ringqp.Poly], ct *rlwe.Ciphertext) error {
-	return p.twoWay(func(h int) error {
-		p.keys.DivideByPThenAdd(ct.Value[h].Coeffs, acc.Value[h], ct.Level(), ws.rows[h])
+// Rows modulo QP at a level: rows 0 … level are the primes of Q, row level+1 is P's.
+
+// qpRow returns row r of x, modulo QP at the level.
+func qpRow(x ringqp.Poly, level, r int) []uint64 {
+	if r > level {
+		return x.P.Coeffs[0]
+	}
+	return x.Q.Coeffs[r]
+}
+
+// rowArith returns the arithmetic of row r modulo QP at the level.
+func (k *keySwitching) rowArith(level, r int) kernel.Arith {
+	if r > level {
+		return k.chain.Arith(k.nq)
+	}
+	return k.chain.Arith(r)
+}
+
+// addQP sets acc_o += x_o modulo QP for polynomial o.
+func (k *keySwitching) addQP(level int, x, acc *qpElement, o int) {
+	for r := range level + 2 {
+		dst := qpRow(acc.Value[o], level, r)
+		k.rowArith(level, r).Add(dst, dst, qpRow(x.Value[o], level, r))
+	}
+}
+
+// modDownThenAdd sets ct += (Σ accs) / P (rounded), one polynomial on each
+// goroutine; the sum is left in accs[0].
+func (p *Plan) modDownThenAdd(ws *workspace, ct *rlwe.Ciphertext, accs ...*qpElement) error {
+	level := ct.Level()
+	return ws.twoWay(func(h int) error {
+		for _, x := range accs[1:] {
+			p.keys.addQP(level, x, accs[0], h)
+		}
+		a := accs[0].Value[h]
+		p.keys.divideByP(level, a, ws.rows[h])
+		for l := range level + 1 {
+			p.keys.chain.Arith(l).Add(ct.Value[h].Coeffs[l], ct.Value[h].Coeffs[l], a.Q.Coeffs[l])
+		}
 		return nil
 	})
 }
 
-// relinearize turns the degree-2 ciphertext ct into a degree-1 one in place: the
-// digits of c2's decomposition and their products with the relinearization key are
-// shared between the two goroutines.
-func (p *Plan) relinearize(ws *workspace, ct *rlwe.Ciphertext) error {
+// square sets ct (degree 1) to its square, relinearized: the tensor product on the
+// kernels (Lattigo's, limb by limb, the limbs shared between the two goroutines), then
+// the key switch of its c1² term under the relinearization key: its digits' products
+// with the key are shared between the goroutines by limb.
+func (p *Plan) square(ws *workspace, ct *rlwe.Ciphertext) error {
 	evals := ws.evals
-	eval := evals[0]
-	rlk, err := eval.CheckAndGetRelinearizationKey()
+	rlk, err := evals[0].CheckAndGetRelinearizationKey()
 	if err != nil {
 		return err
 	}
-	level, levelP := ct.Level(), p.params.MaxLevelP()
-	decomp := eval.GetBuffDecompQP()
-	if err := p.decompose(evals, level, ct.Value[2], decomp); err != nil {
-		return err
-	}
-	digits := p.params.BaseRNSDecompositionVectorSize(level, levelP)
-	acc := [2]*rlwe.Element[ringqp.Poly]{ws.qpAt(0, level, false), ws.qpAt(1, level, false)}
-	if err := p.twoWay(func(h int) error {
-		var keys [2][]ringqp.Poly
-		var ds []ringqp.Poly
-		for i := h; i < digits; i += 2 {
-			keys[0] = append(keys[0], rlk.Value[i][0][0])
-			keys[1] = append(keys[1], rlk.Value[i][0][1])
-			ds = append(ds, decomp[i])
-		}
-		p.keys.MulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), keys, ds, false)
-		return nil
-	}); err != nil {
-		return err
-	}
-	if digits > 1 {
-		p.addQP(level, acc[1], acc[0])
-	}
-	ct.Value = ct.Value[:2]
-	return p.modDownThenAdd(ws, acc[0], ct)
-}
-
-// linearHoisted evaluates a linear transformation without baby-step giant-step:
-// one decomposition of ct, a hoisted key switch per nonzero diagonal (kept modulo
-// QP, multiplied there by the diagonal), the diagonals shared between two
-// goroutines, and one division by P. It suits transformations of a few diagonals,
-// at the price of a Galois key per diagonal.
-func (p *Plan) linearHoisted(ws *workspace, ct *rlwe.Ciphertext, lt he.LinearTransformation, out *rlwe.Ciphertext) error {
-	evals := ws.evals
-	eval := evals[0]
-	level, levelP := min(ct.Level(), lt.Level), p.params.MaxLevelP()
-	decomp := eval.GetBuffDecompQP()
-	if err := p.decompose(evals, level, ct.Value[1], decomp); err != nil {
-		return err
-	}
-	var rotations []int
-	for j := range lt.Vec {
-		if j != 0 {
-			rotations = append(rotations, j)
-		}
-	}
-	sort.Ints(rotations)
-	acc := [2]*rlwe.Element[ringqp.Poly]{ws.qpAt(0, level, true), ws.qpAt(1, level, true)}
-	if err := p.twoWay(func(h int) error {
-		rot, tmp := ws.qpAt(2+h, level, false), ws.qpAt(4+h, level, false)
-		for i := h; i < len(rotations); i += 2 {
-			j := rotations[i]
-			if err := p.automorphismHoisted(evals[h], level, ct, decomp, p.params.GaloisElement(j), tmp, rot, false); err != nil {
-				return err
-			}
-			// The rotated ciphertext's two polynomials times the same diagonal.
-			p.keys.MulAddQP(level, levelP, [2]ringqp.Poly(acc[h].Value), [2][]ringqp.Poly{rot.Value[:1], rot.Value[1:]},
-				[]ringqp.Poly{lt.Vec[j]}, true)
+	level := ct.Level()
+	c2 := ws.c2
+	if err := ws.twoWay(func(h int) error {
+		for l := h; l <= level; l += 2 {
+			a := p.keys.chain.Arith(l)
+			c0, c1 := ct.Value[0].Coeffs[l], ct.Value[1].Coeffs[l]
+			a.Mul(c2.Coeffs[l], c1, c1)
+			a.Mul(c1, c0, c1)
+			a.Add(c1, c1, c1)
+			a.Mul(c0, c0, c0)
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	p.addQP(level, acc[1], acc[0])
-	*out.MetaData = *ct.MetaData
-	out.Scale = ct.Scale.Mul(lt.Scale)
-	out.Resize(1, level)
-	ringQ := p.params.RingQ().AtLevel(level)
-	if d, ok := lt.Vec[0]; ok {
-		ringQ.MulCoeffsMontgomery(ct.Value[0], d.Q, out.Value[0])
-		ringQ.MulCoeffsMontgomery(ct.Value[1], d.Q, out.Value[1])
-	} else {
-		out.Value[0].Zero()
-		out.Value[1].Zero()
+	ct.Scale = ct.Scale.Mul(ct.Scale)
+	decomp := evals[0].GetBuffDecompQP()
+	if err := p.decompose(ws, level, c2, decomp); err != nil {
+		return err
 	}
-	return p.modDownThenAdd(ws, acc[0], out)
+	acc := ws.acc[0]
+	if err := ws.twoWay(func(h int) error {
+		return p.keyProduct(level, &rlk.GadgetCiphertext, decomp, acc, h, 2)
+	}); err != nil {
+		return err
+	}
+	return p.modDownThenAdd(ws, ct, acc)
 }
 
-// newKeySwitching returns the plan's key-switching arithmetic on the kernel path
-// (kernel.KeySwitch, which batch packing's relinearization shares).
-func newKeySwitching(prm hefloat.Parameters) (*kernel.KeySwitch, error) {
+// keySwitching is the plan's key-switching arithmetic on the kernel path: the primes
+// of Q then the special prime P, their transforms and element-wise arithmetic, for
+// Montgomery products of keys (and diagonals) with decomposed digits, summed and
+// reduced once per limb, the decomposition and the division by P.
+type keySwitching struct {
+	chain *kernel.Rescaler
+	nq    int // the number of primes of Q; P is prime nq of the chain
+	// pModQ[i] is P modulo q_i.
+	pModQ []kernel.Constant
+	// qpPrimes[l] lists the chain indices of the primes of Q up to level l, then P's.
+	qpPrimes [][]int
+}
+
+func newKeySwitching(prm hefloat.Parameters) (*keySwitching, error) {
 	if prm.PCount() != 1 {
 		return nil, fmt.Errorf("single-image packing needs exactly one special prime, the parameters have %d", prm.PCount())
 	}
@@ -139,74 +142,187 @@ func newKeySwitching(prm hefloat.Parameters) (*kernel.KeySwitch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return kernel.NewKeySwitch(path, prm.N(), prm.Q(), prm.P()[0], prm.RingType())
+	r, err := ring.NewRingFromType(prm.N(), append(prm.Q(), prm.P()...), prm.RingType())
+	if err != nil {
+		return nil, err
+	}
+	k := &keySwitching{nq: len(prm.Q())}
+	if k.chain, err = kernel.NewRescaler(path, r); err != nil {
+		return nil, err
+	}
+	P := prm.P()[0]
+	for i, q := range prm.Q() {
+		k.pModQ = append(k.pModQ, k.chain.Arith(i).Constant(P%q))
+		primes := make([]int, 0, i+2)
+		for l := range i + 1 {
+			primes = append(primes, l)
+		}
+		k.qpPrimes = append(k.qpPrimes, append(primes, k.nq))
+	}
+	return k, nil
 }
 
-// automorphismHoisted is Lattigo's AutomorphismHoistedLazy on the kernels: the key
-// switch of ct's decomposed c1 under the Galois key of galEl, modulo QP, with c0·P
-// added, then the automorphism applied, is written into out, or added to it if
-// accumulate; tmp is scratch. out is reduced.
-func (p *Plan) automorphismHoisted(eval *hefloat.Evaluator, level int, ct *rlwe.Ciphertext, decomp []ringqp.Poly, galEl uint64, tmp, out *rlwe.Element[ringqp.Poly], accumulate bool) error {
+// divideByP sets a's limbs up to level to a / P (a modulo QP), rounded, in place;
+// buf holds two scratch rows.
+func (k *keySwitching) divideByP(level int, a ringqp.Poly, buf [][]uint64) {
+	rows := append(a.Q.Coeffs[:level+1:level+1], a.P.Coeffs[0])
+	k.chain.DivideByLast(rows[:level+1], rows, k.qpPrimes[level], buf)
+}
+
+// mulAddQP sets out_o = Σ_i a_oi ⊙ b_i modulo QP for o = 0, 1 and the n terms
+// (a_0i, a_1i, b_i) = term(i) (Montgomery products: keys and encoded diagonals are in
+// Montgomery form), plus out_o's own value if accumulate; the results are reduced.
+// Each b_i is read once for both outputs. It computes rows first, first+step, … of
+// the level+2 rows modulo QP, so that goroutines may share the rows.
+func (k *keySwitching) mulAddQP(level int, out [2]ringqp.Poly, n int, term func(i int) (a0, a1, b ringqp.Poly), accumulate bool, first, step int) {
+	var buf [3 * maxTerms][]uint64
+	terms := buf[:0]
+	if n > maxTerms {
+		terms = make([][]uint64, 0, 3*n)
+	}
+	for r := first; r <= level+1; r += step {
+		terms = terms[:0]
+		for i := range n {
+			a0, a1, b := term(i)
+			terms = append(terms, qpRow(a0, level, r), qpRow(a1, level, r), qpRow(b, level, r))
+		}
+		k.rowArith(level, r).MontgomeryDot(qpRow(out[0], level, r), qpRow(out[1], level, r), terms, accumulate)
+	}
+}
+
+// maxTerms is the most terms mulAddQP sums without allocating.
+const maxTerms = 64
+
+// keyProduct sets out = Σ_i key_i ⊙ decomp_i modulo QP, rows first, first+step, … (see
+// mulAddQP): the key switch of a decomposed polynomial under the gadget ciphertext
+// key, before the division by P (Lattigo's GadgetProductLazy).
+func (p *Plan) keyProduct(level int, key *rlwe.GadgetCiphertext, decomp []ringqp.Poly, out *qpElement, first, step int) error {
+	if key.LevelP() != p.params.MaxLevelP() || key.LevelQ() < level {
+		return fmt.Errorf("single: a key at levels %d, %d cannot switch a ciphertext at level %d", key.LevelQ(), key.LevelP(), level)
+	}
+	digits := p.params.BaseRNSDecompositionVectorSize(level, p.params.MaxLevelP())
+	p.keys.mulAddQP(level, [2]ringqp.Poly(out.Value), digits, func(i int) (a0, a1, b ringqp.Poly) {
+		return key.Value[i][0][0], key.Value[i][0][1], decomp[i]
+	}, false, first, step)
+	return nil
+}
+
+// galoisKey returns the Galois key of galEl and the automorphism's index map in the
+// NTT domain.
+func (p *Plan) galoisKey(eval *hefloat.Evaluator, galEl uint64) (*rlwe.GaloisKey, []uint64, error) {
 	gk, err := eval.CheckAndGetGaloisKey(galEl)
 	if err != nil {
-		return err
-	}
-	levelP := gk.LevelP()
-	if levelP != p.params.MaxLevelP() {
-		return fmt.Errorf("single: Galois key %d has P level %d, want %d", galEl, levelP, p.params.MaxLevelP())
-	}
-	digits := p.params.BaseRNSDecompositionVectorSize(level, levelP)
-	var keys [2][]ringqp.Poly
-	for i := range digits {
-		keys[0] = append(keys[0], gk.Value[i][0][0])
-		keys[1] = append(keys[1], gk.Value[i][0][1])
-	}
-	p.keys.MulAddQP(level, levelP, [2]ringqp.Poly(tmp.Value), keys, decomp[:digits], false)
-	for l := range level + 1 {
-		p.keys.Chain().Arith(l).MulConstAdd(tmp.Value[0].Q.Coeffs[l], ct.Value[0].Coeffs[l], p.keys.PModQ(l))
+		return nil, nil, err
 	}
 	index := eval.AutomorphismIndex(galEl)
 	if index == nil {
 		if index, err = ring.AutomorphismNTTIndex(p.params.N(), p.params.RingQ().NthRoot(), galEl); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	for k := range 2 {
-		for l := range level + 1 {
-			permute(out.Value[k].Q.Coeffs[l], tmp.Value[k].Q.Coeffs[l], index, p.params.Q()[l], accumulate)
-		}
-		for l := range levelP + 1 {
-			permute(out.Value[k].P.Coeffs[l], tmp.Value[k].P.Coeffs[l], index, p.params.P()[l], accumulate)
-		}
-	}
-	return nil
+	return gk, index, nil
 }
 
-// permute sets out[j] = in[index[j]] (an automorphism in the NTT domain), or adds it
-// modulo q if accumulate.
-func permute(out, in []uint64, index []uint64, q uint64, accumulate bool) {
-	out = out[:len(index)]
-	if !accumulate {
-		for j, i := range index {
-			out[j] = in[i]
+// rotateHoisted computes ct rotated by each of rotations (slots) modulo QP, from the
+// decomposition of its c1: Lattigo's AutomorphismHoistedLazy on the kernels, the key
+// switch of c1 under the rotation's Galois key with c0·P added, then the
+// automorphism; rotation i is written into out(h, i), or added to it if accumulate.
+// The work is shared between the two goroutines as tasks of one row modulo QP of one
+// rotation, row by row, so that a row of the decomposition serves every rotation
+// while it is in cache; h names the goroutine (for its scratch and, when
+// accumulating, its own sum).
+func (p *Plan) rotateHoisted(ws *workspace, level int, ct *rlwe.Ciphertext, decomp []ringqp.Poly, rotations []int, out func(h, i int) *qpElement, accumulate bool) error {
+	n, rows := len(rotations), level+2
+	return ws.shared(n*rows, func(h, task int) error {
+		r, i := task/n, task%n
+		gk, index, err := p.galoisKey(ws.evals[h], p.params.GaloisElement(rotations[i]))
+		if err != nil {
+			return err
 		}
-		return
+		tmp := ws.tmp[h]
+		if err := p.keyProduct(level, &gk.GadgetCiphertext, decomp, tmp, r, rows); err != nil {
+			return err
+		}
+		if r <= level {
+			p.keys.chain.Arith(r).MulConstAdd(tmp.Value[0].Q.Coeffs[r], ct.Value[0].Coeffs[r], p.keys.pModQ[r])
+		}
+		dst, a := out(h, i), p.keys.rowArith(level, r)
+		for k := range 2 {
+			a.Permute(qpRow(dst.Value[k], level, r), qpRow(tmp.Value[k], level, r), index, accumulate)
+		}
+		return nil
+	})
+}
+
+// decompose writes the RNS decomposition of c1 (NTT domain, at level) into decomp,
+// the digits shared between two goroutines (see decomposeDigits).
+func (p *Plan) decompose(ws *workspace, level int, c1 ring.Poly, decomp []ringqp.Poly) error {
+	inv := ws.evals[0].BuffInvNTT
+	return ws.twoWay(func(h int) error {
+		p.keys.decomposeDigits(level, c1, inv, decomp, h, 2)
+		return nil
+	})
+}
+
+// decomposeDigits writes digits first, first+step, … of the RNS decomposition of c1
+// (NTT domain, at level) into decomp: digit i is c1's limb i as a centred integer,
+// reduced modulo every prime of Q (up to level) and P, in the NTT domain — Lattigo's
+// DecomposeSingleNTT with one special prime, on the kernels. inv's rows of those
+// digits are scratch.
+func (k *keySwitching) decomposeDigits(level int, c1, inv ring.Poly, decomp []ringqp.Poly, first, step int) {
+	for i := first; i <= level; i += step {
+		k.chain.NTT(i).Inverse(inv.Coeffs[i], c1.Coeffs[i])
+		from := k.chain.Arith(i).Modulus()
+		digit := decomp[i]
+		for l := range level + 1 {
+			if l == i {
+				copy(digit.Q.Coeffs[l], c1.Coeffs[l])
+				continue
+			}
+			k.chain.Arith(l).Lift(digit.Q.Coeffs[l], inv.Coeffs[i], from)
+			k.chain.NTT(l).Forward(digit.Q.Coeffs[l], digit.Q.Coeffs[l])
+		}
+		k.chain.Arith(k.nq).Lift(digit.P.Coeffs[0], inv.Coeffs[i], from)
+		k.chain.NTT(k.nq).Forward(digit.P.Coeffs[0], digit.P.Coeffs[0])
 	}
-	for j, i := range index {
-		v := out[j] + in[i]
-		out[j] = min(v, v-q) // v−q wraps around below q: branch-free reduction
+}
+
+// fold replaces ct by the sum of its rotations by batch·j, j = 0 … n−1: one
+// decomposition, then n−1 hoisted key switches summed modulo QP (each goroutine into
+// its own sum), then one division by P.
+func (p *Plan) fold(ws *workspace, ct *rlwe.Ciphertext, batch, n int) error {
+	level := ct.Level()
+	decomp := ws.evals[0].GetBuffDecompQP()
+	if err := p.decompose(ws, level, ct.Value[1], decomp); err != nil {
+		return err
 	}
+	sums := ws.acc
+	clearQP(level, sums[0])
+	clearQP(level, sums[1])
+	rotations := make([]int, n-1)
+	for j := range rotations {
+		rotations[j] = batch * (j + 1)
+	}
+	if err := p.rotateHoisted(ws, level, ct, decomp, rotations, func(h, _ int) *qpElement { return sums[h] }, true); err != nil {
+		return err
+	}
+	return p.modDownThenAdd(ws, ct, sums[0], sums[1])
 }
 
 // rescale sets out (which may be ct) to ct divided by its last prime, rounded, on the
-// kernels.
+// kernels, one polynomial on each goroutine.
 func (p *Plan) rescale(ws *workspace, ct, out *rlwe.Ciphertext) error {
 	level := ct.Level()
 	if level == 0 {
 		return fmt.Errorf("single: cannot rescale a ciphertext at level 0")
 	}
-	for k := range ct.Value {
-		p.keys.Chain().Rescale(out.Value[k].Coeffs[:level], ct.Value[k].Coeffs[:level+1], ws.rows[0], 1)
+	if err := ws.twoWay(func(h int) error {
+		for k := h; k < len(ct.Value); k += 2 {
+			p.keys.chain.Rescale(out.Value[k].Coeffs[:level], ct.Value[k].Coeffs[:level+1], ws.rows[h], 1)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	if out != ct {
 		*out.MetaData = *ct.MetaData

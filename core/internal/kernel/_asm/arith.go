@@ -191,8 +191,38 @@ func arithKernels() {
 		})
 }
 
+// gatherKernels generates the automorphisms in the NTT domain: a gather of src by an
+// index map, into dst or added to it modulo q.
+func gatherKernels() {
+	const signature = "func(dst *uint64, src *uint64, index *uint64, n int, k *uint64)"
+	gather := func(src, off Register, p []Register) VecVirtual {
+		idx, x := ZMM(), ZMM()
+		VMOVDQU64(at(p[2], off), idx)
+		all := K()
+		KXNORB(all, all, all)
+		VPGATHERQQ(Mem{Base: src, Index: idx, Scale: 8}, all, x)
+		return x
+	}
+	elementwise("permuteIFMA", "permuteIFMA sets dst[j] = src[index[j]] for index values below 2^31.", signature,
+		[]string{"dst", "src", "index"},
+		func(p []Register, off Register, c modConstsVec) {
+			VMOVDQU64(gather(p[1], off, p), at(p[0], off))
+		})
+	elementwise("permuteAddIFMA", "permuteAddIFMA sets dst[j] = dst[j] + src[index[j]] mod q for dst, src < q and index values below 2^31.", signature,
+		[]string{"dst", "src", "index"},
+		func(p []Register, off Register, c modConstsVec) {
+			x := gather(p[1], off, p)
+			VPADDQ(at(p[0], off), x, x)
+			minusQ(c, x)
+			VMOVDQU64(x, at(p[0], off))
+		})
+}
+
 // montDotVecs is the number of 8-coefficient vectors montDotIFMA computes at a time.
 const montDotVecs = 4
+
+// montDotPrefetch is how far ahead (bytes) montDotIFMA prefetches its key rows.
+const montDotPrefetch = 512
 
 // montDot generates montDotIFMA: for two outputs sharing one operand,
 // dst_o = (dst_o if accumulate) + Σ_i a_oi·b_i·2^-64 mod q over count ≤ 8 terms
@@ -229,6 +259,9 @@ func montDot() {
 	MOVQ(Mem{Base: terms, Disp: sliceHeader}, pa1)
 	MOVQ(Mem{Base: terms, Disp: 2 * sliceHeader}, pb)
 	for v := range montDotVecs {
+		for _, pr := range []Register{pa0, pa1} {
+			PREFETCHT0(Mem{Base: pr, Index: off, Scale: 1, Disp: montDotPrefetch + 64*v})
+		}
 		b := ZMM()
 		VMOVDQU64(Mem{Base: pb, Index: off, Scale: 1, Disp: 64 * v}, b)
 		for o, pa := range []Register{pa0, pa1} {

@@ -72,6 +72,7 @@ func main() {
 	ifftKernels()
 	uniformKernel()
 	quantizeKernel()
+	gatherKernels()
 	Generate()
 }
 

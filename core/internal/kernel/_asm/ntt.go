@@ -84,119 +84,248 @@ func nttParams() (p, n, w, ws Register, c nttConsts) {
 	return
 }
 
-// nttForwardStages generates the forward stages whose butterflies are at least eight
-// coefficients apart: for m = 2, 4, … while t = n/m ≥ 8, block i of 2t coefficients
-// uses root m+i.
+// A stage kernel's passes: each pass runs up to three consecutive stages on vectors
+// held in registers (radix 8, 4 or 2), so that a row crosses the memory hierarchy once
+// per pass rather than once per stage. Every coefficient sees the same butterflies in
+// the same order as stage by stage.
+
+// rootPair broadcasts root idx+k (w and its Shoup constant) from the tables.
+func rootPair(w, ws, idx Register, k int) (VecVirtual, VecVirtual) {
+	r, rs := ZMM(), ZMM()
+	VPBROADCASTQ(Mem{Base: w, Index: idx, Scale: 8, Disp: 8 * k}, r)
+	VPBROADCASTQ(Mem{Base: ws, Index: idx, Scale: 8, Disp: 8 * k}, rs)
+	return r, rs
+}
+
+// stagePass generates one pass of a stage kernel over the whole row, in blocks of
+// vectors·tb bytes (tb holds the vectors' spacing in bytes, tb3 = 3·tb is scratch):
+// for block b = 0, 1, … while idx < idxEnd (idx advancing by step per block), roots
+// gives the block's butterflies (for its root index idx), run on the `vectors` vectors
+// at j + k·tb, k < vectors, for j stepping by 64 bytes over the block's first tb bytes.
+func stagePass(name string, p, tb, idx, idxEnd Register, step, vectors int, roots func(idx Register) func(x []VecVirtual)) {
+	tb3, j, j1, end := GP64(), GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: tb, Index: tb, Scale: 2}, tb3)
+	MOVQ(p, j)
+	Label(name + "_block")
+	body := roots(idx)
+	LEAQ(Mem{Base: j, Index: tb, Scale: 1}, end)
+	Label(name + "_vec")
+	LEAQ(Mem{Base: j, Index: tb, Scale: 1}, j1)
+	// Vector k at j + k·tb: even k from j, odd k from j1 = j + tb.
+	at := func(k int) Mem {
+		base := j
+		if k%2 == 1 {
+			base = j1
+		}
+		switch k / 2 {
+		case 0:
+			return Mem{Base: base}
+		case 1:
+			return Mem{Base: base, Index: tb, Scale: 2}
+		case 2:
+			return Mem{Base: base, Index: tb, Scale: 4}
+		default:
+			return Mem{Base: base, Index: tb3, Scale: 2}
+		}
+	}
+	x := make([]VecVirtual, vectors)
+	for k := range x {
+		x[k] = ZMM()
+		VMOVDQU64(at(k), x[k])
+	}
+	body(x)
+	for k := range x {
+		VMOVDQU64(x[k], at(k))
+	}
+	ADDQ(U8(64), j)
+	CMPQ(j, end)
+	JB(LabelRef(name + "_vec"))
+	// j is now the block's start + tb: the next block starts (vectors−1)·tb on.
+	switch vectors {
+	case 8:
+		LEAQ(Mem{Base: j, Index: tb3, Scale: 2}, j) // + 6·tb
+		ADDQ(tb, j)
+	case 4:
+		ADDQ(tb3, j)
+	case 2:
+		ADDQ(tb, j)
+	}
+	ADDQ(U8(step), idx)
+	CMPQ(idx, idxEnd)
+	JB(LabelRef(name + "_block"))
+}
+
+// nttForwardStages generates the forward stages whose butterflies are at least 16
+// coefficients apart (nttForwardLast does t = 8, 4, 2, 1): for m = 2, 4, … while
+// t = n/m ≥ 16, block i of 2t coefficients uses root m+i. Stages go three at a time
+// while t ≥ 64, then two or one.
 func nttForwardStages() {
 	TEXT("nttForwardStagesIFMA", NOSPLIT, nttSignature)
 	Pragma("noescape")
-	Doc("nttForwardStagesIFMA runs the forward NTT stages with butterflies at least 8 apart.")
+	Doc("nttForwardStagesIFMA runs the forward NTT stages with butterflies at least 16 apart.")
 	p, n, w, ws, c := nttParams()
-	m, t, tb := GP64(), GP64(), GP64()
+	m, t, tb, idx, idxEnd := GP64(), GP64(), GP64(), GP64(), GP64()
 	MOVQ(U32(2), m)
 	MOVQ(n, t)
 	SHRQ(U8(1), t)
+	// A pass's first stage (m, t): vectors t/2^shift apart, blocks m … m + m/2 − 1.
+	setup := func(shift uint8) {
+		MOVQ(t, tb)
+		SHLQ(U8(3), tb)
+		SHRQ(U8(shift), tb)
+		MOVQ(m, idx)
+		MOVQ(m, idxEnd)
+		SHRQ(U8(1), idxEnd)
+		ADDQ(m, idxEnd)
+	}
 
-	Label("fwd_stage")
-	CMPQ(t, U8(8))
+	Label("fwd8_stage")
+	CMPQ(t, U8(64))
+	JB(LabelRef("fwd4_stage"))
+	setup(2)
+	stagePass("fwd8", p, tb, idx, idxEnd, 1, 8, func(idx Register) func(x []VecVirtual) {
+		return func(x []VecVirtual) {
+			w1, ws1 := rootPair(w, ws, idx, 0)
+			for k := range 4 {
+				forwardButterfly(c, x[k], x[k+4], w1, ws1)
+			}
+			idx2 := GP64()
+			LEAQ(Mem{Base: idx, Index: idx, Scale: 1}, idx2) // 2m+2i
+			for h := range 2 {
+				w2, ws2 := rootPair(w, ws, idx2, h)
+				forwardButterfly(c, x[4*h], x[4*h+2], w2, ws2)
+				forwardButterfly(c, x[4*h+1], x[4*h+3], w2, ws2)
+			}
+			SHLQ(U8(1), idx2) // 4m+4i
+			for h := range 4 {
+				w3, ws3 := rootPair(w, ws, idx2, h)
+				forwardButterfly(c, x[2*h], x[2*h+1], w3, ws3)
+			}
+		}
+	})
+	SHLQ(U8(3), m)
+	SHRQ(U8(3), t)
+	JMP(LabelRef("fwd8_stage"))
+
+	Label("fwd4_stage")
+	CMPQ(t, U8(32))
+	JB(LabelRef("fwd2_stage"))
+	setup(1)
+	stagePass("fwd4", p, tb, idx, idxEnd, 1, 4, func(idx Register) func(x []VecVirtual) {
+		return func(x []VecVirtual) {
+			w1, ws1 := rootPair(w, ws, idx, 0)
+			forwardButterfly(c, x[0], x[2], w1, ws1)
+			forwardButterfly(c, x[1], x[3], w1, ws1)
+			idx2 := GP64()
+			LEAQ(Mem{Base: idx, Index: idx, Scale: 1}, idx2)
+			for h := range 2 {
+				w2, ws2 := rootPair(w, ws, idx2, h)
+				forwardButterfly(c, x[2*h], x[2*h+1], w2, ws2)
+			}
+		}
+	})
+	SHLQ(U8(2), m)
+	SHRQ(U8(2), t)
+
+	Label("fwd2_stage")
+	CMPQ(t, U8(16))
 	JB(LabelRef("fwd_done"))
-	MOVQ(t, tb)
-	SHLQ(U8(3), tb) // t in bytes
-	i, blk := GP64(), GP64()
-	XORQ(i, i)
-	MOVQ(p, blk)
-
-	Label("fwd_block")
-	root := GP64()
-	LEAQ(Mem{Base: m, Index: i, Scale: 1}, root)
-	wr, wsr := ZMM(), ZMM()
-	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8}, wr)
-	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8}, wsr)
-	j, end := GP64(), GP64()
-	MOVQ(blk, j)
-	LEAQ(Mem{Base: blk, Index: tb, Scale: 1}, end)
-
-	Label("fwd_pair")
-	u, v := ZMM(), ZMM()
-	VMOVDQU64(Mem{Base: j}, u)
-	VMOVDQU64(Mem{Base: j, Index: tb, Scale: 1}, v)
-	forwardButterfly(c, u, v, wr, wsr)
-	VMOVDQU64(u, Mem{Base: j})
-	VMOVDQU64(v, Mem{Base: j, Index: tb, Scale: 1})
-	ADDQ(U8(64), j)
-	CMPQ(j, end)
-	JB(LabelRef("fwd_pair"))
-
-	LEAQ(Mem{Base: blk, Index: tb, Scale: 2}, blk)
-	INCQ(i)
-	half := GP64()
-	MOVQ(m, half)
-	SHRQ(U8(1), half)
-	CMPQ(i, half)
-	JB(LabelRef("fwd_block"))
-
-	SHLQ(U8(1), m)
-	SHRQ(U8(1), t)
-	JMP(LabelRef("fwd_stage"))
+	setup(0)
+	stagePass("fwd2", p, tb, idx, idxEnd, 1, 2, func(idx Register) func(x []VecVirtual) {
+		return func(x []VecVirtual) {
+			w1, ws1 := rootPair(w, ws, idx, 0)
+			forwardButterfly(c, x[0], x[1], w1, ws1)
+		}
+	})
 
 	Label("fwd_done")
 	VZEROUPPER()
 	RET()
 }
 
-// nttInverseStages generates the inverse stages with butterflies at least eight apart:
-// for m = n/8, n/16, … 2 with t = n/(2m)·2 … (t doubling from 8), block i uses root m+i.
+// nttInverseStages generates the inverse stages with butterflies at least 16 apart
+// (nttInverseFirst does t = 1, 2, 4, 8): for m = n/16, n/32, … 2 with t doubling from
+// 16, block i uses root m+i. Stages go three at a time while m ≥ 8, then two or one.
 func nttInverseStages() {
 	TEXT("nttInverseStagesIFMA", NOSPLIT, nttSignature)
 	Pragma("noescape")
-	Doc("nttInverseStagesIFMA runs the inverse NTT stages with butterflies at least 8 apart.")
+	Doc("nttInverseStagesIFMA runs the inverse NTT stages with butterflies at least 16 apart.")
 	p, n, w, ws, c := nttParams()
-	m, t, tb := GP64(), GP64(), GP64()
+	m, t, tb, idx, idxEnd := GP64(), GP64(), GP64(), GP64(), GP64()
 	MOVQ(n, m)
-	SHRQ(U8(3), m)
-	MOVQ(U32(8), t)
+	SHRQ(U8(4), m)
+	MOVQ(U32(16), t)
+	// A pass from stage (m, t): vectors t apart, the first stage's roots m … m + m/2 − 1
+	// (a pass of s stages takes 2^(s−1) of them per block).
+	setup := func() {
+		MOVQ(t, tb)
+		SHLQ(U8(3), tb)
+		MOVQ(m, idx)
+		MOVQ(m, idxEnd)
+		SHRQ(U8(1), idxEnd)
+		ADDQ(m, idxEnd) // m + m/2: the first stage's roots end there
+	}
 
-	Label("inv_stage")
+	Label("inv8_stage")
+	CMPQ(m, U8(8))
+	JB(LabelRef("inv4_stage"))
+	setup()
+	stagePass("inv8", p, tb, idx, idxEnd, 4, 8, func(idx Register) func(x []VecVirtual) {
+		return func(x []VecVirtual) {
+			for h := range 4 {
+				w1, ws1 := rootPair(w, ws, idx, h) // m+4i+h
+				inverseButterfly(c, x[2*h], x[2*h+1], w1, ws1)
+			}
+			idx2 := GP64()
+			MOVQ(idx, idx2)
+			SHRQ(U8(1), idx2) // m/2+2i
+			for h := range 2 {
+				w2, ws2 := rootPair(w, ws, idx2, h)
+				inverseButterfly(c, x[4*h], x[4*h+2], w2, ws2)
+				inverseButterfly(c, x[4*h+1], x[4*h+3], w2, ws2)
+			}
+			SHRQ(U8(1), idx2) // m/4+i
+			w3, ws3 := rootPair(w, ws, idx2, 0)
+			for k := range 4 {
+				inverseButterfly(c, x[k], x[k+4], w3, ws3)
+			}
+		}
+	})
+	SHRQ(U8(3), m)
+	SHLQ(U8(3), t)
+	JMP(LabelRef("inv8_stage"))
+
+	Label("inv4_stage")
+	CMPQ(m, U8(4))
+	JB(LabelRef("inv2_stage"))
+	setup()
+	stagePass("inv4", p, tb, idx, idxEnd, 2, 4, func(idx Register) func(x []VecVirtual) {
+		return func(x []VecVirtual) {
+			for h := range 2 {
+				w1, ws1 := rootPair(w, ws, idx, h) // m+2i+h
+				inverseButterfly(c, x[2*h], x[2*h+1], w1, ws1)
+			}
+			idx2 := GP64()
+			MOVQ(idx, idx2)
+			SHRQ(U8(1), idx2) // m/2+i
+			w2, ws2 := rootPair(w, ws, idx2, 0)
+			inverseButterfly(c, x[0], x[2], w2, ws2)
+			inverseButterfly(c, x[1], x[3], w2, ws2)
+		}
+	})
+	SHRQ(U8(2), m)
+	SHLQ(U8(2), t)
+
+	Label("inv2_stage")
 	CMPQ(m, U8(2))
 	JB(LabelRef("inv_done"))
-	MOVQ(t, tb)
-	SHLQ(U8(3), tb)
-	i, blk := GP64(), GP64()
-	XORQ(i, i)
-	MOVQ(p, blk)
-
-	Label("inv_block")
-	root := GP64()
-	LEAQ(Mem{Base: m, Index: i, Scale: 1}, root)
-	wr, wsr := ZMM(), ZMM()
-	VPBROADCASTQ(Mem{Base: w, Index: root, Scale: 8}, wr)
-	VPBROADCASTQ(Mem{Base: ws, Index: root, Scale: 8}, wsr)
-	j, end := GP64(), GP64()
-	MOVQ(blk, j)
-	LEAQ(Mem{Base: blk, Index: tb, Scale: 1}, end)
-
-	Label("inv_pair")
-	u, v := ZMM(), ZMM()
-	VMOVDQU64(Mem{Base: j}, u)
-	VMOVDQU64(Mem{Base: j, Index: tb, Scale: 1}, v)
-	inverseButterfly(c, u, v, wr, wsr)
-	VMOVDQU64(u, Mem{Base: j})
-	VMOVDQU64(v, Mem{Base: j, Index: tb, Scale: 1})
-	ADDQ(U8(64), j)
-	CMPQ(j, end)
-	JB(LabelRef("inv_pair"))
-
-	LEAQ(Mem{Base: blk, Index: tb, Scale: 2}, blk)
-	INCQ(i)
-	half := GP64()
-	MOVQ(m, half)
-	SHRQ(U8(1), half)
-	CMPQ(i, half)
-	JB(LabelRef("inv_block"))
-
-	SHRQ(U8(1), m)
-	SHLQ(U8(1), t)
-	JMP(LabelRef("inv_stage"))
+	setup()
+	stagePass("inv2", p, tb, idx, idxEnd, 1, 2, func(idx Register) func(x []VecVirtual) {
+		return func(x []VecVirtual) {
+			w1, ws1 := rootPair(w, ws, idx, 0)
+			inverseButterfly(c, x[0], x[1], w1, ws1)
+		}
+	})
 
 	Label("inv_done")
 	VZEROUPPER()
@@ -280,12 +409,21 @@ func loadInnerRoots(n, g, w, ws Register) innerRoots {
 	return r
 }
 
-// nttForwardLast generates the three innermost forward stages (t = 4, 2, 1) fused on
-// groups of 16 coefficients, and the final reduction into [0, q).
+// eighthRoot broadcasts root n/8 + g, the stage t = 8's for group g.
+func eighthRoot(n, g, w, ws Register) (VecVirtual, VecVirtual) {
+	idx := GP64()
+	MOVQ(n, idx)
+	SHRQ(U8(3), idx)
+	ADDQ(g, idx)
+	return rootPair(w, ws, idx, 0)
+}
+
+// nttForwardLast generates the four innermost forward stages (t = 8, 4, 2, 1) fused
+// on groups of 16 coefficients, and the final reduction into [0, q).
 func nttForwardLast() {
 	TEXT("nttForwardLastIFMA", NOSPLIT, nttSignature)
 	Pragma("noescape")
-	Doc("nttForwardLastIFMA runs the forward NTT stages t = 4, 2, 1 and reduces into [0, q).")
+	Doc("nttForwardLastIFMA runs the forward NTT stages t = 8, 4, 2, 1 and reduces into [0, q).")
 	p, n, w, ws, c := nttParams()
 	g, groups := GP64(), GP64()
 	XORQ(g, g)
@@ -301,6 +439,9 @@ func nttForwardLast() {
 	ADDQ(p, at)
 	VMOVDQU64(Mem{Base: at}, a)
 	VMOVDQU64(Mem{Base: at, Disp: 64}, b)
+	// t = 8: pairs (c0, c8) …, root n/8 + g.
+	w8, ws8 := eighthRoot(n, g, w, ws)
+	forwardButterfly(c, a, b, w8, ws8)
 	// t = 4: pairs (c0, c4) … within each 8-coefficient half.
 	u, v := ZMM(), ZMM()
 	VSHUFI64X2(U8(0x44), b, a, u)
@@ -329,12 +470,12 @@ func nttForwardLast() {
 	RET()
 }
 
-// nttInverseFirst generates the three outermost inverse stages (t = 1, 2, 4) fused on
-// groups of 16 coefficients.
+// nttInverseFirst generates the four outermost inverse stages (t = 1, 2, 4, 8) fused
+// on groups of 16 coefficients.
 func nttInverseFirst() {
 	TEXT("nttInverseFirstIFMA", NOSPLIT, nttSignature)
 	Pragma("noescape")
-	Doc("nttInverseFirstIFMA runs the inverse NTT stages t = 1, 2, 4 (inputs below 2q, outputs below 2q).")
+	Doc("nttInverseFirstIFMA runs the inverse NTT stages t = 1, 2, 4, 8 (inputs below 2q, outputs below 2q).")
 	p, n, w, ws, c := nttParams()
 	g, groups := GP64(), GP64()
 	XORQ(g, g)
@@ -366,6 +507,9 @@ func nttInverseFirst() {
 	lo, hi := ZMM(), ZMM()
 	VSHUFI64X2(U8(0x44), v4, u4, lo)
 	VSHUFI64X2(U8(0xee), v4, u4, hi)
+	// t = 8: pairs (c0, c8) …, root n/8 + g.
+	w8, ws8 := eighthRoot(n, g, w, ws)
+	inverseButterfly(c, lo, hi, w8, ws8)
 	VMOVDQU64(lo, Mem{Base: at})
 	VMOVDQU64(hi, Mem{Base: at, Disp: 64})
 	INCQ(g)
