@@ -121,15 +121,16 @@ func (p *Plan) square(ws *workspace, ct *rlwe.Ciphertext) error {
 	return p.modDownThenAdd(ws, ct, acc)
 }
 
-// keySwitching is the plan's key-switching arithmetic on the kernel path: the primes
-// of Q then the special prime P, their transforms and element-wise arithmetic, for
-// Montgomery products of keys (and diagonals) with decomposed digits, summed and
-// reduced once per limb, the decomposition and the division by P.
+// keySwitching is the plan's key-switching arithmetic on the kernel path: kernel's
+// KeySwitch (the primes of Q then the special prime P, their transforms and
+// element-wise arithmetic, the digits of the decomposition), with the row splits
+// that let two goroutines share a key switch: Montgomery products of keys (and
+// diagonals) with decomposed digits, summed and reduced once per limb, and the
+// division by P.
 type keySwitching struct {
-	chain *kernel.Rescaler
-	nq    int // the number of primes of Q; P is prime nq of the chain
-	// pModQ[i] is P modulo q_i.
-	pModQ []kernel.Constant
+	*kernel.KeySwitch
+	chain *kernel.Rescaler // the KeySwitch's chain
+	nq    int              // the number of primes of Q; P is prime nq of the chain
 	// qpPrimes[l] lists the chain indices of the primes of Q up to level l, then P's.
 	qpPrimes [][]int
 }
@@ -142,17 +143,12 @@ func newKeySwitching(prm hefloat.Parameters) (*keySwitching, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := ring.NewRingFromType(prm.N(), append(prm.Q(), prm.P()...), prm.RingType())
+	ks, err := kernel.NewKeySwitch(path, prm.N(), prm.Q(), prm.P()[0], prm.RingType())
 	if err != nil {
 		return nil, err
 	}
-	k := &keySwitching{nq: len(prm.Q())}
-	if k.chain, err = kernel.NewRescaler(path, r); err != nil {
-		return nil, err
-	}
-	P := prm.P()[0]
-	for i, q := range prm.Q() {
-		k.pModQ = append(k.pModQ, k.chain.Arith(i).Constant(P%q))
+	k := &keySwitching{KeySwitch: ks, chain: ks.Chain(), nq: ks.Special()}
+	for i := range prm.Q() {
 		primes := make([]int, 0, i+2)
 		for l := range i + 1 {
 			primes = append(primes, l)
@@ -244,7 +240,7 @@ func (p *Plan) rotateHoisted(ws *workspace, level int, ct *rlwe.Ciphertext, deco
 			return err
 		}
 		if r <= level {
-			p.keys.chain.Arith(r).MulConstAdd(tmp.Value[0].Q.Coeffs[r], ct.Value[0].Coeffs[r], p.keys.pModQ[r])
+			p.keys.chain.Arith(r).MulConstAdd(tmp.Value[0].Q.Coeffs[r], ct.Value[0].Coeffs[r], p.keys.PModQ(r))
 		}
 		dst, a := out(h, i), p.keys.rowArith(level, r)
 		for k := range 2 {
@@ -272,18 +268,7 @@ func (p *Plan) decompose(ws *workspace, level int, c1 ring.Poly, decomp []ringqp
 func (k *keySwitching) decomposeDigits(level int, c1, inv ring.Poly, decomp []ringqp.Poly, first, step int) {
 	for i := first; i <= level; i += step {
 		k.chain.NTT(i).Inverse(inv.Coeffs[i], c1.Coeffs[i])
-		from := k.chain.Arith(i).Modulus()
-		digit := decomp[i]
-		for l := range level + 1 {
-			if l == i {
-				copy(digit.Q.Coeffs[l], c1.Coeffs[l])
-				continue
-			}
-			k.chain.Arith(l).Lift(digit.Q.Coeffs[l], inv.Coeffs[i], from)
-			k.chain.NTT(l).Forward(digit.Q.Coeffs[l], digit.Q.Coeffs[l])
-		}
-		k.chain.Arith(k.nq).Lift(digit.P.Coeffs[0], inv.Coeffs[i], from)
-		k.chain.NTT(k.nq).Forward(digit.P.Coeffs[0], digit.P.Coeffs[0])
+		k.Digit(decomp[i], level, i, inv.Coeffs[i], c1.Coeffs[i])
 	}
 }
 

@@ -184,7 +184,7 @@ func (p *Plan) linear(ws *workspace, ct *rlwe.Ciphertext, t *transform, out *rlw
 			for l := range level + 1 {
 				row := rotated[0].Value[k].Q.Coeffs[l]
 				clear(row)
-				p.keys.chain.Arith(l).MulConstAdd(row, ct.Value[k].Coeffs[l], p.keys.pModQ[l])
+				p.keys.chain.Arith(l).MulConstAdd(row, ct.Value[k].Coeffs[l], p.keys.PModQ(l))
 			}
 			clear(rotated[0].Value[k].P.Coeffs[0])
 		}
