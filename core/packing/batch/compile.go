@@ -61,7 +61,10 @@ type Plan struct {
 	params   hefloat.Parameters
 	manifest manifest.Manifest
 	steps    []step
-	inScale  rlwe.Scale
+	// run is steps as evaluated: with squares fused into the linear steps after
+	// them (see fuse).
+	run     []step
+	inScale rlwe.Scale
 	// precision is the planned precision in bits (see Options.TargetBits).
 	precision float64
 	// pool recycles ciphertext memory across steps and batches.
@@ -283,6 +286,7 @@ func build(m *model.Model, stages []model.Stage, in []interval, scales []float64
 		p.manifest.Monitors = append(p.manifest.Monitors, ms.layer)
 	}
 	copy(p.manifest.ModelFingerprint[:], digest.Sum(nil))
+	p.run = fuse(p.steps)
 	p.precision = sch.precision
 	// The pool keeps at most one evaluation's rows: what the next batch reuses.
 	p.pool = newRowPool(prm.N(), int(p.keptRows(p.evaluationRows()*p.rowBytes())))

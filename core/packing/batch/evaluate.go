@@ -34,17 +34,17 @@ func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, keys rlwe.Ev
 	p.pool.begin()
 	defer p.pool.end()
 	x := append([]*rlwe.Ciphertext(nil), in...)
-	for i, s := range p.steps {
+	for i, s := range p.run {
 		if err := ctx.Err(); err != nil {
 			ev.pool.release(x...)
 			return nil, errs.New(errs.ErrLimit, "batch: evaluation stopped before step %d: %w", i, err)
 		}
-		progress.Report("evaluate", i, len(p.steps))
+		progress.Report("evaluate", i, len(p.run))
 		var err error
 		if x, err = s.apply(ev, x); err != nil {
 			return nil, fmt.Errorf("batch: step %d: %w", i, err)
 		}
 	}
-	progress.Report("evaluate", len(p.steps), len(p.steps))
+	progress.Report("evaluate", len(p.run), len(p.run))
 	return x, nil
 }

@@ -47,18 +47,19 @@ func (p *Plan) poolBytes(eval int64) int64 { return p.keptRows(eval) * p.keptRow
 // evaluationRows counts the coefficient rows an evaluation holds at its peak.
 func (p *Plan) evaluationRows() int64 {
 	m := p.manifest
-	return p.stepsPeak(p.steps, m.InputCiphertexts, 1, m.InputLevel) + slabRows(p.steps, p.params.N())
+	return p.stepsPeak(p.run, m.InputCiphertexts, 1, m.InputLevel) + slabRows(p.run, p.params.N())
 }
 
 // slabRows counts the rows of the largest slab of the linear steps (one per
-// evaluation, reused from step to step: see linearStep.apply).
+// evaluation, reused from step to step: see linearStep.evaluate).
 func slabRows(steps []step, n int) int64 {
 	var most int64
 	for _, s := range steps {
 		switch st := s.(type) {
 		case *linearStep:
-			words := int64(st.inputs) * int64(min(n, spanSize))
-			most = max(most, (words+int64(n)-1)/int64(n))
+			most = max(most, st.slabRows(n))
+		case *squaredLinearStep:
+			most = max(most, st.linear.slabRows(n))
 		case *segmentStep:
 			for _, c := range st.chunks {
 				most = max(most, slabRows(c.steps, n))
@@ -66,6 +67,12 @@ func slabRows(steps []step, n int) int64 {
 		}
 	}
 	return most
+}
+
+// slabRows counts the rows of the step's slab.
+func (s *linearStep) slabRows(n int) int64 {
+	words := int64(s.inputs) * int64(min(n, spanSize))
+	return (words + int64(n) - 1) / int64(n)
 }
 
 // rows counts the coefficient rows of count ciphertexts of the given degree and level.
@@ -85,7 +92,9 @@ func (p *Plan) stepsPeak(steps []step, count, degree, level int) int64 {
 		out := rows(info.Outputs, info.Degree, info.Level)
 		var scratch, shared int64
 		switch st := s.(type) {
-		case *linearStep:
+		case *linearStep, *squaredLinearStep:
+			// A squared linear step reads the square's inputs: its squares are never
+			// written out.
 			out = rows(info.Outputs, info.Degree, info.Level+info.Rescales)
 			scratch = top
 		case *squareStep:

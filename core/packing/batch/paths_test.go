@@ -15,11 +15,13 @@ import (
 )
 
 // TestKernelPathsAgreeBitForBit evaluates the same encrypted batch through plans
-// compiled for every kernel path this processor runs (CRYPTONETS_KERNEL forced): every
-// coefficient of every output ciphertext must be identical to the pure-Go path's. The
-// networks cover every kind of step: linear layers, squares, tensor-product and
-// relinearized power-tree polynomials, relinearizations, monitors and segments
-// evaluated in chunks.
+// compiled for every kernel path this processor runs (CRYPTONETS_KERNEL forced), each
+// with its squares fused into the linear steps after them (see fuse) and without:
+// every coefficient of every output ciphertext must be identical to the pure-Go
+// path's fused evaluation. The networks cover every kind of step: linear layers,
+// squares (fused, of degree 1, 2 and 4 ciphertexts, in segments' chunks after
+// monitors, and not fused before relinearizations), tensor-product and relinearized
+// power-tree polynomials, relinearizations, monitors and segments evaluated in chunks.
 func TestKernelPathsAgreeBitForBit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	randn := normals(rng)
@@ -32,6 +34,17 @@ func TestKernelPathsAgreeBitForBit(t *testing.T) {
 			c = c[1:]
 		}
 	}
+	// squares is the deep network with squares for activations; amplified, its
+	// proven bounds call for relinearizations after three of its four squares.
+	squares, amplified := deepNet(rng, 3, 1), deepNet(rng, 4, 2)
+	squares.Name, amplified.Name = "deep-squares", "deep-squares-relinearized"
+	for _, m := range []*model.Model{squares, amplified} {
+		for i, l := range m.Layers {
+			if _, ok := l.(*model.Polynomial); ok {
+				m.Layers[i] = model.Square{}
+			}
+		}
+	}
 	cases := []struct {
 		m      *model.Model
 		preset params.Preset
@@ -39,8 +52,11 @@ func TestKernelPathsAgreeBitForBit(t *testing.T) {
 		chunk  int
 		// kinds are steps the plan must have ("segment": one evaluated in chunks).
 		kinds []string
+		// fused is how many squares the plan fuses, one in each of a segment's chunks
+		// (48 of them here) included.
+		fused int
 	}{
-		{m: mnistShapedNet(rng), preset: params.InsecureN11, kinds: []string{"linear", "square"}},
+		{m: mnistShapedNet(rng), preset: params.InsecureN11, kinds: []string{"linear", "square"}, fused: 2},
 		{m: &model.Model{Name: "polynomial", Input: model.Shape{C: 40, H: 1, W: 1}, InputRange: [2]float64{0, 1},
 			Layers: []model.Layer{
 				&model.Dense{In: 40, Out: 12, Weights: randn(480, 0.2), Bias: randn(12, 0.1)},
@@ -50,6 +66,9 @@ func TestKernelPathsAgreeBitForBit(t *testing.T) {
 		{m: calibrated(t, deepNet(rng, 3, 2), dimImages(rng, 200, 100)), preset: params.InsecureN12R,
 			opts: packing.Options{Guarantee: GuaranteeCalibrated}, chunk: 1 << 20, kinds: []string{"monitor", "segment"}},
 		{m: calibrated(t, powers, dimImages(rng, 200, 100)), preset: params.InsecureN12R, kinds: []string{"relinearized powers"}},
+		{m: calibrated(t, squares, dimImages(rng, 200, 100)), preset: params.InsecureN12R, opts: packing.Options{Guarantee: GuaranteeCalibrated},
+			chunk: 1 << 20, kinds: []string{"monitor", "segment", "square"}, fused: 2 + 48},
+		{m: amplified, preset: params.InsecureN12R, chunk: 1 << 20, kinds: []string{"relinearize", "segment", "square"}, fused: 1 + 48},
 	}
 	for _, c := range cases {
 		t.Run(c.m.Name, func(t *testing.T) {
@@ -92,23 +111,31 @@ func TestKernelPathsAgreeBitForBit(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				copies := make([]*rlwe.Ciphertext, len(in))
-				for i, ct := range in {
-					copies[i] = ct.CopyNew()
+				if got := fusedSquares(p.run); got != c.fused {
+					t.Fatalf("%d squares fused, want %d", got, c.fused)
 				}
-				out, err := p.Evaluate(context.Background(), copies, keys, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if want == nil {
-					want = out
-					continue
-				}
-				for j := range out {
-					for k := range out[j].Value {
-						for l := range out[j].Value[k].Coeffs {
-							if !slices.Equal(out[j].Value[k].Coeffs[l], want[j].Value[k].Coeffs[l]) {
-								t.Fatalf("%s path: output %d, polynomial %d, limb %d differs from the pure-Go path", path, j, k, l)
+				unfused := *p
+				unfused.run = p.steps
+				for _, q := range []*Plan{p, &unfused} {
+					copies := make([]*rlwe.Ciphertext, len(in))
+					for i, ct := range in {
+						copies[i] = ct.CopyNew()
+					}
+					out, err := q.Evaluate(context.Background(), copies, keys, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want == nil {
+						want = out
+						continue
+					}
+					for j := range out {
+						for k := range out[j].Value {
+							for l := range out[j].Value[k].Coeffs {
+								if !slices.Equal(out[j].Value[k].Coeffs[l], want[j].Value[k].Coeffs[l]) {
+									t.Fatalf("%s path, %d of %d steps: output %d, polynomial %d, limb %d differs from the pure-Go path's fused evaluation",
+										path, len(q.run), len(q.steps), j, k, l)
+								}
 							}
 						}
 					}
@@ -116,4 +143,20 @@ func TestKernelPathsAgreeBitForBit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fusedSquares counts the squaredLinearSteps among steps, in segments' chunks too.
+func fusedSquares(steps []step) int {
+	n := 0
+	for _, s := range steps {
+		switch st := s.(type) {
+		case *squaredLinearStep:
+			n++
+		case *segmentStep:
+			for _, c := range st.chunks {
+				n += fusedSquares(c.steps)
+			}
+		}
+	}
+	return n
 }

@@ -27,30 +27,35 @@ func forSpans(n, level int, f func(sp span)) {
 // row returns the span of component k of ct.
 func (sp span) row(ct *rlwe.Ciphertext, k int) []uint64 { return ct.Value[k].Coeffs[sp.l][sp.lo:sp.hi] }
 
-// square writes the span of the tensor square of ct into out:
-// out_k = Σ_{i+j=k} ct_i·ct_j, the cross terms doubled.
+// square writes the span of the tensor square of ct into out (see squareComponent).
 func (sp span) square(a kernel.Arith, ct, out *rlwe.Ciphertext) {
 	d := ct.Degree()
 	for k := 0; k <= 2*d; k++ {
-		dst := sp.row(out, k)
-		written := false
-		for i := max(0, k-d); 2*i < k; i++ {
-			if written {
-				a.MulAdd(dst, sp.row(ct, i), sp.row(ct, k-i))
-			} else {
-				a.Mul(dst, sp.row(ct, i), sp.row(ct, k-i))
-				written = true
-			}
-		}
+		squareComponent(a, sp.row(out, k), d, k, func(i int) []uint64 { return sp.row(ct, i) })
+	}
+}
+
+// squareComponent writes component k of the tensor square of a degree-d ciphertext
+// into dst: Σ_{i+j=k} x_i·x_j, the cross terms doubled, where x(i) returns the
+// coefficients of component i that dst's match.
+func squareComponent(a kernel.Arith, dst []uint64, d, k int, x func(i int) []uint64) {
+	written := false
+	for i := max(0, k-d); 2*i < k; i++ {
 		if written {
-			a.Add(dst, dst, dst)
+			a.MulAdd(dst, x(i), x(k-i))
+		} else {
+			a.Mul(dst, x(i), x(k-i))
+			written = true
 		}
-		if k%2 == 0 {
-			if written {
-				a.MulAdd(dst, sp.row(ct, k/2), sp.row(ct, k/2))
-			} else {
-				a.Mul(dst, sp.row(ct, k/2), sp.row(ct, k/2))
-			}
+	}
+	if written {
+		a.Add(dst, dst, dst)
+	}
+	if k%2 == 0 {
+		if written {
+			a.MulAdd(dst, x(k/2), x(k/2))
+		} else {
+			a.Mul(dst, x(k/2), x(k/2))
 		}
 	}
 }

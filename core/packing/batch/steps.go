@@ -31,7 +31,7 @@ type evaluation struct {
 	// holds the monitors computed so far.
 	rlk      *rlwe.RelinearizationKey
 	monitors []*rlwe.Ciphertext
-	// slab is the linear steps' copy of their inputs (see linearStep.apply), kept
+	// slab is the linear steps' copy of their inputs (see linearStep.evaluate), kept
 	// for the evaluation's next linear steps.
 	slab []uint64
 }
@@ -139,7 +139,7 @@ type linearStep struct {
 const blockSize = 128
 
 // spanSize is the number of coefficients of every input copied side by side at a
-// time (see linearStep.apply): 845 inputs take 14 MiB.
+// time (see linearStep.evaluate): 845 inputs take 14 MiB.
 const spanSize = 2048
 
 func (s *linearStep) info() packing.Step {
@@ -169,6 +169,12 @@ func (s *linearStep) hash(h hash.Hash) {
 }
 
 func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphertext, error) {
+	return s.evaluate(ev, in, false)
+}
+
+// evaluate computes the step's outputs from in or, if squared, from the tensor
+// squares of in (see squaredLinearStep).
+func (s *linearStep) evaluate(ev *evaluation, in []*rlwe.Ciphertext, squared bool) ([]*rlwe.Ciphertext, error) {
 	if len(in) != s.inputs {
 		return nil, errs.New(errs.ErrInternal, "linear step: %d inputs, want %d", len(in), s.inputs)
 	}
@@ -176,6 +182,13 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 	blocks := (n + blockSize - 1) / blockSize
 	limbs := s.level + 1
 	polys := s.degree + 1
+	inDegree := s.degree
+	if squared {
+		inDegree = s.degree / 2
+	}
+	if d := in[0].Degree(); d != inDegree || squared && 2*d != s.degree {
+		return nil, errs.New(errs.ErrInternal, "linear step: inputs of degree %d, want %d", d, inDegree)
+	}
 	// The outputs get their rows limb by limb, from the rows the inputs give back.
 	out := make([]*rlwe.Ciphertext, s.outputs)
 	for j := range out {
@@ -186,19 +199,21 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 		out[j] = &rlwe.Ciphertext{Element: rlwe.Element[ring.Poly]{Value: values, MetaData: in[0].MetaData.CopyNew()}}
 		out[j].Scale = s.outScale
 	}
-	// The inputs' coefficients are copied into a slab, one span of one limb of one
-	// polynomial at a time, block by block: slab[b] holds block b of every input side
-	// by side. A task then reads one contiguous region (rows 2^logN words apart would
-	// put block b of every row into the same few cache sets), the copy reads every row
-	// sequentially, and a span's slab stays in the last-level cache between the two.
+	// The inputs' coefficients are copied into a slab (or, squared, the components of
+	// their squares computed there), one span of one limb of one polynomial at a time,
+	// block by block: slab[b] holds block b of every input side by side. A task then
+	// reads one contiguous region (rows 2^logN words apart would put block b of every
+	// row into the same few cache sets), the copy reads every row sequentially, and a
+	// span's slab stays in the last-level cache between the two.
 	spanBlocks := min(blocks, spanSize/blockSize)
 	slab := ev.slabOf(s.inputs * spanBlocks * blockSize)
 	views := make([][2][][]uint64, ev.workers) // per worker: src, dst
 	for w := range views {
 		views[w] = [2][][]uint64{make([][]uint64, s.inputs), make([][]uint64, s.outputs)}
 	}
-	for p := range polys {
-		for i := range limbs {
+	for i := range limbs {
+		arith := ev.kernels.arith[i]
+		for p := range polys {
 			for _, ct := range out {
 				ct.Value[p].Coeffs[i] = ev.pool.get()
 			}
@@ -209,10 +224,15 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 			for b0 := 0; b0 < blocks; b0 += spanBlocks {
 				b1 := min(blocks, b0+spanBlocks)
 				err := ev.parallel(s.inputs, func(_, t int) {
-					row := in[t].Value[p].Coeffs[i]
+					x := in[t].Value
 					for b := b0; b < b1; b++ {
-						lo := b * blockSize
-						copy(slab[((b-b0)*s.inputs+t)*blockSize:], row[lo:min(lo+blockSize, n)])
+						lo, hi := b*blockSize, min((b+1)*blockSize, n)
+						dst := slab[((b-b0)*s.inputs+t)*blockSize:][:hi-lo]
+						if squared {
+							squareComponent(arith, dst, inDegree, p, func(q int) []uint64 { return x[q].Coeffs[i][lo:hi] })
+						} else {
+							copy(dst, x[p].Coeffs[i][lo:hi])
+						}
 					}
 				})
 				if err != nil {
@@ -234,10 +254,12 @@ func (s *linearStep) apply(ev *evaluation, in []*rlwe.Ciphertext) ([]*rlwe.Ciphe
 					return nil, err
 				}
 			}
-			if !s.keep {
+			// Output polynomial p is the last to read input polynomial p - (polys -
+			// inDegree - 1): the input's p (copied), or its square's last term.
+			if q := p - (polys - inDegree - 1); q >= 0 && !s.keep {
 				for _, ct := range in {
-					ev.pool.put(ct.Value[p].Coeffs[i])
-					ct.Value[p].Coeffs[i] = nil
+					ev.pool.put(ct.Value[q].Coeffs[i])
+					ct.Value[q].Coeffs[i] = nil
 				}
 			}
 		}
