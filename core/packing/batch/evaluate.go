@@ -34,17 +34,20 @@ func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, keys rlwe.Ev
 	p.pool.begin()
 	defer p.pool.end()
 	x := append([]*rlwe.Ciphertext(nil), in...)
-	for i, s := range p.run {
+	// Progress and errors count the plan's steps, a fused square and linear step two.
+	done := 0
+	for _, s := range p.run {
 		if err := ctx.Err(); err != nil {
 			ev.pool.release(x...)
-			return nil, errs.New(errs.ErrLimit, "batch: evaluation stopped before step %d: %w", i, err)
+			return nil, errs.New(errs.ErrLimit, "batch: evaluation stopped before step %d: %w", done, err)
 		}
-		progress.Report("evaluate", i, len(p.run))
+		progress.Report("evaluate", done, len(p.steps))
 		var err error
 		if x, err = s.apply(ev, x); err != nil {
-			return nil, fmt.Errorf("batch: step %d: %w", i, err)
+			return nil, fmt.Errorf("batch: step %d: %w", done, err)
 		}
+		done += covers(s)
 	}
-	progress.Report("evaluate", len(p.run), len(p.run))
+	progress.Report("evaluate", len(p.steps), len(p.steps))
 	return x, nil
 }

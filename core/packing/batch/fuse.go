@@ -56,6 +56,14 @@ func at(steps []step, i int) step {
 	return nil
 }
 
+// covers returns how many of the plan's steps s evaluates.
+func covers(s step) int {
+	if _, ok := s.(*squaredLinearStep); ok {
+		return 2
+	}
+	return 1
+}
+
 // info describes the step as the linear step (Plan.Steps lists both).
 func (s *squaredLinearStep) info() packing.Step { return s.linear.info() }
 
