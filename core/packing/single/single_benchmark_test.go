@@ -129,3 +129,39 @@ func BenchmarkInterleaved(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConcurrent measures evaluations of one image each with the shipped network
+// at the 128-bit preset, as a server runs them: from as many goroutines at once as
+// there are processors, on one plan.
+func BenchmarkConcurrent(b *testing.B) {
+	m, err := model.Load(shippedModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, err := dataset.MNIST(dataset.MNISTTest, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := Compile(m, params.N13S, packing.Options{ImagesPerRequest: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, evk := newClient(b, p)
+	in, err := c.EncryptImages(set.Records[:1], nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Prepare(evk); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Evaluate(context.Background(), in, evk, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}
