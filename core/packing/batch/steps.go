@@ -254,8 +254,8 @@ func (s *linearStep) evaluate(ev *evaluation, in []*rlwe.Ciphertext, squared boo
 					return nil, err
 				}
 			}
-			// Output polynomial p is the last to read input polynomial p - (polys -
-			// inDegree - 1): the input's p (copied), or its square's last term.
+			// Input polynomial q is read last by output polynomial q + polys-1-inDegree
+			// (q itself, or the square's component x_q·x_inDegree): its rows go back now.
 			if q := p - (polys - inDegree - 1); q >= 0 && !s.keep {
 				for _, ct := range in {
 					ev.pool.put(ct.Value[q].Coeffs[i])
