@@ -32,10 +32,14 @@ type Linear struct {
 type block struct {
 	rows  []int   // the outputs, as indices into the map's rows
 	index []int32 // the inputs they read
-	// weights[t*len(rows)+k] is the weight of row k on input index[t].
+	// weights[t*len(rows)+k] is the weight of row k on input index[t]; nil when every
+	// modulus uses the 52-bit kernels, which read only residues (see signedWeights).
 	weights []int64
 	// residues[i] is weights modulo moduli[i], for the 52-bit kernels (nil otherwise).
 	residues [][]uint64
+	// lift is the index of a modulus whose residues give back the weights when
+	// weights is nil: the largest, above twice every |weight|.
+	lift int
 	// families[i] is the kernel used modulo moduli[i]; ends[i] splits the terms into
 	// chunks whose sums cannot overflow its accumulators.
 	families []family
@@ -173,6 +177,7 @@ func (l *Linear) newBlock(rows []Row, rs []int) block {
 	for _, w := range b.weights {
 		wmax = max(wmax, w, -w)
 	}
+	ifmaOnly := len(l.moduli) > 0
 	for i, m := range l.moduli {
 		f := familyFor(l.path, m)
 		if f == familyAVX2 && wmax > avx2WeightSum {
@@ -184,15 +189,40 @@ func (l *Linear) newBlock(rows []Row, rs []int) block {
 			for t, w := range b.weights {
 				b.residues[i][t] = m.residue(w)
 			}
+			if m.q > l.moduli[b.lift].q {
+				b.lift = i
+			}
+		} else {
+			ifmaOnly = false
 		}
-		b.ends[i] = b.chunkEnds(f, m)
+		b.ends[i] = b.chunkEnds(f, m, b.weights)
+	}
+	if ifmaOnly && uint64(wmax) < l.moduli[b.lift].q/2 {
+		b.weights = nil // the residues modulo moduli[lift] keep them
 	}
 	return b
 }
 
-// chunkEnds splits the block's terms into chunks a kernel of family f can sum modulo
-// m without overflow.
-func (b *block) chunkEnds(f family, m Modulus) []int {
+// signedWeights returns the block's weights, lifting them from the residues modulo
+// moduli[lift] (to (−q/2, q/2)) into a new slice if the block keeps only residues.
+func (b *block) signedWeights(moduli []Modulus) []int64 {
+	if b.weights != nil {
+		return b.weights
+	}
+	q, r := moduli[b.lift].q, b.residues[b.lift]
+	w := make([]int64, len(r))
+	for t, v := range r {
+		w[t] = int64(v)
+		if v > q/2 {
+			w[t] -= int64(q)
+		}
+	}
+	return w
+}
+
+// chunkEnds splits the block's terms, with weights w, into chunks a kernel of family
+// f can sum modulo m without overflow.
+func (b *block) chunkEnds(f family, m Modulus, w []int64) []int {
 	var ends []int
 	switch f {
 	case familyIFMA:
@@ -201,20 +231,20 @@ func (b *block) chunkEnds(f family, m Modulus) []int {
 		}
 		return append(ends, len(b.index))
 	case familyAVX2:
-		return b.weightSumEnds(avx2WeightSum)
+		return b.weightSumEnds(avx2WeightSum, w)
 	}
-	return b.weightSumEnds(genericBudget(m.q))
+	return b.weightSumEnds(genericBudget(m.q), w)
 }
 
-// weightSumEnds splits the terms so that within a chunk Σ_t max_k |w_kt| ≤ budget;
-// a single weight above the budget gets a chunk of its own.
-func (b *block) weightSumEnds(budget int64) []int {
+// weightSumEnds splits the terms, with weights weights, so that within a chunk
+// Σ_t max_k |w_kt| ≤ budget; a single weight above the budget gets a chunk of its own.
+func (b *block) weightSumEnds(budget int64, weights []int64) []int {
 	var ends []int
 	var sum int64
 	width := len(b.rows)
 	for t := range b.index {
 		var m int64
-		for _, w := range b.weights[t*width : (t+1)*width] {
+		for _, w := range weights[t*width : (t+1)*width] {
 			m = max(m, w, -w)
 		}
 		if t > 0 && sum+m > budget {
@@ -291,11 +321,12 @@ func (l *Linear) Apply(dst, src [][]uint64, limb int, bias []uint64) {
 			done = applyVector(f, b, dst, src, limb, m, bs[:len(b.rows)], n)
 		}
 		if done < n {
-			ends := b.ends[limb]
+			// A tail shorter than the vector kernels' lanes: the pure-Go kernel.
+			weights, ends := b.signedWeights(l.moduli), b.ends[limb]
 			if f != familyGeneric {
-				ends = b.weightSumEnds(genericBudget(m.q))
+				ends = b.weightSumEnds(genericBudget(m.q), weights)
 			}
-			applyGeneric(b, ends, dst, src, *m, bs[:len(b.rows)], done, n)
+			applyGeneric(b, weights, ends, dst, src, *m, bs[:len(b.rows)], done, n)
 		}
 	}
 }
@@ -306,9 +337,10 @@ const maxBlockRows = ifmaRows
 // genericSpan is the number of coefficients the pure-Go kernel accumulates at a time.
 const genericSpan = 64
 
-// applyGeneric is the pure-Go kernel on coefficients [lo, hi): int64 accumulators,
-// lazily reduced between chunks of terms, then reduced with the bias.
-func applyGeneric(b *block, ends []int, dst, src [][]uint64, m Modulus, bias []uint64, lo, hi int) {
+// applyGeneric is the pure-Go kernel on coefficients [lo, hi) with the block's
+// weights: int64 accumulators, lazily reduced between chunks of terms, then reduced
+// with the bias.
+func applyGeneric(b *block, weights []int64, ends []int, dst, src [][]uint64, m Modulus, bias []uint64, lo, hi int) {
 	var acc [maxBlockRows][genericSpan]int64
 	width := len(b.rows)
 	for off := lo; off < hi; off += genericSpan {
@@ -320,7 +352,7 @@ func applyGeneric(b *block, ends []int, dst, src [][]uint64, m Modulus, bias []u
 		for e, end := range ends {
 			for t := start; t < end; t++ {
 				c := src[b.index[t]][off : off+n]
-				w := b.weights[t*width : (t+1)*width]
+				w := weights[t*width : (t+1)*width]
 				switch width {
 				case 4:
 					mac4(acc[0][:n], acc[1][:n], acc[2][:n], acc[3][:n], c, w[0], w[1], w[2], w[3])
