@@ -19,8 +19,8 @@ type NTT struct {
 	m   Modulus
 	// vector says the AVX-512 kernels run; the tables below are theirs.
 	vector bool
-	// Roots in plain form (not Montgomery) and their Shoup constants ⌊w·2^52/q⌋,
-	// indexed like Lattigo's bit-reversed tables.
+	// Roots in plain form (not Montgomery) and their Shoup constants ⌊w·2^52/q⌋, in
+	// compact tables of n entries (see compact).
 	fwd, fwdShoup, bwd, bwdShoup []uint64
 	// nInv is Lattigo's final scaling of the inverse transform, with its constant.
 	nInv, nInvShoup uint64
@@ -51,14 +51,27 @@ func NewNTT(p Path, s *ring.SubRing) (*NTT, error) {
 	return t, nil
 }
 
-// table converts Montgomery-form roots to plain roots and Shoup constants.
+// table converts Montgomery-form roots, in Lattigo's bit-reversed order, to plain
+// roots and Shoup constants in compact order (see compact).
 func (t *NTT) table(roots []uint64, plain func(uint64) uint64) (w, ws []uint64) {
-	w, ws = make([]uint64, len(roots)), make([]uint64, len(roots))
-	for i, r := range roots {
-		w[i] = plain(r)
+	w, ws = make([]uint64, t.n), make([]uint64, t.n)
+	for i := range t.n {
+		w[i] = plain(roots[compact(i)])
 		ws[i] = shoup52(w[i], t.m.q)
 	}
 	return w, ws
+}
+
+// compact returns the index in Lattigo's table of entry i of the kernels' (see _asm):
+// a conjugate-invariant transform of length n reads root 1, and at each stage
+// m = 2, 4, … n roots m … m + m/2 − 1 only, half of Lattigo's 2n. Entry 0 is root 1;
+// entries m/2 … m − 1 are roots m … m + m/2 − 1, so that index arithmetic by
+// doubling and halving carries over from Lattigo's order.
+func compact(i int) int {
+	if i == 0 {
+		return 1
+	}
+	return i + 1<<(bits.Len(uint(i))-1)
 }
 
 // shoup52 returns ⌊w·2^52/q⌋ for w < q.
@@ -84,7 +97,7 @@ func (t *NTT) Forward(dst, src []uint64) {
 		return
 	}
 	nttFoldIFMA(&dst[0], &src[0], t.n, &t.fwd[0], &t.fwdShoup[0], &t.m.c.q)
-	t.foldEdges(dst, src, t.fwd[1])
+	t.foldEdges(dst, src, t.fwd[0])
 	dst[0] = src[0]
 	nttForwardStagesIFMA(&dst[0], t.n, &t.fwd[0], &t.fwdShoup[0], &t.m.c.q)
 	nttForwardLastIFMA(&dst[0], t.n, &t.fwd[0], &t.fwdShoup[0], &t.m.c.q)
@@ -101,7 +114,7 @@ func (t *NTT) Inverse(dst, src []uint64) {
 	nttInverseFirstIFMA(&dst[0], t.n, &t.bwd[0], &t.bwdShoup[0], &t.m.c.q)
 	nttInverseStagesIFMA(&dst[0], t.n, &t.bwd[0], &t.bwdShoup[0], &t.m.c.q)
 	nttFoldIFMA(&dst[0], &dst[0], t.n, &t.bwd[0], &t.bwdShoup[0], &t.m.c.q)
-	t.foldEdges(dst, dst, t.bwd[1])
+	t.foldEdges(dst, dst, t.bwd[0])
 	dst[0] <<= 1
 	mulShoupIFMA(&dst[0], t.n, t.nInv, t.nInvShoup, &t.m.c.q)
 }
