@@ -281,3 +281,55 @@ func TestLazyReductionIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearSharedInputsKeepOneTable checks that a map whose rows all read the same
+// inputs (the shipped network's dense layer) holds no more on a vector path than on
+// the pure-Go one — on the 52-bit kernels its blocks share one table of shifted
+// weights for every modulus — and gives the same bits modulo every prime of N13QP215,
+// with and without a tail.
+func TestLinearSharedInputsKeepOneTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	prm, err := params.N13.Parameters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moduli []Modulus
+	for _, q := range prm.Q() {
+		m, err := NewModulus(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moduli = append(moduli, m)
+	}
+	const inputs, outputs = 845, 100
+	rows := randomMap(rng, inputs, outputs, outputs, inputs, weightBits(moduli[0].q))
+	maps := map[Path]*Linear{}
+	for _, p := range supportedPaths(t) {
+		if maps[p], err = NewLinear(p, inputs, rows, moduli); err != nil {
+			t.Fatal(err)
+		}
+		if got, generic := maps[p].Bytes(), maps[Generic].Bytes(); got > generic {
+			t.Errorf("%s path holds %d bytes, the pure-Go path %d", p, got, generic)
+		}
+	}
+	for _, n := range []int{48, 40} {
+		for limb, m := range moduli {
+			src := randomRows(rng, inputs, n, m.q)
+			bias := make([]uint64, outputs)
+			for j := range bias {
+				bias[j] = rng.Uint64N(m.q)
+			}
+			want := randomRows(rng, outputs, n, m.q)
+			maps[Generic].Apply(want, src, limb, bias)
+			for p, l := range maps {
+				dst := randomRows(rng, outputs, n, m.q)
+				l.Apply(dst, src, limb, bias)
+				for j := range dst {
+					if !slices.Equal(dst[j], want[j]) {
+						t.Fatalf("%s, limb %d, %d coefficients: output %d differs from the pure-Go path's", p, limb, n, j)
+					}
+				}
+			}
+		}
+	}
+}

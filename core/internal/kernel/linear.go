@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	"github.com/cryptonets/cryptonets/core/errs"
@@ -40,10 +41,28 @@ type block struct {
 	// lift is the index of a modulus whose residues give back the weights when
 	// weights is nil: the largest, above twice every |weight|.
 	lift int
+	// offset, if not nil, says the block is one of several that read the same inputs
+	// and whose residues are instead one table, shared by every modulus, of the
+	// weights plus offset.b (see shiftGroups).
 	// families[i] is the kernel used modulo moduli[i]; ends[i] splits the terms into
 	// chunks whose sums cannot overflow its accumulators.
 	families []family
 	ends     [][]int
+	// offset, if not nil, says the block is one of several that read the same inputs
+	// and whose residues are instead one table, shared by every modulus, of the
+	// weights plus offset.b (see shiftGroups).
+	offset *offset
+}
+
+// offset is the weight shift of a group of blocks that read the same inputs: their
+// 52-bit kernels compute Σ_t (w_t + b)·x_t, below q for every modulus, and the group
+// subtracts b·Σ_t x_t, whose sum it computes once for all its blocks.
+type offset struct {
+	b int64
+	// neg[i] is −b modulo moduli[i], as a factor.
+	neg []Constant
+	// first marks the group's first block, where Apply computes Σ_t x_t.
+	first *block
 }
 
 // maxRows is the most rows a block holds on each path: what one pass of its kernel
@@ -131,7 +150,67 @@ func NewLinear(p Path, inputs int, rows []Row, moduli []Modulus) (*Linear, error
 	for _, rs := range groupByIndex(rows, maxRows(p)) {
 		l.blocks = append(l.blocks, l.newBlock(rows, rs))
 	}
+	l.shiftGroups()
 	return l, nil
+}
+
+// shiftGroups gives one weight table to all moduli in every group of blocks that read
+// the same inputs, when all use the 52-bit kernels: instead of a table of residues per
+// modulus, the weights plus an offset b ≥ |w| (so non-negative, and below every
+// modulus), and Apply subtracts b·Σ_t x_t. The sum costs about a row of a block's
+// work, so a group of a single block keeps its residues.
+func (l *Linear) shiftGroups() {
+	qmin := uint64(math.MaxUint64)
+	for _, m := range l.moduli {
+		if familyFor(l.path, m) != familyIFMA {
+			return
+		}
+		qmin = min(qmin, m.q)
+	}
+	for g := 0; g < len(l.blocks); {
+		end := g + 1
+		for end < len(l.blocks) && slices.Equal(l.blocks[end].index, l.blocks[g].index) {
+			end++
+		}
+		if end-g >= 2 {
+			l.shift(l.blocks[g:end], qmin)
+		}
+		g = end
+	}
+}
+
+// shift makes the blocks of one group share an offset weight table, if the weights
+// allow (see shiftGroups).
+func (l *Linear) shift(group []block, qmin uint64) {
+	if len(group[0].index) == 0 {
+		return // nothing to sum
+	}
+	weights := make([][]int64, len(group))
+	var b int64
+	for k := range group {
+		weights[k] = group[k].signedWeights(l.moduli)
+		for _, w := range weights[k] {
+			b = max(b, w, -w)
+		}
+	}
+	if b == 0 || uint64(b) >= qmin/2 {
+		return
+	}
+	o := &offset{b: b, first: &group[0]}
+	for _, m := range l.moduli {
+		o.neg = append(o.neg, Constant{w: m.q - uint64(b), shoup: shoup52(m.q-uint64(b), m.q)})
+	}
+	for k := range group {
+		blk := &group[k]
+		u := make([]uint64, len(weights[k]))
+		for t, w := range weights[k] {
+			u[t] = uint64(w + b)
+		}
+		for i := range blk.residues {
+			blk.residues[i] = u
+		}
+		blk.weights, blk.offset = nil, o
+	}
 }
 
 // groupByIndex splits the rows into groups that read the same index list, each of at
@@ -211,6 +290,12 @@ func (b *block) signedWeights(moduli []Modulus) []int64 {
 	}
 	q, r := moduli[b.lift].q, b.residues[b.lift]
 	w := make([]int64, len(r))
+	if b.offset != nil {
+		for t, v := range r {
+			w[t] = int64(v) - b.offset.b
+		}
+		return w
+	}
 	for t, v := range r {
 		w[t] = int64(v)
 		if v > q/2 {
@@ -273,8 +358,10 @@ func (l *Linear) Bytes() int64 {
 	for _, b := range l.blocks {
 		n += 8*int64(cap(b.rows)) + 4*int64(len(b.index)) + 8*int64(len(b.weights)) + int64(len(b.families))
 		n += header * int64(len(b.residues)+len(b.ends))
-		for _, r := range b.residues {
-			n += 8 * int64(len(r))
+		for i, r := range b.residues {
+			if b.offset == nil || i == 0 { // a shifted block's moduli share one table
+				n += 8 * int64(len(r))
+			}
 		}
 		for _, e := range b.ends {
 			n += 8 * int64(cap(e))
@@ -307,6 +394,10 @@ func (l *Linear) Apply(dst, src [][]uint64, limb int, bias []uint64) {
 		}
 	}
 	m := &l.moduli[limb]
+	// sum is Σ_t x_t for the current group of shifted blocks (see shiftGroups), on the
+	// coefficients the vector kernels cover.
+	var sumSpace [sumSpan]uint64
+	sum := sumSpace[:]
 	for bi := range l.blocks {
 		b := &l.blocks[bi]
 		f := b.families[limb]
@@ -318,7 +409,22 @@ func (l *Linear) Apply(dst, src [][]uint64, limb int, bias []uint64) {
 		}
 		done := 0
 		if f != familyGeneric {
-			done = applyVector(f, b, dst, src, limb, m, bs[:len(b.rows)], n)
+			if o := b.offset; o != nil {
+				if o.first == b {
+					if len(sum) < n {
+						sum = make([]uint64, n)
+					}
+					sumInputs(b, sum, src, limb, m, n)
+				}
+				done = applyVector(f, b, dst, src, limb, m, bs[:len(b.rows)], n)
+				for _, j := range b.rows {
+					if done > 0 {
+						mulConstAddIFMA(&dst[j][0], &sum[0], done, o.neg[limb].w, o.neg[limb].shoup, &m.c.q)
+					}
+				}
+			} else {
+				done = applyVector(f, b, dst, src, limb, m, bs[:len(b.rows)], n)
+			}
 		}
 		if done < n {
 			// A tail shorter than the vector kernels' lanes: the pure-Go kernel.
@@ -330,6 +436,9 @@ func (l *Linear) Apply(dst, src [][]uint64, limb int, bias []uint64) {
 		}
 	}
 }
+
+// sumSpan is the most coefficients whose input sums Apply keeps on the stack.
+const sumSpan = 256
 
 // maxBlockRows is the largest maxRows of any path.
 const maxBlockRows = ifmaRows
