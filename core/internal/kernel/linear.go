@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/bits"
 	"slices"
@@ -147,8 +148,9 @@ func NewLinear(p Path, inputs int, rows []Row, moduli []Modulus) (*Linear, error
 		}
 	}
 	l := &Linear{path: p, inputs: inputs, outputs: len(rows), moduli: moduli}
+	tables := blockTables{seed: maphash.MakeSeed(), byHash: map[uint64][]int{}}
 	for _, rs := range groupByIndex(rows, maxRows(p)) {
-		l.blocks = append(l.blocks, l.newBlock(rows, rs))
+		l.blocks = append(l.blocks, l.newBlock(rows, rs, &tables))
 	}
 	l.shiftGroups()
 	return l, nil
@@ -206,6 +208,7 @@ func (l *Linear) shift(group []block, qmin uint64) {
 		for t, w := range weights[k] {
 			u[t] = uint64(w + b)
 		}
+		blk.residues = make([][]uint64, len(l.moduli)) // not the outer slice it may share
 		for i := range blk.residues {
 			blk.residues[i] = u
 		}
@@ -240,7 +243,36 @@ func groupByIndex(rows []Row, size int) [][]int {
 	return groups
 }
 
-func (l *Linear) newBlock(rows []Row, rs []int) block {
+// blockTables finds, while NewLinear builds a map, the blocks whose weights equal a
+// new block's (a convolution's blocks all have the kernel's weights): their tables
+// are read-only, so the new block shares them.
+type blockTables struct {
+	seed maphash.Seed
+	// byHash lists the blocks, as indices into weights, whose weights hash to a key.
+	byHash map[uint64][]int
+	// weights[i] and blocks[i] are a block's weights (as built, before newBlock may
+	// drop them) and its index in the map.
+	weights [][]int64
+	blocks  []int
+}
+
+// find returns the index of a block already built with width rows and these weights,
+// or −1 after recording that the next block, l.blocks[next], has them.
+func (bt *blockTables) find(weights []int64, width, next int) int {
+	h := maphash.Bytes(bt.seed, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(weights))), 8*len(weights)))
+	h ^= uint64(width)
+	for _, i := range bt.byHash[h] {
+		if slices.Equal(bt.weights[i], weights) {
+			return bt.blocks[i]
+		}
+	}
+	bt.byHash[h] = append(bt.byHash[h], len(bt.weights))
+	bt.weights = append(bt.weights, weights)
+	bt.blocks = append(bt.blocks, next)
+	return -1
+}
+
+func (l *Linear) newBlock(rows []Row, rs []int, tables *blockTables) block {
 	b := block{rows: rs, index: rows[rs[0]].Index}
 	terms, width := len(b.index), len(rs)
 	b.weights = make([]int64, terms*width)
@@ -248,6 +280,11 @@ func (l *Linear) newBlock(rows []Row, rs []int) block {
 		for t, w := range rows[j].Weights {
 			b.weights[t*width+k] = w
 		}
+	}
+	if same := tables.find(b.weights, width, len(l.blocks)); same >= 0 {
+		c := &l.blocks[same]
+		b.weights, b.residues, b.lift, b.families, b.ends = c.weights, c.residues, c.lift, c.families, c.ends
+		return b
 	}
 	b.residues = make([][]uint64, len(l.moduli))
 	b.families = make([]family, len(l.moduli))
@@ -351,20 +388,31 @@ func (l *Linear) Outputs() int { return l.outputs }
 func (l *Linear) Path() Path { return l.path }
 
 // Bytes returns the memory the prepared map holds: its blocks (slice headers
-// included), their indices, weights, residues and chunk bounds.
+// included), their indices, and their weights, residues and chunk bounds, counting
+// once the tables blocks share.
 func (l *Linear) Bytes() int64 {
 	const header = int64(unsafe.Sizeof([]uint64{}))
 	n := int64(unsafe.Sizeof(block{})) * int64(cap(l.blocks))
+	seen := map[unsafe.Pointer]bool{}
+	// size is bytes, unless the slice at p was counted already.
+	size := func(p unsafe.Pointer, bytes int64) int64 {
+		if p == nil || seen[p] {
+			return 0
+		}
+		seen[p] = true
+		return bytes
+	}
 	for _, b := range l.blocks {
-		n += 8*int64(cap(b.rows)) + 4*int64(len(b.index)) + 8*int64(len(b.weights)) + int64(len(b.families))
-		n += header * int64(len(b.residues)+len(b.ends))
-		for i, r := range b.residues {
-			if b.offset == nil || i == 0 { // a shifted block's moduli share one table
-				n += 8 * int64(len(r))
-			}
+		n += 8*int64(cap(b.rows)) + 4*int64(len(b.index))
+		n += size(unsafe.Pointer(unsafe.SliceData(b.weights)), 8*int64(len(b.weights)))
+		n += size(unsafe.Pointer(unsafe.SliceData(b.families)), int64(len(b.families)))
+		n += size(unsafe.Pointer(unsafe.SliceData(b.residues)), header*int64(len(b.residues)))
+		n += size(unsafe.Pointer(unsafe.SliceData(b.ends)), header*int64(len(b.ends)))
+		for _, r := range b.residues {
+			n += size(unsafe.Pointer(unsafe.SliceData(r)), 8*int64(len(r)))
 		}
 		for _, e := range b.ends {
-			n += 8 * int64(cap(e))
+			n += size(unsafe.Pointer(unsafe.SliceData(e)), 8*int64(cap(e)))
 		}
 	}
 	return n
