@@ -18,7 +18,8 @@ func (p *Plan) Memory() packing.Memory {
 }
 
 // kernelBytes estimates the tables of the plan's kernels: the vector transforms'
-// four tables of N words per prime and, with key switching, a Lattigo ring of its
+// four tables of N words per prime (at most: each direction's two are made on its
+// first use) and, with key switching, a Lattigo ring of its
 // own over Q and P (its transforms' two tables of 2N words, and their constants: as
 // many again).
 func (p *Plan) kernelBytes() int64 {
