@@ -334,7 +334,7 @@ func log2Float(f *big.Float) float64 {
 
 // maxPayloadSize bounds the payload of ciphertexts of the expected shape under prm
 // (every field a payload may carry at its largest): what a reader of a stream may
-// allocate for one before decoding it.
+// accept for one before decoding it.
 func maxPayloadSize(want Shape, prm hefloat.Parameters) int64 {
 	size := PolyBytes(prm, want.Level)
 	if size < 0 {
@@ -345,64 +345,101 @@ func maxPayloadSize(want Shape, prm hefloat.Parameters) int64 {
 
 // readCiphertexts decodes and validates a payload against the expected shape.
 func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphertexts, error) {
-	if len(payload) < fixedLen {
-		return nil, errs.New(errs.ErrMalformed, "wire: payload of %d bytes is truncated", len(payload))
-	}
-	images := int(binary.LittleEndian.Uint32(payload[0:]))
-	count := int(binary.LittleEndian.Uint32(payload[4:]))
-	degree := int(binary.LittleEndian.Uint16(payload[8:]))
-	level := int(binary.LittleEndian.Uint16(payload[10:]))
-	scaleLen := int(binary.LittleEndian.Uint16(payload[12:]))
-	seedLen := int(binary.LittleEndian.Uint16(payload[14:]))
-	switch {
-	case seedLen != 0 && (seedLen != SeedSize || degree != 1):
-		return nil, errs.New(errs.ErrMalformed, "wire: bad seed field")
-	case images < 1 || images > want.MaxImages:
-		return nil, errs.New(errs.ErrMalformed, "wire: %d images, want 1 to %d", images, want.MaxImages)
-	case count != want.Count || degree != want.Degree || level != want.Level:
-		return nil, errs.New(errs.ErrMismatch, "wire: %d ciphertexts of degree %d at level %d, want %d of degree %d at level %d",
-			count, degree, level, want.Count, want.Degree, want.Level)
-	case scaleLen == 0 || scaleLen > maxScaleText || fixedLen+scaleLen > len(payload):
-		return nil, errs.New(errs.ErrMalformed, "wire: bad scale field")
-	}
-	n := prm.N()
-	out := &Ciphertexts{Images: images, Ciphertexts: make([]*rlwe.Ciphertext, count)}
-	out.Request, _ = ParseRequest(payload[requestAt:fixedLen])
-	if seedLen > 0 {
-		// A copy: the caller may reuse or free payload once the decoder returns.
-		out.Seed = bytes.Clone(payload[fixedLen+scaleLen : fixedLen+scaleLen+seedLen])
-	}
-	sent := out.polysSent(degree)
-	if level > prm.MaxLevel() {
-		return nil, errs.New(errs.ErrMalformed, "wire: level %d above the parameters' %d", level, prm.MaxLevel())
-	}
-	expected := fixedLen + scaleLen + seedLen + count*sent*polyBytes(n, prm.Q(), level)
-	if len(payload) != expected {
-		return nil, errs.New(errs.ErrMalformed, "wire: payload is %d bytes, expected exactly %d (truncated or extended)", len(payload), expected)
-	}
-	scale, err := parseScale(payload[fixedLen:fixedLen+scaleLen], want.LogScale)
+	front, err := readFront(bytes.NewReader(payload), int64(len(payload)), prm, want)
 	if err != nil {
 		return nil, err
 	}
-	data := payload[fixedLen+scaleLen+seedLen:]
-	moduli := prm.Q()
-	ctBytes := sent * polyBytes(n, moduli, level)
+	return front.decode(sliceChunks(payload[front.size:]), prm)
+}
+
+// payloadFront is the front of a ciphertexts payload (see payloadHead), read and
+// checked against a Shape: everything but the polynomials.
+type payloadFront struct {
+	images, count, degree, level int
+	scale                        rlwe.Scale
+	request                      Request
+	seed                         []byte
+	// size is the front's length in bytes.
+	size int
+}
+
+// readFront reads the front of a payload of payloadLen bytes from r and checks it,
+// and the payload's length, against the expected shape: the polynomials that follow
+// (r is left at them) are then exactly what the front announces.
+func readFront(r io.Reader, payloadLen int64, prm hefloat.Parameters, want Shape) (*payloadFront, error) {
+	if payloadLen < fixedLen {
+		return nil, errs.New(errs.ErrMalformed, "wire: payload of %d bytes is truncated", payloadLen)
+	}
+	var fixed [fixedLen]byte
+	if _, err := io.ReadFull(r, fixed[:]); err != nil {
+		return nil, errs.New(errs.ErrMalformed, "wire: the payload is truncated: %w", err)
+	}
+	h := &payloadFront{
+		images: int(binary.LittleEndian.Uint32(fixed[0:])),
+		count:  int(binary.LittleEndian.Uint32(fixed[4:])),
+		degree: int(binary.LittleEndian.Uint16(fixed[8:])),
+		level:  int(binary.LittleEndian.Uint16(fixed[10:])),
+	}
+	scaleLen := int(binary.LittleEndian.Uint16(fixed[12:]))
+	seedLen := int(binary.LittleEndian.Uint16(fixed[14:]))
+	switch {
+	case seedLen != 0 && (seedLen != SeedSize || h.degree != 1):
+		return nil, errs.New(errs.ErrMalformed, "wire: bad seed field")
+	case h.images < 1 || h.images > want.MaxImages:
+		return nil, errs.New(errs.ErrMalformed, "wire: %d images, want 1 to %d", h.images, want.MaxImages)
+	case h.count != want.Count || h.degree != want.Degree || h.level != want.Level:
+		return nil, errs.New(errs.ErrMismatch, "wire: %d ciphertexts of degree %d at level %d, want %d of degree %d at level %d",
+			h.count, h.degree, h.level, want.Count, want.Degree, want.Level)
+	case scaleLen == 0 || scaleLen > maxScaleText || int64(fixedLen+scaleLen) > payloadLen:
+		return nil, errs.New(errs.ErrMalformed, "wire: bad scale field")
+	case h.level > prm.MaxLevel():
+		return nil, errs.New(errs.ErrMalformed, "wire: level %d above the parameters' %d", h.level, prm.MaxLevel())
+	}
+	h.request, _ = ParseRequest(fixed[requestAt:])
+	h.size = fixedLen + scaleLen + seedLen
+	polys := h.degree + 1
+	if seedLen > 0 {
+		polys = 1
+	}
+	if expected := int64(h.size) + int64(h.count)*int64(polys)*int64(polyBytes(prm.N(), prm.Q(), h.level)); payloadLen != expected {
+		return nil, errs.New(errs.ErrMalformed, "wire: payload is %d bytes, expected exactly %d (truncated or extended)", payloadLen, expected)
+	}
+	rest := make([]byte, scaleLen+seedLen)
+	if _, err := io.ReadFull(r, rest); err != nil {
+		return nil, errs.New(errs.ErrMalformed, "wire: the payload is truncated: %w", err)
+	}
+	var err error
+	if h.scale, err = parseScale(rest[:scaleLen], want.LogScale); err != nil {
+		return nil, err
+	}
+	if seedLen > 0 {
+		h.seed = rest[scaleLen:]
+	}
+	return h, nil
+}
+
+// decode decodes the polynomials that follow the front, which next returns in order
+// (see readPolys), into the ciphertexts the front announces.
+func (h *payloadFront) decode(next func(n int) ([]byte, error), prm hefloat.Parameters) (*Ciphertexts, error) {
+	out := &Ciphertexts{Images: h.images, Request: h.request, Seed: h.seed, Ciphertexts: make([]*rlwe.Ciphertext, h.count)}
+	n, moduli := prm.N(), prm.Q()
+	sent := out.polysSent(h.degree)
 	var expand *seeded.Expander
 	if out.Seed != nil {
+		var err error
 		if expand, err = seeded.NewExpander(moduli); err != nil {
 			return nil, err
 		}
 	}
-	decode := func(i int) error {
-		ct := rlwe.NewCiphertext(prm, degree, level)
+	err := readPolys(next, sent*polyBytes(n, moduli, h.level), h.count, runtime.GOMAXPROCS(0), chunkBytes, func(i int, src []byte) error {
+		ct := rlwe.NewCiphertext(prm, h.degree, h.level)
 		if expand != nil {
-			if err := expand.Expand(out.Seed, i, level, ct.Value[1]); err != nil {
+			if err := expand.Expand(out.Seed, i, h.level, ct.Value[1]); err != nil {
 				return err
 			}
 		}
-		src := data[i*ctBytes : (i+1)*ctBytes]
 		for _, p := range ct.Value[:sent] {
-			for l, coeffs := range p.Coeffs[:level+1] {
+			for l, coeffs := range p.Coeffs[:h.level+1] {
 				size := rowBytes(n, moduli[l])
 				if !unpackRow(src[:size], coeffs, moduli[l]) {
 					return errs.New(errs.ErrMalformed, "wire: ciphertext %d has a coefficient not reduced modulo its prime", i)
@@ -412,15 +449,86 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 		}
 		ct.IsNTT = true
 		ct.IsBatched = true
-		ct.Scale = scale
+		ct.Scale = h.scale
 		ct.LogDimensions = prm.LogMaxDimensions()
 		out.Ciphertexts[i] = ct
 		return nil
-	}
-	if err := workers.Run(count, runtime.GOMAXPROCS(0), func(_, i int) error { return decode(i) }); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// readPolys decodes count ciphertexts of size packed bytes each: chunk by chunk (of
+// about chunk bytes), each chunk on procs goroutines while next reads the following
+// one. next(n) returns the next n bytes; what it returned may be overwritten by the
+// call after the next.
+func readPolys(next func(n int) ([]byte, error), size, count, procs, chunk int, decode func(k int, src []byte) error) error {
+	per := max(procs, chunk/size)
+	type read struct {
+		data []byte
+		err  error
+	}
+	reading := make(chan read, 1)
+	fetch := func(start int) {
+		if start >= count {
+			return
+		}
+		go func() {
+			data, err := next(min(per, count-start) * size)
+			reading <- read{data, err}
+		}()
+	}
+	fetch(0)
+	for start := 0; start < count; start += per {
+		got := <-reading
+		if got.err != nil {
+			return got.err
+		}
+		fetch(start + per)
+		err := workers.Run(len(got.data)/size, procs, func(_, i int) error {
+			return decode(start+i, got.data[i*size:(i+1)*size])
+		})
+		if err != nil {
+			if start+per < count {
+				<-reading // the read under way uses the other buffer
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// sliceChunks returns the successive chunks of data (see readPolys).
+func sliceChunks(data []byte) func(n int) ([]byte, error) {
+	return func(n int) ([]byte, error) {
+		if n > len(data) {
+			return nil, errs.New(errs.ErrInternal, "wire: %d bytes left, %d asked for", len(data), n)
+		}
+		out := data[:n]
+		data = data[n:]
+		return out, nil
+	}
+}
+
+// readerChunks reads the successive chunks of r (see readPolys) into two buffers,
+// used in turn.
+func readerChunks(r io.Reader) func(n int) ([]byte, error) {
+	var bufs [2][]byte
+	turn := 0
+	return func(n int) ([]byte, error) {
+		buf := &bufs[turn%2]
+		turn++
+		if cap(*buf) < n {
+			*buf = make([]byte, n)
+		}
+		data := (*buf)[:n]
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, errs.New(errs.ErrMalformed, "wire: the payload is truncated: %w", err)
+		}
+		return data, nil
+	}
 }
 
 func parseScale(text []byte, wantLog2 float64) (rlwe.Scale, error) {

@@ -51,6 +51,38 @@ func packRow(dst []byte, row []uint64, q uint64) []byte {
 // reports whether every value is below q.
 func unpackRow(src []byte, row []uint64, q uint64) bool {
 	width := uint(bitsFor(q))
+	if width > maxNarrowWidth {
+		return unpackWide(src, row, q)
+	}
+	// Each value lies within the 8 bytes from the byte it starts in: one load, a
+	// shift and a mask, and no branch but the row's last 8 bytes.
+	mask := uint64(1)<<width - 1
+	last := len(src) - 8
+	var above uint64 // bit 63 is set once a value is q or more
+	bit := uint(0)
+	for k := range row {
+		at := int(bit / 8)
+		var word uint64
+		if at <= last {
+			word = binary.LittleEndian.Uint64(src[at:])
+		} else {
+			word, _ = nextWord(src[at:])
+		}
+		v := word >> (bit % 8) & mask
+		above |= q - 1 - v // v < 2^56 and q ≤ 2^56: wraps past 2^63 exactly when v ≥ q
+		row[k] = v
+		bit += width
+	}
+	return above>>63 == 0
+}
+
+// maxNarrowWidth is the widest value unpackRow reads with one 8-byte load: a value may
+// start at bit 7 of its first byte.
+const maxNarrowWidth = 56
+
+// unpackWide is unpackRow for values of any width up to 64 bits.
+func unpackWide(src []byte, row []uint64, q uint64) bool {
+	width := uint(bitsFor(q))
 	mask := uint64(1)<<width - 1
 	var acc uint64
 	var avail uint

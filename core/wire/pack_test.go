@@ -35,14 +35,34 @@ func TestPackedRowsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestUnpackRejectsUnreducedValues packs one value of 2^width − 1 (q or more) into
+// rows of reduced values, first, in the middle and last, for narrow and wide moduli.
 func TestUnpackRejectsUnreducedValues(t *testing.T) {
-	q := uint64(1<<28 + 1)
-	row := make([]uint64, 8)
-	packed := packRow(nil, row, q)
-	for i := range packed {
-		packed[i] = 0xff // every value 2^29 − 1 ≥ q
+	for _, q := range []uint64{3, 1<<28 + 1, 1<<45 + 97, 1<<56 - 5, 1<<57 + 9, 1<<61 - 1} {
+		for _, k := range []int{0, 37, 63} {
+			row := make([]uint64, 64)
+			for i := range row {
+				row[i] = q - 1 - uint64(i)%q
+			}
+			row[k] = 1<<bitsFor(q) - 1
+			if unpackRow(packRow(nil, row, q), make([]uint64, len(row)), q) {
+				t.Fatalf("q=%d: the value %d at %d was accepted", q, row[k], k)
+			}
+		}
 	}
-	if unpackRow(packed, make([]uint64, 8), q) {
-		t.Fatal("values above q accepted")
+}
+
+// BenchmarkUnpackRow unpacks one row of the shipped parameters' size (N = 8192,
+// a 43-bit prime); bytes per second count the unpacked words.
+func BenchmarkUnpackRow(b *testing.B) {
+	q := uint64(1<<43 + 1)
+	row := make([]uint64, 8192)
+	for i := range row {
+		row[i] = uint64(i) * 977
+	}
+	packed := packRow(nil, row, q)
+	b.SetBytes(int64(len(row) * 8))
+	for b.Loop() {
+		unpackRow(packed, row, q)
 	}
 }

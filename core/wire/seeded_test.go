@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -74,5 +75,57 @@ func TestSeededBatchIsTheCiphertextsBytes(t *testing.T) {
 	}
 	if _, err := (&SeededBatch{Count: count, Level: level, Seed: seed[:3]}).payloadSize(prm); err == nil {
 		t.Fatal("a short seed was accepted")
+	}
+}
+
+// TestReadPolysInChunks reads the ciphertexts of a payload from memory and from a
+// stream, on several goroutines and in chunks of several sizes: each must reach the
+// decoder whole and exactly once; a truncated stream or a failing decoder is an error.
+func TestReadPolysInChunks(t *testing.T) {
+	const count, size = 11, 40
+	data := make([]byte, count*size)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	sources := map[string]func() func(int) ([]byte, error){
+		"memory": func() func(int) ([]byte, error) { return sliceChunks(data) },
+		"stream": func() func(int) ([]byte, error) { return readerChunks(bytes.NewReader(data)) },
+	}
+	for name, source := range sources {
+		for _, procs := range []int{1, 3} {
+			for _, chunk := range []int{1, 2 * size, 3*size + 1, chunkBytes} {
+				got := make([][]byte, count)
+				err := readPolys(source(), size, count, procs, chunk, func(k int, src []byte) error {
+					if got[k] != nil {
+						t.Errorf("ciphertext %d decoded twice", k)
+					}
+					got[k] = bytes.Clone(src)
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("%s, %d goroutines, chunks of %d bytes: %v", name, procs, chunk, err)
+				}
+				for k := range got {
+					if !bytes.Equal(got[k], data[k*size:(k+1)*size]) {
+						t.Fatalf("%s, %d goroutines, chunks of %d bytes: ciphertext %d differs", name, procs, chunk, k)
+					}
+				}
+			}
+		}
+	}
+	boom := errors.New("boom")
+	for _, chunk := range []int{1, 3 * size, chunkBytes} {
+		if err := readPolys(readerChunks(bytes.NewReader(data)), size, count, 2, chunk, func(k int, _ []byte) error {
+			if k == 4 {
+				return boom
+			}
+			return nil
+		}); !errors.Is(err, boom) {
+			t.Fatalf("chunks of %d bytes: an error of the decoder gave %v", chunk, err)
+		}
+		cut := bytes.NewReader(data[:len(data)-1])
+		if err := readPolys(readerChunks(cut), size, count, 2, chunk, func(int, []byte) error { return nil }); !errors.Is(err, errs.ErrMalformed) {
+			t.Fatalf("chunks of %d bytes: a truncated stream gave %v", chunk, err)
+		}
 	}
 }

@@ -158,8 +158,10 @@ type SequenceReader struct {
 	images     int64
 	read       int
 	imgsIn     int64
+	shape      Shape
 	maxPayload int64
-	bare       []byte // the whole envelope of a single request, read up front
+	// bare is the front of a single request's payload, read up front.
+	bare *payloadFront
 }
 
 // NewSequenceReader reads the front of an upload (kind KindEncryptedBatch) or a
@@ -175,7 +177,7 @@ func NewSequenceReader(r io.Reader, kind Kind, m *manifest.Manifest, prm hefloat
 	if kind == KindEncryptedResult {
 		shape = ResultShape(m)
 	}
-	s := &SequenceReader{r: &countingReader{r: r}, kind: kind, m: m, prm: prm, maxPayload: maxPayloadSize(shape, prm)}
+	s := &SequenceReader{r: &countingReader{r: r}, kind: kind, m: m, prm: prm, shape: shape, maxPayload: maxPayloadSize(shape, prm)}
 	head := make([]byte, HeaderSize)
 	if n, err := io.ReadFull(s.r, head); err != nil {
 		if n == 0 && errors.Is(err, io.EOF) {
@@ -189,13 +191,10 @@ func NewSequenceReader(r io.Reader, kind Kind, m *manifest.Manifest, prm hefloat
 	}
 	switch h.Kind {
 	case kind:
-		if s.bare, err = s.readEnvelope(h, head, 1, 1); err != nil {
+		if s.bare, err = s.openRequest(h, 1, 1); err != nil {
 			return nil, err
 		}
-		s.requests = 1
-		if len(s.bare) >= HeaderSize+4 { // else Next's decoding reports it
-			s.images = int64(binary.LittleEndian.Uint32(s.bare[HeaderSize:]))
-		}
+		s.requests, s.images = 1, int64(s.bare.images)
 		return s, nil
 	case seq:
 	default:
@@ -222,21 +221,20 @@ func NewSequenceReader(r io.Reader, kind Kind, m *manifest.Manifest, prm hefloat
 	return s, nil
 }
 
-// readEnvelope reads the payload of the envelope whose header h (bytes head) was just
-// read, as request i of n, after checking the header.
-func (s *SequenceReader) readEnvelope(h Header, head []byte, i, n int) ([]byte, error) {
+// openRequest checks the envelope header h of request i of n, just read, and reads
+// the front of its payload (see readFront): its polynomials follow in the stream.
+func (s *SequenceReader) openRequest(h Header, i, n int) (*payloadFront, error) {
 	if err := h.expect(s.kind, s.m.ParamsFingerprint, s.m.Fingerprint()); err != nil {
 		return nil, errs.New(errs.ClassOf(err), "request %d of %d: %w", i, n, err)
 	}
 	if h.PayloadLen > uint64(s.maxPayload) {
 		return nil, errs.New(errs.ErrMalformed, "wire: request %d of %d: a payload of %d bytes, this plan's are at most %d", i, n, h.PayloadLen, s.maxPayload)
 	}
-	data := make([]byte, HeaderSize+int(h.PayloadLen))
-	copy(data, head)
-	if _, err := io.ReadFull(s.r, data[HeaderSize:]); err != nil {
-		return nil, errs.New(errs.ErrMalformed, "wire: request %d of %d is truncated", i, n)
+	front, err := readFront(s.r, int64(h.PayloadLen), s.prm, s.shape)
+	if err != nil {
+		return nil, errs.New(errs.ClassOf(err), "request %d of %d: %w", i, n, err)
 	}
-	return data, nil
+	return front, nil
 }
 
 // Requests returns the number of requests the upload announced.
@@ -254,8 +252,8 @@ func (s *SequenceReader) Next() (*Ciphertexts, error) {
 		return nil, io.EOF
 	}
 	i := s.read + 1
-	data := s.bare
-	if data == nil {
+	front := s.bare
+	if front == nil {
 		head := make([]byte, HeaderSize)
 		if _, err := io.ReadFull(s.r, head); err != nil {
 			return nil, errs.New(errs.ErrMalformed, "wire: request %d of %d is missing: the sequence is truncated", i, s.requests)
@@ -264,12 +262,12 @@ func (s *SequenceReader) Next() (*Ciphertexts, error) {
 		if err != nil {
 			return nil, errs.New(errs.ErrMalformed, "request %d of %d: %w", i, s.requests, err)
 		}
-		if data, err = s.readEnvelope(h, head, i, s.requests); err != nil {
+		if front, err = s.openRequest(h, i, s.requests); err != nil {
 			return nil, err
 		}
 	}
 	s.bare = nil
-	cts, err := DecodeCiphertexts(data, s.kind, s.m, s.prm)
+	cts, err := front.decode(readerChunks(s.r), s.prm)
 	if err != nil {
 		return nil, errs.New(errs.ClassOf(err), "request %d of %d: %w", i, s.requests, err)
 	}

@@ -593,7 +593,17 @@ int main(int argc, char **argv) {
     /* ---- bad inputs to encrypt ------------------------------------------------- */
     EXPECT_MSG(cn_client_encrypt(&b_out, client, pixels, n, values - 1), INVALID, "values_per_image");
     EXPECT(cn_client_encrypt(&b_out, client, pixels, 0, values), INVALID);
-    EXPECT(cn_client_encrypt(&b_out, client, pixels, per_batch + 1, values), INVALID);
+    {
+        /* A bad record in a later request is found too, in a buffer that holds them all. */
+        size_t count = per_batch + 1;
+        double *many = calloc(count * values, sizeof *many);
+        TRUE_OR_FAIL(many != NULL);
+        many[per_batch * values + 3] = 7;
+        char want[64];
+        snprintf(want, sizeof want, "record %zu: pixel (x 3, y 0) is 7", per_batch);
+        EXPECT_MSG(cn_client_encrypt(&b_out, client, many, count, values), INVALID, want);
+        free(many);
+    }
     EXPECT(cn_client_encrypt(&b_out, client, pixels, SIZE_MAX, values), INVALID);
     double saved = pixels[5];
     pixels[5] = 2.0;

@@ -27,7 +27,8 @@
 // division by P. Evaluate shares the work between two goroutines: the digits of each
 // decomposition, the rows (limbs) of every rotation of a fold or of the baby steps,
 // the giant steps, the divisions by P and rescales by polynomial;
-// Plan.WithWorkers(1) turns that off.
+// Plan.WithWorkers(1) turns that off, and so do evaluations under way on every
+// processor (a server's concurrent requests): each then runs on one goroutine.
 package single
 
 import (
@@ -116,8 +117,8 @@ func (p *Plan) PrecisionBits() float64 { return p.precision }
 
 // WithWorkers returns a copy of the plan whose Evaluate uses up to n goroutines per
 // image (the default is min(2, GOMAXPROCS)): key switching is shared between two
-// goroutines. n ≤ 1 evaluates on the calling goroutine only, which suits servers
-// evaluating several images at once.
+// goroutines. n ≤ 1 evaluates on the calling goroutine only, as every evaluation
+// does anyway while others take the remaining processors.
 func (p *Plan) WithWorkers(n int) *Plan {
 	q := *p
 	q.workers = n
@@ -215,7 +216,7 @@ func Compile(m *model.Model, preset params.Preset, opts packing.Options) (*Plan,
 		return nil, fmt.Errorf("single: %w", err)
 	}
 	p := &Plan{params: prm, workers: min(2, runtime.GOMAXPROCS(0)), interleave: k, keys: keys,
-		idle: &workspaces{}}
+		idle: &workspaces{procs: runtime.GOMAXPROCS(0)}}
 	ecd := hefloat.NewEncoder(prm)
 	digest := sha256.New()
 	digest.Write([]byte("cryptonets-single-v1"))

@@ -35,6 +35,8 @@ func (p *Plan) Evaluate(ctx context.Context, in []*rlwe.Ciphertext, evk rlwe.Eva
 	if err := p.checkKeys(evk); err != nil {
 		return nil, err
 	}
+	p.idle.running.Add(1)
+	defer p.idle.running.Add(-1)
 	ws := p.idle.get(p, evk)
 	if out, err = p.evaluateWith(ctx, ws, in, progress); err == nil {
 		p.idle.put(ws)
@@ -81,7 +83,15 @@ func (p *Plan) checkKeys(evk rlwe.EvaluationKeySet) error {
 type workspaces struct {
 	mu   sync.Mutex
 	free []*workspace
+	// running counts the evaluations under way; procs is GOMAXPROCS at compilation.
+	running atomic.Int32
+	procs   int
 }
+
+// crowded reports whether the evaluations under way would have more goroutines than
+// there are processors if each had two: each then runs on one (see workspace.twoWay),
+// for a second goroutine would only wait for a processor, spinning.
+func (w *workspaces) crowded() bool { return 2*int(w.running.Load()) > w.procs }
 
 // maxIdleWorkspaces bounds the workspaces kept: one per concurrent call.
 const maxIdleWorkspaces = 2
@@ -105,6 +115,8 @@ type workspace struct {
 	cts [2][2]ring.Poly
 	// pair is the evaluation's second goroutine (nil: one goroutine).
 	pair *pair
+	// owner is the plan's workspaces, which count the evaluations under way.
+	owner *workspaces
 }
 
 // ciphertext returns a degree-1 ciphertext at the level whose rows are those of the
@@ -131,7 +143,7 @@ func (w *workspaces) get(p *Plan, evk rlwe.EvaluationKeySet) *workspace {
 	}
 	w.mu.Unlock()
 	eval := hefloat.NewEvaluator(p.params, evk)
-	ws := &workspace{evals: [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}}
+	ws := &workspace{evals: [2]*hefloat.Evaluator{eval, eval.ShallowCopy()}, owner: w}
 	for h := range 2 {
 		ws.acc[h], ws.tmp[h] = p.newQP(p.params.MaxLevel()), p.newQP(p.params.MaxLevel())
 		ws.rows[h] = [][]uint64{make([]uint64, p.params.N()), make([]uint64, p.params.N())}
@@ -293,10 +305,10 @@ func (p *Plan) evaluateWith(ctx context.Context, ws *workspace, in []*rlwe.Ciphe
 }
 
 // twoWay runs f(0) on the calling goroutine and f(1) on the evaluation's second
-// goroutine (its pair), or after f(0) if it has none; a panic in the other goroutine
-// becomes an error.
+// goroutine (its pair), or after f(0) if it has none or other evaluations crowd the
+// processors; a panic in the other goroutine becomes an error.
 func (ws *workspace) twoWay(f func(h int) error) error {
-	if ws.pair == nil {
+	if ws.pair == nil || ws.owner.crowded() {
 		return errors.Join(f(0), f(1))
 	}
 	return ws.pair.do(f)
@@ -317,10 +329,10 @@ func (ws *workspace) shared(n int, f func(h, i int) error) error {
 	})
 }
 
-// begin starts the evaluation's second goroutine if the plan has two workers; end
-// stops it.
+// begin starts the evaluation's second goroutine if the plan has two workers and the
+// processors are not crowded; end stops it.
 func (ws *workspace) begin(p *Plan) {
-	if p.workers >= 2 {
+	if p.workers >= 2 && !ws.owner.crowded() {
 		ws.pair = startPair()
 	}
 }

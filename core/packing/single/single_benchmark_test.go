@@ -12,6 +12,7 @@ import (
 	"github.com/cryptonets/cryptonets/core/packing"
 	"github.com/cryptonets/cryptonets/core/params"
 	"github.com/cryptonets/cryptonets/core/wire"
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
 
 // BenchmarkSingleImage measures the server's evaluation of one encrypted MNIST image
@@ -94,28 +95,9 @@ func BenchmarkSingleImage(b *testing.B) {
 //
 //	go test -run XXX -bench Interleaved -benchtime 10x ./core/packing/single
 func BenchmarkInterleaved(b *testing.B) {
-	m, err := model.Load(shippedModel)
-	if err != nil {
-		b.Fatal(err)
-	}
-	set, err := dataset.MNIST(dataset.MNISTTest, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
 	for k := 1; k <= 8; k *= 2 {
 		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
-			p, err := Compile(m, params.N13S, packing.Options{ImagesPerRequest: k})
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, evk := newClient(b, p)
-			in, err := c.EncryptImages(set.Records[:k], nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := p.Prepare(evk); err != nil {
-				b.Fatal(err)
-			}
+			p, in, evk := preparedShipped(b, k)
 			b.ResetTimer()
 			for range b.N {
 				if _, err := p.Evaluate(context.Background(), in, evk, nil); err != nil {
@@ -128,4 +110,48 @@ func BenchmarkInterleaved(b *testing.B) {
 			b.ReportMetric(float64(p.Ciphertexts()), "ciphertexts")
 		})
 	}
+}
+
+// BenchmarkConcurrent measures evaluations of one image each with the shipped network
+// at the 128-bit preset, as a server runs them: from as many goroutines at once as
+// there are processors, on one plan.
+func BenchmarkConcurrent(b *testing.B) {
+	p, in, evk := preparedShipped(b, 1)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Evaluate(context.Background(), in, evk, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// preparedShipped compiles the shipped network at the 128-bit preset for k images per
+// request and returns the plan, prepared for its keys, one request of the first k
+// MNIST test images and the keys.
+func preparedShipped(b *testing.B, k int) (*Plan, []*rlwe.Ciphertext, rlwe.EvaluationKeySet) {
+	m, err := model.Load(shippedModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, err := dataset.MNIST(dataset.MNISTTest, k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := Compile(m, params.N13S, packing.Options{ImagesPerRequest: k})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, evk := newClient(b, p)
+	in, err := c.EncryptImages(set.Records[:k], nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Prepare(evk); err != nil {
+		b.Fatal(err)
+	}
+	return p, in, evk
 }

@@ -349,7 +349,9 @@ func TestOtherShapesMatchReference(t *testing.T) {
 }
 
 // TestConcurrentEvaluations runs two evaluations with one plan and one key set at
-// once (run with -race to check for data races).
+// once (run with -race to check for data races): each gives the logits of the same
+// evaluation alone, bit for bit, though crowded evaluations drop their second
+// goroutine (see workspaces.crowded).
 func TestConcurrentEvaluations(t *testing.T) {
 	f := setup(t, params.InsecureN12S)
 	set, err := dataset.MNIST(dataset.MNISTTest, 0)
@@ -384,6 +386,19 @@ func TestConcurrentEvaluations(t *testing.T) {
 		want, _ := f.ref.Forward(set.Records[i])
 		if model.Argmax(got) != model.Argmax(want) {
 			t.Fatalf("image %d: argmax %d, want %d", i, model.Argmax(got), model.Argmax(want))
+		}
+		alone, err := f.plan.Evaluate(context.Background(), ins[i], f.evk, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits, err := f.client.Decrypt(alone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range logits {
+			if logits[j] != got[j] {
+				t.Fatalf("image %d, logit %d: %g alone, %g with another evaluation", i, j, logits[j], got[j])
+			}
 		}
 	}
 }
