@@ -365,3 +365,33 @@ func TestLinearTablesNoLargerThanGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearSharesOnlyEqualBlocks checks that blocks share tables only with blocks of
+// the same shape: here two rows over two inputs and one row over four have the same
+// weights once laid out term by term.
+func TestLinearSharesOnlyEqualBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	m := presetModuli(t)[0]
+	rows := []Row{
+		{Index: []int32{0, 1}, Weights: []int64{1, 3}},
+		{Index: []int32{0, 1}, Weights: []int64{2, 4}},
+		{Index: []int32{0, 1, 2, 3}, Weights: []int64{1, 2, 3, 4}},
+	}
+	src := randomRows(rng, 4, 32, m.q)
+	for _, p := range supportedPaths(t) {
+		l, err := NewLinear(p, 4, rows, []Modulus{m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := randomRows(rng, len(rows), 32, m.q)
+		l.Apply(dst, src, 0, nil)
+		for c := range 32 {
+			want := exactLinear(rows, src, make([]uint64, len(rows)), m.q, c)
+			for j := range rows {
+				if dst[j][c] != want[j] {
+					t.Fatalf("%s: output %d coefficient %d is %d, want %d", p, j, c, dst[j][c], want[j])
+				}
+			}
+		}
+	}
+}

@@ -42,9 +42,6 @@ type block struct {
 	// lift is the index of a modulus whose residues give back the weights when
 	// weights is nil: the largest, above twice every |weight|.
 	lift int
-	// offset, if not nil, says the block is one of several that read the same inputs
-	// and whose residues are instead one table, shared by every modulus, of the
-	// weights plus offset.b (see shiftGroups).
 	// families[i] is the kernel used modulo moduli[i]; ends[i] splits the terms into
 	// chunks whose sums cannot overflow its accumulators.
 	families []family
@@ -250,9 +247,10 @@ type blockTables struct {
 	seed maphash.Seed
 	// byHash lists the blocks, as indices into weights, whose weights hash to a key.
 	byHash map[uint64][]int
-	// weights[i] and blocks[i] are a block's weights (as built, before newBlock may
-	// drop them) and its index in the map.
+	// weights[i], widths[i] and blocks[i] are a block's weights (as built, before
+	// newBlock may drop them), its number of rows and its index in the map.
 	weights [][]int64
+	widths  []int
 	blocks  []int
 }
 
@@ -262,12 +260,13 @@ func (bt *blockTables) find(weights []int64, width, next int) int {
 	h := maphash.Bytes(bt.seed, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(weights))), 8*len(weights)))
 	h ^= uint64(width)
 	for _, i := range bt.byHash[h] {
-		if slices.Equal(bt.weights[i], weights) {
+		if bt.widths[i] == width && slices.Equal(bt.weights[i], weights) {
 			return bt.blocks[i]
 		}
 	}
 	bt.byHash[h] = append(bt.byHash[h], len(bt.weights))
 	bt.weights = append(bt.weights, weights)
+	bt.widths = append(bt.widths, width)
 	bt.blocks = append(bt.blocks, next)
 	return -1
 }
