@@ -281,3 +281,117 @@ func TestLazyReductionIsExact(t *testing.T) {
 		}
 	}
 }
+
+// convolution makes the rows of a 5×5 convolution with stride 2 over a 28×28 image,
+// one row per channel and position, every position with the channel's weights.
+func convolution(rng *rand.Rand, channels, wbits int) []Row {
+	kernels := randomMap(rng, 25, channels, 1, 25, wbits)
+	var rows []Row
+	for y := 0; y+5 <= 28; y += 2 {
+		for x := 0; x+5 <= 28; x += 2 {
+			index := make([]int32, 0, 25)
+			for dy := range 5 {
+				for dx := range 5 {
+					index = append(index, int32((y+dy)*28+x+dx))
+				}
+			}
+			for _, k := range kernels {
+				rows = append(rows, Row{Index: index, Weights: k.Weights})
+			}
+		}
+	}
+	return rows
+}
+
+// TestLinearTablesNoLargerThanGeneric checks, on the shapes of the shipped network's
+// big layers modulo the primes of N13QP215, that a map holds no more on a vector
+// path than on the pure-Go one — on the 52-bit kernels blocks that read the same
+// inputs share one table of shifted weights for every modulus, and blocks with the
+// same weights (a convolution's) share their tables — and that every path gives the
+// same bits on every limb, with and without a tail.
+func TestLinearTablesNoLargerThanGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	prm, err := params.N13.Parameters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moduli []Modulus
+	for _, q := range prm.Q() {
+		m, err := NewModulus(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moduli = append(moduli, m)
+	}
+	wbits := weightBits(moduli[0].q)
+	layers := []struct {
+		name   string
+		inputs int
+		rows   []Row
+	}{
+		{"dense", 845, randomMap(rng, 845, 100, 100, 845, wbits)},
+		{"convolution", 784, convolution(rng, 5, wbits)},
+	}
+	for _, layer := range layers {
+		maps := map[Path]*Linear{}
+		for _, p := range supportedPaths(t) {
+			if maps[p], err = NewLinear(p, layer.inputs, layer.rows, moduli); err != nil {
+				t.Fatal(err)
+			}
+			if got, generic := maps[p].Bytes(), maps[Generic].Bytes(); got > generic {
+				t.Errorf("%s: the %s path holds %d bytes, the pure-Go path %d", layer.name, p, got, generic)
+			}
+		}
+		outputs := len(layer.rows)
+		for _, n := range []int{48, 40} {
+			for limb, m := range moduli {
+				src := randomRows(rng, layer.inputs, n, m.q)
+				bias := make([]uint64, outputs)
+				for j := range bias {
+					bias[j] = rng.Uint64N(m.q)
+				}
+				want := randomRows(rng, outputs, n, m.q)
+				maps[Generic].Apply(want, src, limb, bias)
+				for p, l := range maps {
+					dst := randomRows(rng, outputs, n, m.q)
+					l.Apply(dst, src, limb, bias)
+					for j := range dst {
+						if !slices.Equal(dst[j], want[j]) {
+							t.Fatalf("%s, %s, limb %d, %d coefficients: output %d differs from the pure-Go path's", layer.name, p, limb, n, j)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestLinearSharesOnlyEqualBlocks checks that blocks share tables only with blocks of
+// the same shape: here two rows over two inputs and one row over four have the same
+// weights once laid out term by term.
+func TestLinearSharesOnlyEqualBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	m := presetModuli(t)[0]
+	rows := []Row{
+		{Index: []int32{0, 1}, Weights: []int64{1, 3}},
+		{Index: []int32{0, 1}, Weights: []int64{2, 4}},
+		{Index: []int32{0, 1, 2, 3}, Weights: []int64{1, 2, 3, 4}},
+	}
+	src := randomRows(rng, 4, 32, m.q)
+	for _, p := range supportedPaths(t) {
+		l, err := NewLinear(p, 4, rows, []Modulus{m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := randomRows(rng, len(rows), 32, m.q)
+		l.Apply(dst, src, 0, nil)
+		for c := range 32 {
+			want := exactLinear(rows, src, make([]uint64, len(rows)), m.q, c)
+			for j := range rows {
+				if dst[j][c] != want[j] {
+					t.Fatalf("%s: output %d coefficient %d is %d, want %d", p, j, c, dst[j][c], want[j])
+				}
+			}
+		}
+	}
+}

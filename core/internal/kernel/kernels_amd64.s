@@ -3770,9 +3770,8 @@ fwd8_stage:
 	SHLQ $0x03, DI
 	SHRQ $0x02, DI
 	MOVQ SI, R8
+	SHRQ $0x01, R8
 	MOVQ SI, R9
-	SHRQ $0x01, R9
-	ADDQ SI, R9
 	LEAQ (DI)(DI*2), R10
 	MOVQ AX, R11
 
@@ -3964,9 +3963,8 @@ fwd4_stage:
 	SHLQ $0x03, DI
 	SHRQ $0x01, DI
 	MOVQ SI, R8
+	SHRQ $0x01, R8
 	MOVQ SI, R9
-	SHRQ $0x01, R9
-	ADDQ SI, R9
 	LEAQ (DI)(DI*2), R10
 	MOVQ AX, R11
 
@@ -4051,9 +4049,8 @@ fwd2_stage:
 	SHLQ $0x03, DI
 	SHRQ $0x00, DI
 	MOVQ SI, R8
+	SHRQ $0x01, R8
 	MOVQ SI, R9
-	SHRQ $0x01, R9
-	ADDQ SI, R9
 	LEAQ (DI)(DI*2), CX
 
 fwd2_block:
@@ -4111,16 +4108,17 @@ fwdlast_group:
 	VMOVDQU64    permSpread4<>+0(SB), Z4
 	VMOVDQU64    permSpread2<>+0(SB), Z5
 	MOVQ         CX, R8
-	SHRQ         $0x02, R8
+	SHRQ         $0x03, R8
 	LEAQ         (R8)(SI*2), R8
 	VPERMQ       (DX)(R8*8), Z4, Z6
 	VPERMQ       (BX)(R8*8), Z4, Z4
 	MOVQ         CX, R8
-	SHRQ         $0x01, R8
+	SHRQ         $0x02, R8
 	LEAQ         (R8)(SI*4), R8
 	VPERMQ       (DX)(R8*8), Z5, Z7
 	VPERMQ       (BX)(R8*8), Z5, Z5
 	MOVQ         CX, R8
+	SHRQ         $0x01, R8
 	LEAQ         (R8)(SI*8), R8
 	VMOVDQU64    (DX)(R8*8), Z8
 	VMOVDQU64    (BX)(R8*8), Z9
@@ -4130,7 +4128,7 @@ fwdlast_group:
 	VMOVDQU64    (R8), Z10
 	VMOVDQU64    64(R8), Z11
 	MOVQ         CX, R9
-	SHRQ         $0x03, R9
+	SHRQ         $0x04, R9
 	ADDQ         SI, R9
 	VPBROADCASTQ (DX)(R9*8), Z12
 	VPBROADCASTQ (BX)(R9*8), Z13
@@ -4227,16 +4225,17 @@ invfirst_group:
 	VMOVDQU64    permSpread4<>+0(SB), Z0
 	VMOVDQU64    permSpread2<>+0(SB), Z4
 	MOVQ         CX, R8
-	SHRQ         $0x02, R8
+	SHRQ         $0x03, R8
 	LEAQ         (R8)(SI*2), R8
 	VPERMQ       (DX)(R8*8), Z0, Z5
 	VPERMQ       (BX)(R8*8), Z0, Z0
 	MOVQ         CX, R8
-	SHRQ         $0x01, R8
+	SHRQ         $0x02, R8
 	LEAQ         (R8)(SI*4), R8
 	VPERMQ       (DX)(R8*8), Z4, Z6
 	VPERMQ       (BX)(R8*8), Z4, Z4
 	MOVQ         CX, R8
+	SHRQ         $0x01, R8
 	LEAQ         (R8)(SI*8), R8
 	VMOVDQU64    (DX)(R8*8), Z7
 	VMOVDQU64    (BX)(R8*8), Z8
@@ -4294,7 +4293,7 @@ invfirst_group:
 	VSHUFI64X2   $0x44, Z6, Z4, Z0
 	VSHUFI64X2   $0xee, Z6, Z4, Z4
 	MOVQ         CX, R9
-	SHRQ         $0x03, R9
+	SHRQ         $0x04, R9
 	ADDQ         SI, R9
 	VPBROADCASTQ (DX)(R9*8), Z5
 	VPBROADCASTQ (BX)(R9*8), Z6
@@ -4340,9 +4339,8 @@ inv8_stage:
 	MOVQ SI, DI
 	SHLQ $0x03, DI
 	MOVQ CX, R8
+	SHRQ $0x01, R8
 	MOVQ CX, R9
-	SHRQ $0x01, R9
-	ADDQ CX, R9
 	LEAQ (DI)(DI*2), R10
 	MOVQ AX, R11
 
@@ -4546,9 +4544,8 @@ inv4_stage:
 	MOVQ SI, DI
 	SHLQ $0x03, DI
 	MOVQ CX, R8
+	SHRQ $0x01, R8
 	MOVQ CX, R9
-	SHRQ $0x01, R9
-	ADDQ CX, R9
 	LEAQ (DI)(DI*2), R10
 	MOVQ AX, R11
 
@@ -4637,9 +4634,8 @@ inv2_stage:
 	MOVQ SI, DI
 	SHLQ $0x03, DI
 	MOVQ CX, R8
+	SHRQ $0x01, R8
 	MOVQ CX, R9
-	SHRQ $0x01, R9
-	ADDQ CX, R9
 	LEAQ (DI)(DI*2), CX
 
 inv2_block:
@@ -4691,8 +4687,8 @@ TEXT ·nttFoldIFMA(SB), NOSPLIT, $0-48
 	VPBROADCASTQ mask52<>+0(SB), Z3
 	VPBROADCASTQ pow52<>+0(SB), Z2
 	VPSUBQ       Z0, Z2, Z2
-	VPBROADCASTQ 8(BX), Z0
-	VPBROADCASTQ 8(SI), Z4
+	VPBROADCASTQ (BX), Z0
+	VPBROADCASTQ (SI), Z4
 	VMOVDQU64    permReverse<>+0(SB), Z5
 	MOVQ         $0x00000008, BX
 	MOVQ         DX, DI

@@ -3,8 +3,10 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	"github.com/cryptonets/cryptonets/core/errs"
@@ -32,14 +34,33 @@ type Linear struct {
 type block struct {
 	rows  []int   // the outputs, as indices into the map's rows
 	index []int32 // the inputs they read
-	// weights[t*len(rows)+k] is the weight of row k on input index[t].
+	// weights[t*len(rows)+k] is the weight of row k on input index[t]; nil when every
+	// modulus uses the 52-bit kernels, which read only residues (see signedWeights).
 	weights []int64
 	// residues[i] is weights modulo moduli[i], for the 52-bit kernels (nil otherwise).
 	residues [][]uint64
+	// lift is the index of a modulus whose residues give back the weights when
+	// weights is nil: the largest, above twice every |weight|.
+	lift int
 	// families[i] is the kernel used modulo moduli[i]; ends[i] splits the terms into
 	// chunks whose sums cannot overflow its accumulators.
 	families []family
 	ends     [][]int
+	// offset, if not nil, says the block is one of several that read the same inputs
+	// and whose residues are instead one table, shared by every modulus, of the
+	// weights plus offset.b (see shiftGroups).
+	offset *offset
+}
+
+// offset is the weight shift of a group of blocks that read the same inputs: their
+// 52-bit kernels compute Σ_t (w_t + b)·x_t, below q for every modulus, and the group
+// subtracts b·Σ_t x_t, whose sum it computes once for all its blocks.
+type offset struct {
+	b int64
+	// neg[i] is −b modulo moduli[i], as a factor.
+	neg []Constant
+	// first marks the group's first block, where Apply computes Σ_t x_t.
+	first *block
 }
 
 // maxRows is the most rows a block holds on each path: what one pass of its kernel
@@ -124,10 +145,72 @@ func NewLinear(p Path, inputs int, rows []Row, moduli []Modulus) (*Linear, error
 		}
 	}
 	l := &Linear{path: p, inputs: inputs, outputs: len(rows), moduli: moduli}
+	tables := blockTables{seed: maphash.MakeSeed(), byHash: map[uint64][]int{}}
 	for _, rs := range groupByIndex(rows, maxRows(p)) {
-		l.blocks = append(l.blocks, l.newBlock(rows, rs))
+		l.blocks = append(l.blocks, l.newBlock(rows, rs, &tables))
 	}
+	l.shiftGroups()
 	return l, nil
+}
+
+// shiftGroups gives one weight table to all moduli in every group of blocks that read
+// the same inputs, when all use the 52-bit kernels: instead of a table of residues per
+// modulus, the weights plus an offset b ≥ |w| (so non-negative, and below every
+// modulus), and Apply subtracts b·Σ_t x_t. The sum costs about a row of a block's
+// work, so a group of a single block keeps its residues.
+func (l *Linear) shiftGroups() {
+	qmin := uint64(math.MaxUint64)
+	for _, m := range l.moduli {
+		if familyFor(l.path, m) != familyIFMA {
+			return
+		}
+		qmin = min(qmin, m.q)
+	}
+	for g := 0; g < len(l.blocks); {
+		end := g + 1
+		for end < len(l.blocks) && slices.Equal(l.blocks[end].index, l.blocks[g].index) {
+			end++
+		}
+		if end-g >= 2 {
+			l.shift(l.blocks[g:end], qmin)
+		}
+		g = end
+	}
+}
+
+// shift makes the blocks of one group share an offset weight table, if the weights
+// allow (see shiftGroups).
+func (l *Linear) shift(group []block, qmin uint64) {
+	if len(group[0].index) == 0 {
+		return // nothing to sum
+	}
+	weights := make([][]int64, len(group))
+	var b int64
+	for k := range group {
+		weights[k] = group[k].signedWeights(l.moduli)
+		for _, w := range weights[k] {
+			b = max(b, w, -w)
+		}
+	}
+	if b == 0 || uint64(b) >= qmin/2 {
+		return
+	}
+	o := &offset{b: b, first: &group[0]}
+	for _, m := range l.moduli {
+		o.neg = append(o.neg, Constant{w: m.q - uint64(b), shoup: shoup52(m.q-uint64(b), m.q)})
+	}
+	for k := range group {
+		blk := &group[k]
+		u := make([]uint64, len(weights[k]))
+		for t, w := range weights[k] {
+			u[t] = uint64(w + b)
+		}
+		blk.residues = make([][]uint64, len(l.moduli)) // not the outer slice it may share
+		for i := range blk.residues {
+			blk.residues[i] = u
+		}
+		blk.weights, blk.offset = nil, o
+	}
 }
 
 // groupByIndex splits the rows into groups that read the same index list, each of at
@@ -157,7 +240,38 @@ func groupByIndex(rows []Row, size int) [][]int {
 	return groups
 }
 
-func (l *Linear) newBlock(rows []Row, rs []int) block {
+// blockTables finds, while NewLinear builds a map, the blocks whose weights equal a
+// new block's (a convolution's blocks all have the kernel's weights): their tables
+// are read-only, so the new block shares them.
+type blockTables struct {
+	seed maphash.Seed
+	// byHash lists the blocks, as indices into weights, whose weights hash to a key.
+	byHash map[uint64][]int
+	// weights[i], widths[i] and blocks[i] are a block's weights (as built, before
+	// newBlock may drop them), its number of rows and its index in the map.
+	weights [][]int64
+	widths  []int
+	blocks  []int
+}
+
+// find returns the index of a block already built with width rows and these weights,
+// or −1 after recording that the next block, l.blocks[next], has them.
+func (bt *blockTables) find(weights []int64, width, next int) int {
+	h := maphash.Bytes(bt.seed, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(weights))), 8*len(weights)))
+	h ^= uint64(width)
+	for _, i := range bt.byHash[h] {
+		if bt.widths[i] == width && slices.Equal(bt.weights[i], weights) {
+			return bt.blocks[i]
+		}
+	}
+	bt.byHash[h] = append(bt.byHash[h], len(bt.weights))
+	bt.weights = append(bt.weights, weights)
+	bt.widths = append(bt.widths, width)
+	bt.blocks = append(bt.blocks, next)
+	return -1
+}
+
+func (l *Linear) newBlock(rows []Row, rs []int, tables *blockTables) block {
 	b := block{rows: rs, index: rows[rs[0]].Index}
 	terms, width := len(b.index), len(rs)
 	b.weights = make([]int64, terms*width)
@@ -166,6 +280,11 @@ func (l *Linear) newBlock(rows []Row, rs []int) block {
 			b.weights[t*width+k] = w
 		}
 	}
+	if same := tables.find(b.weights, width, len(l.blocks)); same >= 0 {
+		c := &l.blocks[same]
+		b.weights, b.residues, b.lift, b.families, b.ends = c.weights, c.residues, c.lift, c.families, c.ends
+		return b
+	}
 	b.residues = make([][]uint64, len(l.moduli))
 	b.families = make([]family, len(l.moduli))
 	b.ends = make([][]int, len(l.moduli))
@@ -173,6 +292,7 @@ func (l *Linear) newBlock(rows []Row, rs []int) block {
 	for _, w := range b.weights {
 		wmax = max(wmax, w, -w)
 	}
+	ifmaOnly := len(l.moduli) > 0
 	for i, m := range l.moduli {
 		f := familyFor(l.path, m)
 		if f == familyAVX2 && wmax > avx2WeightSum {
@@ -184,15 +304,46 @@ func (l *Linear) newBlock(rows []Row, rs []int) block {
 			for t, w := range b.weights {
 				b.residues[i][t] = m.residue(w)
 			}
+			if m.q > l.moduli[b.lift].q {
+				b.lift = i
+			}
+		} else {
+			ifmaOnly = false
 		}
-		b.ends[i] = b.chunkEnds(f, m)
+		b.ends[i] = b.chunkEnds(f, m, b.weights)
+	}
+	if ifmaOnly && uint64(wmax) < l.moduli[b.lift].q/2 {
+		b.weights = nil // the residues modulo moduli[lift] keep them
 	}
 	return b
 }
 
-// chunkEnds splits the block's terms into chunks a kernel of family f can sum modulo
-// m without overflow.
-func (b *block) chunkEnds(f family, m Modulus) []int {
+// signedWeights returns the block's weights, lifting them from the residues modulo
+// moduli[lift] (to (−q/2, q/2)) into a new slice if the block keeps only residues.
+func (b *block) signedWeights(moduli []Modulus) []int64 {
+	if b.weights != nil {
+		return b.weights
+	}
+	q, r := moduli[b.lift].q, b.residues[b.lift]
+	w := make([]int64, len(r))
+	if b.offset != nil {
+		for t, v := range r {
+			w[t] = int64(v) - b.offset.b
+		}
+		return w
+	}
+	for t, v := range r {
+		w[t] = int64(v)
+		if v > q/2 {
+			w[t] -= int64(q)
+		}
+	}
+	return w
+}
+
+// chunkEnds splits the block's terms, with weights w, into chunks a kernel of family
+// f can sum modulo m without overflow.
+func (b *block) chunkEnds(f family, m Modulus, w []int64) []int {
 	var ends []int
 	switch f {
 	case familyIFMA:
@@ -201,20 +352,20 @@ func (b *block) chunkEnds(f family, m Modulus) []int {
 		}
 		return append(ends, len(b.index))
 	case familyAVX2:
-		return b.weightSumEnds(avx2WeightSum)
+		return b.weightSumEnds(avx2WeightSum, w)
 	}
-	return b.weightSumEnds(genericBudget(m.q))
+	return b.weightSumEnds(genericBudget(m.q), w)
 }
 
-// weightSumEnds splits the terms so that within a chunk Σ_t max_k |w_kt| ≤ budget;
-// a single weight above the budget gets a chunk of its own.
-func (b *block) weightSumEnds(budget int64) []int {
+// weightSumEnds splits the terms, with weights weights, so that within a chunk
+// Σ_t max_k |w_kt| ≤ budget; a single weight above the budget gets a chunk of its own.
+func (b *block) weightSumEnds(budget int64, weights []int64) []int {
 	var ends []int
 	var sum int64
 	width := len(b.rows)
 	for t := range b.index {
 		var m int64
-		for _, w := range b.weights[t*width : (t+1)*width] {
+		for _, w := range weights[t*width : (t+1)*width] {
 			m = max(m, w, -w)
 		}
 		if t > 0 && sum+m > budget {
@@ -236,18 +387,31 @@ func (l *Linear) Outputs() int { return l.outputs }
 func (l *Linear) Path() Path { return l.path }
 
 // Bytes returns the memory the prepared map holds: its blocks (slice headers
-// included), their indices, weights, residues and chunk bounds.
+// included), their indices, and their weights, residues and chunk bounds, counting
+// once the tables blocks share.
 func (l *Linear) Bytes() int64 {
 	const header = int64(unsafe.Sizeof([]uint64{}))
 	n := int64(unsafe.Sizeof(block{})) * int64(cap(l.blocks))
+	seen := map[unsafe.Pointer]bool{}
+	// size is bytes, unless the slice at p was counted already.
+	size := func(p unsafe.Pointer, bytes int64) int64 {
+		if p == nil || seen[p] {
+			return 0
+		}
+		seen[p] = true
+		return bytes
+	}
 	for _, b := range l.blocks {
-		n += 8*int64(cap(b.rows)) + 4*int64(len(b.index)) + 8*int64(len(b.weights)) + int64(len(b.families))
-		n += header * int64(len(b.residues)+len(b.ends))
+		n += 8*int64(cap(b.rows)) + 4*int64(len(b.index))
+		n += size(unsafe.Pointer(unsafe.SliceData(b.weights)), 8*int64(len(b.weights)))
+		n += size(unsafe.Pointer(unsafe.SliceData(b.families)), int64(len(b.families)))
+		n += size(unsafe.Pointer(unsafe.SliceData(b.residues)), header*int64(len(b.residues)))
+		n += size(unsafe.Pointer(unsafe.SliceData(b.ends)), header*int64(len(b.ends)))
 		for _, r := range b.residues {
-			n += 8 * int64(len(r))
+			n += size(unsafe.Pointer(unsafe.SliceData(r)), 8*int64(len(r)))
 		}
 		for _, e := range b.ends {
-			n += 8 * int64(cap(e))
+			n += size(unsafe.Pointer(unsafe.SliceData(e)), 8*int64(cap(e)))
 		}
 	}
 	return n
@@ -277,6 +441,10 @@ func (l *Linear) Apply(dst, src [][]uint64, limb int, bias []uint64) {
 		}
 	}
 	m := &l.moduli[limb]
+	// sum is Σ_t x_t for the current group of shifted blocks (see shiftGroups), on the
+	// coefficients the vector kernels cover.
+	var sumSpace [sumSpan]uint64
+	sum := sumSpace[:]
 	for bi := range l.blocks {
 		b := &l.blocks[bi]
 		f := b.families[limb]
@@ -288,17 +456,36 @@ func (l *Linear) Apply(dst, src [][]uint64, limb int, bias []uint64) {
 		}
 		done := 0
 		if f != familyGeneric {
-			done = applyVector(f, b, dst, src, limb, m, bs[:len(b.rows)], n)
+			if o := b.offset; o != nil {
+				if o.first == b {
+					if len(sum) < n {
+						sum = make([]uint64, n)
+					}
+					sumInputs(b, sum, src, limb, m, n)
+				}
+				done = applyVector(f, b, dst, src, limb, m, bs[:len(b.rows)], n)
+				for _, j := range b.rows {
+					if done > 0 {
+						mulConstAddIFMA(&dst[j][0], &sum[0], done, o.neg[limb].w, o.neg[limb].shoup, &m.c.q)
+					}
+				}
+			} else {
+				done = applyVector(f, b, dst, src, limb, m, bs[:len(b.rows)], n)
+			}
 		}
 		if done < n {
-			ends := b.ends[limb]
+			// A tail shorter than the vector kernels' lanes: the pure-Go kernel.
+			weights, ends := b.signedWeights(l.moduli), b.ends[limb]
 			if f != familyGeneric {
-				ends = b.weightSumEnds(genericBudget(m.q))
+				ends = b.weightSumEnds(genericBudget(m.q), weights)
 			}
-			applyGeneric(b, ends, dst, src, *m, bs[:len(b.rows)], done, n)
+			applyGeneric(b, weights, ends, dst, src, *m, bs[:len(b.rows)], done, n)
 		}
 	}
 }
+
+// sumSpan is the most coefficients whose input sums Apply keeps on the stack.
+const sumSpan = 256
 
 // maxBlockRows is the largest maxRows of any path.
 const maxBlockRows = ifmaRows
@@ -306,9 +493,10 @@ const maxBlockRows = ifmaRows
 // genericSpan is the number of coefficients the pure-Go kernel accumulates at a time.
 const genericSpan = 64
 
-// applyGeneric is the pure-Go kernel on coefficients [lo, hi): int64 accumulators,
-// lazily reduced between chunks of terms, then reduced with the bias.
-func applyGeneric(b *block, ends []int, dst, src [][]uint64, m Modulus, bias []uint64, lo, hi int) {
+// applyGeneric is the pure-Go kernel on coefficients [lo, hi) with the block's
+// weights: int64 accumulators, lazily reduced between chunks of terms, then reduced
+// with the bias.
+func applyGeneric(b *block, weights []int64, ends []int, dst, src [][]uint64, m Modulus, bias []uint64, lo, hi int) {
 	var acc [maxBlockRows][genericSpan]int64
 	width := len(b.rows)
 	for off := lo; off < hi; off += genericSpan {
@@ -320,7 +508,7 @@ func applyGeneric(b *block, ends []int, dst, src [][]uint64, m Modulus, bias []u
 		for e, end := range ends {
 			for t := start; t < end; t++ {
 				c := src[b.index[t]][off : off+n]
-				w := b.weights[t*width : (t+1)*width]
+				w := weights[t*width : (t+1)*width]
 				switch width {
 				case 4:
 					mac4(acc[0][:n], acc[1][:n], acc[2][:n], acc[3][:n], c, w[0], w[1], w[2], w[3])

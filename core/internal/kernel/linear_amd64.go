@@ -44,6 +44,22 @@ func applyVector(f family, b *block, dst, src [][]uint64, limb int, m *Modulus, 
 	return n
 }
 
+// sumInputs sets sum[c] = Σ_t src[index[t]][c] mod q for the block's inputs and the
+// coefficients the 52-bit kernels cover, with their one-row kernel and weight one.
+func sumInputs(b *block, sum []uint64, src [][]uint64, limb int, m *Modulus, n int) {
+	n &^= ifmaLanes - 1
+	if n == 0 {
+		return
+	}
+	one, none := uint64(1), uint64(0)
+	rows := [1][]uint64{sum[:n]}
+	start := 0
+	for c, end := range b.ends[limb] {
+		linearKernel(familyIFMA, 1, &rows[0], &src[0], &b.index[start], &one, end-start, 0, n, &m.c.q, &none, c > 0)
+		start = end
+	}
+}
+
 // linearKernel calls the generated kernel of family f for blocks of `rows` rows: for
 // those rows (row r of dst at dst[r], weights w[t*stride+r]) and every coefficient in
 // [0, n), dst[r] = (bias[r] + Σ_t w·src[index[t]] (+ dst[r] if accumulate)) mod q,

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"math/bits"
+	"sync"
 
 	"github.com/cryptonets/cryptonets/core/errs"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -11,19 +12,41 @@ import (
 // NTT is the number-theoretic transform modulo one prime of a conjugate-invariant
 // ring, exactly Lattigo's (same roots, canonical outputs in [0, q)), prepared for one
 // path. The pure-Go path is Lattigo's own transform; the AVX-512 path runs Shoup
-// butterflies on 52-bit multiply-adds for primes below 2^50. It is read-only after
-// NewNTT and safe for concurrent use.
+// butterflies on 52-bit multiply-adds for primes below 2^50, whose tables it builds
+// on the first transform in each direction (a client only transforms forward). It is
+// safe for concurrent use.
 type NTT struct {
 	sub *ring.SubRing
 	n   int
 	m   Modulus
 	// vector says the AVX-512 kernels run; the tables below are theirs.
 	vector bool
-	// Roots in plain form (not Montgomery) and their Shoup constants ⌊w·2^52/q⌋,
-	// indexed like Lattigo's bit-reversed tables.
-	fwd, fwdShoup, bwd, bwdShoup []uint64
+	// fwd and bwd are the roots of each direction.
+	fwd, bwd roots
 	// nInv is Lattigo's final scaling of the inverse transform, with its constant.
 	nInv, nInvShoup uint64
+}
+
+// roots are the roots of one direction in plain form (not Montgomery) and their
+// Shoup constants ⌊w·2^52/q⌋, in compact tables of n entries (see compact), built
+// once from Lattigo's.
+type roots struct {
+	once  sync.Once
+	w, ws []uint64
+}
+
+// of returns the tables, building them from Lattigo's Montgomery-form roots the first
+// time.
+func (r *roots) of(t *NTT, montgomery []uint64) *roots {
+	r.once.Do(func() {
+		s := t.sub
+		r.w, r.ws = make([]uint64, t.n), make([]uint64, t.n)
+		for i := range t.n {
+			r.w[i] = ring.IMForm(montgomery[compact(i)], s.Modulus, s.MRedConstant)
+			r.ws[i] = shoup52(r.w[i], t.m.q)
+		}
+	})
+	return r
 }
 
 // NewNTT prepares the transform of the conjugate-invariant subring s for path p.
@@ -43,22 +66,21 @@ func NewNTT(p Path, s *ring.SubRing) (*NTT, error) {
 		return t, nil
 	}
 	t.vector = true
-	plain := func(x uint64) uint64 { return ring.IMForm(x, s.Modulus, s.MRedConstant) }
-	t.fwd, t.fwdShoup = t.table(s.RootsForward, plain)
-	t.bwd, t.bwdShoup = t.table(s.RootsBackward, plain)
-	t.nInv = plain(s.NInv)
+	t.nInv = ring.IMForm(s.NInv, s.Modulus, s.MRedConstant)
 	t.nInvShoup = shoup52(t.nInv, s.Modulus)
 	return t, nil
 }
 
-// table converts Montgomery-form roots to plain roots and Shoup constants.
-func (t *NTT) table(roots []uint64, plain func(uint64) uint64) (w, ws []uint64) {
-	w, ws = make([]uint64, len(roots)), make([]uint64, len(roots))
-	for i, r := range roots {
-		w[i] = plain(r)
-		ws[i] = shoup52(w[i], t.m.q)
+// compact returns the index in Lattigo's table of entry i of the kernels' (see _asm):
+// a conjugate-invariant transform of length n reads root 1, and at each stage
+// m = 2, 4, … n roots m … m + m/2 − 1 only, half of Lattigo's 2n. Entry 0 is root 1;
+// entries m/2 … m − 1 are roots m … m + m/2 − 1, so that index arithmetic by
+// doubling and halving carries over from Lattigo's order.
+func compact(i int) int {
+	if i == 0 {
+		return 1
 	}
-	return w, ws
+	return i + 1<<(bits.Len(uint(i))-1)
 }
 
 // shoup52 returns ⌊w·2^52/q⌋ for w < q.
@@ -83,11 +105,12 @@ func (t *NTT) Forward(dst, src []uint64) {
 		t.sub.NTT(src, dst)
 		return
 	}
-	nttFoldIFMA(&dst[0], &src[0], t.n, &t.fwd[0], &t.fwdShoup[0], &t.m.c.q)
-	t.foldEdges(dst, src, t.fwd[1])
+	r := t.fwd.of(t, t.sub.RootsForward)
+	nttFoldIFMA(&dst[0], &src[0], t.n, &r.w[0], &r.ws[0], &t.m.c.q)
+	t.foldEdges(dst, src, r.w[0])
 	dst[0] = src[0]
-	nttForwardStagesIFMA(&dst[0], t.n, &t.fwd[0], &t.fwdShoup[0], &t.m.c.q)
-	nttForwardLastIFMA(&dst[0], t.n, &t.fwd[0], &t.fwdShoup[0], &t.m.c.q)
+	nttForwardStagesIFMA(&dst[0], t.n, &r.w[0], &r.ws[0], &t.m.c.q)
+	nttForwardLastIFMA(&dst[0], t.n, &r.w[0], &r.ws[0], &t.m.c.q)
 }
 
 // Inverse sets dst to the inverse NTT of src (values below q); dst may be src.
@@ -97,11 +120,12 @@ func (t *NTT) Inverse(dst, src []uint64) {
 		t.sub.INTT(src, dst)
 		return
 	}
+	r := t.bwd.of(t, t.sub.RootsBackward)
 	copy(dst, src)
-	nttInverseFirstIFMA(&dst[0], t.n, &t.bwd[0], &t.bwdShoup[0], &t.m.c.q)
-	nttInverseStagesIFMA(&dst[0], t.n, &t.bwd[0], &t.bwdShoup[0], &t.m.c.q)
-	nttFoldIFMA(&dst[0], &dst[0], t.n, &t.bwd[0], &t.bwdShoup[0], &t.m.c.q)
-	t.foldEdges(dst, dst, t.bwd[1])
+	nttInverseFirstIFMA(&dst[0], t.n, &r.w[0], &r.ws[0], &t.m.c.q)
+	nttInverseStagesIFMA(&dst[0], t.n, &r.w[0], &r.ws[0], &t.m.c.q)
+	nttFoldIFMA(&dst[0], &dst[0], t.n, &r.w[0], &r.ws[0], &t.m.c.q)
+	t.foldEdges(dst, dst, r.w[0])
 	dst[0] <<= 1
 	mulShoupIFMA(&dst[0], t.n, t.nInv, t.nInvShoup, &t.m.c.q)
 }

@@ -18,14 +18,16 @@ func (p *Plan) Memory() packing.Memory {
 }
 
 // kernelBytes estimates the tables of the plan's kernels: the vector transforms'
-// four tables of 2N words per prime and, with key switching, a Lattigo ring of its
-// own over Q and P (its transforms' tables, and their constants: as many again).
+// four tables of N words per prime (at most: each direction's two are made on its
+// first use) and, with key switching, a Lattigo ring of its
+// own over Q and P (its transforms' two tables of 2N words, and their constants: as
+// many again).
 func (p *Plan) kernelBytes() int64 {
 	row := int64(p.params.N()) * 8
 	if p.kernels.keys != nil {
-		return int64(p.params.QCount()+p.params.PCount()) * 16 * row
+		return int64(p.params.QCount()+p.params.PCount()) * 12 * row
 	}
-	return int64(p.params.QCount()) * 8 * row
+	return int64(p.params.QCount()) * 4 * row
 }
 
 // rowBytes is the size of one coefficient row (one limb of one polynomial).

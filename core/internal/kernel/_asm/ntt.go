@@ -7,9 +7,12 @@ import (
 )
 
 // The NTT kernels work modulo q < 2^50 on values kept below 4q, with roots w and their
-// Shoup constants w' = ⌊w·2^52/q⌋ in separate tables indexed like Lattigo's
-// (bit-reversed, conjugate-invariant ring). A product by a root is Shoup's:
-// V·w − ⌊V·w'/2^52⌋·q computed modulo 2^52, in [0, 2q) for any V < 2^52.
+// Shoup constants w' = ⌊w·2^52/q⌋ in separate tables. The tables are compact: of
+// Lattigo's (bit-reversed, conjugate-invariant ring), where stage m reads roots
+// m … m + m/2 − 1 only, they keep those at m/2 … m − 1 (root m + i at m/2 + i, so that
+// doubling an index still gives the next stage's), and the fold's root 1 at 0. A
+// product by a root is Shoup's: V·w − ⌊V·w'/2^52⌋·q computed modulo 2^52, in [0, 2q)
+// for any V < 2^52.
 
 // nttSignature is the Go signature of the stage kernels.
 const nttSignature = "func(p *uint64, n int, w *uint64, ws *uint64, k *uint64)"
@@ -168,15 +171,15 @@ func nttForwardStages() {
 	MOVQ(U32(2), m)
 	MOVQ(n, t)
 	SHRQ(U8(1), t)
-	// A pass's first stage (m, t): vectors t/2^shift apart, blocks m … m + m/2 − 1.
+	// A pass's first stage (m, t): vectors t/2^shift apart, blocks m … m + m/2 − 1
+	// (table entries m/2 … m − 1).
 	setup := func(shift uint8) {
 		MOVQ(t, tb)
 		SHLQ(U8(3), tb)
 		SHRQ(U8(shift), tb)
 		MOVQ(m, idx)
+		SHRQ(U8(1), idx)
 		MOVQ(m, idxEnd)
-		SHRQ(U8(1), idxEnd)
-		ADDQ(m, idxEnd)
 	}
 
 	Label("fwd8_stage")
@@ -190,13 +193,13 @@ func nttForwardStages() {
 				forwardButterfly(c, x[k], x[k+4], w1, ws1)
 			}
 			idx2 := GP64()
-			LEAQ(Mem{Base: idx, Index: idx, Scale: 1}, idx2) // 2m+2i
+			LEAQ(Mem{Base: idx, Index: idx, Scale: 1}, idx2) // 2m+2i (entry m+2i)
 			for h := range 2 {
 				w2, ws2 := rootPair(w, ws, idx2, h)
 				forwardButterfly(c, x[4*h], x[4*h+2], w2, ws2)
 				forwardButterfly(c, x[4*h+1], x[4*h+3], w2, ws2)
 			}
-			SHLQ(U8(1), idx2) // 4m+4i
+			SHLQ(U8(1), idx2) // 4m+4i (entry 2m+4i)
 			for h := range 4 {
 				w3, ws3 := rootPair(w, ws, idx2, h)
 				forwardButterfly(c, x[2*h], x[2*h+1], w3, ws3)
@@ -256,14 +259,13 @@ func nttInverseStages() {
 	SHRQ(U8(4), m)
 	MOVQ(U32(16), t)
 	// A pass from stage (m, t): vectors t apart, the first stage's roots m … m + m/2 − 1
-	// (a pass of s stages takes 2^(s−1) of them per block).
+	// at entries m/2 … m − 1 (a pass of s stages takes 2^(s−1) of them per block).
 	setup := func() {
 		MOVQ(t, tb)
 		SHLQ(U8(3), tb)
 		MOVQ(m, idx)
+		SHRQ(U8(1), idx)
 		MOVQ(m, idxEnd)
-		SHRQ(U8(1), idxEnd)
-		ADDQ(m, idxEnd) // m + m/2: the first stage's roots end there
 	}
 
 	Label("inv8_stage")
@@ -273,18 +275,18 @@ func nttInverseStages() {
 	stagePass("inv8", p, tb, idx, idxEnd, 4, 8, func(idx Register) func(x []VecVirtual) {
 		return func(x []VecVirtual) {
 			for h := range 4 {
-				w1, ws1 := rootPair(w, ws, idx, h) // m+4i+h
+				w1, ws1 := rootPair(w, ws, idx, h) // m+4i+h (entry m/2+4i+h)
 				inverseButterfly(c, x[2*h], x[2*h+1], w1, ws1)
 			}
 			idx2 := GP64()
 			MOVQ(idx, idx2)
-			SHRQ(U8(1), idx2) // m/2+2i
+			SHRQ(U8(1), idx2) // m/2+2i (entry m/4+2i)
 			for h := range 2 {
 				w2, ws2 := rootPair(w, ws, idx2, h)
 				inverseButterfly(c, x[4*h], x[4*h+2], w2, ws2)
 				inverseButterfly(c, x[4*h+1], x[4*h+3], w2, ws2)
 			}
-			SHRQ(U8(1), idx2) // m/4+i
+			SHRQ(U8(1), idx2) // m/4+i (entry m/8+i)
 			w3, ws3 := rootPair(w, ws, idx2, 0)
 			for k := range 4 {
 				inverseButterfly(c, x[k], x[k+4], w3, ws3)
@@ -302,12 +304,12 @@ func nttInverseStages() {
 	stagePass("inv4", p, tb, idx, idxEnd, 2, 4, func(idx Register) func(x []VecVirtual) {
 		return func(x []VecVirtual) {
 			for h := range 2 {
-				w1, ws1 := rootPair(w, ws, idx, h) // m+2i+h
+				w1, ws1 := rootPair(w, ws, idx, h) // m+2i+h (entry m/2+2i+h)
 				inverseButterfly(c, x[2*h], x[2*h+1], w1, ws1)
 			}
 			idx2 := GP64()
 			MOVQ(idx, idx2)
-			SHRQ(U8(1), idx2) // m/2+i
+			SHRQ(U8(1), idx2) // m/2+i (entry m/4+i)
 			w2, ws2 := rootPair(w, ws, idx2, 0)
 			inverseButterfly(c, x[0], x[2], w2, ws2)
 			inverseButterfly(c, x[1], x[3], w2, ws2)
@@ -377,7 +379,8 @@ func permute2(idx Mem, x, y VecVirtual) VecVirtual {
 }
 
 // innerRoots loads the roots of the three innermost stages for group g (coefficients
-// 16g…16g+15): root n/4+2g… spread over four lanes each, n/2+4g… over two, n+8g… one.
+// 16g…16g+15): root n/4+2g… spread over four lanes each, n/2+4g… over two, n+8g… one
+// (entries n/8+2g…, n/4+4g… and n/2+8g…).
 type innerRoots struct{ w4, ws4, w2, ws2, w1, ws1 VecVirtual }
 
 func loadInnerRoots(n, g, w, ws Register) innerRoots {
@@ -386,22 +389,23 @@ func loadInnerRoots(n, g, w, ws Register) innerRoots {
 	spread4, spread2 := ZMM(), ZMM()
 	VMOVDQU64(permSpread4, spread4)
 	VMOVDQU64(permSpread2, spread2)
-	// root index n/4 + 2g
+	// root n/4 + 2g: entry n/8 + 2g
 	MOVQ(n, idx)
-	SHRQ(U8(2), idx)
+	SHRQ(U8(3), idx)
 	LEAQ(Mem{Base: idx, Index: g, Scale: 2}, idx)
 	r.w4, r.ws4 = ZMM(), ZMM()
 	VPERMQ(Mem{Base: w, Index: idx, Scale: 8}, spread4, r.w4)
 	VPERMQ(Mem{Base: ws, Index: idx, Scale: 8}, spread4, r.ws4)
-	// n/2 + 4g
+	// n/2 + 4g: entry n/4 + 4g
 	MOVQ(n, idx)
-	SHRQ(U8(1), idx)
+	SHRQ(U8(2), idx)
 	LEAQ(Mem{Base: idx, Index: g, Scale: 4}, idx)
 	r.w2, r.ws2 = ZMM(), ZMM()
 	VPERMQ(Mem{Base: w, Index: idx, Scale: 8}, spread2, r.w2)
 	VPERMQ(Mem{Base: ws, Index: idx, Scale: 8}, spread2, r.ws2)
-	// n + 8g
+	// n + 8g: entry n/2 + 8g
 	MOVQ(n, idx)
+	SHRQ(U8(1), idx)
 	LEAQ(Mem{Base: idx, Index: g, Scale: 8}, idx)
 	r.w1, r.ws1 = ZMM(), ZMM()
 	VMOVDQU64(Mem{Base: w, Index: idx, Scale: 8}, r.w1)
@@ -409,11 +413,11 @@ func loadInnerRoots(n, g, w, ws Register) innerRoots {
 	return r
 }
 
-// eighthRoot broadcasts root n/8 + g, the stage t = 8's for group g.
+// eighthRoot broadcasts root n/8 + g (entry n/16 + g), the stage t = 8's for group g.
 func eighthRoot(n, g, w, ws Register) (VecVirtual, VecVirtual) {
 	idx := GP64()
 	MOVQ(n, idx)
-	SHRQ(U8(3), idx)
+	SHRQ(U8(4), idx)
 	ADDQ(g, idx)
 	return rootPair(w, ws, idx, 0)
 }
@@ -521,7 +525,7 @@ func nttInverseFirst() {
 
 // nttFold generates the conjugate-invariant stage: for 8 ≤ j < n/2,
 // dst[j], dst[n−j] = src[j] + 2q − src[n−j]·w, src[n−j] + 2q − src[j]·w, with w and w'
-// at w[1], ws[1]. Inputs below 2q, outputs below 4q; dst may be src.
+// (root 1) at w[0], ws[0]. Inputs below 2q, outputs below 4q; dst may be src.
 func nttFold() {
 	TEXT("nttFoldIFMA", NOSPLIT, "func(dst *uint64, src *uint64, n int, w *uint64, ws *uint64, k *uint64)")
 	Pragma("noescape")
@@ -533,8 +537,8 @@ func nttFold() {
 	ws := Load(Param("ws"), GP64())
 	c := loadNTTConsts(Load(Param("k"), GP64()))
 	wr, wsr, rev := ZMM(), ZMM(), ZMM()
-	VPBROADCASTQ(Mem{Base: w, Disp: 8}, wr)
-	VPBROADCASTQ(Mem{Base: ws, Disp: 8}, wsr)
+	VPBROADCASTQ(Mem{Base: w}, wr)
+	VPBROADCASTQ(Mem{Base: ws}, wsr)
 	VMOVDQU64(permReverse, rev)
 	j, mirror, end := GP64(), GP64(), GP64()
 	MOVQ(U32(8), j)
