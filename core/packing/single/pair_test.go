@@ -46,10 +46,12 @@ func TestPair(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("a panic in the helper's half gave %v", err)
 	}
-	// Far apart, the helper sleeps; the next step wakes it or is run by the caller.
-	time.Sleep(5 * pairSpin)
-	if s := q.state.Load(); s != pairAsleep {
-		t.Fatalf("helper state %d after a pause, want asleep", s)
+	// Far apart, the helper sleeps (once it runs again after pairSpin: a loaded
+	// machine may take a while); the next step wakes it or is run by the caller.
+	for deadline := time.Now().Add(5 * time.Second); q.state.Load() != pairAsleep; time.Sleep(pairSpin) {
+		if time.Now().After(deadline) {
+			t.Fatalf("helper state %d after a pause, want asleep", q.state.Load())
+		}
 	}
 	var ran [2]bool
 	if err := q.do(func(h int) error {
