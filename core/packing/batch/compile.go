@@ -4,7 +4,9 @@
 // squares become ciphertext tensor products left unrelinearized while the depth
 // allows (the shipped CryptoNets network needs no evaluation key), deeper networks
 // relinearize where the plan says with a relinearization key (never Galois keys),
-// and rescaling happens only where the plan says.
+// and rescaling happens only where the plan says. A square that does not rescale is
+// evaluated inside the linear step after it (see fuse): its products never leave the
+// linear step's slab.
 package batch
 
 import (
