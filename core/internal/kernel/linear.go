@@ -3,7 +3,6 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"math/bits"
 	"slices"
@@ -145,9 +144,9 @@ func NewLinear(p Path, inputs int, rows []Row, moduli []Modulus) (*Linear, error
 		}
 	}
 	l := &Linear{path: p, inputs: inputs, outputs: len(rows), moduli: moduli}
-	tables := blockTables{seed: maphash.MakeSeed(), byHash: map[uint64][]int{}}
+	same := map[string]int{} // the blocks built so far, by weightsKey
 	for _, rs := range groupByIndex(rows, maxRows(p)) {
-		l.blocks = append(l.blocks, l.newBlock(rows, rs, &tables))
+		l.blocks = append(l.blocks, l.newBlock(rows, rs, same))
 	}
 	l.shiftGroups()
 	return l, nil
@@ -240,38 +239,19 @@ func groupByIndex(rows []Row, size int) [][]int {
 	return groups
 }
 
-// blockTables finds, while NewLinear builds a map, the blocks whose weights equal a
-// new block's (a convolution's blocks all have the kernel's weights): their tables
-// are read-only, so the new block shares them.
-type blockTables struct {
-	seed maphash.Seed
-	// byHash lists the blocks, as indices into weights, whose weights hash to a key.
-	byHash map[uint64][]int
-	// weights[i], widths[i] and blocks[i] are a block's weights (as built, before
-	// newBlock may drop them), its number of rows and its index in the map.
-	weights [][]int64
-	widths  []int
-	blocks  []int
-}
-
-// find returns the index of a block already built with width rows and these weights,
-// or −1 after recording that the next block, l.blocks[next], has them.
-func (bt *blockTables) find(weights []int64, width, next int) int {
-	h := maphash.Bytes(bt.seed, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(weights))), 8*len(weights)))
-	h ^= uint64(width)
-	for _, i := range bt.byHash[h] {
-		if bt.widths[i] == width && slices.Equal(bt.weights[i], weights) {
-			return bt.blocks[i]
-		}
+// weightsKey identifies a block by its number of rows and its weights.
+func weightsKey(width int, weights []int64) string {
+	b := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+8*len(weights)), uint32(width))
+	for _, w := range weights {
+		b = binary.LittleEndian.AppendUint64(b, uint64(w))
 	}
-	bt.byHash[h] = append(bt.byHash[h], len(bt.weights))
-	bt.weights = append(bt.weights, weights)
-	bt.widths = append(bt.widths, width)
-	bt.blocks = append(bt.blocks, next)
-	return -1
+	return string(b)
 }
 
-func (l *Linear) newBlock(rows []Row, rs []int, tables *blockTables) block {
+// newBlock builds the block of rows rs. A block with the rows and weights of one built
+// before (a convolution's blocks all have the kernel's weights) shares its read-only
+// tables; same maps the weightsKey of each block built so far to its index.
+func (l *Linear) newBlock(rows []Row, rs []int, same map[string]int) block {
 	b := block{rows: rs, index: rows[rs[0]].Index}
 	terms, width := len(b.index), len(rs)
 	b.weights = make([]int64, terms*width)
@@ -280,8 +260,9 @@ func (l *Linear) newBlock(rows []Row, rs []int, tables *blockTables) block {
 			b.weights[t*width+k] = w
 		}
 	}
-	if same := tables.find(b.weights, width, len(l.blocks)); same >= 0 {
-		c := &l.blocks[same]
+	key := weightsKey(width, b.weights)
+	if i, ok := same[key]; ok {
+		c := &l.blocks[i]
 		b.weights, b.residues, b.lift, b.families, b.ends = c.weights, c.residues, c.lift, c.families, c.ends
 		return b
 	}
@@ -315,6 +296,7 @@ func (l *Linear) newBlock(rows []Row, rs []int, tables *blockTables) block {
 	if ifmaOnly && uint64(wmax) < l.moduli[b.lift].q/2 {
 		b.weights = nil // the residues modulo moduli[lift] keep them
 	}
+	same[key] = len(l.blocks)
 	return b
 }
 
