@@ -303,26 +303,43 @@ func PeekCiphertexts(data []byte) (Header, CiphertextsHeader, error) {
 	if len(payload) < fixedLen {
 		return h, CiphertextsHeader{}, errs.New(errs.ErrMalformed, "wire: payload of %d bytes is truncated", len(payload))
 	}
-	c := CiphertextsHeader{
-		Images: int(binary.LittleEndian.Uint32(payload[0:])),
-		Count:  int(binary.LittleEndian.Uint32(payload[4:])),
-		Degree: int(binary.LittleEndian.Uint16(payload[8:])),
-		Level:  int(binary.LittleEndian.Uint16(payload[10:])),
-	}
-	scaleLen := int(binary.LittleEndian.Uint16(payload[12:]))
-	seedLen := int(binary.LittleEndian.Uint16(payload[14:]))
+	c, scaleLen, seedLen := fixedFields(payload[:fixedLen])
 	if scaleLen == 0 || scaleLen > maxScaleText || fixedLen+scaleLen+seedLen > len(payload) {
 		return h, c, errs.New(errs.ErrMalformed, "wire: bad scale or seed field")
 	}
-	c.Seeded = seedLen > 0
-	c.Request, _ = ParseRequest(payload[requestAt:fixedLen])
-	f := new(big.Float).SetPrec(256)
-	if err := f.UnmarshalText(payload[fixedLen : fixedLen+scaleLen]); err != nil || f.Sign() <= 0 || f.IsInf() {
-		return h, c, errs.New(errs.ErrMalformed, "wire: invalid scale")
+	f, err := scaleValue(payload[fixedLen : fixedLen+scaleLen])
+	if err != nil {
+		return h, c, err
 	}
 	c.LogScale = log2Float(f)
 	c.CoefficientBytes = len(payload) - fixedLen - scaleLen - seedLen
 	return h, c, nil
+}
+
+// fixedFields decodes the fixed front of a ciphertexts payload (fixedLen bytes): the
+// header fields it holds (not LogScale nor CoefficientBytes), and the lengths of the
+// scale and seed that follow it.
+func fixedFields(b []byte) (c CiphertextsHeader, scaleLen, seedLen int) {
+	c = CiphertextsHeader{
+		Images: int(binary.LittleEndian.Uint32(b[0:])),
+		Count:  int(binary.LittleEndian.Uint32(b[4:])),
+		Degree: int(binary.LittleEndian.Uint16(b[8:])),
+		Level:  int(binary.LittleEndian.Uint16(b[10:])),
+	}
+	scaleLen = int(binary.LittleEndian.Uint16(b[12:]))
+	seedLen = int(binary.LittleEndian.Uint16(b[14:]))
+	c.Seeded = seedLen > 0
+	c.Request, _ = ParseRequest(b[requestAt:fixedLen])
+	return c, scaleLen, seedLen
+}
+
+// scaleValue parses a scale's text: a positive, finite number.
+func scaleValue(text []byte) (*big.Float, error) {
+	f := new(big.Float).SetPrec(256)
+	if err := f.UnmarshalText(text); err != nil || f.Sign() <= 0 || f.IsInf() {
+		return nil, errs.New(errs.ErrMalformed, "wire: invalid scale")
+	}
+	return f, nil
 }
 
 func log2Float(f *big.Float) float64 {
@@ -355,10 +372,9 @@ func readCiphertexts(payload []byte, prm hefloat.Parameters, want Shape) (*Ciphe
 // payloadFront is the front of a ciphertexts payload (see payloadHead), read and
 // checked against a Shape: everything but the polynomials.
 type payloadFront struct {
-	images, count, degree, level int
-	scale                        rlwe.Scale
-	request                      Request
-	seed                         []byte
+	CiphertextsHeader // its LogScale and CoefficientBytes unset: scale and size say them
+	scale             rlwe.Scale
+	seed              []byte
 	// size is the front's length in bytes.
 	size int
 }
@@ -374,34 +390,27 @@ func readFront(r io.Reader, payloadLen int64, prm hefloat.Parameters, want Shape
 	if _, err := io.ReadFull(r, fixed[:]); err != nil {
 		return nil, errs.New(errs.ErrMalformed, "wire: the payload is truncated: %w", err)
 	}
-	h := &payloadFront{
-		images: int(binary.LittleEndian.Uint32(fixed[0:])),
-		count:  int(binary.LittleEndian.Uint32(fixed[4:])),
-		degree: int(binary.LittleEndian.Uint16(fixed[8:])),
-		level:  int(binary.LittleEndian.Uint16(fixed[10:])),
-	}
-	scaleLen := int(binary.LittleEndian.Uint16(fixed[12:]))
-	seedLen := int(binary.LittleEndian.Uint16(fixed[14:]))
+	c, scaleLen, seedLen := fixedFields(fixed[:])
+	h := &payloadFront{CiphertextsHeader: c}
 	switch {
-	case seedLen != 0 && (seedLen != SeedSize || h.degree != 1):
+	case seedLen != 0 && (seedLen != SeedSize || h.Degree != 1):
 		return nil, errs.New(errs.ErrMalformed, "wire: bad seed field")
-	case h.images < 1 || h.images > want.MaxImages:
-		return nil, errs.New(errs.ErrMalformed, "wire: %d images, want 1 to %d", h.images, want.MaxImages)
-	case h.count != want.Count || h.degree != want.Degree || h.level != want.Level:
+	case h.Images < 1 || h.Images > want.MaxImages:
+		return nil, errs.New(errs.ErrMalformed, "wire: %d images, want 1 to %d", h.Images, want.MaxImages)
+	case h.Count != want.Count || h.Degree != want.Degree || h.Level != want.Level:
 		return nil, errs.New(errs.ErrMismatch, "wire: %d ciphertexts of degree %d at level %d, want %d of degree %d at level %d",
-			h.count, h.degree, h.level, want.Count, want.Degree, want.Level)
+			h.Count, h.Degree, h.Level, want.Count, want.Degree, want.Level)
 	case scaleLen == 0 || scaleLen > maxScaleText || int64(fixedLen+scaleLen) > payloadLen:
 		return nil, errs.New(errs.ErrMalformed, "wire: bad scale field")
-	case h.level > prm.MaxLevel():
-		return nil, errs.New(errs.ErrMalformed, "wire: level %d above the parameters' %d", h.level, prm.MaxLevel())
+	case h.Level > prm.MaxLevel():
+		return nil, errs.New(errs.ErrMalformed, "wire: level %d above the parameters' %d", h.Level, prm.MaxLevel())
 	}
-	h.request, _ = ParseRequest(fixed[requestAt:])
 	h.size = fixedLen + scaleLen + seedLen
-	polys := h.degree + 1
-	if seedLen > 0 {
+	polys := h.Degree + 1
+	if h.Seeded {
 		polys = 1
 	}
-	if expected := int64(h.size) + int64(h.count)*int64(polys)*int64(polyBytes(prm.N(), prm.Q(), h.level)); payloadLen != expected {
+	if expected := int64(h.size) + int64(h.Count)*int64(polys)*int64(polyBytes(prm.N(), prm.Q(), h.Level)); payloadLen != expected {
 		return nil, errs.New(errs.ErrMalformed, "wire: payload is %d bytes, expected exactly %d (truncated or extended)", payloadLen, expected)
 	}
 	rest := make([]byte, scaleLen+seedLen)
@@ -421,9 +430,9 @@ func readFront(r io.Reader, payloadLen int64, prm hefloat.Parameters, want Shape
 // decode decodes the polynomials that follow the front, which next returns in order
 // (see readPolys), into the ciphertexts the front announces.
 func (h *payloadFront) decode(next func(n int) ([]byte, error), prm hefloat.Parameters) (*Ciphertexts, error) {
-	out := &Ciphertexts{Images: h.images, Request: h.request, Seed: h.seed, Ciphertexts: make([]*rlwe.Ciphertext, h.count)}
+	out := &Ciphertexts{Images: h.Images, Request: h.Request, Seed: h.seed, Ciphertexts: make([]*rlwe.Ciphertext, h.Count)}
 	n, moduli := prm.N(), prm.Q()
-	sent := out.polysSent(h.degree)
+	sent := out.polysSent(h.Degree)
 	var expand *seeded.Expander
 	if out.Seed != nil {
 		var err error
@@ -431,15 +440,15 @@ func (h *payloadFront) decode(next func(n int) ([]byte, error), prm hefloat.Para
 			return nil, err
 		}
 	}
-	err := readPolys(next, sent*polyBytes(n, moduli, h.level), h.count, runtime.GOMAXPROCS(0), chunkBytes, func(i int, src []byte) error {
-		ct := rlwe.NewCiphertext(prm, h.degree, h.level)
+	err := readPolys(next, sent*polyBytes(n, moduli, h.Level), h.Count, runtime.GOMAXPROCS(0), chunkBytes, func(i int, src []byte) error {
+		ct := rlwe.NewCiphertext(prm, h.Degree, h.Level)
 		if expand != nil {
-			if err := expand.Expand(out.Seed, i, h.level, ct.Value[1]); err != nil {
+			if err := expand.Expand(out.Seed, i, h.Level, ct.Value[1]); err != nil {
 				return err
 			}
 		}
 		for _, p := range ct.Value[:sent] {
-			for l, coeffs := range p.Coeffs[:h.level+1] {
+			for l, coeffs := range p.Coeffs[:h.Level+1] {
 				size := rowBytes(n, moduli[l])
 				if !unpackRow(src[:size], coeffs, moduli[l]) {
 					return errs.New(errs.ErrMalformed, "wire: ciphertext %d has a coefficient not reduced modulo its prime", i)
@@ -532,9 +541,9 @@ func readerChunks(r io.Reader) func(n int) ([]byte, error) {
 }
 
 func parseScale(text []byte, wantLog2 float64) (rlwe.Scale, error) {
-	f := new(big.Float).SetPrec(256)
-	if err := f.UnmarshalText(text); err != nil || f.Sign() <= 0 || f.IsInf() {
-		return rlwe.Scale{}, errs.New(errs.ErrMalformed, "wire: invalid scale")
+	f, err := scaleValue(text)
+	if err != nil {
+		return rlwe.Scale{}, err
 	}
 	if got := log2Float(f); math.Abs(got-wantLog2) > 1e-9 {
 		return rlwe.Scale{}, errs.New(errs.ErrMismatch, "wire: scale 2^%.6f, expected 2^%.6f", got, wantLog2)

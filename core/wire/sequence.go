@@ -194,7 +194,7 @@ func NewSequenceReader(r io.Reader, kind Kind, m *manifest.Manifest, prm hefloat
 		if s.bare, err = s.openRequest(h, 1, 1); err != nil {
 			return nil, err
 		}
-		s.requests, s.images = 1, int64(s.bare.images)
+		s.requests, s.images = 1, int64(s.bare.Images)
 		return s, nil
 	case seq:
 	default:
